@@ -1,0 +1,1193 @@
+//! Settings: flags, `DOCSYNC_*` variables, `CI_*` variables and an optional
+//! `docsync.toml`, turned into one validated [`Settings`] by the pure
+//! function [`resolve`].
+//!
+//! Precedence, for every setting: a flag beats the environment, which beats
+//! the config file's `[defaults]`, which beats the built-in default. A
+//! `[[target]]`'s own keys are the most specific and win for that target.
+//!
+//! The environment describes at most two targets (one GitBook space through
+//! `DOCSYNC_GITBOOK_SPACE`, one push-webhook receiver through
+//! `DOCSYNC_DOT_WEBHOOK_URL`), named `gitbook` and `dot`; the file can
+//! describe many. Both end up in the same list of [`Target`]s.
+//!
+//! Secrets are never written in the file: the file names the variable that
+//! holds each one (`gitbook_token_env = "GITBOOK_TOKEN"`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use url::Url;
+
+use crate::cli::{Format, GlobalFlags, SettingFlags};
+use crate::error::{BadInput, BadInputs};
+use crate::pipeline::{CiEnv, Pipeline, non_empty};
+use crate::secret::Secret;
+
+pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
+pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
+pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
+const DEFAULT_CONCURRENCY: usize = 8;
+const MAX_CONCURRENCY: usize = 64;
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Files the Dot target looks at by default: Markdown and YAML.
+pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
+/// Author names or e-mails of commits the platform made itself (GitBook's
+/// export commits). Matched case-insensitively.
+const DEFAULT_PLATFORM_AUTHORS: &[&str] = &["gitbook-bot", "ghost@gitbook.com"];
+
+/// The `DOCSYNC_*` variables as found (read with `envy`, prefix `DOCSYNC_`).
+#[derive(Debug, Default, Deserialize)]
+pub struct DocsyncEnv {
+    pub gitbook_space: Option<String>,
+    pub gitbook_token: Option<Secret>,
+    pub gitbook_api_url: Option<String>,
+    pub git_token: Option<Secret>,
+    pub project_directory: Option<String>,
+    pub paths: Option<String>,
+    pub dot_webhook_url: Option<String>,
+    pub dot_webhook_secret: Option<Secret>,
+    pub gitlab_token: Option<Secret>,
+    pub gitlab_url: Option<String>,
+    pub branch: Option<String>,
+    pub export_branch: Option<String>,
+    pub export_mr: Option<String>,
+    pub concurrency: Option<String>,
+    pub direction: Option<String>,
+    pub previews: Option<String>,
+    pub wait: Option<String>,
+    pub wait_timeout: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub report: Option<String>,
+    pub config: Option<String>,
+    pub platform_authors: Option<String>,
+}
+
+/// Everything the process environment holds that docsync reads: read once in
+/// `main`, replaced by explicit values in tests.
+#[derive(Default)]
+pub struct Environment {
+    pub docsync: DocsyncEnv,
+    pub ci: CiEnv,
+    /// Variables a config file may name as the holder of a secret
+    /// (`gitbook_token_env = "GITBOOK_TOKEN"`), looked up on demand.
+    named: BTreeMap<String, String>,
+    pub no_color: bool,
+    pub ssl_cert_file: Option<String>,
+}
+
+impl Environment {
+    /// Reads the given variables (the process environment, in `main`).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Environment, BadInputs> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        // envy fails only on type mismatches; every field is a string here.
+        let docsync = envy::prefixed("DOCSYNC_").from_iter(vars.iter().cloned()).map_err(|error| {
+            BadInputs(vec![BadInput::new("DOCSYNC_*", error.to_string(), "check the DOCSYNC_ variables of the job")])
+        })?;
+        let ci = envy::from_iter(vars.iter().cloned()).map_err(|error| {
+            BadInputs(vec![BadInput::new("CI_*", error.to_string(), "check the CI_ variables of the job")])
+        })?;
+        let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        Ok(Environment {
+            no_color: lookup("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            ssl_cert_file: lookup("SSL_CERT_FILE").filter(|v| !v.is_empty()),
+            docsync,
+            ci,
+            named: vars.into_iter().collect(),
+        })
+    }
+
+    fn named_secret(&self, name: &str) -> Option<Secret> {
+        self.named.get(name).filter(|v| !v.is_empty()).map(|v| Secret::new(v.clone()))
+    }
+}
+
+/// `docsync.toml`, as parsed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub defaults: FileTarget,
+    #[serde(default)]
+    pub target: Vec<FileTarget>,
+}
+
+/// One `[[target]]` or the `[defaults]` table. Keys are the settings' names
+/// in lower case without the prefix.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTarget {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub gitbook_space: Option<String>,
+    pub gitbook_api_url: Option<String>,
+    pub gitbook_token_env: Option<String>,
+    pub git_token_env: Option<String>,
+    pub project_directory: Option<String>,
+    pub paths: Option<Vec<String>>,
+    pub dot_webhook_url: Option<String>,
+    pub dot_webhook_secret_env: Option<String>,
+    pub gitlab_token_env: Option<String>,
+    pub gitlab_url: Option<String>,
+    pub branch: Option<String>,
+    pub export_branch: Option<String>,
+    pub export_mr: Option<bool>,
+    pub concurrency: Option<u32>,
+    pub direction: Option<String>,
+    pub previews: Option<bool>,
+    pub wait: Option<bool>,
+    pub wait_timeout: Option<String>,
+    pub report: Option<String>,
+    pub platform_authors: Option<Vec<String>>,
+    // Secrets written inline are refused with a pointer to the `_env` key;
+    // they are accepted by the parser only to give that message.
+    pub gitbook_token: Option<toml::Spanned<toml::Value>>,
+    pub git_token: Option<toml::Spanned<toml::Value>>,
+    pub dot_webhook_secret: Option<toml::Spanned<toml::Value>>,
+    pub gitlab_token: Option<toml::Spanned<toml::Value>>,
+}
+
+/// A config file read from disk, with its path for messages.
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub config: FileConfig,
+}
+
+/// Reads the config file: the one named by `--config`/`DOCSYNC_CONFIG` (which
+/// must exist), else `docsync.toml` in the working directory when present.
+pub fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<LoadedFile>, BadInput> {
+    let (path, explicit, source) = match (&flags.config, non_empty(&env.docsync.config)) {
+        (Some(path), _) => (path.clone(), true, "--config"),
+        (None, Some(path)) => (PathBuf::from(path), true, "DOCSYNC_CONFIG"),
+        (None, None) => (PathBuf::from(DEFAULT_CONFIG_FILE), false, DEFAULT_CONFIG_FILE),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(error) => {
+            return Err(BadInput::new(
+                source,
+                format!("cannot read {}: {error}", path.display()),
+                "point it at an existing docsync.toml, or unset it to use the environment only",
+            )
+            .with_value(path.display().to_string()));
+        }
+    };
+    let config = parse_file(&path, &text)?;
+    Ok(Some(LoadedFile { path, text, config }))
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileConfig, BadInput> {
+    toml::from_str(text).map_err(|error| {
+        let location = error.span().map(|span| format!(" line {}", line_of(text, span.start))).unwrap_or_default();
+        BadInput::new(
+            format!("{}{location}", path.display()),
+            error.message().trim().to_owned(),
+            "keys are the settings' names in lower case without DOCSYNC_ (see the README's settings table)",
+        )
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Import,
+    Export,
+}
+
+/// Which files concern a target: a directory and globs inside it.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    /// The docs root, relative to the repository root, without leading or
+    /// trailing slash; empty for the root itself.
+    pub directory: String,
+    /// The globs as written (shown in plans).
+    pub globs: Vec<String>,
+    matcher: Option<GlobSet>,
+}
+
+impl PathFilter {
+    /// `globs` are relative to `directory`. A glob without `/` matches a file
+    /// name at any depth (`*.md`); one with `/` is anchored at the directory
+    /// (`guides/**/*.md`). No globs means every file under the directory.
+    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, globset::Error> {
+        let matcher = if globs.is_empty() {
+            None
+        } else {
+            let mut builder = GlobSetBuilder::new();
+            for glob in &globs {
+                let anchored = glob.trim_start_matches("./").trim_start_matches('/');
+                let pattern = if anchored.contains('/') { anchored.to_owned() } else { format!("**/{anchored}") };
+                builder.add(globset::GlobBuilder::new(&pattern).literal_separator(true).build()?);
+            }
+            Some(builder.build()?)
+        };
+        Ok(PathFilter { directory, globs, matcher })
+    }
+
+    /// Whether a repository-relative path concerns this target.
+    pub fn matches(&self, path: &str) -> bool {
+        let inside = if self.directory.is_empty() {
+            path
+        } else {
+            match path.strip_prefix(self.directory.as_str()).and_then(|rest| rest.strip_prefix('/')) {
+                Some(rest) => rest,
+                None => return false,
+            }
+        };
+        self.matcher.as_ref().is_none_or(|set| set.is_match(inside))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GitBookTarget {
+    pub space: String,
+    pub api_url: Url,
+    pub token: Option<Secret>,
+    /// The variable the token came from, for messages.
+    pub token_source: String,
+    pub git_token: Option<Secret>,
+    pub git_token_source: String,
+    pub export_branch: Option<String>,
+    pub export_mr: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DotTarget {
+    pub webhook_url: Url,
+    pub secret: Option<Secret>,
+    pub secret_source: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    GitBook(GitBookTarget),
+    Dot(DotTarget),
+}
+
+impl TargetKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            TargetKind::GitBook(_) => "gitbook",
+            TargetKind::Dot(_) => "dot",
+        }
+    }
+}
+
+/// One docs platform endpoint to keep in sync.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    /// The branch whose pushes sync this target; `None` when neither the
+    /// settings nor `CI_DEFAULT_BRANCH` name one (a local run).
+    pub branch: Option<String>,
+    pub paths: PathFilter,
+    pub kind: TargetKind,
+}
+
+/// The GitLab instance and API token.
+#[derive(Debug, Clone, Default)]
+pub struct GitLabSettings {
+    pub url: Option<Url>,
+    pub token: Option<Secret>,
+}
+
+/// The validated settings of one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub format: Format,
+    pub dry_run: bool,
+    pub force: bool,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub pipeline: Pipeline,
+    pub direction: Direction,
+    pub previews: bool,
+    pub wait: bool,
+    pub wait_timeout: Duration,
+    pub concurrency: usize,
+    pub report: Option<PathBuf>,
+    pub gitlab: GitLabSettings,
+    pub platform_authors: Vec<String>,
+    pub targets: Vec<Target>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// Turns every input into validated settings, or every problem found.
+/// Pure: the file is already read, the environment already captured.
+pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>) -> Result<Settings, BadInputs> {
+    let mut problems = Vec::new();
+    let pipeline = Pipeline::from_env(&env.ci).unwrap_or_else(|found| {
+        problems.extend(found);
+        Pipeline::default()
+    });
+    let empty = FileConfig::default();
+    let file_config = file.map_or(&empty, |f| &f.config);
+    let file_name = file.map(|f| f.path.display().to_string()).unwrap_or_default();
+    let defaults = &file_config.defaults;
+    let d = &env.docsync;
+    let s = &flags.settings;
+
+    if file.is_some() {
+        check_defaults_table(&file_name, file.map(|f| f.text.as_str()).unwrap_or(""), defaults, &mut problems);
+    }
+
+    // Global settings: flag, env, file defaults, built-in default.
+    let layered =
+        |flag: &Option<String>, var: &Option<String>, file_value: Option<String>, var_name: &str, key: &str| {
+            layer(flag, var, file_value, var_name, key, &file_name)
+        };
+    let direction = layered(&s.direction, &d.direction, defaults.direction.clone(), "DOCSYNC_DIRECTION", "direction")
+        .map_or(Some(Direction::Import), |(value, source)| parse_direction(&value, &source, &mut problems));
+    let previews =
+        layered(&s.previews, &d.previews, defaults.previews.map(|b| b.to_string()), "DOCSYNC_PREVIEWS", "previews")
+            .map_or(Some(true), |(value, source)| parse_bool(&value, &source, &mut problems));
+    let wait = layered(&s.wait, &d.wait, defaults.wait.map(|b| b.to_string()), "DOCSYNC_WAIT", "wait")
+        .map_or(Some(true), |(value, source)| parse_bool(&value, &source, &mut problems));
+    let wait_timeout = layered(
+        &s.wait_timeout,
+        &d.wait_timeout,
+        defaults.wait_timeout.clone(),
+        "DOCSYNC_WAIT_TIMEOUT",
+        "wait_timeout",
+    )
+    .map_or(Some(DEFAULT_WAIT_TIMEOUT), |(value, source)| parse_duration_setting(&value, &source, &mut problems));
+    let concurrency = layered(
+        &s.concurrency,
+        &d.concurrency,
+        defaults.concurrency.map(|n| n.to_string()),
+        "DOCSYNC_CONCURRENCY",
+        "concurrency",
+    )
+    .map_or(Some(DEFAULT_CONCURRENCY), |(value, source)| parse_concurrency(&value, &source, &mut problems));
+    let in_ci = pipeline.ci.is_some();
+    let report = match layered(&s.report, &d.report, defaults.report.clone(), "DOCSYNC_REPORT", "report") {
+        Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
+        Some((value, _)) => Some(PathBuf::from(value)),
+        None if in_ci => Some(PathBuf::from(DEFAULT_REPORT_IN_CI)),
+        None => None,
+    };
+    let platform_authors = match (non_empty(&d.platform_authors), &defaults.platform_authors) {
+        (Some(list), _) => split_list(list),
+        (None, Some(list)) => list.clone(),
+        (None, None) => DEFAULT_PLATFORM_AUTHORS.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let gitlab_url =
+        layered(&s.gitlab_url, &d.gitlab_url, defaults.gitlab_url.clone(), "DOCSYNC_GITLAB_URL", "gitlab_url")
+            .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
+            .and_then(|(value, source)| parse_url(&value, &source, &mut problems));
+    let gitlab_token = d
+        .gitlab_token
+        .clone()
+        .filter(|t| !t.expose().is_empty())
+        .or_else(|| defaults.gitlab_token_env.as_deref().and_then(|name| env.named_secret(name)));
+
+    let from = flags.from.clone().or_else(|| non_empty(&d.from).map(str::to_owned));
+    let to = flags.to.clone().or_else(|| non_empty(&d.to).map(str::to_owned));
+    for (value, source) in [(&from, "--from / DOCSYNC_FROM"), (&to, "--to / DOCSYNC_TO")] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty() || v.starts_with('-')) {
+            problems.push(
+                BadInput::new(source, "not a revision", "give a commit SHA, branch, tag or expression like HEAD~3")
+                    .with_value(value.clone().unwrap_or_default()),
+            );
+        }
+    }
+
+    let context = TargetContext { flags: s, env, defaults, file_name: &file_name, pipeline: &pipeline };
+    let mut targets = Vec::new();
+    for (index, file_target) in file_config.target.iter().enumerate() {
+        if let Some(target) =
+            context.file_target(index, file_target, file.map(|f| f.text.as_str()).unwrap_or(""), &mut problems)
+        {
+            targets.push(target);
+        }
+    }
+    targets.extend(context.env_targets(&mut problems));
+    check_unique(&targets, &file_name, &mut problems);
+
+    for wanted in &flags.targets {
+        if !targets.iter().any(|t| &t.name == wanted) {
+            let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            problems.push(
+                BadInput::new(
+                    "--target",
+                    "no target has this name",
+                    if known.is_empty() {
+                        "configure a target first (DOCSYNC_GITBOOK_SPACE, DOCSYNC_DOT_WEBHOOK_URL or docsync.toml)"
+                            .to_owned()
+                    } else {
+                        format!("use one of: {}", known.join(", "))
+                    },
+                )
+                .with_value(wanted.clone()),
+            );
+        }
+    }
+    if !flags.targets.is_empty() {
+        targets.retain(|t| flags.targets.contains(&t.name));
+    }
+
+    if !problems.is_empty() {
+        return Err(BadInputs(problems));
+    }
+    Ok(Settings {
+        format: flags.format.unwrap_or_default(),
+        dry_run: flags.dry_run,
+        force: flags.force,
+        from,
+        to,
+        pipeline,
+        direction: direction.unwrap_or(Direction::Import),
+        previews: previews.unwrap_or(true),
+        wait: wait.unwrap_or(true),
+        wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+        concurrency: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        report,
+        gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
+        platform_authors,
+        targets,
+        config_file: file.map(|f| f.path.clone()),
+    })
+}
+
+/// The first of flag, variable and file value that is set, with a name for
+/// where it came from.
+fn layer(
+    flag: &Option<String>,
+    var: &Option<String>,
+    file_value: Option<String>,
+    var_name: &str,
+    key: &str,
+    file_name: &str,
+) -> Option<(String, String)> {
+    if let Some(value) = flag.as_deref() {
+        return Some((value.to_owned(), format!("--{}", key.replace('_', "-"))));
+    }
+    if let Some(value) = non_empty(var) {
+        return Some((value.to_owned(), var_name.to_owned()));
+    }
+    file_value.map(|value| (value, format!("{file_name}: key `{key}`")))
+}
+
+struct TargetContext<'a> {
+    flags: &'a SettingFlags,
+    env: &'a Environment,
+    defaults: &'a FileTarget,
+    file_name: &'a str,
+    pipeline: &'a Pipeline,
+}
+
+impl TargetContext<'_> {
+    /// The targets the environment (and flags) describe: `gitbook` and `dot`.
+    fn env_targets(&self, problems: &mut Vec<BadInput>) -> Vec<Target> {
+        let s = self.flags;
+        let d = &self.env.docsync;
+        let mut targets = Vec::new();
+        let space = s.gitbook_space.clone().or_else(|| non_empty(&d.gitbook_space).map(str::to_owned));
+        let space_source = if s.gitbook_space.is_some() { "--gitbook-space" } else { "DOCSYNC_GITBOOK_SPACE" };
+        let webhook = s.dot_webhook_url.clone().or_else(|| non_empty(&d.dot_webhook_url).map(str::to_owned));
+        let webhook_source = if s.dot_webhook_url.is_some() { "--dot-webhook-url" } else { "DOCSYNC_DOT_WEBHOOK_URL" };
+        if let Some(space) = space {
+            let raw = FileTarget {
+                name: Some("gitbook".into()),
+                kind: Some("gitbook".into()),
+                gitbook_space: Some(space),
+                ..FileTarget::default()
+            };
+            if let Some(target) = self.build("gitbook", &raw, Some(space_source), problems) {
+                targets.push(target);
+            }
+        }
+        if let Some(url) = webhook {
+            let raw = FileTarget {
+                name: Some("dot".into()),
+                kind: Some("dot".into()),
+                dot_webhook_url: Some(url),
+                ..FileTarget::default()
+            };
+            if let Some(target) = self.build("dot", &raw, Some(webhook_source), problems) {
+                targets.push(target);
+            }
+        }
+        targets
+    }
+
+    fn file_target(&self, index: usize, raw: &FileTarget, text: &str, problems: &mut Vec<BadInput>) -> Option<Target> {
+        let label = match &raw.name {
+            Some(name) => format!("{}: target \"{name}\"", self.file_name),
+            None => format!("{}: target #{}", self.file_name, index + 1),
+        };
+        let mut ok = true;
+        for (key, value) in inline_secrets(raw) {
+            problems.push(BadInput::new(
+                format!("{}: line {}, key `{key}`", self.file_name, line_of(text, value.span().start)),
+                "a secret is written in the file",
+                format!("remove it, put it in a masked CI/CD variable, and name that variable with `{key}_env = \"VARIABLE\"`"),
+            ));
+            ok = false;
+        }
+        let name = match &raw.name {
+            Some(name) if valid_name(name) => name.clone(),
+            Some(name) => {
+                problems.push(
+                    BadInput::new(
+                        format!("{label}: key `name`"),
+                        "not a valid target name",
+                        "use letters, digits, '-', '_' and '.' only",
+                    )
+                    .with_value(name.clone()),
+                );
+                return None;
+            }
+            None => {
+                problems.push(BadInput::new(
+                    format!("{label}: key `name`"),
+                    "every target needs a name",
+                    "add name = \"…\" to the target",
+                ));
+                return None;
+            }
+        };
+        if !ok {
+            return None;
+        }
+        self.build(&name, raw, None, problems).map(|mut target| {
+            target.name = name;
+            target
+        })
+    }
+
+    /// Builds one target from its own keys over the defaults. `env_source`
+    /// is set for the environment's shorthand targets, whose every setting
+    /// follows flag > environment > file defaults.
+    fn build(
+        &self,
+        name: &str,
+        raw: &FileTarget,
+        env_source: Option<&str>,
+        problems: &mut Vec<BadInput>,
+    ) -> Option<Target> {
+        let s = self.flags;
+        let d = &self.env.docsync;
+        let defaults = self.defaults;
+        let file_name = self.file_name;
+        let from_file = env_source.is_none();
+        let target_label = format!("{file_name}: target \"{name}\"");
+        // A target's own key, else flag, else environment, else [defaults].
+        let pick = |own: &Option<String>,
+                    flag: &Option<String>,
+                    var: &Option<String>,
+                    default: &Option<String>,
+                    var_name: &str,
+                    key: &str|
+         -> Option<(String, String)> {
+            if from_file {
+                if let Some(value) = own {
+                    return Some((value.clone(), format!("{target_label}: key `{key}`")));
+                }
+            }
+            layer(flag, var, default.clone(), var_name, key, file_name)
+        };
+        let before = problems.len();
+
+        let kind = match raw.kind.as_deref() {
+            Some("gitbook") => "gitbook",
+            Some("dot") => "dot",
+            Some(other) => {
+                problems.push(
+                    BadInput::new(
+                        format!("{target_label}: key `kind`"),
+                        "unknown target kind",
+                        "use kind = \"gitbook\" or kind = \"dot\"",
+                    )
+                    .with_value(other),
+                );
+                return None;
+            }
+            None => {
+                problems.push(BadInput::new(
+                    format!("{target_label}: key `kind`"),
+                    "every target needs a kind",
+                    "add kind = \"gitbook\" or kind = \"dot\"",
+                ));
+                return None;
+            }
+        };
+
+        let directory = pick(
+            &raw.project_directory,
+            &s.project_directory,
+            &d.project_directory,
+            &defaults.project_directory,
+            "DOCSYNC_PROJECT_DIRECTORY",
+            "project_directory",
+        )
+        .map_or(Some(String::new()), |(value, source)| normalize_directory(&value, &source, problems));
+        let globs: Vec<String> = if from_file && raw.paths.is_some() {
+            raw.paths.clone().unwrap_or_default()
+        } else if let Some(list) = s.paths.as_deref().or(non_empty(&d.paths)) {
+            split_list(list)
+        } else if let Some(list) = &defaults.paths {
+            list.clone()
+        } else if kind == "dot" {
+            DOT_DEFAULT_PATHS.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            Vec::new()
+        };
+        let branch = pick(&raw.branch, &s.branch, &d.branch, &defaults.branch, "DOCSYNC_BRANCH", "branch")
+            .map(|(value, _)| value)
+            .or_else(|| self.pipeline.ci.as_ref().and_then(|ci| ci.default_branch.clone()));
+
+        let kind = if kind == "gitbook" {
+            let space_key = if from_file {
+                format!("{target_label}: key `gitbook_space`")
+            } else {
+                env_source.unwrap_or("DOCSYNC_GITBOOK_SPACE").to_owned()
+            };
+            let space = raw.gitbook_space.clone().or_else(|| defaults.gitbook_space.clone());
+            let space = match space {
+                Some(space) if valid_space(&space) => Some(space),
+                Some(space) => {
+                    problems.push(
+                        BadInput::new(
+                            space_key,
+                            "not a GitBook space id",
+                            "copy the id from the space's URL: app.gitbook.com/o/…/s/<space id>",
+                        )
+                        .with_value(space),
+                    );
+                    None
+                }
+                None => {
+                    problems.push(BadInput::new(
+                        space_key,
+                        "a GitBook target needs a space",
+                        "set gitbook_space = \"<space id>\"",
+                    ));
+                    None
+                }
+            };
+            let api_url = pick(
+                &raw.gitbook_api_url,
+                &s.gitbook_api_url,
+                &d.gitbook_api_url,
+                &defaults.gitbook_api_url,
+                "DOCSYNC_GITBOOK_API_URL",
+                "gitbook_api_url",
+            )
+            .map_or_else(
+                || Url::parse(DEFAULT_GITBOOK_API_URL).ok(),
+                |(value, source)| parse_url(&value, &source, problems),
+            );
+            let (token, token_source) = self.secret(
+                raw.gitbook_token_env.as_ref().filter(|_| from_file).or(defaults.gitbook_token_env.as_ref()),
+                &d.gitbook_token,
+                "DOCSYNC_GITBOOK_TOKEN",
+            );
+            let (git_token, git_token_source) = self.secret(
+                raw.git_token_env.as_ref().filter(|_| from_file).or(defaults.git_token_env.as_ref()),
+                &d.git_token,
+                "DOCSYNC_GIT_TOKEN",
+            );
+            if let (Some(url), Some(_)) = (&api_url, &token) {
+                refuse_plain_http(url, "DOCSYNC_GITBOOK_API_URL", &token_source, problems);
+            }
+            let export_branch = pick(
+                &raw.export_branch,
+                &s.export_branch,
+                &d.export_branch,
+                &defaults.export_branch,
+                "DOCSYNC_EXPORT_BRANCH",
+                "export_branch",
+            )
+            .map(|(v, _)| v);
+            let export_mr = pick(
+                &raw.export_mr.map(|b| b.to_string()),
+                &s.export_mr,
+                &d.export_mr,
+                &defaults.export_mr.map(|b| b.to_string()),
+                "DOCSYNC_EXPORT_MR",
+                "export_mr",
+            )
+            .map_or(Some(false), |(value, source)| parse_bool(&value, &source, problems));
+            match (space, api_url) {
+                (Some(space), Some(api_url)) => TargetKind::GitBook(GitBookTarget {
+                    space,
+                    api_url,
+                    token,
+                    token_source,
+                    git_token,
+                    git_token_source,
+                    export_branch,
+                    export_mr: export_mr.unwrap_or(false),
+                }),
+                _ => return None,
+            }
+        } else {
+            let url_key = if from_file {
+                format!("{target_label}: key `dot_webhook_url`")
+            } else {
+                env_source.unwrap_or("DOCSYNC_DOT_WEBHOOK_URL").to_owned()
+            };
+            let url = match raw.dot_webhook_url.clone().or_else(|| defaults.dot_webhook_url.clone()) {
+                Some(url) => parse_url(&url, &url_key, problems),
+                None => {
+                    problems.push(BadInput::new(
+                        url_key,
+                        "a dot target needs a webhook URL",
+                        "set dot_webhook_url = \"https://…\"",
+                    ));
+                    None
+                }
+            };
+            let (secret, secret_source) = self.secret(
+                raw.dot_webhook_secret_env.as_ref().filter(|_| from_file).or(defaults.dot_webhook_secret_env.as_ref()),
+                &d.dot_webhook_secret,
+                "DOCSYNC_DOT_WEBHOOK_SECRET",
+            );
+            if let (Some(url), Some(_)) = (&url, &secret) {
+                refuse_plain_http(url, "DOCSYNC_DOT_WEBHOOK_URL", &secret_source, problems);
+            }
+            match url {
+                Some(webhook_url) => TargetKind::Dot(DotTarget { webhook_url, secret, secret_source }),
+                None => return None,
+            }
+        };
+
+        let globs_source = if from_file && raw.paths.is_some() {
+            format!("{target_label}: key `paths`")
+        } else {
+            "DOCSYNC_PATHS".to_owned()
+        };
+        let paths = match directory.map(|dir| PathFilter::new(dir, globs.clone())) {
+            Some(Ok(filter)) => Some(filter),
+            Some(Err(error)) => {
+                problems.push(
+                    BadInput::new(
+                        globs_source,
+                        format!("not a valid glob: {error}"),
+                        "write globs like *.md or guides/**/*.md, separated by commas",
+                    )
+                    .with_value(globs.join(",")),
+                );
+                None
+            }
+            None => None,
+        };
+        if problems.len() > before {
+            return None;
+        }
+        Some(Target { name: name.to_owned(), branch, paths: paths?, kind })
+    }
+
+    /// A secret from the variable the file names, else the `DOCSYNC_` one.
+    fn secret(&self, named: Option<&String>, direct: &Option<Secret>, direct_name: &str) -> (Option<Secret>, String) {
+        if let Some(name) = named {
+            return (self.env.named_secret(name), name.clone());
+        }
+        (direct.clone().filter(|s| !s.expose().is_empty()), direct_name.to_owned())
+    }
+}
+
+fn inline_secrets(raw: &FileTarget) -> Vec<(&'static str, &toml::Spanned<toml::Value>)> {
+    [
+        ("gitbook_token", &raw.gitbook_token),
+        ("git_token", &raw.git_token),
+        ("dot_webhook_secret", &raw.dot_webhook_secret),
+        ("gitlab_token", &raw.gitlab_token),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+    .collect()
+}
+
+fn check_defaults_table(file_name: &str, text: &str, defaults: &FileTarget, problems: &mut Vec<BadInput>) {
+    for (key, value) in inline_secrets(defaults) {
+        problems.push(BadInput::new(
+            format!("{file_name}: line {}, key `{key}`", line_of(text, value.span().start)),
+            "a secret is written in the file",
+            format!(
+                "remove it, put it in a masked CI/CD variable, and name that variable with `{key}_env = \"VARIABLE\"`"
+            ),
+        ));
+    }
+    for (key, set) in [("name", defaults.name.is_some()), ("kind", defaults.kind.is_some())] {
+        if set {
+            problems.push(BadInput::new(
+                format!("{file_name}: [defaults] key `{key}`"),
+                "only a [[target]] has this key",
+                format!("move `{key}` into a [[target]] table"),
+            ));
+        }
+    }
+}
+
+fn check_unique(targets: &[Target], file_name: &str, problems: &mut Vec<BadInput>) {
+    let mut names = BTreeSet::new();
+    let mut spaces = BTreeMap::new();
+    for target in targets {
+        if !names.insert(target.name.as_str()) {
+            problems.push(BadInput::new(
+                format!("{file_name}: target \"{}\"", target.name),
+                "two targets have this name",
+                "give every target its own name (the environment's targets are named `gitbook` and `dot`)",
+            ));
+        }
+        if let TargetKind::GitBook(gitbook) = &target.kind {
+            let key = (gitbook.api_url.as_str().to_owned(), gitbook.space.clone());
+            if let Some(first) = spaces.insert(key, target.name.clone()) {
+                problems.push(BadInput::new(
+                    format!("{file_name}: target \"{}\"", target.name),
+                    format!("GitBook space {} is also the space of target \"{first}\"", gitbook.space),
+                    "a space syncs from one directory: remove one of the two targets",
+                ));
+            }
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn valid_space(space: &str) -> bool {
+    !space.is_empty()
+        && space.len() <= 128
+        && space.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+fn split_list(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn parse_bool(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => {
+            problems.push(BadInput::new(source, "not a boolean", "use true or false").with_value(value));
+            None
+        }
+    }
+}
+
+fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Direction> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "import" => Some(Direction::Import),
+        "export" => Some(Direction::Export),
+        _ => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    "unknown direction",
+                    "use import (GitLab → platform) or export (GitBook → GitLab)",
+                )
+                .with_value(value),
+            );
+            None
+        }
+    }
+}
+
+fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Some(n),
+        _ => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    format!("not a number from 1 to {MAX_CONCURRENCY}"),
+                    "use a small whole number such as 8",
+                )
+                .with_value(value),
+            );
+            None
+        }
+    }
+}
+
+fn parse_duration_setting(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Duration> {
+    match parse_duration(value) {
+        Some(duration) if !duration.is_zero() => Some(duration),
+        _ => {
+            problems.push(
+                BadInput::new(source, "not a duration", "write a number with a unit, like 90s, 10m, 1h or 1h30m")
+                    .with_value(value),
+            );
+            None
+        }
+    }
+}
+
+/// `90s`, `10m`, `1h30m`, `500ms`: numbers each followed by a unit.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.checked_mul(60)?),
+            "h" => Duration::from_secs(number.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+fn parse_url(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Url> {
+    let shown = crate::secret::redact(value);
+    match Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(_) => {
+            problems.push(
+                BadInput::new(source, "not an http(s) URL", "write the full address, like https://example.com/path")
+                    .with_value(shown),
+            );
+            None
+        }
+        Err(error) => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    format!("not a URL ({error})"),
+                    "write the full address, like https://example.com/path",
+                )
+                .with_value(shown),
+            );
+            None
+        }
+    }
+}
+
+/// Tokens never travel over plain `http://`, except to this machine.
+fn refuse_plain_http(url: &Url, url_source: &str, secret_source: &str, problems: &mut Vec<BadInput>) {
+    if url.scheme() == "http" && !is_loopback(url) {
+        problems.push(
+            BadInput::new(
+                url_source,
+                format!("plain http would send {secret_source} unencrypted"),
+                "use an https:// URL",
+            )
+            .with_value(crate::secret::redact_url(url)),
+        );
+    }
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn normalize_directory(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<String> {
+    let trimmed = value.trim().trim_start_matches("./").trim_matches('/');
+    if trimmed == "." {
+        return Some(String::new());
+    }
+    if trimmed.split('/').any(|part| part == ".." || part == "." || part.is_empty()) && !trimmed.is_empty() {
+        problems.push(
+            BadInput::new(
+                source,
+                "not a plain directory inside the repository",
+                "write it relative to the repository root, like docs or handbook/en",
+            )
+            .with_value(value),
+        );
+        return None;
+    }
+    Some(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        Environment::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    fn resolve_env(vars: &[(&str, &str)]) -> Result<Settings, BadInputs> {
+        resolve(&GlobalFlags::default(), &env(vars), None)
+    }
+
+    fn loaded(text: &str) -> LoadedFile {
+        let path = PathBuf::from("docsync.toml");
+        match parse_file(&path, text) {
+            Ok(config) => LoadedFile { path, text: text.to_owned(), config },
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10 minutes"), None);
+        assert_eq!(parse_duration("600"), None);
+        assert_eq!(parse_duration("m"), None);
+    }
+
+    #[test]
+    fn defaults_without_any_configuration() {
+        let settings = resolve_env(&[]).unwrap();
+        assert!(settings.targets.is_empty());
+        assert_eq!(settings.direction, Direction::Import);
+        assert!(settings.wait && settings.previews);
+        assert_eq!(settings.wait_timeout, Duration::from_secs(600));
+        assert_eq!(settings.concurrency, 8);
+        assert_eq!(settings.report, None);
+    }
+
+    #[test]
+    fn bad_values_name_variable_value_and_fix() {
+        let problems = resolve_env(&[
+            ("DOCSYNC_WAIT_TIMEOUT", "10 minutes"),
+            ("DOCSYNC_DIRECTION", "sideways"),
+            ("DOCSYNC_GITBOOK_SPACE", "spc1"),
+            ("DOCSYNC_GITBOOK_API_URL", "api.gitbook.com"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(problems.contains("DOCSYNC_WAIT_TIMEOUT = \"10 minutes\": not a duration"), "{problems}");
+        assert!(problems.contains("fix: write a number with a unit, like 90s, 10m"), "{problems}");
+        assert!(problems.contains("DOCSYNC_DIRECTION = \"sideways\": unknown direction"), "{problems}");
+        assert!(problems.contains("DOCSYNC_GITBOOK_API_URL = \"api.gitbook.com\": not a URL"), "{problems}");
+    }
+
+    #[test]
+    fn flag_beats_environment_beats_file() {
+        let file = loaded("[defaults]\nwait_timeout = \"5m\"\ndirection = \"export\"\nbranch = \"docs\"\n");
+        let mut flags = GlobalFlags::default();
+        flags.settings.wait_timeout = Some("30s".into());
+        let settings =
+            resolve(&flags, &env(&[("DOCSYNC_WAIT_TIMEOUT", "2m"), ("DOCSYNC_DIRECTION", "import")]), Some(&file))
+                .unwrap();
+        assert_eq!(settings.wait_timeout, Duration::from_secs(30));
+        assert_eq!(settings.direction, Direction::Import);
+        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
+        assert_eq!(settings.wait_timeout, Duration::from_secs(300));
+        assert_eq!(settings.direction, Direction::Export);
+    }
+
+    #[test]
+    fn environment_targets_and_file_targets_share_one_list() {
+        let file = loaded(
+            "[defaults]\ngitbook_token_env = \"GB_TOKEN\"\n\n[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\ngitbook_space = \"spcA\"\nproject_directory = \"/handbook/\"\n\n[[target]]\nname = \"api\"\nkind = \"dot\"\ndot_webhook_url = \"https://example.invalid/hook\"\nproject_directory = \"api\"\n",
+        );
+        let settings = resolve(
+            &GlobalFlags::default(),
+            &env(&[("GB_TOKEN", "gb-token-from-named-var"), ("DOCSYNC_GITBOOK_SPACE", "spcB")]),
+            Some(&file),
+        )
+        .unwrap();
+        let names: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["handbook", "api", "gitbook"]);
+        assert_eq!(settings.targets[0].paths.directory, "handbook");
+        match &settings.targets[0].kind {
+            TargetKind::GitBook(gitbook) => {
+                assert_eq!(gitbook.token.as_ref().map(Secret::expose), Some("gb-token-from-named-var"));
+                assert_eq!(gitbook.token_source, "GB_TOKEN");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(settings.targets[1].paths.globs, DOT_DEFAULT_PATHS);
+    }
+
+    #[test]
+    fn inline_secret_unknown_key_and_duplicates_are_refused_with_line() {
+        let error =
+            parse_file(Path::new("docsync.toml"), "[[target]]\nname = \"a\"\nkind = \"gitbook\"\nspace = \"x\"\n")
+                .unwrap_err();
+        assert!(error.to_string().starts_with("docsync.toml line 4: unknown field `space`"), "{error}");
+
+        let file = loaded(
+            "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\ngitbook_token = \"gb_live_x\"\n\n[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\n",
+        );
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(
+            problems.contains("docsync.toml: line 5, key `gitbook_token`: a secret is written in the file"),
+            "{problems}"
+        );
+        assert!(problems.contains("gitbook_token_env = \"VARIABLE\""), "{problems}");
+        assert!(!problems.contains("gb_live_x"), "{problems}");
+
+        let file = loaded(
+            "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\n\n[[target]]\nname = \"b\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\n",
+        );
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(problems.contains("GitBook space s1 is also the space of target \"a\""), "{problems}");
+    }
+
+    #[test]
+    fn tokens_are_refused_over_plain_http_except_loopback() {
+        let problems = resolve_env(&[
+            ("DOCSYNC_GITBOOK_SPACE", "spc1"),
+            ("DOCSYNC_GITBOOK_TOKEN", "gb-secret-token"),
+            ("DOCSYNC_GITBOOK_API_URL", "http://gitbook.example.com/v1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(problems.contains("plain http would send DOCSYNC_GITBOOK_TOKEN unencrypted"), "{problems}");
+        assert!(
+            resolve_env(&[
+                ("DOCSYNC_GITBOOK_SPACE", "spc1"),
+                ("DOCSYNC_GITBOOK_TOKEN", "gb-secret-token"),
+                ("DOCSYNC_GITBOOK_API_URL", "http://127.0.0.1:4010/v1"),
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn path_filter_directory_and_globs() {
+        let all = PathFilter::new("docs".into(), vec![]).unwrap();
+        assert!(all.matches("docs/a.png") && all.matches("docs/x/y.md"));
+        assert!(!all.matches("docsy/a.md") && !all.matches("README.md"));
+        let md = PathFilter::new("docs".into(), vec!["*.md".into(), "guides/*.yaml".into()]).unwrap();
+        assert!(md.matches("docs/deep/er/page.md"));
+        assert!(md.matches("docs/guides/a.yaml"));
+        assert!(!md.matches("docs/other/a.yaml"));
+        assert!(!md.matches("docs/a.png"));
+        let root = PathFilter::new(String::new(), vec!["*.md".into()]).unwrap();
+        assert!(root.matches("README.md") && root.matches("a/b/ç é.md"));
+    }
+
+    #[test]
+    fn directories_are_normalised_or_refused() {
+        let mut problems = Vec::new();
+        assert_eq!(normalize_directory("/docs/en/", "x", &mut problems), Some("docs/en".into()));
+        assert_eq!(normalize_directory("./docs", "x", &mut problems), Some("docs".into()));
+        assert_eq!(normalize_directory("/", "x", &mut problems), Some(String::new()));
+        assert_eq!(normalize_directory("../up", "DOCSYNC_PROJECT_DIRECTORY", &mut problems), None);
+        assert!(problems[0].to_string().starts_with("DOCSYNC_PROJECT_DIRECTORY = \"../up\""));
+    }
+}

@@ -1,0 +1,242 @@
+//! GitBook (and any service with the same Git endpoints): the request bodies
+//! of `git/import` and `git/export`, as GitBook's published OpenAPI
+//! description defines them (`ImportGitRepository`, `ExportToGitRepository`).
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use url::Url;
+
+use crate::secret::{MASK, Secret};
+
+/// The project on GitLab, as GitBook needs to address it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// `https://gitlab.example.com/group/project`, no trailing slash, no credentials.
+    pub web_url: Url,
+}
+
+impl Project {
+    /// From `CI_PROJECT_URL`, or from a remote URL (HTTPS or scp-like SSH)
+    /// outside CI.
+    pub fn from_url(raw: &str) -> Option<Project> {
+        let raw = raw.trim();
+        let https = if let Some(rest) = raw.strip_prefix("git@") {
+            // git@host:group/project.git
+            let (host, path) = rest.split_once(':')?;
+            format!("https://{host}/{path}")
+        } else if let Some(rest) = raw.strip_prefix("ssh://") {
+            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+            let (host, path) = rest.split_once('/')?;
+            let host = host.split(':').next()?;
+            format!("https://{host}/{path}")
+        } else {
+            raw.to_owned()
+        };
+        let mut url = Url::parse(&https).ok()?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let path = url.path().trim_end_matches('/').trim_end_matches(".git").to_owned();
+        url.set_path(&path);
+        url.set_query(None);
+        url.set_fragment(None);
+        Some(Project { web_url: url })
+    }
+
+    fn at(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.web_url.as_str().trim_end_matches('/'))
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in user info.
+const USERINFO: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The HTTPS clone URL GitBook fetches from, with its credentials.
+#[derive(Debug, Clone)]
+pub struct CloneUrl {
+    url: Url,
+    credentials: Option<(String, Secret)>,
+}
+
+impl CloneUrl {
+    pub fn new(project: &Project, credentials: Option<(String, Secret)>) -> CloneUrl {
+        let mut url = project.web_url.clone();
+        let path = format!("{}.git", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        CloneUrl { url, credentials }
+    }
+
+    /// The URL as shown: credentials masked.
+    pub fn shown(&self) -> String {
+        match &self.credentials {
+            None => self.url.to_string(),
+            Some((user, _)) => self.with_credentials(user, MASK),
+        }
+    }
+
+    /// The URL as sent to GitBook.
+    pub fn exposed(&self) -> String {
+        match &self.credentials {
+            None => self.url.to_string(),
+            Some((user, secret)) => self.with_credentials(user, secret.expose()),
+        }
+    }
+
+    fn with_credentials(&self, user: &str, password: &str) -> String {
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
+        let shown_password = if password == MASK { MASK.to_owned() } else { encode(password) };
+        let rest = self.url.as_str().split_once("://").map_or("", |(_, r)| r);
+        format!("{}://{}:{}@{}", self.url.scheme(), encode(user), shown_password, rest)
+    }
+}
+
+impl Serialize for CloneUrl {
+    /// Serialises as shown: a body is only ever printed masked. The client
+    /// swaps the real URL in when it sends the request.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.shown())
+    }
+}
+
+/// `ImportGitRepository` and `ExportToGitRepository` share their fields;
+/// `commitMessage` is the export's own.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitRequestBody {
+    pub url: CloneUrl,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    #[serde(rename = "repoTreeURL")]
+    pub repo_tree_url: String,
+    #[serde(rename = "repoCommitURL")]
+    pub repo_commit_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo_project_directory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_message: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub standalone: bool,
+}
+
+/// What every body needs.
+pub struct BodyInput<'a> {
+    pub project: &'a Project,
+    pub credentials: Option<(String, Secret)>,
+    /// The full ref GitBook reads or writes: `refs/heads/main`,
+    /// `refs/merge-requests/7/head`.
+    pub git_ref: String,
+    /// The branch the tree URLs point at.
+    pub branch: &'a str,
+    pub directory: &'a str,
+    pub timestamp: Option<OffsetDateTime>,
+    pub force: bool,
+}
+
+impl GitRequestBody {
+    fn new(input: BodyInput<'_>) -> GitRequestBody {
+        GitRequestBody {
+            url: CloneUrl::new(input.project, input.credentials),
+            git_ref: input.git_ref,
+            repo_tree_url: input.project.at(&format!("/-/blob/{}", input.branch)),
+            repo_commit_url: input.project.at("/-/commit"),
+            repo_project_directory: (!input.directory.is_empty()).then(|| input.directory.to_owned()),
+            timestamp: input.timestamp.map(rfc3339_utc),
+            commit_message: None,
+            force: input.force,
+            standalone: false,
+        }
+    }
+
+    pub fn import(input: BodyInput<'_>) -> GitRequestBody {
+        GitRequestBody::new(input)
+    }
+
+    /// A merge request preview: a standalone revision, no ordering timestamp
+    /// (it never replaces the space's content).
+    pub fn preview(input: BodyInput<'_>) -> GitRequestBody {
+        GitRequestBody { standalone: true, timestamp: None, ..GitRequestBody::new(input) }
+    }
+
+    pub fn export(input: BodyInput<'_>, commit_message: String) -> GitRequestBody {
+        GitRequestBody { commit_message: Some(commit_message), ..GitRequestBody::new(input) }
+    }
+}
+
+/// RFC 3339 in UTC, whole seconds: `2026-11-22T15:00:00Z`.
+pub fn rfc3339_utc(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(at);
+    utc.format(&Rfc3339).unwrap_or_default()
+}
+
+/// `{api}/spaces/{space}/git/{operation}`, built segment by segment so a
+/// space id can never alter the path.
+pub fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
+    let mut url = api.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(["spaces", space, "git", operation]);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_from_ci_and_remote_urls() {
+        let expected = "https://gitlab.example.com/group/sub/project";
+        for raw in [
+            "https://gitlab.example.com/group/sub/project",
+            "https://gitlab.example.com/group/sub/project/",
+            "https://gitlab-ci-token:secret@gitlab.example.com/group/sub/project.git",
+            "git@gitlab.example.com:group/sub/project.git",
+            "ssh://git@gitlab.example.com:2222/group/sub/project.git",
+        ] {
+            assert_eq!(Project::from_url(raw).unwrap().web_url.as_str(), expected, "{raw}");
+        }
+        assert_eq!(Project::from_url("/srv/repo.git"), None);
+    }
+
+    #[test]
+    fn import_body_masks_credentials_when_shown() {
+        let project = Project::from_url("https://gitlab.example.com/g/p").unwrap();
+        let body = GitRequestBody::import(BodyInput {
+            project: &project,
+            credentials: Some(("oauth2".into(), Secret::new("glpat-body-test-secret"))),
+            git_ref: "refs/heads/main".into(),
+            branch: "main",
+            directory: "docs/en",
+            timestamp: Some(time::macros::datetime!(2026-11-22 16:00:00.5 +01:00)),
+            force: false,
+        });
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "url": "https://oauth2:[MASKED]@gitlab.example.com/g/p.git",
+                "ref": "refs/heads/main",
+                "repoTreeURL": "https://gitlab.example.com/g/p/-/blob/main",
+                "repoCommitURL": "https://gitlab.example.com/g/p/-/commit",
+                "repoProjectDirectory": "docs/en",
+                "timestamp": "2026-11-22T15:00:00Z"
+            })
+        );
+        assert_eq!(body.url.exposed(), "https://oauth2:glpat-body-test-secret@gitlab.example.com/g/p.git");
+    }
+
+    #[test]
+    fn endpoint_keeps_the_api_path() {
+        let api = Url::parse("https://api.gitbook.com/v1").unwrap();
+        assert_eq!(endpoint(&api, "spc1", "import").as_str(), "https://api.gitbook.com/v1/spaces/spc1/git/import");
+        let api = Url::parse("http://127.0.0.1:4010/v1/").unwrap();
+        assert_eq!(endpoint(&api, "spc1", "info").as_str(), "http://127.0.0.1:4010/v1/spaces/spc1/git/info");
+    }
+}

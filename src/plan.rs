@@ -1,0 +1,354 @@
+//! Deciding, without doing: for every target, the action the pipeline calls
+//! for (import, export, preview, push event or skip), why, and the exact
+//! request it would send. Pure, so `docsync plan` can print it and tests can
+//! check it as data.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::config::{Direction, GitBookTarget, Settings, Target, TargetKind};
+use crate::gitbook::{BodyInput, GitRequestBody, Project, endpoint};
+use crate::pipeline::PipelineSource;
+use crate::range::{CommitRange, RangeMode, short};
+use crate::repo::{Change, CommitInfo};
+use crate::secret::Secret;
+
+/// The marker that skips a push, in any commit message of the range.
+pub const SKIP_MARKER: &str = "[skip docsync]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Import,
+    Export,
+    Preview,
+    PushEvent,
+    Skip,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeView {
+    pub base: Option<String>,
+    pub head: String,
+    pub mode: RangeMode,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub body: GitRequestBody,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    pub name: String,
+    pub kind: &'static str,
+    pub action: Action,
+    pub reason: String,
+    /// How many of the range's changes concern this target.
+    pub changed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<PlannedRequest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The changes that concern this target, for the senders.
+    #[serde(skip)]
+    pub files: Vec<Change>,
+}
+
+/// Everything `sync` would do. Serialises to the documented JSON contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncPlan {
+    pub range: RangeView,
+    pub changes: Vec<Change>,
+    pub targets: Vec<TargetPlan>,
+}
+
+/// What the planner reads; gathered by the caller from git and the settings.
+pub struct PlanInput<'a> {
+    pub settings: &'a Settings,
+    pub range: &'a CommitRange,
+    pub changes: Vec<Change>,
+    /// The range's commits, newest first (only the head for a full sync).
+    pub commits: &'a [CommitInfo],
+    /// The head commit's committer time: the ordering timestamp outside CI.
+    pub head_time: OffsetDateTime,
+    pub project: Option<&'a Project>,
+    /// The checkout's branch, outside CI.
+    pub checkout_branch: Option<&'a str>,
+}
+
+/// The event that started the pipeline, as far as syncing is concerned.
+enum Event<'a> {
+    /// Outside CI: planned as a push of the checkout's branch.
+    Local,
+    Push {
+        branch: Option<&'a str>,
+    },
+    Tag(&'a str),
+    MergeRequest {
+        iid: u64,
+    },
+    Manual(&'a str),
+    Other(&'a str),
+}
+
+pub fn decide(input: PlanInput<'_>) -> SyncPlan {
+    let event = match &input.settings.pipeline.ci {
+        None => Event::Local,
+        Some(ci) => match (&ci.tag, &ci.source, &ci.merge_request) {
+            (Some(tag), _, _) => Event::Tag(tag),
+            (None, PipelineSource::MergeRequestEvent, Some(mr)) => Event::MergeRequest { iid: mr.iid },
+            (None, PipelineSource::Push, _) => Event::Push { branch: ci.branch.as_deref() },
+            (None, PipelineSource::Manual(source), _) => Event::Manual(source),
+            (None, source, _) => Event::Other(source.as_str()),
+        },
+    };
+    let targets = input.settings.targets.iter().map(|target| plan_target(&input, &event, target)).collect();
+    SyncPlan {
+        range: RangeView {
+            base: input.range.base.clone(),
+            head: input.range.head.clone(),
+            mode: input.range.mode,
+            reason: input.range.reason.clone(),
+        },
+        changes: input.changes,
+        targets,
+    }
+}
+
+fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> TargetPlan {
+    let files: Vec<Change> = input
+        .changes
+        .iter()
+        .filter(|change| {
+            target.paths.matches(&change.path)
+                || change.old_path.as_deref().is_some_and(|old| target.paths.matches(old))
+        })
+        .cloned()
+        .collect();
+    let mut plan = TargetPlan {
+        name: target.name.clone(),
+        kind: target.kind.name(),
+        action: Action::Skip,
+        reason: String::new(),
+        changed: files.len(),
+        request: None,
+        warnings: Vec::new(),
+        files,
+    };
+    let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));
+    let settings = input.settings;
+
+    let (action, reason) = match event {
+        Event::Tag(tag) => (Action::Skip, format!("tag pipeline ({tag}): tags are not synced")),
+        Event::Other(source) => (Action::Skip, format!("pipeline source `{source}` does not sync")),
+        Event::Push { branch } => match (branch, target.branch.as_deref()) {
+            (Some(pushed), Some(sync)) if pushed == &sync => {
+                push_action(input, target, &plan, "push to the sync branch")
+            }
+            (Some(pushed), Some(sync)) => (Action::Skip, format!("push to {pushed}, not to the sync branch {sync}")),
+            (_, None) => (
+                Action::Skip,
+                "no sync branch is known: set DOCSYNC_BRANCH (GitLab did not set CI_DEFAULT_BRANCH)".to_owned(),
+            ),
+            (None, Some(_)) => (Action::Skip, "push pipeline without a branch: nothing to sync".to_owned()),
+        },
+        Event::Local => push_action(input, target, &plan, "outside CI, planned as a push"),
+        Event::MergeRequest { .. } if !settings.previews => {
+            (Action::Skip, "merge request previews are off (DOCSYNC_PREVIEWS=false)".to_owned())
+        }
+        Event::MergeRequest { .. } if !is_gitbook => (
+            Action::Skip,
+            "push-webhook receivers get pushes only: merge request pipelines are planned, not sent".to_owned(),
+        ),
+        Event::MergeRequest { .. } if plan.changed == 0 && !settings.force => (Action::Skip, no_change_reason(target)),
+        Event::MergeRequest { iid } => (Action::Preview, format!("merge request !{iid}: standalone preview import")),
+        Event::Manual(source) => match settings.direction {
+            Direction::Import if is_gitbook => (Action::Import, format!("{source} pipeline: full import requested")),
+            Direction::Import => (Action::PushEvent, format!("{source} pipeline: push event for every relevant file")),
+            Direction::Export if is_gitbook => {
+                (Action::Export, format!("{source} pipeline: export from GitBook requested"))
+            }
+            Direction::Export => (Action::Skip, "exports are GitBook → GitLab only".to_owned()),
+        },
+    };
+    plan.action = action;
+    plan.reason = reason;
+    if let TargetKind::GitBook(gitbook) = &target.kind {
+        if matches!(action, Action::Import | Action::Export | Action::Preview) {
+            plan.request = gitbook_request(input, event, target, gitbook, action, &mut plan.warnings);
+        }
+    }
+    plan
+}
+
+/// A push (or a local run): act unless a skip rule applies.
+fn push_action(input: &PlanInput<'_>, target: &Target, plan: &TargetPlan, why: &str) -> (Action, String) {
+    let act = match target.kind {
+        TargetKind::GitBook(_) => Action::Import,
+        TargetKind::Dot(_) => Action::PushEvent,
+    };
+    if input.settings.force {
+        return (act, format!("{why}, forced (--force): {} relevant changes", plan.changed));
+    }
+    if plan.changed == 0 {
+        return (Action::Skip, no_change_reason(target));
+    }
+    // Like GitLab's `[skip ci]`, the marker is read from the head commit:
+    // an old commit carried in by a merge must not silence a whole push.
+    if let Some(head) = input.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
+        return (Action::Skip, format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
+    }
+    if !input.commits.is_empty()
+        && input.commits.iter().all(|c| is_platform_commit(c, &input.settings.platform_authors))
+    {
+        return (
+            Action::Skip,
+            "every commit in the range was made by the docs platform itself (GitBook export commits)".to_owned(),
+        );
+    }
+    let files = if plan.changed == 1 { "file" } else { "files" };
+    (act, format!("{why}: {} relevant {files} changed", plan.changed))
+}
+
+fn no_change_reason(target: &Target) -> String {
+    let place = if target.paths.directory.is_empty() {
+        "the repository".to_owned()
+    } else {
+        format!("{}/", target.paths.directory)
+    };
+    if target.paths.globs.is_empty() {
+        format!("no file under {place} changed")
+    } else {
+        format!("no file under {place} matching {} changed", target.paths.globs.join(", "))
+    }
+}
+
+/// GitBook's export commits: `GITBOOK-<n>: …` subjects, "GitBook: No commit
+/// message", or an author in the configured platform authors.
+pub fn is_platform_commit(commit: &CommitInfo, platform_authors: &[String]) -> bool {
+    let subject = commit.subject().trim();
+    let numbered = subject
+        .strip_prefix("GITBOOK-")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(number, _)| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()));
+    numbered
+        || subject == "GitBook: No commit message"
+        || platform_authors.iter().any(|author| {
+            author.eq_ignore_ascii_case(&commit.author_name) || author.eq_ignore_ascii_case(&commit.author_email)
+        })
+}
+
+fn gitbook_request(
+    input: &PlanInput<'_>,
+    event: &Event<'_>,
+    target: &Target,
+    gitbook: &GitBookTarget,
+    action: Action,
+    warnings: &mut Vec<String>,
+) -> Option<PlannedRequest> {
+    let settings = input.settings;
+    let Some(project) = input.project else {
+        warnings
+            .push("the project's URL is unknown (no CI_PROJECT_URL, no origin remote): no request can be built".into());
+        return None;
+    };
+    let ci = settings.pipeline.ci.as_ref();
+    let sync_branch = target.branch.as_deref().or(input.checkout_branch);
+    let Some(sync_branch) = sync_branch else {
+        warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
+        return None;
+    };
+    let credentials = clone_credentials(settings, gitbook, action, warnings);
+    let pipeline_time = ci.and_then(|ci| ci.created_at);
+    let body = match (action, event) {
+        (Action::Preview, Event::MergeRequest { iid }) => GitRequestBody::preview(BodyInput {
+            project,
+            credentials,
+            git_ref: format!("refs/merge-requests/{iid}/head"),
+            // Fork branches do not exist in this project; the MR head commit does.
+            branch: &input.range.head,
+            directory: &target.paths.directory,
+            timestamp: None,
+            force: settings.force,
+        }),
+        (Action::Export, _) => {
+            let branch = gitbook.export_branch.as_deref().unwrap_or(sync_branch);
+            let by = ci.and_then(|ci| ci.user_login.as_deref().or(ci.user_name.as_deref())).unwrap_or("docsync");
+            let message = match ci.and_then(|ci| ci.pipeline_url.as_deref()) {
+                Some(url) => format!("GitBook export requested by {by} in pipeline {url}"),
+                None => format!("GitBook export requested by {by}"),
+            };
+            GitRequestBody::export(
+                BodyInput {
+                    project,
+                    credentials,
+                    git_ref: format!("refs/heads/{branch}"),
+                    branch,
+                    directory: &target.paths.directory,
+                    timestamp: Some(pipeline_time.unwrap_or(input.head_time)),
+                    force: settings.force,
+                },
+                message,
+            )
+        }
+        _ => GitRequestBody::import(BodyInput {
+            project,
+            credentials,
+            git_ref: format!("refs/heads/{sync_branch}"),
+            branch: sync_branch,
+            directory: &target.paths.directory,
+            // The push time, kept on job retries, orders imports; outside CI
+            // the head commit's time is the best stand-in.
+            timestamp: Some(pipeline_time.unwrap_or(input.head_time)),
+            force: settings.force,
+        }),
+    };
+    let operation = if action == Action::Export { "export" } else { "import" };
+    Some(PlannedRequest {
+        method: "POST",
+        url: endpoint(&gitbook.api_url, &gitbook.space, operation).to_string(),
+        body,
+    })
+}
+
+/// The credentials GitBook clones (or pushes) with: `DOCSYNC_GIT_TOKEN`,
+/// else the job token for imports that are waited for, else none (public
+/// projects need none).
+fn clone_credentials(
+    settings: &Settings,
+    gitbook: &GitBookTarget,
+    action: Action,
+    warnings: &mut Vec<String>,
+) -> Option<(String, Secret)> {
+    if let Some(token) = &gitbook.git_token {
+        return Some(("oauth2".to_owned(), token.clone()));
+    }
+    let job_token = settings.pipeline.job_token.as_ref();
+    match (action, job_token) {
+        (Action::Export, _) => {
+            warnings.push(format!(
+                "no {}: GitBook cannot push the export; set it to a project access token with write_repository",
+                gitbook.git_token_source
+            ));
+            None
+        }
+        (_, Some(job_token)) if settings.wait => {
+            warnings.push(format!(
+                "no {}: using CI_JOB_TOKEN, which dies with this job; set a project access token with read_repository",
+                gitbook.git_token_source
+            ));
+            Some(("gitlab-ci-token".to_owned(), job_token.clone()))
+        }
+        _ => {
+            warnings.push(format!(
+                "no {}: GitBook clones without credentials, which works for public projects only",
+                gitbook.git_token_source
+            ));
+            None
+        }
+    }
+}

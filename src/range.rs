@@ -1,0 +1,354 @@
+//! The pipeline's commit range: which commits' changes docsync syncs.
+//!
+//! [`choose`] is pure: from the settings it decides where head and base come
+//! from, in the order the product specification gives (explicit range, merge
+//! request diff base, sync watermark, `CI_COMMIT_BEFORE_SHA`, full sync).
+//! [`resolve`] then finds those commits in the repository, deepens a shallow
+//! clone when the base is missing, and classifies the range (push, force push,
+//! full…). It never answers "nothing changed" when it cannot tell: a base it
+//! cannot find becomes a full sync, with a warning.
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::error::BadInput;
+use crate::pipeline::PipelineSource;
+use crate::repo::{Change, Repo};
+use crate::secret::redact;
+
+/// How the range was found; the `mode` of the JSON contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeMode {
+    /// `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA` of a push.
+    Push,
+    /// A push whose before commit is not an ancestor of head.
+    ForcePush,
+    /// `CI_MERGE_REQUEST_DIFF_BASE_SHA..` the source branch head.
+    MergeRequest,
+    /// From the last successfully synced commit.
+    Watermark,
+    /// `--from`/`--to`.
+    Explicit,
+    /// No usable base: every file counts as changed.
+    Full,
+    /// Outside CI: `HEAD~1..HEAD`.
+    Local,
+}
+
+impl fmt::Display for RangeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RangeMode::Push => "push",
+            RangeMode::ForcePush => "force_push",
+            RangeMode::MergeRequest => "merge_request",
+            RangeMode::Watermark => "watermark",
+            RangeMode::Explicit => "explicit",
+            RangeMode::Full => "full",
+            RangeMode::Local => "local",
+        })
+    }
+}
+
+/// Where the head commit comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadSource {
+    /// `--to`/`DOCSYNC_TO`: any revision.
+    Revision(String),
+    /// The pipeline's commit (the source branch head in merged results).
+    Pipeline { sha: String, variable: &'static str },
+    /// The checkout's `HEAD`, outside CI.
+    Checkout,
+}
+
+/// Where the base commit comes from, in order of preference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseSource {
+    Explicit(String),
+    MergeRequest(String),
+    /// The last successfully synced commit (GitLab deployment of the job's
+    /// environment). Looked up by the caller; used only when it is an
+    /// ancestor of head. The next candidate is kept for when it is not.
+    Watermark {
+        sha: String,
+        otherwise: Box<BaseSource>,
+    },
+    Before(String),
+    /// `HEAD~1`, outside CI.
+    Parent,
+    /// No base: a full sync, for the reason given.
+    Full(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeChoice {
+    pub head: HeadSource,
+    pub base: BaseSource,
+}
+
+/// Decides where head and base come from. `watermark` is the last synced
+/// commit when the caller could read it.
+pub fn choose(settings: &Settings, watermark: Option<String>) -> RangeChoice {
+    let pipeline = &settings.pipeline;
+    let head = match (&settings.to, pipeline.head_sha()) {
+        (Some(to), _) => HeadSource::Revision(to.clone()),
+        (None, Some(sha)) => {
+            let merged_results = pipeline
+                .ci
+                .as_ref()
+                .and_then(|ci| ci.merge_request.as_ref())
+                .and_then(|mr| mr.source_branch_sha.as_ref());
+            let variable =
+                if merged_results.is_some() { "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA" } else { "CI_COMMIT_SHA" };
+            HeadSource::Pipeline { sha: sha.to_owned(), variable }
+        }
+        (None, None) => HeadSource::Checkout,
+    };
+    if let Some(from) = &settings.from {
+        return RangeChoice { head, base: BaseSource::Explicit(from.clone()) };
+    }
+    let Some(ci) = &pipeline.ci else {
+        return RangeChoice { head, base: BaseSource::Parent };
+    };
+    if let Some(base) = ci.merge_request.as_ref().and_then(|mr| mr.diff_base_sha.clone()) {
+        return RangeChoice { head, base: BaseSource::MergeRequest(base) };
+    }
+    let fallback = match (&ci.source, &ci.before_sha) {
+        (PipelineSource::Push, Some(before)) => BaseSource::Before(before.clone()),
+        (PipelineSource::Push, None) => {
+            BaseSource::Full("first push of a new branch (CI_COMMIT_BEFORE_SHA is all zeros)")
+        }
+        (PipelineSource::Manual(_), _) => BaseSource::Full("manual or scheduled pipeline: everything is synced"),
+        _ => BaseSource::Full("the pipeline has no previous commit to compare with"),
+    };
+    let base = match watermark {
+        Some(sha) => BaseSource::Watermark { sha, otherwise: Box::new(fallback) },
+        None => fallback,
+    };
+    RangeChoice { head, base }
+}
+
+/// The resolved range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRange {
+    pub base: Option<String>,
+    pub head: String,
+    pub mode: RangeMode,
+    /// Why this range, in words (shown in plans and logs).
+    pub reason: String,
+}
+
+/// How to get history a shallow clone lacks.
+pub struct HistorySource {
+    /// `CI_REPOSITORY_URL` or the `origin` remote; may hold credentials.
+    pub url: Option<String>,
+    /// Refs to deepen, such as `+refs/heads/main:refs/remotes/origin/main`.
+    pub refspecs: Vec<String>,
+}
+
+/// Depths tried, in turn, to reach a base missing from a shallow clone
+/// (GitLab's default `GIT_DEPTH` is 20); `None` fetches all history.
+const DEEPEN_STEPS: &[Option<i32>] = &[Some(100), Some(1000), None];
+
+/// Finds the chosen commits in the repository and classifies the range.
+pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource) -> Result<CommitRange> {
+    let head = resolve_head(repo, &choice.head, history)?;
+    resolve_base(repo, &choice.base, head, history)
+}
+
+fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource) -> Result<String> {
+    match source {
+        HeadSource::Revision(revision) => match find_or_fetch(repo, revision, history)? {
+            Some(sha) => Ok(sha),
+            None => Err(BadInput::new(
+                "--to / DOCSYNC_TO",
+                "no such commit in this repository",
+                "give a commit SHA, branch, tag or expression like HEAD~3 that exists in the checkout",
+            )
+            .with_value(revision.clone())
+            .into()),
+        },
+        HeadSource::Pipeline { sha, variable } => match find_or_fetch(repo, sha, history)? {
+            Some(sha) => Ok(sha),
+            None => Err(BadInput::new(
+                *variable,
+                "the pipeline's commit is not in the checkout",
+                "let the runner check the commit out (do not set GIT_STRATEGY: none for this job)",
+            )
+            .with_value(sha.clone())
+            .into()),
+        },
+        HeadSource::Checkout => repo.resolve_commit("HEAD")?.ok_or_else(|| {
+            BadInput::new(
+                "HEAD",
+                "the repository has no commits yet",
+                "commit something, or run docsync in another checkout",
+            )
+            .into()
+        }),
+    }
+}
+
+fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &HistorySource) -> Result<CommitRange> {
+    let range =
+        |base: Option<String>, mode: RangeMode, reason: String| CommitRange { base, head: head.clone(), mode, reason };
+    match source {
+        BaseSource::Explicit(revision) => {
+            let Some(base) = find_or_fetch(repo, revision, history)? else {
+                return Err(BadInput::new(
+                    "--from / DOCSYNC_FROM",
+                    "no such commit in this repository",
+                    if repo.is_shallow() {
+                        "the clone is shallow and the commit could not be fetched: set GIT_DEPTH: 0 for the job"
+                    } else {
+                        "give a commit SHA, branch, tag or expression like HEAD~3 that exists in the checkout"
+                    },
+                )
+                .with_value(revision.clone())
+                .into());
+            };
+            let reason = if repo.is_ancestor(&base, &head)? {
+                format!("explicit range {revision}..")
+            } else {
+                format!("explicit range {revision}..: the base is not an ancestor of head, the two trees are compared")
+            };
+            Ok(range(Some(base), RangeMode::Explicit, reason))
+        }
+        BaseSource::MergeRequest(sha) => match find_or_fetch(repo, sha, history)? {
+            Some(base) => Ok(range(
+                Some(base),
+                RangeMode::MergeRequest,
+                "merge request changes (CI_MERGE_REQUEST_DIFF_BASE_SHA)".into(),
+            )),
+            None => Ok(missing_base(repo, head, sha, "CI_MERGE_REQUEST_DIFF_BASE_SHA")),
+        },
+        BaseSource::Watermark { sha, otherwise } => {
+            if let Some(base) = find_or_fetch(repo, sha, history)? {
+                if repo.is_ancestor(&base, &head)? {
+                    return Ok(range(
+                        Some(base),
+                        RangeMode::Watermark,
+                        "since the last successful sync (deployment watermark)".into(),
+                    ));
+                }
+                tracing::info!(
+                    "the last synced commit {} is not an ancestor of head: ignoring the watermark",
+                    short(sha)
+                );
+            } else {
+                tracing::info!(
+                    "the last synced commit {} is not in the repository: ignoring the watermark",
+                    short(sha)
+                );
+            }
+            resolve_base(repo, otherwise, head, history)
+        }
+        BaseSource::Before(sha) => match find_or_fetch(repo, sha, history)? {
+            Some(base) if repo.is_ancestor(&base, &head)? => {
+                Ok(range(Some(base), RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into()))
+            }
+            Some(base) => Ok(range(
+                Some(base),
+                RangeMode::ForcePush,
+                "force push: the previous commit is not an ancestor, the two trees are compared".into(),
+            )),
+            None => Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA")),
+        },
+        BaseSource::Parent => match repo.first_parent(&head)? {
+            Some(parent) => {
+                Ok(range(Some(parent), RangeMode::Local, "outside CI: the last commit (HEAD~1..HEAD)".into()))
+            }
+            None if repo.is_shallow() => {
+                tracing::warn!(
+                    "HEAD's parent is beyond the shallow clone's boundary: every file counts as changed (fetch more history to see only the last commit)"
+                );
+                Ok(range(
+                    None,
+                    RangeMode::Local,
+                    "outside CI in a shallow clone: HEAD's parent is missing, every file counts".into(),
+                ))
+            }
+            None => {
+                Ok(range(None, RangeMode::Local, "outside CI: the repository's only commit, every file is new".into()))
+            }
+        },
+        BaseSource::Full(reason) => Ok(range(None, RangeMode::Full, (*reason).to_owned())),
+    }
+}
+
+/// The base cannot be found even after deepening. Never conclude "nothing
+/// changed": sync everything, and say how to avoid it.
+//
+// Seam: the GitLab compare API fallback slots in here, before the full sync.
+fn missing_base(repo: &Repo, head: String, sha: &str, variable: &str) -> CommitRange {
+    let hint = if repo.is_shallow() {
+        "the clone is shallow and the commit could not be fetched; set GIT_DEPTH: 0 (or a larger depth) for the job"
+    } else {
+        "the commit is not in the repository (it may have been removed by a force push)"
+    };
+    tracing::warn!("{variable} {} is missing: {hint}; falling back to a full sync", short(sha));
+    CommitRange {
+        base: None,
+        head,
+        mode: RangeMode::Full,
+        reason: format!("{variable} {} is not in the clone: full sync ({hint})", short(sha)),
+    }
+}
+
+/// Resolves a revision, deepening a shallow clone step by step until it
+/// appears. Fetch failures are logged and end the search; they do not fail
+/// the run, because a full sync is still possible.
+fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource) -> Result<Option<String>> {
+    if let Some(sha) = repo.resolve_commit(revision)? {
+        return Ok(Some(sha));
+    }
+    let is_sha = crate::pipeline::is_sha(revision);
+    if !repo.is_shallow() && !is_sha {
+        return Ok(None);
+    }
+    let Some(url) = history.url.as_deref() else {
+        tracing::warn!(
+            "{} is not in the clone and there is no remote to fetch it from (no CI_REPOSITORY_URL, no origin)",
+            short(revision)
+        );
+        return Ok(None);
+    };
+    if repo.is_shallow() && !history.refspecs.is_empty() {
+        for depth in DEEPEN_STEPS {
+            let shown = depth.map_or("all history".to_owned(), |d| format!("depth {d}"));
+            tracing::info!("{} is not in the shallow clone: fetching {shown}", short(revision));
+            if let Err(error) = repo.deepen(url, &history.refspecs, *depth) {
+                tracing::warn!("could not deepen the clone: {}", redact(error.message()));
+                break;
+            }
+            if let Some(sha) = repo.resolve_commit(revision)? {
+                return Ok(Some(sha));
+            }
+        }
+    }
+    // A commit no branch reaches any more (before a force push) can still be
+    // fetched by its SHA from servers that allow it, as GitLab does.
+    if is_sha {
+        tracing::info!("fetching {} by its SHA", short(revision));
+        match repo.deepen(url, &[revision.to_owned()], Some(1)) {
+            Ok(()) => return repo.resolve_commit(revision).context("after fetching the commit"),
+            Err(error) => tracing::warn!("could not fetch {}: {}", short(revision), redact(error.message())),
+        }
+    }
+    Ok(None)
+}
+
+pub fn short(sha: &str) -> &str {
+    if crate::pipeline::is_sha(sha) { &sha[..8] } else { sha }
+}
+
+/// The change set of a range: a diff, or every file for a full sync.
+pub fn changes(repo: &Repo, range: &CommitRange) -> Result<Vec<Change>> {
+    match &range.base {
+        Some(base) => repo.diff(base, &range.head),
+        None => repo.all_files(&range.head),
+    }
+}

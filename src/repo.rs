@@ -1,0 +1,300 @@
+//! The repository: everything docsync asks of git, through libgit2.
+//!
+//! This module is the only one that sees `git2`; it answers in domain types
+//! (commit SHAs as strings, [`Change`]s, [`CommitInfo`]s) so that deciding
+//! stays independent of libgit2's types and lifetimes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::{Context, Result};
+use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use serde::Serialize;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::error::BadInput;
+
+/// What happened to one path between base and head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeStatus {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+}
+
+impl ChangeStatus {
+    /// The letter `git diff --name-status` uses.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeStatus::Added => 'A',
+            ChangeStatus::Modified => 'M',
+            ChangeStatus::Deleted => 'D',
+            ChangeStatus::Renamed => 'R',
+        }
+    }
+}
+
+/// One changed path, relative to the repository root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub status: ChangeStatus,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_path: Option<String>,
+}
+
+/// A commit as the skip rules and the push event need it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: String,
+    pub message: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Committer time, in the committer's own offset.
+    pub time: OffsetDateTime,
+}
+
+impl CommitInfo {
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+}
+
+/// git's own default for `diff.renameLimit`: beyond `limit²` candidate pairs
+/// git skips inexact rename detection and keeps exact renames only.
+const RENAME_LIMIT: usize = 1000;
+
+pub struct Repo {
+    repo: Repository,
+}
+
+static OWNER_VALIDATION_OFF: Once = Once::new();
+
+impl Repo {
+    /// Opens the repository that contains `path`.
+    ///
+    /// The GitLab runner's checkout usually belongs to another user than the
+    /// job's container process; libgit2 (like git ≥ 2.35.2) refuses such a
+    /// repository by default. docsync only reads the checkout it was started
+    /// in, so it turns that validation off rather than asking users for
+    /// `safe.directory`.
+    pub fn discover(path: &Path) -> Result<Repo> {
+        OWNER_VALIDATION_OFF.call_once(|| {
+            // SAFETY: called once, before any other libgit2 use in this process.
+            if let Err(error) = unsafe { git2::opts::set_verify_owner_validation(false) } {
+                tracing::debug!("could not turn off libgit2's owner validation: {error}");
+            }
+        });
+        let repo = Repository::discover(path).map_err(|error| {
+            anyhow::Error::new(BadInput::new(
+                "working directory",
+                format!("{} is not inside a git repository ({})", path.display(), error.message()),
+                "run docsync from the project's checkout (in CI, the job's default directory)",
+            ))
+        })?;
+        if repo.is_bare() {
+            return Err(BadInput::new(
+                "working directory",
+                "the repository is bare: there is no checkout to compare",
+                "run docsync in a clone with a working tree",
+            )
+            .into());
+        }
+        Ok(Repo { repo })
+    }
+
+    /// Uses this CA bundle for fetches over HTTPS (`CI_SERVER_TLS_CA_FILE`).
+    pub fn use_ca_file(path: &Path) -> Result<()> {
+        // SAFETY: a process-wide libgit2 setting, changed before any fetch.
+        unsafe { git2::opts::set_ssl_cert_file(path) }
+            .with_context(|| format!("while loading the CA file {}", path.display()))
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.repo.workdir().unwrap_or_else(|| self.repo.path()).to_path_buf()
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    /// The commit a revision names (`HEAD~3`, a branch, a tag, a SHA), or
+    /// `None` when the repository does not know it.
+    pub fn resolve_commit(&self, revision: &str) -> Result<Option<String>> {
+        match self.repo.revparse_single(revision) {
+            Ok(object) => {
+                let commit = object.peel_to_commit().with_context(|| format!("{revision} does not name a commit"))?;
+                Ok(Some(commit.id().to_string()))
+            }
+            Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(error) if error.class() == git2::ErrorClass::Odb || error.code() == git2::ErrorCode::Ambiguous => {
+                Ok(None)
+            }
+            Err(error) => Err(error).with_context(|| format!("while looking up {revision}")),
+        }
+    }
+
+    /// Whether the object database holds this commit.
+    pub fn has_commit(&self, sha: &str) -> bool {
+        Oid::from_str(sha).is_ok_and(|oid| self.repo.find_commit(oid).is_ok())
+    }
+
+    /// The first parent of a commit; `None` for a root commit, or when the
+    /// parent lies beyond a shallow clone's boundary.
+    pub fn first_parent(&self, sha: &str) -> Result<Option<String>> {
+        let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
+        if commit.parent_count() == 0 {
+            return Ok(None);
+        }
+        let parent = commit.parent_id(0)?.to_string();
+        Ok(self.has_commit(&parent).then_some(parent))
+    }
+
+    /// Whether `ancestor` is `descendant` itself or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
+        let (ancestor, descendant) = (Oid::from_str(ancestor)?, Oid::from_str(descendant)?);
+        Ok(ancestor == descendant || self.repo.graph_descendant_of(descendant, ancestor)?)
+    }
+
+    pub fn commit_time(&self, sha: &str) -> Result<OffsetDateTime> {
+        let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
+        Ok(git_time(commit.committer().when()))
+    }
+
+    /// Every change between two commits, renames detected as
+    /// `git diff --name-status -M` does.
+    pub fn diff(&self, base: &str, head: &str) -> Result<Vec<Change>> {
+        let base_tree = self.repo.find_commit(Oid::from_str(base)?)?.tree()?;
+        let head_tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
+        let mut options = DiffOptions::new();
+        // Names and statuses only: never load blobs just to classify them.
+        options.skip_binary_check(true);
+        let mut diff = self
+            .repo
+            .diff_tree_to_tree(Some(&base_tree), Some(&head_tree), Some(&mut options))
+            .context("while comparing the two trees")?;
+
+        // Exact renames first, as git does; then inexact ones only while the
+        // remaining candidates stay within git's limit.
+        let mut find = DiffFindOptions::new();
+        find.renames(true).exact_match_only(true).rename_limit(RENAME_LIMIT);
+        diff.find_similar(Some(&mut find)).context("while detecting renames")?;
+        let (mut added, mut deleted) = (0usize, 0usize);
+        for delta in diff.deltas() {
+            match delta.status() {
+                Delta::Added => added += 1,
+                Delta::Deleted => deleted += 1,
+                _ => {}
+            }
+        }
+        if added > 0 && deleted > 0 {
+            if added.saturating_mul(deleted) <= RENAME_LIMIT * RENAME_LIMIT {
+                let mut find = DiffFindOptions::new();
+                find.renames(true).rename_threshold(50).rename_limit(RENAME_LIMIT);
+                diff.find_similar(Some(&mut find)).context("while detecting renames")?;
+            } else {
+                tracing::warn!(
+                    "{added} added and {deleted} deleted files: only exact renames detected (git's diff.renameLimit is {RENAME_LIMIT})"
+                );
+            }
+        }
+
+        let mut changes = Vec::with_capacity(diff.deltas().len());
+        for delta in diff.deltas() {
+            let new_path = path_of(delta.new_file().path_bytes());
+            let old_path = path_of(delta.old_file().path_bytes());
+            let change = match delta.status() {
+                Delta::Added | Delta::Copied => Change { status: ChangeStatus::Added, path: new_path, old_path: None },
+                Delta::Deleted => Change { status: ChangeStatus::Deleted, path: old_path, old_path: None },
+                // A type change (file ↔ symlink) is a modification of the path.
+                Delta::Modified | Delta::Typechange => {
+                    Change { status: ChangeStatus::Modified, path: new_path, old_path: None }
+                }
+                Delta::Renamed => Change { status: ChangeStatus::Renamed, path: new_path, old_path: Some(old_path) },
+                Delta::Unmodified | Delta::Ignored | Delta::Untracked | Delta::Unreadable | Delta::Conflicted => {
+                    continue;
+                }
+            };
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+
+    /// Every file of a commit's tree, as if added: the change set of a full sync.
+    pub fn all_files(&self, head: &str) -> Result<Vec<Change>> {
+        let tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
+        let mut changes = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(ObjectType::Tree) {
+                let mut path = dir.to_owned();
+                path.push_str(&path_of(Some(entry.name_bytes())));
+                changes.push(Change { status: ChangeStatus::Added, path, old_path: None });
+            }
+            TreeWalkResult::Ok
+        })
+        .context("while listing the files of the head commit")?;
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(changes)
+    }
+
+    /// The commits reachable from `head` but not from `base` (all of them
+    /// when `base` is `None`, up to `limit`), newest first.
+    pub fn commits(&self, base: Option<&str>, head: &str, limit: usize) -> Result<Vec<CommitInfo>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+        walk.push(Oid::from_str(head)?)?;
+        if let Some(base) = base {
+            walk.hide(Oid::from_str(base)?)?;
+        }
+        let mut commits = Vec::new();
+        for oid in walk.take(limit) {
+            let commit = self.repo.find_commit(oid?)?;
+            let author = commit.author();
+            commits.push(CommitInfo {
+                id: commit.id().to_string(),
+                message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+                author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+                author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+                time: git_time(commit.committer().when()),
+            });
+        }
+        Ok(commits)
+    }
+
+    /// Fetches more history into a shallow clone: `refspecs` from `url`,
+    /// `depth` commits deep (`None`: the whole history).
+    pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), git2::Error> {
+        let mut remote = self.repo.remote_anonymous(url)?;
+        let mut options = git2::FetchOptions::new();
+        options.download_tags(git2::AutotagOption::None);
+        options.depth(depth.unwrap_or(i32::MAX));
+        remote.fetch(refspecs, Some(&mut options), None)
+    }
+
+    /// The checked-out branch; `None` on a detached head (as in CI).
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().ok().map(str::to_owned)
+    }
+
+    /// The URL of the `origin` remote, when there is one.
+    pub fn origin_url(&self) -> Option<String> {
+        self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
+    }
+}
+
+/// Paths are exact for any UTF-8 name; a name that is not UTF-8 (rare, and
+/// unusable by docs platforms anyway) is shown with replacement characters.
+fn path_of(bytes: Option<&[u8]>) -> String {
+    String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
+}
+
+fn git_time(time: git2::Time) -> OffsetDateTime {
+    let offset = UtcOffset::from_whole_seconds(time.offset_minutes() * 60).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::from_unix_timestamp(time.seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(offset)
+}

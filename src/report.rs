@@ -1,0 +1,80 @@
+//! Results for people (`--format text`) and for scripts (`--format json`).
+//!
+//! The JSON shape is a documented contract (README, "JSON output"): fields
+//! are added, never renamed or removed.
+
+use std::fmt::Write;
+
+use crate::cli::Format;
+use crate::plan::{Action, SyncPlan};
+use crate::range::short;
+use crate::repo::ChangeStatus;
+
+/// Text output lists this many changes; JSON always lists all of them.
+const TEXT_CHANGES_SHOWN: usize = 50;
+
+pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<String> {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(plan)?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Text => Ok(render_text(plan)),
+    }
+}
+
+fn render_text(plan: &SyncPlan) -> String {
+    let mut out = String::new();
+    let range = &plan.range;
+    let base = range.base.as_deref().map_or("(none)", short);
+    let _ = writeln!(out, "range    {base}..{} ({})", short(&range.head), range.mode);
+    let _ = writeln!(out, "         {}", range.reason);
+
+    let _ = writeln!(out, "changes  {}", plan.changes.len());
+    for change in plan.changes.iter().take(TEXT_CHANGES_SHOWN) {
+        match (&change.status, &change.old_path) {
+            (ChangeStatus::Renamed, Some(old)) => {
+                let _ = writeln!(out, "  R  {old} -> {}", change.path);
+            }
+            (status, _) => {
+                let _ = writeln!(out, "  {}  {}", status.letter(), change.path);
+            }
+        }
+    }
+    if plan.changes.len() > TEXT_CHANGES_SHOWN {
+        let _ =
+            writeln!(out, "  … and {} more (--format json lists them all)", plan.changes.len() - TEXT_CHANGES_SHOWN);
+    }
+
+    if plan.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "targets  none configured: set DOCSYNC_GITBOOK_SPACE (GitBook) or DOCSYNC_DOT_WEBHOOK_URL (Dot), or write a docsync.toml"
+        );
+        return out;
+    }
+    let _ = writeln!(out, "targets  {}", plan.targets.len());
+    let name_width = plan.targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for target in &plan.targets {
+        let action = match target.action {
+            Action::Import => "import",
+            Action::Export => "export",
+            Action::Preview => "preview",
+            Action::PushEvent => "push_event",
+            Action::Skip => "skip",
+        };
+        let _ = writeln!(
+            out,
+            "  {:name_width$}  {:7}  {:10}  {:>4} changed  {}",
+            target.name, target.kind, action, target.changed, target.reason
+        );
+        if let Some(request) = &target.request {
+            let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, request.url);
+        }
+        for warning in &target.warnings {
+            let _ = writeln!(out, "  {:name_width$}  warning: {warning}", "");
+        }
+    }
+    out
+}
