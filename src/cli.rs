@@ -35,8 +35,14 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum Command {
+    /// Sync every configured target whose files changed in the pipeline's range (the CI job).
+    Sync,
     /// Show what `sync` would decide and send, without calling any target.
     Plan,
+    /// Show each GitBook space's Git Sync state and last operation.
+    Status,
+    /// Ask GitBook to commit its space content to a branch (GitBook → GitLab).
+    Export,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::cli::{Format, GlobalFlags, SettingFlags};
 use crate::error::{BadInput, BadInputs};
+use crate::http::{HttpSettings, RetryPolicy};
 use crate::pipeline::{CiEnv, Pipeline, non_empty};
 use crate::secret::Secret;
 
@@ -33,6 +34,7 @@ pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
 const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 /// Author names or e-mails of commits the platform made itself (GitBook's
@@ -65,6 +67,10 @@ pub struct DocsyncEnv {
     pub report: Option<String>,
     pub config: Option<String>,
     pub platform_authors: Option<String>,
+    pub http_timeout: Option<String>,
+    pub retries: Option<String>,
+    pub retry_delay: Option<String>,
+    pub poll_interval: Option<String>,
 }
 
 /// Everything the process environment holds that docsync reads: read once in
@@ -315,8 +321,11 @@ pub struct Settings {
     pub previews: bool,
     pub wait: bool,
     pub wait_timeout: Duration,
+    /// How often GitBook's operation state is read while waiting.
+    pub poll_interval: Duration,
     pub concurrency: usize,
     pub report: Option<PathBuf>,
+    pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub platform_authors: Vec<String>,
     pub targets: Vec<Target>,
@@ -370,6 +379,44 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         "concurrency",
     )
     .map_or(Some(DEFAULT_CONCURRENCY), |(value, source)| parse_concurrency(&value, &source, &mut problems));
+    let duration_var = |var: &Option<String>, name: &str, default: Duration, problems: &mut Vec<BadInput>| {
+        non_empty(var).map_or(Some(default), |value| parse_duration_setting(value, name, problems))
+    };
+    let http_defaults = HttpSettings::default();
+    let poll_interval = duration_var(&d.poll_interval, "DOCSYNC_POLL_INTERVAL", DEFAULT_POLL_INTERVAL, &mut problems);
+    let http_timeout = duration_var(&d.http_timeout, "DOCSYNC_HTTP_TIMEOUT", http_defaults.timeout, &mut problems);
+    let retry_delay =
+        duration_var(&d.retry_delay, "DOCSYNC_RETRY_DELAY", http_defaults.retry.base_delay, &mut problems);
+    let retries = match non_empty(&d.retries) {
+        None => Some(http_defaults.retry.retries),
+        Some(value) => match value.parse::<u32>() {
+            Ok(n) if n <= 20 => Some(n),
+            _ => {
+                problems.push(
+                    BadInput::new("DOCSYNC_RETRIES", "not a number from 0 to 20", "use a small whole number such as 4")
+                        .with_value(value),
+                );
+                None
+            }
+        },
+    };
+    let mut ca_files = Vec::new();
+    if let Some(path) = &pipeline.tls_ca_file {
+        ca_files.push(("CI_SERVER_TLS_CA_FILE".to_owned(), path.clone()));
+    }
+    if let Some(path) = &env.ssl_cert_file {
+        ca_files.push(("SSL_CERT_FILE".to_owned(), path.clone()));
+    }
+    let http = HttpSettings {
+        timeout: http_timeout.unwrap_or(http_defaults.timeout),
+        connect_timeout: http_defaults.connect_timeout,
+        retry: RetryPolicy {
+            retries: retries.unwrap_or(http_defaults.retry.retries),
+            base_delay: retry_delay.unwrap_or(http_defaults.retry.base_delay),
+            ..http_defaults.retry
+        },
+        ca_files,
+    };
     let in_ci = pipeline.ci.is_some();
     let report = match layered(&s.report, &d.report, defaults.report.clone(), "DOCSYNC_REPORT", "report") {
         Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
@@ -451,6 +498,8 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         previews: previews.unwrap_or(true),
         wait: wait.unwrap_or(true),
         wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+        poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
+        http,
         concurrency: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         report,
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },

@@ -2,11 +2,16 @@
 //! of `git/import` and `git/export`, as GitBook's published OpenAPI
 //! description defines them (`ImportGitRepository`, `ExportToGitRepository`).
 
-use serde::Serialize;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
+use crate::config::GitBookTarget;
+use crate::http::{HttpClient, HttpError, Request};
 use crate::secret::{MASK, Secret};
 
 /// The project on GitLab, as GitBook needs to address it.
@@ -184,6 +189,248 @@ pub fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
         segments.pop_if_empty().extend(["spaces", space, "git", operation]);
     }
     url
+}
+
+
+// ---------------------------------------------------------------------------
+// The client: queue an operation, then wait for GitBook's verdict.
+
+/// GitBook's `GitSyncState` (`GET git/info`), narrowed to what docsync reads.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitSyncState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+}
+
+/// The latest operation of the space's Git Sync.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub state: OperationState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// `endedAt` in the published spec; `completedAt` in some answers.
+    #[serde(default, alias = "completedAt", skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_action: Option<ErrorAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationState {
+    Running,
+    Success,
+    Failure,
+    Timeout,
+    #[serde(other)]
+    Unknown,
+}
+
+/// GitBook's fix-it link for a failed operation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ErrorAction {
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+/// Why a GitBook call failed, in the terms the user must act on.
+#[derive(Debug, thiserror::Error)]
+pub enum GitBookError {
+    #[error("GitBook refused {variable}: {source}")]
+    Unauthorized { variable: String, fix: String, source: HttpError },
+    #[error("GitBook does not know space {space}: {source}")]
+    SpaceNotFound { space: String, source: HttpError },
+    #[error("GitBook rejected the request: {source}")]
+    Rejected { source: HttpError },
+    #[error("{0}")]
+    Unreachable(HttpError),
+    #[error("unexpected answer from GitBook at {field}: {detail}")]
+    Decode { field: String, detail: String },
+}
+
+impl GitBookError {
+    pub fn fix(&self) -> String {
+        match self {
+            GitBookError::Unauthorized { fix, .. } => fix.clone(),
+            GitBookError::SpaceNotFound { .. } => {
+                "check DOCSYNC_GITBOOK_SPACE: copy the id from the space's URL (app.gitbook.com/o/…/s/<space id>)".into()
+            }
+            GitBookError::Rejected { .. } => "read GitBook's message above; the request body is shown by `docsync plan`".into(),
+            GitBookError::Unreachable(_) => {
+                "check DOCSYNC_GITBOOK_API_URL, the proxy (HTTPS_PROXY) and GitBook's status page, then retry the job".into()
+            }
+            GitBookError::Decode { .. } => "check DOCSYNC_GITBOOK_API_URL points at a GitBook-style API".into(),
+        }
+    }
+}
+
+pub struct GitBookClient<'a> {
+    pub http: &'a HttpClient,
+    pub target: &'a GitBookTarget,
+    pub token: &'a Secret,
+}
+
+impl GitBookClient<'_> {
+    fn request(&self, method: Method, operation: &str) -> Request {
+        Request::new(method, endpoint(&self.target.api_url, &self.target.space, operation))
+            .secret_header("authorization", "Bearer ", self.token)
+    }
+
+    /// `GET git/info`.
+    pub async fn info(&self) -> Result<GitSyncState, GitBookError> {
+        let response = self.http.send(self.request(Method::GET, "info")).await.map_err(|e| self.classify(e, false))?;
+        let mut decoder = serde_json::Deserializer::from_slice(&response.body);
+        serde_path_to_error::deserialize(&mut decoder)
+            .map_err(|error| GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() })
+    }
+
+    /// `POST git/import` or `git/export`: GitBook queues the work (204).
+    pub async fn queue(&self, operation: &str, body: &GitRequestBody) -> Result<(), GitBookError> {
+        let request = self.request(Method::POST, operation).json(&body.wire_json());
+        self.http.send(request).await.map(|_| ()).map_err(|e| self.classify(e, true))
+    }
+
+    fn classify(&self, error: HttpError, sends_clone_url: bool) -> GitBookError {
+        match error.status().map(|s| s.as_u16()) {
+            Some(401 | 403) => {
+                let message = match &error {
+                    HttpError::Status { message, .. } => message.to_ascii_lowercase(),
+                    HttpError::Unreachable { .. } => String::new(),
+                };
+                let clone_problem = sends_clone_url
+                    && ["clone", "repository", "credential", "git "].iter().any(|w| message.contains(w));
+                if clone_problem {
+                    GitBookError::Unauthorized {
+                        variable: self.target.git_token_source.clone(),
+                        fix: format!(
+                            "set {} to a project access token with read_repository (imports) or write_repository (exports)",
+                            self.target.git_token_source
+                        ),
+                        source: error,
+                    }
+                } else {
+                    GitBookError::Unauthorized {
+                        variable: self.target.token_source.clone(),
+                        fix: format!(
+                            "set {} to a GitBook API token of a member who can edit space {} (app.gitbook.com → Settings → Developer)",
+                            self.target.token_source, self.target.space
+                        ),
+                        source: error,
+                    }
+                }
+            }
+            Some(404) => GitBookError::SpaceNotFound { space: self.target.space.clone(), source: error },
+            Some(_) => GitBookError::Rejected { source: error },
+            None => GitBookError::Unreachable(error),
+        }
+    }
+}
+
+impl GitRequestBody {
+    /// The body as sent: the clone URL with its real credentials.
+    pub fn wire_json(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        json["url"] = serde_json::Value::String(self.url.exposed());
+        json
+    }
+}
+
+/// The end of one target's GitBook operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Success(Operation),
+    Failed(Operation),
+    /// Still running when the wait ran out.
+    StillRunning(Option<Operation>),
+    /// The token may not read git info: the operation was queued, its result
+    /// is not known.
+    CannotWatch(String),
+}
+
+/// Whether `current` is the operation started by our request: a different
+/// operation than the one shown before it (never an older one still shown),
+/// in the same direction.
+pub fn is_our_operation(before: Option<&Operation>, current: &Operation, direction: &str) -> bool {
+    let same_direction = current.direction.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(direction));
+    let newer = match before {
+        None => true,
+        Some(before) => before.started_at != current.started_at,
+    };
+    same_direction && newer
+}
+
+/// Polls `git/info` until our operation ends or `timeout` passes, logging
+/// stage changes.
+pub async fn wait_for_verdict(
+    client: &GitBookClient<'_>,
+    before: Option<&Operation>,
+    direction: &str,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<Verdict, GitBookError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_seen: Option<Operation> = None;
+    let mut interval = poll;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(Verdict::StillRunning(last_seen));
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        interval = (interval.mul_f64(1.5)).min(poll * 5);
+        let state = match client.info().await {
+            Ok(state) => state,
+            Err(GitBookError::Unauthorized { source, .. }) => return Ok(Verdict::CannotWatch(source.to_string())),
+            Err(error) => return Err(error),
+        };
+        let Some(operation) = state.operation else { continue };
+        if !is_our_operation(before, &operation, direction) {
+            tracing::debug!("GitBook still shows the previous operation; waiting for ours to start");
+            continue;
+        }
+        let stage_changed = last_seen.as_ref().is_none_or(|l| l.stage != operation.stage || l.state != operation.state);
+        if stage_changed {
+            tracing::info!(
+                "space {}: {direction} {}{}",
+                client.target.space,
+                state_name(operation.state),
+                operation.stage.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+            );
+        }
+        match operation.state {
+            OperationState::Success => return Ok(Verdict::Success(operation)),
+            OperationState::Failure | OperationState::Timeout => return Ok(Verdict::Failed(operation)),
+            OperationState::Running | OperationState::Unknown => last_seen = Some(operation),
+        }
+    }
+}
+
+pub fn state_name(state: OperationState) -> &'static str {
+    match state {
+        OperationState::Running => "running",
+        OperationState::Success => "success",
+        OperationState::Failure => "failure",
+        OperationState::Timeout => "timeout",
+        OperationState::Unknown => "unknown",
+    }
 }
 
 #[cfg(test)]

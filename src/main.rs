@@ -8,5 +8,14 @@ fn main() -> ExitCode {
     // valid UTF-8 cannot hold anything docsync reads, so they are passed over.
     let vars =
         std::env::vars_os().filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
-    docsync::run::run(cli, vars).into()
+    // One runtime for the whole run: a single thread is plenty for a handful
+    // of concurrent HTTP exchanges, and keeps git2 work off worker threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(docsync::error::Exit::TargetFailed as u8);
+        }
+    };
+    docsync::run::run(cli, vars, &runtime).into()
 }

@@ -53,6 +53,9 @@ pub struct TargetPlan {
     pub request: Option<PlannedRequest>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How `sync` ended for this target; absent in plans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::sync::Outcome>,
     /// The changes that concern this target, for the senders.
     #[serde(skip)]
     pub files: Vec<Change>,
@@ -61,6 +64,9 @@ pub struct TargetPlan {
 /// Everything `sync` would do. Serialises to the documented JSON contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncPlan {
+    /// The run's overall result; `sync` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
     pub range: RangeView,
     pub changes: Vec<Change>,
     pub targets: Vec<TargetPlan>,
@@ -78,6 +84,9 @@ pub struct PlanInput<'a> {
     pub project: Option<&'a Project>,
     /// The checkout's branch, outside CI.
     pub checkout_branch: Option<&'a str>,
+    /// Set by `docsync export`: the command is itself a request, whatever
+    /// the pipeline.
+    pub requested_by: Option<&'static str>,
 }
 
 /// The event that started the pipeline, as far as syncing is concerned.
@@ -96,9 +105,10 @@ enum Event<'a> {
 }
 
 pub fn decide(input: PlanInput<'_>) -> SyncPlan {
-    let event = match &input.settings.pipeline.ci {
-        None => Event::Local,
-        Some(ci) => match (&ci.tag, &ci.source, &ci.merge_request) {
+    let event = match (&input.settings.pipeline.ci, input.requested_by) {
+        (_, Some(command)) => Event::Manual(command),
+        (None, None) => Event::Local,
+        (Some(ci), None) => match (&ci.tag, &ci.source, &ci.merge_request) {
             (Some(tag), _, _) => Event::Tag(tag),
             (None, PipelineSource::MergeRequestEvent, Some(mr)) => Event::MergeRequest { iid: mr.iid },
             (None, PipelineSource::Push, _) => Event::Push { branch: ci.branch.as_deref() },
@@ -108,6 +118,7 @@ pub fn decide(input: PlanInput<'_>) -> SyncPlan {
     };
     let targets = input.settings.targets.iter().map(|target| plan_target(&input, &event, target)).collect();
     SyncPlan {
+        status: None,
         range: RangeView {
             base: input.range.base.clone(),
             head: input.range.head.clone(),
@@ -137,6 +148,7 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
         changed: files.len(),
         request: None,
         warnings: Vec::new(),
+        outcome: None,
         files,
     };
     let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));

@@ -2,9 +2,13 @@
 
 use anyhow::{Context, Result};
 
+use tokio::runtime::Runtime;
+
 use crate::cli::{Cli, Command};
-use crate::config::{self, Environment, Settings};
-use crate::error::{Exit, exit_for};
+use crate::config::{self, Direction, Environment, Settings, TargetKind};
+use crate::error::{BadInput, Exit, exit_for};
+use crate::http::HttpClient;
+use crate::{status, sync};
 use crate::gitbook::Project;
 use crate::log::{self, Section, Terminal};
 use crate::plan::{self, PlanInput, SyncPlan};
@@ -15,7 +19,7 @@ use crate::report;
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
 
-pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>) -> Exit {
+pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: &Runtime) -> Exit {
     let env = match Environment::from_vars(vars) {
         Ok(env) => env,
         Err(problems) => {
@@ -27,7 +31,7 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>) -> Exit {
     let terminal = Terminal::detect(gitlab_ci, env.no_color);
     log::init(log::level(cli.global.verbose, cli.global.quiet), terminal);
 
-    match execute(&cli, &env, terminal) {
+    match execute(&cli, &env, terminal, runtime) {
         Ok(exit) => exit,
         Err(error) => {
             log::error(&error);
@@ -36,20 +40,61 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>) -> Exit {
     }
 }
 
-fn execute(cli: &Cli, env: &Environment, terminal: Terminal) -> Result<Exit> {
+fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     let file = config::load_file(&cli.global, env)?;
-    let settings = config::resolve(&cli.global, env, file.as_ref())?;
+    let mut settings = config::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
-            let plan = build_plan(&settings, terminal)?;
+            let plan = build_plan(&settings, terminal, None)?;
             log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
+        }
+        Command::Sync => run_sync(&settings, terminal, runtime, None),
+        Command::Export => {
+            settings.direction = Direction::Export;
+            settings.targets.retain(|t| matches!(t.kind, TargetKind::GitBook(_)));
+            if settings.targets.is_empty() {
+                return Err(BadInput::new(
+                    "DOCSYNC_GITBOOK_SPACE",
+                    "export needs a GitBook target",
+                    "set DOCSYNC_GITBOOK_SPACE (or a gitbook target in docsync.toml)",
+                )
+                .into());
+            }
+            run_sync(&settings, terminal, runtime, Some("docsync export"))
+        }
+        Command::Status => {
+            let http = HttpClient::new(&settings.http)?;
+            let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
+            log::result(&text).context("while writing the result")?;
+            Ok(exit)
         }
     }
 }
 
+fn run_sync(settings: &Settings, terminal: Terminal, runtime: &Runtime, requested_by: Option<&'static str>) -> Result<Exit> {
+    let mut plan = build_plan(settings, terminal, requested_by)?;
+    sync::preflight(&plan, settings)?;
+    let http = HttpClient::new(&settings.http)?;
+    let exit = {
+        let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
+        runtime.block_on(sync::execute(&mut plan, settings, &http))
+    };
+    plan.status = Some(match exit {
+        Exit::Ok if plan.targets.iter().all(|t| t.action == plan::Action::Skip) => "nothing_to_do",
+        Exit::Ok => "synced",
+        Exit::Unreachable => "unreachable",
+        Exit::TargetFailed | Exit::BadInput => "failed",
+    });
+    if let Some(path) = &settings.report {
+        report::write_dotenv(&plan, path).with_context(|| format!("while writing the report {}", path.display()))?;
+    }
+    log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
+    Ok(exit)
+}
+
 /// Everything up to the decision: range, change set, plan.
-fn build_plan(settings: &Settings, terminal: Terminal) -> Result<SyncPlan> {
+fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'static str>) -> Result<SyncPlan> {
     let cwd = std::env::current_dir().context("while reading the working directory")?;
     let repo = Repo::discover(&cwd)?;
     if let Some(ca_file) = &settings.pipeline.tls_ca_file {
@@ -102,6 +147,7 @@ fn build_plan(settings: &Settings, terminal: Terminal) -> Result<SyncPlan> {
         head_time,
         project: project.as_ref(),
         checkout_branch: checkout_branch.as_deref(),
+        requested_by,
     }))
 }
 

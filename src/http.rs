@@ -1,0 +1,402 @@
+//! The one HTTP client of a run, and the retry policy every target shares.
+//!
+//! rustls with the platform's roots plus `CI_SERVER_TLS_CA_FILE` and
+//! `SSL_CERT_FILE`; `HTTPS_PROXY`/`NO_PROXY` honoured (reqwest reads them);
+//! connect and request timeouts; user agent `docsync/<version>`.
+//!
+//! Retries: connection errors, timeouts and 408, 429, 502, 503, 504, with
+//! exponential backoff and full jitter, honouring `Retry-After` and rate-limit
+//! reset headers, bounded in count and in total time. Never another 4xx. A 429
+//! also holds back every other request to the same host until the limit
+//! resets, so many targets on one host slow down together.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::secret::{Secret, redact, redact_url};
+
+/// How hard to try.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts after the first one.
+    pub retries: u32,
+    /// The first backoff; doubled at each retry.
+    pub base_delay: Duration,
+    /// No single wait is longer than this.
+    pub max_delay: Duration,
+    /// Retrying stops when the next wait would end later than this after the
+    /// first attempt.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 4,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            budget: Duration::from_secs(180),
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Extra CA bundles (PEM): `CI_SERVER_TLS_CA_FILE`, `SSL_CERT_FILE`.
+    pub ca_files: Vec<(String, String)>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            ca_files: Vec::new(),
+        }
+    }
+}
+
+/// A failed exchange, with what the server said.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The server answered, and not with success. `message` is the server's
+    /// own error text (GitBook's `error.message`, GitLab's `message`…).
+    #[error("{method} {url} answered {status}: {message}")]
+    Status { method: Method, url: String, status: StatusCode, message: String, body: String },
+    /// No answer worth having after every retry: connection errors, timeouts,
+    /// or 408/429/5xx to the end.
+    #[error("{method} {url}: no success after {attempts} attempts ({last})")]
+    Unreachable { method: Method, url: String, attempts: u32, last: String },
+}
+
+impl HttpError {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Unreachable { .. } => None,
+        }
+    }
+}
+
+/// A request to send, rebuilt for every attempt.
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(HeaderName, String, bool)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request { method, url, headers: Vec::new(), body: None }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((HeaderName::from_static(name), value.into(), false));
+        self
+    }
+
+    /// A header carrying a secret: marked sensitive, never logged.
+    pub fn secret_header(mut self, name: &'static str, prefix: &str, secret: &Secret) -> Request {
+        self.headers.push((HeaderName::from_static(name), format!("{prefix}{}", secret.expose()), true));
+        self
+    }
+
+    pub fn json(mut self, body: &serde_json::Value) -> Request {
+        self.body = serde_json::to_vec(body).ok();
+        self.headers.push((reqwest::header::CONTENT_TYPE, "application/json".into(), false));
+        self
+    }
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
+pub struct HttpClient {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+    /// Per host: no request before this instant (set by 429s).
+    held_until: Mutex<HashMap<String, Instant>>,
+}
+
+impl HttpClient {
+    pub fn new(settings: &HttpSettings) -> Result<HttpClient> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("docsync/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5));
+        for (variable, path) in &settings.ca_files {
+            let pem = std::fs::read(Path::new(path))
+                .with_context(|| format!("while reading {variable} = {path}: set it to a readable PEM file"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("while parsing {variable} = {path}: it must hold PEM certificates"))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder.build().context("while setting up the HTTP client")?;
+        Ok(HttpClient { client, retry: settings.retry.clone(), held_until: Mutex::new(HashMap::new()) })
+    }
+
+    /// Sends a request, retrying as the policy says. Success is any 2xx.
+    pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        let started = Instant::now();
+        let shown_url = redact_url(&request.url);
+        let host = request.url.host_str().unwrap_or_default().to_owned();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_host(&host).await;
+            let outcome = self.attempt(&request).await;
+            let (retry_after, last) = match outcome {
+                Ok(response) if response.status.is_success() => {
+                    return Ok(Response { attempts: attempt, ..response });
+                }
+                Ok(response) if is_retryable(response.status) => {
+                    let delay = retry_after(&response.headers, SystemTime::now());
+                    if response.status == StatusCode::TOO_MANY_REQUESTS {
+                        self.hold_host(&host, delay.unwrap_or(self.retry.base_delay));
+                    }
+                    (delay, format!("{} {}", response.status, server_message(&response.body)))
+                }
+                Ok(response) => {
+                    return Err(HttpError::Status {
+                        method: request.method.clone(),
+                        url: shown_url,
+                        status: response.status,
+                        message: redact(&server_message(&response.body)),
+                        body: redact(&String::from_utf8_lossy(&response.body)),
+                    });
+                }
+                Err(error) => (None, redact(&describe(&error))),
+            };
+            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt)).min(self.retry.max_delay);
+            if attempt > self.retry.retries || started.elapsed() + delay > self.retry.budget {
+                return Err(HttpError::Unreachable {
+                    method: request.method.clone(),
+                    url: shown_url,
+                    attempts: attempt,
+                    last: redact(&last),
+                });
+            }
+            tracing::warn!(
+                "{} {shown_url}: {last}; retry {attempt}/{} in {:.1}s",
+                request.method,
+                self.retry.retries,
+                delay.as_secs_f64()
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, request: &Request) -> Result<Response, reqwest::Error> {
+        let mut builder = self.client.request(request.method.clone(), request.url.clone());
+        for (name, value, sensitive) in &request.headers {
+            if let Ok(mut value) = HeaderValue::from_str(value) {
+                value.set_sensitive(*sensitive);
+                builder = builder.header(name.clone(), value);
+            }
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let response = builder.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?.to_vec();
+        Ok(Response { status, headers, body, attempts: 0 })
+    }
+
+    /// Full jitter: a random wait between half and all of the exponential step.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let step = self.retry.base_delay.saturating_mul(1u32 << (attempt - 1).min(16));
+        let step = step.min(self.retry.max_delay);
+        step.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+
+    fn hold_host(&self, host: &str, delay: Duration) {
+        let until = Instant::now() + delay.min(self.retry.max_delay);
+        let mut held = self.held_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = held.entry(host.to_owned()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    async fn wait_for_host(&self, host: &str) {
+        let until = {
+            let held = self.held_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            held.get(host).copied()
+        };
+        if let Some(until) = until {
+            let now = Instant::now();
+            if until > now {
+                tokio::time::sleep(until - now).await;
+            }
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
+}
+
+/// How long the server asks us to wait: `Retry-After` (seconds or HTTP
+/// date), else a rate-limit reset header (`RateLimit-Reset` seconds,
+/// `X-RateLimit-Reset` as seconds or a Unix time).
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(value) = text("retry-after") {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(at) = httpdate_parse(value) {
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    for name in ["ratelimit-reset", "x-ratelimit-reset"] {
+        if let Some(Ok(number)) = text(name).map(str::parse::<u64>) {
+            // Large numbers are Unix times, small ones are seconds to wait.
+            let unix_now = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            return Some(if number > 1_000_000_000 {
+                Duration::from_secs(number.saturating_sub(unix_now))
+            } else {
+                Duration::from_secs(number)
+            });
+        }
+    }
+    None
+}
+
+fn httpdate_parse(value: &str) -> Result<SystemTime, time::error::Parse> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, &format)?.assume_utc();
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(at.unix_timestamp().max(0) as u64))
+}
+
+/// The server's own words from an error body: GitBook's `error.message`,
+/// GitLab's `message` or `error_description`, else the text itself (short).
+pub fn server_message(body: &[u8]) -> String {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let candidates = [
+            json.pointer("/error/message"),
+            json.get("message"),
+            json.get("error_description"),
+            json.get("error"),
+        ];
+        for candidate in candidates.into_iter().flatten() {
+            match candidate {
+                serde_json::Value::String(text) if !text.is_empty() => return text.clone(),
+                serde_json::Value::Null => {}
+                other if !other.is_object() => return other.to_string(),
+                other => return other.to_string(),
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    let mut short: String = text.chars().take(300).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// A reqwest error in words, without reqwest's URL (which may carry
+/// credentials and is shown redacted elsewhere).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "the response broke off"
+    } else if error.is_request() {
+        "the connection was dropped"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() { kind.to_owned() } else { format!("{kind}: {detail}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_date_and_reset_headers() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
+
+        let mut headers = HeaderMap::new();
+        // 1_800_000_030 is Fri, 15 Jan 2027 08:00:30 GMT.
+        headers.insert("retry-after", HeaderValue::from_static("Fri, 15 Jan 2027 08:00:30 GMT"));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
+
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("1800000012"));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(12)));
+
+        let mut headers = HeaderMap::new();
+        headers.insert("ratelimit-reset", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn server_messages() {
+        assert_eq!(server_message(br#"{"error":{"code":404,"message":"Space not found"}}"#), "Space not found");
+        assert_eq!(server_message(br#"{"message":"401 Unauthorized"}"#), "401 Unauthorized");
+        assert_eq!(server_message(br#"{"error":"invalid_token","error_description":"Token expired"}"#), "Token expired");
+        assert_eq!(server_message(b"  Bad Gateway \n"), "Bad Gateway");
+        assert_eq!(server_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_within_bounds() {
+        let client = HttpClient::new(&HttpSettings {
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_millis(350),
+                ..RetryPolicy::default()
+            },
+            ..HttpSettings::default()
+        })
+        .expect("client");
+        for _ in 0..50 {
+            let first = client.backoff(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+            let capped = client.backoff(10);
+            assert!(capped >= Duration::from_millis(175) && capped <= Duration::from_millis(350), "{capped:?}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Doing what a plan decided: one request per acting target, at most
+//! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`]. One target's
+//! failure never stops the others; the run's exit code is the worst outcome.
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::config::{Settings, Target, TargetKind};
+use crate::error::{BadInput, BadInputs, Exit};
+use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, wait_for_verdict};
+use crate::http::HttpClient;
+use crate::plan::{Action, SyncPlan, TargetPlan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The platform confirmed the sync.
+    Synced,
+    /// Queued, result not awaited (`DOCSYNC_WAIT=false`, or not readable).
+    Queued,
+    /// `--dry-run`: decided, not sent.
+    Planned,
+    Skipped,
+    Failed,
+    /// Still running when `DOCSYNC_WAIT_TIMEOUT` ran out.
+    TimedOut,
+    /// No answer after retries.
+    Unreachable,
+}
+
+impl OutcomeStatus {
+    pub fn exit(self) -> Exit {
+        match self {
+            OutcomeStatus::Synced | OutcomeStatus::Queued | OutcomeStatus::Planned | OutcomeStatus::Skipped => Exit::Ok,
+            OutcomeStatus::Failed | OutcomeStatus::TimedOut => Exit::TargetFailed,
+            OutcomeStatus::Unreachable => Exit::Unreachable,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Synced => "synced",
+            OutcomeStatus::Queued => "queued",
+            OutcomeStatus::Planned => "planned",
+            OutcomeStatus::Skipped => "skipped",
+            OutcomeStatus::Failed => "failed",
+            OutcomeStatus::TimedOut => "timed_out",
+            OutcomeStatus::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// How one target's sync ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: OutcomeStatus,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// GitBook's own fix-it link for a failed operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_action: Option<ErrorAction>,
+    /// GitBook's last known operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+}
+
+impl Outcome {
+    fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
+        Outcome { status, message: message.into(), fix: None, error_action: None, operation: None }
+    }
+
+    fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Before calling anything: every acting target has the secrets it needs.
+pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
+    let mut problems = Vec::new();
+    for (target_plan, target) in acting(plan, settings) {
+        match &target.kind {
+            TargetKind::GitBook(gitbook) if gitbook.token.is_none() => problems.push(BadInput::new(
+                gitbook.token_source.clone(),
+                format!("target {} needs a GitBook API token to {}", target.name, action_name(target_plan.action)),
+                format!(
+                    "add {} as a masked CI/CD variable holding a GitBook API token (app.gitbook.com → Settings → Developer)",
+                    gitbook.token_source
+                ),
+            )),
+            TargetKind::Dot(dot) if dot.secret.is_none() => problems.push(BadInput::new(
+                dot.secret_source.clone(),
+                format!("target {} needs the webhook secret Dot gave you", target.name),
+                format!("add {} as a masked CI/CD variable holding the webhook's secret token", dot.secret_source),
+            )),
+            _ => {}
+        }
+        if target_plan.request.is_none() && matches!(target.kind, TargetKind::GitBook(_)) {
+            problems.push(BadInput::new(
+                format!("target {}", target.name),
+                format!("no request could be built: {}", target_plan.warnings.join("; ")),
+                "run docsync in the project's GitLab CI job, or set the missing values shown",
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
+}
+
+fn acting<'a>(plan: &'a SyncPlan, settings: &'a Settings) -> impl Iterator<Item = (&'a TargetPlan, &'a Target)> {
+    plan.targets.iter().filter(|t| t.action != Action::Skip).filter_map(|target_plan| {
+        settings.targets.iter().find(|t| t.name == target_plan.name).map(|target| (target_plan, target))
+    })
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Import => "import",
+        Action::Export => "export",
+        Action::Preview => "preview",
+        Action::PushEvent => "send a push event",
+        Action::Skip => "skip",
+    }
+}
+
+/// Carries out the plan; fills in every target's outcome and returns the
+/// run's exit code.
+pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient) -> Exit {
+    let jobs: Vec<_> = plan
+        .targets
+        .iter()
+        .map(|target_plan| {
+            let target = settings.targets.iter().find(|t| t.name == target_plan.name);
+            async move {
+                match (target_plan.action, target) {
+                    (Action::Skip, _) => Outcome::new(OutcomeStatus::Skipped, target_plan.reason.clone()),
+                    (_, None) => Outcome::new(OutcomeStatus::Failed, "target vanished from the settings"),
+                    (action, Some(_)) if settings.dry_run => {
+                        Outcome::new(OutcomeStatus::Planned, format!("--dry-run: would {}", action_name(action)))
+                    }
+                    (_, Some(target)) => run_target(target_plan, target, settings, http).await,
+                }
+            }
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(jobs).buffered(settings.concurrency).collect().await;
+
+    let mut exit = Exit::Ok;
+    for (target_plan, outcome) in plan.targets.iter_mut().zip(outcomes) {
+        exit = exit.worst(outcome.status.exit());
+        let line = format!("{}: {} — {}", target_plan.name, outcome.status.as_str(), outcome.message);
+        match outcome.status.exit() {
+            Exit::Ok => tracing::info!("{line}"),
+            _ => tracing::error!("{line}"),
+        }
+        if let Some(action) = &outcome.error_action {
+            tracing::error!("{}: GitBook suggests: {} {}", target_plan.name, action.label, action.url);
+        }
+        if let Some(fix) = &outcome.fix {
+            tracing::error!("{}: fix: {fix}", target_plan.name);
+        }
+        target_plan.outcome = Some(outcome);
+    }
+    exit
+}
+
+async fn run_target(target_plan: &TargetPlan, target: &Target, settings: &Settings, http: &HttpClient) -> Outcome {
+    for warning in &target_plan.warnings {
+        tracing::warn!("{}: {warning}", target.name);
+    }
+    match &target.kind {
+        TargetKind::GitBook(gitbook) => {
+            let (Some(token), Some(request)) = (&gitbook.token, &target_plan.request) else {
+                // preflight() refuses this before any call.
+                return Outcome::new(OutcomeStatus::Failed, "missing token or request");
+            };
+            let client = GitBookClient { http, target: gitbook, token };
+            run_gitbook(&client, target_plan, &request.body, settings).await
+        }
+        TargetKind::Dot(_) => Outcome::new(OutcomeStatus::Failed, "push events are not sent by this build yet")
+            .with_fix("remove the Dot target until push events are supported"),
+    }
+}
+
+async fn run_gitbook(
+    client: &GitBookClient<'_>,
+    target_plan: &TargetPlan,
+    body: &crate::gitbook::GitRequestBody,
+    settings: &Settings,
+) -> Outcome {
+    let name = &target_plan.name;
+    let space = &client.target.space;
+    let operation = if target_plan.action == Action::Export { "export" } else { "import" };
+
+    // What GitBook shows before our request, so that an older operation
+    // still displayed is never taken for ours.
+    let mut watch = settings.wait;
+    let mut before = None;
+    if watch {
+        match client.info().await {
+            Ok(state) => before = state.operation,
+            Err(GitBookError::Unauthorized { source, .. }) => {
+                tracing::warn!(
+                    "{name}: the token may not read space {space}'s Git Sync state ({source}); docsync will queue the {operation} and not wait for its result"
+                );
+                watch = false;
+            }
+            Err(error @ GitBookError::Unreachable(_)) => return failure(error),
+            Err(error @ GitBookError::SpaceNotFound { .. }) => return failure(error),
+            Err(error) => {
+                tracing::warn!("{name}: cannot read the Git Sync state ({error}); not waiting for the result");
+                watch = false;
+            }
+        }
+    }
+
+    if let Err(error) = client.queue(operation, body).await {
+        return failure(error);
+    }
+    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
+    if !watch {
+        return Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; result not awaited"));
+    }
+
+    match wait_for_verdict(client, before.as_ref(), operation, settings.wait_timeout, settings.poll_interval).await {
+        Ok(Verdict::Success(op)) => Outcome {
+            operation: Some(op),
+            ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
+        },
+        Ok(Verdict::Failed(op)) => Outcome {
+            status: OutcomeStatus::Failed,
+            message: format!(
+                "GitBook's {operation} ended in {}: {}",
+                crate::gitbook::state_name(op.state),
+                op.error.as_deref().unwrap_or("no error message given")
+            ),
+            fix: Some(match &op.error_action {
+                Some(action) => format!("{}: {}", action.label, action.url),
+                None => "open the space's Git Sync settings in GitBook for details".to_owned(),
+            }),
+            error_action: op.error_action.clone(),
+            operation: Some(op),
+        },
+        Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => {
+            Outcome::new(OutcomeStatus::Queued, "preview queued; GitBook reported no operation for it before the wait ended")
+        }
+        Ok(Verdict::StillRunning(op)) => Outcome {
+            operation: op,
+            ..Outcome::new(
+                OutcomeStatus::TimedOut,
+                format!("the {operation} was still running after {}s", settings.wait_timeout.as_secs()),
+            )
+            .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
+        },
+        Ok(Verdict::CannotWatch(reason)) => {
+            tracing::warn!("{name}: cannot read the operation's result ({reason})");
+            Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; the token may not read its result"))
+        }
+        Err(error) => failure(error),
+    }
+}
+
+fn failure(error: GitBookError) -> Outcome {
+    let status = match error {
+        GitBookError::Unreachable(_) => OutcomeStatus::Unreachable,
+        _ => OutcomeStatus::Failed,
+    };
+    let fix = error.fix();
+    Outcome::new(status, error.to_string()).with_fix(fix)
+}
