@@ -15,6 +15,7 @@ pub mod log;
 pub mod pipeline;
 pub mod plan;
 pub mod range;
+pub mod renames;
 pub mod repo;
 pub mod report;
 pub mod run;

@@ -4,15 +4,17 @@
 //! (commit SHAs as strings, [`Change`]s, [`CommitInfo`]s) so that deciding
 //! stays independent of libgit2's types and lifetimes.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::{Context, Result};
-use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::BadInput;
+use crate::renames;
 
 /// What happened to one path between base and head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,10 +63,6 @@ impl CommitInfo {
         self.message.lines().next().unwrap_or("")
     }
 }
-
-/// git's own default for `diff.renameLimit`: beyond `limit²` candidate pairs
-/// git skips inexact rename detection and keeps exact renames only.
-const RENAME_LIMIT: usize = 1000;
 
 pub struct Repo {
     repo: Repository,
@@ -170,52 +168,78 @@ impl Repo {
         let head_tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
         let mut options = DiffOptions::new();
         // Names and statuses only: never load blobs just to classify them.
-        options.skip_binary_check(true);
-        let mut diff = self
+        // A file that became a symlink is one typechange (git's `T`), not a
+        // deletion and an addition.
+        options.skip_binary_check(true).include_typechange(true);
+        let diff = self
             .repo
             .diff_tree_to_tree(Some(&base_tree), Some(&head_tree), Some(&mut options))
             .context("while comparing the two trees")?;
 
-        // Exact renames first, as git does; then inexact ones only while the
-        // remaining candidates stay within git's limit.
-        let mut find = DiffFindOptions::new();
-        find.renames(true).exact_match_only(true).rename_limit(RENAME_LIMIT);
-        diff.find_similar(Some(&mut find)).context("while detecting renames")?;
-        let (mut added, mut deleted) = (0usize, 0usize);
-        for delta in diff.deltas() {
+        // Renames are paired by git's own algorithm (see `renames`), not by
+        // libgit2's `find_similar`, whose similarity scores differ from git's.
+        let candidate = |file: git2::DiffFile<'_>| renames::Candidate {
+            path: path_of(file.path_bytes()),
+            id: file.id().as_bytes().to_vec(),
+            mode: u32::from(file.mode()),
+        };
+        let (mut sources, mut destinations) = (Vec::new(), Vec::new());
+        let (mut source_delta, mut destination_delta) = (Vec::new(), Vec::new());
+        for (index, delta) in diff.deltas().enumerate() {
             match delta.status() {
-                Delta::Added => added += 1,
-                Delta::Deleted => deleted += 1,
+                Delta::Deleted => {
+                    sources.push(candidate(delta.old_file()));
+                    source_delta.push(index);
+                }
+                Delta::Added => {
+                    destinations.push(candidate(delta.new_file()));
+                    destination_delta.push(index);
+                }
                 _ => {}
             }
         }
-        if added > 0 && deleted > 0 {
-            if added.saturating_mul(deleted) <= RENAME_LIMIT * RENAME_LIMIT {
-                let mut find = DiffFindOptions::new();
-                find.renames(true).rename_threshold(50).rename_limit(RENAME_LIMIT);
-                diff.find_similar(Some(&mut find)).context("while detecting renames")?;
-            } else {
-                tracing::warn!(
-                    "{added} added and {deleted} deleted files: only exact renames detected (git's diff.renameLimit is {RENAME_LIMIT})"
-                );
-            }
+        let odb = self.repo.odb().context("while opening the object database")?;
+        let found = renames::detect(&sources, &destinations, &mut ObjectDatabase(&odb));
+        if let Some((deleted, added)) = found.skipped_inexact {
+            tracing::warn!(
+                "{added} added and {deleted} deleted files: only exact and same-name renames detected (git's diff.renameLimit is {})",
+                renames::RENAME_LIMIT
+            );
+        }
+        let mut renamed_from: HashMap<usize, usize> = HashMap::new();
+        let mut moved_away = HashSet::new();
+        for (source, destination) in found.pairs {
+            renamed_from.insert(destination_delta[destination], source);
+            moved_away.insert(source_delta[source]);
         }
 
         let mut changes = Vec::with_capacity(diff.deltas().len());
-        for delta in diff.deltas() {
+        for (index, delta) in diff.deltas().enumerate() {
             let new_path = path_of(delta.new_file().path_bytes());
             let old_path = path_of(delta.old_file().path_bytes());
             let change = match delta.status() {
-                Delta::Added | Delta::Copied => Change { status: ChangeStatus::Added, path: new_path, old_path: None },
+                Delta::Added => match renamed_from.get(&index) {
+                    Some(source) => Change {
+                        status: ChangeStatus::Renamed,
+                        path: new_path,
+                        old_path: Some(sources[*source].path.clone()),
+                    },
+                    None => Change { status: ChangeStatus::Added, path: new_path, old_path: None },
+                },
+                Delta::Deleted if moved_away.contains(&index) => continue,
                 Delta::Deleted => Change { status: ChangeStatus::Deleted, path: old_path, old_path: None },
                 // A type change (file ↔ symlink) is a modification of the path.
                 Delta::Modified | Delta::Typechange => {
                     Change { status: ChangeStatus::Modified, path: new_path, old_path: None }
                 }
-                Delta::Renamed => Change { status: ChangeStatus::Renamed, path: new_path, old_path: Some(old_path) },
-                Delta::Unmodified | Delta::Ignored | Delta::Untracked | Delta::Unreadable | Delta::Conflicted => {
-                    continue;
-                }
+                // No rename or copy detection ran in libgit2, so these do not occur.
+                Delta::Renamed
+                | Delta::Copied
+                | Delta::Unmodified
+                | Delta::Ignored
+                | Delta::Untracked
+                | Delta::Unreadable
+                | Delta::Conflicted => continue,
             };
             changes.push(change);
         }
@@ -285,6 +309,21 @@ impl Repo {
     /// The URL of the `origin` remote, when there is one.
     pub fn origin_url(&self) -> Option<String> {
         self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
+    }
+}
+
+/// Blob sizes and contents for rename detection, straight from the object
+/// database (a size is read from the object header, without the content).
+struct ObjectDatabase<'a>(&'a git2::Odb<'a>);
+
+impl renames::Blobs for ObjectDatabase<'_> {
+    fn size(&mut self, id: &[u8]) -> Option<u64> {
+        let (size, _) = self.0.read_header(Oid::from_bytes(id).ok()?).ok()?;
+        Some(size as u64)
+    }
+
+    fn content(&mut self, id: &[u8]) -> Option<Vec<u8>> {
+        Some(self.0.read(Oid::from_bytes(id).ok()?).ok()?.data().to_vec())
     }
 }
 

@@ -1,0 +1,390 @@
+//! Rename detection exactly as `git diff -M` does it (git's
+//! `diffcore-rename.c` and `diffcore-delta.c`, for renames without copy or
+//! break detection), so that docsync's change set equals git's.
+//!
+//! libgit2's own `find_similar` measures similarity differently (its scores
+//! disagree with git's near the 50% line), so only the raw tree diff comes
+//! from libgit2; pairing deleted and added files is done here:
+//!
+//! 1. exact renames: same blob (and the same mode for non-regular files),
+//!    preferring an unused source with the same file name;
+//! 2. files whose name is unique among the remaining deleted and among the
+//!    remaining added files are paired when at least 75% similar;
+//! 3. every remaining pair is scored, the best four sources kept per
+//!    destination, and pairs taken best first down to 50%; skipped when the
+//!    candidates exceed git's `diff.renameLimit` (1000) squared.
+//!
+//! Not reproduced: `.gitattributes` (git may treat a file as binary by
+//! attribute; here only a NUL byte in the first 8000 bytes does).
+
+use std::collections::HashMap;
+
+/// git's scale for similarity scores.
+const MAX_SCORE: u64 = 60_000;
+/// `-M` without a number: 50%.
+const MINIMUM_SCORE: u64 = MAX_SCORE / 2;
+/// Basename matches need half-way between the minimum and a perfect score.
+const MIN_BASENAME_SCORE: u64 = MINIMUM_SCORE + MAX_SCORE / 4;
+/// git's default `diff.renameLimit`.
+pub const RENAME_LIMIT: usize = 1000;
+const NUM_CANDIDATE_PER_DST: usize = 4;
+/// Exact-match alternatives looked at per destination.
+const EXACT_ALTERNATIVES: usize = 100;
+
+/// One side of a candidate: a deleted file (source) or an added file
+/// (destination).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: String,
+    /// The blob id, as bytes (any length; compared for equality only).
+    pub id: Vec<u8>,
+    /// The git file mode (`0o100644`, `0o120000`…).
+    pub mode: u32,
+}
+
+fn is_regular(mode: u32) -> bool {
+    mode & 0o170000 == 0o100000
+}
+
+/// Blob sizes and contents, from the repository.
+pub trait Blobs {
+    fn size(&mut self, id: &[u8]) -> Option<u64>;
+    fn content(&mut self, id: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// What detection found: `(source index, destination index)` pairs, and
+/// whether inexact detection was skipped for exceeding the limit.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Renames {
+    pub pairs: Vec<(usize, usize)>,
+    pub skipped_inexact: Option<(usize, usize)>,
+}
+
+/// Pairs deleted files (`sources`) with added files (`destinations`), both
+/// in git's queue order (path order).
+pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn Blobs) -> Renames {
+    let mut found = Renames::default();
+    if sources.is_empty() || destinations.is_empty() {
+        return found;
+    }
+    let mut src_used = vec![false; sources.len()];
+    let mut dst_renamed = vec![false; destinations.len()];
+    let record = |found: &mut Renames, src_used: &mut [bool], dst_renamed: &mut [bool], s: usize, d: usize| {
+        src_used[s] = true;
+        dst_renamed[d] = true;
+        found.pairs.push((s, d));
+    };
+
+    // 1. Exact renames.
+    let mut by_id: HashMap<&[u8], Vec<usize>> = HashMap::new();
+    for (index, source) in sources.iter().enumerate() {
+        by_id.entry(source.id.as_slice()).or_default().push(index);
+    }
+    for (d, destination) in destinations.iter().enumerate() {
+        let Some(same) = by_id.get(destination.id.as_slice()) else { continue };
+        let mut best: Option<(usize, u8)> = None;
+        for &s in same.iter().take(EXACT_ALTERNATIVES) {
+            let source = &sources[s];
+            if (!is_regular(source.mode) || !is_regular(destination.mode)) && source.mode != destination.mode {
+                continue;
+            }
+            if src_used[s] {
+                continue;
+            }
+            let score = 1 + u8::from(basename_same(&source.path, &destination.path));
+            if best.is_none_or(|(_, best_score)| score > best_score) {
+                best = Some((s, score));
+                if score == 2 {
+                    break;
+                }
+            }
+        }
+        if let Some((s, _)) = best {
+            record(&mut found, &mut src_used, &mut dst_renamed, s, d);
+        }
+    }
+
+    let mut similarity = Similarity { sizes: HashMap::new(), spans: HashMap::new() };
+
+    // 2. Unique file names on both sides.
+    let mut source_names: HashMap<&str, Option<usize>> = HashMap::new();
+    for (s, source) in sources.iter().enumerate().filter(|(s, _)| !src_used[*s]) {
+        source_names.entry(basename(&source.path)).and_modify(|e| *e = None).or_insert(Some(s));
+    }
+    let mut destination_names: HashMap<&str, Option<usize>> = HashMap::new();
+    for (d, destination) in destinations.iter().enumerate().filter(|(d, _)| !dst_renamed[*d]) {
+        destination_names.entry(basename(&destination.path)).and_modify(|e| *e = None).or_insert(Some(d));
+    }
+    for s in 0..sources.len() {
+        if src_used[s] {
+            continue;
+        }
+        let name = basename(&sources[s].path);
+        let (Some(Some(unique_src)), Some(Some(d))) = (source_names.get(name), destination_names.get(name)) else {
+            continue;
+        };
+        if *unique_src != s || dst_renamed[*d] {
+            continue;
+        }
+        let d = *d;
+        let score = similarity.estimate(&sources[s], &destinations[d], MIN_BASENAME_SCORE, blobs);
+        if score >= MIN_BASENAME_SCORE {
+            record(&mut found, &mut src_used, &mut dst_renamed, s, d);
+        }
+    }
+
+    // 3. The matrix of every remaining pair.
+    let remaining_sources: Vec<usize> = (0..sources.len()).filter(|s| !src_used[*s]).collect();
+    let remaining_destinations = dst_renamed.iter().filter(|renamed| !**renamed).count();
+    if remaining_sources.is_empty() || remaining_destinations == 0 {
+        return found;
+    }
+    if remaining_destinations.saturating_mul(remaining_sources.len()) > RENAME_LIMIT * RENAME_LIMIT {
+        found.skipped_inexact = Some((remaining_sources.len(), remaining_destinations));
+        return found;
+    }
+    let mut matrix: Vec<Score> = Vec::with_capacity(remaining_destinations * NUM_CANDIDATE_PER_DST);
+    for d in 0..destinations.len() {
+        if dst_renamed[d] {
+            continue;
+        }
+        let mut best = [Score::UNUSED; NUM_CANDIDATE_PER_DST];
+        for &s in &remaining_sources {
+            let candidate = Score {
+                dst: Some(d),
+                src: s,
+                score: similarity.estimate(&sources[s], &destinations[d], MINIMUM_SCORE, blobs),
+                name_score: u8::from(basename_same(&sources[s].path, &destinations[d].path)),
+            };
+            record_if_better(&mut best, candidate);
+        }
+        matrix.extend(best);
+    }
+    // A stable sort, as git's STABLE_QSORT: ties keep the matrix's order.
+    matrix.sort_by(Score::order);
+    for candidate in matrix {
+        let Some(d) = candidate.dst else { break };
+        if candidate.score < MINIMUM_SCORE {
+            break;
+        }
+        if dst_renamed[d] || src_used[candidate.src] {
+            continue;
+        }
+        record(&mut found, &mut src_used, &mut dst_renamed, candidate.src, d);
+    }
+    found
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    dst: Option<usize>,
+    src: usize,
+    score: u64,
+    name_score: u8,
+}
+
+impl Score {
+    const UNUSED: Score = Score { dst: None, src: 0, score: 0, name_score: 0 };
+
+    /// git's `score_compare`: unused last, then higher score, then same name.
+    fn order(a: &Score, b: &Score) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (a.dst, b.dst) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            _ if a.score == b.score => b.name_score.cmp(&a.name_score),
+            _ => b.score.cmp(&a.score),
+        }
+    }
+}
+
+/// git's `record_if_better`: replace the worst of the kept candidates.
+fn record_if_better(kept: &mut [Score; NUM_CANDIDATE_PER_DST], candidate: Score) {
+    let mut worst = 0;
+    for i in 1..NUM_CANDIDATE_PER_DST {
+        if Score::order(&kept[i], &kept[worst]) == std::cmp::Ordering::Greater {
+            worst = i;
+        }
+    }
+    if Score::order(&kept[worst], &candidate) == std::cmp::Ordering::Greater {
+        kept[worst] = candidate;
+    }
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+/// git's `basename_same`: the two paths end in the same file name.
+fn basename_same(a: &str, b: &str) -> bool {
+    basename(a) == basename(b)
+}
+
+/// Sizes and span hashes per blob, each computed once.
+struct Similarity {
+    sizes: HashMap<Vec<u8>, Option<u64>>,
+    spans: HashMap<Vec<u8>, Option<HashMap<u32, u64>>>,
+}
+
+impl Similarity {
+    /// git's `estimate_similarity`: how much of the larger file was copied
+    /// from the source, on a 0..=60000 scale.
+    fn estimate(&mut self, src: &Candidate, dst: &Candidate, minimum: u64, blobs: &mut dyn Blobs) -> u64 {
+        // Symlinks and submodules are renamed only when identical.
+        if !is_regular(src.mode) || !is_regular(dst.mode) {
+            return 0;
+        }
+        let (Some(src_size), Some(dst_size)) = (self.size(&src.id, blobs), self.size(&dst.id, blobs)) else {
+            return 0;
+        };
+        let max_size = src_size.max(dst_size);
+        let delta_size = max_size - src_size.min(dst_size);
+        // Edits that change the size this much are never renames.
+        if max_size * (MAX_SCORE - minimum) < delta_size * MAX_SCORE {
+            return 0;
+        }
+        self.load_spans(&src.id, blobs);
+        self.load_spans(&dst.id, blobs);
+        let (Some(Some(src_spans)), Some(Some(dst_spans))) = (self.spans.get(&src.id), self.spans.get(&dst.id)) else {
+            return 0;
+        };
+        if dst_size == 0 {
+            return 0;
+        }
+        let copied: u64 = src_spans.iter().map(|(hash, count)| (*count).min(*dst_spans.get(hash).unwrap_or(&0))).sum();
+        copied * MAX_SCORE / max_size
+    }
+
+    fn size(&mut self, id: &[u8], blobs: &mut dyn Blobs) -> Option<u64> {
+        if let Some(size) = self.sizes.get(id) {
+            return *size;
+        }
+        let size = blobs.size(id);
+        self.sizes.insert(id.to_vec(), size);
+        size
+    }
+
+    fn load_spans(&mut self, id: &[u8], blobs: &mut dyn Blobs) {
+        if !self.spans.contains_key(id) {
+            let spans = blobs.content(id).map(|content| span_hashes(&content));
+            self.spans.insert(id.to_vec(), spans);
+        }
+    }
+}
+
+/// git's `hash_chars`: cut the content at each LF or every 64 bytes, hash
+/// each chunk, and count the bytes per hash. A CR before an LF is ignored in
+/// text; a last chunk without LF is not counted (as in git).
+fn span_hashes(content: &[u8]) -> HashMap<u32, u64> {
+    const HASHBASE: u32 = 107_927;
+    let is_text = !content.iter().take(8000).any(|b| *b == 0);
+    let mut counts: HashMap<u32, u64> = HashMap::new();
+    let (mut accum1, mut accum2, mut n) = (0u32, 0u32, 0u64);
+    for (i, &byte) in content.iter().enumerate() {
+        let c = u32::from(byte);
+        if is_text && byte == b'\r' && content.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        let old1 = accum1;
+        accum1 = (accum1 << 7) ^ (accum2 >> 25);
+        accum2 = (accum2 << 7) ^ (old1 >> 25);
+        accum1 = accum1.wrapping_add(c);
+        n += 1;
+        if n < 64 && byte != b'\n' {
+            continue;
+        }
+        let hash = accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE;
+        *counts.entry(hash).or_default() += n;
+        n = 0;
+        accum1 = 0;
+        accum2 = 0;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Memory(HashMap<Vec<u8>, Vec<u8>>);
+
+    impl Blobs for Memory {
+        fn size(&mut self, id: &[u8]) -> Option<u64> {
+            self.0.get(id).map(|c| c.len() as u64)
+        }
+        fn content(&mut self, id: &[u8]) -> Option<Vec<u8>> {
+            self.0.get(id).cloned()
+        }
+    }
+
+    fn file(path: &str, content: &str, blobs: &mut Memory) -> Candidate {
+        let id = content.as_bytes().to_vec();
+        blobs.0.insert(id.clone(), content.as_bytes().to_vec());
+        Candidate { path: path.to_owned(), id, mode: 0o100644 }
+    }
+
+    fn lines(prefix: &str, count: usize) -> String {
+        (0..count).map(|i| format!("{prefix} line number {i}\n")).collect()
+    }
+
+    #[test]
+    fn span_hashes_count_bytes_per_line_and_drop_an_unterminated_tail() {
+        let counts = span_hashes(b"abc\nabc\nxy");
+        assert_eq!(counts.values().sum::<u64>(), 8, "two 4-byte lines; the tail without LF is not counted");
+        assert_eq!(counts.len(), 1);
+        let crlf = span_hashes(b"abc\r\nabc\n");
+        assert_eq!(crlf, span_hashes(b"abc\nabc\n"), "CR before LF is ignored in text");
+    }
+
+    #[test]
+    fn mostly_rewritten_file_is_not_a_rename_but_half_is() {
+        // Checked against git 2.47: `git diff -M` says D+A for the first
+        // pair and R050, R090 for the others.
+        let mut blobs = Memory(HashMap::new());
+        let original = lines("same", 10);
+        let mostly: String = lines("same", 4) + &lines("new", 6);
+        let half: String = lines("same", 5) + &lines("new", 5);
+        let small_edit = lines("same", 9) + "changed\n";
+        let sources = [file("a.md", &original, &mut blobs)];
+        let rewritten = [file("b.md", &mostly, &mut blobs)];
+        assert_eq!(detect(&sources, &rewritten, &mut blobs).pairs, vec![]);
+        let halfway = [file("b.md", &half, &mut blobs)];
+        assert_eq!(detect(&sources, &halfway, &mut blobs).pairs, vec![(0, 0)]);
+        let edited = [file("c.md", &small_edit, &mut blobs)];
+        assert_eq!(detect(&sources, &edited, &mut blobs).pairs, vec![(0, 0)]);
+    }
+
+    #[test]
+    fn exact_renames_prefer_an_unused_source_with_the_same_name() {
+        let mut blobs = Memory(HashMap::new());
+        let content = lines("dup", 3);
+        let sources = [file("x/other.md", &content, &mut blobs), file("x/page.md", &content, &mut blobs)];
+        let destinations = [file("y/page.md", &content, &mut blobs), file("y/zzz.md", &content, &mut blobs)];
+        assert_eq!(detect(&sources, &destinations, &mut blobs).pairs, vec![(1, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn best_scores_win_and_each_source_is_used_once() {
+        let mut blobs = Memory(HashMap::new());
+        let base = lines("base", 20);
+        let sources = [file("a.md", &base, &mut blobs)];
+        let close = lines("base", 19) + "x\n";
+        let farther = lines("base", 16) + &lines("y", 4);
+        let destinations = [file("b.md", &farther, &mut blobs), file("c.md", &close, &mut blobs)];
+        assert_eq!(detect(&sources, &destinations, &mut blobs).pairs, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn symlinks_are_renamed_only_when_identical() {
+        let mut blobs = Memory(HashMap::new());
+        let mut link = file("l", "target/one", &mut blobs);
+        link.mode = 0o120000;
+        let mut moved = file("m", "target/one", &mut blobs);
+        moved.mode = 0o120000;
+        assert_eq!(detect(&[link.clone()], &[moved], &mut blobs).pairs, vec![(0, 0)]);
+        let mut changed = file("n", "target/two", &mut blobs);
+        changed.mode = 0o120000;
+        assert_eq!(detect(&[link], &[changed], &mut blobs).pairs, vec![]);
+    }
+}

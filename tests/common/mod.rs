@@ -1,0 +1,342 @@
+//! A real git repository for integration tests, built with the git CLI in a
+//! temporary directory, and the GitLab CI variables of each pipeline kind.
+//!
+//! Every git command runs isolated from the machine it runs on: the
+//! environment is cleared, `HOME` is a fresh directory (no user config),
+//! `GIT_CONFIG_NOSYSTEM=1` (no system config), and author, committer and
+//! dates come from the environment. Commit dates advance one minute per
+//! commit from a fixed instant, so SHAs are the same on every run. The author
+//! date is a day before the committer date, so a test can tell them apart.
+//!
+//! `docsync(args)` runs the real binary the same way: cleared environment,
+//! only `PATH` and `HOME` (and `NO_COLOR`) set, the repository as working
+//! directory. Tests add the `CI_*` and `DOCSYNC_*` variables they need.
+#![allow(dead_code)] // each test binary uses a different part of the fixture
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::rc::Rc;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// What GitLab sets as `CI_COMMIT_BEFORE_SHA` when there is no previous commit.
+pub const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+/// `CI_PROJECT_URL` of every pipeline.
+pub const PROJECT_URL: &str = "https://gitlab.example.com/group/project";
+/// `CI_PIPELINE_CREATED_AT` of every pipeline, and the same instant in UTC.
+pub const PIPELINE_CREATED_AT: &str = "2026-11-22T16:00:00+01:00";
+pub const PIPELINE_CREATED_AT_UTC: &str = "2026-11-22T15:00:00Z";
+
+pub const AUTHOR_NAME: &str = "Ada Writer";
+pub const AUTHOR_EMAIL: &str = "ada@example.com";
+/// 2026-11-22T09:00:00Z: the committer time of the first commit.
+const FIRST_COMMIT_TIME: i64 = 1_795_338_000;
+
+/// A git repository in a temporary directory. Repositories made from it
+/// (`clone_shallow`) live in the same temporary directory, next to it.
+pub struct TestRepo {
+    root: Rc<TempDir>,
+    pub path: PathBuf,
+    home: PathBuf,
+    commits: Rc<Cell<i64>>,
+}
+
+impl TestRepo {
+    /// An empty repository (branch `main`, no commits) at `<tmp>/repo`.
+    pub fn new() -> TestRepo {
+        let root = Rc::new(tempfile::tempdir().expect("create a temporary directory"));
+        let home = root.path().join("home");
+        std::fs::create_dir(&home).expect("create HOME");
+        let repo = TestRepo { path: root.path().join("repo"), root, home, commits: Rc::new(Cell::new(0)) };
+        repo.git_in(repo.root.path(), &["-c", "init.defaultBranch=main", "init", "-q", "repo"]);
+        repo
+    }
+
+    /// `git clone --depth <depth> file://<this repository>` into `<tmp>/<name>`.
+    pub fn clone_shallow(&self, name: &str, depth: u32) -> TestRepo {
+        let depth = depth.to_string();
+        self.git_in(self.root.path(), &["clone", "-q", "--depth", &depth, &self.file_url(), name]);
+        TestRepo {
+            root: Rc::clone(&self.root),
+            path: self.root.path().join(name),
+            home: self.home.clone(),
+            commits: Rc::clone(&self.commits),
+        }
+    }
+
+    /// `file://` URL of this repository.
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.path.display())
+    }
+
+    /// A new empty directory next to the repository, outside any repository.
+    pub fn outside_dir(&self, name: &str) -> PathBuf {
+        let dir = self.root.path().join(name);
+        std::fs::create_dir_all(&dir).expect("create a directory outside the repository");
+        dir
+    }
+
+    /// The temporary directory holding this repository and its siblings.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Writes a file of the working tree, creating its directories.
+    pub fn write(&self, path: &str, content: &str) {
+        let file = self.path.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).expect("create directories");
+        }
+        std::fs::write(&file, content).unwrap_or_else(|e| panic!("write {path}: {e}"));
+    }
+
+    /// `git rm`.
+    pub fn remove(&self, path: &str) {
+        self.git(&["rm", "-q", "--", path]);
+    }
+
+    /// `git mv`, creating the destination's directories.
+    pub fn mv(&self, from: &str, to: &str) {
+        if let Some(parent) = self.path.join(to).parent() {
+            std::fs::create_dir_all(parent).expect("create directories");
+        }
+        self.git(&["mv", "--", from, to]);
+    }
+
+    /// Stages everything and commits it (empty commits allowed); returns the SHA.
+    pub fn commit(&self, message: &str) -> String {
+        self.commit_as(AUTHOR_NAME, AUTHOR_EMAIL, message)
+    }
+
+    /// Like `commit`, with another author (the committer stays the same).
+    pub fn commit_as(&self, author_name: &str, author_email: &str, message: &str) -> String {
+        self.commits.set(self.commits.get() + 1);
+        self.git(&["add", "-A"]);
+        let output = self
+            .git_command()
+            .env("GIT_AUTHOR_NAME", author_name)
+            .env("GIT_AUTHOR_EMAIL", author_email)
+            .args(["commit", "-q", "--allow-empty", "--no-verify", "-m", message])
+            .output()
+            .expect("run git commit");
+        check("commit", &output);
+        self.head()
+    }
+
+    /// `git branch <name>` at `HEAD`.
+    pub fn branch(&self, name: &str) {
+        self.git(&["branch", name]);
+    }
+
+    /// `git checkout <revision>` (a branch, or a commit for a detached head).
+    pub fn checkout(&self, revision: &str) {
+        self.git(&["checkout", "-q", revision]);
+    }
+
+    /// The SHA of a revision.
+    pub fn rev(&self, revision: &str) -> String {
+        self.git(&["rev-parse", "--verify", &format!("{revision}^{{commit}}")])
+    }
+
+    pub fn head(&self) -> String {
+        self.rev("HEAD")
+    }
+
+    /// Runs git in the repository; panics with its stderr when it fails.
+    /// Returns stdout without the final newline.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.path, args)
+    }
+
+    /// Runs git in the repository and returns whatever happened.
+    pub fn git_output(&self, args: &[&str]) -> Output {
+        self.git_command().args(args).output().expect("run git")
+    }
+
+    /// `git diff --name-status -M base head`, in the words of docsync's JSON
+    /// contract, sorted by path.
+    pub fn name_status(&self, base: &str, head: &str) -> Vec<FileChange> {
+        let raw = self.git(&["diff", "-z", "--name-status", "-M", base, head]);
+        let mut fields = raw.split('\0').filter(|f| !f.is_empty());
+        let mut changes = Vec::new();
+        while let Some(letter) = fields.next() {
+            let mut next = || fields.next().expect("a path after the status").to_owned();
+            let change = match &letter[..1] {
+                "A" => FileChange::new("added", next(), None),
+                "M" | "T" => FileChange::new("modified", next(), None),
+                "D" => FileChange::new("deleted", next(), None),
+                "R" => {
+                    let old = next();
+                    FileChange::new("renamed", next(), Some(old))
+                }
+                other => panic!("unexpected status {other} from git diff"),
+            };
+            changes.push(change);
+        }
+        changes.sort();
+        changes
+    }
+
+    /// Every file of a commit, as a full sync reports them: all `added`.
+    pub fn all_files(&self, revision: &str) -> Vec<FileChange> {
+        let raw = self.git(&["ls-tree", "-r", "-z", "--name-only", revision]);
+        let mut changes: Vec<FileChange> =
+            raw.split('\0').filter(|p| !p.is_empty()).map(|p| FileChange::new("added", p.to_owned(), None)).collect();
+        changes.sort();
+        changes
+    }
+
+    /// A commit's committer time in UTC, `2026-11-22T09:01:00Z`.
+    pub fn committer_time_utc(&self, revision: &str) -> String {
+        self.git(&["log", "-1", "--date=format-local:%Y-%m-%dT%H:%M:%SZ", "--format=%cd", revision])
+    }
+
+    /// The real `docsync` binary, with a cleared environment, in this repository.
+    pub fn docsync(&self, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("docsync").expect("the docsync binary is built");
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            // Plain logs, so tests can search stderr for words.
+            .env("NO_COLOR", "1")
+            .current_dir(&self.path)
+            .args(args);
+        command
+    }
+
+    fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.git_command_in(dir).args(args).output().expect("run git");
+        check(&args.join(" "), &output);
+        let mut stdout = String::from_utf8(output.stdout).expect("git prints UTF-8");
+        if stdout.ends_with('\n') {
+            stdout.pop();
+        }
+        stdout
+    }
+
+    /// An isolated `git` command (see the module docs), in the repository.
+    pub fn git_command(&self) -> std::process::Command {
+        self.git_command_in(&self.path)
+    }
+
+    /// Any program (`git-daemon`, say) with the same isolated environment.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> std::process::Command {
+        self.command_in(program, &self.path)
+    }
+
+    fn git_command_in(&self, dir: &Path) -> std::process::Command {
+        self.command_in("git", dir)
+    }
+
+    fn command_in(&self, program: impl AsRef<OsStr>, dir: &Path) -> std::process::Command {
+        let committed = FIRST_COMMIT_TIME + 60 * self.commits.get();
+        let mut command = std::process::Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .env("GIT_AUTHOR_NAME", AUTHOR_NAME)
+            .env("GIT_AUTHOR_EMAIL", AUTHOR_EMAIL)
+            .env("GIT_AUTHOR_DATE", format!("{} +0200", committed - 86_400))
+            .env("GIT_COMMITTER_NAME", "CI Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", format!("{committed} +0100"))
+            .current_dir(dir);
+        command
+    }
+}
+
+fn check(what: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "git {what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// One changed path, as docsync's JSON contract and `git diff` both say it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileChange {
+    pub path: String,
+    pub status: String,
+    pub old_path: Option<String>,
+}
+
+impl FileChange {
+    pub fn new(status: &str, path: String, old_path: Option<String>) -> FileChange {
+        FileChange { path, status: status.to_owned(), old_path }
+    }
+}
+
+/// The kinds of GitLab pipeline docsync tells apart.
+pub enum Pipeline<'a> {
+    /// A push to `branch`, from `before` (or [`ZERO_SHA`]) to `sha`.
+    Push { branch: &'a str, before: &'a str, sha: &'a str },
+    /// A pipeline for a new tag.
+    Tag { tag: &'a str, sha: &'a str },
+    /// A merge request pipeline. `source_branch_sha` is set in merged-results
+    /// pipelines, where `sha` is GitLab's temporary merge commit.
+    MergeRequest { iid: u32, diff_base: &'a str, sha: &'a str, source_branch_sha: Option<&'a str> },
+    /// `web`, `api`, `trigger`, `schedule` or `pipeline`.
+    Manual { source: &'a str, branch: &'a str, sha: &'a str },
+}
+
+/// The variables GitLab sets for a pipeline of this kind (default branch
+/// `main`, created at [`PIPELINE_CREATED_AT`]). Tests add or remove entries.
+pub fn ci_env(pipeline: Pipeline<'_>) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut set = |key: &str, value: &str| {
+        vars.insert(key.to_owned(), value.to_owned());
+    };
+    set("GITLAB_CI", "true");
+    set("CI", "true");
+    set("CI_DEFAULT_BRANCH", "main");
+    set("CI_PROJECT_URL", PROJECT_URL);
+    set("CI_PIPELINE_CREATED_AT", PIPELINE_CREATED_AT);
+    match pipeline {
+        Pipeline::Push { branch, before, sha } => {
+            set("CI_PIPELINE_SOURCE", "push");
+            set("CI_COMMIT_SHA", sha);
+            set("CI_COMMIT_BEFORE_SHA", before);
+            set("CI_COMMIT_BRANCH", branch);
+            set("CI_COMMIT_REF_NAME", branch);
+        }
+        Pipeline::Tag { tag, sha } => {
+            set("CI_PIPELINE_SOURCE", "push");
+            set("CI_COMMIT_SHA", sha);
+            set("CI_COMMIT_BEFORE_SHA", ZERO_SHA);
+            set("CI_COMMIT_TAG", tag);
+            set("CI_COMMIT_REF_NAME", tag);
+        }
+        Pipeline::MergeRequest { iid, diff_base, sha, source_branch_sha } => {
+            set("CI_PIPELINE_SOURCE", "merge_request_event");
+            set("CI_COMMIT_SHA", sha);
+            set("CI_COMMIT_BEFORE_SHA", ZERO_SHA);
+            set("CI_COMMIT_REF_NAME", "feature");
+            set("CI_MERGE_REQUEST_IID", &iid.to_string());
+            set("CI_MERGE_REQUEST_DIFF_BASE_SHA", diff_base);
+            set("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature");
+            set("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main");
+            // GitLab sets it, empty, outside merged-results pipelines.
+            set("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", source_branch_sha.unwrap_or(""));
+        }
+        Pipeline::Manual { source, branch, sha } => {
+            set("CI_PIPELINE_SOURCE", source);
+            set("CI_COMMIT_SHA", sha);
+            set("CI_COMMIT_BEFORE_SHA", ZERO_SHA);
+            set("CI_COMMIT_BRANCH", branch);
+            set("CI_COMMIT_REF_NAME", branch);
+        }
+    }
+    vars
+}
