@@ -191,7 +191,6 @@ pub fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
     url
 }
 
-
 // ---------------------------------------------------------------------------
 // The client: queue an operation, then wait for GitBook's verdict.
 
@@ -271,11 +270,15 @@ impl GitBookError {
         match self {
             GitBookError::Unauthorized { fix, .. } => fix.clone(),
             GitBookError::SpaceNotFound { .. } => {
-                "check DOCSYNC_GITBOOK_SPACE: copy the id from the space's URL (app.gitbook.com/o/…/s/<space id>)".into()
+                "check DOCSYNC_GITBOOK_SPACE: copy the id from the space's URL (app.gitbook.com/o/…/s/<space id>)"
+                    .into()
             }
-            GitBookError::Rejected { .. } => "read GitBook's message above; the request body is shown by `docsync plan`".into(),
+            GitBookError::Rejected { .. } => {
+                "read GitBook's message above; the request body is shown by `docsync plan`".into()
+            }
             GitBookError::Unreachable(_) => {
-                "check DOCSYNC_GITBOOK_API_URL, the proxy (HTTPS_PROXY) and GitBook's status page, then retry the job".into()
+                "check DOCSYNC_GITBOOK_API_URL, the proxy (HTTPS_PROXY) and GitBook's status page, then retry the job"
+                    .into()
             }
             GitBookError::Decode { .. } => "check DOCSYNC_GITBOOK_API_URL points at a GitBook-style API".into(),
         }
@@ -290,16 +293,21 @@ pub struct GitBookClient<'a> {
 
 impl GitBookClient<'_> {
     fn request(&self, method: Method, operation: &str) -> Request {
-        Request::new(method, endpoint(&self.target.api_url, &self.target.space, operation))
-            .secret_header("authorization", "Bearer ", self.token)
+        Request::new(method, endpoint(&self.target.api_url, &self.target.space, operation)).secret_header(
+            "authorization",
+            "Bearer ",
+            self.token,
+        )
     }
 
     /// `GET git/info`.
     pub async fn info(&self) -> Result<GitSyncState, GitBookError> {
         let response = self.http.send(self.request(Method::GET, "info")).await.map_err(|e| self.classify(e, false))?;
         let mut decoder = serde_json::Deserializer::from_slice(&response.body);
-        serde_path_to_error::deserialize(&mut decoder)
-            .map_err(|error| GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() })
+        serde_path_to_error::deserialize(&mut decoder).map_err(|error| GitBookError::Decode {
+            field: error.path().to_string(),
+            detail: error.inner().to_string(),
+        })
     }
 
     /// `POST git/import` or `git/export`: GitBook queues the work (204).

@@ -296,17 +296,12 @@ fn httpdate_parse(value: &str) -> Result<SystemTime, time::error::Parse> {
 /// GitLab's `message` or `error_description`, else the text itself (short).
 pub fn server_message(body: &[u8]) -> String {
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-        let candidates = [
-            json.pointer("/error/message"),
-            json.get("message"),
-            json.get("error_description"),
-            json.get("error"),
-        ];
+        let candidates =
+            [json.pointer("/error/message"), json.get("message"), json.get("error_description"), json.get("error")];
         for candidate in candidates.into_iter().flatten() {
             match candidate {
                 serde_json::Value::String(text) if !text.is_empty() => return text.clone(),
                 serde_json::Value::Null => {}
-                other if !other.is_object() => return other.to_string(),
                 other => return other.to_string(),
             }
         }
@@ -376,7 +371,10 @@ mod tests {
     fn server_messages() {
         assert_eq!(server_message(br#"{"error":{"code":404,"message":"Space not found"}}"#), "Space not found");
         assert_eq!(server_message(br#"{"message":"401 Unauthorized"}"#), "401 Unauthorized");
-        assert_eq!(server_message(br#"{"error":"invalid_token","error_description":"Token expired"}"#), "Token expired");
+        assert_eq!(
+            server_message(br#"{"error":"invalid_token","error_description":"Token expired"}"#),
+            "Token expired"
+        );
         assert_eq!(server_message(b"  Bad Gateway \n"), "Bad Gateway");
         assert_eq!(server_message(b""), "(empty body)");
     }

@@ -98,7 +98,8 @@ pub fn write_dotenv(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
 pub fn dotenv(plan: &SyncPlan) -> String {
     let mut out = String::new();
     let mut line = |key: String, value: &str| {
-        let value: String = value.chars().map(|c| if c.is_whitespace() || c == '"' || c == '\'' { '_' } else { c }).collect();
+        let value: String =
+            value.chars().map(|c| if c.is_whitespace() || c == '"' || c == '\'' { '_' } else { c }).collect();
         let _ = writeln!(out, "{key}={value}");
     };
     line("DOCSYNC_STATUS".into(), plan.status.unwrap_or("planned"));

@@ -7,14 +7,14 @@ use tokio::runtime::Runtime;
 use crate::cli::{Cli, Command};
 use crate::config::{self, Direction, Environment, Settings, TargetKind};
 use crate::error::{BadInput, Exit, exit_for};
-use crate::http::HttpClient;
-use crate::{status, sync};
 use crate::gitbook::Project;
+use crate::http::HttpClient;
 use crate::log::{self, Section, Terminal};
 use crate::plan::{self, PlanInput, SyncPlan};
 use crate::range::{self, HistorySource, RangeMode};
 use crate::repo::Repo;
 use crate::report;
+use crate::{status, sync};
 
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
@@ -72,7 +72,12 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
     }
 }
 
-fn run_sync(settings: &Settings, terminal: Terminal, runtime: &Runtime, requested_by: Option<&'static str>) -> Result<Exit> {
+fn run_sync(
+    settings: &Settings,
+    terminal: Terminal,
+    runtime: &Runtime,
+    requested_by: Option<&'static str>,
+) -> Result<Exit> {
     let mut plan = build_plan(settings, terminal, requested_by)?;
     sync::preflight(&plan, settings)?;
     let http = HttpClient::new(&settings.http)?;

@@ -153,9 +153,6 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
             Exit::Ok => tracing::info!("{line}"),
             _ => tracing::error!("{line}"),
         }
-        if let Some(action) = &outcome.error_action {
-            tracing::error!("{}: GitBook suggests: {} {}", target_plan.name, action.label, action.url);
-        }
         if let Some(fix) = &outcome.fix {
             tracing::error!("{}: fix: {fix}", target_plan.name);
         }
@@ -241,9 +238,10 @@ async fn run_gitbook(
             error_action: op.error_action.clone(),
             operation: Some(op),
         },
-        Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => {
-            Outcome::new(OutcomeStatus::Queued, "preview queued; GitBook reported no operation for it before the wait ended")
-        }
+        Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => Outcome::new(
+            OutcomeStatus::Queued,
+            "preview queued; GitBook reported no operation for it before the wait ended",
+        ),
         Ok(Verdict::StillRunning(op)) => Outcome {
             operation: op,
             ..Outcome::new(
@@ -254,7 +252,10 @@ async fn run_gitbook(
         },
         Ok(Verdict::CannotWatch(reason)) => {
             tracing::warn!("{name}: cannot read the operation's result ({reason})");
-            Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; the token may not read its result"))
+            Outcome::new(
+                OutcomeStatus::Queued,
+                format!("{operation} queued in space {space}; the token may not read its result"),
+            )
         }
         Err(error) => failure(error),
     }
