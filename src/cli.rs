@@ -39,6 +39,8 @@ pub enum Command {
     Sync,
     /// Show what `sync` would decide and send, without calling any target.
     Plan,
+    /// Validate configuration and credentials, and name the fix for each problem.
+    Check,
     /// Show each GitBook space's Git Sync state and last operation.
     Status,
     /// Ask GitBook to commit its space content to a branch (GitBook → GitLab).

@@ -14,7 +14,7 @@
 //! Secrets are never written in the file: the file names the variable that
 //! holds each one (`gitbook_token_env = "GITBOOK_TOKEN"`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
 const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
-const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 /// Author names or e-mails of commits the platform made itself (GitBook's
@@ -127,7 +127,8 @@ pub struct FileConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileTarget {
-    pub name: Option<String>,
+    /// Spanned so that duplicate names can be reported with their line.
+    pub name: Option<toml::Spanned<String>>,
     pub kind: Option<String>,
     pub gitbook_space: Option<String>,
     pub gitbook_api_url: Option<String>,
@@ -294,6 +295,9 @@ impl TargetKind {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
+    /// Where the target was described, for messages: a file and line, or
+    /// the variable of the environment's shorthand.
+    pub defined_at: String,
     /// The branch whose pushes sync this target; `None` when neither the
     /// settings nor `CI_DEFAULT_BRANCH` name one (a local run).
     pub branch: Option<String>,
@@ -416,6 +420,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
             ..http_defaults.retry
         },
         ca_files,
+        max_in_flight: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
     };
     let in_ci = pipeline.ci.is_some();
     let report = match layered(&s.report, &d.report, defaults.report.clone(), "DOCSYNC_REPORT", "report") {
@@ -460,7 +465,15 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         }
     }
     targets.extend(context.env_targets(&mut problems));
-    check_unique(&targets, &file_name, &mut problems);
+    // A bad API URL is an error even while no GitBook target uses it: it
+    // would silently break the day a space is added.
+    if !targets.iter().any(|t| matches!(t.kind, TargetKind::GitBook(_))) {
+        let api = s.gitbook_api_url.as_deref().map(|v| (v, "--gitbook-api-url"));
+        if let Some((value, source)) = api.or(non_empty(&d.gitbook_api_url).map(|v| (v, "DOCSYNC_GITBOOK_API_URL"))) {
+            parse_url(value, source, &mut problems);
+        }
+    }
+    check_unique(&targets, &mut problems);
 
     for wanted in &flags.targets {
         if !targets.iter().any(|t| &t.name == wanted) {
@@ -547,23 +560,13 @@ impl TargetContext<'_> {
         let webhook = s.dot_webhook_url.clone().or_else(|| non_empty(&d.dot_webhook_url).map(str::to_owned));
         let webhook_source = if s.dot_webhook_url.is_some() { "--dot-webhook-url" } else { "DOCSYNC_DOT_WEBHOOK_URL" };
         if let Some(space) = space {
-            let raw = FileTarget {
-                name: Some("gitbook".into()),
-                kind: Some("gitbook".into()),
-                gitbook_space: Some(space),
-                ..FileTarget::default()
-            };
+            let raw = FileTarget { kind: Some("gitbook".into()), gitbook_space: Some(space), ..FileTarget::default() };
             if let Some(target) = self.build("gitbook", &raw, Some(space_source), problems) {
                 targets.push(target);
             }
         }
         if let Some(url) = webhook {
-            let raw = FileTarget {
-                name: Some("dot".into()),
-                kind: Some("dot".into()),
-                dot_webhook_url: Some(url),
-                ..FileTarget::default()
-            };
+            let raw = FileTarget { kind: Some("dot".into()), dot_webhook_url: Some(url), ..FileTarget::default() };
             if let Some(target) = self.build("dot", &raw, Some(webhook_source), problems) {
                 targets.push(target);
             }
@@ -573,7 +576,9 @@ impl TargetContext<'_> {
 
     fn file_target(&self, index: usize, raw: &FileTarget, text: &str, problems: &mut Vec<BadInput>) -> Option<Target> {
         let label = match &raw.name {
-            Some(name) => format!("{}: target \"{name}\"", self.file_name),
+            Some(name) => {
+                format!("{}: line {}, target \"{}\"", self.file_name, line_of(text, name.span().start), name.get_ref())
+            }
             None => format!("{}: target #{}", self.file_name, index + 1),
         };
         let mut ok = true;
@@ -585,7 +590,7 @@ impl TargetContext<'_> {
             ));
             ok = false;
         }
-        let name = match &raw.name {
+        let name = match raw.name.as_ref().map(toml::Spanned::get_ref) {
             Some(name) if valid_name(name) => name.clone(),
             Some(name) => {
                 problems.push(
@@ -611,7 +616,7 @@ impl TargetContext<'_> {
             return None;
         }
         self.build(&name, raw, None, problems).map(|mut target| {
-            target.name = name;
+            target.defined_at = label;
             target
         })
     }
@@ -836,7 +841,8 @@ impl TargetContext<'_> {
         if problems.len() > before {
             return None;
         }
-        Some(Target { name: name.to_owned(), branch, paths: paths?, kind })
+        let defined_at = env_source.map_or_else(|| target_label.clone(), str::to_owned);
+        Some(Target { name: name.to_owned(), defined_at, branch, paths: paths?, kind })
     }
 
     /// A secret from the variable the file names, else the `DOCSYNC_` one.
@@ -881,23 +887,23 @@ fn check_defaults_table(file_name: &str, text: &str, defaults: &FileTarget, prob
     }
 }
 
-fn check_unique(targets: &[Target], file_name: &str, problems: &mut Vec<BadInput>) {
-    let mut names = BTreeSet::new();
-    let mut spaces = BTreeMap::new();
+fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut spaces: BTreeMap<(String, String), &str> = BTreeMap::new();
     for target in targets {
-        if !names.insert(target.name.as_str()) {
+        if let Some(first) = names.insert(target.name.as_str(), target.defined_at.as_str()) {
             problems.push(BadInput::new(
-                format!("{file_name}: target \"{}\"", target.name),
-                "two targets have this name",
+                target.defined_at.clone(),
+                format!("two targets are named \"{}\" (the first at {first})", target.name),
                 "give every target its own name (the environment's targets are named `gitbook` and `dot`)",
             ));
         }
         if let TargetKind::GitBook(gitbook) = &target.kind {
             let key = (gitbook.api_url.as_str().to_owned(), gitbook.space.clone());
-            if let Some(first) = spaces.insert(key, target.name.clone()) {
+            if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
                 problems.push(BadInput::new(
-                    format!("{file_name}: target \"{}\"", target.name),
-                    format!("GitBook space {} is also the space of target \"{first}\"", gitbook.space),
+                    target.defined_at.clone(),
+                    format!("GitBook space {} is also the space of {first}", gitbook.space),
                     "a space syncs from one directory: remove one of the two targets",
                 ));
             }
@@ -1193,7 +1199,12 @@ mod tests {
             "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\n\n[[target]]\nname = \"b\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\n",
         );
         let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
-        assert!(problems.contains("GitBook space s1 is also the space of target \"a\""), "{problems}");
+        assert!(
+            problems.contains(
+                "docsync.toml: line 7, target \"b\": GitBook space s1 is also the space of docsync.toml: line 2, target \"a\""
+            ),
+            "{problems}"
+        );
     }
 
     #[test]

@@ -72,6 +72,11 @@ impl CloneUrl {
         let mut url = project.web_url.clone();
         let path = format!("{}.git", url.path().trim_end_matches('/'));
         url.set_path(&path);
+        if let Some((_, secret)) = &credentials {
+            // The token travels percent-encoded; a server that echoes the URL
+            // back must find that form masked in our output too.
+            Secret::new(percent_encoding::utf8_percent_encode(secret.expose(), USERINFO).to_string());
+        }
         CloneUrl { url, credentials }
     }
 
@@ -485,6 +490,15 @@ mod tests {
             })
         );
         assert_eq!(body.url.exposed(), "https://oauth2:glpat-body-test-secret@gitlab.example.com/g/p.git");
+    }
+
+    #[test]
+    fn encoded_token_in_the_clone_url_is_redacted() {
+        let project = Project::from_url("https://gitlab.example.com/g/p").unwrap();
+        let url = CloneUrl::new(&project, Some(("oauth2".into(), Secret::new("tok/en+with@special chars"))));
+        let exposed = url.exposed();
+        assert_eq!(exposed, "https://oauth2:tok%2Fen%2Bwith%40special%20chars@gitlab.example.com/g/p.git");
+        assert_eq!(crate::secret::redact(&exposed), "https://oauth2:[MASKED]@gitlab.example.com/g/p.git");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::error::BadInput;
 use crate::secret::{Secret, redact, redact_url};
 
 /// How hard to try.
@@ -55,6 +56,8 @@ pub struct HttpSettings {
     pub retry: RetryPolicy,
     /// Extra CA bundles (PEM): `CI_SERVER_TLS_CA_FILE`, `SSL_CERT_FILE`.
     pub ca_files: Vec<(String, String)>,
+    /// Requests in flight at once, across every target (`DOCSYNC_CONCURRENCY`).
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
@@ -64,6 +67,7 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             ca_files: Vec::new(),
+            max_in_flight: 8,
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct HttpClient {
     retry: RetryPolicy,
     /// Per host: no request before this instant (set by 429s).
     held_until: Mutex<HashMap<String, Instant>>,
+    /// Bounds the requests in flight; a target waiting between polls holds
+    /// no permit, so waits run concurrently however many targets there are.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl HttpClient {
@@ -146,14 +153,15 @@ impl HttpClient {
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::limited(5));
         for (variable, path) in &settings.ca_files {
-            let pem = std::fs::read(Path::new(path))
-                .with_context(|| format!("while reading {variable} = {path}: set it to a readable PEM file"))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("while parsing {variable} = {path}: it must hold PEM certificates"))?;
-            builder = builder.tls_certs_merge(certs);
+            builder = builder.tls_certs_merge(load_ca_file(variable, path)?);
         }
         let client = builder.build().context("while setting up the HTTP client")?;
-        Ok(HttpClient { client, retry: settings.retry.clone(), held_until: Mutex::new(HashMap::new()) })
+        Ok(HttpClient {
+            client,
+            retry: settings.retry.clone(),
+            held_until: Mutex::new(HashMap::new()),
+            in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
+        })
     }
 
     /// Sends a request, retrying as the policy says. Success is any 2xx.
@@ -165,7 +173,11 @@ impl HttpClient {
         loop {
             attempt += 1;
             self.wait_for_host(&host).await;
-            let outcome = self.attempt(&request).await;
+            let outcome = {
+                // Never closed, so acquiring cannot fail.
+                let _permit = self.in_flight.acquire().await.ok();
+                self.attempt(&request).await
+            };
             let (retry_after, last) = match outcome {
                 Ok(response) if response.status.is_success() => {
                     return Ok(Response { attempts: attempt, ..response });
@@ -253,6 +265,21 @@ impl HttpClient {
     }
 }
 
+/// Reads a CA bundle named by `variable`. A file that cannot be read or holds
+/// no certificate is bad configuration: the TLS stack would otherwise fail
+/// later with a message that names neither the variable nor the file.
+pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certificate>, BadInput> {
+    let fix = format!("point {variable} at a readable PEM bundle (-----BEGIN CERTIFICATE----- blocks), or unset it");
+    let pem = std::fs::read(Path::new(path)).map_err(|error| {
+        BadInput::new(variable, format!("cannot read {path}: {error}"), fix.clone()).with_value(path)
+    })?;
+    let has_pem_block = String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----");
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if has_pem_block && !certs.is_empty() => Ok(certs),
+        _ => Err(BadInput::new(variable, format!("{path} holds no PEM certificate"), fix).with_value(path)),
+    }
+}
+
 fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
 }
@@ -305,6 +332,9 @@ pub fn server_message(body: &[u8]) -> String {
                 other => return other.to_string(),
             }
         }
+        if let Some(message) = problem_details(&json) {
+            return message;
+        }
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -316,6 +346,28 @@ pub fn server_message(body: &[u8]) -> String {
         short.push('…');
     }
     short
+}
+
+/// RFC 9457 problem details (`application/problem+json`, as Prism and many
+/// gateways answer): the title, then each validation message (Prism's
+/// `validation[].message`), else the detail. The raw body would be cut
+/// before the validation messages, which say what to fix.
+fn problem_details(json: &serde_json::Value) -> Option<String> {
+    let title = json.get("title")?.as_str()?;
+    let validation: Vec<&str> = json
+        .get("validation")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| list.iter().filter_map(|v| v.get("message").and_then(serde_json::Value::as_str)).collect())
+        .unwrap_or_default();
+    let detail = if validation.is_empty() {
+        json.get("detail").and_then(serde_json::Value::as_str).map(str::to_owned)
+    } else {
+        Some(validation.join("; "))
+    };
+    Some(match detail {
+        Some(detail) if !detail.is_empty() => format!("{title}: {detail}"),
+        _ => title.to_owned(),
+    })
 }
 
 /// A reqwest error in words, without reqwest's URL (which may carry
@@ -374,6 +426,16 @@ mod tests {
         assert_eq!(
             server_message(br#"{"error":"invalid_token","error_description":"Token expired"}"#),
             "Token expired"
+        );
+        assert_eq!(
+            server_message(
+                br#"{"type":"https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY","title":"Invalid request","status":422,"detail":"Your request is not valid and no HTTP validation response was found in the spec, so Prism is generating this error for you.","validation":[{"location":["body"],"severity":"Error","code":"required","message":"Request body must have required property 'ref'"}]}"#
+            ),
+            "Invalid request: Request body must have required property 'ref'"
+        );
+        assert_eq!(
+            server_message(br#"{"title":"Invalid security scheme used","status":401,"detail":"Your request does not fullfil the security requirements"}"#),
+            "Invalid security scheme used: Your request does not fullfil the security requirements"
         );
         assert_eq!(server_message(b"  Bad Gateway \n"), "Bad Gateway");
         assert_eq!(server_message(b""), "(empty body)");

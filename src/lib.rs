@@ -6,12 +6,16 @@
 //! [`run`] ties them together; `main` only parses flags and hands over the
 //! process environment.
 
+pub mod check;
 pub mod cli;
 pub mod config;
+pub mod dot;
 pub mod error;
 pub mod gitbook;
+pub mod gitlab;
 pub mod http;
 pub mod log;
+pub mod merge_requests;
 pub mod pipeline;
 pub mod plan;
 pub mod range;

@@ -38,7 +38,14 @@ pub struct CiEnv {
     pub ci_project_name: Option<String>,
     pub ci_project_namespace: Option<String>,
     pub ci_project_visibility: Option<String>,
+    pub ci_project_title: Option<String>,
+    pub ci_project_description: Option<String>,
+    pub ci_config_path: Option<String>,
+    pub ci_commit_ref_protected: Option<String>,
     pub ci_server_url: Option<String>,
+    pub ci_server_host: Option<String>,
+    pub ci_server_shell_ssh_host: Option<String>,
+    pub ci_server_shell_ssh_port: Option<String>,
     pub ci_api_v4_url: Option<String>,
     pub ci_environment_name: Option<String>,
     pub ci_server_tls_ca_file: Option<String>,
@@ -107,6 +114,8 @@ pub struct Pipeline {
     pub repository_url: Option<Secret>,
     pub job_token: Option<Secret>,
     pub server_url: Option<String>,
+    /// `CI_API_V4_URL`: the REST API, also for instances under a sub-path.
+    pub api_v4_url: Option<String>,
     pub tls_ca_file: Option<String>,
 }
 
@@ -129,6 +138,25 @@ pub struct CiContext {
     pub environment_name: Option<String>,
     pub user_login: Option<String>,
     pub user_name: Option<String>,
+    /// `GITLAB_USER_ID` and `GITLAB_USER_EMAIL`: the push event's user.
+    pub user_id: Option<u64>,
+    pub user_email: Option<String>,
+    /// `CI_COMMIT_REF_PROTECTED`.
+    pub ref_protected: bool,
+    /// What GitLab's webhooks say of the project (the push event's
+    /// `project`): `CI_PROJECT_TITLE` (its display name), `CI_PROJECT_NAME`
+    /// (its path), `CI_PROJECT_DESCRIPTION`, `CI_PROJECT_NAMESPACE`,
+    /// `CI_PROJECT_VISIBILITY` and `CI_CONFIG_PATH`.
+    pub project_title: Option<String>,
+    pub project_name: Option<String>,
+    pub project_description: Option<String>,
+    pub project_namespace: Option<String>,
+    pub project_visibility: Option<String>,
+    pub config_path: Option<String>,
+    /// Where the project is cloned over SSH: `CI_SERVER_SHELL_SSH_HOST`
+    /// (else `CI_SERVER_HOST`) and `CI_SERVER_SHELL_SSH_PORT`.
+    pub ssh_host: Option<String>,
+    pub ssh_port: Option<u16>,
 }
 
 impl Pipeline {
@@ -195,6 +223,7 @@ impl Pipeline {
             repository_url: ci.ci_repository_url.clone(),
             job_token: ci.ci_job_token.clone(),
             server_url: non_empty(&ci.ci_server_url).map(|s| s.trim_end_matches('/').to_owned()),
+            api_v4_url: non_empty(&ci.ci_api_v4_url).map(|s| s.trim_end_matches('/').to_owned()),
             tls_ca_file: non_empty(&ci.ci_server_tls_ca_file).map(str::to_owned),
         };
         if !in_ci {
@@ -258,6 +287,9 @@ impl Pipeline {
             None => None,
         };
         let project_id = number("CI_PROJECT_ID", &ci.ci_project_id, &mut problems);
+        let user_id = number("GITLAB_USER_ID", &ci.gitlab_user_id, &mut problems);
+        let ssh_port = number("CI_SERVER_SHELL_SSH_PORT", &ci.ci_server_shell_ssh_port, &mut problems)
+            .and_then(|port| u16::try_from(port).ok());
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -279,6 +311,17 @@ impl Pipeline {
             environment_name: owned(&ci.ci_environment_name),
             user_login: owned(&ci.gitlab_user_login),
             user_name: owned(&ci.gitlab_user_name),
+            user_id,
+            user_email: owned(&ci.gitlab_user_email),
+            ref_protected: non_empty(&ci.ci_commit_ref_protected).is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            project_title: owned(&ci.ci_project_title),
+            project_name: owned(&ci.ci_project_name),
+            project_description: owned(&ci.ci_project_description),
+            project_namespace: owned(&ci.ci_project_namespace),
+            project_visibility: owned(&ci.ci_project_visibility),
+            config_path: owned(&ci.ci_config_path),
+            ssh_host: owned(&ci.ci_server_shell_ssh_host).or_else(|| owned(&ci.ci_server_host)),
+            ssh_port,
         });
         Ok(pipeline)
     }

@@ -7,11 +7,12 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::{Direction, GitBookTarget, Settings, Target, TargetKind};
+use crate::dot::{self, EventInput, PushEvent, PushHistory};
 use crate::gitbook::{BodyInput, GitRequestBody, Project, endpoint};
 use crate::pipeline::PipelineSource;
 use crate::range::{CommitRange, RangeMode, short};
 use crate::repo::{Change, CommitInfo};
-use crate::secret::Secret;
+use crate::secret::{Secret, redact_url};
 
 /// The marker that skips a push, in any commit message of the range.
 pub const SKIP_MARKER: &str = "[skip docsync]";
@@ -38,7 +39,38 @@ pub struct RangeView {
 pub struct PlannedRequest {
     pub method: &'static str,
     pub url: String,
-    pub body: GitRequestBody,
+    /// Headers beyond the client's own, secrets masked; shown for push
+    /// events, whose headers are part of what GitLab sends.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "header_map")]
+    pub headers: Vec<(String, String)>,
+    pub body: RequestBody,
+}
+
+/// A request body: the JSON of the contract is the body itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RequestBody {
+    GitBook(Box<GitRequestBody>),
+    PushEvent(Box<PushEvent>),
+}
+
+impl RequestBody {
+    pub fn gitbook(&self) -> Option<&GitRequestBody> {
+        match self {
+            RequestBody::GitBook(body) => Some(body),
+            RequestBody::PushEvent(_) => None,
+        }
+    }
+}
+
+/// Headers as a JSON object, in the order they are sent.
+fn header_map<S: serde::Serializer>(headers: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(headers.len()))?;
+    for (name, value) in headers {
+        map.serialize_entry(name, value)?;
+    }
+    map.end()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +134,73 @@ enum Event<'a> {
     },
     Manual(&'a str),
     Other(&'a str),
+}
+
+/// What the push events of Dot targets need beyond the plan: the range's
+/// commits, each with its own changes. A diff per commit is not free, so the
+/// caller gathers them only when [`sends_push_events`] says a target will
+/// send one, then calls [`attach_push_events`].
+pub struct PushInput<'a> {
+    pub settings: &'a Settings,
+    pub range: &'a CommitRange,
+    pub history: &'a PushHistory,
+    pub project: Option<&'a Project>,
+    /// The checkout's branch, outside CI.
+    pub checkout_branch: Option<&'a str>,
+}
+
+/// Whether a target of the plan sends a push event.
+pub fn sends_push_events(plan: &SyncPlan) -> bool {
+    plan.targets.iter().any(|t| t.action == Action::PushEvent)
+}
+
+/// Builds the request of every target that sends a push event: GitLab's
+/// `Push Hook` event listing the target's files, and its headers (secret
+/// masked). Pure, like [`decide`].
+pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
+    let settings = input.settings;
+    for target_plan in plan.targets.iter_mut().filter(|t| t.action == Action::PushEvent) {
+        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else {
+            continue;
+        };
+        let TargetKind::Dot(dot) = &target.kind else {
+            continue;
+        };
+        let Some(project) = input.project else {
+            target_plan.warnings.push(
+                "the project's URL is unknown (no CI_PROJECT_URL, no origin remote): no push event can be built".into(),
+            );
+            continue;
+        };
+        let pushed = settings.pipeline.ci.as_ref().and_then(|ci| ci.branch.as_deref());
+        let Some(branch) = pushed.or(target.branch.as_deref()).or(input.checkout_branch) else {
+            target_plan.warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
+            continue;
+        };
+        if dot.secret.is_none() {
+            target_plan.warnings.push(format!(
+                "no {}: the receiver cannot tell the event is genuine, and `sync` will not send it",
+                dot.secret_source
+            ));
+        }
+        let event = dot::push_event(&EventInput {
+            pipeline: &settings.pipeline,
+            project,
+            branch,
+            before: input.range.base.as_deref(),
+            after: &input.range.head,
+            history: input.history,
+            files: &target_plan.files,
+            filter: &target.paths,
+        });
+        let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
+        target_plan.request = Some(PlannedRequest {
+            method: "POST",
+            url: redact_url(&dot.webhook_url),
+            headers: dot::headers(&ids, &dot::instance(&settings.pipeline, project)),
+            body: RequestBody::PushEvent(Box::new(event)),
+        });
+    }
 }
 
 pub fn decide(input: PlanInput<'_>) -> SyncPlan {
@@ -323,7 +422,8 @@ fn gitbook_request(
     Some(PlannedRequest {
         method: "POST",
         url: endpoint(&gitbook.api_url, &gitbook.space, operation).to_string(),
-        body,
+        headers: Vec::new(),
+        body: RequestBody::GitBook(Box::new(body)),
     })
 }
 

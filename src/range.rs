@@ -139,14 +139,23 @@ pub struct CommitRange {
     pub mode: RangeMode,
     /// Why this range, in words (shown in plans and logs).
     pub reason: String,
+    /// The change set when the base is not in the clone and GitLab's
+    /// compare API supplied it.
+    pub remote_changes: Option<Vec<Change>>,
 }
 
+/// The change set of a range whose base is not in the clone, from GitLab's
+/// compare API; `Err` says why it cannot be had (no token, cut short…).
+pub type CompareFallback<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<Change>, String>;
+
 /// How to get history a shallow clone lacks.
-pub struct HistorySource {
+pub struct HistorySource<'a> {
     /// `CI_REPOSITORY_URL` or the `origin` remote; may hold credentials.
     pub url: Option<String>,
     /// Refs to deepen, such as `+refs/heads/main:refs/remotes/origin/main`.
     pub refspecs: Vec<String>,
+    /// Asked when the base cannot be fetched, before falling back to a full sync.
+    pub compare: Option<CompareFallback<'a>>,
 }
 
 /// Depths tried, in turn, to reach a base missing from a shallow clone
@@ -154,12 +163,12 @@ pub struct HistorySource {
 const DEEPEN_STEPS: &[Option<i32>] = &[Some(100), Some(1000), None];
 
 /// Finds the chosen commits in the repository and classifies the range.
-pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource) -> Result<CommitRange> {
+pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource<'_>) -> Result<CommitRange> {
     let head = resolve_head(repo, &choice.head, history)?;
     resolve_base(repo, &choice.base, head, history)
 }
 
-fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource) -> Result<String> {
+fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource<'_>) -> Result<String> {
     match source {
         HeadSource::Revision(revision) => match find_or_fetch(repo, revision, history)? {
             Some(sha) => Ok(sha),
@@ -192,9 +201,14 @@ fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource) -> Re
     }
 }
 
-fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &HistorySource) -> Result<CommitRange> {
-    let range =
-        |base: Option<String>, mode: RangeMode, reason: String| CommitRange { base, head: head.clone(), mode, reason };
+fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &HistorySource<'_>) -> Result<CommitRange> {
+    let range = |base: Option<String>, mode: RangeMode, reason: String| CommitRange {
+        base,
+        head: head.clone(),
+        mode,
+        reason,
+        remote_changes: None,
+    };
     match source {
         BaseSource::Explicit(revision) => {
             let Some(base) = find_or_fetch(repo, revision, history)? else {
@@ -223,7 +237,9 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
                 RangeMode::MergeRequest,
                 "merge request changes (CI_MERGE_REQUEST_DIFF_BASE_SHA)".into(),
             )),
-            None => Ok(missing_base(repo, head, sha, "CI_MERGE_REQUEST_DIFF_BASE_SHA")),
+            None => {
+                Ok(missing_base(repo, head, sha, "CI_MERGE_REQUEST_DIFF_BASE_SHA", RangeMode::MergeRequest, history))
+            }
         },
         BaseSource::Watermark { sha, otherwise } => {
             if let Some(base) = find_or_fetch(repo, sha, history)? {
@@ -255,7 +271,7 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
                 RangeMode::ForcePush,
                 "force push: the previous commit is not an ancestor, the two trees are compared".into(),
             )),
-            None => Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA")),
+            None => Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA", RangeMode::Push, history)),
         },
         BaseSource::Parent => match repo.first_parent(&head)? {
             Some(parent) => {
@@ -279,29 +295,60 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
     }
 }
 
-/// The base cannot be found even after deepening. Never conclude "nothing
-/// changed": sync everything, and say how to avoid it.
-//
-// Seam: the GitLab compare API fallback slots in here, before the full sync.
-fn missing_base(repo: &Repo, head: String, sha: &str, variable: &str) -> CommitRange {
+/// The base cannot be found even after deepening. GitLab's compare API may
+/// still give the change set; otherwise sync everything, and say how to
+/// avoid it. Never conclude "nothing changed".
+fn missing_base(
+    repo: &Repo,
+    head: String,
+    sha: &str,
+    variable: &str,
+    mode: RangeMode,
+    history: &HistorySource<'_>,
+) -> CommitRange {
     let hint = if repo.is_shallow() {
         "the clone is shallow and the commit could not be fetched; set GIT_DEPTH: 0 (or a larger depth) for the job"
     } else {
         "the commit is not in the repository (it may have been removed by a force push)"
     };
+    let compared = match history.compare {
+        Some(compare) => match compare(sha, &head) {
+            Ok(changes) => Some(changes),
+            Err(why) => {
+                tracing::warn!("the GitLab compare API cannot stand in for the missing commit: {why}");
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(changes) = compared {
+        tracing::info!(
+            "{variable} {} is not in the clone: {} changes taken from the GitLab compare API",
+            short(sha),
+            changes.len()
+        );
+        return CommitRange {
+            base: Some(sha.to_owned()),
+            head,
+            mode,
+            reason: format!("{variable} {} is not in the clone: changes from the GitLab compare API", short(sha)),
+            remote_changes: Some(changes),
+        };
+    }
     tracing::warn!("{variable} {} is missing: {hint}; falling back to a full sync", short(sha));
     CommitRange {
         base: None,
         head,
         mode: RangeMode::Full,
         reason: format!("{variable} {} is not in the clone: full sync ({hint})", short(sha)),
+        remote_changes: None,
     }
 }
 
 /// Resolves a revision, deepening a shallow clone step by step until it
 /// appears. Fetch failures are logged and end the search; they do not fail
 /// the run, because a full sync is still possible.
-fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource) -> Result<Option<String>> {
+fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Result<Option<String>> {
     if let Some(sha) = repo.resolve_commit(revision)? {
         return Ok(Some(sha));
     }
@@ -347,6 +394,9 @@ pub fn short(sha: &str) -> &str {
 
 /// The change set of a range: a diff, or every file for a full sync.
 pub fn changes(repo: &Repo, range: &CommitRange) -> Result<Vec<Change>> {
+    if let Some(changes) = &range.remote_changes {
+        return Ok(changes.clone());
+    }
     match &range.base {
         Some(base) => repo.diff(base, &range.head),
         None => repo.all_files(&range.head),

@@ -58,6 +58,13 @@ pub struct CommitInfo {
     pub time: OffsetDateTime,
 }
 
+/// A commit and its own changes (against its first parent).
+#[derive(Debug, Clone)]
+pub struct CommitChanges {
+    pub commit: CommitInfo,
+    pub changes: Vec<Change>,
+}
+
 impl CommitInfo {
     pub fn subject(&self) -> &str {
         self.message.lines().next().unwrap_or("")
@@ -166,6 +173,27 @@ impl Repo {
     pub fn diff(&self, base: &str, head: &str) -> Result<Vec<Change>> {
         let base_tree = self.repo.find_commit(Oid::from_str(base)?)?.tree()?;
         let head_tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
+        self.diff_trees(Some(&base_tree), &head_tree)
+    }
+
+    /// One commit's own changes: against its first parent (for a merge, the
+    /// branch it was merged into, as GitLab lists them), with the same rename
+    /// detection as [`Repo::diff`]. A root commit, or one whose parent lies
+    /// beyond a shallow clone's boundary, adds every file it holds.
+    pub fn commit_changes(&self, sha: &str) -> Result<Vec<Change>> {
+        let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
+        let parent_tree = match commit.parent_id(0) {
+            Ok(parent) => match self.repo.find_commit(parent) {
+                Ok(parent) => Some(parent.tree()?),
+                Err(_) => None,
+            },
+            Err(_) => None,
+        };
+        self.diff_trees(parent_tree.as_ref(), &commit.tree()?)
+            .with_context(|| format!("while listing the changes of commit {sha}"))
+    }
+
+    fn diff_trees(&self, base_tree: Option<&git2::Tree<'_>>, head_tree: &git2::Tree<'_>) -> Result<Vec<Change>> {
         let mut options = DiffOptions::new();
         // Names and statuses only: never load blobs just to classify them.
         // A file that became a symlink is one typechange (git's `T`), not a
@@ -173,7 +201,7 @@ impl Repo {
         options.skip_binary_check(true).include_typechange(true);
         let diff = self
             .repo
-            .diff_tree_to_tree(Some(&base_tree), Some(&head_tree), Some(&mut options))
+            .diff_tree_to_tree(base_tree, Some(head_tree), Some(&mut options))
             .context("while comparing the two trees")?;
 
         // Renames are paired by git's own algorithm (see `renames`), not by
@@ -285,6 +313,20 @@ impl Repo {
             });
         }
         Ok(commits)
+    }
+
+    /// How many commits are reachable from `head` but not from `base`,
+    /// without reading them.
+    pub fn count_commits(&self, base: &str, head: &str) -> Result<usize> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push(Oid::from_str(head)?)?;
+        walk.hide(Oid::from_str(base)?)?;
+        let mut count = 0;
+        for oid in walk {
+            oid?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Fetches more history into a shallow clone: `refspecs` from `url`,

@@ -6,15 +6,16 @@ use tokio::runtime::Runtime;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Direction, Environment, Settings, TargetKind};
+use crate::dot::{self, PushHistory};
 use crate::error::{BadInput, Exit, exit_for};
 use crate::gitbook::Project;
 use crate::http::HttpClient;
 use crate::log::{self, Section, Terminal};
-use crate::plan::{self, PlanInput, SyncPlan};
-use crate::range::{self, HistorySource, RangeMode};
-use crate::repo::Repo;
+use crate::plan::{self, PlanInput, PushInput, SyncPlan};
+use crate::range::{self, CommitRange, HistorySource, RangeMode};
+use crate::repo::{CommitChanges, CommitInfo, Repo};
 use crate::report;
-use crate::{status, sync};
+use crate::{check, gitlab, merge_requests, status, sync};
 
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
@@ -45,7 +46,8 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
     let mut settings = config::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
-            let plan = build_plan(&settings, terminal, None)?;
+            let http = HttpClient::new(&settings.http)?;
+            let plan = build_plan(&settings, terminal, None, runtime, &http)?;
             log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
         }
@@ -63,6 +65,25 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             }
             run_sync(&settings, terminal, runtime, Some("docsync export"))
         }
+        Command::Check => {
+            // A bad CA file is itself one of the checks' findings.
+            let http = HttpClient::new(&settings.http).ok();
+            let origin = Repo::discover(&std::env::current_dir()?).ok().and_then(|repo| repo.origin_url());
+            let (text, exit) = runtime.block_on(async {
+                let located = match &http {
+                    Some(http) => gitlab::locate_project(&settings, http, origin.as_deref()).await,
+                    None => Ok(None),
+                };
+                let (project, project_problem) = match located {
+                    Ok(project) => (project, None),
+                    Err(problem) => (None, Some(problem)),
+                };
+                let context = check::CheckContext { project, project_problem, today: check::today() };
+                check::run(&settings, http.as_ref(), &context, settings.format).await
+            })?;
+            log::result(&text).context("while writing the result")?;
+            Ok(exit)
+        }
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
@@ -78,12 +99,19 @@ fn run_sync(
     runtime: &Runtime,
     requested_by: Option<&'static str>,
 ) -> Result<Exit> {
-    let mut plan = build_plan(settings, terminal, requested_by)?;
-    sync::preflight(&plan, settings)?;
     let http = HttpClient::new(&settings.http)?;
+    let mut plan = build_plan(settings, terminal, requested_by, runtime, &http)?;
+    sync::preflight(&plan, settings)?;
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
-        runtime.block_on(sync::execute(&mut plan, settings, &http))
+        runtime.block_on(async {
+            let exit = sync::execute(&mut plan, settings, &http).await;
+            let project = match settings.pipeline.ci {
+                Some(_) => gitlab::locate_project(settings, &http, None).await.ok().flatten(),
+                None => None,
+            };
+            exit.worst(merge_requests::report(&mut plan, settings, &http, project.as_ref()).await)
+        })
     };
     plan.status = Some(match exit {
         Exit::Ok if plan.targets.iter().all(|t| t.action == plan::Action::Skip) => "nothing_to_do",
@@ -98,8 +126,15 @@ fn run_sync(
     Ok(exit)
 }
 
-/// Everything up to the decision: range, change set, plan.
-fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'static str>) -> Result<SyncPlan> {
+/// Everything up to the decision: range, change set, plan. GitLab is only
+/// read (the sync watermark, the compare fallback); no target is called.
+fn build_plan(
+    settings: &Settings,
+    terminal: Terminal,
+    requested_by: Option<&'static str>,
+    runtime: &Runtime,
+    http: &HttpClient,
+) -> Result<SyncPlan> {
     let cwd = std::env::current_dir().context("while reading the working directory")?;
     let repo = Repo::discover(&cwd)?;
     if let Some(ca_file) = &settings.pipeline.tls_ca_file {
@@ -109,8 +144,11 @@ fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'st
 
     let (range, changes) = {
         let _section = Section::start(terminal, "docsync_range", "Finding the commit range and its changes");
-        // Seam: the deployment watermark (the last synced commit) is read here.
-        let choice = range::choose(settings, None);
+        let project_api =
+            ci.and_then(|_| runtime.block_on(gitlab::locate_project(settings, http, None)).ok().flatten());
+        let watermark = project_api.as_ref().and_then(|api| runtime.block_on(read_watermark(settings, http, api)));
+        let choice = range::choose(settings, watermark);
+        let compare = |from: &str, to: &str| compare_changes(settings, http, runtime, project_api.as_ref(), from, to);
         let history = HistorySource {
             url: settings
                 .pipeline
@@ -119,6 +157,7 @@ fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'st
                 .map(|url| url.expose().to_owned())
                 .or_else(|| repo.origin_url()),
             refspecs: history_refspecs(settings),
+            compare: Some(&compare),
         };
         let range = range::resolve(&repo, &choice, &history)?;
         let changes = range::changes(&repo, &range).context("while computing the change set")?;
@@ -132,10 +171,13 @@ fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'st
         (range, changes)
     };
 
-    // A full sync has no range of commits; its head stands for it.
+    // A full sync has no range of commits; its head stands for it. So does
+    // a range whose base is not in the clone (changes from the compare API).
     let commits = match (&range.base, range.mode) {
-        (None, _) | (_, RangeMode::Full) => repo.commits(None, &range.head, 1)?,
-        (Some(base), _) => repo.commits(Some(base), &range.head, COMMITS_READ)?,
+        (Some(base), mode) if mode != RangeMode::Full && repo.has_commit(base) => {
+            repo.commits(Some(base), &range.head, COMMITS_READ)?
+        }
+        _ => repo.commits(None, &range.head, 1)?,
     };
     let head_time = repo.commit_time(&range.head)?;
     let project = ci
@@ -144,7 +186,7 @@ fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'st
         .or_else(|| repo.origin_url().as_deref().and_then(Project::from_url));
     let checkout_branch = repo.current_branch();
 
-    Ok(plan::decide(PlanInput {
+    let mut plan = plan::decide(PlanInput {
         settings,
         range: &range,
         changes,
@@ -153,7 +195,108 @@ fn build_plan(settings: &Settings, terminal: Terminal, requested_by: Option<&'st
         project: project.as_ref(),
         checkout_branch: checkout_branch.as_deref(),
         requested_by,
-    }))
+    });
+    if plan::sends_push_events(&plan) {
+        let history = push_history(&repo, &range, commits).context("while reading the commits of the push event")?;
+        match (&range.base, history.is_squashed()) {
+            (None, _) => tracing::info!(
+                "push event: full sync: before is all zeros and one commit entry (the head) lists every relevant file as added"
+            ),
+            (Some(_), true) => tracing::info!(
+                "push event: the base is not in the clone: one commit entry (the head) lists the range's relevant changes"
+            ),
+            (Some(_), false) => {}
+        }
+        plan::attach_push_events(
+            &mut plan,
+            &PushInput {
+                settings,
+                range: &range,
+                history: &history,
+                project: project.as_ref(),
+                checkout_branch: checkout_branch.as_deref(),
+            },
+        );
+    }
+    Ok(plan)
+}
+
+/// The commits a push event lists, each with its own changes: the newest
+/// [`dot::COMMITS_LISTED`] of the range, oldest first. `commits` is the
+/// range's commits, newest first, as read for the skip rules. Without a base
+/// in the clone (a full sync, or changes from the compare API) the head
+/// stands for the range.
+fn push_history(repo: &Repo, range: &CommitRange, mut commits: Vec<CommitInfo>) -> Result<PushHistory> {
+    let base = match &range.base {
+        Some(base) if range.mode != RangeMode::Full && repo.has_commit(base) => base,
+        _ => {
+            let head = match commits.into_iter().find(|c| c.id == range.head) {
+                Some(head) => head,
+                None => repo.commits(None, &range.head, 1)?.into_iter().next().context("the head commit is missing")?,
+            };
+            return Ok(PushHistory::Squashed { head });
+        }
+    };
+    let total = if commits.len() < COMMITS_READ { commits.len() } else { repo.count_commits(base, &range.head)? };
+    commits.truncate(dot::COMMITS_LISTED);
+    let listed = commits
+        .into_iter()
+        .rev()
+        .map(|commit| Ok(CommitChanges { changes: repo.commit_changes(&commit.id)?, commit }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(PushHistory::Range { commits: listed, total })
+}
+
+/// The last successfully synced commit: the SHA of the last successful
+/// deployment of the job's environment (the component gives each target
+/// one). Read with `DOCSYNC_GITLAB_TOKEN`, else `CI_JOB_TOKEN`. Anything
+/// unreadable means "no watermark", said in a log line.
+async fn read_watermark(settings: &Settings, http: &HttpClient, project: &gitlab::ProjectApi) -> Option<String> {
+    let ci = settings.pipeline.ci.as_ref()?;
+    let environment = ci.environment_name.as_deref()?;
+    let auth = match (&settings.gitlab.token, &settings.pipeline.job_token) {
+        (Some(token), _) => gitlab::Auth::for_token(token),
+        (None, Some(job_token)) => gitlab::Auth::Job(job_token.clone()),
+        (None, None) => {
+            tracing::info!("no token to read environment {environment}'s deployments: no sync watermark");
+            return None;
+        }
+    };
+    let client = gitlab::GitLabClient { http, api: project.api.clone(), auth };
+    match client.last_deployment(&project.project, environment).await {
+        Ok(Some(deployment)) if crate::pipeline::is_sha(&deployment.sha) => {
+            tracing::info!("last successful sync of {environment}: {}", range::short(&deployment.sha));
+            Some(deployment.sha.to_ascii_lowercase())
+        }
+        Ok(_) => {
+            tracing::info!("environment {environment} has no successful deployment yet: no sync watermark");
+            None
+        }
+        Err(error) => {
+            tracing::info!("cannot read environment {environment}'s deployments ({error}): no sync watermark");
+            None
+        }
+    }
+}
+
+/// The change set from GitLab's compare API, for a base the clone lacks.
+fn compare_changes(
+    settings: &Settings,
+    http: &HttpClient,
+    runtime: &Runtime,
+    project: Option<&gitlab::ProjectApi>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<crate::repo::Change>, String> {
+    let Some(token) = &settings.gitlab.token else {
+        return Err("DOCSYNC_GITLAB_TOKEN is not set".into());
+    };
+    let Some(project) = project else {
+        return Err("the GitLab project is unknown".into());
+    };
+    let client = gitlab::GitLabClient { http, api: project.api.clone(), auth: gitlab::Auth::for_token(token) };
+    let compare = runtime.block_on(client.compare(&project.project, from, to)).map_err(|error| error.to_string())?;
+    compare.changes()
 }
 
 /// The refs a shallow clone is deepened along: the pipeline's own ref, which

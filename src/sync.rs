@@ -2,14 +2,15 @@
 //! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`]. One target's
 //! failure never stops the others; the run's exit code is the worst outcome.
 
-use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::config::{Settings, Target, TargetKind};
+use crate::config::{DotTarget, Settings, Target, TargetKind};
+use crate::dot;
 use crate::error::{BadInput, BadInputs, Exit};
 use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, wait_for_verdict};
 use crate::http::HttpClient;
-use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,11 +64,14 @@ pub struct Outcome {
     /// GitBook's last known operation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
+    /// The merge request opened (or found open) after an export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_request: Option<String>,
 }
 
 impl Outcome {
     fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
-        Outcome { status, message: message.into(), fix: None, error_action: None, operation: None }
+        Outcome { status, message: message.into(), fix: None, error_action: None, operation: None, merge_request: None }
     }
 
     fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
@@ -96,7 +100,7 @@ pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> 
             )),
             _ => {}
         }
-        if target_plan.request.is_none() && matches!(target.kind, TargetKind::GitBook(_)) {
+        if target_plan.request.is_none() {
             problems.push(BadInput::new(
                 format!("target {}", target.name),
                 format!("no request could be built: {}", target_plan.warnings.join("; ")),
@@ -143,7 +147,9 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
             }
         })
         .collect();
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(jobs).buffered(settings.concurrency).collect().await;
+    // Every target runs at once; the shared client bounds the requests in
+    // flight to DOCSYNC_CONCURRENCY, so waiting targets hold no slot.
+    let outcomes: Vec<Outcome> = futures_util::future::join_all(jobs).await;
 
     let mut exit = Exit::Ok;
     for (target_plan, outcome) in plan.targets.iter_mut().zip(outcomes) {
@@ -172,10 +178,44 @@ async fn run_target(target_plan: &TargetPlan, target: &Target, settings: &Settin
                 return Outcome::new(OutcomeStatus::Failed, "missing token or request");
             };
             let client = GitBookClient { http, target: gitbook, token };
-            run_gitbook(&client, target_plan, &request.body, settings).await
+            let Some(body) = request.body.gitbook() else {
+                return Outcome::new(
+                    OutcomeStatus::Failed,
+                    "a GitBook target was planned with another kind of request",
+                );
+            };
+            run_gitbook(&client, target_plan, body, settings).await
         }
-        TargetKind::Dot(_) => Outcome::new(OutcomeStatus::Failed, "push events are not sent by this build yet")
-            .with_fix("remove the Dot target until push events are supported"),
+        TargetKind::Dot(dot) => {
+            let (Some(secret), Some(request)) = (&dot.secret, &target_plan.request) else {
+                // preflight() refuses this before any call.
+                return Outcome::new(OutcomeStatus::Failed, "missing webhook secret or push event");
+            };
+            run_dot(http, dot, secret, request).await
+        }
+    }
+}
+
+async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &PlannedRequest) -> Outcome {
+    let summary = match &request.body {
+        RequestBody::PushEvent(event) => {
+            let files: usize = event.commits.iter().map(|c| c.added.len() + c.modified.len() + c.removed.len()).sum();
+            format!("{} of {} commits listed, {files} file entries", event.commits.len(), event.total_commits_count)
+        }
+        RequestBody::GitBook(_) => {
+            return Outcome::new(OutcomeStatus::Failed, "a Dot target was planned with another kind of request");
+        }
+    };
+    match dot::deliver(http, &dot.webhook_url, &request.headers, &request.body, secret).await {
+        Ok(delivered) => Outcome::new(
+            OutcomeStatus::Synced,
+            format!("the receiver accepted the push event ({}; HTTP {})", summary, delivered.status),
+        ),
+        Err(error) => {
+            let status = if error.is_unreachable() { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
+            let fix = error.fix(&dot.secret_source);
+            Outcome::new(status, error.to_string()).with_fix(fix)
+        }
     }
 }
 
@@ -237,6 +277,7 @@ async fn run_gitbook(
             }),
             error_action: op.error_action.clone(),
             operation: Some(op),
+            merge_request: None,
         },
         Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => Outcome::new(
             OutcomeStatus::Queued,

@@ -1,0 +1,470 @@
+//! `docsync check`: validates configuration and credentials and names the fix
+//! for every problem, one line per check. It never sends a push event or
+//! starts a sync: GitBook and GitLab are only read.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+use crate::cli::Format;
+use crate::config::{Direction, Settings, Target, TargetKind, is_loopback};
+use crate::error::Exit;
+use crate::gitbook::{GitBookClient, GitBookError};
+use crate::gitlab::{self, Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi, TokenInfo, TokenKind};
+use crate::http::HttpClient;
+use crate::secret::Secret;
+
+/// A token expiring within this many days gets a warning naming the date.
+const EXPIRY_WARNING_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub level: Level,
+    /// What was checked: a variable, a target, a file.
+    pub subject: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn ok(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.checks.push(Check { level: Level::Ok, subject: subject.into(), message: message.into(), fix: None });
+    }
+    fn warn(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+        self.checks.push(Check {
+            level: Level::Warning,
+            subject: subject.into(),
+            message: message.into(),
+            fix: Some(fix.into()),
+        });
+    }
+    fn error(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+        self.checks.push(Check {
+            level: Level::Error,
+            subject: subject.into(),
+            message: message.into(),
+            fix: Some(fix.into()),
+        });
+    }
+}
+
+/// What `check` knows beyond the settings.
+pub struct CheckContext {
+    /// The project on GitLab, when it could be determined.
+    pub project: Option<ProjectApi>,
+    /// Why it could not, otherwise.
+    pub project_problem: Option<LocateProblem>,
+    pub today: Date,
+}
+
+/// Runs every check that applies; returns the rendered result and the exit
+/// code: 0 when nothing blocks the configured sync, 1 when something does.
+///
+/// `http` is `None` when the HTTP client could not be set up (a bad CA
+/// file): the checks that need the network are then reported as not run.
+pub async fn run(
+    settings: &Settings,
+    http: Option<&HttpClient>,
+    context: &CheckContext,
+    format: Format,
+) -> Result<(String, Exit)> {
+    let mut report = Report::default();
+    check_tls(settings, &mut report);
+    if settings.targets.is_empty() {
+        report.warn(
+            "targets",
+            "no target is configured: sync would do nothing",
+            "set DOCSYNC_GITBOOK_SPACE and/or DOCSYNC_DOT_WEBHOOK_URL, or write a docsync.toml",
+        );
+    }
+    match (&context.project, &context.project_problem) {
+        (Some(project), _) => report.ok("GitLab project", format!("{} at {}", project.project, project.api)),
+        (None, Some(problem)) => report.error(problem.subject.clone(), problem.message.clone(), problem.fix.clone()),
+        (None, None) => {}
+    }
+    match http {
+        Some(http) => check_gitlab_tokens(settings, http, context, &mut report).await,
+        None => report.warn(
+            "network checks",
+            "not run: the HTTP client cannot be set up until the CA files above are fixed",
+            "fix the CA file errors above, then run docsync check again",
+        ),
+    }
+    for target in &settings.targets {
+        match (&target.kind, http) {
+            (TargetKind::GitBook(_), Some(http)) => check_gitbook(target, http, &mut report).await,
+            (TargetKind::GitBook(_), None) => {}
+            (TargetKind::Dot(_), _) => check_dot(target, &mut report),
+        }
+    }
+
+    let blocking = report.checks.iter().any(|c| c.level == Level::Error);
+    let exit = if blocking { Exit::TargetFailed } else { Exit::Ok };
+    let text = match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({ "blocking": blocking, "checks": report.checks }))?
+        ),
+        Format::Text => render_text(&report.checks),
+    };
+    Ok((text, exit))
+}
+
+fn gitlab_url_fix() -> String {
+    "run check in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL (for example https://gitlab.example.com/group/project)".into()
+}
+
+fn render_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    let width = checks.iter().map(|c| c.subject.len()).max().unwrap_or(0);
+    for check in checks {
+        let level = match check.level {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        };
+        let _ = writeln!(out, "{level:7}  {:width$}  {}", check.subject, check.message);
+        if let Some(fix) = &check.fix {
+            let _ = writeln!(out, "{:7}  {:width$}  fix: {fix}", "", "");
+        }
+    }
+    out
+}
+
+fn check_tls(settings: &Settings, report: &mut Report) {
+    for (variable, path) in &settings.http.ca_files {
+        match crate::http::load_ca_file(variable, path) {
+            Ok(certs) => report.ok(
+                variable.clone(),
+                format!("{} certificate(s) from {path}, trusted for every HTTPS call", certs.len()),
+            ),
+            Err(problem) => report.error(variable.clone(), problem.problem, problem.fix),
+        }
+    }
+}
+
+/// Whether the configured sync exports (GitBook pushes to the repository).
+fn exports(settings: &Settings) -> bool {
+    settings.direction == Direction::Export
+        || settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_branch.is_some()))
+}
+
+/// A scope the configured sync needs, why, and whether lacking it blocks the
+/// sync (an error) or only a side effect (a warning).
+struct Need {
+    scope: &'static str,
+    why: &'static str,
+    blocking: bool,
+}
+
+/// What the configured sync needs of a token.
+fn needed_scopes(settings: &Settings, variable: &str) -> Vec<Need> {
+    let mut needed = Vec::new();
+    if variable != "DOCSYNC_GITLAB_TOKEN" {
+        needed.push(Need { scope: "read_repository", why: "GitBook clones the project with it", blocking: true });
+        if exports(settings) {
+            needed.push(Need { scope: "write_repository", why: "GitBook pushes exports with it", blocking: true });
+        }
+        return needed;
+    }
+    needed.push(Need {
+        scope: "read_api",
+        why: "the sync watermark and the compare fallback read the API",
+        blocking: false,
+    });
+    let gitbook = |t: &Target| matches!(t.kind, TargetKind::GitBook(_));
+    if settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr)) {
+        needed.push(Need { scope: "api", why: "the export's merge request is opened through the API", blocking: true });
+    } else if settings.previews && settings.targets.iter().any(gitbook) {
+        // A preview note that cannot be posted only warns, so neither does its scope block.
+        needed.push(Need {
+            scope: "api",
+            why: "merge request previews are reported as notes through the API",
+            blocking: false,
+        });
+    }
+    needed
+}
+
+fn has_scope(info: &TokenInfo, scope: &str) -> bool {
+    info.scopes.iter().any(|s| {
+        s == scope
+            || s == "api"
+            || (scope == "read_api" && s == "read_api")
+            || (scope == "read_repository" && s == "write_repository")
+    })
+}
+
+async fn check_gitlab_tokens(settings: &Settings, http: &HttpClient, context: &CheckContext, report: &mut Report) {
+    let mut tokens: Vec<(String, Secret)> = Vec::new();
+    if let Some(token) = &settings.gitlab.token {
+        tokens.push(("DOCSYNC_GITLAB_TOKEN".into(), token.clone()));
+    }
+    for target in &settings.targets {
+        if let TargetKind::GitBook(gitbook) = &target.kind {
+            if let Some(token) = &gitbook.git_token {
+                let is_gitlab_token = token.expose().starts_with("gl");
+                let seen = tokens.iter().any(|(name, _)| *name == gitbook.git_token_source);
+                if is_gitlab_token && !seen {
+                    tokens.push((gitbook.git_token_source.clone(), token.clone()));
+                }
+            }
+        }
+    }
+    if tokens.is_empty() {
+        return;
+    }
+    let Some(project) = &context.project else {
+        for (variable, _) in &tokens {
+            report.warn(variable.clone(), "not checked: the GitLab instance is unknown", gitlab_url_fix());
+        }
+        return;
+    };
+    for (variable, token) in tokens {
+        check_gitlab_token(settings, http, project, &variable, &token, context.today, report).await;
+    }
+}
+
+async fn check_gitlab_token(
+    settings: &Settings,
+    http: &HttpClient,
+    project: &ProjectApi,
+    variable: &str,
+    token: &Secret,
+    today: Date,
+    report: &mut Report,
+) {
+    let auth = Auth::for_token(token);
+    let client = GitLabClient { http, api: project.api.clone(), auth: auth.clone() };
+    let user = match client.user().await {
+        Ok(user) => user,
+        Err(GitLabError::Unauthorized(error)) => {
+            report.error(
+                variable,
+                format!("GitLab rejects the token: {error}"),
+                format!("the token is revoked, expired or mistyped: create a new project access token and store it in {variable}"),
+            );
+            return;
+        }
+        Err(error) => {
+            report.error(
+                variable,
+                format!("cannot ask GitLab who the token is: {error}"),
+                "check DOCSYNC_GITLAB_URL and the network",
+            );
+            return;
+        }
+    };
+    let kind = user.token_kind(&auth);
+    report.ok(variable, format!("{} of {} ({})", kind.describe(), user.username, user.name));
+    if kind == TokenKind::Personal {
+        report.warn(
+            variable,
+            "a personal access token acts with all of its owner's rights and stops working when they leave",
+            "prefer a project access token (Settings → Access tokens) with only the scopes listed here",
+        );
+    }
+
+    if kind != TokenKind::OAuth {
+        match client.token_info().await {
+            Ok(info) => check_token_info(settings, variable, &info, today, report),
+            Err(error) => report.warn(
+                variable,
+                format!("cannot read the token's scopes and expiry: {error}"),
+                "give the token the read_api or api scope so docsync can check it",
+            ),
+        }
+    }
+
+    match client.member(&project.project, user.id).await {
+        Ok(member) => {
+            let role = gitlab::role_name(member.access_level);
+            // GitBook only clones with the Git token for imports, which
+            // Reporter may do; pushing an export needs Developer.
+            let git_token_pushes = variable != "DOCSYNC_GITLAB_TOKEN" && exports(settings);
+            let needs_developer = settings.direction == Direction::Export || git_token_pushes;
+            if needs_developer && member.access_level < 30 {
+                report.error(
+                    variable,
+                    format!("{} has the {role} role on the project: pushing needs Developer or more", user.username),
+                    "give the token's user (or the project access token) the Developer or Maintainer role",
+                );
+            } else {
+                report.ok(variable, format!("{} has the {role} role on {}", user.username, project.project));
+            }
+        }
+        Err(GitLabError::NotFound(_)) => report.error(
+            variable,
+            format!("{} is not a member of {}", user.username, project.project),
+            "create a project access token in this project, or add the token's user as a member",
+        ),
+        Err(error) => {
+            report.warn(variable, format!("cannot read the token's role: {error}"), "check the token's scopes")
+        }
+    }
+
+    if variable != "DOCSYNC_GITLAB_TOKEN" {
+        check_export_branches(settings, &client, project, variable, report).await;
+    }
+}
+
+fn check_token_info(settings: &Settings, variable: &str, info: &TokenInfo, today: Date, report: &mut Report) {
+    if info.revoked || !info.active {
+        report.error(
+            variable,
+            if info.revoked { "the token is revoked" } else { "the token is not active (expired or revoked)" },
+            format!("create a new project access token and store it in {variable}"),
+        );
+        return;
+    }
+    match info.expires_at.as_deref().and_then(parse_date) {
+        Some(expires) if expires < today => report.error(
+            variable,
+            format!("the token expired on {expires}"),
+            format!("create a new token and store it in {variable}"),
+        ),
+        Some(expires) if (expires - today).whole_days() <= EXPIRY_WARNING_DAYS => report.warn(
+            variable,
+            format!("the token expires on {expires}, in {} days", (expires - today).whole_days()),
+            format!("rotate it before then: create a new token and store it in {variable}"),
+        ),
+        Some(expires) => report.ok(variable, format!("active, expires on {expires}")),
+        None => report.ok(variable, "active, does not expire"),
+    }
+    for Need { scope, why, blocking } in needed_scopes(settings, variable) {
+        let fix = format!(
+            "create a token with {scope} (scopes cannot be added to an existing token) and store it in {variable}"
+        );
+        match (has_scope(info, scope), blocking) {
+            (true, _) => report.ok(variable, format!("has {scope} ({why})")),
+            (false, true) => report.error(variable, format!("lacks the {scope} scope: {why}"), fix),
+            (false, false) => report.warn(variable, format!("lacks the {scope} scope: {why}"), fix),
+        }
+    }
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(text.get(..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+async fn check_export_branches(
+    settings: &Settings,
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    variable: &str,
+    report: &mut Report,
+) {
+    for target in &settings.targets {
+        let TargetKind::GitBook(gitbook) = &target.kind else { continue };
+        if settings.direction != Direction::Export && gitbook.export_branch.is_none() {
+            continue;
+        }
+        let Some(branch) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else { continue };
+        let subject = format!("target {} export branch", target.name);
+        match client.branch(&project.project, branch).await {
+            Ok(Some(found)) if found.can_push => report.ok(
+                subject,
+                format!("{branch} exists{}, and {variable} may push to it", if found.protected { ", protected" } else { "" }),
+            ),
+            Ok(Some(found)) => report.error(
+                subject,
+                format!("{variable} may not push to {branch}{}", if found.protected { " (a protected branch)" } else { "" }),
+                "export to a sync branch instead (DOCSYNC_EXPORT_BRANCH=gitbook-sync) with DOCSYNC_EXPORT_MR=true, or allow the token's role to push to the branch",
+            ),
+            Ok(None) => report.warn(
+                subject,
+                format!("{branch} does not exist yet"),
+                "GitBook creates it on the first export; create it first if branch rules should apply",
+            ),
+            Err(error) => report.warn(subject, format!("cannot read branch {branch}: {error}"), "check the token's scopes"),
+        }
+    }
+}
+
+async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) {
+    let TargetKind::GitBook(gitbook) = &target.kind else { return };
+    let subject = format!("target {} (GitBook)", target.name);
+    let Some(token) = &gitbook.token else {
+        report.error(
+            subject,
+            format!("{} is not set", gitbook.token_source),
+            format!("add {} as a masked CI/CD variable holding a GitBook API token", gitbook.token_source),
+        );
+        return;
+    };
+    let client = GitBookClient { http, target: gitbook, token };
+    match client.info().await {
+        Ok(state) => report.ok(
+            subject,
+            format!(
+                "space {} reachable; Git Sync {} via {}",
+                gitbook.space,
+                state.installation_status.as_deref().unwrap_or("status unknown"),
+                state.installation_provider.as_deref().unwrap_or("an unknown provider")
+            ),
+        ),
+        Err(GitBookError::Unauthorized { source, .. }) => report.warn(
+            subject,
+            format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
+            "sync still queues imports, but cannot wait for their result: use a user token that can read the space",
+        ),
+        Err(error @ GitBookError::SpaceNotFound { .. }) => {
+            let fix = error.fix();
+            report.error(subject, error.to_string(), fix);
+        }
+        Err(error) => {
+            let fix = error.fix();
+            report.error(subject, error.to_string(), fix);
+        }
+    }
+    if gitbook.git_token.is_none() {
+        report.warn(
+            format!("target {}", target.name),
+            format!("{} is not set: GitBook clones with CI_JOB_TOKEN (imports only, while the job runs) or without credentials", gitbook.git_token_source),
+            format!("set {} to a project access token with read_repository (write_repository for exports)", gitbook.git_token_source),
+        );
+    }
+}
+
+fn check_dot(target: &Target, report: &mut Report) {
+    let TargetKind::Dot(dot) = &target.kind else { return };
+    let subject = format!("target {} (webhook)", target.name);
+    let url = &dot.webhook_url;
+    if url.scheme() != "https" && !is_loopback(url) {
+        report.error(
+            subject.clone(),
+            format!("{} is not HTTPS: the secret would travel in clear", crate::secret::redact_url(url)),
+            "use the https:// URL the receiver gave you",
+        );
+    } else {
+        report.ok(subject.clone(), format!("webhook URL {} is well formed", crate::secret::redact_url(url)));
+    }
+    if dot.secret.is_none() {
+        report.error(
+            subject,
+            format!("{} is not set", dot.secret_source),
+            format!("add {} as a masked CI/CD variable holding the webhook's secret token", dot.secret_source),
+        );
+    }
+}
+
+/// Today, for expiry warnings.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}

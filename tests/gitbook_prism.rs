@@ -1,0 +1,462 @@
+//! Conformance against GitBook's published OpenAPI description: the real
+//! binary talks to Prism (`prism mock --errors`), which answers `422`/`400`/
+//! `401`/`415` to any request the spec does not allow. A push import, a merge
+//! request preview, both kinds of export and `status` must all pass it; a run
+//! against a deliberately stricter copy of the spec shows the suite can fail.
+//!
+//! Prism serves the spec's paths at the root of its address: the spec's
+//! server is `{host}/v1`, but Prism ignores the server's path, so
+//! `DOCSYNC_GITBOOK_API_URL` is `http://127.0.0.1:<port>` (no `/v1`); a
+//! request to `/v1/spaces/…` gets Prism's `NO_PATH_MATCHED_ERROR` 404
+//! (`prism_serves_the_spec_paths_at_its_root` checks both).
+//!
+//! Peers come from `scripts/install-peers`; a missing Prism or spec fails the
+//! tests with a message saying so, never a silent pass.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{PIPELINE_CREATED_AT_UTC, Pipeline, TestRepo, ci_env};
+
+type Env = BTreeMap<String, String>;
+
+const TOKEN: &str = "gbtok-prism-conformance";
+const GIT_TOKEN: &str = "gittok-prism-conformance";
+/// How long Prism may take to load the spec and listen.
+const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------
+// Prism
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The spec lives outside the repository: CI clones the repository with
+/// `shared/` beside it.
+fn spec_path() -> PathBuf {
+    let path = manifest_dir().join("../shared/reference/gitbook-git.openapi.json");
+    assert!(
+        path.is_file(),
+        "GitBook's OpenAPI subset is missing at {}: clone the shared reference data next to the repository \
+         (../shared/reference/gitbook-git.openapi.json)",
+        path.display()
+    );
+    path
+}
+
+fn prism_bin() -> PathBuf {
+    let path = manifest_dir().join(".cache/npm/node_modules/.bin/prism");
+    assert!(path.exists(), "Prism is not installed at {}: run scripts/install-peers", path.display());
+    path
+}
+
+/// A Prism mock server on 127.0.0.1. It runs under a small `sh` watchdog
+/// that kills it as soon as this process closes the watchdog's stdin: on
+/// drop, and also when the test binary dies without running destructors
+/// (the shared instance is a `static`, which is never dropped).
+struct Prism {
+    watchdog: Child,
+    stdin: Option<ChildStdin>,
+    port: u16,
+    dir: TempDir,
+}
+
+/// `"$@"` is Prism's command line. Prism's own stdin is /dev/null; the
+/// watcher subshell reads the test's pipe on fd 3 and kills Prism at EOF.
+const WATCHDOG: &str = r#"
+exec 3<&0
+"$@" </dev/null 3<&- &
+prism=$!
+( read -r _ <&3; kill -KILL "$prism" 2>/dev/null ) &
+watcher=$!
+exec 3<&-
+wait "$prism"
+status=$?
+kill "$watcher" 2>/dev/null
+exit "$status"
+"#;
+
+impl Prism {
+    fn start(spec: &Path) -> Prism {
+        let prism = prism_bin();
+        let dir = tempfile::tempdir().expect("create a temporary directory for Prism's log");
+        let log = std::fs::File::create(dir.path().join("prism.log")).expect("create Prism's log");
+        let port = free_port();
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("prism-watchdog")
+            .arg(&prism)
+            .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string(), "--errors"])
+            .arg(spec)
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().expect("share Prism's log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start Prism ({}): {e}; run scripts/install-peers", prism.display()));
+        let stdin = watchdog.stdin.take();
+        let mut server = Prism { watchdog, stdin, port, dir };
+        server.wait_until_listening();
+        server
+    }
+
+    fn wait_until_listening(&mut self) {
+        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let started = Instant::now();
+        loop {
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.watchdog.try_wait() {
+                panic!(
+                    "Prism exited ({status}) before listening on port {} (is `node` on PATH? run scripts/install-peers):\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            if started.elapsed() > PRISM_START_TIMEOUT {
+                panic!("Prism did not listen on port {} within {PRISM_START_TIMEOUT:?}:\n{}", self.port, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// What `DOCSYNC_GITBOOK_API_URL` must be (see the module docs).
+    fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything Prism printed so far (for failure messages).
+    fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(self.dir.path().join("prism.log")) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Prism's log lines about one space's requests (tests use their own
+    /// space ids, so lines of parallel tests do not mix).
+    fn log_for_space(&self, space: &str) -> String {
+        let needle = format!("/spaces/{space}/");
+        self.log().lines().filter(|line| line.contains(&needle)).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        // Closing the pipe makes the watchdog kill Prism and exit.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.watchdog.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("find a free port on 127.0.0.1")
+}
+
+/// One Prism on the published spec for the whole test binary. A failed start
+/// is not cached: every test that needs it reports the failure itself.
+fn prism() -> &'static Prism {
+    static PRISM: OnceLock<Prism> = OnceLock::new();
+    static STARTING: Mutex<()> = Mutex::new(());
+    if let Some(prism) = PRISM.get() {
+        return prism;
+    }
+    let _guard = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    PRISM.get_or_init(|| Prism::start(&spec_path()))
+}
+
+// ---------------------------------------------------------------------------
+// docsync against it
+
+fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// A repository whose second commit changes the docs: `(repo, first, second)`.
+fn docs_history() -> (TestRepo, String, String) {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# Project\n");
+    repo.write("docs/README.md", "# Docs\n");
+    repo.write("docs/guide.md", "# Guide\n");
+    repo.write("src/main.rs", "fn main() {}\n");
+    let first = repo.commit("Initial commit");
+    repo.write("docs/guide.md", "# Guide\n\nMore words.\n");
+    repo.write("docs/new-page.md", "# New page\n");
+    let second = repo.commit("Document the new feature");
+    (repo, first, second)
+}
+
+/// The GitBook target's variables, pointed at `api_url`.
+fn gitbook_env(env: Env, api_url: &str, space: &str) -> Env {
+    with(
+        env,
+        &[
+            ("DOCSYNC_GITBOOK_SPACE", space),
+            ("DOCSYNC_GITBOOK_TOKEN", TOKEN),
+            ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
+            ("DOCSYNC_GITBOOK_API_URL", api_url),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            // Prism's generated git/info answers are arbitrary (a fixed
+            // `running` operation), so nothing could be waited for.
+            ("DOCSYNC_WAIT", "false"),
+            ("DOCSYNC_RETRIES", "0"),
+            ("DOCSYNC_HTTP_TIMEOUT", "10s"),
+            ("DOCSYNC_REPORT", "none"),
+        ],
+    )
+}
+
+struct Run {
+    output: Output,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+fn run(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
+    let output = repo.docsync(args).envs(env).output().expect("run docsync");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Run { output, stdout, stderr }
+}
+
+/// docsync exited 0 and Prism saw (and accepted) the request for `space`.
+fn assert_accepted(prism: &Prism, space: &str, operation: &str, run: &Run) {
+    let prism_lines = prism.log_for_space(space);
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "docsync should exit 0 against Prism\nstdout:\n{}\nstderr:\n{}\nPrism's log for {space}:\n{prism_lines}",
+        run.stdout,
+        run.stderr
+    );
+    let received = format!("post /spaces/{space}/git/{operation}");
+    assert!(
+        prism_lines.contains(&received),
+        "Prism never logged `{received}`: the request went elsewhere\nPrism's log:\n{}",
+        prism.log()
+    );
+    assert!(!prism_lines.contains('✖'), "Prism logged an error for {space} although docsync exited 0:\n{prism_lines}");
+}
+
+fn only_target(result: &Value) -> &Value {
+    let targets = result["targets"].as_array().expect("targets is a list");
+    assert_eq!(targets.len(), 1, "{result:#}");
+    &targets[0]
+}
+
+#[test]
+fn prism_serves_the_spec_paths_at_its_root() {
+    let prism = prism();
+    let get = |path: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", prism.port)).expect("connect to Prism");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+        );
+        std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send to Prism");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    };
+    let root = get("/spaces/spcRoot/git/info");
+    assert!(root.starts_with("HTTP/1.1 200"), "GET /spaces/…/git/info:\n{root}");
+    let with_v1 = get("/v1/spaces/spcRoot/git/info");
+    assert!(
+        with_v1.starts_with("HTTP/1.1 404") && with_v1.contains("NO_PATH_MATCHED_ERROR"),
+        "GET /v1/spaces/…/git/info:\n{with_v1}"
+    );
+}
+
+#[test]
+fn push_import_on_the_sync_branch_conforms() {
+    let prism = prism();
+    let (repo, first, second) = docs_history();
+    let env = gitbook_env(
+        ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+        &prism.api_url(),
+        "spcPush",
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    assert_accepted(prism, "spcPush", "import", &run);
+    let result = run.json();
+    let target = only_target(&result);
+    assert_eq!(target["action"], "import", "{target:#}");
+    assert_eq!(target["changed"], 2, "{target:#}");
+    assert_eq!(target["outcome"]["status"], "queued", "{target:#}");
+    assert_eq!(target["request"]["body"]["timestamp"], PIPELINE_CREATED_AT_UTC, "{target:#}");
+    assert_eq!(result["status"], "synced", "{result:#}");
+}
+
+#[test]
+fn merge_request_preview_conforms() {
+    let prism = prism();
+    let (repo, first, second) = docs_history();
+    let env = gitbook_env(
+        ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &first, sha: &second, source_branch_sha: None }),
+        &prism.api_url(),
+        "spcPreview",
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    assert_accepted(prism, "spcPreview", "import", &run);
+    let result = run.json();
+    let target = only_target(&result);
+    assert_eq!(target["action"], "preview", "{target:#}");
+    assert_eq!(target["request"]["body"]["standalone"], true, "{target:#}");
+    assert_eq!(target["request"]["body"]["ref"], "refs/merge-requests/7/head", "{target:#}");
+    assert_eq!(target["outcome"]["status"], "queued", "{target:#}");
+}
+
+#[test]
+fn export_command_conforms() {
+    let prism = prism();
+    let (repo, first, second) = docs_history();
+    let env = gitbook_env(
+        ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+        &prism.api_url(),
+        "spcExportCmd",
+    );
+    let run = run(&repo, &env, &["export", "--format", "json"]);
+    assert_accepted(prism, "spcExportCmd", "export", &run);
+    let result = run.json();
+    let target = only_target(&result);
+    assert_eq!(target["action"], "export", "{target:#}");
+    assert!(target["request"]["body"]["commitMessage"].is_string(), "{target:#}");
+    assert_eq!(target["outcome"]["status"], "queued", "{target:#}");
+}
+
+#[test]
+fn web_pipeline_export_conforms() {
+    let prism = prism();
+    let (repo, _, second) = docs_history();
+    let env = with(
+        gitbook_env(
+            ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &second }),
+            &prism.api_url(),
+            "spcExportWeb",
+        ),
+        &[
+            ("DOCSYNC_DIRECTION", "export"),
+            ("GITLAB_USER_LOGIN", "ada"),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/project/-/pipelines/42"),
+        ],
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    assert_accepted(prism, "spcExportWeb", "export", &run);
+    let result = run.json();
+    let target = only_target(&result);
+    assert_eq!(target["action"], "export", "{target:#}");
+    assert_eq!(
+        target["request"]["body"]["commitMessage"],
+        "GitBook export requested by ada in pipeline https://gitlab.example.com/group/project/-/pipelines/42",
+        "{target:#}"
+    );
+    assert_eq!(target["outcome"]["status"], "queued", "{target:#}");
+}
+
+#[test]
+fn status_decodes_prisms_git_sync_state() {
+    let prism = prism();
+    let (repo, _, _) = docs_history();
+    let env = gitbook_env(Env::new(), &prism.api_url(), "spcStatus");
+    let run = run(&repo, &env, &["status", "--format", "json"]);
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}\nPrism:\n{}",
+        run.stdout,
+        run.stderr,
+        prism.log_for_space("spcStatus")
+    );
+    let result = run.json();
+    let target = only_target(&result);
+    assert_eq!(target["space"], "spcStatus", "{target:#}");
+    let state = &target["state"];
+    // Prism answers with the schema's first enum values and typed placeholders.
+    assert_eq!(state["installationStatus"], "unauthenticated", "{target:#}");
+    assert_eq!(state["installationProvider"], "github", "{target:#}");
+    let operation = &state["operation"];
+    assert!(
+        ["running", "success", "failure", "timeout"].contains(&operation["state"].as_str().unwrap_or_default()),
+        "{target:#}"
+    );
+    assert!(["import", "export"].contains(&operation["direction"].as_str().unwrap_or_default()), "{target:#}");
+    assert!(operation["startedAt"].is_string(), "{target:#}");
+    assert!(target.get("error").is_none(), "{target:#}");
+    assert!(prism.log_for_space("spcStatus").contains("get /spaces/spcStatus/git/info"), "{}", prism.log());
+}
+
+/// The suite can fail: Prism on a copy of the spec where `ImportGitRepository`
+/// requires a property docsync never sends rejects the import, and docsync
+/// fails the job quoting Prism's validation error.
+#[test]
+fn a_request_the_spec_forbids_fails_the_job_with_prisms_words() {
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(spec_path()).expect("read GitBook's OpenAPI subset"))
+            .expect("the OpenAPI subset is JSON");
+    let schema = &mut spec["components"]["schemas"]["ImportGitRepository"];
+    schema["properties"]["mustExist"] = serde_json::json!({ "type": "boolean" });
+    schema["required"].as_array_mut().expect("ImportGitRepository lists required properties").push("mustExist".into());
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let altered = dir.path().join("gitbook-git.altered.openapi.json");
+    std::fs::write(&altered, serde_json::to_vec_pretty(&spec).expect("serialise the spec")).expect("write the spec");
+    let strict = Prism::start(&altered);
+
+    let (repo, first, second) = docs_history();
+    let env = gitbook_env(
+        ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+        &strict.api_url(),
+        "spcStrict",
+    );
+    let run = run(&repo, &env, &["sync"]);
+    let context =
+        format!("stdout:\n{}\nstderr:\n{}\nPrism:\n{}", run.stdout, run.stderr, strict.log_for_space("spcStrict"));
+    assert_eq!(run.code(), Some(1), "a rejected import must exit 1\n{context}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("422"), "the status should be named\n{context}");
+    assert!(
+        all.contains("Request body must have required property 'mustExist'"),
+        "Prism's validation error should be quoted\n{context}"
+    );
+    assert!(
+        strict.log_for_space("spcStrict").contains("Request terminated with error"),
+        "Prism should have rejected the request\n{context}"
+    );
+}

@@ -1,0 +1,700 @@
+//! No secret in any output: the real binary runs every command with known,
+//! distinctive secrets planted in the environment, against servers that
+//! echo the `Authorization`/`X-Gitlab-Token` headers and the request body
+//! back in their answers (so a careless error path would print them), and
+//! each run's stdout, stderr and dotenv report are searched for every
+//! planted value and its URL-encoded variants.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{any, method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use common::{Pipeline, TestRepo, ci_env};
+
+type Env = BTreeMap<String, String>;
+
+const GITBOOK_TOKEN: &str = "gbtok-PLANTED-1111";
+const GITLAB_TOKEN: &str = "gltok-PLANTED-2222";
+const DOT_SECRET: &str = "dotsec-PLANTED-3333";
+const JOB_TOKEN: &str = "jobtok-PLANTED-4444";
+const REPOSITORY_URL_PASSWORD: &str = "repourl-PLANTED-5555";
+const REPOSITORY_URL: &str = "https://gitlab-ci-token:repourl-PLANTED-5555@gitlab.example.com/group/project.git";
+const GIT_TOKEN: &str = "gittok-PLANTED-6666";
+/// A git token with characters that URL encoding changes, for the scenario
+/// where the clone URL GitBook received is echoed back.
+const SPECIAL_GIT_TOKEN: &str = "gittok/PLANTED+7777@x:y z";
+
+/// Every planted value, with where it was planted.
+const PLANTED: &[(&str, &str)] = &[
+    ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+    ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN),
+    ("DOCSYNC_DOT_WEBHOOK_SECRET", DOT_SECRET),
+    ("CI_JOB_TOKEN", JOB_TOKEN),
+    ("CI_REPOSITORY_URL (password)", REPOSITORY_URL_PASSWORD),
+    ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
+    ("DOCSYNC_GIT_TOKEN (special characters)", SPECIAL_GIT_TOKEN),
+];
+
+// ---------------------------------------------------------------------------
+// Finding leaks
+
+/// The forms a secret can take in output: as is, and percent-encoded the
+/// ways URLs and forms encode it (reserved characters only, or everything
+/// but letters and digits; upper- and lower-case hex; `+` for spaces).
+fn variants(secret: &str) -> Vec<(&'static str, String)> {
+    fn encode(secret: &str, keep: impl Fn(u8) -> bool, lower: bool, plus_for_space: bool) -> String {
+        let mut out = String::new();
+        for byte in secret.bytes() {
+            if keep(byte) {
+                out.push(byte as char);
+            } else if byte == b' ' && plus_for_space {
+                out.push('+');
+            } else if lower {
+                out.push_str(&format!("%{byte:02x}"));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let alphanumeric = |b: u8| b.is_ascii_alphanumeric();
+    let mut all = vec![
+        ("as is", secret.to_owned()),
+        ("percent-encoded", encode(secret, unreserved, false, false)),
+        ("percent-encoded (lower-case hex)", encode(secret, unreserved, true, false)),
+        ("form-encoded", encode(secret, unreserved, false, true)),
+        ("fully percent-encoded", encode(secret, alphanumeric, false, false)),
+        ("fully percent-encoded (lower-case hex)", encode(secret, alphanumeric, true, false)),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|(_, value)| seen.insert(value.clone()));
+    all
+}
+
+/// Every planted secret found in `outputs` (`(where, text)`), described
+/// with its variable, its form, where, and the text around it.
+fn find_leaks(outputs: &[(String, String)]) -> Vec<String> {
+    let mut leaks = Vec::new();
+    for (variable, secret) in PLANTED {
+        for (form, value) in variants(secret) {
+            for (place, text) in outputs {
+                for (at, _) in text.match_indices(&value) {
+                    let start = floor_char_boundary(text, at.saturating_sub(120));
+                    let end = floor_char_boundary(text, (at + value.len() + 120).min(text.len()));
+                    leaks.push(format!(
+                        "{variable} ({form}: {value:?}) leaked in {place} at byte {at}:\n    …{}…",
+                        text[start..end].replace('\n', "\n    ")
+                    ));
+                }
+            }
+        }
+    }
+    leaks
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+struct Run {
+    scenario: String,
+    output: Output,
+    stdout: String,
+    stderr: String,
+    /// Files docsync wrote that were searched too (the dotenv report).
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "scenario {}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.scenario,
+            self.code(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    fn assert_code(&self, code: i32) {
+        assert_eq!(self.code(), Some(code), "{}", self.context());
+    }
+
+    fn assert_no_leak(&self) {
+        // `SECRETS_TEST_SHOW=1 cargo test --test secrets -- --nocapture`
+        // shows what every scenario printed.
+        if std::env::var_os("SECRETS_TEST_SHOW").is_some() {
+            eprintln!("==== {}\n", self.context());
+        }
+        let mut outputs = vec![("stdout".to_owned(), self.stdout.clone()), ("stderr".to_owned(), self.stderr.clone())];
+        for (path, text) in &self.files {
+            outputs.push((format!("the file {}", path.display()), text.clone()));
+        }
+        let leaks = find_leaks(&outputs);
+        assert!(
+            leaks.is_empty(),
+            "scenario {}: {} secret(s) leaked:\n\n{}\n\n{}",
+            self.scenario,
+            leaks.len(),
+            leaks.join("\n\n"),
+            self.context()
+        );
+    }
+}
+
+/// A check that cannot fail is a defect: the detector finds a planted value
+/// as is, percent-encoded and form-encoded, and names where.
+#[test]
+fn the_leak_detector_finds_planted_values_in_every_form() {
+    let outputs = vec![
+        ("stdout".to_owned(), format!("token {GITBOOK_TOKEN} here")),
+        ("stderr".to_owned(), "url https://oauth2:gittok%2FPLANTED%2B7777%40x%3Ay%20z@host".to_owned()),
+        ("report".to_owned(), "X=gittok%2FPLANTED%2B7777%40x%3Ay+z".to_owned()),
+        ("clean".to_owned(), "gbtok-PLANTED-111 and [MASKED]".to_owned()),
+    ];
+    let leaks = find_leaks(&outputs);
+    assert_eq!(leaks.len(), 3, "{leaks:#?}");
+    assert!(leaks[0].starts_with("DOCSYNC_GITBOOK_TOKEN (as is"), "{leaks:#?}");
+    assert!(leaks[0].contains("leaked in stdout") && leaks[0].contains("token gbtok-PLANTED-1111 here"), "{leaks:#?}");
+    assert!(leaks.iter().any(|l| l.contains("(percent-encoded:") && l.contains("in stderr")), "{leaks:#?}");
+    assert!(leaks.iter().any(|l| l.contains("(form-encoded") && l.contains("in report")), "{leaks:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// Servers that echo what they were sent
+
+/// The request as the server saw it, secrets and all.
+fn echo(request: &Request) -> String {
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    format!(
+        "{} {} with Authorization: {}; X-Gitlab-Token: {}; PRIVATE-TOKEN: {}; JOB-TOKEN: {}; body: {}",
+        request.method,
+        request.url,
+        header("authorization"),
+        header("x-gitlab-token"),
+        header("private-token"),
+        header("job-token"),
+        String::from_utf8_lossy(&request.body)
+    )
+}
+
+/// Answers `status` with GitBook's error shape, the message echoing the request.
+struct Echo(u16);
+
+impl Respond for Echo {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        ResponseTemplate::new(self.0)
+            .set_body_json(json!({ "error": { "code": self.0, "message": format!("rejected: {}", echo(request)) } }))
+    }
+}
+
+/// A server whose unmatched routes answer 599 echoing the request, so any
+/// call docsync makes (GitBook, GitLab, Dot) reflects its secrets.
+async fn echo_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(|request: &Request| {
+            ResponseTemplate::new(599).set_body_string(format!("unexpected request: {}", echo(request)))
+        })
+        .with_priority(u8::MAX)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn mount(server: &MockServer, verb: &str, route: &str, responder: impl Respond + 'static) {
+    Mock::given(method(verb)).and(path_regex(route)).respond_with(responder).mount(server).await;
+}
+
+/// `git/info` with an operation whose error and fix link echo the request.
+struct EchoingFailedOperation;
+
+impl Respond for EchoingFailedOperation {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "installationId": "inst-1",
+            "installationProvider": "gitlab",
+            "installationStatus": "active",
+            "repoName": "group/project",
+            "url": format!("https://oauth2:{GIT_TOKEN}@gitlab.example.com/group/project/-/tree/main"),
+            "operation": {
+                "state": "failure",
+                "direction": "import",
+                "stage": format!("cloning with {GIT_TOKEN}"),
+                // Never the operation shown before the import: a new start each time.
+                "startedAt": format!("2026-11-22T15:{:02}:00Z", next_minute()),
+                "error": format!("clone failed: {}", echo(request)),
+                "errorAction": {
+                    "label": format!("Fix the token {GITBOOK_TOKEN}"),
+                    "url": format!("https://app.gitbook.com/fix?token={GITBOOK_TOKEN}"),
+                }
+            }
+        }))
+    }
+}
+
+/// A different minute per request, so each answer is a new operation.
+fn next_minute() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst) % 60
+}
+
+// ---------------------------------------------------------------------------
+// Jobs
+
+/// A repository whose second commit changes docs pages (Markdown and YAML).
+fn docs_history() -> (TestRepo, String, String) {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# Project\n");
+    repo.write("docs/README.md", "# Docs\n");
+    repo.write("docs/guide.md", "# Guide\n");
+    let first = repo.commit("Initial commit");
+    repo.write("docs/guide.md", "# Guide\n\nMore words.\n");
+    repo.write("docs/openapi.yaml", "openapi: 3.1.0\n");
+    let second = repo.commit("Document the new feature");
+    (repo, first, second)
+}
+
+fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// Every secret planted, GitLab pointed at `gitlab` (an echo server, so no
+/// GitLab call can leave this machine), quick timings.
+fn planted(env: Env, gitlab: &str) -> Env {
+    with(
+        env,
+        &[
+            ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+            ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN),
+            ("DOCSYNC_DOT_WEBHOOK_SECRET", DOT_SECRET),
+            ("CI_JOB_TOKEN", JOB_TOKEN),
+            ("CI_REPOSITORY_URL", REPOSITORY_URL),
+            ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
+            ("CI_SERVER_URL", gitlab),
+            ("CI_API_V4_URL", &format!("{gitlab}/api/v4")),
+            ("DOCSYNC_GITLAB_URL", gitlab),
+            ("CI_PROJECT_ID", "42"),
+            ("CI_PROJECT_PATH", "group/project"),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            ("DOCSYNC_WAIT_TIMEOUT", "2s"),
+            ("DOCSYNC_POLL_INTERVAL", "50ms"),
+            ("DOCSYNC_RETRIES", "1"),
+            ("DOCSYNC_RETRY_DELAY", "50ms"),
+            ("DOCSYNC_HTTP_TIMEOUT", "5s"),
+        ],
+    )
+}
+
+fn gitbook_target(env: Env, api: &str) -> Env {
+    with(env, &[("DOCSYNC_GITBOOK_SPACE", "spcSecrets"), ("DOCSYNC_GITBOOK_API_URL", api)])
+}
+
+fn push_env(first: &str, second: &str) -> Env {
+    ci_env(Pipeline::Push { branch: "main", before: first, sha: second })
+}
+
+/// Runs docsync off the async runtime; the report is whatever
+/// `DOCSYNC_REPORT` names, else `docsync.env` in the repository.
+async fn run_docsync(scenario: &str, repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
+    let report = match env.get("DOCSYNC_REPORT") {
+        Some(path) => PathBuf::from(path),
+        None => repo.path.join("docsync.env"),
+    };
+    let _ = std::fs::remove_file(&report);
+    let mut command = repo.docsync(args);
+    command.envs(env).timeout(Duration::from_secs(60));
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the docsync thread finished")
+        .expect("run docsync");
+    let mut files = Vec::new();
+    if let Ok(text) = std::fs::read_to_string(&report) {
+        files.push((report, text));
+    }
+    Run {
+        scenario: format!("{scenario} (docsync {})", args.join(" ")),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+        files,
+    }
+}
+
+fn report_in(dir: &Path) -> String {
+    dir.join("docsync.env").display().to_string()
+}
+
+async fn authorizations(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_text_and_json_with_trace_logs() {
+    let gitlab = echo_server().await;
+    let (repo, first, second) = docs_history();
+    let env = gitbook_target(planted(push_env(&first, &second), &gitlab.uri()), &format!("{}/v1", gitlab.uri()));
+    let run = run_docsync("plan", &repo, &env, &["plan", "-vv"]).await;
+    run.assert_no_leak();
+    run.assert_code(0);
+    let run = run_docsync("plan", &repo, &env, &["plan", "--format", "json", "-vv"]).await;
+    run.assert_no_leak();
+    run.assert_code(0);
+    assert!(run.stdout.contains("oauth2:[MASKED]@"), "the clone URL's token is shown masked\n{}", run.context());
+    // Without DOCSYNC_GIT_TOKEN the clone URL carries CI_JOB_TOKEN.
+    let mut job_token_env = env.clone();
+    job_token_env.remove("DOCSYNC_GIT_TOKEN");
+    let run = run_docsync(
+        "plan with CI_JOB_TOKEN in the clone URL",
+        &repo,
+        &job_token_env,
+        &["plan", "--format", "json", "-vv"],
+    )
+    .await;
+    run.assert_no_leak();
+    run.assert_code(0);
+    assert!(run.stdout.contains("gitlab-ci-token:[MASKED]@"), "{}", run.context());
+    // Outside CI, the same secrets in the environment.
+    let local: Env = planted(Env::new(), &gitlab.uri())
+        .into_iter()
+        .chain([("DOCSYNC_GITBOOK_SPACE".to_owned(), "spcSecrets".to_owned())])
+        .collect();
+    let run = run_docsync("plan outside CI", &repo, &local, &["plan", "-vv"]).await;
+    run.assert_no_leak();
+    run.assert_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_success_with_trace_logs() {
+    let server = echo_server().await;
+    // git/info shows the success of the latest import (none before the first).
+    let imports = Arc::new(AtomicUsize::new(0));
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", {
+        let imports = Arc::clone(&imports);
+        move |_: &Request| {
+            imports.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(204)
+        }
+    })
+    .await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", {
+        let imports = Arc::clone(&imports);
+        move |_: &Request| {
+            let mut state = json!({
+                "installationId": "inst-1", "installationProvider": "gitlab", "installationStatus": "active",
+                "url": format!("https://oauth2:{GIT_TOKEN}@gitlab.example.com/group/project/-/tree/main"),
+            });
+            let latest = imports.load(Ordering::SeqCst);
+            if latest > 0 {
+                state["operation"] = json!({
+                    "state": "success", "direction": "import", "stage": format!("done with {GIT_TOKEN}"),
+                    "startedAt": format!("2026-11-22T15:{latest:02}:05Z"),
+                });
+            }
+            ResponseTemplate::new(200).set_body_json(state)
+        }
+    })
+    .await;
+    let (repo, first, second) = docs_history();
+    let env = gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri()));
+    for args in [&["sync", "-vv"][..], &["sync", "--format", "json", "-vv"]] {
+        let run = run_docsync("sync success", &repo, &env, args).await;
+        run.assert_no_leak();
+        run.assert_code(0);
+        assert!(!run.files.is_empty(), "the default report docsync.env was written\n{}", run.context());
+    }
+    assert!(authorizations(&server).await.contains(&format!("Bearer {GITBOOK_TOKEN}")), "the token was in play");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_failure_reported_by_gitbook_echoing_everything() {
+    let server = echo_server().await;
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", ResponseTemplate::new(204)).await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
+    let (repo, first, second) = docs_history();
+    let artifacts = repo.outside_dir("artifacts");
+    let env = with(
+        gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
+        &[("DOCSYNC_REPORT", &report_in(&artifacts))],
+    );
+    for args in [&["sync", "-vv"][..], &["sync", "--format", "json"]] {
+        let run = run_docsync("sync failure", &repo, &env, args).await;
+        run.assert_no_leak();
+        run.assert_code(1);
+        assert!(run.stdout.contains("clone failed"), "GitBook's error is shown\n{}", run.context());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_that_echo_the_token_and_body() {
+    let (repo, first, second) = docs_history();
+    for (status, code) in [(401, 1), (400, 1), (404, 1), (503, 3)] {
+        let server = echo_server().await;
+        mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", Echo(status)).await;
+        mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", Echo(status)).await;
+        let env = gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri()));
+        for wait in ["true", "false"] {
+            let env = with(env.clone(), &[("DOCSYNC_WAIT", wait)]);
+            let run =
+                run_docsync(&format!("GitBook answers {status}, wait {wait}"), &repo, &env, &["sync", "-vv"]).await;
+            run.assert_no_leak();
+            run.assert_code(code);
+            assert!(run.stderr.contains("rejected:"), "the echoed message is shown\n{}", run.context());
+        }
+    }
+}
+
+/// The clone URL's token, percent-encoded in the body GitBook received,
+/// comes back in GitBook's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_clone_url_with_an_encoded_token() {
+    let server = echo_server().await;
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", Echo(400)).await;
+    let (repo, first, second) = docs_history();
+    let env = with(
+        gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
+        &[("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN), ("DOCSYNC_WAIT", "false")],
+    );
+    let run = run_docsync("encoded clone URL echoed", &repo, &env, &["sync", "--format", "json"]).await;
+    let requests = server.received_requests().await.unwrap_or_default();
+    let body = requests.first().map(|r| String::from_utf8_lossy(&r.body).into_owned()).unwrap_or_default();
+    assert!(body.contains("gittok%2FPLANTED%2B7777%40x%3Ay%20z"), "the clone URL carries the encoded token: {body}");
+    run.assert_no_leak();
+    run.assert_code(1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_success_and_refusal() {
+    let (repo, _, _) = docs_history();
+    let server = echo_server().await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
+    let env = gitbook_target(planted(Env::new(), &server.uri()), &format!("{}/v1", server.uri()));
+    for args in [&["status", "-vv"][..], &["status", "--format", "json"]] {
+        let run = run_docsync("status", &repo, &env, args).await;
+        run.assert_no_leak();
+        run.assert_code(0);
+    }
+    let refusing = echo_server().await;
+    mount(&refusing, "GET", "^/v1/spaces/spcSecrets/git/info$", Echo(401)).await;
+    let env = gitbook_target(planted(Env::new(), &refusing.uri()), &format!("{}/v1", refusing.uri()));
+    for args in [&["status"][..], &["status", "--format", "json"]] {
+        let run = run_docsync("status refused", &repo, &env, args).await;
+        run.assert_no_leak();
+        run.assert_code(1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_command_and_web_export() {
+    let (repo, first, second) = docs_history();
+    for status in [204, 400] {
+        let server = echo_server().await;
+        mount(&server, "POST", "^/v1/spaces/spcSecrets/git/export$", Echo(status)).await;
+        let api = format!("{}/v1", server.uri());
+        let env =
+            with(gitbook_target(planted(push_env(&first, &second), &server.uri()), &api), &[("DOCSYNC_WAIT", "false")]);
+        let run = run_docsync(&format!("export answered {status}"), &repo, &env, &["export", "-vv"]).await;
+        run.assert_no_leak();
+        run.assert_code(if status == 204 { 0 } else { 1 });
+        let web = with(
+            gitbook_target(
+                planted(ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &second }), &server.uri()),
+                &api,
+            ),
+            &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_DIRECTION", "export")],
+        );
+        let run =
+            run_docsync(&format!("web export answered {status}"), &repo, &web, &["sync", "--format", "json", "-vv"])
+                .await;
+        run.assert_no_leak();
+        run.assert_code(if status == 204 { 0 } else { 1 });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_and_merge_request_preview() {
+    let server = echo_server().await;
+    let (repo, first, second) = docs_history();
+    let env = gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri()));
+    for args in
+        [&["sync", "--dry-run", "-vv"][..], &["sync", "--dry-run", "--format", "json"], &["export", "--dry-run"]]
+    {
+        let run = run_docsync("dry run", &repo, &env, args).await;
+        run.assert_no_leak();
+        run.assert_code(0);
+    }
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 0, "--dry-run calls nothing");
+
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", Echo(422)).await;
+    let mr = gitbook_target(
+        planted(
+            ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &first, sha: &second, source_branch_sha: None }),
+            &server.uri(),
+        ),
+        &format!("{}/v1", server.uri()),
+    );
+    let run =
+        run_docsync("merge request preview refused", &repo, &with(mr, &[("DOCSYNC_WAIT", "false")]), &["sync", "-vv"])
+            .await;
+    run.assert_no_leak();
+    run.assert_code(1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_never_echoes_a_secret() {
+    let gitlab = echo_server().await;
+    let (repo, first, second) = docs_history();
+    let base = planted(push_env(&first, &second), &gitlab.uri());
+    // Any call that bad input failed to stop lands on the echo server.
+    let api = format!("{}/v1", gitlab.uri());
+    let api = api.as_str();
+    let cases: Vec<(&str, Env)> = vec![
+        (
+            "GitBook API over plain http to another host",
+            gitbook_target(base.clone(), &format!("http://x-token:{GITBOOK_TOKEN}@gitbook.example.com/v1")),
+        ),
+        ("a secret pasted into the API URL", gitbook_target(base.clone(), GITBOOK_TOKEN)),
+        (
+            "a secret pasted into DOCSYNC_WAIT_TIMEOUT",
+            with(gitbook_target(base.clone(), api), &[("DOCSYNC_WAIT_TIMEOUT", GIT_TOKEN)]),
+        ),
+        (
+            "Dot webhook over plain http with credentials in the URL",
+            with(
+                base.clone(),
+                &[("DOCSYNC_DOT_WEBHOOK_URL", &format!("http://hook:{DOT_SECRET}@dot.example.com/hook"))],
+            ),
+        ),
+        (
+            "a bad CI_COMMIT_SHA next to every secret",
+            with(gitbook_target(base.clone(), api), &[("CI_COMMIT_SHA", JOB_TOKEN)]),
+        ),
+        ("a bad --from given a secret", with(gitbook_target(base.clone(), api), &[("DOCSYNC_FROM", GITLAB_TOKEN)])),
+    ];
+    for (scenario, env) in cases {
+        // `status` reads no range, so a bad --from does not concern it.
+        let commands: &[&str] =
+            if env.contains_key("DOCSYNC_FROM") { &["plan", "sync"] } else { &["plan", "sync", "status"] };
+        for command in commands {
+            let run = run_docsync(scenario, &repo, &env, &[command, "-vv"]).await;
+            run.assert_no_leak();
+            run.assert_code(2);
+        }
+    }
+
+    // A secret written inline in docsync.toml.
+    repo.write(
+        "docsync.toml",
+        &format!(
+            "[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\ngitbook_space = \"spcA\"\n\
+             gitbook_token = \"{GITBOOK_TOKEN}\"\n"
+        ),
+    );
+    // The variable holds another value, so the redactor does not know the
+    // one in the file: only careful messages keep it out.
+    let env = with(base.clone(), &[("DOCSYNC_GITBOOK_TOKEN", "another-token-value")]);
+    for command in ["plan", "sync"] {
+        let run = run_docsync("a secret written in docsync.toml", &repo, &env, &[command]).await;
+        run.assert_no_leak();
+        run.assert_code(2);
+    }
+    assert_eq!(gitlab.received_requests().await.unwrap_or_default().len(), 0, "bad input calls nothing");
+}
+
+/// A shallow clone whose base is missing is deepened from
+/// `CI_REPOSITORY_URL`; here that URL (credentials included) points at a
+/// local server that refuses, echoing the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deepening_from_the_repository_url() {
+    let server = echo_server().await;
+    mount(&server, "GET", "^/group/project.git/info/refs$", Echo(401)).await;
+    let (origin, first, _) = docs_history();
+    origin.write("docs/third.md", "# Third\n");
+    let third = origin.commit("A third page");
+    let shallow = origin.clone_shallow("shallow", 1);
+    let repository_url =
+        format!("http://gitlab-ci-token:{REPOSITORY_URL_PASSWORD}@{}/group/project.git", server.address());
+    let env = with(
+        gitbook_target(planted(push_env(&first, &third), &server.uri()), &format!("{}/v1", server.uri())),
+        &[("CI_REPOSITORY_URL", &repository_url)],
+    );
+    let run = run_docsync("deepening a shallow clone fails", &shallow, &env, &["plan", "-vv"]).await;
+    run.assert_no_leak();
+    run.assert_code(0);
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(
+        requests.iter().any(|r| r.url.path().ends_with("/info/refs")),
+        "docsync should have tried to fetch from CI_REPOSITORY_URL\n{}",
+        run.context()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Dot (push-webhook receivers)
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_push_event_delivered_and_refused() {
+    let (repo, first, second) = docs_history();
+
+    // Refused, the receiver echoing X-Gitlab-Token and the event.
+    let refusing = echo_server().await;
+    mount(&refusing, "POST", "^/hook$", Echo(401)).await;
+    let env = with(
+        planted(push_env(&first, &second), &refusing.uri()),
+        &[("DOCSYNC_DOT_WEBHOOK_URL", &format!("{}/hook", refusing.uri()))],
+    );
+    for args in [&["plan", "--format", "json", "-vv"][..], &["sync", "-vv"], &["sync", "--format", "json"]] {
+        let run = run_docsync("Dot receiver refuses", &repo, &env, args).await;
+        run.assert_no_leak();
+    }
+
+    // Delivered.
+    let receiver = echo_server().await;
+    mount(&receiver, "POST", "^/hook$", ResponseTemplate::new(200).set_body_string("{}")).await;
+    let env = with(
+        planted(push_env(&first, &second), &receiver.uri()),
+        &[("DOCSYNC_DOT_WEBHOOK_URL", &format!("{}/hook", receiver.uri()))],
+    );
+    let run = run_docsync("Dot receiver accepts", &repo, &env, &["sync", "-vv"]).await;
+    run.assert_no_leak();
+    run.assert_code(0);
+    let requests = receiver.received_requests().await.unwrap_or_default();
+    let hooks: Vec<&Request> = requests.iter().filter(|r| r.url.path() == "/hook").collect();
+    assert_eq!(hooks.len(), 1, "one push event\n{}", run.context());
+    assert_eq!(
+        hooks[0].headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()),
+        Some(DOT_SECRET),
+        "the receiver gets the secret; the output does not"
+    );
+    let event: Value = hooks[0].body_json().expect("the push event is JSON");
+    assert_eq!(event["object_kind"], "push", "{event:#}");
+}
