@@ -561,13 +561,13 @@ impl TargetContext<'_> {
         let webhook_source = if s.dot_webhook_url.is_some() { "--dot-webhook-url" } else { "DOCSYNC_DOT_WEBHOOK_URL" };
         if let Some(space) = space {
             let raw = FileTarget { kind: Some("gitbook".into()), gitbook_space: Some(space), ..FileTarget::default() };
-            if let Some(target) = self.build("gitbook", &raw, Some(space_source), problems) {
+            if let Some(target) = self.build("gitbook", space_source, &raw, Some(space_source), problems) {
                 targets.push(target);
             }
         }
         if let Some(url) = webhook {
             let raw = FileTarget { kind: Some("dot".into()), dot_webhook_url: Some(url), ..FileTarget::default() };
-            if let Some(target) = self.build("dot", &raw, Some(webhook_source), problems) {
+            if let Some(target) = self.build("dot", webhook_source, &raw, Some(webhook_source), problems) {
                 targets.push(target);
             }
         }
@@ -615,10 +615,7 @@ impl TargetContext<'_> {
         if !ok {
             return None;
         }
-        self.build(&name, raw, None, problems).map(|mut target| {
-            target.defined_at = label;
-            target
-        })
+        self.build(&name, &label, raw, None, problems)
     }
 
     /// Builds one target from its own keys over the defaults. `env_source`
@@ -627,6 +624,7 @@ impl TargetContext<'_> {
     fn build(
         &self,
         name: &str,
+        label: &str,
         raw: &FileTarget,
         env_source: Option<&str>,
         problems: &mut Vec<BadInput>,
@@ -636,7 +634,7 @@ impl TargetContext<'_> {
         let defaults = self.defaults;
         let file_name = self.file_name;
         let from_file = env_source.is_none();
-        let target_label = format!("{file_name}: target \"{name}\"");
+        let target_label = label.to_owned();
         // A target's own key, else flag, else environment, else [defaults].
         let pick = |own: &Option<String>,
                     flag: &Option<String>,
@@ -841,7 +839,7 @@ impl TargetContext<'_> {
         if problems.len() > before {
             return None;
         }
-        let defined_at = env_source.map_or_else(|| target_label.clone(), str::to_owned);
+        let defined_at = target_label;
         Some(Target { name: name.to_owned(), defined_at, branch, paths: paths?, kind })
     }
 
@@ -888,12 +886,21 @@ fn check_defaults_table(file_name: &str, text: &str, defaults: &FileTarget, prob
 }
 
 fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
+    // File targets are named by file, line and key; the environment's by
+    // their variable.
+    let source = |target: &Target, key: &str| {
+        if target.defined_at.starts_with("DOCSYNC_") || target.defined_at.starts_with("--") {
+            target.defined_at.clone()
+        } else {
+            format!("{}, key `{key}`", target.defined_at)
+        }
+    };
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     let mut spaces: BTreeMap<(String, String), &str> = BTreeMap::new();
     for target in targets {
         if let Some(first) = names.insert(target.name.as_str(), target.defined_at.as_str()) {
             problems.push(BadInput::new(
-                target.defined_at.clone(),
+                source(target, "name"),
                 format!("two targets are named \"{}\" (the first at {first})", target.name),
                 "give every target its own name (the environment's targets are named `gitbook` and `dot`)",
             ));
@@ -902,7 +909,7 @@ fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             let key = (gitbook.api_url.as_str().to_owned(), gitbook.space.clone());
             if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
                 problems.push(BadInput::new(
-                    target.defined_at.clone(),
+                    source(target, "gitbook_space"),
                     format!("GitBook space {} is also the space of {first}", gitbook.space),
                     "a space syncs from one directory: remove one of the two targets",
                 ));
@@ -1013,6 +1020,23 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(total)
 }
 
+/// A duration as `parse_duration` reads it: `1h30m`, `10m`, `90s`, `250ms`.
+pub fn format_duration(duration: Duration) -> String {
+    let mut out = String::new();
+    let mut seconds = duration.as_secs();
+    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+        if seconds >= size {
+            out.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    let millis = duration.subsec_millis();
+    if millis > 0 || out.is_empty() {
+        out.push_str(&format!("{millis}ms"));
+    }
+    out
+}
+
 fn parse_url(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Url> {
     let shown = crate::secret::redact(value);
     match Url::parse(value.trim()) {
@@ -1109,6 +1133,12 @@ mod tests {
         assert_eq!(parse_duration("10 minutes"), None);
         assert_eq!(parse_duration("600"), None);
         assert_eq!(parse_duration("m"), None);
+        for text in ["1h30m", "10m", "90s", "250ms", "1m5s", "2s500ms"] {
+            let duration = parse_duration(text).unwrap();
+            assert_eq!(parse_duration(&format_duration(duration)), Some(duration), "{text}");
+        }
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
     }
 
     #[test]
@@ -1201,7 +1231,7 @@ mod tests {
         let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
         assert!(
             problems.contains(
-                "docsync.toml: line 7, target \"b\": GitBook space s1 is also the space of docsync.toml: line 2, target \"a\""
+                "docsync.toml: line 7, target \"b\", key `gitbook_space`: GitBook space s1 is also the space of docsync.toml: line 2, target \"a\""
             ),
             "{problems}"
         );

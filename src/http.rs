@@ -168,15 +168,26 @@ impl HttpClient {
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let started = Instant::now();
         let shown_url = redact_url(&request.url);
-        let host = request.url.host_str().unwrap_or_default().to_owned();
+        // Rate limits belong to a service: one host and port.
+        let host = format!(
+            "{}:{}",
+            request.url.host_str().unwrap_or_default(),
+            request.url.port_or_known_default().unwrap_or_default()
+        );
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_host(&host).await;
-            let outcome = {
+            let outcome = loop {
+                self.wait_for_host(&host).await;
                 // Never closed, so acquiring cannot fail.
-                let _permit = self.in_flight.acquire().await.ok();
-                self.attempt(&request).await
+                let permit = self.in_flight.acquire().await.ok();
+                // A 429 may have arrived while this request queued for its
+                // slot: it must wait like every later one.
+                if self.held_until(&host).is_some_and(|until| until > Instant::now()) {
+                    drop(permit);
+                    continue;
+                }
+                break self.attempt(&request).await;
             };
             let (retry_after, last) = match outcome {
                 Ok(response) if response.status.is_success() => {
@@ -251,12 +262,13 @@ impl HttpClient {
         *entry = (*entry).max(until);
     }
 
+    fn held_until(&self, host: &str) -> Option<Instant> {
+        let held = self.held_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.get(host).copied()
+    }
+
     async fn wait_for_host(&self, host: &str) {
-        let until = {
-            let held = self.held_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            held.get(host).copied()
-        };
-        if let Some(until) = until {
+        if let Some(until) = self.held_until(host) {
             let now = Instant::now();
             if until > now {
                 tokio::time::sleep(until - now).await;

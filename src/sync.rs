@@ -287,7 +287,10 @@ async fn run_gitbook(
             operation: op,
             ..Outcome::new(
                 OutcomeStatus::TimedOut,
-                format!("the {operation} was still running after {}s", settings.wait_timeout.as_secs()),
+                format!(
+                    "the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)",
+                    crate::config::format_duration(settings.wait_timeout)
+                ),
             )
             .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
         },
