@@ -13,7 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,9 +24,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use common::{PROJECT_URL, Pipeline, TestRepo, ZERO_SHA, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Env, PROJECT_URL, Pipeline, TestRepo, ZERO_SHA, ci_env, free_port, with};
 
 const SECRET: &str = "dot-webhook-secret-3f9a1c";
 const SERVER_URL: &str = "https://gitlab.example.com";
@@ -271,10 +269,6 @@ impl Drop for Receiver {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -317,13 +311,6 @@ fn push_env(before: &str, sha: &str, webhook_url: &str) -> Env {
     gitlab_env(Pipeline::Push { branch: "main", before, sha }, webhook_url)
 }
 
-fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
-    for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
-    }
-    env
-}
-
 /// `docsync <command> --format json`, its dotenv report outside the repository.
 fn run(repo: &TestRepo, command: &str, env: &Env) -> Run {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -337,6 +324,9 @@ fn run(repo: &TestRepo, command: &str, env: &Env) -> Run {
     Run { output, report }
 }
 
+/// Not the shared `common::Run`: these runs are synchronous, each writes its
+/// own dotenv report, and the tests search stdout, stderr and that report
+/// together (`everything`).
 struct Run {
     output: Output,
     report: PathBuf,

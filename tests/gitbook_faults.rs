@@ -10,21 +10,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{any, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use common::{PIPELINE_CREATED_AT_UTC, Pipeline, TestRepo, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{
+    Job, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, mock_server, read_dotenv, run_in_background,
+};
 
 const SPACE: &str = "spcFaults";
 const TOKEN: &str = "gbtok-faults-0001";
@@ -39,14 +36,6 @@ const INFO_PATH: &str = "/v1/spaces/spcFaults/git/info";
 
 // ---------------------------------------------------------------------------
 // The repository and the job's variables
-
-struct Job {
-    repo: TestRepo,
-    env: Env,
-    report: PathBuf,
-    base: String,
-    head: String,
-}
 
 /// A push to `main` changing two docs pages and one source file, with the
 /// GitBook target pointed at `api` (GitBook's `/v1` base on the mock).
@@ -85,31 +74,14 @@ fn push_job(api: &str, extra: &[(&str, &str)]) -> Job {
     Job { repo, env, report, base, head }
 }
 
-struct Run {
-    output: Output,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
+/// An assertion only this suite makes, kept here as an extension of the
+/// shared `Run`.
+trait SaysBoth {
+    /// stdout and stderr both contain every one of `words`.
+    fn assert_says(&self, words: &[&str]);
 }
 
-impl Run {
-    fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    fn context(&self) -> String {
-        format!("exit {:?} after {:?}\nstdout:\n{}\nstderr:\n{}", self.code(), self.elapsed, self.stdout, self.stderr)
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
-    }
-
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code(), Some(code), "{}", self.context());
-    }
-
-    /// stdout and stderr both contain every one of `words`.
+impl SaysBoth for Run {
     fn assert_says(&self, words: &[&str]) {
         for word in words {
             assert!(self.stdout.contains(word), "stdout should contain {word:?}\n{}", self.context());
@@ -121,34 +93,12 @@ impl Run {
 /// Runs the binary off the async runtime, so the mock server keeps serving.
 async fn run_docsync(job: &Job, args: &[&str]) -> Run {
     let mut command = job.repo.docsync(args);
-    command.envs(&job.env).timeout(Duration::from_secs(60));
-    let started = Instant::now();
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the docsync thread finished")
-        .expect("run docsync");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed: started.elapsed(),
-    }
-}
-
-fn dotenv(job: &Job) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(&job.report)
-        .unwrap_or_else(|e| panic!("the report {} was not written: {e}", job.report.display()));
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not KEY=value: {line:?}\n{text}"));
-            (key.to_owned(), value.to_owned())
-        })
-        .collect()
+    command.envs(&job.env);
+    run_in_background(command, Duration::from_secs(60)).await
 }
 
 fn assert_report(job: &Job, status: &str, outcome: &str) {
-    let report = dotenv(job);
+    let report = read_dotenv(&job.report);
     let expected = [
         ("DOCSYNC_STATUS", status),
         ("DOCSYNC_RANGE_BASE", job.base.as_str()),
@@ -167,24 +117,6 @@ fn assert_report(job: &Job, status: &str, outcome: &str) {
 
 // ---------------------------------------------------------------------------
 // The mock GitBook
-
-/// A mock server with the catch-all that names unexpected routes.
-async fn gitbook() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(599).set_body_string(format!(
-                "unexpected request: {} {}",
-                request.method,
-                request.url.path()
-            ))
-        })
-        .with_priority(u8::MAX)
-        .named("catch-all: unexpected route")
-        .mount(&server)
-        .await;
-    server
-}
 
 fn api(server: &MockServer) -> String {
     format!("{}/v1", server.uri())
@@ -380,7 +312,7 @@ fn only_target(result: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_is_followed_through_its_stages_to_success() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     let timeline = Timeline::new(
         old_success(),
         vec![
@@ -420,7 +352,7 @@ async fn import_is_followed_through_its_stages_to_success() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_import_shows_gitbooks_error_and_fix_link() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     let error = "Could not read from the repository: authentication failed";
     let label = "Update the Git Sync credentials";
     let url = "https://app.gitbook.com/s/spcFaults/settings/git-sync";
@@ -443,7 +375,7 @@ async fn failed_import_shows_gitbooks_error_and_fix_link() {
             old_success(),
             vec![old_success(), new_operation("running", "cloning"), timeline.after[2].clone()],
         );
-        let server = gitbook().await;
+        let server = mock_server().await;
         mount_timeline(&server, &timeline).await;
         let job = push_job(&api(&server), &[]);
         run_docsync(&job, &["sync", "--format", "json"]).await
@@ -459,7 +391,7 @@ async fn failed_import_shows_gitbooks_error_and_fix_link() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_still_running_when_the_wait_ends_fails_the_job() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     let timeline = Timeline::new(old_success(), vec![new_operation("running", "importing pages")]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "1s")]);
@@ -475,7 +407,7 @@ async fn import_still_running_when_the_wait_ends_fails_the_job() {
 /// must not take that old success for the result of its own import.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_finished_operation_is_never_taken_for_ours() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     let timeline = Timeline::new(old_success(), vec![old_success()]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "1s")]);
@@ -493,7 +425,7 @@ async fn an_older_finished_operation_is_never_taken_for_ours() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_that_cannot_read_git_info_still_queues_the_import() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     mount_import(&server, ResponseTemplate::new(204)).await;
     mount_info(&server, gitbook_error(403, "You do not have permission to read this space's Git Sync")).await;
     let job = push_job(&api(&server), &[]);
@@ -512,7 +444,7 @@ async fn a_token_that_cannot_read_git_info_still_queues_the_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_waiting_there_is_one_post_and_no_git_info() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     mount_import(&server, ResponseTemplate::new(204)).await;
     mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success())).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false")]);
@@ -531,7 +463,7 @@ async fn without_waiting_there_is_one_post_and_no_git_info() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_is_waited_out_as_retry_after_says() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     let imports = Sequence::new(vec![
         gitbook_error(429, "Too many requests").insert_header("Retry-After", "1"),
         ResponseTemplate::new(204),
@@ -553,7 +485,7 @@ async fn rate_limit_is_waited_out_as_retry_after_says() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_unavailable_every_time_is_unreachable_after_the_retries() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     mount_import(&server, gitbook_error(503, "Service Unavailable")).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2")]);
 
@@ -623,7 +555,7 @@ async fn dropped_connections_are_unreachable_after_the_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_slower_than_the_http_timeout_are_retried_then_unreachable() {
-    let server = gitbook().await;
+    let server = mock_server().await;
     mount_import(&server, ResponseTemplate::new(204).set_delay(Duration::from_secs(3))).await;
     let job =
         push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "1"), ("DOCSYNC_HTTP_TIMEOUT", "1s")]);
@@ -640,7 +572,7 @@ async fn answers_slower_than_the_http_timeout_are_retried_then_unreachable() {
 // Refusals: never retried, each with the variable to fix
 
 async fn refused_import(answer: ResponseTemplate) -> (Run, Vec<Request>) {
-    let server = gitbook().await;
+    let server = mock_server().await;
     mount_import(&server, answer).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "3")]);
     let run = run_docsync(&job, &["sync"]).await;

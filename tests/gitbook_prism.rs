@@ -15,20 +15,17 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::{PIPELINE_CREATED_AT_UTC, Pipeline, TestRepo, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Env, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, free_port, run_to_end, with};
 
 const TOKEN: &str = "gbtok-prism-conformance";
 const GIT_TOKEN: &str = "gittok-prism-conformance";
@@ -170,13 +167,6 @@ impl Drop for Prism {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("find a free port on 127.0.0.1")
-}
-
 /// One Prism on the published spec for the whole test binary. A failed start
 /// is not cached: every test that needs it reports the failure itself.
 fn prism() -> &'static Prism {
@@ -191,13 +181,6 @@ fn prism() -> &'static Prism {
 
 // ---------------------------------------------------------------------------
 // docsync against it
-
-fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
-    for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
-    }
-    env
-}
 
 /// A repository whose second commit changes the docs: `(repo, first, second)`.
 fn docs_history() -> (TestRepo, String, String) {
@@ -233,28 +216,12 @@ fn gitbook_env(env: Env, api_url: &str, space: &str) -> Env {
     )
 }
 
-struct Run {
-    output: Output,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
-    }
-}
-
+/// Runs the binary on this thread: Prism is a process of its own, so nothing
+/// on the test's thread has to keep serving meanwhile.
 fn run(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
-    let output = repo.docsync(args).envs(env).output().expect("run docsync");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    Run { output, stdout, stderr }
+    let mut command = repo.docsync(args);
+    command.envs(env);
+    run_to_end(command)
 }
 
 /// docsync exited 0 and Prism saw (and accepted) the request for `space`.

@@ -12,21 +12,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{any, header, method, path, path_regex, query_param};
+use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate};
 
-use common::{FileChange, Pipeline, TestRepo, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Env, FileChange, Pipeline, Run, TestRepo, ci_env, free_port, mount_catch_all, run_in_background, with};
 
 // ---------------------------------------------------------------------------
 // Planted secrets: distinctive values that must never appear in any output.
@@ -98,30 +93,14 @@ impl GitLab {
     /// An instance under a sub-path (`https://example.com/gitlab`).
     async fn under(prefix: &'static str) -> GitLab {
         let gitlab = GitLab { server: MockServer::start().await, prefix };
-        gitlab.mount_catch_all().await;
+        mount_catch_all(&gitlab.server).await;
         gitlab
-    }
-
-    /// Answers `599` naming any route no other mock answers.
-    async fn mount_catch_all(&self) {
-        Mock::given(any())
-            .respond_with(|request: &Received| {
-                ResponseTemplate::new(599).set_body_string(format!(
-                    "unexpected request: {} {}",
-                    request.method,
-                    request.url.path()
-                ))
-            })
-            .with_priority(u8::MAX)
-            .named("catch-all: unexpected route")
-            .mount(&self.server)
-            .await;
     }
 
     /// Forgets every mock and request, keeping the catch-all.
     async fn reset(&self) {
         self.server.reset().await;
-        self.mount_catch_all().await;
+        mount_catch_all(&self.server).await;
     }
 
     /// `CI_API_V4_URL`.
@@ -324,30 +303,14 @@ fn gitbook_state(operation: Option<Value>) -> Value {
 // ---------------------------------------------------------------------------
 // Running the binary
 
-struct Run {
-    output: Output,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
+/// Assertions only this suite makes, kept here as an extension of the
+/// shared `Run`: words in one stream of the run.
+trait StreamAssertions {
+    fn assert_stdout(&self, words: &[&str]);
+    fn assert_stderr(&self, words: &[&str]);
 }
 
-impl Run {
-    fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    fn context(&self) -> String {
-        format!("exit {:?} after {:?}\nstdout:\n{}\nstderr:\n{}", self.code(), self.elapsed, self.stdout, self.stderr)
-    }
-
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code(), Some(code), "{}", self.context());
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
-    }
-
+impl StreamAssertions for Run {
     fn assert_stdout(&self, words: &[&str]) {
         for word in words {
             assert!(self.stdout.contains(word), "stdout should contain {word:?}\n{}", self.context());
@@ -365,27 +328,10 @@ impl Run {
 /// checks that no secret leaked.
 async fn run_docsync(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
     let mut command = repo.docsync(args);
-    command.envs(env).timeout(Duration::from_secs(60));
-    let started = Instant::now();
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the docsync thread finished")
-        .expect("run docsync");
-    let run = Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed: started.elapsed(),
-    };
+    command.envs(env);
+    let run = run_in_background(command, Duration::from_secs(60)).await;
     assert_no_secrets(&run);
     run
-}
-
-fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
-    for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
-    }
-    env
 }
 
 /// Small retry and poll settings, so faults end quickly.
@@ -1175,10 +1121,7 @@ async fn a_url_that_is_not_gitlab_says_to_set_the_instance_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_instance_says_what_to_check() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        listener.local_addr().expect("its address").port()
-    };
+    let port = free_port();
     let repo = one_commit_repo();
     let pasted = format!("http://127.0.0.1:{port}/group/project");
 

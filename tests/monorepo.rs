@@ -16,19 +16,15 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{any, header, method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use common::{Pipeline, TestRepo, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Job, Pipeline, Run, TestRepo, ci_env, mock_server, read_dotenv, run_in_background, unexpected_request};
 
 const GITBOOK_TOKEN: &str = "gbtok-monorepo-0001";
 const GIT_TOKEN: &str = "gittok-monorepo-0002";
@@ -112,14 +108,6 @@ const GUIDES_EN_ONLY: &[&str] = &["guides/en/intro.md", "guides/en-archive/old.m
 const EVERY_DIRECTORY: &[&str] =
     &["handbook/onboarding.md", "api/openapi.yaml", "guides/en/intro.md", "guides/fr/intro.md", "src/lib.rs"];
 
-struct Job {
-    repo: TestRepo,
-    env: Env,
-    report: PathBuf,
-    base: String,
-    head: String,
-}
-
 /// The monorepo with `docsync.toml` committed, then a push to `main` that
 /// rewrites `changed`.
 fn monorepo_push(config_text: &str, changed: &[&str]) -> Job {
@@ -165,64 +153,13 @@ fn monorepo_push(config_text: &str, changed: &[&str]) -> Job {
     Job { repo, env, report, base, head }
 }
 
-impl Job {
-    fn set(&mut self, key: &str, value: &str) {
-        self.env.insert(key.to_owned(), value.to_owned());
-    }
-}
-
-struct Run {
-    output: Output,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn code(&self) -> Option<i32> {
-        self.output.status.code()
-    }
-
-    fn context(&self) -> String {
-        format!("exit {:?} after {:?}\nstdout:\n{}\nstderr:\n{}", self.code(), self.elapsed, self.stdout, self.stderr)
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
-    }
-
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code(), Some(code), "{}", self.context());
-    }
-}
-
 /// Runs the binary off the async runtime, so the mock servers keep serving.
+/// It may take 90 s, not the 60 s of the single-target suites: one job here
+/// runs every target of the monorepo.
 async fn run_docsync(job: &Job, args: &[&str]) -> Run {
     let mut command = job.repo.docsync(args);
-    command.envs(&job.env).timeout(Duration::from_secs(90));
-    let started = Instant::now();
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the docsync thread finished")
-        .expect("run docsync");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed: started.elapsed(),
-    }
-}
-
-fn dotenv(job: &Job) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(&job.report)
-        .unwrap_or_else(|e| panic!("the report {} was not written: {e}", job.report.display()));
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not KEY=value: {line:?}\n{text}"));
-            (key.to_owned(), value.to_owned())
-        })
-        .collect()
+    command.envs(&job.env);
+    run_in_background(command, Duration::from_secs(90)).await
 }
 
 /// The dotenv key of a target: `guides-en` → `DOCSYNC_TARGET_GUIDES_EN_`.
@@ -234,7 +171,7 @@ fn dotenv_key(target: &str, field: &str) -> String {
 
 /// The report lists every target with its action and outcome, and the run.
 fn assert_report(job: &Job, status: &str, outcomes: &[(&str, &str, &str)]) {
-    let report = dotenv(job);
+    let report = read_dotenv(&job.report);
     let shown = format!("{report:#?}");
     assert_eq!(report.get("DOCSYNC_STATUS").map(String::as_str), Some(status), "{shown}");
     assert_eq!(report.get("DOCSYNC_RANGE_BASE"), Some(&job.base), "{shown}");
@@ -331,7 +268,7 @@ impl FakeGitBook {
         let segments: Vec<&str> = request.url.path().trim_start_matches('/').split('/').collect();
         let (space, operation) = match segments.as_slice() {
             ["v1", "spaces", space, "git", operation] => ((*space).to_owned(), (*operation).to_owned()),
-            _ => return (599, unexpected(request)),
+            _ => return (599, unexpected_request(request)),
         };
         let Some(behaviour) = self.spaces.get(&space).copied() else {
             return (404, gitbook_error(404, &format!("space {space} does not exist")));
@@ -356,7 +293,7 @@ impl FakeGitBook {
             ("GET", "info", _) => (200, ResponseTemplate::new(200).set_body_json(state(Some(json!({
                 "state": "success", "direction": "import", "stage": "done", "startedAt": NEW_STARTED,
             }))))),
-            _ => (599, unexpected(request)),
+            _ => (599, unexpected_request(request)),
         }
     }
 }
@@ -377,10 +314,6 @@ impl Respond for FakeGitBookResponder {
         self.0.log.lock().unwrap_or_else(|p| p.into_inner()).push(call);
         answer
     }
-}
-
-fn unexpected(request: &Request) -> ResponseTemplate {
-    ResponseTemplate::new(599).set_body_string(format!("unexpected request: {} {}", request.method, request.url.path()))
 }
 
 fn state(operation: Option<Value>) -> Value {
@@ -404,18 +337,6 @@ fn old_success() -> Value {
 
 fn gitbook_error(code: u16, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(code).set_body_json(json!({ "error": { "code": code, "message": message } }))
-}
-
-/// A mock server with the catch-all that names unexpected routes.
-async fn mock_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(unexpected)
-        .with_priority(u8::MAX)
-        .named("catch-all: unexpected route")
-        .mount(&server)
-        .await;
-    server
 }
 
 async fn gitbook(fake: &Arc<FakeGitBook>) -> MockServer {
@@ -724,7 +645,7 @@ async fn unreachable_outranks_failed_in_the_exit_code() {
     let outcomes = outcomes(&result);
     assert_eq!(outcomes[0], owned(&[("handbook", "import", "failed")])[0], "{result:#}");
     assert_eq!(outcomes[1], owned(&[("api", "import", "unreachable")])[0], "{result:#}");
-    assert_eq!(dotenv(&job).get("DOCSYNC_STATUS").map(String::as_str), Some("unreachable"));
+    assert_eq!(read_dotenv(&job.report).get("DOCSYNC_STATUS").map(String::as_str), Some("unreachable"));
 }
 
 /// A receiver that refuses its event is one failed target, like a space.

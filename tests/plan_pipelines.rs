@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -14,9 +13,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-use common::{FileChange, PIPELINE_CREATED_AT_UTC, PROJECT_URL, Pipeline, TestRepo, ZERO_SHA, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Env, FileChange, PIPELINE_CREATED_AT_UTC, PROJECT_URL, Pipeline, TestRepo, ZERO_SHA, ci_env, with};
 
 const GITBOOK: (&str, &str) = ("DOCSYNC_GITBOOK_SPACE", "spcTest");
 const DOT: (&str, &str) = ("DOCSYNC_DOT_WEBHOOK_URL", "https://dot.example.com/hook");
@@ -25,14 +22,6 @@ const CLONE_URL: &str = "https://gitlab.example.com/group/project.git";
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// `env` plus the given variables.
-fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
-    for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
-    }
-    env
-}
 
 fn push(before: &str, sha: &str) -> Env {
     ci_env(Pipeline::Push { branch: "main", before, sha })

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
@@ -18,9 +17,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use common::{Pipeline, TestRepo, ci_env};
-
-type Env = BTreeMap<String, String>;
+use common::{Env, Pipeline, TestRepo, ci_env, run_in_background, with};
 
 const GITBOOK_TOKEN: &str = "gbtok-PLANTED-1111";
 const GITLAB_TOKEN: &str = "gltok-PLANTED-2222";
@@ -109,6 +106,8 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
+/// Not the shared `common::Run`: a scenario's run names the scenario in its
+/// messages and carries the files it wrote, which are searched for leaks too.
 struct Run {
     scenario: String,
     output: Output,
@@ -272,13 +271,6 @@ fn docs_history() -> (TestRepo, String, String) {
     (repo, first, second)
 }
 
-fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
-    for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
-    }
-    env
-}
-
 /// Every secret planted, GitLab pointed at `gitlab` (an echo server, so no
 /// GitLab call can leave this machine), quick timings.
 fn planted(env: Env, gitlab: &str) -> Env {
@@ -323,22 +315,13 @@ async fn run_docsync(scenario: &str, repo: &TestRepo, env: &Env, args: &[&str]) 
     };
     let _ = std::fs::remove_file(&report);
     let mut command = repo.docsync(args);
-    command.envs(env).timeout(Duration::from_secs(60));
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the docsync thread finished")
-        .expect("run docsync");
+    command.envs(env);
+    let common::Run { output, stdout, stderr, .. } = run_in_background(command, Duration::from_secs(60)).await;
     let mut files = Vec::new();
     if let Ok(text) = std::fs::read_to_string(&report) {
         files.push((report, text));
     }
-    Run {
-        scenario: format!("{scenario} (docsync {})", args.join(" ")),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        files,
-    }
+    Run { scenario: format!("{scenario} (docsync {})", args.join(" ")), output, stdout, stderr, files }
 }
 
 fn report_in(dir: &Path) -> String {

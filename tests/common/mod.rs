@@ -1,5 +1,6 @@
-//! A real git repository for integration tests, built with the git CLI in a
-//! temporary directory, and the GitLab CI variables of each pipeline kind.
+//! What the integration tests share: a real git repository, built with the
+//! git CLI in a temporary directory; the GitLab CI variables of each pipeline
+//! kind; and the plumbing around a run of the binary.
 //!
 //! Every git command runs isolated from the machine it runs on: the
 //! environment is cleared, `HOME` is a fresh directory (no user config),
@@ -11,6 +12,12 @@
 //! `docsync(args)` runs the real binary the same way: cleared environment,
 //! only `PATH` and `HOME` (and `NO_COLOR`) set, the repository as working
 //! directory. Tests add the `CI_*` and `DOCSYNC_*` variables they need.
+//!
+//! A [`Run`] is what a run left behind, with the context every assertion
+//! message shows. [`run_in_background`] runs the binary off the async
+//! runtime, so the test's wiremock servers keep answering it;
+//! [`read_dotenv`] reads the job's report; [`mock_server`] starts a wiremock
+//! server whose catch-all names any route docsync should not have called.
 #![allow(dead_code)] // each test binary uses a different part of the fixture
 
 use std::cell::Cell;
@@ -19,9 +26,16 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use serde_json::Value;
 use tempfile::TempDir;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// A job's variables, or a dotenv report: name to value, sorted by name.
+pub type Env = BTreeMap<String, String>;
 
 /// What GitLab sets as `CI_COMMIT_BEFORE_SHA` when there is no previous commit.
 pub const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
@@ -293,7 +307,7 @@ pub enum Pipeline<'a> {
 
 /// The variables GitLab sets for a pipeline of this kind (default branch
 /// `main`, created at [`PIPELINE_CREATED_AT`]). Tests add or remove entries.
-pub fn ci_env(pipeline: Pipeline<'_>) -> BTreeMap<String, String> {
+pub fn ci_env(pipeline: Pipeline<'_>) -> Env {
     let mut vars = BTreeMap::new();
     let mut set = |key: &str, value: &str| {
         vars.insert(key.to_owned(), value.to_owned());
@@ -339,4 +353,140 @@ pub fn ci_env(pipeline: Pipeline<'_>) -> BTreeMap<String, String> {
         }
     }
     vars
+}
+
+/// `env` plus the given variables (replacing any of the same name).
+pub fn with(mut env: Env, extra: &[(&str, &str)]) -> Env {
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// A port on 127.0.0.1 that nothing listens on once this returns: for
+/// servers a test starts, or for a connection that must be refused.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("find a free port on 127.0.0.1")
+}
+
+// ---------------------------------------------------------------------------
+// A CI job and its runs
+
+/// A pipeline job: the repository, the job's variables, where its dotenv
+/// report goes, and the range the push covers.
+pub struct Job {
+    pub repo: TestRepo,
+    pub env: Env,
+    pub report: PathBuf,
+    pub base: String,
+    pub head: String,
+}
+
+impl Job {
+    /// Sets one of the job's variables.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.insert(key.to_owned(), value.to_owned());
+    }
+}
+
+/// What a run of the binary left behind. `stdout` and `stderr` are decoded
+/// once, so assertions can search them as text.
+pub struct Run {
+    pub output: Output,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    fn new(output: Output, elapsed: Duration) -> Run {
+        Run {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            output,
+            elapsed,
+        }
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Everything a failure message needs to explain the run.
+    pub fn context(&self) -> String {
+        format!("exit {:?} after {:?}\nstdout:\n{}\nstderr:\n{}", self.code(), self.elapsed, self.stdout, self.stderr)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.context()))
+    }
+
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code(), Some(code), "{}", self.context());
+    }
+}
+
+/// Runs `command` to its end on this thread: for tests with no mock server
+/// on their async runtime.
+pub fn run_to_end(mut command: Command) -> Run {
+    let started = Instant::now();
+    let output = command.output().expect("run docsync");
+    Run::new(output, started.elapsed())
+}
+
+/// Runs `command` on a blocking thread, killed after `timeout`: the wiremock
+/// servers of the test live on its async runtime and must keep serving while
+/// the binary waits for their answers.
+pub async fn run_in_background(mut command: Command, timeout: Duration) -> Run {
+    command.timeout(timeout);
+    let started = Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the docsync thread finished")
+        .expect("run docsync");
+    Run::new(output, started.elapsed())
+}
+
+/// The `KEY=value` lines of a dotenv report; panics naming the file when it
+/// was not written, and naming the line when one is not `KEY=value`.
+pub fn read_dotenv(path: &Path) -> Env {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("the report {} was not written: {e}", path.display()));
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not KEY=value: {line:?}\n{text}"));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Mock servers
+
+/// A wiremock server with [`mount_catch_all`] in place.
+pub async fn mock_server() -> MockServer {
+    let server = MockServer::start().await;
+    mount_catch_all(&server).await;
+    server
+}
+
+/// Answers `599` naming any route no other mock answers, at the lowest
+/// priority: a request docsync should not send then shows up in its output
+/// and in the assertion messages, instead of as wiremock's bare 404.
+pub async fn mount_catch_all(server: &MockServer) {
+    Mock::given(any())
+        .respond_with(unexpected_request)
+        .with_priority(u8::MAX)
+        .named("catch-all: unexpected route")
+        .mount(server)
+        .await;
+}
+
+/// The catch-all's answer, for responders that meet a route they do not know.
+pub fn unexpected_request(request: &Request) -> ResponseTemplate {
+    ResponseTemplate::new(599).set_body_string(format!("unexpected request: {} {}", request.method, request.url.path()))
 }
