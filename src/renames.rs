@@ -143,23 +143,42 @@ pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn
         found.skipped_inexact = Some((remaining_sources.len(), remaining_destinations));
         return found;
     }
-    let mut matrix: Vec<Score> = Vec::with_capacity(remaining_destinations * NUM_CANDIDATE_PER_DST);
-    for d in 0..destinations.len() {
-        if dst_renamed[d] {
-            continue;
-        }
+    // Every remaining pair is scored, so every remaining blob is needed:
+    // read them once here, then score the rows in parallel without the
+    // repository (which is not shared across threads).
+    let remaining_destinations: Vec<usize> = (0..destinations.len()).filter(|d| !dst_renamed[*d]).collect();
+    let source_sigs: Vec<Option<Signature>> =
+        remaining_sources.iter().map(|&s| similarity.signature(&sources[s], blobs)).collect();
+    let destination_sigs: Vec<Option<Signature>> =
+        remaining_destinations.iter().map(|&d| similarity.signature(&destinations[d], blobs)).collect();
+    let row = |i: usize| -> [Score; NUM_CANDIDATE_PER_DST] {
+        let d = remaining_destinations[i];
         let mut best = [Score::UNUSED; NUM_CANDIDATE_PER_DST];
-        for &s in &remaining_sources {
+        for (j, &s) in remaining_sources.iter().enumerate() {
+            let score = match (&source_sigs[j], &destination_sigs[i]) {
+                (Some(src), Some(dst)) => estimate(src, dst, MINIMUM_SCORE),
+                _ => 0,
+            };
             let candidate = Score {
                 dst: Some(d),
                 src: s,
-                score: similarity.estimate(&sources[s], &destinations[d], MINIMUM_SCORE, blobs),
+                score,
                 name_score: u8::from(basename_same(&sources[s].path, &destinations[d].path)),
             };
             record_if_better(&mut best, candidate);
         }
-        matrix.extend(best);
-    }
+        best
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, remaining_destinations.len());
+    let chunk = remaining_destinations.len().div_ceil(threads);
+    let rows: Vec<usize> = (0..remaining_destinations.len()).collect();
+    let mut matrix: Vec<Score> = std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().flat_map(|&i| row(i)).collect::<Vec<Score>>()))
+            .collect();
+        workers.into_iter().flat_map(|worker| worker.join().expect("a scoring thread panicked")).collect()
+    });
     // A stable sort, as git's STABLE_QSORT: ties keep the matrix's order.
     matrix.sort_by(Score::order);
     for candidate in matrix {
@@ -221,10 +240,39 @@ fn basename_same(a: &str, b: &str) -> bool {
     basename(a) == basename(b)
 }
 
+/// What scoring needs of a regular file: its size and its span hashes
+/// (sorted by hash, bytes per hash).
+struct Signature {
+    size: u64,
+    spans: Vec<(u32, u64)>,
+}
+
+/// git's `estimate_similarity` on two signatures, 0..=60000.
+fn estimate(src: &Signature, dst: &Signature, minimum: u64) -> u64 {
+    let max_size = src.size.max(dst.size);
+    let delta_size = max_size - src.size.min(dst.size);
+    // Edits that change the size this much are never renames.
+    if max_size * (MAX_SCORE - minimum) < delta_size * MAX_SCORE || dst.size == 0 {
+        return 0;
+    }
+    // Both lists are sorted by hash: walk them together.
+    let (mut copied, mut d) = (0u64, 0usize);
+    for &(hash, count) in &src.spans {
+        while d < dst.spans.len() && dst.spans[d].0 < hash {
+            d += 1;
+        }
+        if d < dst.spans.len() && dst.spans[d].0 == hash {
+            copied += count.min(dst.spans[d].1);
+            d += 1;
+        }
+    }
+    copied * MAX_SCORE / max_size
+}
+
 /// Sizes and span hashes per blob, each computed once.
 struct Similarity {
     sizes: HashMap<Vec<u8>, Option<u64>>,
-    spans: HashMap<Vec<u8>, Option<HashMap<u32, u64>>>,
+    spans: HashMap<Vec<u8>, Option<Vec<(u32, u64)>>>,
 }
 
 impl Similarity {
@@ -240,20 +288,27 @@ impl Similarity {
         };
         let max_size = src_size.max(dst_size);
         let delta_size = max_size - src_size.min(dst_size);
-        // Edits that change the size this much are never renames.
         if max_size * (MAX_SCORE - minimum) < delta_size * MAX_SCORE {
             return 0;
         }
-        self.load_spans(&src.id, blobs);
-        self.load_spans(&dst.id, blobs);
-        let (Some(Some(src_spans)), Some(Some(dst_spans))) = (self.spans.get(&src.id), self.spans.get(&dst.id)) else {
+        let (Some(src), Some(dst)) = (self.signature(src, blobs), self.signature(dst, blobs)) else {
             return 0;
         };
-        if dst_size == 0 {
-            return 0;
+        estimate(&src, &dst, minimum)
+    }
+
+    /// A regular file's signature; `None` for other modes or unreadable blobs.
+    fn signature(&mut self, file: &Candidate, blobs: &mut dyn Blobs) -> Option<Signature> {
+        if !is_regular(file.mode) {
+            return None;
         }
-        let copied: u64 = src_spans.iter().map(|(hash, count)| (*count).min(*dst_spans.get(hash).unwrap_or(&0))).sum();
-        copied * MAX_SCORE / max_size
+        let size = self.size(&file.id, blobs)?;
+        if !self.spans.contains_key(&file.id) {
+            let spans = blobs.content(&file.id).map(|content| span_hashes(&content));
+            self.spans.insert(file.id.clone(), spans);
+        }
+        let spans = self.spans.get(&file.id)?.as_ref()?.clone();
+        Some(Signature { size, spans })
     }
 
     fn size(&mut self, id: &[u8], blobs: &mut dyn Blobs) -> Option<u64> {
@@ -264,22 +319,15 @@ impl Similarity {
         self.sizes.insert(id.to_vec(), size);
         size
     }
-
-    fn load_spans(&mut self, id: &[u8], blobs: &mut dyn Blobs) {
-        if !self.spans.contains_key(id) {
-            let spans = blobs.content(id).map(|content| span_hashes(&content));
-            self.spans.insert(id.to_vec(), spans);
-        }
-    }
 }
 
 /// git's `hash_chars`: cut the content at each LF or every 64 bytes, hash
 /// each chunk, and count the bytes per hash. A CR before an LF is ignored in
 /// text; a last chunk without LF is not counted (as in git).
-fn span_hashes(content: &[u8]) -> HashMap<u32, u64> {
+fn span_hashes(content: &[u8]) -> Vec<(u32, u64)> {
     const HASHBASE: u32 = 107_927;
     let is_text = !content.iter().take(8000).any(|b| *b == 0);
-    let mut counts: HashMap<u32, u64> = HashMap::new();
+    let mut chunks: Vec<(u32, u64)> = Vec::with_capacity(content.len() / 32 + 1);
     let (mut accum1, mut accum2, mut n) = (0u32, 0u32, 0u64);
     for (i, &byte) in content.iter().enumerate() {
         let c = u32::from(byte);
@@ -294,11 +342,18 @@ fn span_hashes(content: &[u8]) -> HashMap<u32, u64> {
         if n < 64 && byte != b'\n' {
             continue;
         }
-        let hash = accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE;
-        *counts.entry(hash).or_default() += n;
+        chunks.push((accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE, n));
         n = 0;
         accum1 = 0;
         accum2 = 0;
+    }
+    chunks.sort_unstable_by_key(|&(hash, _)| hash);
+    let mut counts: Vec<(u32, u64)> = Vec::with_capacity(chunks.len());
+    for (hash, n) in chunks {
+        match counts.last_mut() {
+            Some(last) if last.0 == hash => last.1 += n,
+            _ => counts.push((hash, n)),
+        }
     }
     counts
 }
@@ -331,7 +386,7 @@ mod tests {
     #[test]
     fn span_hashes_count_bytes_per_line_and_drop_an_unterminated_tail() {
         let counts = span_hashes(b"abc\nabc\nxy");
-        assert_eq!(counts.values().sum::<u64>(), 8, "two 4-byte lines; the tail without LF is not counted");
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), 8, "two 4-byte lines; the tail without LF is not counted");
         assert_eq!(counts.len(), 1);
         let crlf = span_hashes(b"abc\r\nabc\n");
         assert_eq!(crlf, span_hashes(b"abc\nabc\n"), "CR before LF is ignored in text");

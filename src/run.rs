@@ -46,8 +46,13 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
     let mut settings = config::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
-            let http = HttpClient::new(&settings.http)?;
-            let plan = build_plan(&settings, terminal, None, runtime, &http)?;
+            // Outside CI a plan reads nothing from GitLab: no client, and so
+            // no certificate store to load.
+            let http = match settings.pipeline.ci {
+                Some(_) => Some(HttpClient::new(&settings.http)?),
+                None => None,
+            };
+            let plan = build_plan(&settings, terminal, None, runtime, http.as_ref())?;
             log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
         }
@@ -100,7 +105,7 @@ fn run_sync(
     requested_by: Option<&'static str>,
 ) -> Result<Exit> {
     let http = HttpClient::new(&settings.http)?;
-    let mut plan = build_plan(settings, terminal, requested_by, runtime, &http)?;
+    let mut plan = build_plan(settings, terminal, requested_by, runtime, Some(&http))?;
     sync::preflight(&plan, settings)?;
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
@@ -133,7 +138,7 @@ fn build_plan(
     terminal: Terminal,
     requested_by: Option<&'static str>,
     runtime: &Runtime,
-    http: &HttpClient,
+    http: Option<&HttpClient>,
 ) -> Result<SyncPlan> {
     let cwd = std::env::current_dir().context("while reading the working directory")?;
     let repo = Repo::discover(&cwd)?;
@@ -144,11 +149,18 @@ fn build_plan(
 
     let (range, changes) = {
         let _section = Section::start(terminal, "docsync_range", "Finding the commit range and its changes");
-        let project_api =
-            ci.and_then(|_| runtime.block_on(gitlab::locate_project(settings, http, None)).ok().flatten());
-        let watermark = project_api.as_ref().and_then(|api| runtime.block_on(read_watermark(settings, http, api)));
+        let project_api = ci
+            .zip(http)
+            .and_then(|(_, http)| runtime.block_on(gitlab::locate_project(settings, http, None)).ok().flatten());
+        let watermark = project_api
+            .as_ref()
+            .zip(http)
+            .and_then(|(api, http)| runtime.block_on(read_watermark(settings, http, api)));
         let choice = range::choose(settings, watermark);
-        let compare = |from: &str, to: &str| compare_changes(settings, http, runtime, project_api.as_ref(), from, to);
+        let compare = |from: &str, to: &str| match http {
+            Some(http) => compare_changes(settings, http, runtime, project_api.as_ref(), from, to),
+            None => Err("outside CI docsync does not ask GitLab".to_owned()),
+        };
         let history = HistorySource {
             url: settings
                 .pipeline
@@ -173,11 +185,15 @@ fn build_plan(
 
     // A full sync has no range of commits; its head stands for it. So does
     // a range whose base is not in the clone (changes from the compare API).
-    let commits = match (&range.base, range.mode) {
-        (Some(base), mode) if mode != RangeMode::Full && repo.has_commit(base) => {
-            repo.commits(Some(base), &range.head, COMMITS_READ)?
-        }
-        _ => repo.commits(None, &range.head, 1)?,
+    //
+    // The skip rules read the head commit and whether every commit is the
+    // platform's own, so the walk stops at the first commit that is not.
+    let range_base = range.base.as_deref().filter(|base| range.mode != RangeMode::Full && repo.has_commit(base));
+    let commits = match range_base {
+        Some(base) => repo.commits_until(base, &range.head, COMMITS_READ, |commit| {
+            !plan::is_platform_commit(commit, &settings.platform_authors)
+        })?,
+        None => repo.commits(None, &range.head, 1)?,
     };
     let head_time = repo.commit_time(&range.head)?;
     let project = ci
@@ -226,7 +242,7 @@ fn build_plan(
 /// range's commits, newest first, as read for the skip rules. Without a base
 /// in the clone (a full sync, or changes from the compare API) the head
 /// stands for the range.
-fn push_history(repo: &Repo, range: &CommitRange, mut commits: Vec<CommitInfo>) -> Result<PushHistory> {
+fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>) -> Result<PushHistory> {
     let base = match &range.base {
         Some(base) if range.mode != RangeMode::Full && repo.has_commit(base) => base,
         _ => {
@@ -237,6 +253,9 @@ fn push_history(repo: &Repo, range: &CommitRange, mut commits: Vec<CommitInfo>) 
             return Ok(PushHistory::Squashed { head });
         }
     };
+    // The skip rules read only the newest commits; the event lists the
+    // newest 20 in topological order and counts them all.
+    let mut commits = repo.commits(Some(base), &range.head, COMMITS_READ)?;
     let total = if commits.len() < COMMITS_READ { commits.len() } else { repo.count_commits(base, &range.head)? };
     commits.truncate(dot::COMMITS_LISTED);
     let listed = commits
