@@ -1,0 +1,796 @@
+//! The GitLab CI/CD component (`templates/docsync.yml`) and the project's own
+//! `.gitlab-ci.yml`, loaded by a real GitLab CI emulator.
+//!
+//! `gitlab-ci-local` (npm 4.70.0) loads a project that includes the
+//! component with chosen `inputs`: the tests assert which jobs exist in each
+//! kind of pipeline, what the rendered jobs look like (`--preview`), that bad
+//! inputs are refused, and run the sync job with the shell executor (the
+//! job's `image:` is ignored, the debug binary is on `PATH`) against Prism on
+//! GitBook's published spec, checking that every input reaches docsync and
+//! that the exit codes map as the inputs say. `check-jsonschema
+//! --builtin-schema vendor.gitlab-ci` (PyPI; its schemas ship inside the
+//! package, no network) validates `.gitlab-ci.yml` and the rendered
+//! component, since it cannot read a component's `spec:` header itself.
+//!
+//! The README's three include examples (`component`, `project`, `remote`)
+//! are run as written: the component and project includes from
+//! gitlab-ci-local's include cache (it would fetch them from the GitLab
+//! instance), the remote include over HTTP from a server on 127.0.0.1.
+//!
+//! Tools come from `scripts/install-peers`; a missing one fails the tests
+//! with a message saying so.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::TestRepo;
+
+/// The project's `origin`: gitlab-ci-local derives `CI_SERVER_*`,
+/// `CI_PROJECT_*` and the include cache paths from it.
+const REMOTE_HOST: &str = "gitlab.example.com";
+const REMOTE_URL: &str = "https://gitlab.example.com/group/project.git";
+const GITBOOK_TOKEN: &str = "gbtok-ci-template-secret";
+const GIT_TOKEN: &str = "gittok-ci-template-secret";
+const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A tool `scripts/install-peers` installs into `.cache/`.
+fn peer(relative: &str) -> PathBuf {
+    let path = manifest_dir().join(".cache").join(relative);
+    assert!(path.exists(), "{} is missing: run scripts/install-peers", path.display());
+    path
+}
+
+fn gitlab_ci_local() -> PathBuf {
+    peer("npm/node_modules/.bin/gitlab-ci-local")
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn read_project_file(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+/// YAML to JSON with the `js-yaml` CLI that comes with gitlab-ci-local (the
+/// crate has no YAML parser of its own).
+fn yaml_to_json(yaml: &str) -> Value {
+    let mut child = Command::new(peer("npm/node_modules/.bin/js-yaml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run js-yaml (scripts/install-peers)");
+    child.stdin.take().expect("js-yaml's stdin").write_all(yaml.as_bytes()).expect("write YAML to js-yaml");
+    let output = child.wait_with_output().expect("wait for js-yaml");
+    assert!(output.status.success(), "js-yaml could not parse:\n{yaml}\n{}", describe(&output));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("js-yaml printed no JSON ({e})"))
+}
+
+/// The component's two documents: the `spec:` header and the jobs.
+fn component_documents() -> (Value, String) {
+    let text = read_project_file("templates/docsync.yml");
+    let (header, jobs) = text.split_once("\n---\n").expect("templates/docsync.yml has a spec header and ---");
+    (yaml_to_json(header), jobs.to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// A project that includes the component
+
+/// The kinds of pipeline, as the variables GitLab sets for them.
+#[derive(Clone, Copy, Debug)]
+enum Pipeline<'a> {
+    Push(&'a str),
+    Tag(&'a str),
+    Manual(&'a str),
+    MergeRequest,
+}
+
+impl Pipeline<'_> {
+    /// `(variables to set, variables to unset)`.
+    fn variables(self) -> (Vec<(String, String)>, Vec<&'static str>) {
+        let set = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        match self {
+            Pipeline::Push(branch) => (
+                set(&[("CI_PIPELINE_SOURCE", "push"), ("CI_COMMIT_BRANCH", branch), ("CI_COMMIT_REF_NAME", branch)]),
+                vec![],
+            ),
+            Pipeline::Tag(tag) => (
+                set(&[("CI_PIPELINE_SOURCE", "push"), ("CI_COMMIT_TAG", tag), ("CI_COMMIT_REF_NAME", tag)]),
+                vec!["CI_COMMIT_BRANCH"],
+            ),
+            Pipeline::Manual(source) => (set(&[("CI_PIPELINE_SOURCE", source), ("CI_COMMIT_BRANCH", "main")]), vec![]),
+            Pipeline::MergeRequest => (
+                set(&[
+                    ("CI_PIPELINE_SOURCE", "merge_request_event"),
+                    ("CI_MERGE_REQUEST_IID", "7"),
+                    ("CI_COMMIT_REF_NAME", "feature"),
+                ]),
+                vec!["CI_COMMIT_BRANCH"],
+            ),
+        }
+    }
+}
+
+/// Every predefined variable a test overrides (gitlab-ci-local warns about
+/// each otherwise).
+const OVERRIDDEN: &str = "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_COMMIT_REF_NAME,CI_COMMIT_TAG,\
+CI_MERGE_REQUEST_IID,CI_COMMIT_BEFORE_SHA,GITLAB_CI";
+
+struct Project {
+    repo: TestRepo,
+    /// The commit before the docs change (`CI_COMMIT_BEFORE_SHA` of a push).
+    before: String,
+}
+
+impl Project {
+    /// A repository with the component at `templates/docsync.yml`, the given
+    /// `.gitlab-ci.yml`, and a second commit that changes the docs.
+    fn new(gitlab_ci: &str) -> Project {
+        let repo = TestRepo::new();
+        repo.write("README.md", "# Project\n");
+        repo.write("src/lib.rs", "");
+        repo.write("docs/README.md", "# Handbook\n");
+        repo.write("templates/docsync.yml", &read_project_file("templates/docsync.yml"));
+        repo.write(".gitlab-ci.yml", gitlab_ci);
+        let before = repo.commit("initial");
+        repo.write("docs/guide.md", "# Guide\n");
+        repo.commit("docs: add a guide");
+        repo.git(&["remote", "add", "origin", REMOTE_URL]);
+        // What a clone has: origin/main and origin/HEAD pointing at it.
+        repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+        repo.git(&["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"]);
+        std::fs::write(repo.path.join(".git/info/exclude"), ".gitlab-ci-local/\ndocsync.env\n")
+            .expect("ignore gitlab-ci-local's state");
+        Project { repo, before }
+    }
+
+    fn gitlab_ci_local(&self, args: &[&str]) -> Output {
+        self.repo
+            .command(gitlab_ci_local())
+            .args(["--no-color", "--max-job-name-padding", "0", "--ignore-predefined-vars", OVERRIDDEN])
+            .args(args)
+            .output()
+            .expect("run gitlab-ci-local")
+    }
+
+    fn pipeline_args(pipeline: Pipeline<'_>) -> Vec<String> {
+        let (set, unset) = pipeline.variables();
+        let mut args = Vec::new();
+        for (key, value) in set {
+            args.push("--variable".to_owned());
+            args.push(format!("{key}={value}"));
+        }
+        for key in unset {
+            args.push("--unset-variable".to_owned());
+            args.push(key.to_owned());
+        }
+        args
+    }
+
+    /// `--list-json`: every job, with `when` and `allow_failure`.
+    fn job_list(&self, pipeline: Pipeline<'_>) -> Vec<Value> {
+        let mut args = vec!["--list-json".to_owned()];
+        args.extend(Self::pipeline_args(pipeline));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = self.gitlab_ci_local(&args);
+        assert!(output.status.success(), "gitlab-ci-local --list-json ({pipeline:?}): {}", describe(&output));
+        match serde_json::from_slice(&output.stdout) {
+            Ok(Value::Array(jobs)) => jobs,
+            other => panic!("gitlab-ci-local --list-json printed no job list ({other:?}): {}", describe(&output)),
+        }
+    }
+
+    /// The jobs that run in this pipeline (`when` is not `never`).
+    fn jobs(&self, pipeline: Pipeline<'_>) -> BTreeSet<String> {
+        self.job_list(pipeline)
+            .iter()
+            .filter(|job| job["when"] != "never")
+            .map(|job| job["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// `--preview`: the pipeline with includes, inputs and `extends`
+    /// resolved, as YAML.
+    fn preview_yaml(&self) -> String {
+        let output = self.gitlab_ci_local(&["--preview"]);
+        assert!(output.status.success(), "gitlab-ci-local --preview: {}", describe(&output));
+        String::from_utf8(output.stdout).expect("gitlab-ci-local prints UTF-8")
+    }
+
+    fn preview(&self) -> Value {
+        yaml_to_json(&self.preview_yaml())
+    }
+}
+
+fn names(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+const ONE_TARGET: &str = r#"
+include:
+  - local: templates/docsync.yml
+    inputs:
+      gitbook_space: spcCiLocal
+      project_directory: docs
+"#;
+
+#[test]
+fn jobs_exist_for_sync_branch_pushes_manual_pipelines_and_merge_requests() {
+    let project = Project::new(ONE_TARGET);
+    let sync = names(&["docsync-sync"]);
+    let preview = names(&["docsync-preview"]);
+    let none = BTreeSet::new();
+
+    assert_eq!(project.jobs(Pipeline::Push("main")), sync, "push to the sync branch (the default branch)");
+    assert_eq!(project.jobs(Pipeline::Push("feature")), none, "push to another branch");
+    assert_eq!(project.jobs(Pipeline::Tag("1.0.0")), none, "tag pipeline");
+    for source in ["web", "api", "trigger"] {
+        assert_eq!(project.jobs(Pipeline::Manual(source)), sync, "{source} pipeline");
+    }
+    assert_eq!(project.jobs(Pipeline::Manual("schedule")), none, "scheduled pipelines do not sync");
+    assert_eq!(project.jobs(Pipeline::MergeRequest), preview, "merge request pipeline");
+}
+
+#[test]
+fn branch_previews_prefix_and_exit_code_inputs_shape_the_jobs() {
+    // The monorepo way without docsync.toml: the component once per target.
+    let project = Project::new(
+        r#"
+include:
+  - local: templates/docsync.yml
+    inputs:
+      job_prefix: handbook-
+      gitbook_space: spcHandbook
+      project_directory: docs
+      branch: docs-live
+      environment: docs/handbook
+      allow_unreachable: true
+  - local: templates/docsync.yml
+    inputs:
+      job_prefix: api-
+      dot_webhook_url: https://dot.example.invalid/hooks/gitlab
+      project_directory: api
+      previews: false
+      environment: docs/api
+      stage: test
+"#,
+    );
+    assert_eq!(project.jobs(Pipeline::Push("main")), names(&["api-sync"]), "handbook syncs from docs-live only");
+    assert_eq!(project.jobs(Pipeline::Push("docs-live")), names(&["handbook-sync"]));
+    assert_eq!(project.jobs(Pipeline::Manual("web")), names(&["api-sync", "handbook-sync"]));
+    assert_eq!(project.jobs(Pipeline::MergeRequest), names(&["handbook-preview"]), "previews off for api");
+
+    let list = project.job_list(Pipeline::Manual("web"));
+    let job = |name: &str| list.iter().find(|j| j["name"] == name).cloned().unwrap_or_else(|| panic!("no {name}"));
+    assert_eq!(job("handbook-sync")["allow_failure"], serde_json::json!({"exit_codes": [3]}));
+    assert_eq!(job("api-sync")["allow_failure"], false);
+    assert_eq!(job("api-sync")["stage"], "test");
+    assert_eq!(job("handbook-sync")["stage"], "deploy");
+
+    let pipeline = project.preview();
+    let handbook = &pipeline["handbook-sync"];
+    let api = &pipeline["api-sync"];
+    assert_eq!(handbook["environment"]["name"], "docs/handbook");
+    assert_eq!(api["environment"]["name"], "docs/api");
+    assert_ne!(handbook["resource_group"], api["resource_group"], "one resource group per target");
+    assert_eq!(handbook["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcHandbook");
+    assert_eq!(handbook["variables"]["DOCSYNC_BRANCH"], "docs-live");
+    assert_eq!(api["variables"]["DOCSYNC_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
+    assert_eq!(api["variables"]["DOCSYNC_GITBOOK_SPACE"], "");
+    assert_eq!(api["variables"]["DOCSYNC_PREVIEWS"], "false");
+}
+
+#[test]
+fn rendered_jobs_keep_the_component_contract() {
+    let project = Project::new(ONE_TARGET);
+    let pipeline = project.preview();
+    let sync = &pipeline["docsync-sync"];
+    let preview = &pipeline["docsync-preview"];
+
+    let version = env!("CARGO_PKG_VERSION");
+    for job in [sync, preview] {
+        assert_eq!(job["image"]["name"], format!("registry.gitlab.com/docsync/docsync:{version}"), "{job:#}");
+        assert!(job["image"].get("entrypoint").is_none(), "the image needs no entrypoint override: {job:#}");
+        assert_eq!(job["artifacts"]["reports"]["dotenv"], "docsync.env", "{job:#}");
+        assert_eq!(job["variables"]["DOCSYNC_REPORT"], "docsync.env", "{job:#}");
+        assert_eq!(job["script"], serde_json::json!(["docsync sync "]), "{job:#}");
+        // Secrets come from masked CI/CD variables only, never from the
+        // pipeline configuration.
+        let variables = job["variables"].as_object().expect("job variables");
+        for name in variables.keys() {
+            assert!(!name.contains("TOKEN") && !name.contains("SECRET"), "{name} is set by the component");
+        }
+    }
+    assert_eq!(sync["interruptible"], false);
+    assert_eq!(preview["interruptible"], true);
+    assert_eq!(sync["resource_group"], "docsync/docs");
+    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "https://app.gitbook.com"}));
+    assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
+
+    let expected = [
+        ("DOCSYNC_GITBOOK_SPACE", "spcCiLocal"),
+        ("DOCSYNC_GITBOOK_API_URL", "https://api.gitbook.com/v1"),
+        ("DOCSYNC_DOT_WEBHOOK_URL", ""),
+        ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+        ("DOCSYNC_PATHS", ""),
+        ("DOCSYNC_BRANCH", ""),
+        ("DOCSYNC_DIRECTION", "import"),
+        ("DOCSYNC_EXPORT_BRANCH", ""),
+        ("DOCSYNC_EXPORT_MR", "false"),
+        ("DOCSYNC_PREVIEWS", "true"),
+        ("DOCSYNC_WAIT", "true"),
+        ("DOCSYNC_WAIT_TIMEOUT", "10m"),
+        ("DOCSYNC_CONFIG", ""),
+        ("DOCSYNC_REPORT", "docsync.env"),
+    ];
+    let variables: BTreeMap<String, Value> =
+        sync["variables"].as_object().expect("variables").iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let expected: BTreeMap<String, Value> = expected.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect();
+    assert_eq!(variables, expected);
+}
+
+#[test]
+fn spec_inputs_are_typed_documented_and_in_the_readme() {
+    let (header, jobs) = component_documents();
+    let inputs = header["spec"]["inputs"].as_object().expect("spec:inputs");
+    let readme = read_project_file("README.md");
+    for (name, input) in inputs {
+        assert!(input["description"].as_str().is_some_and(|d| d.len() > 10), "input {name} has no description");
+        assert!(input.get("default").is_some(), "input {name} has no default: the component must work with none");
+        let kind = input["type"].as_str().unwrap_or("string");
+        let default_kind = match &input["default"] {
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::Array(_) => "array",
+            _ => "string",
+        };
+        assert_eq!(kind, default_kind, "input {name}: default of the wrong type");
+        assert!(jobs.contains(&format!("$[[ inputs.{name} ]]")), "input {name} is never used");
+        assert!(!name.contains("token") && !name.contains("secret"), "secrets must not be inputs: {name}");
+        assert!(readme.contains(&format!("| `{name}` |")), "the README's input table lacks `{name}`");
+    }
+    assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
+    assert_eq!(
+        inputs["version"]["default"],
+        env!("CARGO_PKG_VERSION"),
+        "the component's default image version must be this crate's version"
+    );
+    assert_ne!(inputs["version"]["default"], "latest");
+}
+
+#[test]
+fn invalid_inputs_are_refused() {
+    for (inputs, complaint) in [
+        ("direction: sideways", "not in the list of allowed options"),
+        ("previews: \"no\"", "provided value is not a boolean"),
+        ("gitbook_spcae: spcTypo", ""),
+    ] {
+        let project = Project::new(&format!(
+            "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      {inputs}\n"
+        ));
+        let output = project.gitlab_ci_local(&["--list"]);
+        if complaint.is_empty() {
+            // GitLab refuses unknown inputs; gitlab-ci-local 4.70.0 ignores
+            // them. Documented here so a newer release that checks them shows up.
+            assert!(output.status.success(), "{}", describe(&output));
+            continue;
+        }
+        assert!(!output.status.success(), "gitlab-ci-local accepted `{inputs}`: {}", describe(&output));
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(text.contains(complaint), "`{inputs}` refused without saying `{complaint}`: {text}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Running the sync job against Prism
+
+/// Prism on GitBook's published spec, under a watchdog that kills it when
+/// the test closes the pipe (or dies).
+struct Prism {
+    watchdog: Child,
+    stdin: Option<ChildStdin>,
+    port: u16,
+    dir: TempDir,
+}
+
+const WATCHDOG: &str = r#"
+exec 3<&0
+"$@" </dev/null 3<&- &
+prism=$!
+( read -r _ <&3; kill -KILL "$prism" 2>/dev/null ) &
+exec 3<&-
+wait "$prism"
+"#;
+
+impl Prism {
+    fn start() -> Prism {
+        let spec = manifest_dir().join("../shared/reference/gitbook-git.openapi.json");
+        assert!(spec.is_file(), "GitBook's OpenAPI subset is missing at {}", spec.display());
+        let dir = tempfile::tempdir().expect("a directory for Prism's log");
+        let log = std::fs::File::create(dir.path().join("prism.log")).expect("create Prism's log");
+        let port = free_port();
+        let mut watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "prism-watchdog"])
+            .arg(peer("npm/node_modules/.bin/prism"))
+            .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string(), "--errors"])
+            .arg(&spec)
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().expect("share Prism's log"))
+            .stderr(log)
+            .spawn()
+            .expect("start Prism");
+        let stdin = watchdog.stdin.take();
+        let mut prism = Prism { watchdog, stdin, port, dir };
+        let started = Instant::now();
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = prism.watchdog.try_wait() {
+                panic!("Prism exited ({status}) before listening:\n{}", prism.log());
+            }
+            assert!(started.elapsed() < PRISM_START_TIMEOUT, "Prism did not listen in time:\n{}", prism.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prism
+    }
+
+    /// Prism serves the spec's paths at its root (no `/v1`).
+    fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prism.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.watchdog.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// A directory holding only the debug docsync binary, for the job's `PATH`.
+fn docsync_on_path() -> (TempDir, String) {
+    let dir = tempfile::tempdir().expect("a directory for PATH");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_docsync"), dir.path().join("docsync")).expect("link docsync");
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", dir.path().display());
+    (dir, path)
+}
+
+impl Project {
+    /// Runs one job of a push to `main` with the shell executor: the job's
+    /// image is ignored and docsync comes from `PATH`. GitLab sets
+    /// `GITLAB_CI=true` and `CI_COMMIT_BEFORE_SHA`, gitlab-ci-local does not;
+    /// the secrets are what masked CI/CD variables would give the job.
+    fn run_job(&self, job: &str, extra: &[(&str, &str)]) -> Output {
+        let (_bin, path) = docsync_on_path();
+        let mut args: Vec<String> = vec!["--force-shell-executor".into(), "--shell-isolation".into()];
+        let mut variables = vec![
+            ("PATH".to_owned(), path),
+            ("GITLAB_CI".to_owned(), "true".to_owned()),
+            ("CI_COMMIT_BEFORE_SHA".to_owned(), self.before.clone()),
+            ("NO_COLOR".to_owned(), "1".to_owned()),
+            ("DOCSYNC_GITBOOK_TOKEN".to_owned(), GITBOOK_TOKEN.to_owned()),
+            ("DOCSYNC_GIT_TOKEN".to_owned(), GIT_TOKEN.to_owned()),
+        ];
+        variables.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        for (key, value) in variables {
+            args.push("--variable".into());
+            args.push(format!("{key}={value}"));
+        }
+        args.extend(Self::pipeline_args(Pipeline::Push("main")));
+        args.push(job.into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.gitlab_ci_local(&args)
+    }
+
+    fn state_file(&self, relative: &str) -> String {
+        let path = self.repo.path.join(".gitlab-ci-local").join(relative);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+}
+
+fn dotenv(text: &str) -> BTreeMap<String, String> {
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+#[test]
+fn sync_job_runs_docsync_with_the_inputs_against_the_gitbook_stand_in() {
+    let prism = Prism::start();
+    let project = Project::new(&format!(
+        r#"
+include:
+  - local: templates/docsync.yml
+    inputs:
+      gitbook_space: spcCiLocal
+      gitbook_api_url: {api}
+      project_directory: docs
+      paths: "*.md"
+      wait: false
+      environment: docs/handbook
+      args: --format json
+"#,
+        api = prism.api_url()
+    ));
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+    assert!(output.status.success(), "the sync job failed: {context}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("PASS  docsync-sync"), "{context}");
+
+    // The request docsync reports, built from the inputs.
+    assert!(job_log.contains(&format!("\"url\": \"{}/spaces/spcCiLocal/git/import\"", prism.api_url())), "{context}");
+    assert!(job_log.contains("\"repoProjectDirectory\": \"docs\""), "{context}");
+    assert!(job_log.contains("\"ref\": \"refs/heads/main\""), "{context}");
+    // The environment input is docsync's watermark.
+    assert!(job_log.contains("docs/handbook"), "the environment name did not reach docsync: {context}");
+    // Prism received it and found it valid against GitBook's spec (it
+    // answers 422 otherwise, which fails the job).
+    assert!(prism.log().contains("/spaces/spcCiLocal/git/import"), "{context}");
+
+    let report = dotenv(&project.state_file("artifacts/docsync-sync/.gitlab-ci-reports/dotenv/docsync.env"));
+    let get = |key: &str| report.get(key).map(String::as_str);
+    assert_eq!(get("DOCSYNC_STATUS"), Some("synced"), "{report:?}");
+    assert_eq!(get("DOCSYNC_RANGE_MODE"), Some("push"), "{report:?}");
+    assert_eq!(get("DOCSYNC_RANGE_BASE"), Some(project.before.as_str()), "{report:?}");
+    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_ACTION"), Some("import"), "{report:?}");
+    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_CHANGED"), Some("1"), "{report:?}");
+    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_OUTCOME"), Some("queued"), "wait: false must reach docsync: {report:?}");
+
+    for secret in [GITBOOK_TOKEN, GIT_TOKEN] {
+        assert!(!context.contains(secret), "a secret leaked into the job's output: {context}");
+    }
+}
+
+#[test]
+fn unreachable_target_fails_the_job_unless_allowed() {
+    // Nothing listens on this port: docsync exits 3 after its retries.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    for allow in [false, true] {
+        let project = Project::new(&format!(
+            r#"
+include:
+  - local: templates/docsync.yml
+    inputs:
+      gitbook_space: spcUnreachable
+      gitbook_api_url: {closed}
+      wait: false
+      allow_unreachable: {allow}
+"#
+        ));
+        let output = project.run_job("docsync-sync", &[("DOCSYNC_RETRIES", "0")]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+        let report = dotenv(&project.state_file("artifacts/docsync-sync/.gitlab-ci-reports/dotenv/docsync.env"));
+        assert_eq!(report.get("DOCSYNC_STATUS").map(String::as_str), Some("unreachable"), "{context}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if allow {
+            assert!(output.status.success(), "exit code 3 must be allowed: {context}");
+            assert!(stdout.contains("WARN  docsync-sync"), "an allowed failure is a warning: {context}");
+        } else {
+            assert!(!output.status.success(), "exit code 3 must fail the pipeline: {context}");
+            assert!(stdout.contains("FAIL  docsync-sync"), "{context}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The README's include examples, run as written
+
+/// A one-file HTTP server on 127.0.0.1 for `include: remote` (a thread that
+/// answers until the test ends).
+fn serve(body: String) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port for the remote include");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// The YAML blocks of the README's component section that include it.
+fn readme_include_examples() -> Vec<String> {
+    let readme = read_project_file("README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("GitLab CI/CD component"))
+        .expect("the README has a `## GitLab CI/CD component` section");
+    section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split_once("```").map(|(yaml, _)| yaml.to_owned()))
+        .filter(|yaml| yaml.starts_with("include:"))
+        .collect()
+}
+
+#[test]
+fn readme_examples_work_with_component_project_and_remote_includes() {
+    let examples = readme_include_examples();
+    let template = read_project_file("templates/docsync.yml");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut styles = BTreeSet::new();
+    for example in &examples {
+        let style = ["component:", "project:", "remote:", "local:"]
+            .into_iter()
+            .find(|style| example.contains(&format!("- {style}")))
+            .unwrap_or_else(|| panic!("an include example of no known style:\n{example}"));
+        let mut yaml = example.clone();
+        let project_placeholder = Project::new("");
+        let cache = project_placeholder.repo.path.join(".gitlab-ci-local/includes");
+        match style {
+            // gitlab-ci-local fetches these from the instance (`origin`);
+            // its include cache holds what it would fetch.
+            "component:" | "project:" => {
+                let file = cache.join(REMOTE_HOST).join("docsync/docsync").join(version).join("templates/docsync.yml");
+                std::fs::create_dir_all(file.parent().expect("a parent")).expect("create the include cache");
+                std::fs::write(&file, &template).expect("seed the include cache");
+            }
+            "remote:" => {
+                let published = format!("https://gitlab.com/docsync/docsync/-/raw/{version}/templates/docsync.yml");
+                assert!(yaml.contains(&published), "the remote example must name {published}:\n{yaml}");
+                let port = serve(template.clone());
+                yaml = yaml.replace(&published, &format!("http://127.0.0.1:{port}/templates/docsync.yml"));
+            }
+            _ => {}
+        }
+        styles.insert(style);
+        // The component example names the instance as CI_SERVER_FQDN or
+        // gitlab.com; the emulator's instance is the origin's host.
+        yaml = yaml.replace("gitlab.com/docsync/docsync/docsync@", &format!("{REMOTE_HOST}/docsync/docsync/docsync@"));
+        std::fs::write(project_placeholder.repo.path.join(".gitlab-ci.yml"), &yaml).expect("write .gitlab-ci.yml");
+
+        let jobs = project_placeholder.jobs(Pipeline::Push("main"));
+        assert!(jobs.iter().any(|j| j.ends_with("sync")), "{style} example: no sync job on a push to main: {jobs:?}");
+        let jobs = project_placeholder.jobs(Pipeline::MergeRequest);
+        assert!(jobs.iter().any(|j| j.ends_with("preview")), "{style} example: no preview job: {jobs:?}");
+    }
+    assert_eq!(styles, ["component:", "project:", "remote:"].into_iter().collect(), "one example per include style");
+}
+
+// ---------------------------------------------------------------------------
+// The project's own pipeline
+
+/// A copy of this repository's pipeline files in a repository whose origin
+/// is the project itself, so that `$CI_SERVER_FQDN/$CI_PROJECT_PATH/docsync@
+/// $CI_COMMIT_SHA` is this very commit (gitlab-ci-local reads such a
+/// component from the working tree).
+fn project_pipeline() -> TestRepo {
+    let repo = TestRepo::new();
+    for file in [".gitlab-ci.yml", "templates/docsync.yml", "Dockerfile"] {
+        repo.write(file, &read_project_file(file));
+    }
+    repo.commit("pipeline");
+    repo.git(&["remote", "add", "origin", "https://gitlab.example.com/docsync/docsync.git"]);
+    repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    repo.git(&["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"]);
+    repo
+}
+
+fn list_json(repo: &TestRepo, variables: &[(&str, &str)], unset: &[&str]) -> Vec<Value> {
+    let mut command = repo.command(gitlab_ci_local());
+    command.args(["--no-color", "--list-json", "--ignore-predefined-vars", OVERRIDDEN]);
+    for (key, value) in variables {
+        command.arg("--variable").arg(format!("{key}={value}"));
+    }
+    for key in unset {
+        command.arg("--unset-variable").arg(key);
+    }
+    let output = command.output().expect("run gitlab-ci-local");
+    assert!(output.status.success(), "gitlab-ci-local on .gitlab-ci.yml: {}", describe(&output));
+    serde_json::from_slice::<Vec<Value>>(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&output)))
+}
+
+#[test]
+fn project_pipeline_tests_builds_self_tests_and_releases_on_semver_tags() {
+    let repo = project_pipeline();
+    let running = |jobs: Vec<Value>| -> BTreeSet<String> {
+        jobs.iter().filter(|j| j["when"] != "never").filter_map(|j| j["name"].as_str().map(str::to_owned)).collect()
+    };
+    let branch = running(list_json(&repo, &[], &[]));
+    assert_eq!(branch, names(&["test", "build:static", "container-image", "self-test-sync"]), "branch pipeline");
+
+    let tag = running(list_json(
+        &repo,
+        &[("CI_COMMIT_TAG", env!("CARGO_PKG_VERSION")), ("CI_COMMIT_REF_NAME", env!("CARGO_PKG_VERSION"))],
+        &["CI_COMMIT_BRANCH"],
+    ));
+    assert!(tag.contains("release") && tag.contains("container-image"), "semver tag pipeline: {tag:?}");
+    let other_tag = running(list_json(&repo, &[("CI_COMMIT_TAG", "nightly")], &["CI_COMMIT_BRANCH"]));
+    assert!(!other_tag.contains("release") && !other_tag.contains("self-test-sync"), "other tag: {other_tag:?}");
+
+    let output =
+        repo.command(gitlab_ci_local()).args(["--no-color", "--preview"]).output().expect("run gitlab-ci-local");
+    assert!(output.status.success(), "{}", describe(&output));
+    let pipeline = yaml_to_json(&String::from_utf8_lossy(&output.stdout));
+    let self_test = &pipeline["self-test-sync"];
+    assert_eq!(self_test["image"]["name"], "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", "{self_test:#}");
+    assert!(self_test["script"].to_string().contains("docsync plan"), "{self_test:#}");
+    assert_eq!(self_test["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcSelfTest", "the inputs reached the job");
+    let test = &pipeline["test"];
+    assert!(test["script"].to_string().contains("./scripts/test"), "the test job runs the README's command");
+    assert!(pipeline["release"]["release"]["tag_name"].is_string(), "release uses the release keyword");
+    let build = pipeline["build:static"]["script"].to_string();
+    assert!(build.contains("--locked") && build.contains("$MUSL_TARGET"), "{build}");
+}
+
+// ---------------------------------------------------------------------------
+// check-jsonschema
+
+/// `check-jsonschema --builtin-schema vendor.gitlab-ci` on a file. The
+/// schema ships inside the package; when this user may make a network
+/// namespace, the check runs without any network to prove it.
+fn check_gitlab_ci_schema(file: &Path) -> Output {
+    let checker = peer("venv/bin/check-jsonschema");
+    let offline = Command::new("unshare").args(["-n", "true"]).output().is_ok_and(|o| o.status.success());
+    let mut command = if offline {
+        let mut command = Command::new("unshare");
+        command.arg("-n").arg(&checker);
+        command
+    } else {
+        eprintln!("note: cannot make a network namespace; check-jsonschema runs with the network");
+        Command::new(&checker)
+    };
+    command.args(["--builtin-schema", "vendor.gitlab-ci"]).arg(file).output().expect("run check-jsonschema")
+}
+
+#[test]
+fn check_jsonschema_validates_the_pipeline_and_the_rendered_component() {
+    let output = check_gitlab_ci_schema(&manifest_dir().join(".gitlab-ci.yml"));
+    assert!(output.status.success(), ".gitlab-ci.yml does not validate: {}", describe(&output));
+
+    let project = Project::new(ONE_TARGET);
+    let rendered = project.repo.outside_dir("rendered").join("pipeline.yml");
+    std::fs::write(&rendered, project.preview_yaml()).expect("write the rendered pipeline");
+    let output = check_gitlab_ci_schema(&rendered);
+    assert!(output.status.success(), "the rendered component does not validate: {}", describe(&output));
+
+    // And the check can fail: a job with an unknown keyword.
+    let broken = project.repo.outside_dir("broken").join("pipeline.yml");
+    std::fs::write(&broken, "job:\n  script: [true]\n  interruptable: false\n").expect("write a broken pipeline");
+    let output = check_gitlab_ci_schema(&broken);
+    assert!(!output.status.success(), "check-jsonschema accepted an unknown keyword: {}", describe(&output));
+}

@@ -1,0 +1,680 @@
+//! Packaging: the static (musl) release binary and the Dockerfile.
+//!
+//! The binary is built once per run of this test file, with the README's
+//! command (`cargo build --release --locked --target
+//! x86_64-unknown-linux-musl`), into its own target directory
+//! (`target/musl-test`) so that the inner cargo never waits on the lock the
+//! outer `cargo test` holds. It must be at most 8 MiB, statically linked (no
+//! ELF interpreter, no needed shared libraries), and run `docsync plan` in a
+//! bare root that holds nothing but busybox as `/bin/sh`, the CA bundle, the
+//! binary and a repository: entered with `chroot` as root, or in a user
+//! namespace (`unshare -r`) otherwise.
+//!
+//! No container engine runs on the test machines, so the Dockerfile is
+//! checked by reading it: the runtime stage must be a base with a shell and
+//! CA certificates, carry docsync on `PATH`, set no tool `ENTRYPOINT`, run as
+//! a non-root user and carry OCI labels.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use common::TestRepo;
+
+const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+const MAX_BINARY_BYTES: u64 = 8 * 1024 * 1024;
+/// Where the image puts the binary, and the bare root too.
+const BINARY_IN_ROOT: &str = "usr/local/bin/docsync";
+/// Where Debian, Alpine and busybox-based images keep the CA bundle, and
+/// where rustls' platform verifier (openssl-probe) looks for it.
+const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+// ---------------------------------------------------------------------------
+// The static binary
+
+/// Builds the musl release binary once for the whole test binary; every test
+/// that needs it gets the same path, or the same build failure.
+fn static_binary() -> &'static Path {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BINARY.get_or_init(build_static_binary) {
+        Ok(path) => path,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+fn build_static_binary() -> Result<PathBuf, String> {
+    let target_dir = manifest_dir().join("target/musl-test");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = Instant::now();
+    let output = Command::new(&cargo)
+        .current_dir(manifest_dir())
+        .args(["build", "--release", "--locked", "--target", MUSL_TARGET])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // The variables cargo sets for the test process describe the outer
+        // build; none of them may leak into the inner one.
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .map_err(|e| format!("cannot run cargo ({}): {e}", PathBuf::from(&cargo).display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "the static build failed; it needs the musl target and musl-tools \
+             (rustup target add {MUSL_TARGET}; scripts/install-peers installs musl-tools):\n{}",
+            describe(&output)
+        ));
+    }
+    eprintln!(
+        "static build: {:.1}s (cargo build --release --locked --target {MUSL_TARGET})",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(target_dir.join(MUSL_TARGET).join("release/docsync"))
+}
+
+/// The facts of an ELF file that say whether it is static: an interpreter
+/// (`PT_INTERP`) or needed shared libraries (`DT_NEEDED`) make it dynamic. A
+/// static-pie binary has a `PT_DYNAMIC` segment for its own relocations, but
+/// no `DT_NEEDED` in it.
+#[derive(Debug, PartialEq, Eq)]
+struct Linkage {
+    interpreter: bool,
+    needed_libraries: usize,
+}
+
+fn elf_linkage(bytes: &[u8]) -> Result<Linkage, String> {
+    const PT_DYNAMIC: u32 = 2;
+    const PT_INTERP: u32 = 3;
+    const DT_NULL: u64 = 0;
+    const DT_NEEDED: u64 = 1;
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()));
+    let u64_at = |at: usize| bytes.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+    if bytes.get(..4) != Some(b"\x7fELF") || bytes.get(4) != Some(&2) || bytes.get(5) != Some(&1) {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    let truncated = || "truncated ELF header".to_owned();
+    let phoff = u64_at(0x20).ok_or_else(truncated)? as usize;
+    let phentsize = u16_at(0x36).ok_or_else(truncated)? as usize;
+    let phnum = u16_at(0x38).ok_or_else(truncated)? as usize;
+    let mut linkage = Linkage { interpreter: false, needed_libraries: 0 };
+    for index in 0..phnum {
+        let header = phoff + index * phentsize;
+        let kind = u32_at(header).ok_or("truncated program header")?;
+        if kind == PT_INTERP {
+            linkage.interpreter = true;
+        }
+        if kind == PT_DYNAMIC {
+            let offset = u64_at(header + 8).ok_or("truncated program header")? as usize;
+            let size = u64_at(header + 0x20).ok_or("truncated program header")? as usize;
+            for entry in (offset..offset + size).step_by(16) {
+                match u64_at(entry).ok_or("truncated dynamic section")? {
+                    DT_NULL => break,
+                    DT_NEEDED => linkage.needed_libraries += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(linkage)
+}
+
+#[test]
+fn elf_linkage_tells_static_from_dynamic() {
+    // The reader must be able to fail: the test process itself is a
+    // dynamically linked glibc program.
+    let me = std::fs::read(std::env::current_exe().expect("the test binary's path")).expect("read the test binary");
+    let linkage = elf_linkage(&me).expect("the test binary is ELF");
+    assert!(linkage.interpreter && linkage.needed_libraries > 0, "{linkage:?}");
+    assert!(elf_linkage(b"#!/bin/sh\n").is_err());
+}
+
+#[test]
+fn static_binary_is_small_and_statically_linked() {
+    let binary = static_binary();
+    let size = std::fs::metadata(binary).expect("the static binary exists").len();
+    eprintln!("static binary: {size} bytes ({:.2} MiB), {}", size as f64 / 1048576.0, binary.display());
+    assert!(size <= MAX_BINARY_BYTES, "the static binary is {size} bytes, more than 8 MiB ({MAX_BINARY_BYTES})");
+
+    let bytes = std::fs::read(binary).expect("read the static binary");
+    let linkage = elf_linkage(&bytes).unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+    assert_eq!(linkage, Linkage { interpreter: false, needed_libraries: 0 }, "the binary is not static");
+
+    // `file` says the same in words, when it is installed.
+    if let Ok(output) = Command::new("file").arg("--brief").arg(binary).output() {
+        let words = String::from_utf8_lossy(&output.stdout);
+        assert!(words.contains("statically linked") || words.contains("static-pie linked"), "file says: {words}");
+    } else {
+        eprintln!("note: `file` is not installed; the ELF headers alone were checked");
+    }
+}
+
+/// A program's full path, from this process's `PATH` and the sbin
+/// directories (`chroot` lives in `/usr/sbin`): the commands that enter the
+/// root run with the root's own `PATH`.
+fn program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed (coreutils: chroot; util-linux: unshare)"))
+}
+
+fn running_as_root() -> bool {
+    let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    uid.is_ok_and(|uid| uid == "0")
+}
+
+/// The command that enters a root directory, before `chroot`'s own options:
+/// `chroot` needs root (or `CAP_SYS_CHROOT`); without it, a user namespace
+/// where this user is root (`unshare -r`) can chroot too. Neither: a failure
+/// that says so.
+fn chroot_command() -> Command {
+    let chroot = program("chroot");
+    if running_as_root() {
+        return Command::new(chroot);
+    }
+    let unshare = program("unshare");
+    let probe = Command::new(&unshare).arg("-r").arg(&chroot).args(["/", "true"]).output();
+    match probe {
+        Ok(output) if output.status.success() => {
+            let mut command = Command::new(unshare);
+            command.arg("-r").arg(chroot);
+            command
+        }
+        other => panic!(
+            "cannot enter a bare root: not root, and `unshare -r chroot` failed ({}). Run the tests as root, or \
+             allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
+            match other {
+                Ok(output) => describe(&output),
+                Err(error) => error.to_string(),
+            }
+        ),
+    }
+}
+
+fn copy_into(root: &Path, from: &Path, to: &str) {
+    let destination = root.join(to);
+    std::fs::create_dir_all(destination.parent().expect("a path inside the root")).expect("create directories");
+    std::fs::copy(from, &destination)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), destination.display()));
+}
+
+fn busybox_static() -> PathBuf {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file());
+    let busybox =
+        busybox.unwrap_or_else(|| panic!("busybox is not installed: run scripts/install-peers (busybox-static)"));
+    let bytes = std::fs::read(&busybox).expect("read busybox");
+    let linkage = elf_linkage(&bytes).unwrap_or_else(|e| panic!("{}: {e}", busybox.display()));
+    assert!(
+        !linkage.interpreter && linkage.needed_libraries == 0,
+        "{} is dynamically linked (Debian's `busybox`); the bare root needs `busybox-static` (scripts/install-peers)",
+        busybox.display()
+    );
+    busybox
+}
+
+/// `/` with `bin/sh` (busybox), the CA bundle, docsync and a repository at
+/// `/repo`: nothing else, no libc, no git. The fixture's temporary directory
+/// is the root, so the repository built with the git CLI is already in it.
+fn bare_root() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Handbook\n");
+    repo.write("src/lib.rs", "");
+    repo.commit("initial");
+    repo.write("docs/guide.md", "# Guide\n");
+    repo.commit("add a guide");
+    // Outside CI the project's URL (for the request) comes from origin.
+    repo.git(&["remote", "add", "origin", "https://gitlab.example.com/group/project.git"]);
+    let host_bundle = std::fs::read(host_ca_bundle()).expect("read the CA bundle");
+    furnish_root(repo.root(), &host_bundle);
+    repo
+}
+
+fn host_ca_bundle() -> PathBuf {
+    let ca_bundle = Path::new("/").join(CA_BUNDLE);
+    assert!(ca_bundle.is_file(), "no CA bundle at {}: install ca-certificates", ca_bundle.display());
+    ca_bundle
+}
+
+/// Puts busybox as `/bin/sh`, the CA bundle and docsync into `root`.
+fn furnish_root(root: &Path, ca_bundle: &[u8]) {
+    copy_into(root, &busybox_static(), "bin/busybox");
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).expect("link /bin/sh to busybox");
+    std::fs::create_dir_all(root.join(CA_BUNDLE).parent().expect("a directory")).expect("create etc/ssl/certs");
+    std::fs::write(root.join(CA_BUNDLE), ca_bundle).expect("write the CA bundle");
+    copy_into(root, static_binary(), BINARY_IN_ROOT);
+    // tempfile makes the directory private; the unprivileged run below must
+    // be able to walk into it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("open the root directory");
+}
+
+fn plan_in_root(root: &Path, user: Option<&str>) -> Output {
+    let mut command = chroot_command();
+    if let Some(user) = user {
+        command.arg(format!("--userspec={user}"));
+    }
+    command
+        .arg(root)
+        .args(["/bin/sh", "-c", "cd /repo && docsync plan --format json"])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/bin")
+        .env("HOME", "/")
+        .env("NO_COLOR", "1")
+        .env("DOCSYNC_GITBOOK_SPACE", "spcBareRoot")
+        .env("DOCSYNC_PROJECT_DIRECTORY", "docs");
+    command.output().expect("enter the bare root")
+}
+
+fn assert_plan(output: &Output, repo: &TestRepo) {
+    assert!(output.status.success(), "docsync plan failed in the bare root: {}", describe(output));
+    let plan: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("docsync plan printed no JSON ({e}): {}", describe(output)));
+    assert_eq!(plan["range"]["mode"], "local", "{plan:#}");
+    assert_eq!(plan["range"]["head"], repo.head().as_str(), "{plan:#}");
+    assert_eq!(plan["changes"], serde_json::json!([{"status": "added", "path": "docs/guide.md"}]), "{plan:#}");
+    let target = &plan["targets"][0];
+    assert_eq!(target["kind"], "gitbook", "{plan:#}");
+    assert_eq!(target["action"], "import", "{plan:#}");
+    assert_eq!(target["request"]["body"]["repoProjectDirectory"], "docs", "{plan:#}");
+}
+
+#[test]
+fn static_binary_plans_in_a_bare_root() {
+    let repo = bare_root();
+    let root = repo.root();
+    assert!(!root.join("usr/bin/git").exists() && !root.join("lib").exists(), "the root must stay bare");
+
+    let output = plan_in_root(root, None);
+    assert_plan(&output, &repo);
+}
+
+/// The image runs as user 10001 on a checkout the runner made as root:
+/// docsync must read a repository it does not own.
+#[test]
+fn static_binary_plans_as_another_user_than_the_checkout_owner() {
+    let repo = bare_root();
+    if !running_as_root() {
+        // In a user namespace only this user is mapped: there is no other
+        // user to run as.
+        eprintln!("SKIPPED: not root, so docsync cannot run as another user than the checkout's owner");
+        return;
+    }
+    let owner = std::fs::metadata(repo.path.join(".git")).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    assert_eq!(owner.ok(), Some(0), "the checkout must be root's");
+    let output = plan_in_root(repo.root(), Some("10001:10001"));
+    assert_plan(&output, &repo);
+}
+
+/// A git smart-HTTP server over TLS on 127.0.0.1: `git http-backend` behind
+/// Python's HTTP server, answering HTTP/1.1 with a length (as libgit2's
+/// client expects). Argument: the project root, the certificate, the key.
+const HTTPS_GIT_SERVER: &str = r#"
+import http.server, os, ssl, subprocess, sys, urllib.parse
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def backend(self):
+        url = urllib.parse.urlsplit(self.path)
+        body = b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = dict(os.environ, GIT_PROJECT_ROOT=sys.argv[1], GIT_HTTP_EXPORT_ALL="1",
+                   REQUEST_METHOD=self.command, PATH_INFO=url.path, QUERY_STRING=url.query,
+                   CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)),
+                   HTTP_GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
+        output = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
+        head, _, payload = output.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.decode().split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                headers.append((key, value.strip()))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = backend
+    do_POST = backend
+
+    def log_message(self, format, *args):
+        sys.stderr.write(format % args + "\n")
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// The server above, stopped when dropped.
+struct HttpsGitServer {
+    child: Child,
+    port: u16,
+}
+
+impl HttpsGitServer {
+    fn start(project_root: &Path, certificate: &Path, key: &Path) -> HttpsGitServer {
+        let mut child = Command::new("python3")
+            .args(["-c", HTTPS_GIT_SERVER])
+            .arg(project_root)
+            .arg(certificate)
+            .arg(key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start python3 for the HTTPS git server: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("the server's stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("read the server's port");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the HTTPS git server did not start (printed {line:?})")
+        });
+        HttpsGitServer { child, port }
+    }
+}
+
+impl Drop for HttpsGitServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1: `(certificate, key)`.
+fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl to make a test certificate (install openssl): {e}"));
+    assert!(output.status.success(), "openssl req failed: {}", describe(&output));
+    (certificate, key)
+}
+
+/// A push pipeline whose `CI_COMMIT_BEFORE_SHA` is not in the shallow clone
+/// at `/<clone>` of the root: docsync must deepen it from
+/// `CI_REPOSITORY_URL` over HTTPS, through the static binary's libgit2 and
+/// OpenSSL, trusting only the root's CA bundle.
+fn plan_push_in_root(root: &Path, clone: &str, before: &str, head: &str, repository_url: &str) -> Output {
+    let mut command = chroot_command();
+    command
+        .arg(root)
+        .args(["/bin/sh", "-c", &format!("cd /{clone} && docsync plan --format json")])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/bin")
+        .env("HOME", "/")
+        .env("NO_COLOR", "1")
+        .envs([
+            ("GITLAB_CI", "true"),
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_SHA", head),
+            ("CI_COMMIT_BEFORE_SHA", before),
+            ("CI_COMMIT_BRANCH", "main"),
+            ("CI_COMMIT_REF_NAME", "main"),
+            ("CI_DEFAULT_BRANCH", "main"),
+            ("CI_PROJECT_URL", "https://gitlab.example.com/group/project"),
+            ("CI_REPOSITORY_URL", repository_url),
+            ("DOCSYNC_GITBOOK_SPACE", "spcBareRoot"),
+            ("DOCSYNC_REPORT", "none"),
+        ]);
+    command.output().expect("enter the bare root")
+}
+
+#[test]
+fn static_binary_deepens_a_shallow_clone_over_https_in_a_bare_root() {
+    let origin = TestRepo::new();
+    origin.write("docs/a.md", "a\n");
+    let before = origin.commit("one");
+    origin.write("docs/b.md", "b\n");
+    origin.commit("two");
+    origin.write("docs/c.md", "c\n");
+    let head = origin.commit("three");
+    let served = origin.outside_dir("served");
+    origin.git(&["clone", "-q", "--bare", ".", &served.join("project.git").display().to_string()]);
+    origin.clone_shallow("trusted", 1);
+    origin.clone_shallow("untrusted", 1);
+
+    let (certificate, key) = self_signed_certificate(&origin.outside_dir("tls"));
+    let server = HttpsGitServer::start(&served, &certificate, &key);
+    let url = format!("https://127.0.0.1:{}/project.git", server.port);
+
+    // The root's bundle holds the host's CAs and the server's certificate.
+    let mut bundle = std::fs::read(host_ca_bundle()).expect("read the CA bundle");
+    bundle.extend(std::fs::read(&certificate).expect("read the test certificate"));
+    furnish_root(origin.root(), &bundle);
+    let output = plan_push_in_root(origin.root(), "trusted", &before, &head, &url);
+    assert!(output.status.success(), "{}", describe(&output));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&output)));
+    assert_eq!(plan["range"]["mode"], "push", "the clone was not deepened over HTTPS: {}", describe(&output));
+    assert_eq!(plan["range"]["base"], before.as_str(), "{plan:#}");
+    let paths: Vec<&str> =
+        plan["changes"].as_array().into_iter().flatten().filter_map(|c| c["path"].as_str()).collect();
+    assert_eq!(paths, ["docs/b.md", "docs/c.md"], "{plan:#}");
+
+    // Without the certificate in the bundle, the same fetch must fail
+    // verification (and docsync fall back to a full sync, saying why).
+    let host_bundle = std::fs::read(host_ca_bundle()).expect("read the CA bundle");
+    std::fs::write(origin.root().join(CA_BUNDLE), host_bundle).expect("restore the host's bundle");
+    let output = plan_push_in_root(origin.root(), "untrusted", &before, &head, &url);
+    assert!(output.status.success(), "{}", describe(&output));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&output)));
+    assert_eq!(plan["range"]["mode"], "full", "an untrusted certificate was accepted: {}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+    assert!(stderr.contains("certificate") || stderr.contains("ssl"), "no TLS reason given: {stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// The Dockerfile, read (no container engine here)
+
+/// One instruction: keyword in upper case, arguments with continuations
+/// joined.
+#[derive(Debug, Clone)]
+struct Instruction {
+    keyword: String,
+    args: String,
+}
+
+#[derive(Debug)]
+struct Stage {
+    base: String,
+    name: Option<String>,
+    instructions: Vec<Instruction>,
+}
+
+impl Stage {
+    fn all(&self, keyword: &str) -> impl Iterator<Item = &Instruction> {
+        self.instructions.iter().filter(move |i| i.keyword == keyword)
+    }
+}
+
+fn parse_dockerfile(text: &str) -> Vec<Stage> {
+    let mut logical = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if current.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        if !current.is_empty() && trimmed.starts_with('#') {
+            continue; // comment lines inside a continued instruction
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                logical.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let mut stages: Vec<Stage> = Vec::new();
+    for line in logical {
+        let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let instruction = Instruction { keyword: keyword.to_ascii_uppercase(), args: args.trim().to_owned() };
+        if instruction.keyword == "FROM" {
+            let words: Vec<&str> = instruction.args.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+            let name = match words.as_slice() {
+                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some((*name).to_owned()),
+                _ => None,
+            };
+            stages.push(Stage {
+                base: words.first().copied().unwrap_or_default().to_owned(),
+                name,
+                instructions: vec![],
+            });
+        } else if let Some(stage) = stages.last_mut() {
+            stage.instructions.push(instruction);
+        }
+    }
+    stages
+}
+
+fn read_project_file(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+#[test]
+fn dockerfile_builds_the_static_binary_with_locked_dependencies() {
+    let stages = parse_dockerfile(&read_project_file("Dockerfile"));
+    assert!(stages.len() >= 2, "the Dockerfile must be multi-stage: {stages:#?}");
+    let build = &stages[0];
+    assert!(build.base.starts_with("rust:"), "the build stage must start from the official rust image: {}", build.base);
+    assert!(build.name.is_some(), "the build stage needs a name for COPY --from");
+    let cargo_build = build
+        .all("RUN")
+        .find(|run| run.args.contains("cargo build"))
+        .unwrap_or_else(|| panic!("the build stage never runs cargo build: {build:#?}"));
+    for flag in ["--locked", "--release", &format!("--target {MUSL_TARGET}")] {
+        assert!(cargo_build.args.contains(flag), "cargo build without {flag}: {}", cargo_build.args);
+    }
+    assert!(build.all("COPY").any(|c| c.args.contains("Cargo.lock")), "the build stage must copy Cargo.lock");
+    assert!(
+        build.all("COPY").any(|c| c.args.split_whitespace().next() == Some(".cargo")),
+        "the build stage must copy .cargo/ (the musl build's size tuning), or the image's binary is not the tested one"
+    );
+
+    let ignore = read_project_file(".dockerignore");
+    let ignored: Vec<&str> = ignore.lines().map(|l| l.trim().trim_start_matches('/').trim_end_matches('/')).collect();
+    for dir in ["target", ".cache"] {
+        assert!(ignored.contains(&dir), ".dockerignore must keep {dir}/ out of the build context:\n{ignore}");
+    }
+}
+
+#[test]
+fn dockerfile_runtime_stage_is_a_job_image() {
+    let stages = parse_dockerfile(&read_project_file("Dockerfile"));
+    let runtime = stages.last().expect("a stage");
+    let build_names: Vec<&str> = stages[..stages.len() - 1].iter().filter_map(|s| s.name.as_deref()).collect();
+
+    // GitLab starts job containers through `sh`: the base needs a shell.
+    let base = runtime.base.as_str();
+    let (image, tag) = base.rsplit_once(':').unwrap_or((base, ""));
+    assert!(base != "scratch" && !base.contains("distroless"), "{base} has no shell; GitLab jobs start through sh");
+    let image_name = image.rsplit('/').next().unwrap_or(image);
+    assert!(
+        ["busybox", "alpine", "debian", "ubuntu"].contains(&image_name),
+        "{base} is not a base known to have a POSIX shell (busybox, alpine, debian, ubuntu)"
+    );
+    assert!(!tag.is_empty() && tag != "latest", "pin the runtime base to a tag, not latest: {base}");
+
+    // No tool entrypoint: the template must not need `entrypoint: [""]`.
+    for entrypoint in runtime.all("ENTRYPOINT") {
+        assert!(!entrypoint.args.contains("docsync"), "ENTRYPOINT runs docsync: {}", entrypoint.args);
+    }
+    assert_eq!(runtime.all("ENTRYPOINT").count(), 0, "the runtime stage sets an ENTRYPOINT");
+
+    // A non-root user, by name or number, set last.
+    let user = runtime.all("USER").last().unwrap_or_else(|| panic!("the runtime stage runs as root (no USER)"));
+    let who = user.args.split(':').next().unwrap_or_default();
+    assert!(!["root", "0", ""].contains(&who), "the runtime stage runs as root: USER {}", user.args);
+
+    // docsync on PATH, copied from a build stage.
+    let copies_binary = runtime.all("COPY").any(|copy| {
+        let from = copy.args.split_whitespace().find_map(|w| w.strip_prefix("--from="));
+        let destination = copy.args.split_whitespace().last().unwrap_or_default();
+        from.is_some_and(|f| build_names.contains(&f))
+            && copy.args.contains("docsync")
+            && ["/usr/local/bin/", "/usr/bin/", "/bin/"].iter().any(|dir| destination.starts_with(dir))
+    });
+    assert!(copies_binary, "the runtime stage must COPY --from=<build stage> docsync into a PATH directory");
+
+    // CA certificates: copied in, or installed by the package manager.
+    let has_ca = runtime.all("COPY").any(|c| c.args.contains("ca-certificates.crt"))
+        || runtime.all("RUN").any(|r| r.args.contains("ca-certificates"));
+    assert!(has_ca, "the runtime stage has no CA certificates");
+
+    // OCI labels, with the version and source from build arguments.
+    let labels: String = runtime.all("LABEL").map(|l| l.args.clone()).collect::<Vec<_>>().join(" ");
+    for key in
+        ["org.opencontainers.image.source", "org.opencontainers.image.version", "org.opencontainers.image.licenses"]
+    {
+        assert!(labels.contains(&format!("{key}=")), "no {key} label: {labels}");
+    }
+    let args: Vec<String> =
+        runtime.all("ARG").map(|a| a.args.split('=').next().unwrap_or_default().to_owned()).collect();
+    for arg in ["VERSION", "SOURCE"] {
+        assert!(args.iter().any(|a| a == arg), "no ARG {arg} in the runtime stage: {args:?}");
+        assert!(labels.contains(&format!("${{{arg}}}")), "the labels do not use ${{{arg}}}: {labels}");
+    }
+    let cargo_license = read_project_file("Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("license = ").map(|v| v.trim_matches('"').to_owned()))
+        .expect("Cargo.toml has a license");
+    assert!(labels.contains(&cargo_license), "the licence label must be Cargo.toml's {cargo_license}: {labels}");
+}
+
+#[test]
+fn dockerfile_parser_sees_what_it_checks() {
+    let stages = parse_dockerfile(
+        "# comment\nFROM rust:1 AS build\nRUN cargo build \\\n  # inner comment\n  --locked\nFROM scratch\nENTRYPOINT [\"docsync\"]\n",
+    );
+    assert_eq!(stages.len(), 2);
+    assert_eq!(stages[0].name.as_deref(), Some("build"));
+    assert_eq!(stages[0].instructions[0].args, "cargo build  --locked");
+    assert_eq!(stages[1].base, "scratch");
+    assert_eq!(stages[1].all("ENTRYPOINT").count(), 1);
+}
