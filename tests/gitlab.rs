@@ -26,8 +26,8 @@ use common::{Env, FileChange, Pipeline, Run, TestRepo, ci_env, free_port, mount_
 // ---------------------------------------------------------------------------
 // Planted secrets: distinctive values that must never appear in any output.
 
-const GITLAB_TOKEN: &str = "glpat-GitLabApiTok3n-x7Qm2Rr";
-const GIT_TOKEN: &str = "glpat-GitPushTok3n-Lw9Vb4Kd";
+const GITLAB_TOKEN: &str = "glpat-fake.GitLabApiTok3n-x7Qm";
+const GIT_TOKEN: &str = "glpat-fake.GitPushTok3n-Lw9V";
 const JOB_TOKEN: &str = "glcbt-64_JobTok3n-Hk3Rt8Wq";
 const GITBOOK_TOKEN: &str = "gb_api_GitBookTok3n-Zp5Nc1";
 const DOT_SECRET: &str = "dot-secret-Tok3n-Yu6Ee2";

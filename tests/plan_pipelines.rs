@@ -148,7 +148,7 @@ fn push_import_body_carries_masked_git_token_and_project_directory() {
     repo.write("docs/guide.md", "# Guide, revised\n");
     repo.write("src/main.rs", "fn main() { println!(\"hi\"); }\n");
     let head = repo.commit("Revise the guide and the code");
-    let token = "glpat-plan-test-secret-4242";
+    let token = "glpat-fake.plan-test-secret-4242";
     let env =
         with(push(&before, &head), &[GITBOOK, ("DOCSYNC_GIT_TOKEN", token), ("DOCSYNC_PROJECT_DIRECTORY", "/docs/")]);
 
