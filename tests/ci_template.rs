@@ -24,15 +24,15 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::TestRepo;
+use common::prism::{Prism, gitbook_spec};
+use common::{TestRepo, free_port};
 
 /// The project's `origin`: gitlab-ci-local derives `CI_SERVER_*`,
 /// `CI_PROJECT_*` and the include cache paths from it.
@@ -40,7 +40,6 @@ const REMOTE_HOST: &str = "gitlab.example.com";
 const REMOTE_URL: &str = "https://gitlab.example.com/group/project.git";
 const GITBOOK_TOKEN: &str = "gbtok-ci-template-secret";
 const GIT_TOKEN: &str = "gittok-ci-template-secret";
-const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -403,84 +402,6 @@ fn invalid_inputs_are_refused() {
 // ---------------------------------------------------------------------------
 // Running the sync job against Prism
 
-/// Prism on GitBook's published spec, under a watchdog that kills it when
-/// the test closes the pipe (or dies).
-struct Prism {
-    watchdog: Child,
-    stdin: Option<ChildStdin>,
-    port: u16,
-    dir: TempDir,
-}
-
-const WATCHDOG: &str = r#"
-exec 3<&0
-"$@" </dev/null 3<&- &
-prism=$!
-( read -r _ <&3; kill -KILL "$prism" 2>/dev/null ) &
-exec 3<&-
-wait "$prism"
-"#;
-
-impl Prism {
-    fn start() -> Prism {
-        let spec = manifest_dir().join("../shared/reference/gitbook-git.openapi.json");
-        assert!(spec.is_file(), "GitBook's OpenAPI subset is missing at {}", spec.display());
-        let dir = tempfile::tempdir().expect("a directory for Prism's log");
-        let log = std::fs::File::create(dir.path().join("prism.log")).expect("create Prism's log");
-        let port = free_port();
-        let mut watchdog = Command::new("sh")
-            .args(["-c", WATCHDOG, "prism-watchdog"])
-            .arg(peer("npm/node_modules/.bin/prism"))
-            .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string(), "--errors"])
-            .arg(&spec)
-            .stdin(Stdio::piped())
-            .stdout(log.try_clone().expect("share Prism's log"))
-            .stderr(log)
-            .spawn()
-            .expect("start Prism");
-        let stdin = watchdog.stdin.take();
-        let mut prism = Prism { watchdog, stdin, port, dir };
-        let started = Instant::now();
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = prism.watchdog.try_wait() {
-                panic!("Prism exited ({status}) before listening:\n{}", prism.log());
-            }
-            assert!(started.elapsed() < PRISM_START_TIMEOUT, "Prism did not listen in time:\n{}", prism.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        prism
-    }
-
-    /// Prism serves the spec's paths at its root (no `/v1`).
-    fn api_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prism.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.watchdog.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.watchdog.kill();
-        let _ = self.watchdog.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
 /// A directory holding only the debug docsync binary, for the job's `PATH`.
 fn docsync_on_path() -> (TempDir, String) {
     let dir = tempfile::tempdir().expect("a directory for PATH");
@@ -528,7 +449,7 @@ fn dotenv(text: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn sync_job_runs_docsync_with_the_inputs_against_the_gitbook_stand_in() {
-    let prism = Prism::start();
+    let prism = Prism::start(&gitbook_spec());
     let project = Project::new(&format!(
         r#"
 include:

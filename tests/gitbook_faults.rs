@@ -20,17 +20,14 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::{
-    Job, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, mock_server, read_dotenv, run_in_background,
+    Job, NEW_STARTED, OLD_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, gitbook_state,
+    mock_server, old_success, read_dotenv, run_in_background,
 };
 
 const SPACE: &str = "spcFaults";
 const TOKEN: &str = "gbtok-faults-0001";
 const GIT_TOKEN: &str = "gittok-faults-0002";
 const USER_AGENT: &str = concat!("docsync/", env!("CARGO_PKG_VERSION"));
-/// When the operation GitBook shows before docsync's request started.
-const OLD_STARTED: &str = "2026-11-22T14:00:00Z";
-/// When the operation docsync's request queued started.
-const NEW_STARTED: &str = "2026-11-22T15:00:05Z";
 const IMPORT_PATH: &str = "/v1/spaces/spcFaults/git/import";
 const INFO_PATH: &str = "/v1/spaces/spcFaults/git/info";
 
@@ -122,30 +119,8 @@ fn api(server: &MockServer) -> String {
     format!("{}/v1", server.uri())
 }
 
-fn state(operation: Option<Value>) -> Value {
-    let mut state = json!({
-        "installationId": "inst-1",
-        "installationProvider": "gitlab",
-        "installationStatus": "active",
-        "repoName": "group/project",
-        "url": "https://gitlab.example.com/group/project/-/tree/main",
-    });
-    if let Some(operation) = operation {
-        state["operation"] = operation;
-    }
-    state
-}
-
-/// GitBook's finished operation from before the job.
-fn old_success() -> Value {
-    state(Some(json!({
-        "state": "success", "direction": "import", "stage": "done",
-        "startedAt": OLD_STARTED, "endedAt": "2026-11-22T14:00:40Z",
-    })))
-}
-
 fn new_operation(state_name: &str, stage: &str) -> Value {
-    state(Some(json!({ "state": state_name, "direction": "import", "stage": stage, "startedAt": NEW_STARTED })))
+    gitbook_state(Some(json!({ "state": state_name, "direction": "import", "stage": stage, "startedAt": NEW_STARTED })))
 }
 
 fn gitbook_error(code: u16, message: &str) -> ResponseTemplate {

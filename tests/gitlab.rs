@@ -21,7 +21,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate};
 
-use common::{Env, FileChange, Pipeline, Run, TestRepo, ci_env, free_port, mount_catch_all, run_in_background, with};
+use common::{
+    Env, FileChange, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, free_port, gitbook_state,
+    mount_catch_all, run_in_background, with,
+};
 
 // ---------------------------------------------------------------------------
 // Planted secrets: distinctive values that must never appear in any output.
@@ -41,8 +44,6 @@ const PROJECT_ID: &str = "42";
 const SPACE: &str = "spcGitLab";
 const ENVIRONMENT: &str = "docs/gitbook";
 const PIPELINE_URL: &str = "https://gitlab.example.com/group/project/-/pipelines/9001";
-const OLD_STARTED: &str = "2026-11-22T14:00:00Z";
-const NEW_STARTED: &str = "2026-11-22T15:00:05Z";
 
 /// No secret, whole or in part, in stdout or stderr.
 fn assert_no_secrets(run: &Run) {
@@ -284,20 +285,6 @@ impl Identity {
         self.token_info = None;
         self
     }
-}
-
-fn gitbook_state(operation: Option<Value>) -> Value {
-    let mut state = json!({
-        "installationId": "inst-1",
-        "installationProvider": "gitlab",
-        "installationStatus": "active",
-        "repoName": "group/project",
-        "url": "https://gitlab.example.com/group/project/-/tree/main",
-    });
-    if let Some(operation) = operation {
-        state["operation"] = operation;
-    }
-    state
 }
 
 // ---------------------------------------------------------------------------

@@ -24,16 +24,15 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use common::{Job, Pipeline, Run, TestRepo, ci_env, mock_server, read_dotenv, run_in_background, unexpected_request};
+use common::{
+    Job, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_state, mock_server, old_success,
+    read_dotenv, run_in_background, unexpected_request,
+};
 
 const GITBOOK_TOKEN: &str = "gbtok-monorepo-0001";
 const GIT_TOKEN: &str = "gittok-monorepo-0002";
 const DOT_API_SECRET: &str = "dotsecret-api-0003";
 const DOT_HANDBOOK_SECRET: &str = "dotsecret-handbook-0004";
-/// When the operation each space shows before docsync's request started.
-const OLD_STARTED: &str = "2026-11-22T14:00:00Z";
-/// When the operation docsync's request queued started.
-const NEW_STARTED: &str = "2026-11-22T15:00:05Z";
 
 /// The GitBook targets of the monorepo: name, space, directory.
 const SPACES: [(&str, &str, &str); 4] = [
@@ -285,12 +284,12 @@ impl FakeGitBook {
                 (204, ResponseTemplate::new(204))
             }
             ("GET", "info", _) if !imported => (200, ResponseTemplate::new(200).set_body_json(old_success())),
-            ("GET", "info", Space::OperationFails) => (200, ResponseTemplate::new(200).set_body_json(state(Some(json!({
+            ("GET", "info", Space::OperationFails) => (200, ResponseTemplate::new(200).set_body_json(gitbook_state(Some(json!({
                 "state": "failure", "direction": "import", "stage": "cloning", "startedAt": NEW_STARTED,
                 "error": format!("Could not clone the repository for {space}"),
                 "errorAction": { "label": "Check the Git Sync settings", "url": format!("https://app.gitbook.com/s/{space}/settings") },
             }))))),
-            ("GET", "info", _) => (200, ResponseTemplate::new(200).set_body_json(state(Some(json!({
+            ("GET", "info", _) => (200, ResponseTemplate::new(200).set_body_json(gitbook_state(Some(json!({
                 "state": "success", "direction": "import", "stage": "done", "startedAt": NEW_STARTED,
             }))))),
             _ => (599, unexpected_request(request)),
@@ -314,25 +313,6 @@ impl Respond for FakeGitBookResponder {
         self.0.log.lock().unwrap_or_else(|p| p.into_inner()).push(call);
         answer
     }
-}
-
-fn state(operation: Option<Value>) -> Value {
-    let mut state = json!({
-        "installationProvider": "gitlab",
-        "installationStatus": "active",
-        "repoName": "group/project",
-    });
-    if let Some(operation) = operation {
-        state["operation"] = operation;
-    }
-    state
-}
-
-fn old_success() -> Value {
-    state(Some(json!({
-        "state": "success", "direction": "import", "stage": "done",
-        "startedAt": OLD_STARTED, "endedAt": "2026-11-22T14:00:40Z",
-    })))
 }
 
 fn gitbook_error(code: u16, message: &str) -> ResponseTemplate {
@@ -858,7 +838,7 @@ fn serve(
             ("GET", ["v1", "spaces", space, "git", "info"]) => {
                 let ours = imported.lock().unwrap_or_else(|p| p.into_inner()).contains(*space);
                 let state = if ours {
-                    state(Some(json!({ "state": "success", "direction": "import", "startedAt": NEW_STARTED })))
+                    gitbook_state(Some(json!({ "state": "success", "direction": "import", "startedAt": NEW_STARTED })))
                 } else {
                     old_success()
                 };

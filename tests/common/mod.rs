@@ -28,6 +28,8 @@ use std::process::Output;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+pub mod prism;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -489,4 +491,35 @@ pub async fn mount_catch_all(server: &MockServer) {
 /// The catch-all's answer, for responders that meet a route they do not know.
 pub fn unexpected_request(request: &Request) -> ResponseTemplate {
     ResponseTemplate::new(599).set_body_string(format!("unexpected request: {} {}", request.method, request.url.path()))
+}
+
+// ---------------------------------------------------------------------------
+// GitBook's answers, as its published spec shapes them
+
+/// When the operation GitBook shows before docsync's request started.
+pub const OLD_STARTED: &str = "2026-11-22T14:00:00Z";
+/// When the operation docsync's request queued started.
+pub const NEW_STARTED: &str = "2026-11-22T15:00:05Z";
+
+/// A `GitSyncState` answer of `GET git/info`, with this operation if any.
+pub fn gitbook_state(operation: Option<Value>) -> Value {
+    let mut state = serde_json::json!({
+        "installationId": "inst-1",
+        "installationProvider": "gitlab",
+        "installationStatus": "active",
+        "repoName": "group/project",
+        "url": "https://gitlab.example.com/group/project/-/tree/main",
+    });
+    if let Some(operation) = operation {
+        state["operation"] = operation;
+    }
+    state
+}
+
+/// GitBook's finished operation from before the job.
+pub fn old_success() -> Value {
+    gitbook_state(Some(serde_json::json!({
+        "state": "success", "direction": "import", "stage": "done",
+        "startedAt": OLD_STARTED, "endedAt": "2026-11-22T14:00:40Z",
+    })))
 }
