@@ -203,12 +203,7 @@ fn needed_scopes(settings: &Settings, variable: &str) -> Vec<Need> {
 }
 
 fn has_scope(info: &TokenInfo, scope: &str) -> bool {
-    info.scopes.iter().any(|s| {
-        s == scope
-            || s == "api"
-            || (scope == "read_api" && s == "read_api")
-            || (scope == "read_repository" && s == "write_repository")
-    })
+    info.scopes.iter().any(|s| s == scope || s == "api" || (scope == "read_repository" && s == "write_repository"))
 }
 
 async fn check_gitlab_tokens(settings: &Settings, http: &HttpClient, context: &CheckContext, report: &mut Report) {

@@ -327,7 +327,6 @@ pub struct Settings {
     pub wait_timeout: Duration,
     /// How often GitBook's operation state is read while waiting.
     pub poll_interval: Duration,
-    pub concurrency: usize,
     pub report: Option<PathBuf>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
@@ -513,7 +512,6 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
-        concurrency: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         report,
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
         platform_authors,
@@ -1148,7 +1146,7 @@ mod tests {
         assert_eq!(settings.direction, Direction::Import);
         assert!(settings.wait && settings.previews);
         assert_eq!(settings.wait_timeout, Duration::from_secs(600));
-        assert_eq!(settings.concurrency, 8);
+        assert_eq!(settings.http.max_in_flight, 8);
         assert_eq!(settings.report, None);
     }
 

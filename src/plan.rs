@@ -27,6 +27,19 @@ pub enum Action {
     Skip,
 }
 
+impl Action {
+    /// The name in the JSON contract and the dotenv report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Import => "import",
+            Action::Export => "export",
+            Action::Preview => "preview",
+            Action::PushEvent => "push_event",
+            Action::Skip => "skip",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RangeView {
     pub base: Option<String>,

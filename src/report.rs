@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::cli::Format;
-use crate::plan::{Action, SyncPlan};
+use crate::plan::SyncPlan;
 use crate::range::short;
 use crate::repo::ChangeStatus;
 
@@ -61,13 +61,7 @@ fn render_text(plan: &SyncPlan) -> String {
     let _ = writeln!(out, "targets  {}", plan.targets.len());
     let name_width = plan.targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for target in &plan.targets {
-        let action = match target.action {
-            Action::Import => "import",
-            Action::Export => "export",
-            Action::Preview => "preview",
-            Action::PushEvent => "push_event",
-            Action::Skip => "skip",
-        };
+        let action = target.action.as_str();
         let _ = writeln!(
             out,
             "  {:name_width$}  {:7}  {:10}  {:>4} changed  {}",
@@ -112,8 +106,7 @@ pub fn dotenv(plan: &SyncPlan) -> String {
     for target in &plan.targets {
         let key: String =
             target.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-        let action = serde_json::to_value(target.action).ok().and_then(|v| v.as_str().map(str::to_owned));
-        line(format!("DOCSYNC_TARGET_{key}_ACTION"), action.as_deref().unwrap_or(""));
+        line(format!("DOCSYNC_TARGET_{key}_ACTION"), target.action.as_str());
         line(format!("DOCSYNC_TARGET_{key}_CHANGED"), &target.changed.to_string());
         let outcome = target.outcome.as_ref().map_or("planned", |o| o.status.as_str());
         line(format!("DOCSYNC_TARGET_{key}_OUTCOME"), outcome);
