@@ -332,7 +332,6 @@ pub struct Settings {
     pub gitlab: GitLabSettings,
     pub platform_authors: Vec<String>,
     pub targets: Vec<Target>,
-    pub config_file: Option<PathBuf>,
 }
 
 /// Turns every input into validated settings, or every problem found.
@@ -516,7 +515,6 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
         platform_authors,
         targets,
-        config_file: file.map(|f| f.path.clone()),
     })
 }
 

@@ -5,7 +5,7 @@
 //! stays independent of libgit2's types and lifetimes.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Context, Result};
@@ -118,10 +118,6 @@ impl Repo {
         // SAFETY: a process-wide libgit2 setting, changed before any fetch.
         unsafe { git2::opts::set_ssl_cert_file(path) }
             .with_context(|| format!("while loading the CA file {}", path.display()))
-    }
-
-    pub fn root(&self) -> PathBuf {
-        self.repo.workdir().unwrap_or_else(|| self.repo.path()).to_path_buf()
     }
 
     pub fn is_shallow(&self) -> bool {
