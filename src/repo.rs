@@ -5,8 +5,8 @@
 //! stays independent of libgit2's types and lifetimes.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::sync::Once;
+use std::path::{Path, PathBuf};
+use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
 use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
@@ -75,26 +75,50 @@ pub struct Repo {
     repo: Repository,
 }
 
-static OWNER_VALIDATION_OFF: Once = Once::new();
+/// The system CA bundle, loaded into libgit2 only before its first fetch.
+static DEFERRED_CA_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Sets libgit2 up for docsync, once per process, before any other use.
+///
+/// - The GitLab runner's checkout usually belongs to another user than the
+///   job's container process; libgit2 (like git ≥ 2.35.2) refuses such a
+///   repository by default. docsync only reads the checkout it was started
+///   in, so it turns that validation off rather than asking users for
+///   `safe.directory`.
+/// - libgit2 re-hashes every object it reads to check it; git does not, and
+///   on large diffs it costs a sizeable share of the time.
+/// - libgit2's OpenSSL setup parses the whole system CA bundle (about 150
+///   certificates) at initialisation: 10% of `docsync plan` on the
+///   benchmark's 1,000-commit range, for a fetch only shallow clones make. So `SSL_CERT_FILE`
+///   points at `/dev/null` while libgit2 initialises (OpenSSL ignores a
+///   default file that holds nothing), and the bundle is loaded by
+///   [`Repo::deepen`] instead. `SSL_CERT_DIR` is untouched: OpenSSL reads a
+///   certificate directory lazily anyway.
+fn init_libgit2() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        let own = std::env::var_os("SSL_CERT_FILE");
+        DEFERRED_CA_FILE.get_or_init(|| openssl_probe::probe().cert_file);
+        // SAFETY: docsync calls this on its main thread before starting any
+        // other thread (its async runtime is single-threaded); git2 itself
+        // sets these variables at this same point.
+        unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+        if let Err(error) = unsafe { git2::opts::set_verify_owner_validation(false) } {
+            tracing::debug!("could not turn off libgit2's owner validation: {error}");
+        }
+        git2::opts::strict_hash_verification(false);
+        match own {
+            // SAFETY: as above.
+            Some(own) => unsafe { std::env::set_var("SSL_CERT_FILE", own) },
+            None => unsafe { std::env::remove_var("SSL_CERT_FILE") },
+        }
+    });
+}
 
 impl Repo {
     /// Opens the repository that contains `path`.
-    ///
-    /// The GitLab runner's checkout usually belongs to another user than the
-    /// job's container process; libgit2 (like git ≥ 2.35.2) refuses such a
-    /// repository by default. docsync only reads the checkout it was started
-    /// in, so it turns that validation off rather than asking users for
-    /// `safe.directory`.
     pub fn discover(path: &Path) -> Result<Repo> {
-        OWNER_VALIDATION_OFF.call_once(|| {
-            // SAFETY: called once, before any other libgit2 use in this process.
-            if let Err(error) = unsafe { git2::opts::set_verify_owner_validation(false) } {
-                tracing::debug!("could not turn off libgit2's owner validation: {error}");
-            }
-            // libgit2 re-hashes every object it reads to check it; git does
-            // not, and on large diffs it costs a sizeable share of the time.
-            git2::opts::strict_hash_verification(false);
-        });
+        init_libgit2();
         let repo = Repository::discover(path).map_err(|error| {
             anyhow::Error::new(BadInput::new(
                 "working directory",
@@ -115,6 +139,7 @@ impl Repo {
 
     /// Uses this CA bundle for fetches over HTTPS (`CI_SERVER_TLS_CA_FILE`).
     pub fn use_ca_file(path: &Path) -> Result<()> {
+        init_libgit2();
         // SAFETY: a process-wide libgit2 setting, changed before any fetch.
         unsafe { git2::opts::set_ssl_cert_file(path) }
             .with_context(|| format!("while loading the CA file {}", path.display()))
@@ -360,6 +385,7 @@ impl Repo {
     /// Fetches more history into a shallow clone: `refspecs` from `url`,
     /// `depth` commits deep (`None`: the whole history).
     pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), git2::Error> {
+        load_system_ca_file();
         let mut remote = self.repo.remote_anonymous(url)?;
         let mut options = git2::FetchOptions::new();
         options.download_tags(git2::AutotagOption::None);
@@ -380,6 +406,20 @@ impl Repo {
     pub fn origin_url(&self) -> Option<String> {
         self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
     }
+}
+
+/// Loads the system CA bundle that [`init_libgit2`] held back, once, before
+/// the first fetch (only HTTPS fetches read it). A bundle that cannot be
+/// loaded is logged: the fetch then fails with libgit2's own TLS error.
+fn load_system_ca_file() {
+    static LOADED: Once = Once::new();
+    LOADED.call_once(|| {
+        let Some(Some(file)) = DEFERRED_CA_FILE.get() else { return };
+        // SAFETY: a process-wide libgit2 setting, changed before any fetch.
+        if let Err(error) = unsafe { git2::opts::set_ssl_cert_file(file) } {
+            tracing::warn!("could not load the CA bundle {}: {}", file.display(), error.message());
+        }
+    });
 }
 
 /// Blob sizes and contents for rename detection, straight from the object
