@@ -3,8 +3,8 @@
 //! break detection), so that docsync's change set equals git's.
 //!
 //! libgit2's own `find_similar` measures similarity differently (its scores
-//! disagree with git's near the 50% line), so only the raw tree diff comes
-//! from libgit2; pairing deleted and added files is done here:
+//! disagree with git's near the 50% line), so pairing the deleted and added
+//! files of the raw tree diff (`repo::tree_changes`) is done here:
 //!
 //! 1. exact renames: same blob (and the same mode for non-regular files),
 //!    preferring an unused source with the same file name;

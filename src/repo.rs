@@ -4,12 +4,14 @@
 //! (commit SHAs as strings, [`Change`]s, [`CommitInfo`]s) so that deciding
 //! stays independent of libgit2's types and lifetimes.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
-use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -87,6 +89,10 @@ static DEFERRED_CA_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
 ///   `safe.directory`.
 /// - libgit2 re-hashes every object it reads to check it; git does not, and
 ///   on large diffs it costs a sizeable share of the time.
+/// - libgit2's object cache is off: docsync reads each tree of a diff once
+///   (identical subtrees are skipped, not re-read), so the cache only cost
+///   memory, page faults and the time to free it at exit. Pack delta bases
+///   keep their own cache.
 /// - libgit2's OpenSSL setup parses the whole system CA bundle (about 150
 ///   certificates) at initialisation: 10% of `docsync plan` on the
 ///   benchmark's 1,000-commit range, for a fetch only shallow clones make. So `SSL_CERT_FILE`
@@ -107,6 +113,7 @@ fn init_libgit2() {
             tracing::debug!("could not turn off libgit2's owner validation: {error}");
         }
         git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
         match own {
             // SAFETY: as above.
             Some(own) => unsafe { std::env::set_var("SSL_CERT_FILE", own) },
@@ -218,36 +225,22 @@ impl Repo {
     }
 
     fn diff_trees(&self, base_tree: Option<&git2::Tree<'_>>, head_tree: &git2::Tree<'_>) -> Result<Vec<Change>> {
-        let mut options = DiffOptions::new();
-        // Names and statuses only: never load blobs just to classify them.
-        // A file that became a symlink is one typechange (git's `T`), not a
-        // deletion and an addition.
-        options.skip_binary_check(true).include_typechange(true);
-        let diff = self
-            .repo
-            .diff_tree_to_tree(base_tree, Some(head_tree), Some(&mut options))
-            .context("while comparing the two trees")?;
+        let raw = self.tree_changes(base_tree, head_tree).context("while comparing the two trees")?;
 
-        // Renames are paired by git's own algorithm (see `renames`), not by
-        // libgit2's `find_similar`, whose similarity scores differ from git's.
-        let candidate = |file: git2::DiffFile<'_>| renames::Candidate {
-            path: path_of(file.path_bytes()),
-            id: file.id().as_bytes().to_vec(),
-            mode: u32::from(file.mode()),
-        };
+        // Renames are paired by git's own algorithm (see `renames`).
         let (mut sources, mut destinations) = (Vec::new(), Vec::new());
-        let (mut source_delta, mut destination_delta) = (Vec::new(), Vec::new());
-        for (index, delta) in diff.deltas().enumerate() {
-            match delta.status() {
-                Delta::Deleted => {
-                    sources.push(candidate(delta.old_file()));
-                    source_delta.push(index);
+        let (mut source_raw, mut destination_raw) = (Vec::new(), Vec::new());
+        for (index, change) in raw.iter().enumerate() {
+            match change {
+                RawChange::Deleted(entry) => {
+                    sources.push(entry.candidate());
+                    source_raw.push(index);
                 }
-                Delta::Added => {
-                    destinations.push(candidate(delta.new_file()));
-                    destination_delta.push(index);
+                RawChange::Added(entry) => {
+                    destinations.push(entry.candidate());
+                    destination_raw.push(index);
                 }
-                _ => {}
+                RawChange::Modified(_) => {}
             }
         }
         let odb = self.repo.odb().context("while opening the object database")?;
@@ -261,41 +254,111 @@ impl Repo {
         let mut renamed_from: HashMap<usize, usize> = HashMap::new();
         let mut moved_away = HashSet::new();
         for (source, destination) in found.pairs {
-            renamed_from.insert(destination_delta[destination], source);
-            moved_away.insert(source_delta[source]);
+            renamed_from.insert(destination_raw[destination], source);
+            moved_away.insert(source_raw[source]);
         }
 
-        let mut changes = Vec::with_capacity(diff.deltas().len());
-        for (index, delta) in diff.deltas().enumerate() {
-            let new_path = path_of(delta.new_file().path_bytes());
-            let old_path = path_of(delta.old_file().path_bytes());
-            let change = match delta.status() {
-                Delta::Added => match renamed_from.get(&index) {
+        let mut changes = Vec::with_capacity(raw.len());
+        for (index, change) in raw.into_iter().enumerate() {
+            changes.push(match change {
+                RawChange::Added(entry) => match renamed_from.get(&index) {
                     Some(source) => Change {
                         status: ChangeStatus::Renamed,
-                        path: new_path,
+                        path: path_of(&entry.path),
                         old_path: Some(sources[*source].path.clone()),
                     },
-                    None => Change { status: ChangeStatus::Added, path: new_path, old_path: None },
+                    None => Change { status: ChangeStatus::Added, path: path_of(&entry.path), old_path: None },
                 },
-                Delta::Deleted if moved_away.contains(&index) => continue,
-                Delta::Deleted => Change { status: ChangeStatus::Deleted, path: old_path, old_path: None },
-                // A type change (file ↔ symlink) is a modification of the path.
-                Delta::Modified | Delta::Typechange => {
-                    Change { status: ChangeStatus::Modified, path: new_path, old_path: None }
+                RawChange::Deleted(_) if moved_away.contains(&index) => continue,
+                RawChange::Deleted(entry) => {
+                    Change { status: ChangeStatus::Deleted, path: path_of(&entry.path), old_path: None }
                 }
-                // No rename or copy detection ran in libgit2, so these do not occur.
-                Delta::Renamed
-                | Delta::Copied
-                | Delta::Unmodified
-                | Delta::Ignored
-                | Delta::Untracked
-                | Delta::Unreadable
-                | Delta::Conflicted => continue,
-            };
-            changes.push(change);
+                RawChange::Modified(path) => {
+                    Change { status: ChangeStatus::Modified, path: path_of(&path), old_path: None }
+                }
+            });
         }
         Ok(changes)
+    }
+
+    /// The differences between two trees (no base: every file added), in
+    /// git's order: by full path, bytewise.
+    ///
+    /// A wide diff is shared out: the top levels are expanded here until
+    /// there are enough differing subtrees to go round, and those are
+    /// walked on as many threads as the machine has (each thread with its
+    /// own handle on the repository: libgit2's are not shared between
+    /// threads). The pieces are put back together in order.
+    fn tree_changes(&self, base: Option<&git2::Tree<'_>>, head: &git2::Tree<'_>) -> Result<Vec<RawChange>> {
+        let mut pieces =
+            vec![Piece::Trees(TreePair { prefix: Vec::new(), old: base.map(|t| t.id()), new: Some(head.id()) })];
+        for _ in 0..SPLIT_MAX_DEPTH {
+            let pairs = pieces.iter().filter(|piece| matches!(piece, Piece::Trees(_))).count();
+            if pairs == 0 || pairs >= SPLIT_WIDTH {
+                break;
+            }
+            let mut expanded = Vec::with_capacity(pieces.len());
+            for piece in pieces {
+                match piece {
+                    Piece::Trees(pair) => expand(&self.repo, &pair, &mut expanded)?,
+                    change => expanded.push(change),
+                }
+            }
+            pieces = expanded;
+        }
+
+        let pairs: Vec<&TreePair> = pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Trees(pair) => Some(pair),
+                Piece::Change(_) => None,
+            })
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pairs.len());
+        let threads = if pairs.len() < SPLIT_WIDTH { 1 } else { threads };
+        tracing::debug!("comparing trees: {} differing subtrees, walked on {threads} threads", pairs.len());
+        let mut walked = if threads < 2 {
+            pairs.iter().map(|pair| walk(&self.repo, pair)).collect::<Result<Vec<_>, _>>()?
+        } else {
+            self.walk_in_parallel(&pairs, threads)?
+        }
+        .into_iter();
+
+        let mut changes = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Change(change) => changes.push(change),
+                Piece::Trees(_) => changes.extend(walked.next().into_iter().flatten()),
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Walks `pairs` on `threads` threads, this one included; the results
+    /// come back in the order of `pairs`.
+    fn walk_in_parallel(&self, pairs: &[&TreePair], threads: usize) -> Result<Vec<Vec<RawChange>>> {
+        let next = AtomicUsize::new(0);
+        let take_turns = |repo: &Repository| -> Result<Vec<(usize, Vec<RawChange>)>, git2::Error> {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(pair) = pairs.get(index) else { return Ok(done) };
+                done.push((index, walk(repo, pair)?));
+            }
+        };
+        let git_dir = self.repo.path();
+        let mut done = std::thread::scope(|scope| {
+            let helpers: Vec<_> =
+                (1..threads).map(|_| scope.spawn(|| take_turns(&Repository::open(git_dir)?))).collect();
+            let mut done = take_turns(&self.repo)?;
+            for helper in helpers {
+                let found = helper.join().map_err(|_| anyhow::anyhow!("a thread comparing trees panicked"))??;
+                done.extend(found);
+            }
+            anyhow::Ok(done)
+        })?;
+        done.sort_unstable_by_key(|(index, _)| *index);
+        Ok(done.into_iter().map(|(_, changes)| changes).collect())
     }
 
     /// Every file of a commit's tree, as if added: the change set of a full sync.
@@ -305,7 +368,7 @@ impl Repo {
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() != Some(ObjectType::Tree) {
                 let mut path = dir.to_owned();
-                path.push_str(&path_of(Some(entry.name_bytes())));
+                path.push_str(&path_of(entry.name_bytes()));
                 changes.push(Change { status: ChangeStatus::Added, path, old_path: None });
             }
             TreeWalkResult::Ok
@@ -422,6 +485,136 @@ fn load_system_ca_file() {
     });
 }
 
+/// One difference between two trees, before rename detection.
+enum RawChange {
+    Added(RawFile),
+    Deleted(RawFile),
+    /// Content, mode or kind changed; the path as bytes.
+    Modified(Vec<u8>),
+}
+
+struct RawFile {
+    path: Vec<u8>,
+    id: Oid,
+    mode: u32,
+}
+
+impl RawFile {
+    fn candidate(&self) -> renames::Candidate {
+        renames::Candidate { path: path_of(&self.path), id: self.id.as_bytes().to_vec(), mode: self.mode }
+    }
+}
+
+/// Two trees to compare below a path (ending in `/`, or empty for the
+/// root); a missing side means every file of the other was added or deleted.
+struct TreePair {
+    prefix: Vec<u8>,
+    old: Option<Oid>,
+    new: Option<Oid>,
+}
+
+/// A part of a diff in the making: a change found, or trees still to compare.
+enum Piece {
+    Change(RawChange),
+    Trees(TreePair),
+}
+
+/// Differing subtrees wanted before a diff is shared between threads: a
+/// few per thread, so that one big subtree does not leave the others idle.
+const SPLIT_WIDTH: usize = 16;
+/// How many levels may be expanded looking for them.
+const SPLIT_MAX_DEPTH: usize = 4;
+
+/// Compares one level of two trees, in git's own way (`tree-diff.c`):
+/// entries are merged in tree order, where a directory sorts as if its name
+/// ended in `/`, and subtrees with the same id on both sides are skipped
+/// unread (libgit2's `diff_tree_to_tree` reads every tree of both sides).
+/// A file that became a directory, or the reverse, is a deletion and
+/// additions, as in git; any other change of kind at one path (file,
+/// symlink, submodule) is a modification, git's `T`.
+fn expand(repo: &Repository, pair: &TreePair, out: &mut Vec<Piece>) -> Result<(), git2::Error> {
+    let old = pair.old.map(|id| repo.find_tree(id)).transpose()?;
+    let new = pair.new.map(|id| repo.find_tree(id)).transpose()?;
+    let mut old_entries = old.iter().flat_map(|tree| tree.iter()).peekable();
+    let mut new_entries = new.iter().flat_map(|tree| tree.iter()).peekable();
+    let path = |entry: &git2::TreeEntry<'_>| [pair.prefix.as_slice(), entry.name_bytes()].concat();
+    let one_sided = |entry: git2::TreeEntry<'_>, added: bool| {
+        let mut path = path(&entry);
+        if is_tree(&entry) {
+            path.push(b'/');
+            let (old, new) = if added { (None, Some(entry.id())) } else { (Some(entry.id()), None) };
+            return Piece::Trees(TreePair { prefix: path, old, new });
+        }
+        let file = RawFile { path, id: entry.id(), mode: entry.filemode() as u32 };
+        Piece::Change(if added { RawChange::Added(file) } else { RawChange::Deleted(file) })
+    };
+    loop {
+        let (old, new) = match (old_entries.peek(), new_entries.peek()) {
+            (Some(old), Some(new)) => match tree_order(old, new) {
+                Ordering::Less => (old_entries.next(), None),
+                Ordering::Greater => (None, new_entries.next()),
+                Ordering::Equal => (old_entries.next(), new_entries.next()),
+            },
+            _ => (old_entries.next(), new_entries.next()),
+        };
+        let piece = match (old, new) {
+            (None, None) => return Ok(()),
+            (Some(old), None) => one_sided(old, false),
+            (None, Some(new)) => one_sided(new, true),
+            (Some(old), Some(new)) => {
+                if old.id() == new.id() && old.filemode() == new.filemode() {
+                    continue;
+                }
+                let mut path = path(&new);
+                if is_tree(&new) {
+                    path.push(b'/');
+                    Piece::Trees(TreePair { prefix: path, old: Some(old.id()), new: Some(new.id()) })
+                } else {
+                    Piece::Change(RawChange::Modified(path))
+                }
+            }
+        };
+        out.push(piece);
+    }
+}
+
+/// Every change below a pair of trees, depth first (which is path order).
+fn walk(repo: &Repository, pair: &TreePair) -> Result<Vec<RawChange>, git2::Error> {
+    let mut changes = Vec::new();
+    walk_into(repo, pair, &mut changes)?;
+    Ok(changes)
+}
+
+fn walk_into(repo: &Repository, pair: &TreePair, out: &mut Vec<RawChange>) -> Result<(), git2::Error> {
+    let mut pieces = Vec::new();
+    expand(repo, pair, &mut pieces)?;
+    for piece in pieces {
+        match piece {
+            Piece::Change(change) => out.push(change),
+            Piece::Trees(pair) => walk_into(repo, &pair, out)?,
+        }
+    }
+    Ok(())
+}
+
+fn is_tree(entry: &git2::TreeEntry<'_>) -> bool {
+    entry.filemode() == i32::from(git2::FileMode::Tree)
+}
+
+/// git's order of tree entries (`base_name_compare`): bytewise by name, a
+/// directory's name as if it ended in `/`. Within one tree this is the
+/// stored order; across the two sides it also tells a file from a directory
+/// of the same name.
+fn tree_order(a: &git2::TreeEntry<'_>, b: &git2::TreeEntry<'_>) -> Ordering {
+    let (a_name, b_name) = (a.name_bytes(), b.name_bytes());
+    let common = a_name.len().min(b_name.len());
+    a_name[..common].cmp(&b_name[..common]).then_with(|| {
+        // Names cannot hold `/`, so one byte past the common part decides.
+        let next = |name: &[u8], entry| name.get(common).copied().or(is_tree(entry).then_some(b'/'));
+        next(a_name, a).cmp(&next(b_name, b))
+    })
+}
+
 /// Blob sizes and contents for rename detection, straight from the object
 /// database (a size is read from the object header, without the content).
 struct ObjectDatabase<'a>(&'a git2::Odb<'a>);
@@ -439,8 +632,8 @@ impl renames::Blobs for ObjectDatabase<'_> {
 
 /// Paths are exact for any UTF-8 name; a name that is not UTF-8 (rare, and
 /// unusable by docs platforms anyway) is shown with replacement characters.
-fn path_of(bytes: Option<&[u8]>) -> String {
-    String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
+fn path_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {

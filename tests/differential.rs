@@ -1452,3 +1452,105 @@ fn name_status_output_is_parsed_field_by_field() {
     );
     assert_eq!(parsed.type_changes, 1);
 }
+
+/// Submodules are tree entries of mode 160000 that name a commit. docsync
+/// walks the trees itself, so a moved pointer, a submodule replaced by a
+/// file, and a submodule at a new path must come out as git's do. The
+/// index is edited directly: there is no submodule checkout to add.
+#[test]
+fn submodule_pointers_are_compared_like_git_does() {
+    let mut sandbox = Sandbox::new();
+    sandbox.write("page.md", &lines("page", 30));
+    let first = sandbox.commit("a page");
+    sandbox.write("guide.md", &lines("guide", 30));
+    let second = sandbox.commit("a guide");
+    let set = |sandbox: &Sandbox, mode: &str, id: &str, path: &str| {
+        sandbox.git(&["update-index", "--add", "--cacheinfo", &format!("{mode},{id},{path}")]);
+    };
+    set(&sandbox, "160000", &first, "vendor/theme");
+    set(&sandbox, "160000", &first, "vendor/icons");
+    set(&sandbox, "160000", &second, "vendor/fonts");
+    sandbox.tick();
+    sandbox.git(&["commit", "-q", "-m", "three submodules"]);
+    let base = sandbox.head();
+
+    set(&sandbox, "160000", &second, "vendor/theme");
+    sandbox.git(&["update-index", "--force-remove", "vendor/icons"]);
+    let blob = String::from_utf8(sandbox.git(&["hash-object", "-w", "--stdin"])).expect("a SHA is ASCII");
+    set(&sandbox, "100644", blob.trim(), "vendor/icons");
+    sandbox.git(&["update-index", "--force-remove", "vendor/fonts"]);
+    set(&sandbox, "160000", &second, "third-party/fonts");
+    sandbox.tick();
+    sandbox.git(&["commit", "-q", "-m", "move a pointer, a file for a submodule, a moved submodule"]);
+    let head = sandbox.head();
+    assert_same_changes(&sandbox, &base, &head);
+}
+
+/// A diff wide enough to be shared between threads (docsync expands the top
+/// levels until at least 16 subtrees differ): changes in every section,
+/// renames across sections (so across threads), whole topics deleted, a
+/// file that became a directory, and files beside the directories where
+/// the walk was split. The pieces must come back in git's order, both ways.
+#[test]
+fn wide_diffs_walked_on_several_threads_match_git() {
+    let mut sandbox = Sandbox::new();
+    sandbox.write("README.md", &lines("readme", 30));
+    for section in 0..24 {
+        for topic in 0..3 {
+            for page in 0..3 {
+                let tag = format!("s{section} t{topic} p{page}");
+                sandbox.write(&format!("docs/s{section:02}/t{topic}/p{page}.md"), &lines(&tag, 30));
+            }
+        }
+    }
+    let base = sandbox.commit("24 sections");
+
+    for section in 0..24 {
+        let page = format!("docs/s{section:02}/t0/p0.md");
+        sandbox.write(&page, &format!("{}an edit in section {section}\n", lines(&format!("s{section} t0 p0"), 30)));
+        if section % 2 == 0 {
+            let from = format!("docs/s{section:02}/t1/p1.md");
+            let to = format!("docs/s{:02}/t1/moved-{section}.md", (section + 1) % 24);
+            sandbox.git(&["mv", &from, &to]);
+            if section % 3 == 0 {
+                sandbox.write(&to, &format!("{}and a small edit\n", lines(&format!("s{section} t1 p1"), 30)));
+            }
+        }
+        if section % 5 == 0 {
+            sandbox.git(&["rm", "-q", "-r", &format!("docs/s{section:02}/t2")]);
+        }
+    }
+    sandbox.remove("docs/s03/t0/p2.md");
+    sandbox.write("docs/s03/t0/p2.md/index.md", &lines("s3 t0 p2", 30));
+    sandbox.write("docs/s05.md", &lines("beside section 5", 30));
+    sandbox.write("docs/s99/new.md", &lines("a new section", 30));
+    let head = sandbox.commit("changes everywhere");
+
+    // In git's order too: by path, as the walk on one thread gives it.
+    for (from, to) in [(&base, &head), (&head, &base)] {
+        assert_same_changes(&sandbox, from, to);
+        let (docsync, git) = (docsync_changes(&sandbox, from, to), git_changes(&sandbox, from, to).changes);
+        assert_eq!(docsync, git, "docsync lists the changes of {from}..{to} in another order than git");
+    }
+
+    // The threads only come into play on a machine with more than one CPU.
+    let output = assert_cmd::Command::cargo_bin("docsync")
+        .expect("finding the docsync binary")
+        .env_clear()
+        .env("HOME", sandbox.home.path())
+        .env("PATH", path_variable())
+        .current_dir(sandbox.root())
+        .args(["plan", "-v", "--from", &base, "--to", &head])
+        .output()
+        .expect("running docsync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let threads = stderr
+        .lines()
+        .find_map(|line| line.split_once("walked on ")?.1.strip_suffix(" threads")?.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("docsync -v did not say how it walked the trees:\n{stderr}"));
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        assert!(threads > 1, "the diff was not shared between threads:\n{stderr}");
+    } else {
+        eprintln!("this machine has one CPU: the trees were walked on one thread, so only the order was checked");
+    }
+}
