@@ -1089,15 +1089,7 @@ struct PlanChange {
 }
 
 fn docsync_changes(sandbox: &Sandbox, base: &str, head: &str) -> Vec<Change> {
-    let output = assert_cmd::Command::cargo_bin("docsync")
-        .expect("finding the docsync binary")
-        .env_clear()
-        .env("HOME", sandbox.home.path())
-        .env("PATH", path_variable())
-        .current_dir(sandbox.root())
-        .args(["plan", "--format", "json", "--from", base, "--to", head])
-        .output()
-        .expect("running docsync");
+    let output = run_docsync(sandbox, &["plan", "--format", "json", "--from", base, "--to", head]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "docsync plan {base}..{head} failed ({}):\n{stderr}", output.status);
@@ -1266,6 +1258,20 @@ impl Sandbox {
     fn keep(self) -> String {
         self.repo.keep().display().to_string()
     }
+}
+
+/// Runs the docsync binary in the sandbox, with nothing from this process's
+/// environment but `PATH`.
+fn run_docsync(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("docsync")
+        .expect("finding the docsync binary")
+        .env_clear()
+        .env("HOME", sandbox.home.path())
+        .env("PATH", path_variable())
+        .current_dir(sandbox.root())
+        .args(args)
+        .output()
+        .expect("running docsync")
 }
 
 /// Asserts that docsync and git see the same changes between two commits.
@@ -1534,15 +1540,7 @@ fn wide_diffs_walked_on_several_threads_match_git() {
     }
 
     // The threads only come into play on a machine with more than one CPU.
-    let output = assert_cmd::Command::cargo_bin("docsync")
-        .expect("finding the docsync binary")
-        .env_clear()
-        .env("HOME", sandbox.home.path())
-        .env("PATH", path_variable())
-        .current_dir(sandbox.root())
-        .args(["plan", "-v", "--from", &base, "--to", &head])
-        .output()
-        .expect("running docsync");
+    let output = run_docsync(&sandbox, &["plan", "-v", "--from", &base, "--to", &head]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let threads = stderr
         .lines()
