@@ -287,7 +287,8 @@ fn a_request_the_spec_forbids_fails_the_job_with_prisms_words() {
         "Prism's validation error should be quoted\n{context}"
     );
     assert!(
-        strict.log_for_space("spcStrict").contains("Request terminated with error"),
-        "Prism should have rejected the request\n{context}"
+        strict.logs_for_space("spcStrict", "Request terminated with error"),
+        "Prism should have rejected the request\n{context}\nPrism's log now:\n{}",
+        strict.log_for_space("spcStrict")
     );
 }

@@ -129,6 +129,22 @@ impl Prism {
         let needle = format!("/spaces/{space}/");
         self.log().lines().filter(|line| line.contains(&needle)).collect::<Vec<_>>().join("\n")
     }
+
+    /// Whether a line about `space` containing `text` appears in Prism's log
+    /// within a few seconds: Prism writes some lines (such as "Request
+    /// terminated with error") only after it has answered.
+    pub fn logs_for_space(&self, space: &str, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log_for_space(space).contains(text) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Prism {
