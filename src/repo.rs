@@ -264,18 +264,14 @@ impl Repo {
                 RawChange::Added(entry) => match renamed_from.get(&index) {
                     Some(source) => Change {
                         status: ChangeStatus::Renamed,
-                        path: path_of(&entry.path),
+                        path: entry.path,
                         old_path: Some(sources[*source].path.clone()),
                     },
-                    None => Change { status: ChangeStatus::Added, path: path_of(&entry.path), old_path: None },
+                    None => Change { status: ChangeStatus::Added, path: entry.path, old_path: None },
                 },
                 RawChange::Deleted(_) if moved_away.contains(&index) => continue,
-                RawChange::Deleted(entry) => {
-                    Change { status: ChangeStatus::Deleted, path: path_of(&entry.path), old_path: None }
-                }
-                RawChange::Modified(path) => {
-                    Change { status: ChangeStatus::Modified, path: path_of(&path), old_path: None }
-                }
+                RawChange::Deleted(entry) => Change { status: ChangeStatus::Deleted, path: entry.path, old_path: None },
+                RawChange::Modified(path) => Change { status: ChangeStatus::Modified, path, old_path: None },
             });
         }
         Ok(changes)
@@ -314,8 +310,10 @@ impl Repo {
                 Piece::Change(_) => None,
             })
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pairs.len());
-        let threads = if pairs.len() < SPLIT_WIDTH { 1 } else { threads };
+        let threads = match pairs.len() {
+            few if few < SPLIT_WIDTH => 1,
+            many => std::thread::available_parallelism().map_or(1, |n| n.get()).min(many),
+        };
         tracing::debug!("comparing trees: {} differing subtrees, walked on {threads} threads", pairs.len());
         let mut walked = if threads < 2 {
             pairs.iter().map(|pair| walk(&self.repo, pair)).collect::<Result<Vec<_>, _>>()?
@@ -489,19 +487,19 @@ fn load_system_ca_file() {
 enum RawChange {
     Added(RawFile),
     Deleted(RawFile),
-    /// Content, mode or kind changed; the path as bytes.
-    Modified(Vec<u8>),
+    /// Content, mode or kind changed.
+    Modified(String),
 }
 
 struct RawFile {
-    path: Vec<u8>,
+    path: String,
     id: Oid,
     mode: u32,
 }
 
 impl RawFile {
     fn candidate(&self) -> renames::Candidate {
-        renames::Candidate { path: path_of(&self.path), id: self.id.as_bytes().to_vec(), mode: self.mode }
+        renames::Candidate { path: self.path.clone(), id: self.id.as_bytes().to_vec(), mode: self.mode }
     }
 }
 
@@ -545,7 +543,7 @@ fn expand(repo: &Repository, pair: &TreePair, out: &mut Vec<Piece>) -> Result<()
             let (old, new) = if added { (None, Some(entry.id())) } else { (Some(entry.id()), None) };
             return Piece::Trees(TreePair { prefix: path, old, new });
         }
-        let file = RawFile { path, id: entry.id(), mode: entry.filemode() as u32 };
+        let file = RawFile { path: path_of(&path), id: entry.id(), mode: entry.filemode() as u32 };
         Piece::Change(if added { RawChange::Added(file) } else { RawChange::Deleted(file) })
     };
     loop {
@@ -570,7 +568,7 @@ fn expand(repo: &Repository, pair: &TreePair, out: &mut Vec<Piece>) -> Result<()
                     path.push(b'/');
                     Piece::Trees(TreePair { prefix: path, old: Some(old.id()), new: Some(new.id()) })
                 } else {
-                    Piece::Change(RawChange::Modified(path))
+                    Piece::Change(RawChange::Modified(path_of(&path)))
                 }
             }
         };
