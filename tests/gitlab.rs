@@ -1340,16 +1340,25 @@ fn shallow_push_env(gitlab: &GitLab, shallow: &Shallow, extra: &[(&str, &str)]) 
     with(fast(env), extra)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_api_supplies_the_changes_of_a_base_missing_from_a_shallow_clone() {
-    let gitlab = GitLab::under("/gitlab").await;
+/// `docsync plan` in a fresh shallow clone of a push whose base it lacks,
+/// with GitLab's compare API answering the fixture `answer` and
+/// `credential` set. It exits 0 whatever GitLab says: a full sync is the
+/// fallback.
+async fn plan_beyond_the_clone(gitlab: &GitLab, answer: &str, credential: (&str, &str)) -> (Shallow, Run, Value) {
     let shallow = shallow_clone();
-    mount_compare(&gitlab, &shallow, compare_answer("compare.json", &shallow.history.head)).await;
-    let env = shallow_push_env(&gitlab, &shallow, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
-
+    mount_compare(gitlab, &shallow, compare_answer(answer, &shallow.history.head)).await;
+    let env = shallow_push_env(gitlab, &shallow, &[credential]);
     let run = run_docsync(&shallow.clone, &env, &["plan", "--format", "json"]).await;
     run.assert_code(0);
     let plan = run.json();
+    (shallow, run, plan)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_api_supplies_the_changes_of_a_base_missing_from_a_shallow_clone() {
+    let gitlab = GitLab::under("/gitlab").await;
+    let (shallow, run, plan) =
+        plan_beyond_the_clone(&gitlab, "compare.json", ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)).await;
     let history = &shallow.history;
     assert_range(&plan, "push", Some(&history.c1), &history.head);
     // The compare answer holds a rename, a deletion, an edit and a new file:
@@ -1366,13 +1375,8 @@ async fn compare_api_supplies_the_changes_of_a_base_missing_from_a_shallow_clone
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compare_answer_with_a_too_large_diff_falls_back_to_a_full_sync() {
     let gitlab = GitLab::start().await;
-    let shallow = shallow_clone();
-    mount_compare(&gitlab, &shallow, compare_answer("compare_too_large.json", &shallow.history.head)).await;
-    let env = shallow_push_env(&gitlab, &shallow, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
-
-    let run = run_docsync(&shallow.clone, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
-    let plan = run.json();
+    let (shallow, run, plan) =
+        plan_beyond_the_clone(&gitlab, "compare_too_large.json", ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)).await;
     assert_range(&plan, "full", None, &shallow.history.head);
     assert_eq!(changes(&plan), shallow.clone.all_files("HEAD"), "{plan:#}");
     run.assert_stderr(&["docs/api-reference.md is too large", "falling back to a full sync", "GIT_DEPTH: 0"]);
@@ -1382,13 +1386,7 @@ async fn a_compare_answer_with_a_too_large_diff_falls_back_to_a_full_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_token_a_missing_base_is_a_full_sync_with_the_git_depth_hint() {
     let gitlab = GitLab::start().await;
-    let shallow = shallow_clone();
-    mount_compare(&gitlab, &shallow, compare_answer("compare.json", &shallow.history.head)).await;
-    let env = shallow_push_env(&gitlab, &shallow, &[("CI_JOB_TOKEN", JOB_TOKEN)]);
-
-    let run = run_docsync(&shallow.clone, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
-    let plan = run.json();
+    let (shallow, run, plan) = plan_beyond_the_clone(&gitlab, "compare.json", ("CI_JOB_TOKEN", JOB_TOKEN)).await;
     assert_range(&plan, "full", None, &shallow.history.head);
     assert!(plan["range"]["reason"].as_str().unwrap_or_default().contains("GIT_DEPTH: 0"), "{plan:#}");
     run.assert_stderr(&["DOCSYNC_GITLAB_TOKEN is not set", "falling back to a full sync", "GIT_DEPTH: 0"]);

@@ -168,6 +168,14 @@ fn dotenv_key(target: &str, field: &str) -> String {
     format!("DOCSYNC_TARGET_{upper}_{field}")
 }
 
+/// The run's status and every target's action and outcome, as the JSON
+/// result gives them and as the dotenv report does.
+fn assert_outcomes(result: &Value, job: &Job, status: &str, expected: &[(&str, &str, &str)]) {
+    assert_eq!(result["status"], status, "{result:#}");
+    assert_eq!(outcomes(result), owned(expected), "{result:#}");
+    assert_report(job, status, expected);
+}
+
 /// The report lists every target with its action and outcome, and the run.
 fn assert_report(job: &Job, status: &str, outcomes: &[(&str, &str, &str)]) {
     let report = read_dotenv(&job.report);
@@ -415,18 +423,18 @@ async fn only_targets_whose_files_changed_are_called() {
     }
 
     let result = run.json();
-    assert_eq!(result["status"], "synced", "{result:#}");
-    assert_eq!(
-        outcomes(&result),
-        owned(&[
+    assert_outcomes(
+        &result,
+        &job,
+        "synced",
+        &[
             ("handbook", "import", "synced"),
             ("api", "import", "synced"),
             ("guides-en", "skip", "skipped"),
             ("guides-fr", "skip", "skipped"),
             ("api-context", "push_event", "synced"),
             ("handbook-context", "push_event", "synced"),
-        ]),
-        "{result:#}"
+        ],
     );
     let targets = targets_by_name(&result);
     assert_eq!(targets["guides-en"]["reason"], "no file under guides/en/ changed", "{result:#}");
@@ -441,19 +449,6 @@ async fn only_targets_whose_files_changed_are_called() {
     assert_eq!(events["POST /hooks/api"].len(), 1, "{events:#?}");
     assert_eq!(listed_files(&events["POST /hooks/api"][0]), set_of(&["api/openapi.yaml"]), "{events:#?}");
     assert_eq!(listed_files(&events["POST /hooks/handbook"][0]), set_of(&["handbook/onboarding.md"]), "{events:#?}");
-
-    assert_report(
-        &job,
-        "synced",
-        &[
-            ("handbook", "import", "synced"),
-            ("api", "import", "synced"),
-            ("guides-en", "skip", "skipped"),
-            ("guides-fr", "skip", "skipped"),
-            ("api-context", "push_event", "synced"),
-            ("handbook-context", "push_event", "synced"),
-        ],
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -527,18 +522,18 @@ async fn a_refused_import_and_a_failed_operation_do_not_stop_the_others() {
         run.context()
     );
     let result = run.json();
-    assert_eq!(result["status"], "failed", "{result:#}");
-    assert_eq!(
-        outcomes(&result),
-        owned(&[
+    assert_outcomes(
+        &result,
+        &job,
+        "failed",
+        &[
             ("handbook", "import", "failed"),
             ("api", "import", "synced"),
             ("guides-en", "import", "synced"),
             ("guides-fr", "import", "failed"),
             ("api-context", "push_event", "synced"),
             ("handbook-context", "push_event", "synced"),
-        ]),
-        "{result:#}"
+        ],
     );
     let targets = targets_by_name(&result);
     let handbook = &targets["handbook"]["outcome"];
@@ -557,19 +552,6 @@ async fn a_refused_import_and_a_failed_operation_do_not_stop_the_others() {
     for name in ["handbook", "guides-fr"] {
         assert!(run.stderr.contains(&format!("{name}: failed")), "stderr names {name}'s failure\n{}", run.context());
     }
-
-    assert_report(
-        &job,
-        "failed",
-        &[
-            ("handbook", "import", "failed"),
-            ("api", "import", "synced"),
-            ("guides-en", "import", "synced"),
-            ("guides-fr", "import", "failed"),
-            ("api-context", "push_event", "synced"),
-            ("handbook-context", "push_event", "synced"),
-        ],
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,21 +568,8 @@ async fn an_unreachable_space_exits_3_while_the_others_sync() {
     assert_eq!(fake.imported_spaces(), set_of(&["spcGuidesEn", "spcGuidesFr", "spcHandbook"]), "{}", run.context());
 
     let result = run.json();
-    assert_eq!(result["status"], "unreachable", "{result:#}");
-    assert_eq!(
-        outcomes(&result),
-        owned(&[
-            ("handbook", "import", "synced"),
-            ("api", "import", "unreachable"),
-            ("guides-en", "import", "synced"),
-            ("guides-fr", "import", "synced"),
-            ("api-context", "push_event", "synced"),
-            ("handbook-context", "push_event", "synced"),
-        ]),
-        "{result:#}"
-    );
-    assert_eq!(delivered(&hooks).await.len(), 2);
-    assert_report(
+    assert_outcomes(
+        &result,
         &job,
         "unreachable",
         &[
@@ -612,6 +581,7 @@ async fn an_unreachable_space_exits_3_while_the_others_sync() {
             ("handbook-context", "push_event", "synced"),
         ],
     );
+    assert_eq!(delivered(&hooks).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
