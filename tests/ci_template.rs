@@ -32,7 +32,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::prism::{Prism, gitbook_spec};
-use common::{TestRepo, free_port};
+use common::{Env, TestRepo, describe, free_port, manifest_dir, peer, read_dotenv, read_project_file};
 
 /// The project's `origin`: gitlab-ci-local derives `CI_SERVER_*`,
 /// `CI_PROJECT_*` and the include cache paths from it.
@@ -41,32 +41,8 @@ const REMOTE_URL: &str = "https://gitlab.example.com/group/project.git";
 const GITBOOK_TOKEN: &str = "gbtok-ci-template-secret";
 const GIT_TOKEN: &str = "gittok-ci-template-secret";
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A tool `scripts/install-peers` installs into `.cache/`.
-fn peer(relative: &str) -> PathBuf {
-    let path = manifest_dir().join(".cache").join(relative);
-    assert!(path.exists(), "{} is missing: run scripts/install-peers", path.display());
-    path
-}
-
 fn gitlab_ci_local() -> PathBuf {
     peer("npm/node_modules/.bin/gitlab-ci-local")
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn read_project_file(name: &str) -> String {
-    std::fs::read_to_string(manifest_dir().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
 }
 
 /// YAML to JSON with the `js-yaml` CLI that comes with gitlab-ci-local (the
@@ -441,10 +417,13 @@ impl Project {
         let path = self.repo.path.join(".gitlab-ci-local").join(relative);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
-}
 
-fn dotenv(text: &str) -> BTreeMap<String, String> {
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+    /// The sync job's dotenv report, as gitlab-ci-local kept the artifact.
+    fn sync_report(&self) -> Env {
+        read_dotenv(
+            &self.repo.path.join(".gitlab-ci-local/artifacts/docsync-sync/.gitlab-ci-reports/dotenv/docsync.env"),
+        )
+    }
 }
 
 #[test]
@@ -481,7 +460,7 @@ include:
     // answers 422 otherwise, which fails the job).
     assert!(prism.log().contains("/spaces/spcCiLocal/git/import"), "{context}");
 
-    let report = dotenv(&project.state_file("artifacts/docsync-sync/.gitlab-ci-reports/dotenv/docsync.env"));
+    let report = project.sync_report();
     let get = |key: &str| report.get(key).map(String::as_str);
     assert_eq!(get("DOCSYNC_STATUS"), Some("synced"), "{report:?}");
     assert_eq!(get("DOCSYNC_RANGE_MODE"), Some("push"), "{report:?}");
@@ -514,7 +493,7 @@ include:
         let output = project.run_job("docsync-sync", &[("DOCSYNC_RETRIES", "0")]);
         let job_log = project.state_file("output/docsync-sync.log");
         let context = format!("{}\n--- job log\n{job_log}", describe(&output));
-        let report = dotenv(&project.state_file("artifacts/docsync-sync/.gitlab-ci-reports/dotenv/docsync.env"));
+        let report = project.sync_report();
         assert_eq!(report.get("DOCSYNC_STATUS").map(String::as_str), Some("unreachable"), "{context}");
         let stdout = String::from_utf8_lossy(&output.stdout);
         if allow {

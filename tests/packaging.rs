@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use common::TestRepo;
+use common::{TestRepo, describe, manifest_dir, read_project_file};
 
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 const MAX_BINARY_BYTES: u64 = 8 * 1024 * 1024;
@@ -34,19 +34,6 @@ const BINARY_IN_ROOT: &str = "usr/local/bin/docsync";
 /// Where Debian, Alpine and busybox-based images keep the CA bundle, and
 /// where rustls' platform verifier (openssl-probe) looks for it.
 const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 // ---------------------------------------------------------------------------
 // The static binary
@@ -571,10 +558,6 @@ fn parse_dockerfile(text: &str) -> Vec<Stage> {
         }
     }
     stages
-}
-
-fn read_project_file(name: &str) -> String {
-    std::fs::read_to_string(manifest_dir().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
 }
 
 #[test]

@@ -36,6 +36,33 @@ use tempfile::TempDir;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+/// The repository's root (where `Cargo.toml` is).
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the project, such as `Dockerfile` or `templates/docsync.yml`.
+pub fn read_project_file(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+/// A tool `scripts/install-peers` installs into `.cache/`.
+pub fn peer(relative: &str) -> PathBuf {
+    let path = manifest_dir().join(".cache").join(relative);
+    assert!(path.exists(), "{} is missing: run scripts/install-peers", path.display());
+    path
+}
+
+/// A finished process's status and output, for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// A job's variables, or a dotenv report: name to value, sorted by name.
 pub type Env = BTreeMap<String, String>;
 

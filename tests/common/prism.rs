@@ -10,14 +10,10 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::free_port;
+use super::{free_port, manifest_dir, peer};
 
 /// How long Prism may take to load the spec and listen.
 const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The spec lives outside the repository: CI clones the repository with
 /// `shared/` beside it.
@@ -29,12 +25,6 @@ pub fn gitbook_spec() -> PathBuf {
          (../shared/reference/gitbook-git.openapi.json)",
         path.display()
     );
-    path
-}
-
-fn prism_bin() -> PathBuf {
-    let path = manifest_dir().join(".cache/npm/node_modules/.bin/prism");
-    assert!(path.exists(), "Prism is not installed at {}: run scripts/install-peers", path.display());
     path
 }
 
@@ -66,7 +56,7 @@ exit "$status"
 
 impl Prism {
     pub fn start(spec: &Path) -> Prism {
-        let prism = prism_bin();
+        let prism = peer("npm/node_modules/.bin/prism");
         let dir = tempfile::tempdir().expect("create a temporary directory for Prism's log");
         let log = std::fs::File::create(dir.path().join("prism.log")).expect("create Prism's log");
         let port = free_port();
