@@ -193,6 +193,16 @@ impl GitLab {
             .await;
     }
 
+    /// `GET` of the export branch `gitbook-sync`: it exists.
+    async fn mount_sync_branch(&self) {
+        self.mount(
+            "GET",
+            self.project_route("/repository/branches/gitbook-sync"),
+            fixture_answer(200, "branch_sync.json"),
+        )
+        .await;
+    }
+
     async fn requests(&self) -> Vec<Received> {
         self.server.received_requests().await.expect("request recording is on")
     }
@@ -752,23 +762,22 @@ async fn check_import_with_read_repository_and_reporter_role_is_enough() {
     assert_no_level(&run, "error");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_export_needs_write_repository_on_the_git_token() {
+/// `docsync check` of an export to the existing branch `gitbook-sync`,
+/// with the git token belonging to `identity`.
+async fn check_export_as(identity: &Identity) -> Run {
     let gitlab = GitLab::start().await;
     gitlab.mount_gitbook_space().await;
-    gitlab.mount_identity(&Identity::new(GIT_TOKEN, "user_project_bot.json").scopes(&["read_repository"])).await;
-    gitlab
-        .mount(
-            "GET",
-            gitlab.project_route("/repository/branches/gitbook-sync"),
-            fixture_answer(200, "branch_sync.json"),
-        )
-        .await;
+    gitlab.mount_identity(identity).await;
+    gitlab.mount_sync_branch().await;
     let repo = one_commit_repo();
     let env =
         git_token_env(&gitlab, &repo, &[("DOCSYNC_DIRECTION", "export"), ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync")]);
+    run_docsync(&repo, &env, &["check", "--format", "json"]).await
+}
 
-    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_export_needs_write_repository_on_the_git_token() {
+    let run = check_export_as(&Identity::new(GIT_TOKEN, "user_project_bot.json").scopes(&["read_repository"])).await;
     run.assert_code(1);
     find_check(&run, "ok", "DOCSYNC_GIT_TOKEN", "has read_repository");
     let error = find_check(&run, "error", "DOCSYNC_GIT_TOKEN", "lacks the write_repository scope");
@@ -778,22 +787,8 @@ async fn check_export_needs_write_repository_on_the_git_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_export_with_the_reporter_role_is_an_error() {
-    let gitlab = GitLab::start().await;
-    gitlab.mount_gitbook_space().await;
     let identity = Identity::new(GIT_TOKEN, "user_project_bot.json").scopes(&["write_repository"]).role(20);
-    gitlab.mount_identity(&identity).await;
-    gitlab
-        .mount(
-            "GET",
-            gitlab.project_route("/repository/branches/gitbook-sync"),
-            fixture_answer(200, "branch_sync.json"),
-        )
-        .await;
-    let repo = one_commit_repo();
-    let env =
-        git_token_env(&gitlab, &repo, &[("DOCSYNC_DIRECTION", "export"), ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync")]);
-
-    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+    let run = check_export_as(&identity).await;
     run.assert_code(1);
     let error = find_check(
         &run,
@@ -940,13 +935,7 @@ async fn check_never_writes_anything() {
     gitlab.mount_gitbook_space().await;
     gitlab.mount_identity(&Identity::new(GITLAB_TOKEN, "user_project_bot.json")).await;
     gitlab.mount_identity(&Identity::new(GIT_TOKEN, "user_group_bot.json")).await;
-    gitlab
-        .mount(
-            "GET",
-            gitlab.project_route("/repository/branches/gitbook-sync"),
-            fixture_answer(200, "branch_sync.json"),
-        )
-        .await;
+    gitlab.mount_sync_branch().await;
     let repo = one_commit_repo();
     let env = with_owned(
         git_token_env(
