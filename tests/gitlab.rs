@@ -1156,6 +1156,23 @@ fn environment_env(gitlab: &GitLab, pipeline: Pipeline<'_>, extra: &[(&str, &str
     with(fast(env), extra)
 }
 
+/// `docsync plan` in `history` with the job's environment `ENVIRONMENT`,
+/// whose deployments GitLab answers with `deployments`. Whatever the answer,
+/// the plan succeeds: a watermark that cannot be read or used is ignored.
+async fn plan_with_deployments(
+    gitlab: &GitLab,
+    history: &History,
+    deployments: ResponseTemplate,
+    pipeline: Pipeline<'_>,
+    extra: &[(&str, &str)],
+) -> Run {
+    mount_deployments(gitlab, deployments).await;
+    let env = environment_env(gitlab, pipeline, extra);
+    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
+    run.assert_code(0);
+    run
+}
+
 async fn only_deployments_request(gitlab: &GitLab) -> Received {
     let requests = gitlab.requests().await;
     assert_eq!(requests.len(), 1, "one request, for the deployments: {:?}", routes(&requests));
@@ -1166,15 +1183,14 @@ async fn only_deployments_request(gitlab: &GitLab) -> Received {
 async fn watermark_is_the_base_when_it_is_an_ancestor_read_with_the_job_token() {
     let gitlab = GitLab::under("/gitlab").await;
     let history = docs_history();
-    mount_deployments(&gitlab, deployed(&history.c1)).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        deployed(&history.c1),
         Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     let plan = run.json();
     assert_range(&plan, "watermark", Some(&history.c1), &history.head);
     assert_eq!(changes(&plan), history.repo.name_status(&history.c1, &history.head), "{plan:#}");
@@ -1190,15 +1206,14 @@ async fn watermark_is_the_base_when_it_is_an_ancestor_read_with_the_job_token() 
 async fn watermark_is_read_with_the_api_token_when_one_is_set() {
     let gitlab = GitLab::start().await;
     let history = docs_history();
-    mount_deployments(&gitlab, deployed(&history.c1)).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        deployed(&history.c1),
         Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN), ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     assert_range(&run.json(), "watermark", Some(&history.c1), &history.head);
     let request = only_deployments_request(&gitlab).await;
     assert_eq!(request_header(&request, "private-token"), Some(GITLAB_TOKEN));
@@ -1210,15 +1225,14 @@ async fn a_deployed_commit_from_another_branch_is_ignored() {
     let gitlab = GitLab::start().await;
     let history = docs_history();
     let other = commit_on_other_branch(&history);
-    mount_deployments(&gitlab, deployed(&other)).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        deployed(&other),
         Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     let plan = run.json();
     assert_range(&plan, "push", Some(&history.c3), &history.head);
     assert_eq!(changes(&plan), history.repo.name_status(&history.c3, &history.head), "{plan:#}");
@@ -1232,15 +1246,14 @@ async fn a_deployed_commit_from_another_branch_is_ignored() {
 async fn unreadable_deployments_fall_back_to_the_push_range() {
     let gitlab = GitLab::start().await;
     let history = docs_history();
-    mount_deployments(&gitlab, fixture_answer(403, "error_403.json")).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        fixture_answer(403, "error_403.json"),
         Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     assert_range(&run.json(), "push", Some(&history.c3), &history.head);
     run.assert_stderr(&[&format!("cannot read environment {ENVIRONMENT}'s deployments"), "403", "no sync watermark"]);
     assert_eq!(gitlab.requests().await.len(), 1, "no retry of a 403: {:?}", gitlab.routes().await);
@@ -1250,15 +1263,14 @@ async fn unreadable_deployments_fall_back_to_the_push_range() {
 async fn a_manual_pipeline_with_a_watermark_syncs_exactly_the_missing_changes() {
     let gitlab = GitLab::start().await;
     let history = docs_history();
-    mount_deployments(&gitlab, deployed(&history.c3)).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        deployed(&history.c3),
         Pipeline::Manual { source: "web", branch: "main", sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     let plan = run.json();
     assert_range(&plan, "watermark", Some(&history.c3), &history.head);
     assert_eq!(changes(&plan), history.repo.name_status(&history.c3, &history.head), "{plan:#}");
@@ -1268,15 +1280,14 @@ async fn a_manual_pipeline_with_a_watermark_syncs_exactly_the_missing_changes() 
 async fn a_manual_pipeline_without_a_deployment_is_a_full_sync() {
     let gitlab = GitLab::start().await;
     let history = docs_history();
-    mount_deployments(&gitlab, ok_json(json!([]))).await;
-    let env = environment_env(
+    let run = plan_with_deployments(
         &gitlab,
+        &history,
+        ok_json(json!([])),
         Pipeline::Manual { source: "web", branch: "main", sha: &history.head },
         &[("CI_JOB_TOKEN", JOB_TOKEN)],
-    );
-
-    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
-    run.assert_code(0);
+    )
+    .await;
     let plan = run.json();
     assert_range(&plan, "full", None, &history.head);
     assert_eq!(changes(&plan), history.repo.all_files(&history.head), "{plan:#}");
