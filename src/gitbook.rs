@@ -324,10 +324,7 @@ impl GitBookClient<'_> {
     fn classify(&self, error: HttpError, sends_clone_url: bool) -> GitBookError {
         match error.status().map(|s| s.as_u16()) {
             Some(401 | 403) => {
-                let message = match &error {
-                    HttpError::Status { message, .. } => message.to_ascii_lowercase(),
-                    HttpError::Unreachable { .. } => String::new(),
-                };
+                let message = error.server_message().unwrap_or_default().to_ascii_lowercase();
                 let clone_problem = sends_clone_url
                     && ["clone", "repository", "credential", "git "].iter().any(|w| message.contains(w));
                 if clone_problem {
