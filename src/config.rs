@@ -1367,7 +1367,7 @@ mod tests {
             ("CI_DEFAULT_BRANCH", "main"),
         ];
         for key in keys {
-            let (line, check): (&str, Box<dyn Fn(Result<&Target, String>)>) = match key {
+            let (line, check): (&str, Check<'_>) = match key {
                 "name" | "kind" | "gitbook_space" => continue,
                 "gitbook_token" | "git_token" | "dot_webhook_secret" | "gitlab_token" => (
                     "= \"inline-secret-value\"",
@@ -1431,6 +1431,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Checks what one key did to its target, or the problems it caused.
+    type Check<'a> = Box<dyn Fn(Result<&Target, String>) + 'a>;
 
     fn refused(result: Result<&Target, String>, key: &str) {
         let problems = result.unwrap_err();

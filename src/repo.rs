@@ -171,8 +171,9 @@ impl Repo {
             }),
         };
         let repo = opened.map_err(|(source, problem, fix, error)| {
-            // libgit2 refuses the extension by name.
-            if error.message().to_ascii_lowercase().contains("objectformat") {
+            // libgit2 says "unknown object format 'sha256'".
+            let message = error.message().to_ascii_lowercase();
+            if message.contains("object format") || message.contains("objectformat") {
                 return anyhow::Error::new(BadInput::new(
                     source,
                     "the repository uses SHA-256 object names (extensions.objectFormat = sha256), which docsync's git library cannot read yet",
@@ -631,8 +632,16 @@ impl Repo {
     /// leave out every blob they reach); the blobs are then copied into the
     /// clone's object database.
     fn fetch_blobs(&self, ids: &[Oid]) -> Result<usize, String> {
+        // The promisor remote: `extensions.partialclone` (older git) or the
+        // remote marked `promisor = true`.
         let config = self.repo.config().map_err(|e| e.message().to_owned())?;
-        let promisor = config.get_string("extensions.partialclone").map_err(|_| "not a partial clone".to_owned())?;
+        let names = self.repo.remotes().map_err(|e| e.message().to_owned())?;
+        let marked = |name: &&str| config.get_bool(&format!("remote.{name}.promisor")).unwrap_or(false);
+        let promisor = config
+            .get_string("extensions.partialclone")
+            .ok()
+            .or_else(|| names.iter().filter_map(|name| name.ok().flatten()).find(marked).map(str::to_owned));
+        let promisor = promisor.ok_or("not a partial clone (no promisor remote)")?;
         let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
         let url = remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned();
         let scratch = self.repo.path().join(format!("docsync-blobs-{}", std::process::id()));
@@ -837,14 +846,13 @@ impl renames::Blobs for ObjectDatabase<'_> {
     }
 }
 
-/// A path as text, never merging two paths into one. A UTF-8 path is itself;
-/// one that is not (or that holds a `"`, a `\` or a control character) is
-/// quoted as git quotes it (`"caf\351.md"`, C-style, with octal escapes), so
-/// it cannot collide with a path written as itself: those never start with
-/// `"`. A path that is not UTF-8 is warned about.
+/// A path as text, never merging two paths into one. A UTF-8 path is itself.
+/// One that is not is quoted as git quotes it (`"caf\351.md"`: C-style, in
+/// double quotes, octal escapes), with a warning; so is a UTF-8 path that
+/// starts with `"`, the only kind that could be taken for a quoted one.
 fn path_of(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) if !text.bytes().any(needs_quoting) => text.to_owned(),
+        Ok(text) if !text.starts_with('"') => text.to_owned(),
         Ok(text) => quote_path(bytes, false).unwrap_or_else(|| text.to_owned()),
         Err(_) => {
             let quoted = quote_path(bytes, true).unwrap_or_default();
@@ -854,10 +862,6 @@ fn path_of(bytes: &[u8]) -> String {
             quoted
         }
     }
-}
-
-fn needs_quoting(byte: u8) -> bool {
-    byte < 0x20 || byte == b'"' || byte == b'\\' || byte == 0x7f
 }
 
 /// git's `quote_c_style`: `"…"` with `\a \b \t \n \v \f \r \" \\` and

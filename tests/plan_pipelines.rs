@@ -1173,7 +1173,7 @@ fn partial_clone_fetches_the_blobs_rename_detection_needs() {
     let url = format!("git://127.0.0.1:{}/repo", daemon.port);
     let clone = |name: &str| {
         origin.git(&["clone", "-q", "--filter=blob:none", &url, &origin.root().join(name).display().to_string()]);
-        let old_blob = origin.rev(&format!("{base}:docs/chapter.md"));
+        let old_blob = origin.git(&["rev-parse", &format!("{base}:docs/chapter.md")]);
         let lacking = origin
             .command("git")
             .current_dir(origin.root().join(name))
