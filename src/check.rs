@@ -161,7 +161,7 @@ fn check_tls(settings: &Settings, report: &mut Report) {
 
 /// Whether the configured sync exports (GitBook pushes to the repository).
 fn exports(settings: &Settings) -> bool {
-    settings.direction == Direction::Export
+    settings.targets.iter().any(|t| t.direction == Direction::Export)
         || settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_branch.is_some()))
 }
 
@@ -191,7 +191,7 @@ fn needed_scopes(settings: &Settings, variable: &str) -> Vec<Need> {
     let gitbook = |t: &Target| matches!(t.kind, TargetKind::GitBook(_));
     if settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr)) {
         needed.push(Need { scope: "api", why: "the export's merge request is opened through the API", blocking: true });
-    } else if settings.previews && settings.targets.iter().any(gitbook) {
+    } else if settings.targets.iter().any(|t| t.previews && gitbook(t)) {
         // A preview note that cannot be posted only warns, so neither does its scope block.
         needed.push(Need {
             scope: "api",
@@ -293,7 +293,8 @@ async fn check_gitlab_token(
             // GitBook only clones with the Git token for imports, which
             // Reporter may do; pushing an export needs Developer.
             let git_token_pushes = variable != "DOCSYNC_GITLAB_TOKEN" && exports(settings);
-            let needs_developer = settings.direction == Direction::Export || git_token_pushes;
+            let exports_requested = settings.targets.iter().any(|t| t.direction == Direction::Export);
+            let needs_developer = exports_requested || git_token_pushes;
             if needs_developer && member.access_level < 30 {
                 report.error(
                     variable,
@@ -367,7 +368,7 @@ async fn check_export_branches(
 ) {
     for target in &settings.targets {
         let TargetKind::GitBook(gitbook) = &target.kind else { continue };
-        if settings.direction != Direction::Export && gitbook.export_branch.is_none() {
+        if target.direction != Direction::Export && gitbook.export_branch.is_none() {
             continue;
         }
         let Some(branch) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else { continue };

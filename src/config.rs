@@ -84,6 +84,9 @@ pub struct Environment {
     named: BTreeMap<String, String>,
     pub no_color: bool,
     pub ssl_cert_file: Option<String>,
+    /// `GIT_DIR` and `GIT_WORK_TREE`, honoured as git honours them.
+    pub git_dir: Option<String>,
+    pub git_work_tree: Option<String>,
 }
 
 impl Environment {
@@ -101,14 +104,29 @@ impl Environment {
         Ok(Environment {
             no_color: lookup("NO_COLOR").is_some_and(|v| !v.is_empty()),
             ssl_cert_file: lookup("SSL_CERT_FILE").filter(|v| !v.is_empty()),
+            git_dir: lookup("GIT_DIR").filter(|v| !v.is_empty()),
+            git_work_tree: lookup("GIT_WORK_TREE").filter(|v| !v.is_empty()),
             docsync,
             ci,
             named: vars.into_iter().collect(),
         })
     }
 
-    fn named_secret(&self, name: &str) -> Option<Secret> {
-        self.named.get(name).filter(|v| !v.is_empty()).map(|v| Secret::new(v.clone()))
+    /// The secret in the variable a config file names (`source` is the
+    /// key that names it); unset or empty is a problem naming both.
+    fn required_secret(&self, name: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Secret> {
+        let found = self.named.get(name).filter(|v| !v.trim().is_empty()).map(|v| Secret::new(v.clone()));
+        if found.is_none() {
+            problems.push(
+                BadInput::new(
+                    source,
+                    format!("the variable {name} it names is not set"),
+                    format!("set {name} as a masked CI/CD variable, or remove the key to use the DOCSYNC_ variable"),
+                )
+                .with_value(name),
+            );
+        }
+        found
     }
 }
 
@@ -138,17 +156,20 @@ pub struct FileTarget {
     pub paths: Option<Vec<String>>,
     pub dot_webhook_url: Option<String>,
     pub dot_webhook_secret_env: Option<String>,
-    pub gitlab_token_env: Option<String>,
-    pub gitlab_url: Option<String>,
+    // The GitLab instance, its token, the request budget and the report are
+    // one per run: spanned so that a [[target]] setting them is refused with
+    // its line.
+    pub gitlab_token_env: Option<toml::Spanned<String>>,
+    pub gitlab_url: Option<toml::Spanned<String>>,
     pub branch: Option<String>,
     pub export_branch: Option<String>,
     pub export_mr: Option<bool>,
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<toml::Spanned<u32>>,
     pub direction: Option<String>,
     pub previews: Option<bool>,
     pub wait: Option<bool>,
     pub wait_timeout: Option<String>,
-    pub report: Option<String>,
+    pub report: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -267,6 +288,9 @@ pub struct GitBookTarget {
     pub git_token_source: String,
     pub export_branch: Option<String>,
     pub export_mr: bool,
+    /// Wait for GitBook's verdict, and for how long.
+    pub wait: bool,
+    pub wait_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -302,6 +326,12 @@ pub struct Target {
     /// settings nor `CI_DEFAULT_BRANCH` name one (a local run).
     pub branch: Option<String>,
     pub paths: PathFilter,
+    /// What a manual pipeline asks of this target.
+    pub direction: Direction,
+    /// Standalone imports of merge requests (GitBook only).
+    pub previews: bool,
+    /// Authors whose commits are the platform's own (the skip rules).
+    pub platform_authors: Vec<String>,
     pub kind: TargetKind,
 }
 
@@ -321,17 +351,16 @@ pub struct Settings {
     pub from: Option<String>,
     pub to: Option<String>,
     pub pipeline: Pipeline,
-    pub direction: Direction,
-    pub previews: bool,
-    pub wait: bool,
-    pub wait_timeout: Duration,
     /// How often GitBook's operation state is read while waiting.
     pub poll_interval: Duration,
     pub report: Option<PathBuf>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
-    pub platform_authors: Vec<String>,
     pub targets: Vec<Target>,
+    /// Where the repository is: `GIT_DIR` and `GIT_WORK_TREE` (relative to
+    /// the working directory), else found from the working directory.
+    pub git_dir: Option<PathBuf>,
+    pub git_work_tree: Option<PathBuf>,
 }
 
 /// Turns every input into validated settings, or every problem found.
@@ -376,7 +405,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     let concurrency = layered(
         &s.concurrency,
         &d.concurrency,
-        defaults.concurrency.map(|n| n.to_string()),
+        defaults.concurrency.as_ref().map(|n| n.get_ref().to_string()),
         "DOCSYNC_CONCURRENCY",
         "concurrency",
     )
@@ -421,7 +450,8 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         max_in_flight: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
     };
     let in_ci = pipeline.ci.is_some();
-    let report = match layered(&s.report, &d.report, defaults.report.clone(), "DOCSYNC_REPORT", "report") {
+    let file_report = defaults.report.as_ref().map(|r| r.get_ref().clone());
+    let report = match layered(&s.report, &d.report, file_report, "DOCSYNC_REPORT", "report") {
         Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
         Some((value, _)) => Some(PathBuf::from(value)),
         None if in_ci => Some(PathBuf::from(DEFAULT_REPORT_IN_CI)),
@@ -432,15 +462,18 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         (None, Some(list)) => list.clone(),
         (None, None) => DEFAULT_PLATFORM_AUTHORS.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let gitlab_url =
-        layered(&s.gitlab_url, &d.gitlab_url, defaults.gitlab_url.clone(), "DOCSYNC_GITLAB_URL", "gitlab_url")
-            .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
-            .and_then(|(value, source)| parse_url(&value, &source, &mut problems));
-    let gitlab_token = d
-        .gitlab_token
-        .clone()
-        .filter(|t| !t.expose().is_empty())
-        .or_else(|| defaults.gitlab_token_env.as_deref().and_then(|name| env.named_secret(name)));
+    let file_gitlab_url = defaults.gitlab_url.as_ref().map(|u| u.get_ref().clone());
+    let gitlab_url = layered(&s.gitlab_url, &d.gitlab_url, file_gitlab_url, "DOCSYNC_GITLAB_URL", "gitlab_url")
+        .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
+        .and_then(|(value, source)| parse_url(&value, &source, &mut problems));
+    // The environment beats [defaults]; a variable the file names must be set.
+    let gitlab_token = match d.gitlab_token.clone().filter(|t| !t.expose().is_empty()) {
+        Some(token) => Some(token),
+        None => defaults.gitlab_token_env.as_ref().and_then(|name| {
+            let source = format!("{file_name}: [defaults] key `gitlab_token_env`");
+            env.required_secret(name.get_ref(), &source, &mut problems)
+        }),
+    };
 
     let from = flags.from.clone().or_else(|| non_empty(&d.from).map(str::to_owned));
     let to = flags.to.clone().or_else(|| non_empty(&d.to).map(str::to_owned));
@@ -453,7 +486,15 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         }
     }
 
-    let context = TargetContext { flags: s, env, defaults, file_name: &file_name, pipeline: &pipeline };
+    let inherited = Inherited {
+        direction: direction.unwrap_or(Direction::Import),
+        previews: previews.unwrap_or(true),
+        wait: wait.unwrap_or(true),
+        wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+        platform_authors,
+    };
+    let context =
+        TargetContext { flags: s, env, defaults, file_name: &file_name, pipeline: &pipeline, inherited: &inherited };
     let mut targets = Vec::new();
     for (index, file_target) in file_config.target.iter().enumerate() {
         if let Some(target) =
@@ -505,16 +546,13 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         from,
         to,
         pipeline,
-        direction: direction.unwrap_or(Direction::Import),
-        previews: previews.unwrap_or(true),
-        wait: wait.unwrap_or(true),
-        wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
         report,
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
-        platform_authors,
         targets,
+        git_dir: env.git_dir.as_ref().map(PathBuf::from),
+        git_work_tree: env.git_work_tree.as_ref().map(PathBuf::from),
     })
 }
 
@@ -543,6 +581,30 @@ struct TargetContext<'a> {
     defaults: &'a FileTarget,
     file_name: &'a str,
     pipeline: &'a Pipeline,
+    inherited: &'a Inherited,
+}
+
+/// The run's own values (flag, environment, `[defaults]`, built-in) of the
+/// settings a `[[target]]` may override.
+struct Inherited {
+    direction: Direction,
+    previews: bool,
+    wait: bool,
+    wait_timeout: Duration,
+    platform_authors: Vec<String>,
+}
+
+/// Keys a `[[target]]` cannot have: one value serves the whole run.
+fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    [
+        ("concurrency", raw.concurrency.as_ref().map(toml::Spanned::span)),
+        ("report", raw.report.as_ref().map(toml::Spanned::span)),
+        ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
+        ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
+    ]
+    .into_iter()
+    .filter_map(|(key, span)| span.map(|span| (key, span)))
+    .collect()
 }
 
 impl TargetContext<'_> {
@@ -578,6 +640,14 @@ impl TargetContext<'_> {
             None => format!("{}: target #{}", self.file_name, index + 1),
         };
         let mut ok = true;
+        for (key, span) in run_wide_keys(raw) {
+            problems.push(BadInput::new(
+                format!("{}: line {}, key `{key}`", self.file_name, line_of(text, span.start)),
+                "this setting is one for the whole run, not per target",
+                format!("move `{key}` into [defaults]: one value serves every target"),
+            ));
+            ok = false;
+        }
         for (key, value) in inline_secrets(raw) {
             problems.push(BadInput::new(
                 format!("{}: line {}, key `{key}`", self.file_name, line_of(text, value.span().start)),
@@ -695,6 +765,24 @@ impl TargetContext<'_> {
         let branch = pick(&raw.branch, &s.branch, &d.branch, &defaults.branch, "DOCSYNC_BRANCH", "branch")
             .map(|(value, _)| value)
             .or_else(|| self.pipeline.ci.as_ref().and_then(|ci| ci.default_branch.clone()));
+        // A [[target]]'s own key beats the run's value (flag, environment,
+        // [defaults]); the environment's targets take the run's.
+        let own = |key: &str| format!("{target_label}: key `{key}`");
+        let inherited = self.inherited;
+        let direction = match raw.direction.as_ref().filter(|_| from_file) {
+            Some(value) => parse_direction(value, &own("direction"), problems),
+            None => Some(inherited.direction),
+        };
+        let previews = raw.previews.filter(|_| from_file).unwrap_or(inherited.previews);
+        let wait = raw.wait.filter(|_| from_file).unwrap_or(inherited.wait);
+        let wait_timeout = match raw.wait_timeout.as_ref().filter(|_| from_file) {
+            Some(value) => parse_duration_setting(value, &own("wait_timeout"), problems),
+            None => Some(inherited.wait_timeout),
+        };
+        let platform_authors = match raw.platform_authors.as_ref().filter(|_| from_file) {
+            Some(list) => list.clone(),
+            None => inherited.platform_authors.clone(),
+        };
 
         let kind = if kind == "gitbook" {
             let space_key = if from_file {
@@ -738,14 +826,20 @@ impl TargetContext<'_> {
                 |(value, source)| parse_url(&value, &source, problems),
             );
             let (token, token_source) = self.secret(
-                raw.gitbook_token_env.as_ref().filter(|_| from_file).or(defaults.gitbook_token_env.as_ref()),
+                raw.gitbook_token_env.as_ref().filter(|_| from_file).map(|name| (name, own("gitbook_token_env"))),
+                defaults.gitbook_token_env.as_ref(),
+                "gitbook_token_env",
                 &d.gitbook_token,
                 "DOCSYNC_GITBOOK_TOKEN",
+                problems,
             );
             let (git_token, git_token_source) = self.secret(
-                raw.git_token_env.as_ref().filter(|_| from_file).or(defaults.git_token_env.as_ref()),
+                raw.git_token_env.as_ref().filter(|_| from_file).map(|name| (name, own("git_token_env"))),
+                defaults.git_token_env.as_ref(),
+                "git_token_env",
                 &d.git_token,
                 "DOCSYNC_GIT_TOKEN",
+                problems,
             );
             if let (Some(url), Some(_)) = (&api_url, &token) {
                 refuse_plain_http(url, "DOCSYNC_GITBOOK_API_URL", &token_source, problems);
@@ -778,6 +872,8 @@ impl TargetContext<'_> {
                     git_token_source,
                     export_branch,
                     export_mr: export_mr.unwrap_or(false),
+                    wait,
+                    wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
                 }),
                 _ => return None,
             }
@@ -799,9 +895,15 @@ impl TargetContext<'_> {
                 }
             };
             let (secret, secret_source) = self.secret(
-                raw.dot_webhook_secret_env.as_ref().filter(|_| from_file).or(defaults.dot_webhook_secret_env.as_ref()),
+                raw.dot_webhook_secret_env
+                    .as_ref()
+                    .filter(|_| from_file)
+                    .map(|name| (name, own("dot_webhook_secret_env"))),
+                defaults.dot_webhook_secret_env.as_ref(),
+                "dot_webhook_secret_env",
                 &d.dot_webhook_secret,
                 "DOCSYNC_DOT_WEBHOOK_SECRET",
+                problems,
             );
             if let (Some(url), Some(_)) = (&url, &secret) {
                 refuse_plain_http(url, "DOCSYNC_DOT_WEBHOOK_URL", &secret_source, problems);
@@ -836,15 +938,45 @@ impl TargetContext<'_> {
             return None;
         }
         let defined_at = target_label;
-        Some(Target { name: name.to_owned(), defined_at, branch, paths: paths?, kind })
+        Some(Target {
+            name: name.to_owned(),
+            defined_at,
+            branch,
+            paths: paths?,
+            direction: direction?,
+            previews,
+            platform_authors,
+            kind,
+        })
     }
 
-    /// A secret from the variable the file names, else the `DOCSYNC_` one.
-    fn secret(&self, named: Option<&String>, direct: &Option<Secret>, direct_name: &str) -> (Option<Secret>, String) {
-        if let Some(name) = named {
-            return (self.env.named_secret(name), name.clone());
+    /// A target's secret, by the settings' precedence: the variable its own
+    /// `*_env` key names, else the `DOCSYNC_` variable, else the one
+    /// `[defaults]` names. A variable the file names must be set: a missing
+    /// secret is never replaced by another one, nor silently absent.
+    #[allow(clippy::too_many_arguments)]
+    fn secret(
+        &self,
+        own: Option<(&String, String)>,
+        default: Option<&String>,
+        key: &str,
+        direct: &Option<Secret>,
+        direct_name: &str,
+        problems: &mut Vec<BadInput>,
+    ) -> (Option<Secret>, String) {
+        if let Some((name, source)) = own {
+            return (self.env.required_secret(name, &source, problems), name.clone());
         }
-        (direct.clone().filter(|s| !s.expose().is_empty()), direct_name.to_owned())
+        if let Some(secret) = direct.clone().filter(|s| !s.expose().is_empty()) {
+            return (Some(secret), direct_name.to_owned());
+        }
+        match default {
+            Some(name) => {
+                let source = format!("{}: [defaults] key `{key}`", self.file_name);
+                (self.env.required_secret(name, &source, problems), name.clone())
+            }
+            None => (None, direct_name.to_owned()),
+        }
     }
 }
 
@@ -902,7 +1034,9 @@ fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             ));
         }
         if let TargetKind::GitBook(gitbook) = &target.kind {
-            let key = (gitbook.api_url.as_str().to_owned(), gitbook.space.clone());
+            // `…/v1` and `…/v1/` are one API (the url crate already folds
+            // the host's case and a default port).
+            let key = (gitbook.api_url.as_str().trim_end_matches('/').to_owned(), gitbook.space.clone());
             if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
                 problems.push(BadInput::new(
                     source(target, "gitbook_space"),
@@ -924,8 +1058,24 @@ fn valid_space(space: &str) -> bool {
         && space.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
+/// A comma-separated list; a comma inside `{…}` belongs to a glob's
+/// alternatives (`*.{md,yml}`), not to the list.
 fn split_list(list: &str) -> Vec<String> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (index, c) in list.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(&list[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items.into_iter().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 fn parse_bool(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<bool> {
@@ -1137,15 +1287,24 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
     }
 
+    fn gitbook(target: &Target) -> &GitBookTarget {
+        match &target.kind {
+            TargetKind::GitBook(gitbook) => gitbook,
+            other => panic!("not a GitBook target: {other:?}"),
+        }
+    }
+
     #[test]
     fn defaults_without_any_configuration() {
         let settings = resolve_env(&[]).unwrap();
         assert!(settings.targets.is_empty());
-        assert_eq!(settings.direction, Direction::Import);
-        assert!(settings.wait && settings.previews);
-        assert_eq!(settings.wait_timeout, Duration::from_secs(600));
         assert_eq!(settings.http.max_in_flight, 8);
         assert_eq!(settings.report, None);
+        let settings = resolve_env(&[("DOCSYNC_GITBOOK_SPACE", "spc1")]).unwrap();
+        let target = &settings.targets[0];
+        assert_eq!(target.direction, Direction::Import);
+        assert!(target.previews && gitbook(target).wait);
+        assert_eq!(gitbook(target).wait_timeout, Duration::from_secs(600));
     }
 
     #[test]
@@ -1169,14 +1328,171 @@ mod tests {
         let file = loaded("[defaults]\nwait_timeout = \"5m\"\ndirection = \"export\"\nbranch = \"docs\"\n");
         let mut flags = GlobalFlags::default();
         flags.settings.wait_timeout = Some("30s".into());
-        let settings =
-            resolve(&flags, &env(&[("DOCSYNC_WAIT_TIMEOUT", "2m"), ("DOCSYNC_DIRECTION", "import")]), Some(&file))
-                .unwrap();
-        assert_eq!(settings.wait_timeout, Duration::from_secs(30));
-        assert_eq!(settings.direction, Direction::Import);
-        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
-        assert_eq!(settings.wait_timeout, Duration::from_secs(300));
-        assert_eq!(settings.direction, Direction::Export);
+        let vars = [("DOCSYNC_GITBOOK_SPACE", "spc1"), ("DOCSYNC_WAIT_TIMEOUT", "2m"), ("DOCSYNC_DIRECTION", "import")];
+        let settings = resolve(&flags, &env(&vars), Some(&file)).unwrap();
+        assert_eq!(gitbook(&settings.targets[0]).wait_timeout, Duration::from_secs(30));
+        assert_eq!(settings.targets[0].direction, Direction::Import);
+        let settings = resolve(&GlobalFlags::default(), &env(&vars[..1]), Some(&file)).unwrap();
+        assert_eq!(gitbook(&settings.targets[0]).wait_timeout, Duration::from_secs(300));
+        assert_eq!(settings.targets[0].direction, Direction::Export);
+    }
+
+    /// Every key a [[target]] accepts either works for that target or is
+    /// refused with its line: nothing is accepted and then ignored.
+    #[test]
+    fn every_target_key_works_for_its_target_or_is_refused() {
+        // The keys serde accepts in a [[target]], from the struct itself.
+        let accepted = match toml::from_str::<FileTarget>("unknown_key_probe = 1") {
+            Err(error) => error.message().to_owned(),
+            Ok(_) => panic!("FileTarget accepts unknown keys"),
+        };
+        let keys: Vec<&str> = accepted
+            .split_once("expected one of ")
+            .map(|(_, list)| list)
+            .unwrap_or_default()
+            .split(", ")
+            .map(|key| key.trim().trim_matches('`'))
+            .collect();
+        assert!(keys.len() > 20, "{accepted}");
+
+        let base = "name = \"t\"\nkind = \"gitbook\"\ngitbook_space = \"spcOwn\"\n";
+        let vars = [
+            ("OWN_GB", "own-gitbook-token"),
+            ("OWN_GIT", "own-git-token"),
+            ("OWN_DOT", "own-dot-secret"),
+            ("GITLAB_TOKEN_VAR", "gitlab-token-value"),
+            ("GITLAB_CI", "true"),
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_SHA", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("CI_DEFAULT_BRANCH", "main"),
+        ];
+        for key in keys {
+            let (line, check): (&str, Check<'_>) = match key {
+                "name" | "kind" | "gitbook_space" => continue,
+                "gitbook_token" | "git_token" | "dot_webhook_secret" | "gitlab_token" => (
+                    "= \"inline-secret-value\"",
+                    Box::new(|t| assert!(t.unwrap_err().contains("line 5, key"), "{key}")),
+                ),
+                "concurrency" => ("= 2", Box::new(|t| refused(t, "concurrency"))),
+                "report" => ("= \"x.env\"", Box::new(|t| refused(t, "report"))),
+                "gitlab_url" => ("= \"https://gitlab.example.com\"", Box::new(|t| refused(t, "gitlab_url"))),
+                "gitlab_token_env" => ("= \"GITLAB_TOKEN_VAR\"", Box::new(|t| refused(t, "gitlab_token_env"))),
+                "gitbook_api_url" => (
+                    "= \"https://gitbook.example.com/v1\"",
+                    Box::new(|t| assert_eq!(gitbook(t.unwrap()).api_url.as_str(), "https://gitbook.example.com/v1")),
+                ),
+                "gitbook_token_env" => (
+                    "= \"OWN_GB\"",
+                    Box::new(|t| {
+                        assert_eq!(gitbook(t.unwrap()).token.as_ref().map(Secret::expose), Some("own-gitbook-token"))
+                    }),
+                ),
+                "git_token_env" => (
+                    "= \"OWN_GIT\"",
+                    Box::new(|t| {
+                        assert_eq!(gitbook(t.unwrap()).git_token.as_ref().map(Secret::expose), Some("own-git-token"))
+                    }),
+                ),
+                "project_directory" => {
+                    ("= \"handbook\"", Box::new(|t| assert_eq!(t.unwrap().paths.directory, "handbook")))
+                }
+                "paths" => ("= [\"*.md\"]", Box::new(|t| assert_eq!(t.unwrap().paths.globs, ["*.md"]))),
+                "branch" => ("= \"live\"", Box::new(|t| assert_eq!(t.unwrap().branch.as_deref(), Some("live")))),
+                "export_branch" => (
+                    "= \"gitbook\"",
+                    Box::new(|t| assert_eq!(gitbook(t.unwrap()).export_branch.as_deref(), Some("gitbook"))),
+                ),
+                "export_mr" => ("= true", Box::new(|t| assert!(gitbook(t.unwrap()).export_mr))),
+                "direction" => ("= \"export\"", Box::new(|t| assert_eq!(t.unwrap().direction, Direction::Export))),
+                "previews" => ("= false", Box::new(|t| assert!(!t.unwrap().previews))),
+                "wait" => ("= false", Box::new(|t| assert!(!gitbook(t.unwrap()).wait))),
+                "wait_timeout" => {
+                    ("= \"90s\"", Box::new(|t| assert_eq!(gitbook(t.unwrap()).wait_timeout, Duration::from_secs(90))))
+                }
+                "platform_authors" => {
+                    ("= [\"docs-bot\"]", Box::new(|t| assert_eq!(t.unwrap().platform_authors, ["docs-bot"])))
+                }
+                // Keys of the other kind are tried on a dot target below.
+                "dot_webhook_url" | "dot_webhook_secret_env" => continue,
+                other => panic!("the test does not know the [[target]] key `{other}`: make it work or refuse it"),
+            };
+            let text = format!("[[target]]\n{base}{key} {line}\n");
+            let file = loaded(&text);
+            let result = resolve(&GlobalFlags::default(), &env(&vars), Some(&file));
+            check(result.as_ref().map(|s| &s.targets[0]).map_err(|e| e.to_string()));
+        }
+        let text = "[[target]]\nname = \"d\"\nkind = \"dot\"\ndot_webhook_url = \"https://dot.example.com/hook\"\ndot_webhook_secret_env = \"OWN_DOT\"\n";
+        let settings = resolve(&GlobalFlags::default(), &env(&vars), Some(&loaded(text))).unwrap();
+        match &settings.targets[0].kind {
+            TargetKind::Dot(dot) => {
+                assert_eq!(dot.webhook_url.as_str(), "https://dot.example.com/hook");
+                assert_eq!(dot.secret.as_ref().map(Secret::expose), Some("own-dot-secret"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Checks what one key did to its target, or the problems it caused.
+    type Check<'a> = Box<dyn Fn(Result<&Target, String>) + 'a>;
+
+    fn refused(result: Result<&Target, String>, key: &str) {
+        let problems = result.unwrap_err();
+        assert!(
+            problems.contains(&format!("docsync.toml: line 5, key `{key}`: this setting is one for the whole run")),
+            "{problems}"
+        );
+        assert!(problems.contains("move it") || problems.contains("into [defaults]"), "{problems}");
+    }
+
+    /// PRODUCT.md "Several targets": a target's own `*_env`, then the
+    /// environment, then [defaults]; a named variable that is unset is exit 2.
+    #[test]
+    fn secrets_follow_the_settings_precedence_and_named_ones_must_be_set() {
+        let file = loaded(
+            "[defaults]\ngitbook_token_env = \"SHARED_GB\"\n\n[[target]]\nname = \"own\"\nkind = \"gitbook\"\ngitbook_space = \"spcOwn\"\ngitbook_token_env = \"OWN_GB\"\n\n[[target]]\nname = \"shared\"\nkind = \"gitbook\"\ngitbook_space = \"spcShared\"\n",
+        );
+        let vars = [
+            ("OWN_GB", "own-gitbook-token"),
+            ("SHARED_GB", "shared-gitbook-token"),
+            ("DOCSYNC_GITBOOK_TOKEN", "environment-token"),
+            ("DOCSYNC_GITBOOK_SPACE", "spcEnv"),
+        ];
+        let settings = resolve(&GlobalFlags::default(), &env(&vars), Some(&file)).unwrap();
+        let token = |name: &str| {
+            let target = settings.targets.iter().find(|t| t.name == name).unwrap();
+            gitbook(target).token.as_ref().map(|t| t.expose().to_owned())
+        };
+        assert_eq!(token("own").as_deref(), Some("own-gitbook-token"));
+        // The environment beats [defaults], for the environment's own target too.
+        assert_eq!(token("gitbook").as_deref(), Some("environment-token"));
+        assert_eq!(token("shared").as_deref(), Some("environment-token"));
+        let settings = resolve(&GlobalFlags::default(), &env(&[vars[0], vars[1]]), Some(&file)).unwrap();
+        let target = settings.targets.iter().find(|t| t.name == "shared").unwrap();
+        assert_eq!(gitbook(target).token.as_ref().map(Secret::expose), Some("shared-gitbook-token"));
+
+        // Unset named variables: exit 2 naming the key and the variable.
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(problems.contains("docsync.toml: line 5, target \"own\": key `gitbook_token_env` = \"OWN_GB\": the variable OWN_GB it names is not set"), "{problems}");
+        assert!(problems.contains("docsync.toml: [defaults] key `gitbook_token_env` = \"SHARED_GB\""), "{problems}");
+        assert!(problems.contains("fix: set SHARED_GB as a masked CI/CD variable"), "{problems}");
+    }
+
+    #[test]
+    fn one_space_is_one_target_however_the_api_url_is_written() {
+        let file = loaded(
+            "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\ngitbook_api_url = \"https://GitBook.example.com:443/v1\"\n\n[[target]]\nname = \"b\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\ngitbook_api_url = \"https://gitbook.example.com/v1/\"\n",
+        );
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(problems.contains("GitBook space s1 is also the space of docsync.toml: line 2"), "{problems}");
+    }
+
+    #[test]
+    fn a_comma_inside_braces_is_part_of_the_glob() {
+        assert_eq!(split_list("*.{md,yml}, guides/*.txt"), ["*.{md,yml}", "guides/*.txt"]);
+        let settings = resolve_env(&[("DOCSYNC_GITBOOK_SPACE", "spc1"), ("DOCSYNC_PATHS", "*.{md,yml}")]).unwrap();
+        let paths = &settings.targets[0].paths;
+        assert_eq!(paths.globs, ["*.{md,yml}"]);
+        assert!(paths.matches("a/b.md") && paths.matches("c.yml") && !paths.matches("d.txt"));
     }
 
     #[test]

@@ -83,7 +83,7 @@ use crate::config::PathFilter;
 use crate::gitbook::Project;
 use crate::http::{HttpClient, HttpError, Request};
 use crate::pipeline::Pipeline;
-use crate::repo::{Change, ChangeStatus, CommitChanges, CommitInfo};
+use crate::repo::{Change, ChangeKind, ChangeStatus, CommitChanges, CommitInfo};
 use crate::secret::{MASK, Secret};
 
 /// GitLab lists at most this many commits in a push event (the newest).
@@ -316,7 +316,8 @@ fn project_attributes(pipeline: &Pipeline, project: &Project) -> ProjectAttribut
 fn commit_attributes(commit: &CommitInfo, url: String, changes: &[Change], filter: &PathFilter) -> CommitAttributes {
     let (mut added, mut modified, mut removed) = (Vec::new(), Vec::new(), Vec::new());
     for change in changes {
-        let relevant = |path: &str| filter.matches(path);
+        // A submodule's pointer is no docs file, whatever its path.
+        let relevant = |path: &str| change.kind == ChangeKind::File && filter.matches(path);
         match change.status {
             ChangeStatus::Added if relevant(&change.path) => added.push(change.path.clone()),
             ChangeStatus::Modified if relevant(&change.path) => modified.push(change.path.clone()),
@@ -566,7 +567,7 @@ mod tests {
     }
 
     fn change(status: ChangeStatus, path: &str, old_path: Option<&str>) -> Change {
-        Change { status, path: path.into(), old_path: old_path.map(Into::into) }
+        Change { status, path: path.into(), old_path: old_path.map(Into::into), kind: ChangeKind::File }
     }
 
     fn markdown_and_yaml() -> PathFilter {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::http::{HttpClient, HttpError, Request};
-use crate::repo::{Change, ChangeStatus};
+use crate::repo::{Change, ChangeKind, ChangeStatus};
 use crate::secret::{Secret, redact_url};
 
 /// How a token authenticates.
@@ -199,6 +199,22 @@ pub struct CompareDiff {
     pub too_large: Option<bool>,
     #[serde(default)]
     pub collapsed: Option<bool>,
+    /// The file modes, like `"100644"`; `"160000"` is a submodule.
+    #[serde(default)]
+    pub a_mode: Option<String>,
+    #[serde(default)]
+    pub b_mode: Option<String>,
+}
+
+impl CompareDiff {
+    fn kind(&self) -> ChangeKind {
+        let gitlink = |mode: &Option<String>| mode.as_deref() == Some("160000");
+        if gitlink(&self.b_mode) || (self.deleted_file && gitlink(&self.a_mode)) {
+            ChangeKind::Submodule
+        } else {
+            ChangeKind::File
+        }
+    }
 }
 
 impl Compare {
@@ -217,14 +233,30 @@ impl Compare {
             .diffs
             .iter()
             .map(|diff| match (diff.new_file, diff.deleted_file, diff.renamed_file) {
-                (true, _, _) => Change { status: ChangeStatus::Added, path: diff.new_path.clone(), old_path: None },
-                (_, true, _) => Change { status: ChangeStatus::Deleted, path: diff.old_path.clone(), old_path: None },
+                (true, _, _) => Change {
+                    status: ChangeStatus::Added,
+                    path: diff.new_path.clone(),
+                    old_path: None,
+                    kind: diff.kind(),
+                },
+                (_, true, _) => Change {
+                    status: ChangeStatus::Deleted,
+                    path: diff.old_path.clone(),
+                    old_path: None,
+                    kind: diff.kind(),
+                },
                 (_, _, true) => Change {
                     status: ChangeStatus::Renamed,
                     path: diff.new_path.clone(),
                     old_path: Some(diff.old_path.clone()),
+                    kind: diff.kind(),
                 },
-                _ => Change { status: ChangeStatus::Modified, path: diff.new_path.clone(), old_path: None },
+                _ => Change {
+                    status: ChangeStatus::Modified,
+                    path: diff.new_path.clone(),
+                    old_path: None,
+                    kind: diff.kind(),
+                },
             })
             .collect())
     }

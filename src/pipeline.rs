@@ -48,6 +48,7 @@ pub struct CiEnv {
     pub ci_server_shell_ssh_port: Option<String>,
     pub ci_api_v4_url: Option<String>,
     pub ci_environment_name: Option<String>,
+    pub ci_environment_action: Option<String>,
     pub ci_server_tls_ca_file: Option<String>,
     #[serde(default, deserialize_with = "secret_url_opt")]
     pub ci_repository_url: Option<Secret>,
@@ -136,6 +137,9 @@ pub struct CiContext {
     pub project_path: Option<String>,
     pub project_id: Option<u64>,
     pub environment_name: Option<String>,
+    /// `CI_ENVIRONMENT_ACTION`: `start` records a deployment (older GitLab
+    /// releases do not set it); `prepare`, `verify` and `access` do not.
+    pub environment_action: Option<String>,
     pub user_login: Option<String>,
     pub user_name: Option<String>,
     /// `GITLAB_USER_ID` and `GITLAB_USER_EMAIL`: the push event's user.
@@ -309,6 +313,7 @@ impl Pipeline {
             project_path: owned(&ci.ci_project_path),
             project_id,
             environment_name: owned(&ci.ci_environment_name),
+            environment_action: owned(&ci.ci_environment_action),
             user_login: owned(&ci.gitlab_user_login),
             user_name: owned(&ci.gitlab_user_name),
             user_id,

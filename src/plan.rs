@@ -3,15 +3,18 @@
 //! request it would send. Pure, so `docsync plan` can print it and tests can
 //! check it as data.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::{Direction, GitBookTarget, Settings, Target, TargetKind};
 use crate::dot::{self, EventInput, PushEvent, PushHistory};
+use crate::error::{BadInput, BadInputs};
 use crate::gitbook::{BodyInput, GitRequestBody, Project, endpoint};
 use crate::pipeline::PipelineSource;
 use crate::range::{CommitRange, RangeMode, short};
-use crate::repo::{Change, CommitInfo};
+use crate::repo::{Change, ChangeKind, CommitInfo};
 use crate::secret::{Secret, redact_url};
 
 /// The marker that skips a push, in any commit message of the range.
@@ -124,6 +127,9 @@ pub struct PlanInput<'a> {
     pub changes: Vec<Change>,
     /// The range's commits, newest first (only the head for a full sync).
     pub commits: &'a [CommitInfo],
+    /// Project directories that do not exist at head, each with the
+    /// nearest directory that does, when one is close.
+    pub absent_directories: &'a BTreeMap<String, Option<String>>,
     /// The head commit's committer time: the ordering timestamp outside CI.
     pub head_time: OffsetDateTime,
     pub project: Option<&'a Project>,
@@ -185,8 +191,9 @@ pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
             );
             continue;
         };
-        let pushed = settings.pipeline.ci.as_ref().and_then(|ci| ci.branch.as_deref());
-        let Some(branch) = pushed.or(target.branch.as_deref()).or(input.checkout_branch) else {
+        // The sync branch, as GitBook imports it: a push event acts only on
+        // pushes to it, a manual pipeline only runs on it (`check_request`).
+        let Some(branch) = target.branch.as_deref().or(input.checkout_branch) else {
             target_plan.warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
             continue;
         };
@@ -247,7 +254,8 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
         .changes
         .iter()
         .filter(|change| {
-            target.paths.matches(&change.path)
+            // A submodule's pointer moving is no docs change.
+            change.kind == ChangeKind::File && target.paths.matches(&change.path)
                 || change.old_path.as_deref().is_some_and(|old| target.paths.matches(old))
         })
         .cloned()
@@ -281,8 +289,8 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
             (None, Some(_)) => (Action::Skip, "push pipeline without a branch: nothing to sync".to_owned()),
         },
         Event::Local => push_action(input, target, &plan, "outside CI, planned as a push"),
-        Event::MergeRequest { .. } if !settings.previews => {
-            (Action::Skip, "merge request previews are off (DOCSYNC_PREVIEWS=false)".to_owned())
+        Event::MergeRequest { .. } if !target.previews => {
+            (Action::Skip, "merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)".to_owned())
         }
         Event::MergeRequest { .. } if !is_gitbook => (
             Action::Skip,
@@ -290,7 +298,7 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
         ),
         Event::MergeRequest { .. } if plan.changed == 0 && !settings.force => (Action::Skip, no_change_reason(target)),
         Event::MergeRequest { iid } => (Action::Preview, format!("merge request !{iid}: standalone preview import")),
-        Event::Manual(source) => match settings.direction {
+        Event::Manual(source) => match target.direction {
             Direction::Import if is_gitbook => (Action::Import, format!("{source} pipeline: full import requested")),
             Direction::Import => (Action::PushEvent, format!("{source} pipeline: push event for every relevant file")),
             Direction::Export if is_gitbook => {
@@ -301,6 +309,16 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
     };
     plan.action = action;
     plan.reason = reason;
+    if let Some(nearest) = input.absent_directories.get(&target.paths.directory) {
+        let head = short(&input.range.head);
+        plan.warnings.push(match nearest {
+            Some(nearest) => format!(
+                "the project directory {} does not exist at {head}; did you mean {nearest}? (directories are case-sensitive)",
+                target.paths.directory
+            ),
+            None => format!("the project directory {} does not exist at {head}", target.paths.directory),
+        });
+    }
     if let TargetKind::GitBook(gitbook) = &target.kind {
         if matches!(action, Action::Import | Action::Export | Action::Preview) {
             plan.request = gitbook_request(input, event, target, gitbook, action, &mut plan.warnings);
@@ -326,8 +344,13 @@ fn push_action(input: &PlanInput<'_>, target: &Target, plan: &TargetPlan, why: &
     if let Some(head) = input.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
         return (Action::Skip, format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
     }
-    if !input.commits.is_empty()
-        && input.commits.iter().all(|c| is_platform_commit(c, &input.settings.platform_authors))
+    // Only a range whose every commit was read can be the platform's own: a
+    // full sync (or changes from the compare API) read the head alone, and
+    // the human commits before it must still sync.
+    let whole_range_read = input.range.base.is_some() && input.range.remote_changes.is_none();
+    if whole_range_read
+        && !input.commits.is_empty()
+        && input.commits.iter().all(|c| is_platform_commit(c, &target.platform_authors))
     {
         return (
             Action::Skip,
@@ -336,6 +359,63 @@ fn push_action(input: &PlanInput<'_>, target: &Target, plan: &TargetPlan, why: &
     }
     let files = if plan.changed == 1 { "file" } else { "files" };
     (act, format!("{why}: {} relevant {files} changed", plan.changed))
+}
+
+/// Refuses the manual requests that would make the sync watermark lie. The
+/// platform imports the sync branch, while GitLab records the pipeline's
+/// own commit as the deployment: an import requested on another branch
+/// would mark that branch's commit as synced. An export in a job that
+/// deploys would mark the head as imported when nothing was.
+pub fn check_request(settings: &Settings, requested_by: Option<&str>) -> Result<(), BadInputs> {
+    let Some(ci) = &settings.pipeline.ci else { return Ok(()) };
+    let source = match (&ci.source, requested_by) {
+        (_, Some(command)) => command,
+        _ if ci.tag.is_some() => return Ok(()),
+        (PipelineSource::Manual(source), None) => source.as_str(),
+        _ => return Ok(()),
+    };
+    let deploys =
+        ci.environment_name.as_deref().filter(|_| ci.environment_action.as_deref().is_none_or(|a| a == "start"));
+    let mut problems = Vec::new();
+    for target in &settings.targets {
+        match target.direction {
+            Direction::Import => {
+                let Some(sync) = target.branch.as_deref() else { continue };
+                if ci.branch.as_deref() == Some(sync) {
+                    continue;
+                }
+                let run_on = ci.branch.as_deref().unwrap_or("no branch");
+                problems.push(
+                    BadInput::new(
+                        "CI_COMMIT_BRANCH",
+                        format!(
+                            "a {source} pipeline on {run_on} asks target {} to import, but it imports its sync branch {sync}: the job would record a commit it never synced",
+                            target.name
+                        ),
+                        format!(
+                            "run the pipeline on {sync} (Build > Pipelines > Run pipeline, branch {sync}); to export from GitBook instead, set DOCSYNC_DIRECTION=export"
+                        ),
+                    )
+                    .with_value(run_on),
+                );
+            }
+            Direction::Export => {
+                let (Some(environment), TargetKind::GitBook(_)) = (deploys, &target.kind) else { continue };
+                problems.push(
+                    BadInput::new(
+                        "DOCSYNC_DIRECTION",
+                        format!(
+                            "target {} would export in a job that deploys to environment {environment}: GitLab would record the head as synced (the sync watermark) when nothing was imported",
+                            target.name
+                        ),
+                        "give the component's direction input export (its export job records no deployment), or run exports in a job without environment (or with environment:action: prepare)",
+                    )
+                    .with_value("export"),
+                );
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
 }
 
 fn no_change_reason(target: &Target) -> String {
@@ -461,7 +541,7 @@ fn clone_credentials(
             ));
             None
         }
-        (_, Some(job_token)) if settings.wait => {
+        (_, Some(job_token)) if gitbook.wait => {
             warnings.push(format!(
                 "no {}: using CI_JOB_TOKEN, which dies with this job; set a project access token with read_repository",
                 gitbook.git_token_source

@@ -190,13 +190,21 @@ fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource<'_>) -
             .with_value(sha.clone())
             .into()),
         },
-        HeadSource::Checkout => repo.resolve_commit("HEAD")?.ok_or_else(|| {
-            BadInput::new(
+        HeadSource::Checkout => repo.resolve_commit("HEAD")?.ok_or_else(|| match repo.unborn_branch() {
+            // `git switch --orphan`, or a fresh `git init` in a clone's copy:
+            // the branch has no commit, the repository has.
+            Some(branch) if repo.has_commits() => BadInput::new(
+                "HEAD",
+                format!("HEAD is on branch {branch}, which has no commits yet (an unborn branch; other branches have commits)"),
+                format!("commit on {branch} first, check out a branch with commits (git switch <branch>), or give --to <revision>"),
+            )
+            .into(),
+            _ => BadInput::new(
                 "HEAD",
                 "the repository has no commits yet",
                 "commit something, or run docsync in another checkout",
             )
-            .into()
+            .into(),
         }),
     }
 }
@@ -240,12 +248,24 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
         },
         BaseSource::Watermark { sha, otherwise } => {
             if let Some(base) = find_or_fetch(repo, sha, history)? {
-                if repo.is_ancestor(&base, &head)? {
-                    return Ok(range(
-                        Some(base),
-                        RangeMode::Watermark,
-                        "since the last successful sync (deployment watermark)".into(),
-                    ));
+                match ancestry(repo, &base, &head, history)? {
+                    Ancestry::Ancestor => {
+                        return Ok(range(
+                            Some(base),
+                            RangeMode::Watermark,
+                            "since the last successful sync (deployment watermark)".into(),
+                        ));
+                    }
+                    // The diff of the two trees is what changed since the
+                    // last sync either way; only the remark is unproven.
+                    Ancestry::Undecided => {
+                        return Ok(range(
+                            Some(base),
+                            RangeMode::Watermark,
+                            format!("since the last successful sync (deployment watermark); {UNDECIDED}"),
+                        ));
+                    }
+                    Ancestry::NotAncestor => {}
                 }
                 tracing::info!(
                     "the last synced commit {} is not an ancestor of head: ignoring the watermark",
@@ -260,14 +280,21 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
             resolve_base(repo, otherwise, head, history)
         }
         BaseSource::Before(sha) => match find_or_fetch(repo, sha, history)? {
-            Some(base) if repo.is_ancestor(&base, &head)? => {
-                Ok(range(Some(base), RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into()))
-            }
-            Some(base) => Ok(range(
-                Some(base),
-                RangeMode::ForcePush,
-                "force push: the previous commit is not an ancestor, the two trees are compared".into(),
-            )),
+            Some(base) => Ok(match ancestry(repo, &base, &head, history)? {
+                Ancestry::Ancestor => {
+                    range(Some(base), RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into())
+                }
+                Ancestry::NotAncestor => range(
+                    Some(base),
+                    RangeMode::ForcePush,
+                    "force push: the previous commit is not an ancestor, the two trees are compared".into(),
+                ),
+                Ancestry::Undecided => range(
+                    Some(base),
+                    RangeMode::Push,
+                    format!("push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA); {UNDECIDED}"),
+                ),
+            }),
             None => Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA", RangeMode::Push, history)),
         },
         BaseSource::Parent => match repo.first_parent(&head)? {
@@ -290,6 +317,58 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
         },
         BaseSource::Full(reason) => Ok(range(None, RangeMode::Full, (*reason).to_owned())),
     }
+}
+
+/// Whether a base is an ancestor of head.
+enum Ancestry {
+    Ancestor,
+    NotAncestor,
+    /// The clone's history is cut and could not be fetched.
+    Undecided,
+}
+
+const UNDECIDED: &str =
+    "whether the base is an ancestor of head cannot be decided in this shallow clone: the two trees are compared";
+
+/// Whether `base` is an ancestor of `head`. In a shallow clone the walk from
+/// head stops at the clone's boundary, and a base fetched by its SHA stands
+/// alone: "no" would then be a guess (a false force push, a valid watermark
+/// thrown away). So head's history is fetched until the answer is certain,
+/// or the answer is that it cannot be decided.
+fn ancestry(repo: &Repo, base: &str, head: &str, history: &HistorySource<'_>) -> Result<Ancestry> {
+    if repo.is_ancestor(base, head)? {
+        return Ok(Ancestry::Ancestor);
+    }
+    if !repo.is_shallow() {
+        return Ok(Ancestry::NotAncestor);
+    }
+    let undecided = |why: &str| {
+        tracing::warn!(
+            "cannot tell whether {} is an ancestor of {} ({why}); set GIT_DEPTH: 0 for the job to decide",
+            short(base),
+            short(head)
+        );
+        Ok(Ancestry::Undecided)
+    };
+    let Some(url) = history.url.as_deref() else {
+        return undecided("the clone is shallow and there is no remote to fetch its history from");
+    };
+    for depth in DEEPEN_STEPS {
+        let shown = depth.map_or("all history".to_owned(), |d| format!("depth {d}"));
+        tracing::info!(
+            "the shallow clone cannot tell whether {} is an ancestor of {}: fetching {shown} of head",
+            short(base),
+            short(head)
+        );
+        if let Err(error) = repo.deepen(url, &[head.to_owned()], *depth) {
+            return undecided(&format!("could not fetch head's history: {}", redact(error.message())));
+        }
+        if repo.is_ancestor(base, head)? {
+            return Ok(Ancestry::Ancestor);
+        }
+    }
+    // Head's whole history is in the clone now.
+    Ok(Ancestry::NotAncestor)
 }
 
 /// The base cannot be found even after deepening. GitLab's compare API may

@@ -42,7 +42,7 @@ pub struct Candidate {
     pub mode: u32,
 }
 
-fn is_regular(mode: u32) -> bool {
+pub fn is_regular(mode: u32) -> bool {
     mode & 0o170000 == 0o100000
 }
 

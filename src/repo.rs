@@ -40,13 +40,37 @@ impl ChangeStatus {
     }
 }
 
-/// One changed path, relative to the repository root.
+/// What a changed path is. Only files are docs; a submodule's pointer (a
+/// gitlink) moving under the docs directory changes no page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    #[default]
+    File,
+    Submodule,
+}
+
+impl ChangeKind {
+    fn is_file(&self) -> bool {
+        *self == ChangeKind::File
+    }
+
+    fn of_mode(mode: u32) -> ChangeKind {
+        if mode == u32::from(git2::FileMode::Commit) { ChangeKind::Submodule } else { ChangeKind::File }
+    }
+}
+
+/// One changed path, relative to the repository root. A path that is not
+/// UTF-8 is written the way git quotes it (see [`path_of`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub status: ChangeStatus,
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_path: Option<String>,
+    /// Shown for submodules only (`"kind": "submodule"`).
+    #[serde(skip_serializing_if = "ChangeKind::is_file")]
+    pub kind: ChangeKind,
 }
 
 /// A commit as the skip rules and the push event need it.
@@ -123,16 +147,45 @@ fn init_libgit2() {
 }
 
 impl Repo {
-    /// Opens the repository that contains `path`.
-    pub fn discover(path: &Path) -> Result<Repo> {
+    /// Opens the repository: the one `git_dir` names (`GIT_DIR`, with
+    /// `GIT_WORK_TREE` as its working tree when given), else the one that
+    /// contains `path`, as git does.
+    pub fn open(path: &Path, git_dir: Option<&Path>, work_tree: Option<&Path>) -> Result<Repo> {
         init_libgit2();
-        let repo = Repository::discover(path).map_err(|error| {
-            anyhow::Error::new(BadInput::new(
-                "working directory",
-                format!("{} is not inside a git repository ({})", path.display(), error.message()),
-                "run docsync from the project's checkout (in CI, the job's default directory)",
-            ))
+        let opened = match git_dir {
+            Some(git_dir) => Repository::open(path.join(git_dir)).map_err(|error| {
+                (
+                    "GIT_DIR",
+                    format!("{} is not a git repository ({})", git_dir.display(), error.message()),
+                    "point GIT_DIR at the repository's .git directory, or unset it",
+                    error,
+                )
+            }),
+            None => Repository::discover(path).map_err(|error| {
+                (
+                    "working directory",
+                    format!("{} is not inside a git repository ({})", path.display(), error.message()),
+                    "run docsync from the project's checkout (in CI, the job's default directory)",
+                    error,
+                )
+            }),
+        };
+        let repo = opened.map_err(|(source, problem, fix, error)| {
+            // libgit2 says "unknown object format 'sha256'".
+            let message = error.message().to_ascii_lowercase();
+            if message.contains("object format") || message.contains("objectformat") {
+                return anyhow::Error::new(BadInput::new(
+                    source,
+                    "the repository uses SHA-256 object names (extensions.objectFormat = sha256), which docsync's git library cannot read yet",
+                    "run docsync on a SHA-1 repository (the default of git init and of GitLab), or convert this one",
+                ));
+            }
+            anyhow::Error::new(BadInput::new(source, problem, fix))
         })?;
+        if let Some(work_tree) = work_tree {
+            repo.set_workdir(&path.join(work_tree), false)
+                .with_context(|| format!("while using {} as the working tree (GIT_WORK_TREE)", work_tree.display()))?;
+        }
         if repo.is_bare() {
             return Err(BadInput::new(
                 "working directory",
@@ -240,11 +293,62 @@ impl Repo {
                     destinations.push(entry.candidate());
                     destination_raw.push(index);
                 }
-                RawChange::Modified(_) => {}
+                RawChange::Modified { .. } => {}
             }
         }
         let odb = self.repo.odb().context("while opening the object database")?;
+        let missing = |candidates: &[renames::Candidate]| -> Vec<usize> {
+            (0..candidates.len())
+                .filter(|&i| renames::is_regular(candidates[i].mode))
+                .filter(|&i| Oid::from_bytes(&candidates[i].id).is_ok_and(|id| !odb.exists(id)))
+                .collect()
+        };
+        // Renames pair a deleted with an added file: without both, nothing to compare.
+        let (missing_sources, missing_destinations) = if sources.is_empty() || destinations.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            (missing(&sources), missing(&destinations))
+        };
+        if !missing_sources.is_empty() || !missing_destinations.is_empty() {
+            let ids: Vec<Oid> = missing_sources
+                .iter()
+                .map(|&i| &sources[i])
+                .chain(missing_destinations.iter().map(|&i| &destinations[i]))
+                .filter_map(|c| Oid::from_bytes(&c.id).ok())
+                .collect();
+            match self.fetch_blobs(&ids) {
+                Ok(fetched) => tracing::info!(
+                    "fetched {fetched} of {} file contents this partial clone lacks, for rename detection",
+                    ids.len()
+                ),
+                Err(why) => tracing::debug!("could not fetch the missing file contents: {why}"),
+            }
+        }
         let found = renames::detect(&sources, &destinations, &mut ObjectDatabase(&odb));
+        // Files whose content is still missing were never compared: say so,
+        // where git (which fetches lazily) may have paired them.
+        let (paired_sources, paired_destinations): (HashSet<usize>, HashSet<usize>) =
+            found.pairs.iter().copied().unzip();
+        let still_missing = |candidates: &[renames::Candidate], indices: &[usize], paired: &HashSet<usize>| {
+            indices
+                .iter()
+                .filter(|i| !paired.contains(i))
+                .filter(|&&i| Oid::from_bytes(&candidates[i].id).is_ok_and(|id| !odb.exists(id)))
+                .map(|&i| candidates[i].path.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut uncompared = still_missing(&sources, &missing_sources, &paired_sources);
+        uncompared.extend(still_missing(&destinations, &missing_destinations, &paired_destinations));
+        if !uncompared.is_empty() {
+            let shown: Vec<&str> = uncompared.iter().map(String::as_str).take(10).collect();
+            let more = uncompared.len().saturating_sub(shown.len());
+            tracing::warn!(
+                "rename detection could not compare {} file(s) whose content is not in this partial clone ({}{}): they are listed as added or deleted, where git may find renames; clone without --filter (or fetch the blobs) to compare them",
+                uncompared.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            );
+        }
         if let Some((deleted, added)) = found.skipped_inexact {
             tracing::warn!(
                 "{added} added and {deleted} deleted files: only exact and same-name renames detected (git's diff.renameLimit is {})",
@@ -264,14 +368,27 @@ impl Repo {
                 RawChange::Added(entry) => match renamed_from.get(&index) {
                     Some(source) => Change {
                         status: ChangeStatus::Renamed,
+                        kind: ChangeKind::of_mode(entry.mode),
                         path: entry.path,
                         old_path: Some(sources[*source].path.clone()),
                     },
-                    None => Change { status: ChangeStatus::Added, path: entry.path, old_path: None },
+                    None => Change {
+                        status: ChangeStatus::Added,
+                        kind: ChangeKind::of_mode(entry.mode),
+                        path: entry.path,
+                        old_path: None,
+                    },
                 },
                 RawChange::Deleted(_) if moved_away.contains(&index) => continue,
-                RawChange::Deleted(entry) => Change { status: ChangeStatus::Deleted, path: entry.path, old_path: None },
-                RawChange::Modified(path) => Change { status: ChangeStatus::Modified, path, old_path: None },
+                RawChange::Deleted(entry) => Change {
+                    status: ChangeStatus::Deleted,
+                    kind: ChangeKind::of_mode(entry.mode),
+                    path: entry.path,
+                    old_path: None,
+                },
+                RawChange::Modified { path, kind } => {
+                    Change { status: ChangeStatus::Modified, path, old_path: None, kind }
+                }
             });
         }
         Ok(changes)
@@ -359,21 +476,58 @@ impl Repo {
         Ok(done.into_iter().map(|(_, changes)| changes).collect())
     }
 
-    /// Every file of a commit's tree, as if added: the change set of a full sync.
+    /// Whether a commit's tree holds this directory.
+    pub fn has_directory(&self, sha: &str, directory: &str) -> Result<bool> {
+        let tree = self.repo.find_commit(Oid::from_str(sha)?)?.tree()?;
+        match tree.get_path(Path::new(directory)) {
+            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Tree)),
+            Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(false),
+            Err(error) => Err(error).with_context(|| format!("while looking for {directory}")),
+        }
+    }
+
+    /// The directory of a commit's tree nearest to `directory` (one that
+    /// differs only in case first, else the fewest edits, at most a third
+    /// of the name); `None` when none is close.
+    pub fn nearest_directory(&self, sha: &str, directory: &str) -> Result<Option<String>> {
+        let tree = self.repo.find_commit(Oid::from_str(sha)?)?.tree()?;
+        let wanted = directory.to_lowercase();
+        let depth = directory.matches('/').count();
+        let mut best: Option<(usize, String)> = None;
+        tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+            if entry.kind() != Some(ObjectType::Tree) {
+                return TreeWalkResult::Skip;
+            }
+            let path = format!("{parent}{}", path_of(entry.name_bytes()));
+            let distance = edit_distance(&wanted, &path.to_lowercase());
+            if best.as_ref().is_none_or(|(d, _)| distance < *d) {
+                best = Some((distance, path));
+            }
+            // Deeper directories than the wanted one cannot be nearer.
+            if parent.matches('/').count() >= depth { TreeWalkResult::Skip } else { TreeWalkResult::Ok }
+        })
+        .context("while listing the directories of the head commit")?;
+        let limit = (wanted.chars().count() / 3).max(1);
+        Ok(best.filter(|(distance, _)| *distance <= limit).map(|(_, path)| path))
+    }
+
+    /// Every file of a commit's tree, as if added: the change set of a full
+    /// sync, in git's order.
     pub fn all_files(&self, head: &str) -> Result<Vec<Change>> {
         let tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
-        let mut changes = Vec::new();
-        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() != Some(ObjectType::Tree) {
-                let mut path = dir.to_owned();
-                path.push_str(&path_of(entry.name_bytes()));
-                changes.push(Change { status: ChangeStatus::Added, path, old_path: None });
-            }
-            TreeWalkResult::Ok
-        })
-        .context("while listing the files of the head commit")?;
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(changes)
+        let raw = self.tree_changes(None, &tree).context("while listing the files of the head commit")?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|change| match change {
+                RawChange::Added(file) => Some(Change {
+                    status: ChangeStatus::Added,
+                    kind: ChangeKind::of_mode(file.mode),
+                    path: file.path,
+                    old_path: None,
+                }),
+                RawChange::Deleted(_) | RawChange::Modified { .. } => None,
+            })
+            .collect())
     }
 
     /// The commits reachable from `head` but not from `base` (all of them
@@ -454,6 +608,66 @@ impl Repo {
         remote.fetch(refspecs, Some(&mut options), None)
     }
 
+    /// The branch HEAD names when it has no commit yet (an unborn branch).
+    pub fn unborn_branch(&self) -> Option<String> {
+        match self.repo.head() {
+            Err(error) if error.code() == git2::ErrorCode::UnbornBranch => {
+                let head = self.repo.find_reference("HEAD").ok()?;
+                let target = head.symbolic_target().ok()??;
+                Some(target.strip_prefix("refs/heads/").unwrap_or(target).to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether any branch, tag or remote-tracking ref names a commit.
+    pub fn has_commits(&self) -> bool {
+        self.repo.references().is_ok_and(|mut refs| refs.any(|r| r.is_ok_and(|r| r.peel_to_commit().is_ok())))
+    }
+
+    /// Fetches blobs a blob-less partial clone lacks from its promisor
+    /// remote (git fetches them lazily; libgit2 cannot), returning how many
+    /// arrived. The fetch goes into an empty scratch repository, so that the
+    /// clone's own commits are not offered as "haves" (the server would
+    /// leave out every blob they reach); the blobs are then copied into the
+    /// clone's object database.
+    fn fetch_blobs(&self, ids: &[Oid]) -> Result<usize, String> {
+        // The promisor remote: `extensions.partialclone` (older git) or the
+        // remote marked `promisor = true`.
+        let config = self.repo.config().map_err(|e| e.message().to_owned())?;
+        let names = self.repo.remotes().map_err(|e| e.message().to_owned())?;
+        let marked = |name: &&str| config.get_bool(&format!("remote.{name}.promisor")).unwrap_or(false);
+        let promisor = config
+            .get_string("extensions.partialclone")
+            .ok()
+            .or_else(|| names.iter().filter_map(|name| name.ok().flatten()).find(marked).map(str::to_owned));
+        let promisor = promisor.ok_or("not a partial clone (no promisor remote)")?;
+        let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
+        let url = remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned();
+        let scratch = self.repo.path().join(format!("docsync-blobs-{}", std::process::id()));
+        let fetched = (|| -> Result<usize, git2::Error> {
+            let scratch_repo = Repository::init_bare(&scratch)?;
+            load_system_ca_file();
+            let mut remote = scratch_repo.remote_anonymous(&url)?;
+            let mut options = git2::FetchOptions::new();
+            options.download_tags(git2::AutotagOption::None);
+            options.update_fetchhead(false);
+            let wanted: Vec<String> = ids.iter().map(Oid::to_string).collect();
+            remote.fetch(&wanted, Some(&mut options), None)?;
+            let (from, to) = (scratch_repo.odb()?, self.repo.odb()?);
+            let mut copied = 0;
+            for id in ids {
+                if let Ok(object) = from.read(*id) {
+                    to.write(object.kind(), object.data())?;
+                    copied += 1;
+                }
+            }
+            Ok(copied)
+        })();
+        let _ = std::fs::remove_dir_all(&scratch);
+        fetched.map_err(|e| crate::secret::redact(e.message()))
+    }
+
     /// The checked-out branch; `None` on a detached head (as in CI).
     pub fn current_branch(&self) -> Option<String> {
         let head = self.repo.head().ok()?;
@@ -488,7 +702,10 @@ enum RawChange {
     Added(RawFile),
     Deleted(RawFile),
     /// Content, mode or kind changed.
-    Modified(String),
+    Modified {
+        path: String,
+        kind: ChangeKind,
+    },
 }
 
 struct RawFile {
@@ -568,7 +785,8 @@ fn expand(repo: &Repository, pair: &TreePair, out: &mut Vec<Piece>) -> Result<()
                     path.push(b'/');
                     Piece::Trees(TreePair { prefix: path, old: Some(old.id()), new: Some(new.id()) })
                 } else {
-                    Piece::Change(RawChange::Modified(path_of(&path)))
+                    let kind = ChangeKind::of_mode(new.filemode() as u32);
+                    Piece::Change(RawChange::Modified { path: path_of(&path), kind })
                 }
             }
         };
@@ -628,10 +846,79 @@ impl renames::Blobs for ObjectDatabase<'_> {
     }
 }
 
-/// Paths are exact for any UTF-8 name; a name that is not UTF-8 (rare, and
-/// unusable by docs platforms anyway) is shown with replacement characters.
+/// A path as text, never merging two paths into one. A UTF-8 path is itself.
+/// One that is not is quoted as git quotes it (`"caf\351.md"`: C-style, in
+/// double quotes, octal escapes), with a warning; so is a UTF-8 path that
+/// starts with `"`, the only kind that could be taken for a quoted one.
 fn path_of(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.starts_with('"') => text.to_owned(),
+        Ok(text) => quote_path(bytes, false).unwrap_or_else(|| text.to_owned()),
+        Err(_) => {
+            let quoted = quote_path(bytes, true).unwrap_or_default();
+            tracing::warn!(
+                "the path {quoted} is not UTF-8: it is shown quoted as git does, and no platform can read it"
+            );
+            quoted
+        }
+    }
+}
+
+/// git's `quote_c_style`: `"…"` with `\a \b \t \n \v \f \r \" \\` and
+/// three octal digits for other control bytes (and, when `high`, for every
+/// byte over 0x7f, as git does by default).
+fn quote_path(bytes: &[u8], high: bool) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    let mut plain = Vec::new();
+    let flush = |plain: &mut Vec<u8>, out: &mut String| -> Option<()> {
+        out.push_str(std::str::from_utf8(plain).ok()?);
+        plain.clear();
+        Some(())
+    };
+    for &byte in bytes {
+        let escape = match byte {
+            0x07 => Some("\\a"),
+            0x08 => Some("\\b"),
+            b'\t' => Some("\\t"),
+            b'\n' => Some("\\n"),
+            0x0b => Some("\\v"),
+            0x0c => Some("\\f"),
+            b'\r' => Some("\\r"),
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            _ => None,
+        };
+        if let Some(escape) = escape {
+            flush(&mut plain, &mut out)?;
+            out.push_str(escape);
+        } else if byte < 0x20 || byte == 0x7f || (high && byte >= 0x80) {
+            flush(&mut plain, &mut out)?;
+            write!(out, "\\{byte:03o}").ok()?;
+        } else {
+            plain.push(byte);
+        }
+    }
+    flush(&mut plain, &mut out)?;
+    out.push('"');
+    Some(out)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {

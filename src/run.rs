@@ -1,5 +1,7 @@
 //! One run of docsync: settings, then the command, then the exit code.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 
 use tokio::runtime::Runtime;
@@ -58,7 +60,6 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
         }
         Command::Sync => run_sync(&settings, terminal, runtime, None),
         Command::Export => {
-            settings.direction = Direction::Export;
             settings.targets.retain(|t| matches!(t.kind, TargetKind::GitBook(_)));
             if settings.targets.is_empty() {
                 return Err(BadInput::new(
@@ -68,12 +69,15 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                 )
                 .into());
             }
+            for target in &mut settings.targets {
+                target.direction = Direction::Export;
+            }
             run_sync(&settings, terminal, runtime, Some("docsync export"))
         }
         Command::Check => {
             // A bad CA file is itself one of the checks' findings.
             let http = HttpClient::new(&settings.http).ok();
-            let origin = Repo::discover(&std::env::current_dir()?).ok().and_then(|repo| repo.origin_url());
+            let origin = open_repo(&settings).ok().and_then(|repo| repo.origin_url());
             let (text, exit) = runtime.block_on(async {
                 let located = match &http {
                     Some(http) => gitlab::locate_project(&settings, http, origin.as_deref()).await,
@@ -140,8 +144,8 @@ fn build_plan(
     runtime: &Runtime,
     http: Option<&HttpClient>,
 ) -> Result<SyncPlan> {
-    let cwd = std::env::current_dir().context("while reading the working directory")?;
-    let repo = Repo::discover(&cwd)?;
+    plan::check_request(settings, requested_by)?;
+    let repo = open_repo(settings)?;
     if let Some(ca_file) = &settings.pipeline.tls_ca_file {
         Repo::use_ca_file(std::path::Path::new(ca_file))?;
     }
@@ -187,11 +191,12 @@ fn build_plan(
     // a range whose base is not in the clone (changes from the compare API).
     //
     // The skip rules read the head commit and whether every commit is the
-    // platform's own, so the walk stops at the first commit that is not.
+    // platform's own, so the walk stops at the first commit that is no
+    // target's platform's own.
     let range_base = range.base.as_deref().filter(|base| range.mode != RangeMode::Full && repo.has_commit(base));
     let commits = match range_base {
         Some(base) => repo.commits_until(base, &range.head, COMMITS_READ, |commit| {
-            !plan::is_platform_commit(commit, &settings.platform_authors)
+            settings.targets.iter().all(|target| !plan::is_platform_commit(commit, &target.platform_authors))
         })?,
         None => repo.commits(None, &range.head, 1)?,
     };
@@ -201,12 +206,14 @@ fn build_plan(
         .and_then(Project::from_url)
         .or_else(|| repo.origin_url().as_deref().and_then(Project::from_url));
     let checkout_branch = repo.current_branch();
+    let absent_directories = absent_directories(&repo, settings, &range.head)?;
 
     let mut plan = plan::decide(PlanInput {
         settings,
         range: &range,
         changes,
         commits: &commits,
+        absent_directories: &absent_directories,
         head_time,
         project: project.as_ref(),
         checkout_branch: checkout_branch.as_deref(),
@@ -235,6 +242,40 @@ fn build_plan(
         );
     }
     Ok(plan)
+}
+
+fn open_repo(settings: &Settings) -> Result<Repo> {
+    let cwd = std::env::current_dir().context("while reading the working directory")?;
+    Repo::open(&cwd, settings.git_dir.as_deref(), settings.git_work_tree.as_deref())
+}
+
+/// The targets' project directories that do not exist at head (a typo, or
+/// `Docs` for `docs`: paths are case-sensitive), each with the nearest that
+/// does. Such a target would be skipped forever, saying only that nothing
+/// changed.
+fn absent_directories(repo: &Repo, settings: &Settings, head: &str) -> Result<BTreeMap<String, Option<String>>> {
+    let mut absent = BTreeMap::new();
+    for target in &settings.targets {
+        let directory = &target.paths.directory;
+        if directory.is_empty() || absent.contains_key(directory) || repo.has_directory(head, directory)? {
+            continue;
+        }
+        let nearest = repo.nearest_directory(head, directory)?;
+        match &nearest {
+            Some(nearest) => tracing::warn!(
+                "target {}: the project directory {directory} does not exist at {}; did you mean {nearest}?",
+                target.name,
+                range::short(head)
+            ),
+            None => tracing::warn!(
+                "target {}: the project directory {directory} does not exist at {}",
+                target.name,
+                range::short(head)
+            ),
+        }
+        absent.insert(directory.clone(), nearest);
+    }
+    Ok(absent)
 }
 
 /// The commits a push event lists, each with its own changes: the newest

@@ -231,7 +231,7 @@ async fn run_gitbook(
 
     // What GitBook shows before our request, so that an older operation
     // still displayed is never taken for ours.
-    let mut watch = settings.wait;
+    let mut watch = client.target.wait;
     let mut before = None;
     if watch {
         match client.info().await {
@@ -259,7 +259,8 @@ async fn run_gitbook(
         return Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; result not awaited"));
     }
 
-    match wait_for_verdict(client, before.as_ref(), operation, settings.wait_timeout, settings.poll_interval).await {
+    let wait_timeout = client.target.wait_timeout;
+    match wait_for_verdict(client, before.as_ref(), operation, wait_timeout, settings.poll_interval).await {
         Ok(Verdict::Success(op)) => Outcome {
             operation: Some(op),
             ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
@@ -289,7 +290,7 @@ async fn run_gitbook(
                 OutcomeStatus::TimedOut,
                 format!(
                     "the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)",
-                    crate::config::format_duration(settings.wait_timeout)
+                    crate::config::format_duration(wait_timeout)
                 ),
             )
             .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")

@@ -76,6 +76,8 @@ enum Pipeline<'a> {
     Push(&'a str),
     Tag(&'a str),
     Manual(&'a str),
+    /// A manual pipeline run on another branch than `main`.
+    ManualOn(&'a str, &'a str),
     MergeRequest,
 }
 
@@ -93,6 +95,10 @@ impl Pipeline<'_> {
                 vec!["CI_COMMIT_BRANCH"],
             ),
             Pipeline::Manual(source) => (set(&[("CI_PIPELINE_SOURCE", source), ("CI_COMMIT_BRANCH", "main")]), vec![]),
+            Pipeline::ManualOn(source, branch) => (
+                set(&[("CI_PIPELINE_SOURCE", source), ("CI_COMMIT_BRANCH", branch), ("CI_COMMIT_REF_NAME", branch)]),
+                vec![],
+            ),
             Pipeline::MergeRequest => (
                 set(&[
                     ("CI_PIPELINE_SOURCE", "merge_request_event"),
@@ -223,6 +229,31 @@ fn jobs_exist_for_sync_branch_pushes_manual_pipelines_and_merge_requests() {
     }
     assert_eq!(project.jobs(Pipeline::Manual("schedule")), none, "scheduled pipelines do not sync");
     assert_eq!(project.jobs(Pipeline::MergeRequest), preview, "merge request pipeline");
+    // Off the sync branch a manual pipeline never deploys: docsync refuses
+    // the import there, naming the branch to run it on.
+    let manual = names(&["docsync-manual"]);
+    for source in ["web", "api", "trigger"] {
+        assert_eq!(project.jobs(Pipeline::ManualOn(source, "feature")), manual, "{source} pipeline on feature");
+    }
+}
+
+#[test]
+fn only_imports_of_the_sync_branch_deploy() {
+    let export = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      direction: export\n",
+    );
+    let manual = names(&["docsync-manual"]);
+    assert_eq!(export.jobs(Pipeline::Manual("web")), manual, "exports from the sync branch do not deploy");
+    assert_eq!(export.jobs(Pipeline::ManualOn("web", "feature")), manual, "exports work from any branch");
+    assert_eq!(export.jobs(Pipeline::Push("main")), names(&["docsync-sync"]), "pushes still import");
+
+    let pipeline = export.preview();
+    assert_eq!(pipeline["docsync-sync"]["environment"]["name"], "docs");
+    for job in ["docsync-manual", "docsync-preview"] {
+        assert!(pipeline[job].get("environment").is_none(), "{job} must record no deployment: {:#}", pipeline[job]);
+    }
+    assert_eq!(pipeline["docsync-manual"]["variables"]["DOCSYNC_DIRECTION"], "export");
+    assert_eq!(pipeline["docsync-manual"]["resource_group"], pipeline["docsync-sync"]["resource_group"]);
 }
 
 #[test]
@@ -251,10 +282,15 @@ include:
     );
     assert_eq!(project.jobs(Pipeline::Push("main")), names(&["api-sync"]), "handbook syncs from docs-live only");
     assert_eq!(project.jobs(Pipeline::Push("docs-live")), names(&["handbook-sync"]));
-    assert_eq!(project.jobs(Pipeline::Manual("web")), names(&["api-sync", "handbook-sync"]));
+    assert_eq!(
+        project.jobs(Pipeline::Manual("web")),
+        names(&["api-sync", "handbook-manual"]),
+        "handbook imports docs-live"
+    );
+    assert_eq!(project.jobs(Pipeline::ManualOn("web", "docs-live")), names(&["api-manual", "handbook-sync"]));
     assert_eq!(project.jobs(Pipeline::MergeRequest), names(&["handbook-preview"]), "previews off for api");
 
-    let list = project.job_list(Pipeline::Manual("web"));
+    let list = project.job_list(Pipeline::ManualOn("web", "docs-live"));
     let job = |name: &str| list.iter().find(|j| j["name"] == name).cloned().unwrap_or_else(|| panic!("no {name}"));
     assert_eq!(job("handbook-sync")["allow_failure"], serde_json::json!({"exit_codes": [3]}));
     assert_eq!(job("api-sync")["allow_failure"], false);
@@ -272,6 +308,7 @@ include:
     assert_eq!(api["variables"]["DOCSYNC_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
     assert_eq!(api["variables"]["DOCSYNC_GITBOOK_SPACE"], "");
     assert_eq!(api["variables"]["DOCSYNC_PREVIEWS"], "false");
+    assert!(handbook["variables"].get("DOCSYNC_PREVIEWS").is_none(), "an input left at its default sets nothing");
 }
 
 #[test]
@@ -300,20 +337,19 @@ fn rendered_jobs_keep_the_component_contract() {
     assert_eq!(sync["resource_group"], "docsync/docs");
     assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "https://app.gitbook.com"}));
     assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
+    assert!(pipeline["docsync-manual"].get("environment").is_none(), "{:#}", pipeline["docsync-manual"]);
 
+    // Inputs left at their default reach docsync unset (empty, or not set at
+    // all), so that docsync.toml's [defaults] apply.
     let expected = [
         ("DOCSYNC_GITBOOK_SPACE", "spcCiLocal"),
-        ("DOCSYNC_GITBOOK_API_URL", "https://api.gitbook.com/v1"),
+        ("DOCSYNC_GITBOOK_API_URL", ""),
         ("DOCSYNC_DOT_WEBHOOK_URL", ""),
         ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
         ("DOCSYNC_PATHS", ""),
         ("DOCSYNC_BRANCH", ""),
-        ("DOCSYNC_DIRECTION", "import"),
         ("DOCSYNC_EXPORT_BRANCH", ""),
-        ("DOCSYNC_EXPORT_MR", "false"),
-        ("DOCSYNC_PREVIEWS", "true"),
-        ("DOCSYNC_WAIT", "true"),
-        ("DOCSYNC_WAIT_TIMEOUT", "10m"),
+        ("DOCSYNC_WAIT_TIMEOUT", ""),
         ("DOCSYNC_CONFIG", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
     ];
@@ -392,6 +428,10 @@ impl Project {
     /// `GITLAB_CI=true` and `CI_COMMIT_BEFORE_SHA`, gitlab-ci-local does not;
     /// the secrets are what masked CI/CD variables would give the job.
     fn run_job(&self, job: &str, extra: &[(&str, &str)]) -> Output {
+        self.run_job_in(Pipeline::Push("main"), job, extra)
+    }
+
+    fn run_job_in(&self, pipeline: Pipeline<'_>, job: &str, extra: &[(&str, &str)]) -> Output {
         let (_bin, path) = docsync_on_path();
         let mut args: Vec<String> = vec!["--force-shell-executor".into(), "--shell-isolation".into()];
         let mut variables = vec![
@@ -407,7 +447,7 @@ impl Project {
             args.push("--variable".into());
             args.push(format!("{key}={value}"));
         }
-        args.extend(Self::pipeline_args(Pipeline::Push("main")));
+        args.extend(Self::pipeline_args(pipeline));
         args.push(job.into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.gitlab_ci_local(&args)
@@ -472,6 +512,57 @@ include:
     for secret in [GITBOOK_TOKEN, GIT_TOKEN] {
         assert!(!context.contains(secret), "a secret leaked into the job's output: {context}");
     }
+}
+
+/// The README's one-job monorepo setup: the component with its inputs left
+/// alone, the settings in docsync.toml's [defaults]. What the file sets is
+/// what the job does.
+#[test]
+fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
+    let prism = Prism::start(&gitbook_spec());
+    let project = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      args: --format json\n",
+    );
+    project.repo.write(
+        "docsync.toml",
+        &format!(
+            "[defaults]\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\nwait_timeout = \"1m\"\npreviews = false\nexport_mr = true\n",
+            api = prism.api_url()
+        ),
+    );
+    project.repo.commit("Configure docsync in docsync.toml");
+
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+    assert!(output.status.success(), "the sync job failed: {context}");
+    assert!(prism.log().contains("/spaces/spcCiLocal/git/import"), "gitbook_api_url from the file: {context}");
+    assert!(job_log.contains("\"repoProjectDirectory\": \"docs\""), "{context}");
+    assert!(job_log.contains("\"status\": \"queued\""), "wait = false from the file: {context}");
+
+    // previews = false in the file: the preview job runs and skips.
+    let output = project.run_job_in(
+        Pipeline::MergeRequest,
+        "docsync-preview",
+        &[("CI_MERGE_REQUEST_DIFF_BASE_SHA", &project.before)],
+    );
+    let job_log = project.state_file("output/docsync-preview.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(output.status.success(), "{context}");
+    assert!(job_log.contains("merge request previews are off"), "previews = false from the file: {context}");
+}
+
+/// A manual import on another branch than the sync branch runs in the job
+/// that records no deployment, and docsync refuses it naming the branch.
+#[test]
+fn manual_import_off_the_sync_branch_fails_naming_the_branch() {
+    let project = Project::new(ONE_TARGET);
+    let output = project.run_job_in(Pipeline::ManualOn("web", "feature"), "docsync-manual", &[]);
+    let job_log = project.state_file("output/docsync-manual.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(!output.status.success(), "{context}");
+    assert!(job_log.contains("CI_COMMIT_BRANCH = \"feature\""), "{context}");
+    assert!(job_log.contains("run the pipeline on main"), "{context}");
 }
 
 #[test]

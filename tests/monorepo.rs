@@ -1216,15 +1216,12 @@ async fn check_covers_every_target() {
     assert!(fake.calls().iter().all(|c| c.method == "GET" && c.operation == "info"), "{:#?}", fake.calls());
     assert!(delivered(&hooks).await.is_empty(), "check never sends a push event");
 
-    // A receiver without its secret is one error, on that target.
+    // A receiver whose named secret is unset: exit 2 naming the key and the
+    // variable (PRODUCT.md "Several targets": no silently missing secret).
     let mut job = job;
     job.env.remove("DOT_HANDBOOK_SECRET");
     let run = run_docsync(&job, &["check", "--format", "json"]).await;
-    run.assert_code(1);
-    let result = run.json();
-    let errors: Vec<&Value> =
-        result["checks"].as_array().into_iter().flatten().filter(|c| c["level"] == "error").collect();
-    assert_eq!(errors.len(), 1, "{result:#}");
-    assert_eq!(errors[0]["subject"], "target handbook-context (webhook)", "{result:#}");
-    assert!(errors[0]["message"].as_str().unwrap_or_default().contains("DOT_HANDBOOK_SECRET"), "{result:#}");
+    run.assert_code(2);
+    assert!(run.stderr.contains("key `dot_webhook_secret_env` = \"DOT_HANDBOOK_SECRET\""), "{}", run.context());
+    assert!(run.stderr.contains("the variable DOT_HANDBOOK_SECRET it names is not set"), "{}", run.context());
 }

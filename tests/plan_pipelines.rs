@@ -369,6 +369,60 @@ fn manual_pipeline_can_export_from_gitbook() {
     assert_action(target(&plan, "dot"), "skip", &[]);
 }
 
+/// Only imports of the sync branch move the watermark: GitLab records the
+/// pipeline's commit as the deployment, and the platform imports the sync
+/// branch, so an import asked for on another branch is refused.
+#[test]
+fn manual_import_on_another_branch_is_refused_naming_the_sync_branch() {
+    let repo = repo_with_docs();
+    let head = repo.head();
+    for source in ["web", "api", "trigger", "schedule", "pipeline"] {
+        let env = with(ci_env(Pipeline::Manual { source, branch: "feature", sha: &head }), &[GITBOOK, DOT]);
+        let mut command = repo.docsync(&["sync"]);
+        command.envs(&env);
+        let stderr = assert_bad_input(command, &["CI_COMMIT_BRANCH", "feature", "run the pipeline on main"]);
+        assert!(stderr.contains("target gitbook") && stderr.contains("target dot"), "{stderr}");
+    }
+}
+
+#[test]
+fn manual_export_works_from_any_branch_but_never_in_a_deploying_job() {
+    let repo = repo_with_docs();
+    let head = repo.head();
+    let export = ("DOCSYNC_DIRECTION", "export");
+    let env = with(ci_env(Pipeline::Manual { source: "web", branch: "feature", sha: &head }), &[GITBOOK, export]);
+
+    let plan = plan(&repo, &env, &[]);
+    let gitbook = target(&plan, "gitbook");
+    assert_action(gitbook, "export", &[]);
+    assert_eq!(gitbook["request"]["body"]["ref"], "refs/heads/main", "GitBook exports to the sync branch");
+
+    // A job that deploys would record the head as synced.
+    let deploying = with(env.clone(), &[("CI_ENVIRONMENT_NAME", "docs"), ("CI_ENVIRONMENT_ACTION", "start")]);
+    let mut command = repo.docsync(&["plan"]);
+    command.envs(&deploying);
+    assert_bad_input(command, &["DOCSYNC_DIRECTION", "environment docs", "direction input export"]);
+    let preparing = with(env, &[("CI_ENVIRONMENT_NAME", "docs"), ("CI_ENVIRONMENT_ACTION", "prepare")]);
+    assert_action(target(&plan_with_logs(&repo, &preparing, &[]).0, "gitbook"), "export", &[]);
+}
+
+#[test]
+fn gitbook_and_dot_name_the_same_branch() {
+    let repo = repo_with_docs();
+    let head = repo.head();
+    let env = with(
+        ci_env(Pipeline::Manual { source: "web", branch: "live", sha: &head }),
+        &[GITBOOK, DOT, ("DOCSYNC_BRANCH", "live"), ("DOCSYNC_DOT_WEBHOOK_SECRET", "dot-secret-value")],
+    );
+
+    let plan = plan(&repo, &env, &[]);
+
+    let gitbook = &target(&plan, "gitbook")["request"]["body"];
+    let dot = &target(&plan, "dot")["request"]["body"];
+    assert_eq!(gitbook["ref"], "refs/heads/live", "{plan:#}");
+    assert_eq!(dot["ref"], gitbook["ref"], "{plan:#}");
+}
+
 // ---------------------------------------------------------------------------
 // Outside CI
 
@@ -521,6 +575,22 @@ fn push_of_gitbook_commits_only_is_skipped_unless_forced() {
         let forced = plan(&repo, &env, &["--force"]);
         assert_action(target(&forced, "gitbook"), "import", &["--force"]);
     }
+}
+
+/// A full sync reads the head alone: a GitBook commit there says nothing
+/// of the human commits before it, which must still sync.
+#[test]
+fn full_sync_whose_head_is_a_gitbook_commit_is_imported() {
+    let repo = repo_with_docs();
+    repo.write("docs/guide.md", "# Guide, by a human\n");
+    repo.commit("Rewrite the guide");
+    repo.write("docs/guide.md", "# Guide, then edited in GitBook\n");
+    let head = repo.commit("GITBOOK-16: Edit in GitBook");
+
+    let plan = plan(&repo, &with(push(ZERO_SHA, &head), &[GITBOOK]), &[]);
+
+    assert_range(&plan, "full", None, &head);
+    assert_action(target(&plan, "gitbook"), "import", &[]);
 }
 
 #[test]
@@ -682,6 +752,35 @@ fn docsync_paths_overrides_the_default_globs() {
     assert_eq!(target(&plan, "gitbook")["changed"], 2);
 }
 
+#[test]
+fn project_directory_absent_at_head_is_a_warning_naming_the_nearest() {
+    let repo = repo_with_docs();
+    let before = repo.head();
+    repo.write("docs/guide.md", "# Guide, again\n");
+    let head = repo.commit("Edit the guide");
+    let env = with(push(&before, &head), &[GITBOOK, ("DOCSYNC_PROJECT_DIRECTORY", "Docs")]);
+
+    let (plan, logs) = plan_with_logs(&repo, &env, &[]);
+
+    let gitbook = target(&plan, "gitbook");
+    assert_action(gitbook, "skip", &[]);
+    let warnings = gitbook["warnings"].to_string();
+    assert!(warnings.contains("Docs does not exist") && warnings.contains("did you mean docs?"), "{gitbook:#}");
+    assert!(logs.contains("did you mean docs?"), "{logs}");
+}
+
+#[test]
+fn docsync_paths_with_braces_is_one_glob() {
+    let (repo, before, head) = mixed_change();
+    let env = with(push(&before, &head), &[GITBOOK, ("DOCSYNC_PATHS", "*.{md,yml}")]);
+
+    let plan = plan(&repo, &env, &[]);
+
+    let expected = changes(&plan).iter().filter(|c| c.path.ends_with(".md") || c.path.ends_with(".yml")).count();
+    assert!(expected > 0);
+    assert_eq!(target(&plan, "gitbook")["changed"], expected, "{plan:#}");
+}
+
 // ---------------------------------------------------------------------------
 // Shallow clones
 
@@ -777,10 +876,7 @@ impl Drop for GitDaemon {
 #[test]
 fn shallow_clone_is_deepened_over_the_git_protocol() {
     let origin = origin_with_30_commits();
-    let Some(daemon) = GitDaemon::start(&origin) else {
-        eprintln!("SKIPPED shallow_clone_is_deepened_over_the_git_protocol: `git daemon` could not be started");
-        return;
-    };
+    let daemon = GitDaemon::start(&origin).expect("`git daemon` starts (git's own git-daemon program)");
     let url = format!("git://127.0.0.1:{}/repo", daemon.port);
     let (shallow, env) = shallow_push(&origin, &url);
 
@@ -788,6 +884,29 @@ fn shallow_clone_is_deepened_over_the_git_protocol() {
 
     let (before, head) = (origin.rev("HEAD~5"), origin.head());
     assert_eq!(plan["range"]["mode"], "push", "the clone was not deepened; logs:\n{logs}");
+    assert_range(&plan, "push", Some(&before), &head);
+    assert_eq!(changes(&plan), origin.name_status(&before, &head), "logs:\n{logs}");
+}
+
+/// The pipeline's branch is gone from the origin (deleted after the push),
+/// so the clone cannot be deepened along it; the base is fetched by its SHA
+/// alone. Its ancestry must still be decided from head's real history.
+#[test]
+fn base_fetched_by_its_sha_keeps_its_ancestry() {
+    let origin = origin_with_30_commits();
+    origin.git(&["config", "uploadpack.allowAnySHA1InWant", "true"]);
+    let daemon = GitDaemon::start(&origin).expect("`git daemon` starts (git's own git-daemon program)");
+    let url = format!("git://127.0.0.1:{}/repo", daemon.port);
+    let shallow = origin.clone_shallow("shallow", 1);
+    let (before, head) = (origin.rev("HEAD~5"), origin.head());
+    let env = with(
+        ci_env(Pipeline::Push { branch: "gone", before: &before, sha: &head }),
+        &[("CI_REPOSITORY_URL", &url), ("DOCSYNC_BRANCH", "gone"), GITBOOK],
+    );
+
+    let (plan, logs) = plan_with_logs(&shallow, &env, &[]);
+
+    assert!(logs.contains("by its SHA"), "the base was not fetched by its SHA:\n{logs}");
     assert_range(&plan, "push", Some(&before), &head);
     assert_eq!(changes(&plan), origin.name_status(&before, &head), "logs:\n{logs}");
 }
@@ -826,6 +945,7 @@ fn foreign_owned_checkout_is_still_planned() {
     let expected = repo.name_status(&before, &head);
     let chown = std::process::Command::new("chown").arg("-R").arg("12345:12345").arg(&repo.path).output();
     if !chown.is_ok_and(|output| output.status.success()) {
+        assert!(std::env::var_os("CI").is_none(), "foreign_owned_checkout_is_still_planned needs root to chown");
         eprintln!("SKIPPED foreign_owned_checkout_is_still_planned: needs root to chown");
         return;
     }
@@ -932,4 +1052,152 @@ fn secret_written_in_the_config_file_is_refused() {
     );
     let stderr = assert_bad_input(command, &["docsync.toml", "line 5", "gitbook_token", "gitbook_token_env"]);
     assert!(!stderr.contains(secret), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// Git edge cases
+
+/// Commits the index as it is (no `git add -A`, which would drop a gitlink
+/// whose directory is not checked out).
+fn commit_index(repo: &TestRepo, message: &str) -> String {
+    repo.git(&["commit", "-q", "--no-verify", "-m", message]);
+    repo.head()
+}
+
+#[test]
+fn submodule_pointer_changes_are_listed_as_submodules_and_never_docs() {
+    let repo = repo_with_docs();
+    let gitlink = |sha: &str| repo.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{sha},docs/vendor")]);
+    gitlink("1111111111111111111111111111111111111111");
+    let before = commit_index(&repo, "Add a submodule under docs");
+    gitlink("2222222222222222222222222222222222222222");
+    let head = commit_index(&repo, "Bump the submodule");
+    let env = with(push(&before, &head), &[GITBOOK, DOT, ("DOCSYNC_PROJECT_DIRECTORY", "docs")]);
+
+    let plan = plan(&repo, &env, &[]);
+
+    assert_eq!(plan["changes"], json!([{"status": "modified", "path": "docs/vendor", "kind": "submodule"}]));
+    assert_eq!(changes(&plan), repo.name_status(&before, &head));
+    assert_action(target(&plan, "gitbook"), "skip", &["no file under docs/"]);
+    assert_action(target(&plan, "dot"), "skip", &[]);
+
+    // A full sync lists the gitlink as a submodule too.
+    let full = plan_with_logs(&repo, &with(push(ZERO_SHA, &head), &[GITBOOK]), &[]).0;
+    let vendor = full["changes"].as_array().unwrap().iter().find(|c| c["path"] == "docs/vendor").cloned();
+    assert_eq!(vendor, Some(json!({"status": "added", "path": "docs/vendor", "kind": "submodule"})), "{full:#}");
+}
+
+#[test]
+fn paths_that_are_not_utf8_stay_distinct_and_are_quoted_as_git_does() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = repo_with_docs();
+    let before = repo.head();
+    for name in [&b"docs/a\xff.md"[..], &b"docs/a\xfe.md"[..]] {
+        std::fs::write(repo.path.join(std::ffi::OsStr::from_bytes(name)), "# Page\n").expect("write a non-UTF-8 name");
+    }
+    let head = repo.commit("Two names that are not UTF-8");
+
+    let (plan, logs) = plan_with_logs(&repo, &push(&before, &head), &[]);
+
+    let paths: Vec<&str> = plan["changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    // What `git diff --name-status` prints (core.quotepath is on by default).
+    let git = repo.git(&["diff", "--name-status", &before, &head]);
+    let mut quoted: Vec<&str> = git.lines().map(|line| line.split_once('\t').expect("status and path").1).collect();
+    quoted.sort_unstable();
+    assert_eq!(quoted, [r#""docs/a\376.md""#, r#""docs/a\377.md""#], "git itself");
+    assert_eq!(paths, quoted, "{plan:#}");
+    assert!(logs.contains("is not UTF-8"), "{logs}");
+}
+
+#[test]
+fn sha256_repositories_are_refused_with_the_reason() {
+    let repo = TestRepo::new();
+    let dir = repo.outside_dir("sha256");
+    let git = |args: &[&str]| {
+        let output = repo.command("git").current_dir(&dir).args(args).output().expect("run git");
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    git(&["init", "-q", "--object-format=sha256", "."]);
+    std::fs::write(dir.join("README.md"), "# SHA-256\n").expect("write a file");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "First"]);
+    let mut command = repo.docsync(&["plan"]);
+    command.current_dir(&dir);
+    assert_bad_input(command, &["SHA-256", "objectFormat"]);
+}
+
+#[test]
+fn git_dir_and_git_work_tree_are_honoured() {
+    let repo = repo_with_docs();
+    let before = repo.head();
+    repo.write("docs/guide.md", "# Guide, found through GIT_DIR\n");
+    let head = repo.commit("Edit");
+    let elsewhere = repo.outside_dir("elsewhere");
+    let mut command = repo.docsync(&["plan", "--format", "json"]);
+    command.current_dir(&elsewhere).env("GIT_DIR", repo.path.join(".git")).env("GIT_WORK_TREE", &repo.path);
+
+    let output = command.output().expect("run docsync");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("a JSON plan");
+    assert_range(&plan, "local", Some(&before), &head);
+    assert_eq!(changes(&plan), repo.name_status(&before, &head));
+}
+
+#[test]
+fn unborn_branch_in_a_repository_with_commits_is_described_as_such() {
+    let repo = repo_with_docs();
+    repo.git(&["switch", "-q", "--orphan", "fresh"]);
+    let command = repo.docsync(&["plan"]);
+    assert_bad_input(command, &["HEAD is on branch fresh, which has no commits yet", "unborn", "git switch"]);
+}
+
+/// A blob-less partial clone from a `git daemon` that allows filters: the
+/// old side of an inexact rename is not in the clone. git fetches it lazily
+/// and reports a rename; so must docsync.
+#[test]
+fn partial_clone_fetches_the_blobs_rename_detection_needs() {
+    let origin = repo_with_docs();
+    origin.write("docs/chapter.md", &page("Chapter"));
+    let base = origin.commit("A chapter");
+    origin.mv("docs/chapter.md", "docs/part-one.md");
+    origin.write("docs/part-one.md", &page("Chapter").replace("Paragraph 3 ", "Paragraph three "));
+    let head = origin.commit("Rename and edit the chapter");
+    for (key, value) in [("uploadpack.allowFilter", "true"), ("uploadpack.allowAnySHA1InWant", "true")] {
+        origin.git(&["config", key, value]);
+    }
+    let expected = origin.name_status(&base, &head);
+    assert!(expected.iter().any(|c| c.status == "renamed"), "git sees a rename: {expected:?}");
+    let daemon = GitDaemon::start(&origin).expect("`git daemon` starts (git's own git-daemon program)");
+    let url = format!("git://127.0.0.1:{}/repo", daemon.port);
+    let clone = |name: &str| {
+        origin.git(&["clone", "-q", "--filter=blob:none", &url, &origin.root().join(name).display().to_string()]);
+        let old_blob = origin.git(&["rev-parse", &format!("{base}:docs/chapter.md")]);
+        let lacking = origin
+            .command("git")
+            .current_dir(origin.root().join(name))
+            .env("GIT_NO_LAZY_FETCH", "1")
+            .args(["cat-file", "-e", &old_blob])
+            .output()
+            .expect("run git cat-file");
+        assert!(!lacking.status.success(), "the partial clone lacks the old blob");
+        origin.root().join(name)
+    };
+    let range = ["plan", "--format", "json", "--from", base.as_str(), "--to", head.as_str()];
+
+    let partial = clone("partial");
+    let output = origin.docsync(&range).current_dir(&partial).output().expect("run docsync");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{logs}");
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("a JSON plan");
+    assert_eq!(changes(&plan), expected, "logs:\n{logs}");
+
+    // When the blobs cannot be fetched, a warning names what was not compared.
+    let unreachable = clone("partial-offline");
+    drop(daemon);
+    let output = origin.docsync(&range).current_dir(&unreachable).output().expect("run docsync");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{logs}");
+    assert!(logs.contains("could not compare") && logs.contains("docs/chapter.md"), "{logs}");
 }
