@@ -502,7 +502,10 @@ async fn check_export_branches(
                 format!("{branch} does not exist yet"),
                 "GitBook creates it on the first export; create it first if branch rules should apply",
             ),
-            Err(error) => report.warn(subject, format!("cannot read branch {branch}: {error}"), "check the token's scopes"),
+            Err(error) => {
+                let (message, fix) = explain(&error, variable, &format!("reading branch {branch}"), &project.api);
+                report.warn(subject, message, fix)
+            }
         }
     }
 }

@@ -77,7 +77,7 @@ impl GitLabError {
     /// The request may or may not have been processed (a timeout, a dropped
     /// connection, 502 or 504 on a write): look before resending.
     pub fn is_ambiguous(&self) -> bool {
-        false // SHIM
+        matches!(self, GitLabError::Unreachable(HttpError::Ambiguous { .. }))
     }
 
     /// A 5xx, or no answer: GitLab's own trouble, not the request's.

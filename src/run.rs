@@ -221,7 +221,7 @@ fn build_plan(
             if requested { Some(repo.all_files(&range.head).context("while listing head's files")?) } else { None };
         match (&range.base, history.is_squashed()) {
             _ if requested => tracing::info!(
-                "push event: a manual pipeline acts on every target: before is all zeros and one commit entry (the head) lists every relevant file as added"
+                "push event: full sync, as a manual pipeline acts on every target: before is all zeros and one commit entry (the head) lists every relevant file as added"
             ),
             (None, _) => tracing::info!(
                 "push event: full sync: before is all zeros and one commit entry (the head) lists every relevant file as added"

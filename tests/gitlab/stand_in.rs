@@ -230,10 +230,7 @@ impl State {
             (_, ["projects", id, ..]) if *id != PROJECT_ID.to_string() && *id != "group%2Fproject" => {
                 error(404, "404 Project Not Found")
             }
-            ("GET", ["projects", _, rest @ ..]) if !reads => {
-                let _ = rest;
-                insufficient_scope("api read_api")
-            }
+            ("GET", ["projects", ..]) if !reads => insufficient_scope("api read_api"),
             (_, ["projects", _, ..]) if method != "GET" && !has(&["api"]) => insufficient_scope("api"),
             ("GET", ["projects", _]) => ResponseTemplate::new(200).set_body_json(self.project()),
             ("GET", ["projects", _, "members", "all", user]) => {
