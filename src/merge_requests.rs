@@ -69,11 +69,12 @@ pub async fn report(
                     }
                 }
             }
-            Action::Export if gitbook.export_mr => {
-                if target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) {
-                    exit = exit
-                        .worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
-                }
+            Action::Export
+                if gitbook.export_mr
+                    && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
+            {
+                exit =
+                    exit.worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
             }
             _ => {}
         }

@@ -1565,17 +1565,17 @@ async fn a_note_whose_answer_was_lost_is_looked_up_not_posted_twice() {
 /// log and in the JSON result's `warnings`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_that_cannot_be_posted_warns_with_the_fix_that_fits() {
-    let cases: [(&str, fn(&GitLab) -> ResponseTemplate, &[&str]); 4] = [
-        ("scope", |_| insufficient_scope_answer(), &["api scope"]),
-        ("forbidden", |_| fixture_answer(403, "error_403.json"), &["may not comment on !7", "Reporter"]),
+    let cases = vec![
+        ("scope", insufficient_scope_answer(), &["api scope"][..]),
+        ("forbidden", fixture_answer(403, "error_403.json"), &["may not comment on !7", "Reporter"]),
         (
             "404",
-            |_| fixture_answer(404, "error_404_project.json"),
+            fixture_answer(404, "error_404_project.json"),
             &["no merge request !7", "token belongs to this project"],
         ),
         (
             "500",
-            |_| ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"})),
+            ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"})),
             &["GitLab's own error", "retry the job later"],
         ),
     ];
@@ -1583,7 +1583,7 @@ async fn a_note_that_cannot_be_posted_warns_with_the_fix_that_fits() {
         let gitlab = GitLab::start().await;
         mount_gitbook_import(&gitlab).await;
         let notes = gitlab.project_route("/merge_requests/7/notes");
-        Mock::given(method("POST")).and(path(notes.clone())).respond_with(answer(&gitlab)).mount(&gitlab.server).await;
+        Mock::given(method("POST")).and(path(notes.clone())).respond_with(answer).mount(&gitlab.server).await;
         mount_stand_in(&gitlab, review_state()).await;
         let history = docs_history();
         let env = preview_env(&gitlab, &history, &[]);
