@@ -14,6 +14,7 @@ use crate::error::Exit;
 use crate::gitbook::{GitBookClient, GitBookError};
 use crate::gitlab::{self, Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi, TokenInfo, TokenKind};
 use crate::http::HttpClient;
+use crate::log::printable;
 use crate::secret::Secret;
 
 /// A token expiring within this many days gets a warning naming the date.
@@ -42,25 +43,25 @@ struct Report {
     checks: Vec<Check>,
 }
 
+/// Every check passes through [`printable`]: user names, branch names and
+/// error texts come from servers, and must not forge lines of the report.
 impl Report {
+    fn push(&mut self, level: Level, subject: String, message: String, fix: Option<String>) {
+        self.checks.push(Check {
+            level,
+            subject: printable(&subject),
+            message: printable(&message),
+            fix: fix.as_deref().map(printable),
+        });
+    }
     fn ok(&mut self, subject: impl Into<String>, message: impl Into<String>) {
-        self.checks.push(Check { level: Level::Ok, subject: subject.into(), message: message.into(), fix: None });
+        self.push(Level::Ok, subject.into(), message.into(), None);
     }
     fn warn(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.checks.push(Check {
-            level: Level::Warning,
-            subject: subject.into(),
-            message: message.into(),
-            fix: Some(fix.into()),
-        });
+        self.push(Level::Warning, subject.into(), message.into(), Some(fix.into()));
     }
     fn error(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.checks.push(Check {
-            level: Level::Error,
-            subject: subject.into(),
-            message: message.into(),
-            fix: Some(fix.into()),
-        });
+        self.push(Level::Error, subject.into(), message.into(), Some(fix.into()));
     }
 }
 
@@ -236,6 +237,38 @@ async fn check_gitlab_tokens(settings: &Settings, http: &HttpClient, context: &C
     }
 }
 
+/// A GitLab answer that ended a check, in words and with the fix that fits
+/// it: 401 (the token), 403 `insufficient_scope` (its scopes), 403 (its
+/// user's rights), an unexpected answer (the URL), or GitLab's own trouble.
+/// A 404 means something different for every call, so callers handle it.
+fn explain(error: &GitLabError, variable: &str, what: &str, api: &url::Url) -> (String, String) {
+    match error {
+        GitLabError::Unauthorized(_) => (
+            format!("GitLab rejects the token ({what}): {error}"),
+            format!("the token is revoked, expired or mistyped: create a new project access token and store it in {variable}"),
+        ),
+        GitLabError::InsufficientScope { scope, .. } => (
+            format!("{what}: {error}"),
+            format!(
+                "create a token with {} (scopes cannot be added to an existing token) and store it in {variable}",
+                scope.as_deref().map(printable).unwrap_or_else(|| "the read_api scope".into())
+            ),
+        ),
+        GitLabError::Forbidden(_) => (
+            format!("{what}: {error}"),
+            "the token's user lacks the right (its role, a blocked user, or a project setting): check the user in GitLab".into(),
+        ),
+        GitLabError::Decode { .. } => (
+            format!("{what}: {error}"),
+            format!("check that {api} is GitLab's REST API (CI_API_V4_URL or DOCSYNC_GITLAB_URL): something else answered"),
+        ),
+        GitLabError::NotFound(_) | GitLabError::Rejected(_) | GitLabError::Unreachable(_) => (
+            format!("{what}: {error}"),
+            "check DOCSYNC_GITLAB_URL (CI_API_V4_URL in CI) and the network; for GitLab's own errors (5xx) retry later".into(),
+        ),
+    }
+}
+
 async fn check_gitlab_token(
     settings: &Settings,
     http: &HttpClient,
@@ -247,101 +280,177 @@ async fn check_gitlab_token(
 ) {
     let auth = Auth::for_token(token);
     let client = GitLabClient { http, api: project.api.clone(), auth: auth.clone() };
+    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
+    // A token limited to git (read_repository, what GitBook needs) may not
+    // read `/user`: that is a scope, not a bad token.
     let user = match client.user().await {
-        Ok(user) => user,
-        Err(GitLabError::Unauthorized(error)) => {
-            report.error(
-                variable,
-                format!("GitLab rejects the token: {error}"),
-                format!("the token is revoked, expired or mistyped: create a new project access token and store it in {variable}"),
-            );
-            return;
-        }
+        Ok(user) => Some(user),
+        Err(GitLabError::InsufficientScope { .. }) => None,
         Err(error) => {
-            report.error(
-                variable,
-                format!("cannot ask GitLab who the token is: {error}"),
-                "check DOCSYNC_GITLAB_URL and the network",
-            );
+            let (message, fix) = explain(&error, variable, "asking GitLab who the token is", &project.api);
+            let message = match &error {
+                GitLabError::NotFound(_) => format!("{message} (no GitLab API at {})", project.api),
+                _ => message,
+            };
+            report.error(variable, message, fix);
             return;
         }
     };
-    let kind = user.token_kind(&auth);
-    report.ok(variable, format!("{} of {} ({})", kind.describe(), user.username, user.name));
-    if kind == TokenKind::Personal {
-        report.warn(
-            variable,
-            "a personal access token acts with all of its owner's rights and stops working when they leave",
-            "prefer a project access token (Settings → Access tokens) with only the scopes listed here",
-        );
-    }
-
-    if kind != TokenKind::OAuth {
-        match client.token_info().await {
-            Ok(info) => check_token_info(settings, variable, &info, today, report),
-            Err(error) => report.warn(
-                variable,
-                format!("cannot read the token's scopes and expiry: {error}"),
-                "give the token the read_api or api scope so docsync can check it",
-            ),
-        }
-    }
-
-    match client.member(&project.project, user.id).await {
-        Ok(member) => {
-            let role = gitlab::role_name(member.access_level);
-            // GitBook only clones with the Git token for imports, which
-            // Reporter may do; pushing an export needs Developer.
-            let git_token_pushes = variable != "DOCSYNC_GITLAB_TOKEN" && exports(settings);
-            let exports_requested = settings.targets.iter().any(|t| t.direction == Direction::Export);
-            let needs_developer = exports_requested || git_token_pushes;
-            if needs_developer && member.access_level < 30 {
-                report.error(
+    match &user {
+        Some(user) => {
+            let kind = user.token_kind(&auth);
+            report.ok(variable, format!("{} of {} ({})", kind.describe(), user.username, user.name));
+            if kind == TokenKind::Personal {
+                report.warn(
                     variable,
-                    format!("{} has the {role} role on the project: pushing needs Developer or more", user.username),
-                    "give the token's user (or the project access token) the Developer or Maintainer role",
+                    "a personal access token acts with all of its owner's rights and stops working when they leave",
+                    "prefer a project access token (Settings → Access tokens) with only the scopes listed here",
                 );
-            } else {
-                report.ok(variable, format!("{} has the {role} role on {}", user.username, project.project));
             }
         }
-        Err(GitLabError::NotFound(_)) => report.error(
-            variable,
-            format!("{} is not a member of {}", user.username, project.project),
-            "create a project access token in this project, or add the token's user as a member",
-        ),
-        Err(error) => {
-            report.warn(variable, format!("cannot read the token's role: {error}"), "check the token's scopes")
+        None => report.ok(variable, "GitLab accepts the token; its scopes do not let it read its own user"),
+    }
+
+    let mut info = None;
+    if !matches!(auth, Auth::OAuth(_)) {
+        // GitLab answers this for a token of any scope.
+        match client.token_info().await {
+            Ok(read) => {
+                if !check_token_info(settings, variable, &read, today, report) {
+                    return;
+                }
+                info = Some(read);
+            }
+            Err(error) => {
+                let (message, fix) = explain(&error, variable, "reading the token's scopes and expiry", &project.api);
+                report.warn(variable, message, fix);
+            }
         }
     }
 
-    if variable != "DOCSYNC_GITLAB_TOKEN" {
+    match client.project(&project.project).await {
+        Ok(_) => {}
+        Err(GitLabError::NotFound(_)) => {
+            report.error(
+                variable,
+                format!("no such project {} (or the token may not see it)", project.project),
+                "check CI_PROJECT_ID, or the project path in DOCSYNC_GITLAB_URL, and that the token belongs to this project (or its user is a member)",
+            );
+            return;
+        }
+        Err(GitLabError::InsufficientScope { .. }) if is_git_token => {
+            report.ok(
+                variable,
+                "project and role not checked: the token's scopes reach git, not the API, and git access is all GitBook uses",
+            );
+            if exports(settings) {
+                report.warn(
+                    variable,
+                    "cannot tell whether the token's user may push: exports need the Developer role",
+                    format!(
+                        "make sure the token has the Developer role, or give {variable} read_api so check can tell"
+                    ),
+                );
+            }
+            return;
+        }
+        Err(error) => {
+            let (message, fix) = explain(&error, variable, "looking the project up", &project.api);
+            let blocking = !matches!(error, GitLabError::InsufficientScope { .. });
+            if blocking {
+                report.error(variable, message, fix)
+            } else {
+                report.warn(variable, message, fix)
+            }
+            return;
+        }
+    }
+
+    let user_id = user.as_ref().map(|u| u.id).or_else(|| info.as_ref().and_then(|i| i.user_id));
+    let shown_user = user.as_ref().map_or_else(|| "the token's user".to_owned(), |u| u.username.clone());
+    match user_id {
+        None => report.warn(
+            variable,
+            "role not checked: GitLab did not say whose token it is",
+            format!("give {variable} the read_api scope so check can read its role"),
+        ),
+        Some(user_id) => match client.member(&project.project, user_id).await {
+            Ok(member) => {
+                let role = gitlab::role_name(member.access_level);
+                // GitBook only clones with the Git token for imports, which
+                // Reporter may do; pushing an export needs Developer.
+                let git_token_pushes = is_git_token && exports(settings);
+                let exports_requested = settings.targets.iter().any(|t| t.direction == Direction::Export);
+                let needs_developer = exports_requested || git_token_pushes;
+                if needs_developer && member.access_level < 30 {
+                    report.error(
+                        variable,
+                        format!("{shown_user} has the {role} role on the project: pushing needs Developer or more"),
+                        "give the token's user (or the project access token) the Developer or Maintainer role",
+                    );
+                } else {
+                    report.ok(variable, format!("{shown_user} has the {role} role on {}", project.project));
+                }
+            }
+            Err(GitLabError::NotFound(_)) => report.error(
+                variable,
+                format!("{shown_user} is not a member of {}", project.project),
+                "create a project access token in this project, or add the token's user as a member",
+            ),
+            Err(error) => {
+                let (message, fix) = explain(&error, variable, "reading the token's role", &project.api);
+                report.warn(variable, message, fix)
+            }
+        },
+    }
+
+    if is_git_token {
         check_export_branches(settings, &client, project, variable, report).await;
     }
 }
 
-fn check_token_info(settings: &Settings, variable: &str, info: &TokenInfo, today: Date, report: &mut Report) {
-    if info.revoked || !info.active {
+/// Reports what the token's record says; `false` when the token cannot
+/// work at all (revoked, inactive, expired), so nothing more is asked.
+fn check_token_info(settings: &Settings, variable: &str, info: &TokenInfo, today: Date, report: &mut Report) -> bool {
+    if info.revoked == Some(true) || info.active == Some(false) {
         report.error(
             variable,
-            if info.revoked { "the token is revoked" } else { "the token is not active (expired or revoked)" },
+            if info.revoked == Some(true) {
+                "the token is revoked"
+            } else {
+                "the token is not active (expired or revoked)"
+            },
             format!("create a new project access token and store it in {variable}"),
         );
-        return;
+        return false;
     }
-    match info.expires_at.as_deref().and_then(parse_date) {
-        Some(expires) if expires < today => report.error(
+    let state = if info.active == Some(true) { "active" } else { "GitLab did not say whether it is active" };
+    match info.expires_at.as_deref().map(|text| (text, parse_date(text))) {
+        // GitLab's rule: a token expires at 00:00 UTC on its expiry date,
+        // so one that expires today no longer works.
+        Some((_, Some(expires))) if expires <= today => {
+            report.error(
+                variable,
+                format!("the token expired on {expires}"),
+                format!("create a new token and store it in {variable}"),
+            );
+            return false;
+        }
+        Some((_, Some(expires))) if (expires - today).whole_days() <= EXPIRY_WARNING_DAYS => {
+            let days = (expires - today).whole_days();
+            report.warn(
+                variable,
+                format!("the token expires on {expires}, in {days} {}", if days == 1 { "day" } else { "days" }),
+                format!("rotate it before then: create a new token and store it in {variable}"),
+            )
+        }
+        Some((_, Some(expires))) => report.ok(variable, format!("{state}, expires on {expires}")),
+        Some((text, None)) => report.warn(
             variable,
-            format!("the token expired on {expires}"),
-            format!("create a new token and store it in {variable}"),
+            format!("{state}; GitLab gave an expiry date docsync cannot read: {:?}", printable(text)),
+            "look the token's expiry up in GitLab (Settings → Access tokens)",
         ),
-        Some(expires) if (expires - today).whole_days() <= EXPIRY_WARNING_DAYS => report.warn(
-            variable,
-            format!("the token expires on {expires}, in {} days", (expires - today).whole_days()),
-            format!("rotate it before then: create a new token and store it in {variable}"),
-        ),
-        Some(expires) => report.ok(variable, format!("active, expires on {expires}")),
-        None => report.ok(variable, "active, does not expire"),
+        None => report.ok(variable, format!("{state}, does not expire")),
     }
     for Need { scope, why, blocking } in needed_scopes(settings, variable) {
         let fix = format!(
@@ -353,10 +462,16 @@ fn check_token_info(settings: &Settings, variable: &str, info: &TokenInfo, today
             (false, false) => report.warn(variable, format!("lacks the {scope} scope: {why}"), fix),
         }
     }
+    true
 }
 
+/// `YYYY-MM-DD`, alone or starting a timestamp.
 fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(text.get(..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    if !rest.is_empty() && !rest.starts_with('T') {
+        return None;
+    }
+    Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
 async fn check_export_branches(
@@ -388,7 +503,10 @@ async fn check_export_branches(
                 format!("{branch} does not exist yet"),
                 "GitBook creates it on the first export; create it first if branch rules should apply",
             ),
-            Err(error) => report.warn(subject, format!("cannot read branch {branch}: {error}"), "check the token's scopes"),
+            Err(error) => {
+                let (message, fix) = explain(&error, variable, &format!("reading branch {branch}"), &project.api);
+                report.warn(subject, message, fix)
+            }
         }
     }
 }

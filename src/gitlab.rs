@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::http::{HttpClient, HttpError, Request};
+use crate::log::printable;
 use crate::repo::{Change, ChangeKind, ChangeStatus};
 use crate::secret::{Secret, redact_url};
 
@@ -43,30 +44,75 @@ impl Auth {
     }
 }
 
-/// A failed GitLab call, in the terms the user must act on.
+/// A failed GitLab call, in the terms the user must act on. Every text a
+/// server supplied is shown through [`printable`].
 #[derive(Debug, thiserror::Error)]
 pub enum GitLabError {
-    #[error("GitLab refused the token ({0})")]
+    /// 401: the token is unknown, revoked or expired.
+    #[error("GitLab refused the token ({})", printable(&.0.to_string()))]
     Unauthorized(HttpError),
-    #[error("GitLab answered 404 ({0})")]
+    /// 403 `insufficient_scope`: a valid token whose scopes do not cover the
+    /// call. `scope` is what GitLab says the call needs, when it says so.
+    #[error("the token's scopes do not allow this call{} ({})", needs(.scope), printable(&.error.to_string()))]
+    InsufficientScope { scope: Option<String>, error: HttpError },
+    /// 403 otherwise: the token's user may not do this (role, settings).
+    #[error("GitLab forbids it ({})", printable(&.0.to_string()))]
+    Forbidden(HttpError),
+    /// 404: no such object, or the token may not see it.
+    #[error("GitLab answered 404 ({})", printable(&.0.to_string()))]
     NotFound(HttpError),
-    #[error("{0}")]
+    #[error("{}", printable(&.0.to_string()))]
     Rejected(HttpError),
-    #[error("{0}")]
+    #[error("{}", printable(&.0.to_string()))]
     Unreachable(HttpError),
-    #[error("unexpected answer from GitLab at {field}: {detail}")]
+    #[error("unexpected answer from GitLab at {}: {}", printable(.field), printable(.detail))]
     Decode { field: String, detail: String },
+}
+
+fn needs(scope: &Option<String>) -> String {
+    scope.as_deref().map(|s| format!(" (it needs {})", printable(s))).unwrap_or_default()
+}
+
+impl GitLabError {
+    /// The request may or may not have been processed (a timeout, a dropped
+    /// connection, 502 or 504 on a write): look before resending.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, GitLabError::Unreachable(HttpError::Ambiguous { .. }))
+    }
+
+    /// A 5xx, or no answer: GitLab's own trouble, not the request's.
+    pub fn is_server_side(&self) -> bool {
+        match self {
+            GitLabError::Unreachable(_) => true,
+            GitLabError::Rejected(error) => error.status().is_some_and(|s| s.is_server_error()),
+            _ => false,
+        }
+    }
 }
 
 impl From<HttpError> for GitLabError {
     fn from(error: HttpError) -> GitLabError {
         match error.status().map(|s| s.as_u16()) {
-            Some(401 | 403) => GitLabError::Unauthorized(error),
+            Some(401) => GitLabError::Unauthorized(error),
+            Some(403) => match insufficient_scope(&error) {
+                Some(scope) => GitLabError::InsufficientScope { scope, error },
+                None => GitLabError::Forbidden(error),
+            },
             Some(404) => GitLabError::NotFound(error),
             Some(_) => GitLabError::Rejected(error),
             None => GitLabError::Unreachable(error),
         }
     }
+}
+
+/// GitLab's answer to a token whose scopes are too narrow:
+/// `{"error": "insufficient_scope", "scope": "api read_api"}`. `Some(scope)`
+/// when the 403 is that one.
+fn insufficient_scope(error: &HttpError) -> Option<Option<String>> {
+    let HttpError::Status { body, .. } = error else { return None };
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    (json.get("error")?.as_str()? == "insufficient_scope")
+        .then(|| json.get("scope").and_then(|s| s.as_str()).map(str::to_owned))
 }
 
 /// `GET /user`.
@@ -123,6 +169,8 @@ impl User {
 
 /// `GET /personal_access_tokens/self` (also answers for project and group
 /// access tokens).
+/// Fields GitLab leaves out stay unknown (`None`): a missing `active` is
+/// not a revoked token.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenInfo {
     #[serde(default)]
@@ -130,12 +178,27 @@ pub struct TokenInfo {
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
-    pub active: bool,
+    pub active: Option<bool>,
     #[serde(default)]
-    pub revoked: bool,
+    pub revoked: Option<bool>,
     /// `YYYY-MM-DD`, or none for tokens that never expire.
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// The token's user: known even when `GET /user` is out of its scopes.
+    #[serde(default)]
+    pub user_id: Option<u64>,
+}
+
+/// `GET /projects/:id`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectInfo {
+    pub id: u64,
+    #[serde(default)]
+    pub path_with_namespace: String,
+    pub web_url: String,
+    /// `null` in an empty project.
+    #[serde(default)]
+    pub default_branch: Option<String>,
 }
 
 /// `GET /projects/:id/members/all/:user_id`.
@@ -229,6 +292,16 @@ impl Compare {
                 diff.new_path
             ));
         }
+        for diff in &self.diffs {
+            for path in [&diff.old_path, &diff.new_path] {
+                if let Some(why) = refused_path(path) {
+                    return Err(format!(
+                        "GitLab's compare answer holds a path docsync refuses ({why}): {}",
+                        printable(path)
+                    ));
+                }
+            }
+        }
         Ok(self
             .diffs
             .iter()
@@ -262,11 +335,42 @@ impl Compare {
     }
 }
 
+/// Why a path from a compare answer cannot be a path in the repository:
+/// git never stores an empty, absolute or `..` path, nor one with control
+/// characters that would forge lines wherever it is printed.
+fn refused_path(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        Some("empty")
+    } else if path.starts_with('/') || path.starts_with('\\') {
+        Some("absolute")
+    } else if path.split(['/', '\\']).any(|part| part == ".." || part == ".") {
+        Some("a . or .. component")
+    } else if path.chars().any(char::is_control) {
+        Some("control characters")
+    } else {
+        None
+    }
+}
+
 /// A merge request, as created or listed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MergeRequest {
     pub iid: u64,
-    pub web_url: String,
+    /// Absent or `null` from some servers and proxies: see [`MergeRequest::url`].
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
+impl MergeRequest {
+    /// Its page: `web_url`, else `<project>/-/merge_requests/<iid>`.
+    pub fn url(&self, project_web_url: Option<&Url>) -> Option<String> {
+        if let Some(url) = self.web_url.as_deref().and_then(|u| Url::parse(u).ok()) {
+            return Some(url.to_string());
+        }
+        let mut url = project_web_url?.clone();
+        url.path_segments_mut().ok()?.pop_if_empty().extend(["-", "merge_requests", &self.iid.to_string()]);
+        Some(url.to_string())
+    }
 }
 
 /// A merge request note.
@@ -275,7 +379,19 @@ pub struct Note {
     pub id: u64,
     #[serde(default)]
     pub body: String,
+    #[serde(default)]
+    pub author: Option<NoteAuthor>,
+    #[serde(default)]
+    pub system: bool,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoteAuthor {
+    pub id: u64,
+}
+
+/// Pages of a list docsync reads at most: GitLab serves 100 entries a page.
+const MAX_PAGES: u32 = 100;
 
 #[derive(Serialize)]
 struct NewMergeRequest<'a> {
@@ -307,14 +423,52 @@ impl GitLabClient<'_> {
     }
 
     async fn call<T: DeserializeOwned>(&self, request: Request) -> Result<T, GitLabError> {
+        Ok(self.call_with_next_page(request).await?.0)
+    }
+
+    /// The answer, and the next page's number when GitLab paginates it:
+    /// `X-Next-Page`, else the `page` of the `Link` header's `rel="next"`.
+    /// The next URL is always built here, never taken from the answer, so a
+    /// server cannot send the token elsewhere.
+    async fn call_with_next_page<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<(T, Option<u32>), GitLabError> {
         let response = self.http.send(self.auth.apply(request)).await?;
         let mut decoder = serde_json::Deserializer::from_slice(&response.body);
-        serde_path_to_error::deserialize(&mut decoder)
-            .map_err(|error| GitLabError::Decode { field: error.path().to_string(), detail: error.inner().to_string() })
+        let value = serde_path_to_error::deserialize(&mut decoder).map_err(|error| GitLabError::Decode {
+            field: error.path().to_string(),
+            detail: error.inner().to_string(),
+        })?;
+        Ok((value, next_page(&response.headers)))
     }
 
     async fn get<T: DeserializeOwned>(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<T, GitLabError> {
         self.call(Request::new(Method::GET, self.url(segments, query))).await
+    }
+
+    /// Reads a paginated list page by page until `wanted` picks an entry.
+    async fn find_in_pages<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        mut wanted: impl FnMut(&T) -> bool,
+    ) -> Result<Option<T>, GitLabError> {
+        let mut page = 1;
+        loop {
+            let number = page.to_string();
+            let mut paged = query.to_vec();
+            paged.extend([("per_page", "100"), ("page", number.as_str())]);
+            let (entries, next): (Vec<T>, _) =
+                self.call_with_next_page(Request::new(Method::GET, self.url(segments, &paged))).await?;
+            if let Some(found) = entries.into_iter().find(|entry| wanted(entry)) {
+                return Ok(Some(found));
+            }
+            match next {
+                Some(next) if next > page && next <= MAX_PAGES => page = next,
+                _ => return Ok(None),
+            }
+        }
     }
 
     pub async fn user(&self) -> Result<User, GitLabError> {
@@ -323,6 +477,10 @@ impl GitLabClient<'_> {
 
     pub async fn token_info(&self) -> Result<TokenInfo, GitLabError> {
         self.get(&["personal_access_tokens", "self"], &[]).await
+    }
+
+    pub async fn project(&self, project: &str) -> Result<ProjectInfo, GitLabError> {
+        self.get(&["projects", project], &[]).await
     }
 
     pub async fn member(&self, project: &str, user_id: u64) -> Result<Member, GitLabError> {
@@ -338,21 +496,16 @@ impl GitLabClient<'_> {
         }
     }
 
-    /// The commit of the environment's last successful deployment.
+    /// The commit of the environment's last successful deployment. The
+    /// `status` of each answer is checked too: a server or proxy that drops
+    /// the `status=success` filter must not make a failed sync the base.
     pub async fn last_deployment(&self, project: &str, environment: &str) -> Result<Option<Deployment>, GitLabError> {
-        let deployments: Vec<Deployment> = self
-            .get(
-                &["projects", project, "deployments"],
-                &[
-                    ("environment", environment),
-                    ("status", "success"),
-                    ("order_by", "finished_at"),
-                    ("sort", "desc"),
-                    ("per_page", "1"),
-                ],
-            )
-            .await?;
-        Ok(deployments.into_iter().next())
+        self.find_in_pages(
+            &["projects", project, "deployments"],
+            &[("environment", environment), ("status", "success"), ("order_by", "finished_at"), ("sort", "desc")],
+            |deployment: &Deployment| deployment.status.as_deref() == Some("success"),
+        )
+        .await
     }
 
     pub async fn compare(&self, project: &str, from: &str, to: &str) -> Result<Compare, GitLabError> {
@@ -360,8 +513,24 @@ impl GitLabClient<'_> {
             .await
     }
 
+    async fn open_merge_request_from(
+        &self,
+        project: &str,
+        source: &str,
+        target: &str,
+    ) -> Result<Option<MergeRequest>, GitLabError> {
+        self.find_in_pages(
+            &["projects", project, "merge_requests"],
+            &[("source_branch", source), ("target_branch", target), ("state", "opened")],
+            |_: &MergeRequest| true,
+        )
+        .await
+    }
+
     /// Opens a merge request, or returns the open one GitLab reports as a
-    /// duplicate (409).
+    /// duplicate (409). After an answer that leaves it unknown whether
+    /// GitLab created it (a timeout, 502, 504), looks for it before sending
+    /// the request once more. `true` when this call opened it.
     pub async fn open_merge_request(
         &self,
         project: &str,
@@ -377,46 +546,87 @@ impl GitLabClient<'_> {
             description,
             remove_source_branch: false,
         };
-        let request = Request::new(Method::POST, self.url(&["projects", project, "merge_requests"], &[]))
-            .json(&serde_json::to_value(&body).unwrap_or_default());
-        match self.call::<MergeRequest>(request).await {
+        let payload = serde_json::to_value(&body).unwrap_or_default();
+        let create =
+            || Request::new(Method::POST, self.url(&["projects", project, "merge_requests"], &[])).json(&payload);
+        let mut result = self.call::<MergeRequest>(create()).await;
+        if matches!(&result, Err(error) if error.is_ambiguous()) {
+            tracing::info!("GitLab's answer to the merge request was lost: looking for it before sending it again");
+            result = match self.open_merge_request_from(project, source, target).await? {
+                Some(found) => return Ok((found, true)),
+                None => self.call::<MergeRequest>(create()).await,
+            };
+        }
+        match result {
             Ok(created) => Ok((created, true)),
-            Err(GitLabError::Rejected(error)) if error.status() == Some(StatusCode::CONFLICT) => {
-                let open: Vec<MergeRequest> = self
-                    .get(
-                        &["projects", project, "merge_requests"],
-                        &[("source_branch", source), ("target_branch", target), ("state", "opened")],
-                    )
-                    .await?;
-                open.into_iter().next().map(|existing| (existing, false)).ok_or(GitLabError::Rejected(error))
-            }
+            Err(GitLabError::Rejected(error)) if error.status() == Some(StatusCode::CONFLICT) => self
+                .open_merge_request_from(project, source, target)
+                .await?
+                .map(|existing| (existing, false))
+                .ok_or(GitLabError::Rejected(error)),
             Err(error) => Err(error),
         }
     }
 
-    /// Posts a note on a merge request, or updates docsync's earlier one
-    /// (found by `marker`), so a retried job leaves one note, current.
+    /// docsync's own note on a merge request: written by `author` (the
+    /// token's user) and holding `marker`. A quote of it by someone else is
+    /// not it. Every page is read: on a busy merge request it is not on the
+    /// first.
+    async fn own_note(&self, project: &str, iid: &str, author: u64, marker: &str) -> Result<Option<Note>, GitLabError> {
+        self.find_in_pages(
+            &["projects", project, "merge_requests", iid, "notes"],
+            &[("sort", "desc"), ("order_by", "updated_at")],
+            |note: &Note| {
+                !note.system && note.author.as_ref().is_some_and(|a| a.id == author) && note.body.contains(marker)
+            },
+        )
+        .await
+    }
+
+    /// Posts a note on a merge request, or updates docsync's earlier one, so
+    /// a retried job leaves one note, current. After an answer that leaves
+    /// it unknown whether GitLab stored the note, looks again before sending
+    /// it once more.
     pub async fn upsert_note(&self, project: &str, iid: u64, marker: &str, body: &str) -> Result<Note, GitLabError> {
         let iid = iid.to_string();
-        let notes: Vec<Note> = self
-            .get(
-                &["projects", project, "merge_requests", &iid, "notes"],
-                &[("per_page", "100"), ("sort", "desc"), ("order_by", "updated_at")],
-            )
-            .await?;
+        let me = self.user().await?;
         let payload = serde_json::json!({ "body": body });
-        match notes.into_iter().find(|note| note.body.contains(marker)) {
-            Some(existing) => {
-                let url =
-                    self.url(&["projects", project, "merge_requests", &iid, "notes", &existing.id.to_string()], &[]);
-                self.call(Request::new(Method::PUT, url).json(&payload)).await
+        let write = |existing: Option<&Note>| match existing {
+            Some(note) => Request::new(
+                Method::PUT,
+                self.url(&["projects", project, "merge_requests", &iid, "notes", &note.id.to_string()], &[]),
+            )
+            .json(&payload),
+            None => Request::new(Method::POST, self.url(&["projects", project, "merge_requests", &iid, "notes"], &[]))
+                .json(&payload),
+        };
+        let existing = self.own_note(project, &iid, me.id, marker).await?;
+        match self.call::<Note>(write(existing.as_ref())).await {
+            Err(error) if error.is_ambiguous() => {
+                tracing::info!("GitLab's answer to the note was lost: looking for it before sending it again");
+                match self.own_note(project, &iid, me.id, marker).await? {
+                    Some(note) if note.body == body => Ok(note),
+                    found => self.call(write(found.as_ref())).await,
+                }
             }
-            None => {
-                let url = self.url(&["projects", project, "merge_requests", &iid, "notes"], &[]);
-                self.call(Request::new(Method::POST, url).json(&payload)).await
-            }
+            result => result,
         }
     }
+}
+
+/// The next page of a paginated answer, as GitLab announces it.
+fn next_page(headers: &reqwest::header::HeaderMap) -> Option<u32> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(next) = header("x-next-page") {
+        // An empty X-Next-Page is GitLab's "last page".
+        return next.parse().ok();
+    }
+    let link = header("link")?;
+    link.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let target = part.trim().strip_prefix('<')?.split('>').next()?;
+        let url = Url::parse(target).ok()?;
+        url.query_pairs().find(|(key, _)| key == "page").and_then(|(_, page)| page.parse().ok())
+    })
 }
 
 /// Why a pasted URL did not lead to a GitLab instance.
@@ -539,7 +749,10 @@ pub async fn locate_project(
         let base = instance.path().trim_matches('/');
         let rest = if base.is_empty() { path } else { path.strip_prefix(base)?.trim_start_matches('/') };
         let rest = rest.split("/-/").next().unwrap_or(rest).trim_end_matches('/');
-        (!rest.is_empty()).then(|| rest.to_owned())
+        // The URL's path is percent-encoded; the API encodes the project
+        // path as one segment itself, so it is decoded here, once.
+        let rest = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
+        (!rest.is_empty()).then(|| rest.into_owned())
     };
     let project = below_instance(pasted)
         .or_else(|| origin.and_then(crate::gitbook::Project::from_url).and_then(|p| below_instance(&p.web_url)));

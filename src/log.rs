@@ -120,6 +120,23 @@ impl Drop for Section {
     }
 }
 
+/// Text a server supplied, safe to print: control characters (newlines,
+/// ANSI escapes) and bidirectional overrides (U+202E…) shown escaped, so a
+/// user name or a path cannot forge lines or reorder what a reader sees.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi =
+            matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
@@ -135,6 +152,14 @@ mod tests {
         assert!(!t(true, true, true), "NO_COLOR wins");
         assert!(!t(false, false, false), "no colour into a pipe");
         assert!(t(false, false, true));
+    }
+
+    #[test]
+    fn server_text_cannot_forge_lines_or_reorder_them() {
+        assert_eq!(printable("ada\nok  DOCSYNC_GITLAB_TOKEN  fine"), "ada\\nok  DOCSYNC_GITLAB_TOKEN  fine");
+        assert_eq!(printable("\x1b[32mok\x1b[0m"), "\\u{1b}[32mok\\u{1b}[0m");
+        assert_eq!(printable("evil\u{202e}dm.txt"), "evil\\u{202e}dm.txt");
+        assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
     }
 
     #[test]

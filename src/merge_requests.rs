@@ -3,28 +3,50 @@
 //! other than the default one, a merge request from that branch
 //! (`DOCSYNC_EXPORT_MR=true`).
 
-use crate::config::{Settings, TargetKind};
+use url::Url;
+
+use crate::config::{GitBookTarget, Settings, Target, TargetKind};
 use crate::error::Exit;
-use crate::gitlab::{Auth, GitLabClient, ProjectApi};
+use crate::gitlab::{Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi};
 use crate::http::HttpClient;
-use crate::plan::{Action, SyncPlan};
-use crate::sync::OutcomeStatus;
+use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::sync::{Outcome, OutcomeStatus};
+
+/// Whether a target of the plan reports to GitLab, so the project must be
+/// located (outside CI too, for an export's merge request).
+pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
+    plan.targets.iter().any(|target_plan| {
+        let wants_mr = settings
+            .targets
+            .iter()
+            .any(|t| t.name == target_plan.name && matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr));
+        target_plan.action == Action::Preview || (target_plan.action == Action::Export && wants_mr)
+    })
+}
 
 /// Posts preview notes and opens export merge requests; returns the exit
 /// code these steps add (a wanted merge request that could not be opened
-/// fails the job, a note that could not be posted only warns).
-pub async fn report(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient, project: Option<&ProjectApi>) -> Exit {
+/// fails the job, a note that could not be posted only warns). `project` is
+/// where the project was found, or why it was not.
+pub async fn report(
+    plan: &mut SyncPlan,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+) -> Exit {
     let mut exit = Exit::Ok;
     let ci = settings.pipeline.ci.as_ref();
     for target_plan in &mut plan.targets {
         let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
         let TargetKind::GitBook(gitbook) = &target.kind else { continue };
-        let Some(outcome) = target_plan.outcome.as_mut() else { continue };
+        if target_plan.outcome.is_none() {
+            continue;
+        }
 
         match target_plan.action {
             Action::Preview => {
                 let Some(iid) = ci.and_then(|ci| ci.merge_request.as_ref()).map(|mr| mr.iid) else { continue };
-                let (Some(token), Some(project)) = (&settings.gitlab.token, project) else {
+                let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {
                     tracing::info!(
                         "{}: no DOCSYNC_GITLAB_TOKEN, so the preview result is not posted on !{iid}",
                         target.name
@@ -32,83 +54,196 @@ pub async fn report(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient,
                     continue;
                 };
                 let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
-                let marker = format!("<!-- docsync:preview:{} -->", target.name);
-                let mut body = format!(
-                    "{marker}\n**docsync** — GitBook preview of `{}` (space `{}`): **{}**\n\n{}",
-                    target.name,
-                    gitbook.space,
-                    outcome.status.as_str(),
-                    outcome.message
-                );
-                if let Some(action) = &outcome.error_action {
-                    body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
-                }
-                if let Some(url) = ci.and_then(|ci| ci.pipeline_url.as_deref()) {
-                    body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
-                }
+                let marker = note_marker(target);
+                let Some(outcome) = target_plan.outcome.as_ref() else { continue };
+                let body = preview_note_body(target, gitbook, outcome, &marker, settings);
                 match client.upsert_note(&project.project, iid, &marker, &body).await {
                     Ok(note) => tracing::info!("{}: preview result posted on !{iid} (note {})", target.name, note.id),
-                    Err(error) => tracing::warn!(
-                        "{}: could not post the preview result on !{iid}: {error}; give DOCSYNC_GITLAB_TOKEN the api scope",
-                        target.name
-                    ),
+                    Err(error) => {
+                        let fix = note_fix(&error, iid, project);
+                        tracing::warn!("{}: could not post the preview result on !{iid}: {error}", target.name);
+                        tracing::warn!("{}: fix: {fix}", target.name);
+                        target_plan
+                            .warnings
+                            .push(format!("the preview result could not be posted on !{iid}: {error}; fix: {fix}"));
+                    }
                 }
             }
-            Action::Export if gitbook.export_mr && outcome.status == OutcomeStatus::Synced => {
-                let default_branch = ci.and_then(|ci| ci.default_branch.as_deref());
-                let export_branch = gitbook.export_branch.as_deref().or(target.branch.as_deref());
-                let (Some(source), Some(destination)) = (export_branch, default_branch) else { continue };
-                if source == destination {
-                    tracing::info!(
-                        "{}: exported straight to the default branch {source}: no merge request needed",
-                        target.name
-                    );
-                    continue;
-                }
-                let (Some(token), Some(project)) = (&settings.gitlab.token, project) else {
-                    let fix = "set DOCSYNC_GITLAB_TOKEN to a project access token with the api scope";
-                    tracing::error!(
-                        "{}: failed — DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request",
-                        target.name
-                    );
-                    tracing::error!("{}: fix: {fix}", target.name);
-                    outcome.status = OutcomeStatus::Failed;
-                    outcome.fix = Some(fix.into());
-                    outcome
-                        .message
-                        .push_str("; DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request");
-                    exit = exit.worst(Exit::TargetFailed);
-                    continue;
-                };
-                let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
-                let title = format!("GitBook: content of space {}", gitbook.space);
-                let description = format!(
-                    "Opened by docsync after exporting GitBook space `{}` to `{source}`.{}",
-                    gitbook.space,
-                    ci.and_then(|ci| ci.pipeline_url.as_deref())
-                        .map(|u| format!("\n\nPipeline: {u}"))
-                        .unwrap_or_default()
-                );
-                match client.open_merge_request(&project.project, source, destination, &title, &description).await {
-                    Ok((merge_request, created)) => {
-                        let verb = if created { "opened" } else { "already open:" };
-                        tracing::info!("{}: merge request {verb} {}", target.name, merge_request.web_url);
-                        outcome.message.push_str(&format!("; merge request {verb} {}", merge_request.web_url));
-                        outcome.merge_request = Some(merge_request.web_url);
-                    }
-                    Err(error) => {
-                        let fix = "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job";
-                        tracing::error!("{}: failed — the merge request could not be opened: {error}", target.name);
-                        tracing::error!("{}: fix: {fix}", target.name);
-                        outcome.status = OutcomeStatus::Failed;
-                        outcome.message.push_str(&format!("; the merge request could not be opened: {error}"));
-                        outcome.fix = Some(fix.into());
-                        exit = exit.worst(Exit::TargetFailed);
-                    }
-                }
+            Action::Export
+                if gitbook.export_mr
+                    && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
+            {
+                exit =
+                    exit.worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
             }
             _ => {}
         }
     }
     exit
+}
+
+/// Where docsync finds its own note again.
+fn note_marker(target: &Target) -> String {
+    format!("<!-- docsync:preview:{} -->", target.name)
+}
+
+/// The preview note: the marker, the outcome, GitBook's fix-it link and the pipeline.
+fn preview_note_body(
+    target: &Target,
+    gitbook: &GitBookTarget,
+    outcome: &Outcome,
+    marker: &str,
+    settings: &Settings,
+) -> String {
+    let mut body = format!(
+        "{marker}\n**docsync** — GitBook preview of `{}` (space `{}`): **{}**\n\n{}",
+        target.name,
+        gitbook.space,
+        outcome.status.as_str(),
+        outcome.message
+    );
+    if let Some(action) = &outcome.error_action {
+        body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
+    }
+    if let Some(url) = settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()) {
+        body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
+    }
+    body
+}
+
+/// The fix for a note GitLab did not take, fitting its answer.
+fn note_fix(error: &GitLabError, iid: u64, project: &ProjectApi) -> String {
+    match error {
+        GitLabError::Unauthorized(_) => {
+            "DOCSYNC_GITLAB_TOKEN is revoked, expired or mistyped: store a valid project access token in it".into()
+        }
+        GitLabError::InsufficientScope { .. } => "give DOCSYNC_GITLAB_TOKEN the api scope (a new token)".into(),
+        GitLabError::Forbidden(_) => format!(
+            "DOCSYNC_GITLAB_TOKEN's user may not comment on !{iid}: give it the Reporter role or more (and check the merge request is not locked)"
+        ),
+        GitLabError::NotFound(_) => format!(
+            "no merge request !{iid} in project {} that DOCSYNC_GITLAB_TOKEN can see: check that the token belongs to this project",
+            project.project
+        ),
+        GitLabError::Decode { .. } => {
+            "something other than GitLab's API answered: check CI_API_V4_URL (or DOCSYNC_GITLAB_URL)".into()
+        }
+        error if error.is_server_side() => "that is GitLab's own error: retry the job later".into(),
+        GitLabError::Rejected(_) | GitLabError::Unreachable(_) => {
+            "check GitLab's answer above, then retry the job".into()
+        }
+    }
+}
+
+/// Fails the target with `message` and `fix`; returns the exit code it adds.
+fn fail(target_plan: &mut TargetPlan, message: &str, fix: &str) -> Exit {
+    tracing::error!("{}: failed — {message}", target_plan.name);
+    tracing::error!("{}: fix: {fix}", target_plan.name);
+    if let Some(outcome) = target_plan.outcome.as_mut() {
+        outcome.status = OutcomeStatus::Failed;
+        outcome.message.push_str(&format!("; {message}"));
+        outcome.fix = Some(fix.into());
+    }
+    Exit::TargetFailed
+}
+
+/// Opens (or finds open) the merge request from the export branch into
+/// the default branch. The project and its default branch come from CI
+/// variables, else from the API (outside CI, or without `CI_DEFAULT_BRANCH`).
+async fn open_export_merge_request(
+    target_plan: &mut TargetPlan,
+    target: &Target,
+    gitbook: &GitBookTarget,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+) -> Exit {
+    let ci = settings.pipeline.ci.as_ref();
+    let Some(source) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else {
+        return fail(
+            target_plan,
+            "DOCSYNC_EXPORT_MR=true but the export branch is unknown",
+            "set DOCSYNC_EXPORT_BRANCH (or DOCSYNC_BRANCH)",
+        );
+    };
+    if ci.and_then(|ci| ci.default_branch.as_deref()) == Some(source) {
+        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
+        return Exit::Ok;
+    }
+    let Some(token) = &settings.gitlab.token else {
+        return fail(
+            target_plan,
+            "DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request",
+            "set DOCSYNC_GITLAB_TOKEN to a project access token with the api scope",
+        );
+    };
+    let project = match project {
+        Ok(Some(project)) => project,
+        Ok(None) => {
+            return fail(
+                target_plan,
+                "DOCSYNC_EXPORT_MR=true but the GitLab project is unknown",
+                "run the export in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL",
+            );
+        }
+        Err(problem) => {
+            let message = format!("DOCSYNC_EXPORT_MR=true but the GitLab project is unknown: {}", problem.message);
+            return fail(target_plan, &message, &problem.fix);
+        }
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
+    let mut project_url = ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok());
+    let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
+    if default_branch.is_none() || project_url.is_none() {
+        match client.project(&project.project).await {
+            Ok(info) => {
+                default_branch = default_branch.or(info.default_branch);
+                project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
+            }
+            Err(error) if default_branch.is_none() => {
+                let message =
+                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
+                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
+                return fail(target_plan, &message, fix);
+            }
+            Err(error) => tracing::info!("{}: the project's URL cannot be read: {error}", target.name),
+        }
+    }
+    let Some(destination) = default_branch else {
+        return fail(
+            target_plan,
+            "GitLab says the project has no default branch to open the merge request into",
+            "push a default branch to the project, then retry the job",
+        );
+    };
+    if source == destination {
+        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
+        return Exit::Ok;
+    }
+    let title = format!("GitBook: content of space {}", gitbook.space);
+    let description = format!(
+        "Opened by docsync after exporting GitBook space `{}` to `{source}`.{}",
+        gitbook.space,
+        ci.and_then(|ci| ci.pipeline_url.as_deref()).map(|u| format!("\n\nPipeline: {u}")).unwrap_or_default()
+    );
+    match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
+        Ok((merge_request, created)) => {
+            let verb = if created { "opened" } else { "already open:" };
+            let url = merge_request.url(project_url.as_ref()).unwrap_or_else(|| format!("!{}", merge_request.iid));
+            tracing::info!("{}: merge request {verb} {url}", target.name);
+            if let Some(outcome) = target_plan.outcome.as_mut() {
+                outcome.message.push_str(&format!("; merge request {verb} {url}"));
+                outcome.merge_request = Some(url);
+            }
+            Exit::Ok
+        }
+        Err(error) => {
+            let message = format!("the merge request could not be opened: {error}");
+            fail(
+                target_plan,
+                &message,
+                "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job",
+            )
+        }
+    }
 }

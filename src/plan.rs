@@ -166,6 +166,16 @@ pub struct PushInput<'a> {
     pub project: Option<&'a Project>,
     /// The checkout's branch, outside CI.
     pub checkout_branch: Option<&'a str>,
+    /// Every file of head's tree, for a manual pipeline: a request acts on
+    /// every target, so its event lists every relevant file (a full sync),
+    /// whatever the range holds.
+    pub tree: Option<&'a [Change]>,
+}
+
+/// Whether the pipeline (or command) is a request rather than a push:
+/// manual, scheduled, API and trigger pipelines, and `docsync export`.
+pub fn is_request(settings: &Settings, requested_by: Option<&'static str>) -> bool {
+    matches!(event(settings, requested_by), Event::Manual(_))
 }
 
 /// Whether a target of the plan sends a push event.
@@ -203,14 +213,18 @@ pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
                 dot.secret_source
             ));
         }
+        let (before, files) = match input.tree {
+            Some(tree) => (None, tree.iter().filter(|change| target.paths.matches(&change.path)).cloned().collect()),
+            None => (input.range.base.as_deref(), target_plan.files.clone()),
+        };
         let event = dot::push_event(&EventInput {
             pipeline: &settings.pipeline,
             project,
             branch,
-            before: input.range.base.as_deref(),
+            before,
             after: &input.range.head,
             history: input.history,
-            files: &target_plan.files,
+            files: &files,
             filter: &target.paths,
         });
         let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
@@ -223,8 +237,8 @@ pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
     }
 }
 
-pub fn decide(input: PlanInput<'_>) -> SyncPlan {
-    let event = match (&input.settings.pipeline.ci, input.requested_by) {
+fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Event<'a> {
+    match (&settings.pipeline.ci, requested_by) {
         (_, Some(command)) => Event::Manual(command),
         (None, None) => Event::Local,
         (Some(ci), None) => match (&ci.tag, &ci.source, &ci.merge_request) {
@@ -234,7 +248,11 @@ pub fn decide(input: PlanInput<'_>) -> SyncPlan {
             (None, PipelineSource::Manual(source), _) => Event::Manual(source),
             (None, source, _) => Event::Other(source.as_str()),
         },
-    };
+    }
+}
+
+pub fn decide(input: PlanInput<'_>) -> SyncPlan {
+    let event = event(input.settings, input.requested_by);
     let targets = input.settings.targets.iter().map(|target| plan_target(&input, &event, target)).collect();
     SyncPlan {
         status: None,

@@ -111,15 +111,16 @@ fn run_sync(
     let http = HttpClient::new(&settings.http)?;
     let mut plan = build_plan(settings, terminal, requested_by, runtime, Some(&http))?;
     sync::preflight(&plan, settings)?;
+    let origin = Repo::discover(&std::env::current_dir()?).ok().and_then(|repo| repo.origin_url());
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
             let exit = sync::execute(&mut plan, settings, &http).await;
-            let project = match settings.pipeline.ci {
-                Some(_) => gitlab::locate_project(settings, &http, None).await.ok().flatten(),
-                None => None,
+            let located = match merge_requests::reports_to_gitlab(&plan, settings) {
+                true => gitlab::locate_project(settings, &http, origin.as_deref()).await,
+                false => Ok(None),
             };
-            exit.worst(merge_requests::report(&mut plan, settings, &http, project.as_ref()).await)
+            exit.worst(merge_requests::report(&mut plan, settings, &http, located.as_ref().map(Option::as_ref)).await)
         })
     };
     plan.status = Some(match exit {
@@ -220,8 +221,15 @@ fn build_plan(
         requested_by,
     });
     if plan::sends_push_events(&plan) {
-        let history = push_history(&repo, &range, commits).context("while reading the commits of the push event")?;
+        let requested = plan::is_request(settings, requested_by);
+        let history =
+            push_history(&repo, &range, commits, requested).context("while reading the commits of the push event")?;
+        let tree =
+            if requested { Some(repo.all_files(&range.head).context("while listing head's files")?) } else { None };
         match (&range.base, history.is_squashed()) {
+            _ if requested => tracing::info!(
+                "push event: full sync, as a manual pipeline acts on every target: before is all zeros and one commit entry (the head) lists every relevant file as added"
+            ),
             (None, _) => tracing::info!(
                 "push event: full sync: before is all zeros and one commit entry (the head) lists every relevant file as added"
             ),
@@ -238,6 +246,7 @@ fn build_plan(
                 history: &history,
                 project: project.as_ref(),
                 checkout_branch: checkout_branch.as_deref(),
+                tree: tree.as_deref(),
             },
         );
     }
@@ -282,10 +291,10 @@ fn absent_directories(repo: &Repo, settings: &Settings, head: &str) -> Result<BT
 /// [`dot::COMMITS_LISTED`] of the range, oldest first. `commits` is the
 /// range's commits, newest first, as read for the skip rules. Without a base
 /// in the clone (a full sync, or changes from the compare API) the head
-/// stands for the range.
-fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>) -> Result<PushHistory> {
+/// stands for the range, as it does for a manual pipeline (`requested`).
+fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>, requested: bool) -> Result<PushHistory> {
     let base = match &range.base {
-        Some(base) if range.mode != RangeMode::Full && repo.has_commit(base) => base,
+        Some(base) if !requested && range.mode != RangeMode::Full && repo.has_commit(base) => base,
         _ => {
             let head = match commits.into_iter().find(|c| c.id == range.head) {
                 Some(head) => head,

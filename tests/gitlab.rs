@@ -11,6 +11,8 @@
 //! checked for the planted secrets (see [`assert_no_secrets`]).
 
 mod common;
+#[path = "gitlab/stand_in.rs"]
+mod stand_in;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate};
+
+use stand_in::{StandIn, State};
 
 use common::{
     Env, FileChange, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, free_port, gitbook_state,
@@ -150,6 +154,12 @@ impl GitLab {
                 .mount(&self.server)
                 .await;
         }
+        Mock::given(method("GET"))
+            .and(path(self.project_route("")))
+            .and(header(name, value.as_str()))
+            .respond_with(fixture_answer(200, "project.json"))
+            .mount(&self.server)
+            .await;
         let mut member = fixture("member.json");
         for key in ["id", "username", "name"] {
             member[key] = identity.user[key].clone();
@@ -1046,6 +1056,12 @@ async fn an_instance_under_a_sub_path_is_found_and_used() {
             .mount(&gitlab.server)
             .await;
     }
+    Mock::given(method("GET"))
+        .and(path(gitlab.route("/projects/group%2Fproject")))
+        .and(header(name, value.as_str()))
+        .respond_with(fixture_answer(200, "project.json"))
+        .mount(&gitlab.server)
+        .await;
     let mut member = fixture("member.json");
     member["access_level"] = json!(30);
     Mock::given(method("GET"))
@@ -1422,27 +1438,47 @@ async fn mount_gitbook_import(gitlab: &GitLab) {
         .await;
 }
 
-/// Answers a note POST or PUT with GitLab's note, holding the body sent.
-struct NoteResponder {
-    status: u16,
-    id: u64,
+/// The stand-in on the mock server, answering every GitLab API route.
+async fn mount_stand_in(gitlab: &GitLab, state: State) -> StandIn {
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex(r"/api/v4/"))
+        .respond_with(stand_in.clone())
+        .with_priority(100)
+        .named("the GitLab stand-in")
+        .mount(&gitlab.server)
+        .await;
+    stand_in
 }
 
-impl Respond for NoteResponder {
-    fn respond(&self, request: &Received) -> ResponseTemplate {
-        let sent: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-        let mut note = fixture("note.json");
-        note["id"] = json!(self.id);
-        note["body"] = sent["body"].clone();
-        ResponseTemplate::new(self.status).set_body_json(note)
-    }
+/// GitLab with merge request !7, `DOCSYNC_GITLAB_TOKEN` of the project's
+/// bot user (scope `api`, Developer) and Ada, who comments.
+fn review_state() -> State {
+    let mut state = State::new();
+    state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["api"], Some(30));
+    state.add_token("glpat-ada-reviewer-00000000", fixture("user_person.json"), &["api"], Some(40));
+    state.notes.insert(7, Vec::new());
+    state
+}
+
+fn bot() -> Value {
+    fixture("user_project_bot.json")
+}
+
+fn ada() -> Value {
+    fixture("user_person.json")
+}
+
+const MARKER: &str = "<!-- docsync:preview:gitbook -->";
+
+fn notes_of(stand_in: &StandIn, iid: u64) -> Vec<Value> {
+    stand_in.with(|state| state.notes.get(&iid).cloned().unwrap_or_default())
 }
 
 fn assert_preview_note(request: &Received) {
     assert_eq!(request_header(request, "private-token"), Some(GITLAB_TOKEN));
     let body: Value = serde_json::from_slice(&request.body).expect("the note is JSON");
     let text = body["body"].as_str().unwrap_or_else(|| panic!("a note body: {body:#}"));
-    for part in ["<!-- docsync:preview:gitbook -->", SPACE, "**queued**", PIPELINE_URL] {
+    for part in [MARKER, SPACE, "**queued**", PIPELINE_URL] {
         assert!(text.contains(part), "the note should contain {part:?}:\n{text}");
     }
     assert!(!text.contains(TOKEN_MARK), "no secret in the note:\n{text}");
@@ -1452,9 +1488,8 @@ fn assert_preview_note(request: &Received) {
 async fn a_preview_posts_its_outcome_as_a_merge_request_note() {
     let gitlab = GitLab::start().await;
     mount_gitbook_import(&gitlab).await;
-    let notes = gitlab.project_route("/merge_requests/7/notes");
-    gitlab.mount("GET", notes.clone(), fixture_answer(200, "notes_without_marker.json")).await;
-    gitlab.mount("POST", notes.clone(), NoteResponder { status: 201, id: 306 }).await;
+    let stand_in = mount_stand_in(&gitlab, review_state()).await;
+    stand_in.with(|state| state.add_note(7, &ada(), "Is the docsync preview ready?"));
     let history = docs_history();
     let env = preview_env(&gitlab, &history, &[]);
 
@@ -1463,46 +1498,122 @@ async fn a_preview_posts_its_outcome_as_a_merge_request_note() {
     let result = run.json();
     assert_eq!(result["targets"][0]["action"], "preview", "{result:#}");
     assert_eq!(result["targets"][0]["outcome"]["status"], "queued", "{result:#}");
-    run.assert_stderr(&["preview result posted on !7 (note 306)"]);
+    run.assert_stderr(&["preview result posted on !7 (note "]);
 
+    let notes = gitlab.project_route("/merge_requests/7/notes");
     let posted = gitlab.requests_to("POST", &notes).await;
     assert_eq!(posted.len(), 1, "{:?}", gitlab.routes().await);
     assert_preview_note(&posted[0]);
     assert!(gitlab.requests().await.iter().all(|r| r.method.as_str() != "PUT"), "{:?}", gitlab.routes().await);
+    assert_eq!(notes_of(&stand_in, 7).len(), 2);
 }
 
+/// The done-when case: docsync's note is older than 110 others, so it is
+/// on the second page of 100 (newest first); a reviewer quoted it, marker
+/// included. The retried job updates its own note and posts none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_preview_updates_its_earlier_note() {
+async fn a_retried_preview_on_a_busy_merge_request_updates_its_own_note() {
     let gitlab = GitLab::start().await;
     mount_gitbook_import(&gitlab).await;
-    let notes = gitlab.project_route("/merge_requests/7/notes");
-    gitlab.mount("GET", notes.clone(), fixture_answer(200, "notes_with_marker.json")).await;
-    gitlab.mount("PUT", format!("{notes}/305"), NoteResponder { status: 200, id: 305 }).await;
+    let stand_in = mount_stand_in(&gitlab, review_state()).await;
+    let (own, quote) = stand_in.with(|state| {
+        let own = state.add_note(7, &bot(), &format!("{MARKER}\n**docsync** — GitBook preview: **failed**"));
+        let quote = state.add_note(7, &ada(), &format!("> {MARKER}\n> **docsync** — failed\n\nWhy did it fail?"));
+        for n in 0..110 {
+            state.add_note(7, &ada(), &format!("review comment {n}"));
+        }
+        (own, quote)
+    });
     let history = docs_history();
     let env = preview_env(&gitlab, &history, &[]);
 
     let run = run_docsync(&history.repo, &env, &["sync"]).await;
     run.assert_code(0);
-    run.assert_stderr(&["preview result posted on !7 (note 305)"]);
-    let updated = gitlab.requests_to("PUT", &format!("{notes}/305")).await;
+    run.assert_stderr(&[&format!("preview result posted on !7 (note {own})")]);
+    let notes = gitlab.project_route("/merge_requests/7/notes");
+    let updated = gitlab.requests_to("PUT", &format!("{notes}/{own}")).await;
     assert_eq!(updated.len(), 1, "{:?}", gitlab.routes().await);
     assert_preview_note(&updated[0]);
     assert!(gitlab.requests_to("POST", &notes).await.is_empty(), "no second note: {:?}", gitlab.routes().await);
+    let stored = notes_of(&stand_in, 7);
+    assert_eq!(stored.len(), 112);
+    let quoted = stored.iter().find(|n| n["id"] == quote).expect("the quote is still there");
+    assert!(quoted["body"].as_str().unwrap_or_default().starts_with("> "), "the quote is untouched: {quoted:#}");
 }
 
+/// Issue 11 item 6: the note was stored but its answer was lost (502):
+/// docsync looks before sending it again, and leaves one note.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_note_that_cannot_be_posted_only_warns() {
+async fn a_note_whose_answer_was_lost_is_looked_up_not_posted_twice() {
     let gitlab = GitLab::start().await;
     mount_gitbook_import(&gitlab).await;
-    let notes = gitlab.project_route("/merge_requests/7/notes");
-    gitlab.mount("GET", notes.clone(), fixture_answer(200, "notes_without_marker.json")).await;
-    gitlab.mount("POST", notes.clone(), fixture_answer(403, "error_403.json")).await;
+    let mut state = review_state();
+    state.lose_answer_of.push("POST /notes");
+    let stand_in = mount_stand_in(&gitlab, state).await;
     let history = docs_history();
-    let env = preview_env(&gitlab, &history, &[]);
+    let env = preview_env(&gitlab, &history, &[("DOCSYNC_RETRIES", "2")]);
 
     let run = run_docsync(&history.repo, &env, &["sync"]).await;
     run.assert_code(0);
-    run.assert_stderr(&["could not post the preview result on !7", "403", "give DOCSYNC_GITLAB_TOKEN the api scope"]);
+    run.assert_stderr(&["preview result posted on !7"]);
+    let notes = gitlab.project_route("/merge_requests/7/notes");
+    assert_eq!(gitlab.requests_to("POST", &notes).await.len(), 1, "one note: {:?}", gitlab.routes().await);
+    assert_eq!(notes_of(&stand_in, 7).len(), 1);
+}
+
+/// A failed note only warns, with the fix its answer calls for, in the
+/// log and in the JSON result's `warnings`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_that_cannot_be_posted_warns_with_the_fix_that_fits() {
+    let cases = vec![
+        ("scope", insufficient_scope_answer(), &["api scope"][..]),
+        ("forbidden", fixture_answer(403, "error_403.json"), &["may not comment on !7", "Reporter"]),
+        (
+            "404",
+            fixture_answer(404, "error_404_project.json"),
+            &["no merge request !7", "token belongs to this project"],
+        ),
+        (
+            "500",
+            ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"})),
+            &["GitLab's own error", "retry the job later"],
+        ),
+    ];
+    for (case, answer, fix) in cases {
+        let gitlab = GitLab::start().await;
+        mount_gitbook_import(&gitlab).await;
+        let notes = gitlab.project_route("/merge_requests/7/notes");
+        Mock::given(method("POST")).and(path(notes.clone())).respond_with(answer).mount(&gitlab.server).await;
+        mount_stand_in(&gitlab, review_state()).await;
+        let history = docs_history();
+        let env = preview_env(&gitlab, &history, &[]);
+
+        let run = run_docsync(&history.repo, &env, &["sync", "--format", "json"]).await;
+        run.assert_code(0);
+        run.assert_stderr(&["could not post the preview result on !7"]);
+        run.assert_stderr(fix);
+        let result = run.json();
+        let warnings = result["targets"][0]["warnings"].as_array().cloned().unwrap_or_default();
+        let warning = warnings
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|w| w.contains("could not be posted on !7"))
+            .unwrap_or_else(|| panic!("{case}: the JSON warnings name the note: {result:#}"));
+        for word in fix {
+            assert!(warning.contains(word), "{case}: {word:?} in {warning:?}");
+        }
+        if case == "404" || case == "forbidden" {
+            assert!(!warning.contains("api scope"), "{case}: not a scope problem: {warning:?}");
+        }
+    }
+}
+
+fn insufficient_scope_answer() -> ResponseTemplate {
+    ResponseTemplate::new(403).set_body_json(json!({
+        "error": "insufficient_scope",
+        "error_description": "The request requires higher privileges than provided by the access token.",
+        "scope": "api",
+    }))
 }
 
 /// GitBook's `git/info` shows an older export until docsync's export
@@ -1661,4 +1772,391 @@ async fn an_export_merge_request_gitlab_refuses_fails_with_the_fix() {
     run.assert_stdout(&["failed", "the merge request could not be opened", "403 Forbidden", fix]);
     run.assert_stderr(&["the merge request could not be opened", "403 Forbidden", fix]);
     assert_eq!(gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(), 1, "no retry of a 403");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 16: what docsync tells about GitLab is true
+
+/// The done-when case: a project access token with only `read_repository`,
+/// as recommended for imports, cannot read `/user` or the project; that is
+/// its scope, not a revoked token, and nothing blocks the import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_a_read_repository_only_git_token_is_valid_and_exits_0() {
+    let gitlab = GitLab::start().await;
+    gitlab.mount_gitbook_space().await;
+    let mut state = State::new();
+    state.add_token(GIT_TOKEN, fixture("user_project_bot.json"), &["read_repository"], Some(20));
+    mount_stand_in(&gitlab, state).await;
+    let repo = one_commit_repo();
+    let env = git_token_env(&gitlab, &repo, &[]);
+
+    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+    run.assert_code(0);
+    find_check(&run, "ok", "DOCSYNC_GIT_TOKEN", "GitLab accepts the token");
+    find_check(&run, "ok", "DOCSYNC_GIT_TOKEN", "has read_repository");
+    find_check(&run, "ok", "DOCSYNC_GIT_TOKEN", "project and role not checked");
+    assert!(!run.stdout.contains("revoked"), "{}", run.context());
+    assert_no_level(&run, "error");
+    assert_only_reads(&gitlab).await;
+}
+
+/// 401, 403 `insufficient_scope`, 403 forbidden and 404 on `GET /user`
+/// are four different problems with four different fixes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tells_401_insufficient_scope_forbidden_and_404_apart() {
+    // A valid token limited to git: warnings only, never "revoked".
+    let gitlab = GitLab::start().await;
+    let mut state = State::new();
+    state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["read_repository"], Some(30));
+    mount_stand_in(&gitlab, state).await;
+    let repo = one_commit_repo();
+    let env = check_env(&gitlab, &repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+    run.assert_code(0);
+    let warning = find_check(&run, "warning", "DOCSYNC_GITLAB_TOKEN", "lacks the read_api scope");
+    assert_fix(&warning, &["create a token with read_api"]);
+    let project = find_check(&run, "warning", "DOCSYNC_GITLAB_TOKEN", "looking the project up");
+    assert_fix(&project, &["api read_api"]);
+    assert!(!run.stdout.contains("revoked"), "{}", run.context());
+
+    for (answer, says, fix) in [
+        (
+            ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})),
+            "GitLab forbids it",
+            "lacks the right",
+        ),
+        (fixture_answer(404, "error_404_project.json"), "no GitLab API at", "DOCSYNC_GITLAB_URL"),
+        (fixture_answer(401, "error_401.json"), "GitLab rejects the token", "revoked, expired or mistyped"),
+    ] {
+        let gitlab = GitLab::start().await;
+        gitlab.mount("GET", gitlab.route("/user"), answer).await;
+        let env = check_env(&gitlab, &repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+        let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+        run.assert_code(1);
+        let error = find_check(&run, "error", "DOCSYNC_GITLAB_TOKEN", says);
+        assert_fix(&error, &[fix]);
+        if says != "GitLab rejects the token" {
+            assert!(!run.stdout.contains("revoked"), "{says}: {}", run.context());
+        }
+    }
+}
+
+/// A project GitLab does not know is not a membership problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_looks_the_project_up_before_judging_membership() {
+    let gitlab = GitLab::start().await;
+    let mut state = State::new();
+    state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["api"], Some(30));
+    mount_stand_in(&gitlab, state).await;
+    let repo = one_commit_repo();
+    let env = check_env(&gitlab, &repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN), ("CI_PROJECT_ID", "43")]);
+
+    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+    run.assert_code(1);
+    let error = find_check(&run, "error", "DOCSYNC_GITLAB_TOKEN", "no such project 43 (or the token may not see it)");
+    assert_fix(&error, &["CI_PROJECT_ID"]);
+    assert!(!run.stdout.contains("is not a member"), "{}", run.context());
+    assert!(gitlab.requests_to("GET", &gitlab.route("/projects/43")).await.len() == 1, "{:?}", gitlab.routes().await);
+}
+
+/// `…/group%2Fproject` pasted from an API URL names `group/project`: it is
+/// encoded once (`group%2Fproject`), never twice (`group%252Fproject`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_encoded_project_path_is_encoded_once() {
+    let gitlab = GitLab::start().await;
+    gitlab.mount_version().await;
+    let mut state = State::new();
+    state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["api"], Some(30));
+    mount_stand_in(&gitlab, state).await;
+    let repo = one_commit_repo();
+    let pasted = format!("{}/group%2Fproject", gitlab.web());
+
+    let run = run_docsync(
+        &repo,
+        &local_env(&pasted, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]),
+        &["check", "--format", "json"],
+    )
+    .await;
+    run.assert_code(0);
+    find_check(&run, "ok", "GitLab project", "group/project at");
+    find_check(&run, "ok", "DOCSYNC_GITLAB_TOKEN", "has the Developer role on group/project");
+    let routes = gitlab.routes().await;
+    assert!(routes.iter().all(|r| !r.contains("%25")), "encoded twice: {routes:?}");
+    assert_eq!(gitlab.requests_to("GET", &gitlab.route("/projects/group%2Fproject")).await.len(), 1, "{routes:?}");
+}
+
+/// What the token's record leaves out or garbles is said as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_token_metadata_edge_cases() {
+    let repo = one_commit_repo();
+    let run_with = |identity: Identity| {
+        let repo = &repo;
+        async move {
+            let gitlab = GitLab::start().await;
+            gitlab.mount_identity(&identity).await;
+            let env = check_env(&gitlab, repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+            run_docsync(repo, &env, &["check", "--format", "json"]).await
+        }
+    };
+    let bot = || Identity::new(GITLAB_TOKEN, "user_project_bot.json");
+
+    // No `active` field: not a revoked token.
+    let mut identity = bot();
+    if let Some(info) = identity.token_info.as_mut().and_then(Value::as_object_mut) {
+        info.remove("active");
+    }
+    let run = run_with(identity).await;
+    run.assert_code(0);
+    find_check(&run, "ok", "DOCSYNC_GITLAB_TOKEN", "GitLab did not say whether it is active");
+    assert!(!run.stdout.contains("not active"), "{}", run.context());
+
+    // An expiry that is not a date: not "does not expire".
+    let run = run_with(bot().expires_at(json!("soon"))).await;
+    run.assert_code(0);
+    find_check(&run, "warning", "DOCSYNC_GITLAB_TOKEN", "expiry date docsync cannot read: \"soon\"");
+    assert!(!run.stdout.contains("does not expire"), "{}", run.context());
+
+    // GitLab's rule: a token expires at 00:00 UTC on its expiry date.
+    let today = date_in(0);
+    let run = run_with(bot().expires_at(json!(today))).await;
+    run.assert_code(1);
+    find_check(&run, "error", "DOCSYNC_GITLAB_TOKEN", &format!("the token expired on {today}"));
+
+    let run = run_with(bot().expires_at(json!(date_in(1)))).await;
+    run.assert_code(0);
+    find_check(&run, "warning", "DOCSYNC_GITLAB_TOKEN", &format!("expires on {}, in 1 day", date_in(1)));
+    assert!(!run.stdout.contains("in 1 days"), "{}", run.context());
+
+    // Wrong types are an unexpected answer, not a scope problem.
+    let mut identity = bot();
+    if let Some(info) = identity.token_info.as_mut() {
+        info["scopes"] = json!("api");
+    }
+    let run = run_with(identity).await;
+    let warning = find_check(&run, "warning", "DOCSYNC_GITLAB_TOKEN", "unexpected answer from GitLab at scopes");
+    assert_fix(&warning, &["REST API"]);
+    assert!(!warning["fix"].as_str().unwrap_or_default().contains("scope"), "{warning:#}");
+
+    let mut identity = bot();
+    identity.user["username"] = json!(5);
+    let run = run_with(identity).await;
+    run.assert_code(1);
+    let error = find_check(&run, "error", "DOCSYNC_GITLAB_TOKEN", "unexpected answer from GitLab at username");
+    assert_fix(&error, &["REST API"]);
+}
+
+/// A user name with a newline, ANSI escapes and a bidi override cannot add
+/// a line to `check`'s report nor colour or reorder it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_escapes_control_characters_gitlab_sends() {
+    let gitlab = GitLab::start().await;
+    let mut identity = Identity::new(GITLAB_TOKEN, "user_project_bot.json");
+    identity.user["name"] = json!("Bot\nok       DOCSYNC_GITLAB_TOKEN  forged line\u{1b}[32m\u{202e}gnp.exe");
+    gitlab.mount_identity(&identity).await;
+    let repo = one_commit_repo();
+    let env = check_env(&gitlab, &repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+
+    let run = run_docsync(&repo, &env, &["check"]).await;
+    run.assert_code(0);
+    for forbidden in ['\u{1b}', '\u{202e}'] {
+        assert!(!run.stdout.contains(forbidden), "{forbidden:?} reached stdout\n{}", run.context());
+    }
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("ok       DOCSYNC_GITLAB_TOKEN  forged line")),
+        "{}",
+        run.context()
+    );
+    assert!(run.stdout.contains("Bot\\nok"), "shown escaped\n{}", run.context());
+    for line in run.stdout.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        assert!(["ok", "warning", "error", "fix:"].contains(&first), "unexpected line {line:?}\n{}", run.context());
+    }
+}
+
+/// A server (or a proxy) that ignores `status=success` must not make a
+/// failed sync the base.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_successful_deployment_is_the_watermark() {
+    let gitlab = GitLab::start().await;
+    let history = docs_history();
+    let mut state = State::new();
+    state.add_token(JOB_TOKEN, fixture("user_person.json"), &["api"], None);
+    state.ignore_status_filter = true;
+    state.add_deployment(&history.c1, "success");
+    state.add_deployment(&history.c3, "failed");
+    mount_stand_in(&gitlab, state).await;
+    let env = environment_env(
+        &gitlab,
+        Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
+        &[("CI_JOB_TOKEN", JOB_TOKEN)],
+    );
+
+    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
+    run.assert_code(0);
+    let plan = run.json();
+    assert_range(&plan, "watermark", Some(&history.c1), &history.head);
+    assert_eq!(changes(&plan), history.repo.name_status(&history.c1, &history.head), "{plan:#}");
+}
+
+/// A web pipeline whose watermark is head still sends Dot the full event:
+/// a manual pipeline acts on every target, as it does on GitBook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_pipeline_sends_dot_every_relevant_file_when_the_watermark_is_head() {
+    let gitlab = GitLab::start().await;
+    let history = docs_history();
+    let mut state = State::new();
+    state.add_token(JOB_TOKEN, fixture("user_person.json"), &["api"], None);
+    state.add_deployment(&history.head, "success");
+    mount_stand_in(&gitlab, state).await;
+    let env = environment_env(
+        &gitlab,
+        Pipeline::Manual { source: "web", branch: "main", sha: &history.head },
+        &[
+            ("CI_JOB_TOKEN", JOB_TOKEN),
+            ("DOCSYNC_DOT_WEBHOOK_URL", "https://dot.example.invalid/hooks/gitlab"),
+            ("DOCSYNC_DOT_WEBHOOK_SECRET", DOT_SECRET),
+        ],
+    );
+
+    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
+    run.assert_code(0);
+    let plan = run.json();
+    assert_range(&plan, "watermark", Some(&history.head), &history.head);
+    let dot = &plan["targets"][0];
+    assert_eq!(dot["action"], "push_event", "{plan:#}");
+    let event = &dot["request"]["body"];
+    assert_eq!(event["before"], "0000000000000000000000000000000000000000", "{event:#}");
+    assert_eq!(event["after"], history.head.as_str(), "{event:#}");
+    let mut added: Vec<String> = event["commits"][0]["added"]
+        .as_array()
+        .unwrap_or_else(|| panic!("one commit entry listing the files: {event:#}"))
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_owned))
+        .collect();
+    added.sort();
+    let expected: Vec<String> =
+        history.repo.all_files(&history.head).into_iter().map(|f| f.path).filter(|p| p.ends_with(".md")).collect();
+    assert_eq!(added, expected, "{event:#}");
+}
+
+/// Compare answers whose paths git could never hold are refused: the
+/// change set falls back to a full sync, never counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compare_answer_with_a_path_docsync_refuses_falls_back_to_a_full_sync() {
+    for (bad, why) in [
+        ("../outside.md", "a . or .. component"),
+        ("/etc/passwd", "absolute"),
+        ("", "empty"),
+        ("docs/evil\nok.md", "control characters"),
+    ] {
+        let gitlab = GitLab::start().await;
+        let shallow = shallow_clone();
+        let mut compare = fixture("compare.json");
+        compare["commit"]["id"] = json!(shallow.history.head);
+        compare["diffs"][0]["new_path"] = json!(bad);
+        compare["diffs"][0]["old_path"] = json!(bad);
+        mount_compare(&gitlab, &shallow, ok_json(compare)).await;
+        let env = shallow_push_env(&gitlab, &shallow, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+
+        let run = run_docsync(&shallow.clone, &env, &["plan", "--format", "json"]).await;
+        run.assert_code(0);
+        let plan = run.json();
+        assert_range(&plan, "full", None, &shallow.history.head);
+        assert_eq!(changes(&plan), shallow.clone.all_files("HEAD"), "{bad:?}: {plan:#}");
+        run.assert_stderr(&["compare answer holds a path docsync refuses", why, "falling back to a full sync"]);
+        assert!(!run.stderr.contains("evil\nok"), "the path is shown escaped: {}", run.context());
+    }
+}
+
+/// A `docsync export` merge request whose answer was lost (502): docsync
+/// finds it open before sending it again, and opens one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_merge_request_whose_answer_was_lost_is_looked_up_not_opened_twice() {
+    let gitlab = GitLab::start().await;
+    mount_gitbook_export(&gitlab).await;
+    let mut state = review_state();
+    state.lose_answer_of.push("POST /merge_requests");
+    let stand_in = mount_stand_in(&gitlab, state).await;
+    let history = docs_history();
+    let env = export_env(&gitlab, &history, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN), ("DOCSYNC_RETRIES", "2")]);
+
+    let run = run_docsync(&history.repo, &env, &["export", "--format", "json"]).await;
+    run.assert_code(0);
+    let result = run.json();
+    let url = format!("{}/-/merge_requests/1", stand_in::PROJECT_WEB_URL);
+    assert_eq!(result["targets"][0]["outcome"]["merge_request"], url.as_str(), "{result:#}");
+    assert_eq!(
+        gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(),
+        1,
+        "{:?}",
+        gitlab.routes().await
+    );
+    assert_eq!(stand_in.with(|state| state.merge_requests.len()), 1);
+}
+
+/// A 201 without `web_url` is a created merge request: its URL is built
+/// from the project's URL and its iid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_merge_request_without_web_url_is_reported_with_its_url() {
+    let gitlab = GitLab::start().await;
+    mount_gitbook_export(&gitlab).await;
+    let mut state = review_state();
+    state.omit_web_url = true;
+    mount_stand_in(&gitlab, state).await;
+    let history = docs_history();
+    let env = export_env(&gitlab, &history, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+
+    let run = run_docsync(&history.repo, &env, &["export", "--format", "json"]).await;
+    run.assert_code(0);
+    let result = run.json();
+    let outcome = &result["targets"][0]["outcome"];
+    assert_eq!(outcome["status"], "synced", "{result:#}");
+    assert_eq!(outcome["merge_request"], format!("{}/-/merge_requests/1", common::PROJECT_URL).as_str(), "{result:#}");
+}
+
+/// Outside CI, and in CI without `CI_DEFAULT_BRANCH`, the merge request is
+/// opened into the default branch GitLab names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_merge_request_without_ci_default_branch_targets_gitlabs_default_branch() {
+    for outside_ci in [true, false] {
+        let gitlab = GitLab::start().await;
+        gitlab.mount_version().await;
+        mount_gitbook_export(&gitlab).await;
+        let mut state = review_state();
+        state.default_branch = Some("trunk".into());
+        let stand_in = mount_stand_in(&gitlab, state).await;
+        let history = docs_history();
+        history.repo.git(&["remote", "add", "origin", "https://gitlab.example.com/group/project.git"]);
+        let env = if outside_ci {
+            let env = with_owned(local_env(&format!("{}/group/project", gitlab.web()), &[]), &gitbook_target(&gitlab));
+            with(
+                env,
+                &[
+                    ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN),
+                    ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
+                    ("DOCSYNC_EXPORT_MR", "true"),
+                    ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync"),
+                    ("DOCSYNC_WAIT_TIMEOUT", "10s"),
+                ],
+            )
+        } else {
+            let mut env = export_env(&gitlab, &history, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+            env.remove("CI_DEFAULT_BRANCH");
+            env
+        };
+
+        let run = run_docsync(&history.repo, &env, &["export", "--format", "json"]).await;
+        run.assert_code(0);
+        let result = run.json();
+        let url = format!("{}/-/merge_requests/1", stand_in::PROJECT_WEB_URL);
+        assert_eq!(
+            result["targets"][0]["outcome"]["merge_request"],
+            url.as_str(),
+            "outside CI {outside_ci}: {result:#}"
+        );
+        let opened = stand_in.with(|state| state.merge_requests.clone());
+        assert_eq!(opened.len(), 1, "outside CI {outside_ci}");
+        assert_eq!(opened[0]["target_branch"], "trunk", "outside CI {outside_ci}: {opened:#?}");
+        assert_eq!(opened[0]["source_branch"], "gitbook-sync", "outside CI {outside_ci}: {opened:#?}");
+    }
 }
