@@ -43,6 +43,9 @@ pub async fn report(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient,
                 if let Some(action) = &outcome.error_action {
                     body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
                 }
+                if let Some(url) = &outcome.docs_url {
+                    body.push_str(&format!("\n\n[Open in GitBook]({url})"));
+                }
                 if let Some(url) = ci.and_then(|ci| ci.pipeline_url.as_deref()) {
                     body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
                 }
