@@ -484,7 +484,9 @@ pub async fn deliver(
     body: &impl Serialize,
     secret: &Secret,
 ) -> Result<Delivered, DeliveryError> {
-    let mut request = Request::new(Method::POST, url.clone());
+    // Every attempt carries the same Idempotency-Key: the receiver drops
+    // repeats, so resending after a timeout or a 502 is harmless.
+    let mut request = Request::new(Method::POST, url.clone()).deduplicated_by_server();
     for (name, value) in headers {
         let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
             continue;

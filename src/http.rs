@@ -9,6 +9,15 @@
 //! reset headers, bounded in count and in total time. Never another 4xx. A 429
 //! also holds back every other request to the same host until the limit
 //! resets, so many targets on one host slow down together.
+//!
+//! A request that changes something ([`Resend::IfUnprocessed`]) is resent
+//! only when it cannot have been processed; after a failure that leaves its
+//! fate open it ends [`HttpError::Ambiguous`], and the caller looks at the
+//! server's state before deciding to send it again.
+//!
+//! Redirects are never followed: every request docsync sends carries a
+//! credential or a body, and a 3xx ends with [`HttpError::Redirect`] naming
+//! the `Location`. Bodies are read up to [`MAX_BODY`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -72,6 +81,23 @@ impl Default for HttpSettings {
     }
 }
 
+/// The most of a response body docsync reads; the rest is dropped, and said
+/// to be. An error page or a `git/info` answer is a few kilobytes.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Whether a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Reads, and writes the server deduplicates (push events carry the same
+    /// `Idempotency-Key`): resent after any retryable failure.
+    Always,
+    /// Writes: resent only when they cannot have been processed (the
+    /// connection or TLS handshake failed before anything was sent, 408, 429,
+    /// 503). A timeout, a dropped connection, 502 or 504 ends
+    /// [`HttpError::Ambiguous`].
+    IfUnprocessed,
+}
+
 /// A failed exchange, with what the server said.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -83,13 +109,30 @@ pub enum HttpError {
     /// or 408/429/5xx to the end.
     #[error("{method} {url}: no success after {attempts} attempts ({last})")]
     Unreachable { method: Method, url: String, attempts: u32, last: String },
+    /// A write whose fate is unknown: it may have been processed. Not resent
+    /// blindly; the caller reads the server's state first.
+    #[error("{method} {url}: {last}; the request may have been processed, so it was not resent blindly")]
+    Ambiguous { method: Method, url: String, attempts: u32, last: String },
+    /// A 3xx. Following it would carry the credential or body elsewhere.
+    #[error(
+        "{method} {url} answered {status}, redirecting to {location}; docsync does not follow redirects (they would carry credentials elsewhere): configure the final URL"
+    )]
+    Redirect { method: Method, url: String, status: StatusCode, location: String },
 }
 
 impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            HttpError::Status { status, .. } => Some(*status),
-            HttpError::Unreachable { .. } => None,
+            HttpError::Status { status, .. } | HttpError::Redirect { status, .. } => Some(*status),
+            HttpError::Unreachable { .. } | HttpError::Ambiguous { .. } => None,
+        }
+    }
+
+    /// The server's own error text, when it answered with one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            HttpError::Status { message, .. } => Some(message),
+            _ => None,
         }
     }
 }
@@ -100,11 +143,22 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(HeaderName, String, bool)>,
     pub body: Option<Vec<u8>>,
+    pub resend: Resend,
 }
 
 impl Request {
+    /// GET and HEAD are resent freely; every other method only when it
+    /// cannot have been processed.
     pub fn new(method: Method, url: Url) -> Request {
-        Request { method, url, headers: Vec::new(), body: None }
+        let resend = if matches!(method, Method::GET | Method::HEAD) { Resend::Always } else { Resend::IfUnprocessed };
+        Request { method, url, headers: Vec::new(), body: None, resend }
+    }
+
+    /// The server deduplicates this request (an `Idempotency-Key`), so it
+    /// may be resent after any retryable failure.
+    pub fn deduplicated_by_server(mut self) -> Request {
+        self.resend = Resend::Always;
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -131,6 +185,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The body was longer than [`MAX_BODY`] and was cut there.
+    pub truncated: bool,
     /// How many attempts it took.
     pub attempts: u32,
 }
@@ -151,7 +207,7 @@ impl HttpClient {
             .user_agent(concat!("docsync/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5));
+            .redirect(reqwest::redirect::Policy::none());
         for (variable, path) in &settings.ca_files {
             builder = builder.tls_certs_merge(load_ca_file(variable, path)?);
         }
@@ -189,28 +245,57 @@ impl HttpClient {
                 }
                 break self.attempt(&request).await;
             };
-            let (retry_after, last) = match outcome {
+            let (retry_after, last, unprocessed) = match outcome {
                 Ok(response) if response.status.is_success() => {
                     return Ok(Response { attempts: attempt, ..response });
+                }
+                Ok(response) if response.status.is_redirection() => {
+                    let location = response
+                        .headers
+                        .get(reqwest::header::LOCATION)
+                        .map(|value| shown_location(&request.url, &String::from_utf8_lossy(value.as_bytes())))
+                        .unwrap_or_else(|| "(no Location header)".to_owned());
+                    return Err(HttpError::Redirect {
+                        method: request.method.clone(),
+                        url: shown_url,
+                        status: response.status,
+                        location,
+                    });
                 }
                 Ok(response) if is_retryable(response.status) => {
                     let delay = retry_after(&response.headers, SystemTime::now());
                     if response.status == StatusCode::TOO_MANY_REQUESTS {
                         self.hold_host(&host, delay.unwrap_or(self.retry.base_delay));
                     }
-                    (delay, format!("{} {}", response.status, server_message(&response.body)))
+                    let unprocessed = matches!(response.status.as_u16(), 408 | 429 | 503);
+                    (delay, format!("{} {}", response.status, server_message(&response.body)), unprocessed)
                 }
                 Ok(response) => {
+                    let mut message = server_message(&response.body);
+                    let mut body = String::from_utf8_lossy(&response.body).into_owned();
+                    if response.truncated {
+                        message.push_str(" (the answer was cut at 4 MiB)");
+                        body.push_str("\n(cut at 4 MiB)");
+                    }
                     return Err(HttpError::Status {
                         method: request.method.clone(),
                         url: shown_url,
                         status: response.status,
-                        message: redact(&server_message(&response.body)),
-                        body: redact(&String::from_utf8_lossy(&response.body)),
+                        message: redact(&message),
+                        body: redact(&body),
                     });
                 }
-                Err(error) => (None, redact(&describe(&error))),
+                // A failed connect (refused, TLS handshake) sent nothing.
+                Err(error) => (None, redact(&describe(&error)), error.is_connect()),
             };
+            if request.resend == Resend::IfUnprocessed && !unprocessed {
+                return Err(HttpError::Ambiguous {
+                    method: request.method.clone(),
+                    url: shown_url,
+                    attempts: attempt,
+                    last: redact(&last),
+                });
+            }
             let delay = retry_after.unwrap_or_else(|| self.backoff(attempt)).min(self.retry.max_delay);
             if attempt > self.retry.retries || started.elapsed() + delay > self.retry.budget {
                 return Err(HttpError::Unreachable {
@@ -241,11 +326,21 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let response = builder.send().await?;
+        let mut response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?.to_vec();
-        Ok(Response { status, headers, body, attempts: 0 })
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = response.chunk().await? {
+            let room = MAX_BODY - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response { status, headers, body, truncated, attempts: 0 })
     }
 
     /// Full jitter: a random wait between half and all of the exponential step.
@@ -289,6 +384,19 @@ pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certifica
     match reqwest::Certificate::from_pem_bundle(&pem) {
         Ok(certs) if has_pem_block && !certs.is_empty() => Ok(certs),
         _ => Err(BadInput::new(variable, format!("{path} holds no PEM certificate"), fix).with_value(path)),
+    }
+}
+
+/// A redirect's target as it may be shown: resolved against the request,
+/// credentials and query masked.
+fn shown_location(request_url: &Url, location: &str) -> String {
+    match request_url.join(location) {
+        Ok(mut target) => {
+            target.set_query(None);
+            target.set_fragment(None);
+            redact_url(&target)
+        }
+        Err(_) => redact(&location.chars().take(200).collect::<String>()),
     }
 }
 
