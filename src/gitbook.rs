@@ -371,7 +371,7 @@ impl GitBookClient<'_> {
     pub async fn info_at(&self) -> Result<(GitSyncState, OffsetDateTime), GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, "info");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        Ok((decode(&response.body)?, server_time(&response.headers)))
+        Ok((decode(&response.body).map_err(decode_error)?, server_time(&response.headers)))
     }
 
     /// `GET content`: the space's live revision.
@@ -380,7 +380,7 @@ impl GitBookClient<'_> {
         // The page tree is not needed, only the revision's git metadata.
         url.query_pairs_mut().append_pair("computed", "false");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        decode(&response.body)
+        decode(&response.body).map_err(decode_error)
     }
 
     /// `POST git/import` or `git/export`: GitBook queues the work (204).
@@ -472,10 +472,13 @@ impl GitBookClient<'_> {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, GitBookError> {
-    let mut decoder = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut decoder)
-        .map_err(|error| GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() })
+/// A typed answer; a surprise names the failing field.
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
+}
+
+fn decode_error(error: serde_path_to_error::Error<serde_json::Error>) -> GitBookError {
+    GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() }
 }
 
 /// The time of an answer by GitBook's clock (its `Date` header); the local
