@@ -298,7 +298,11 @@ fn rendered_jobs_keep_the_component_contract() {
     assert_eq!(sync["interruptible"], false);
     assert_eq!(preview["interruptible"], true);
     assert_eq!(sync["resource_group"], "docsync/docs");
-    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "https://app.gitbook.com"}));
+    // The URL of the docs the job changed, from its dotenv report.
+    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL"}));
+    for job in [sync, preview] {
+        assert_eq!(job["artifacts"]["paths"], serde_json::json!(["docsync.json"]), "the JSON report is kept: {job:#}");
+    }
     assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
 
     let expected = [
