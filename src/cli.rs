@@ -146,7 +146,13 @@ pub struct SettingFlags {
     /// How long to wait for GitBook's result, like 90s, 10m, 1h [default: 10m].
     #[arg(long, global = true, value_name = "DURATION")]
     pub wait_timeout: Option<String>,
+    /// How long GitBook may take to start our operation, like 2m [default: 2m].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub start_timeout: Option<String>,
     /// Dotenv report path [default: docsync.env in CI, none outside].
     #[arg(long, global = true, value_name = "PATH")]
     pub report: Option<String>,
+    /// JSON report path, the `--format json` result [default: docsync.json in CI, none outside].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub report_json: Option<String>,
 }

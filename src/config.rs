@@ -31,9 +31,11 @@ use crate::secret::Secret;
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
+pub const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
 const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
@@ -62,9 +64,11 @@ pub struct DocsyncEnv {
     pub previews: Option<String>,
     pub wait: Option<String>,
     pub wait_timeout: Option<String>,
+    pub start_timeout: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub report: Option<String>,
+    pub report_json: Option<String>,
     pub config: Option<String>,
     pub platform_authors: Option<String>,
     pub http_timeout: Option<String>,
@@ -169,7 +173,9 @@ pub struct FileTarget {
     pub previews: Option<bool>,
     pub wait: Option<bool>,
     pub wait_timeout: Option<String>,
+    pub start_timeout: Option<String>,
     pub report: Option<toml::Spanned<String>>,
+    pub report_json: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -291,6 +297,9 @@ pub struct GitBookTarget {
     /// Wait for GitBook's verdict, and for how long.
     pub wait: bool,
     pub wait_timeout: Duration,
+    /// How long GitBook may take to start our operation before the target
+    /// ends `not_started`.
+    pub start_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -342,6 +351,14 @@ pub struct GitLabSettings {
     pub token: Option<Secret>,
 }
 
+/// Where a report goes, and what set it: `DOCSYNC_REPORT`, `--report`, a
+/// file's key. Named when the file cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPath {
+    pub path: PathBuf,
+    pub source: String,
+}
+
 /// The validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -353,7 +370,10 @@ pub struct Settings {
     pub pipeline: Pipeline,
     /// How often GitBook's operation state is read while waiting.
     pub poll_interval: Duration,
-    pub report: Option<PathBuf>,
+    /// The dotenv report, and the variable or key that set it (for messages).
+    pub report: Option<ReportPath>,
+    /// The JSON report (the `--format json` result).
+    pub report_json: Option<ReportPath>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub targets: Vec<Target>,
@@ -402,6 +422,14 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         "wait_timeout",
     )
     .map_or(Some(DEFAULT_WAIT_TIMEOUT), |(value, source)| parse_duration_setting(&value, &source, &mut problems));
+    let start_timeout = layered(
+        &s.start_timeout,
+        &d.start_timeout,
+        defaults.start_timeout.clone(),
+        "DOCSYNC_START_TIMEOUT",
+        "start_timeout",
+    )
+    .map_or(Some(DEFAULT_START_TIMEOUT), |(value, source)| parse_duration_setting(&value, &source, &mut problems));
     let concurrency = layered(
         &s.concurrency,
         &d.concurrency,
@@ -450,13 +478,28 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         max_in_flight: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
     };
     let in_ci = pipeline.ci.is_some();
-    let file_report = defaults.report.as_ref().map(|r| r.get_ref().clone());
-    let report = match layered(&s.report, &d.report, file_report, "DOCSYNC_REPORT", "report") {
+    let report_path = |layer: Option<(String, String)>, variable: &str, default_in_ci: &str| match layer {
         Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
-        Some((value, _)) => Some(PathBuf::from(value)),
-        None if in_ci => Some(PathBuf::from(DEFAULT_REPORT_IN_CI)),
+        Some((value, source)) => Some(ReportPath { path: PathBuf::from(value), source }),
+        None if in_ci => Some(ReportPath { path: PathBuf::from(default_in_ci), source: variable.to_owned() }),
         None => None,
     };
+    let report = report_path(
+        layered(&s.report, &d.report, defaults.report.as_ref().map(|r| r.get_ref().clone()), "DOCSYNC_REPORT", "report"),
+        "DOCSYNC_REPORT",
+        DEFAULT_REPORT_IN_CI,
+    );
+    let report_json = report_path(
+        layered(
+            &s.report_json,
+            &d.report_json,
+            defaults.report_json.as_ref().map(|r| r.get_ref().clone()),
+            "DOCSYNC_REPORT_JSON",
+            "report_json",
+        ),
+        "DOCSYNC_REPORT_JSON",
+        DEFAULT_REPORT_JSON_IN_CI,
+    );
     let platform_authors = match (non_empty(&d.platform_authors), &defaults.platform_authors) {
         (Some(list), _) => split_list(list),
         (None, Some(list)) => list.clone(),
@@ -491,6 +534,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         previews: previews.unwrap_or(true),
         wait: wait.unwrap_or(true),
         wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+        start_timeout: start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
         platform_authors,
     };
     let context =
@@ -549,6 +593,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
         report,
+        report_json,
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
         targets,
         git_dir: env.git_dir.as_ref().map(PathBuf::from),
@@ -591,6 +636,7 @@ struct Inherited {
     previews: bool,
     wait: bool,
     wait_timeout: Duration,
+    start_timeout: Duration,
     platform_authors: Vec<String>,
 }
 
@@ -599,6 +645,7 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
     [
         ("concurrency", raw.concurrency.as_ref().map(toml::Spanned::span)),
         ("report", raw.report.as_ref().map(toml::Spanned::span)),
+        ("report_json", raw.report_json.as_ref().map(toml::Spanned::span)),
         ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
         ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
     ]
@@ -779,6 +826,10 @@ impl TargetContext<'_> {
             Some(value) => parse_duration_setting(value, &own("wait_timeout"), problems),
             None => Some(inherited.wait_timeout),
         };
+        let start_timeout = match raw.start_timeout.as_ref().filter(|_| from_file) {
+            Some(value) => parse_duration_setting(value, &own("start_timeout"), problems),
+            None => Some(inherited.start_timeout),
+        };
         let platform_authors = match raw.platform_authors.as_ref().filter(|_| from_file) {
             Some(list) => list.clone(),
             None => inherited.platform_authors.clone(),
@@ -874,6 +925,7 @@ impl TargetContext<'_> {
                     export_mr: export_mr.unwrap_or(false),
                     wait,
                     wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+                    start_timeout: start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
                 }),
                 _ => return None,
             }
@@ -1305,6 +1357,26 @@ mod tests {
         assert_eq!(target.direction, Direction::Import);
         assert!(target.previews && gitbook(target).wait);
         assert_eq!(gitbook(target).wait_timeout, Duration::from_secs(600));
+        assert_eq!(gitbook(target).start_timeout, Duration::from_secs(120));
+        assert_eq!(settings.report_json, None);
+    }
+
+    #[test]
+    fn start_timeout_and_json_report_layer_like_every_setting() {
+        let file = loaded("[defaults]\nstart_timeout = \"5m\"\nreport_json = \"from-file.json\"\n\n[[target]]\nname = \"docs\"\nkind = \"gitbook\"\ngitbook_space = \"spc1\"\n");
+        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
+        assert_eq!(gitbook(&settings.targets[0]).start_timeout, Duration::from_secs(300));
+        assert_eq!(settings.report_json.map(|r| r.path), Some(PathBuf::from("from-file.json")));
+        let mut flags = GlobalFlags::default();
+        flags.settings.start_timeout = Some("30s".into());
+        let settings =
+            resolve(&flags, &env(&[("DOCSYNC_START_TIMEOUT", "1m"), ("DOCSYNC_REPORT_JSON", "env.json")]), Some(&file))
+                .unwrap();
+        assert_eq!(gitbook(&settings.targets[0]).start_timeout, Duration::from_secs(30));
+        let report_json = settings.report_json.unwrap();
+        assert_eq!((report_json.path, report_json.source.as_str()), (PathBuf::from("env.json"), "DOCSYNC_REPORT_JSON"));
+        let problems = resolve_env(&[("DOCSYNC_START_TIMEOUT", "soon")]).unwrap_err().to_string();
+        assert!(problems.contains("DOCSYNC_START_TIMEOUT = \"soon\": not a duration"), "{problems}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Exit codes are a contract with the CI template and with scripts:
 //! `0` synced or nothing to do, `1` a target rejected or failed the sync,
 //! `2` bad configuration or input, `3` a target could not be reached after
-//! retries.
+//! retries, `4` docsync itself could not finish locally (repository
+//! unreadable, report not writable, disk full): never a target's fault.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -15,18 +16,21 @@ pub enum Exit {
     TargetFailed = 1,
     BadInput = 2,
     Unreachable = 3,
+    LocalFailure = 4,
 }
 
 impl Exit {
     /// The worse of two outcomes, for a run over several targets. A bad
-    /// configuration outranks everything, then unreachable, then failed.
+    /// configuration outranks everything, then a local failure (docsync
+    /// could not finish its own work), then unreachable, then failed.
     pub fn worst(self, other: Exit) -> Exit {
         fn rank(exit: Exit) -> u8 {
             match exit {
                 Exit::Ok => 0,
                 Exit::TargetFailed => 1,
                 Exit::Unreachable => 2,
-                Exit::BadInput => 3,
+                Exit::LocalFailure => 3,
+                Exit::BadInput => 4,
             }
         }
         if rank(other) > rank(self) { other } else { self }

@@ -189,9 +189,14 @@ pub fn rfc3339_utc(at: OffsetDateTime) -> String {
 /// `{api}/spaces/{space}/git/{operation}`, built segment by segment so a
 /// space id can never alter the path.
 pub fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
+    space_url(api, space, &["git", operation])
+}
+
+/// `{api}/spaces/{space}/…`.
+fn space_url(api: &Url, space: &str, rest: &[&str]) -> Url {
     let mut url = api.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
-        segments.pop_if_empty().extend(["spaces", space, "git", operation]);
+        segments.pop_if_empty().extend(["spaces", space]).extend(rest);
     }
     url
 }
@@ -216,7 +221,7 @@ pub struct GitSyncState {
 }
 
 /// The latest operation of the space's Git Sync.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
     pub state: OperationState,
@@ -229,10 +234,35 @@ pub struct Operation {
     /// `endedAt` in the published spec; `completedAt` in some answers.
     #[serde(default, alias = "completedAt", skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
+    /// Progress, when GitBook counts it (deprecated in its spec, often `0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_tasks: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_tasks: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_action: Option<ErrorAction>,
+}
+
+impl Operation {
+    fn started(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(self.started_at.as_deref()?, &Rfc3339).ok()
+    }
+
+    /// `import running (content_process), 3/10 tasks`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.direction.as_deref().unwrap_or("operation"), state_name(self.state));
+        if let Some(stage) = &self.stage {
+            text.push_str(&format!(" ({stage})"));
+        }
+        if let (Some(done), Some(all)) = (self.completed_tasks, self.dispatched_tasks) {
+            if all > 0.0 {
+                text.push_str(&format!(", {done}/{all} tasks"));
+            }
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -253,6 +283,25 @@ pub struct ErrorAction {
     pub label: String,
     #[serde(default)]
     pub url: String,
+}
+
+/// GitBook's live revision of a space (`GET content`), narrowed to what
+/// tells which commit it holds and where to see it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Revision {
+    #[serde(default)]
+    pub git: Option<RevisionCommit>,
+    pub urls: RevisionUrls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevisionCommit {
+    pub oid: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevisionUrls {
+    pub app: String,
 }
 
 /// Why a GitBook call failed, in the terms the user must act on.
@@ -278,6 +327,9 @@ impl GitBookError {
                 "check DOCSYNC_GITBOOK_SPACE: copy the id from the space's URL (app.gitbook.com/o/…/s/<space id>)"
                     .into()
             }
+            GitBookError::Rejected { source } if source.status().is_some_and(|s| s.is_redirection()) => {
+                "set DOCSYNC_GITBOOK_API_URL to the final URL: docsync never follows a redirect with a token".into()
+            }
             GitBookError::Rejected { .. } => {
                 "read GitBook's message above; the request body is shown by `docsync plan`".into()
             }
@@ -290,6 +342,15 @@ impl GitBookError {
     }
 }
 
+/// How many times an import or export is sent again after an answer that
+/// leaves open whether GitBook got it (timeout, dropped connection, 502,
+/// 504), each time only after `git/info` showed no operation of ours.
+const AMBIGUOUS_RESENDS: u32 = 2;
+
+/// GitBook's `Date` header has whole seconds, and GitBook may start the
+/// operation a moment before it answers.
+const CLOCK_ROUNDING: time::Duration = time::Duration::seconds(1);
+
 pub struct GitBookClient<'a> {
     pub http: &'a HttpClient,
     pub target: &'a GitBookTarget,
@@ -297,28 +358,85 @@ pub struct GitBookClient<'a> {
 }
 
 impl GitBookClient<'_> {
-    fn request(&self, method: Method, operation: &str) -> Request {
-        Request::new(method, endpoint(&self.target.api_url, &self.target.space, operation)).secret_header(
-            "authorization",
-            "Bearer ",
-            self.token,
-        )
+    fn request(&self, method: Method, url: Url) -> Request {
+        Request::new(method, url).secret_header("authorization", "Bearer ", self.token)
     }
 
     /// `GET git/info`.
     pub async fn info(&self) -> Result<GitSyncState, GitBookError> {
-        let response = self.http.send(self.request(Method::GET, "info")).await.map_err(|e| self.classify(e, false))?;
-        let mut decoder = serde_json::Deserializer::from_slice(&response.body);
-        serde_path_to_error::deserialize(&mut decoder).map_err(|error| GitBookError::Decode {
-            field: error.path().to_string(),
-            detail: error.inner().to_string(),
-        })
+        self.info_at().await.map(|(state, _)| state)
+    }
+
+    /// `GET git/info`, with the time GitBook answered by its own clock.
+    pub async fn info_at(&self) -> Result<(GitSyncState, OffsetDateTime), GitBookError> {
+        let url = endpoint(&self.target.api_url, &self.target.space, "info");
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        Ok((decode(&response.body).map_err(decode_error)?, server_time(&response.headers)))
+    }
+
+    /// `GET content`: the space's live revision.
+    pub async fn live_revision(&self) -> Result<Revision, GitBookError> {
+        let mut url = space_url(&self.target.api_url, &self.target.space, &["content"]);
+        // The page tree is not needed, only the revision's git metadata.
+        url.query_pairs_mut().append_pair("computed", "false");
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        decode(&response.body).map_err(decode_error)
     }
 
     /// `POST git/import` or `git/export`: GitBook queues the work (204).
-    pub async fn queue(&self, operation: &str, body: &GitRequestBody) -> Result<(), GitBookError> {
-        let request = self.request(Method::POST, operation).json(&body.wire_json());
-        self.http.send(request).await.map(|_| ()).map_err(|e| self.classify(e, true))
+    /// Returns when GitBook accepted it, by GitBook's clock: its operation
+    /// cannot have started earlier (give or take [`CLOCK_ROUNDING`]).
+    ///
+    /// After an answer that leaves open whether GitBook got the request, it
+    /// reads `git/info` first: an operation of ours that started means the
+    /// request went through, and it is followed, never sent twice.
+    pub async fn queue(
+        &self,
+        operation: &str,
+        body: &GitRequestBody,
+        settle: Duration,
+    ) -> Result<OffsetDateTime, GitBookError> {
+        let url = endpoint(&self.target.api_url, &self.target.space, operation);
+        let mut resends = 0;
+        loop {
+            let sent = tokio::time::Instant::now();
+            let request = self.request(Method::POST, url.clone()).json(&body.wire_json());
+            let ambiguous = match self.http.send(request).await {
+                Ok(response) => return Ok(server_time(&response.headers)),
+                Err(error @ HttpError::Ambiguous { .. }) => error,
+                Err(error) => return Err(self.classify(error, true)),
+            };
+            // GitBook may have queued it: look before sending it again.
+            tokio::time::sleep(settle).await;
+            let (state, now) = match self.info_at().await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    tracing::warn!(
+                        "space {}: cannot tell whether GitBook got the {operation} ({error}); not sending it again",
+                        self.target.space
+                    );
+                    return Err(GitBookError::Unreachable(ambiguous));
+                }
+            };
+            let since = now - time::Duration::try_from(sent.elapsed()).unwrap_or(time::Duration::ZERO);
+            match state.operation {
+                Some(op) if is_our_operation(since, &op, operation) => {
+                    tracing::info!(
+                        "space {}: GitBook started the {operation} although its answer was lost ({ambiguous}); following it",
+                        self.target.space
+                    );
+                    return Ok(since);
+                }
+                _ if resends < AMBIGUOUS_RESENDS => {
+                    resends += 1;
+                    tracing::warn!(
+                        "space {}: {ambiguous}; git/info shows no {operation} of ours, sending it again ({resends}/{AMBIGUOUS_RESENDS})",
+                        self.target.space
+                    );
+                }
+                _ => return Err(GitBookError::Unreachable(ambiguous)),
+            }
+        }
     }
 
     fn classify(&self, error: HttpError, sends_clone_url: bool) -> GitBookError {
@@ -354,6 +472,28 @@ impl GitBookClient<'_> {
     }
 }
 
+/// A typed answer; a surprise names the failing field.
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
+}
+
+fn decode_error(error: serde_path_to_error::Error<serde_json::Error>) -> GitBookError {
+    GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() }
+}
+
+/// The time of an answer by GitBook's clock (its `Date` header); the local
+/// clock when a server sends none.
+fn server_time(headers: &reqwest::header::HeaderMap) -> OffsetDateTime {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    headers
+        .get(reqwest::header::DATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| time::PrimitiveDateTime::parse(text.trim(), &format).ok())
+        .map_or_else(OffsetDateTime::now_utc, time::PrimitiveDateTime::assume_utc)
+}
+
 impl GitRequestBody {
     /// The body as sent: the clone URL with its real credentials.
     pub fn wire_json(&self) -> serde_json::Value {
@@ -364,71 +504,157 @@ impl GitRequestBody {
 }
 
 /// The end of one target's GitBook operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Success(Operation),
     Failed(Operation),
-    /// Still running when the wait ran out.
+    /// Ours was still running, or had not started, when the wait ran out.
     StillRunning(Option<Operation>),
+    /// No operation of ours started within the start timeout; the last
+    /// operation seen, someone else's, if any.
+    NotStarted(Option<Operation>),
     /// The token may not read git info: the operation was queued, its result
     /// is not known.
     CannotWatch(String),
+    /// `git/info` stayed unreadable (5xx, invalid answers, no answer): the
+    /// operation was queued, its result is not known.
+    Unreadable(String),
 }
 
-/// Whether `current` is the operation started by our request: a different
-/// operation than the one shown before it (never an older one still shown),
-/// in the same direction.
-pub fn is_our_operation(before: Option<&Operation>, current: &Operation, direction: &str) -> bool {
+/// Whether `current` is the operation started by our request: one of our
+/// direction that started no earlier than GitBook accepted the request
+/// (`accepted`, by GitBook's clock, give or take [`CLOCK_ROUNDING`]). An
+/// older one, or one of the other direction, is someone else's.
+pub fn is_our_operation(accepted: OffsetDateTime, current: &Operation, direction: &str) -> bool {
     let same_direction = current.direction.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(direction));
-    let newer = match before {
-        None => true,
-        Some(before) => before.started_at != current.started_at,
-    };
-    same_direction && newer
+    let started_after = current.started().is_some_and(|started| started >= accepted - CLOCK_ROUNDING);
+    same_direction && started_after
 }
 
-/// Polls `git/info` until our operation ends or `timeout` passes, logging
-/// stage changes.
+/// How the wait is bounded and paced.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitLimits {
+    /// The whole wait, a hanging read included (`DOCSYNC_WAIT_TIMEOUT`).
+    pub total: Duration,
+    /// Until an operation of ours must have started (`DOCSYNC_START_TIMEOUT`).
+    pub start: Duration,
+    /// The first pause between reads; it grows to five times this.
+    pub poll: Duration,
+    /// Unreadable answers in a row tolerated before giving up (`DOCSYNC_RETRIES`).
+    pub unreadable: u32,
+}
+
+/// A progress line at least this often while waiting.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Decides when a progress line is due: when what GitBook shows changes, or
+/// [`PROGRESS_EVERY`] after the last line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    last_line: Option<(Duration, String)>,
+}
+
+impl Progress {
+    /// The line to log now, `waited` into the wait, if one is due.
+    pub fn line(&mut self, waited: Duration, status: String) -> Option<String> {
+        let due = match &self.last_line {
+            None => true,
+            Some((at, last)) => *last != status || waited.saturating_sub(*at) >= PROGRESS_EVERY,
+        };
+        if !due {
+            return None;
+        }
+        let line = format!("{status}; waited {}", crate::config::format_duration(round_seconds(waited)));
+        self.last_line = Some((waited, status));
+        Some(line)
+    }
+}
+
+fn round_seconds(duration: Duration) -> Duration {
+    Duration::from_secs(duration.as_secs())
+}
+
+/// Polls `git/info` until our operation ends or the wait runs out, logging
+/// progress. Every read is bounded by what is left of the wait.
 pub async fn wait_for_verdict(
     client: &GitBookClient<'_>,
-    before: Option<&Operation>,
+    accepted: OffsetDateTime,
     direction: &str,
-    timeout: Duration,
-    poll: Duration,
-) -> Result<Verdict, GitBookError> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut last_seen: Option<Operation> = None;
-    let mut interval = poll;
+    limits: WaitLimits,
+) -> Verdict {
+    let space = &client.target.space;
+    let started = tokio::time::Instant::now();
+    let deadline = started + limits.total;
+    let mut ours: Option<Operation> = None;
+    let mut foreign: Option<Operation> = None;
+    let mut unreadable = 0;
+    let mut progress = Progress::default();
+    let mut interval = limits.poll;
     loop {
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Ok(Verdict::StillRunning(last_seen));
+            return Verdict::StillRunning(ours);
         }
         tokio::time::sleep(interval.min(deadline - now)).await;
-        interval = (interval.mul_f64(1.5)).min(poll * 5);
-        let state = match client.info().await {
-            Ok(state) => state,
-            Err(GitBookError::Unauthorized { source, .. }) => return Ok(Verdict::CannotWatch(source.to_string())),
-            Err(error) => return Err(error),
+        interval = (interval.mul_f64(1.5)).min(limits.poll * 5);
+        let read = tokio::time::timeout_at(deadline, client.info()).await;
+        let waited = started.elapsed();
+        let state = match read {
+            Err(_) => return Verdict::StillRunning(ours),
+            Ok(Ok(state)) => {
+                unreadable = 0;
+                state
+            }
+            Ok(Err(GitBookError::Unauthorized { source, .. })) => return Verdict::CannotWatch(source.to_string()),
+            // The client already retried what can be retried.
+            Ok(Err(error @ GitBookError::Unreachable(_))) => return Verdict::Unreadable(error.to_string()),
+            // 5xx and answers that do not decode: read again, a few times.
+            Ok(Err(error)) => {
+                unreadable += 1;
+                if unreadable > limits.unreadable {
+                    return Verdict::Unreadable(error.to_string());
+                }
+                tracing::warn!("space {space}: cannot read the {direction}'s state ({error}); reading again");
+                continue;
+            }
         };
-        let Some(operation) = state.operation else { continue };
-        if !is_our_operation(before, &operation, direction) {
-            tracing::debug!("GitBook still shows the previous operation; waiting for ours to start");
-            continue;
-        }
-        let stage_changed = last_seen.as_ref().is_none_or(|l| l.stage != operation.stage || l.state != operation.state);
-        if stage_changed {
-            tracing::info!(
-                "space {}: {direction} {}{}",
-                client.target.space,
-                state_name(operation.state),
-                operation.stage.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
-            );
-        }
-        match operation.state {
-            OperationState::Success => return Ok(Verdict::Success(operation)),
-            OperationState::Failure | OperationState::Timeout => return Ok(Verdict::Failed(operation)),
-            OperationState::Running | OperationState::Unknown => last_seen = Some(operation),
+        let status = match state.operation {
+            Some(operation) if is_our_operation(accepted, &operation, direction) => {
+                match operation.state {
+                    OperationState::Success => {
+                        tracing::info!("space {space}: {}", operation.describe());
+                        return Verdict::Success(operation);
+                    }
+                    OperationState::Failure | OperationState::Timeout => {
+                        tracing::info!("space {space}: {}", operation.describe());
+                        return Verdict::Failed(operation);
+                    }
+                    OperationState::Running | OperationState::Unknown => {}
+                }
+                let status = operation.describe();
+                ours = Some(operation);
+                status
+            }
+            other => {
+                if ours.is_none() && waited >= limits.start {
+                    return Verdict::NotStarted(other.or(foreign));
+                }
+                let status = match &other {
+                    Some(op) if op.state == OperationState::Running => format!(
+                        "another operation is in progress ({}, started {}); waiting for GitBook to start our {direction}",
+                        op.describe(),
+                        op.started_at.as_deref().unwrap_or("at an unknown time")
+                    ),
+                    _ => format!("waiting for GitBook to start the {direction}"),
+                };
+                if other.is_some() {
+                    foreign = other;
+                }
+                status
+            }
+        };
+        if let Some(line) = progress.line(waited, status) {
+            tracing::info!("space {space}: {line}");
         }
     }
 }
@@ -498,11 +724,68 @@ mod tests {
         assert_eq!(crate::secret::redact(&exposed), "https://oauth2:[MASKED]@gitlab.example.com/g/p.git");
     }
 
+    fn at(text: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(text, &Rfc3339).unwrap()
+    }
+
+    fn op(direction: &str, started_at: &str) -> Operation {
+        serde_json::from_value(serde_json::json!({
+            "state": "running", "direction": direction, "startedAt": started_at,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn ours_is_of_our_direction_and_started_after_gitbook_accepted_it() {
+        let accepted = at("2026-11-22T15:00:04Z");
+        assert!(is_our_operation(accepted, &op("import", "2026-11-22T15:00:05Z"), "import"));
+        // GitBook's Date has whole seconds: a start just before it is ours.
+        assert!(is_our_operation(accepted, &op("import", "2026-11-22T15:00:03.500Z"), "import"));
+        assert!(!is_our_operation(accepted, &op("import", "2026-11-22T15:00:02Z"), "import"));
+        assert!(!is_our_operation(accepted, &op("export", "2026-11-22T15:00:05Z"), "import"));
+        assert!(!is_our_operation(accepted, &op("import", "not a time"), "import"));
+    }
+
+    #[test]
+    fn progress_is_logged_on_change_and_at_least_every_30_seconds() {
+        let mut progress = Progress::default();
+        let running = || "import running (repo_fetch)".to_owned();
+        assert_eq!(
+            progress.line(Duration::from_secs(1), running()).as_deref(),
+            Some("import running (repo_fetch); waited 1s")
+        );
+        assert_eq!(progress.line(Duration::from_secs(20), running()), None);
+        assert!(progress.line(Duration::from_secs(25), "import running (finalize)".into()).is_some());
+        assert_eq!(progress.line(Duration::from_secs(54), "import running (finalize)".into()), None);
+        assert_eq!(
+            progress.line(Duration::from_millis(55_400), "import running (finalize)".into()).as_deref(),
+            Some("import running (finalize); waited 55s")
+        );
+    }
+
+    #[test]
+    fn operations_describe_stage_and_tasks_when_counted() {
+        let mut operation = op("import", "2026-11-22T15:00:05Z");
+        operation.stage = Some("content_process".into());
+        assert_eq!(operation.describe(), "import running (content_process)");
+        operation.completed_tasks = Some(3.0);
+        operation.dispatched_tasks = Some(10.0);
+        assert_eq!(operation.describe(), "import running (content_process), 3/10 tasks");
+    }
+
+    #[test]
+    fn server_time_reads_the_date_header() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::DATE, "Sun, 22 Nov 2026 15:00:04 GMT".parse().unwrap());
+        assert_eq!(server_time(&headers), at("2026-11-22T15:00:04Z"));
+    }
+
     #[test]
     fn endpoint_keeps_the_api_path() {
         let api = Url::parse("https://api.gitbook.com/v1").unwrap();
         assert_eq!(endpoint(&api, "spc1", "import").as_str(), "https://api.gitbook.com/v1/spaces/spc1/git/import");
         let api = Url::parse("http://127.0.0.1:4010/v1/").unwrap();
         assert_eq!(endpoint(&api, "spc1", "info").as_str(), "http://127.0.0.1:4010/v1/spaces/spc1/git/info");
+        assert_eq!(space_url(&api, "spc1", &["content"]).as_str(), "http://127.0.0.1:4010/v1/spaces/spc1/content");
     }
 }

@@ -105,6 +105,9 @@ fn preview_note_body(
     if let Some(action) = &outcome.error_action {
         body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
     }
+    if let Some(url) = &outcome.docs_url {
+        body.push_str(&format!("\n\n[Open in GitBook]({url})"));
+    }
     if let Some(url) = settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()) {
         body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
     }

@@ -83,33 +83,182 @@ fn render_text(plan: &SyncPlan) -> String {
     out
 }
 
-/// The dotenv report for `artifacts:reports:dotenv`: one `KEY=value` a line,
-/// values without spaces or quotes so that GitLab reads them verbatim.
+/// GitLab's limits for a dotenv report (those of GitLab.com's smallest
+/// plan): beyond them GitLab rejects the artifact and fails the job.
+pub const DOTENV_MAX_VARIABLES: usize = 20;
+pub const DOTENV_MAX_BYTES: usize = 5_120;
+/// A list of target names is cut to this many bytes, the URL dropped beyond
+/// it, so that the whole report stays under [`DOTENV_MAX_BYTES`] whatever
+/// the number of targets: eight short values plus three of these.
+const DOTENV_VALUE_BYTES: usize = 1_500;
+
+/// Whether a report can be written at `path`, leaving what is there as it
+/// is: an existing file is opened for writing, else one is created and
+/// removed again.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"));
+    }
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+            std::fs::remove_file(path)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Writes the dotenv report for `artifacts:reports:dotenv`.
 pub fn write_dotenv(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
     std::fs::write(path, crate::secret::redact(&dotenv(plan)))
 }
 
+/// Writes the JSON report: the same document as `sync --format json`.
+pub fn write_json(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
+    let text = render(plan, Format::Json).map_err(std::io::Error::other)?;
+    std::fs::write(path, crate::secret::redact(&text))
+}
+
+/// The run in a few variables of fixed names, within GitLab's limits
+/// whatever the number of targets: one `KEY=value` a line, values without
+/// spaces or quotes so that GitLab reads them verbatim. Each target's detail
+/// is in the JSON report.
 pub fn dotenv(plan: &SyncPlan) -> String {
     let mut out = String::new();
-    let mut line = |key: String, value: &str| {
+    let mut line = |key: &str, value: &str| {
         let value: String =
             value.chars().map(|c| if c.is_whitespace() || c == '"' || c == '\'' { '_' } else { c }).collect();
         let _ = writeln!(out, "{key}={value}");
     };
-    line("DOCSYNC_STATUS".into(), plan.status.unwrap_or("planned"));
-    line("DOCSYNC_RANGE_BASE".into(), plan.range.base.as_deref().unwrap_or(""));
-    line("DOCSYNC_RANGE_HEAD".into(), &plan.range.head);
-    line("DOCSYNC_RANGE_MODE".into(), &plan.range.mode.to_string());
-    line("DOCSYNC_CHANGED".into(), &plan.changes.len().to_string());
-    let names: Vec<&str> = plan.targets.iter().map(|t| t.name.as_str()).collect();
-    line("DOCSYNC_TARGETS".into(), &names.join(","));
-    for target in &plan.targets {
-        let key: String =
-            target.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-        line(format!("DOCSYNC_TARGET_{key}_ACTION"), target.action.as_str());
-        line(format!("DOCSYNC_TARGET_{key}_CHANGED"), &target.changed.to_string());
-        let outcome = target.outcome.as_ref().map_or("planned", |o| o.status.as_str());
-        line(format!("DOCSYNC_TARGET_{key}_OUTCOME"), outcome);
-    }
+    line("DOCSYNC_STATUS", plan.status.unwrap_or("planned"));
+    line("DOCSYNC_RANGE_BASE", plan.range.base.as_deref().unwrap_or(""));
+    line("DOCSYNC_RANGE_HEAD", &plan.range.head);
+    line("DOCSYNC_RANGE_MODE", &plan.range.mode.to_string());
+    line("DOCSYNC_CHANGED", &plan.changes.len().to_string());
+    line("DOCSYNC_TARGETS", &name_list(plan.targets.iter().map(|t| t.name.as_str())));
+    let failed = plan
+        .targets
+        .iter()
+        .filter(|t| t.outcome.as_ref().is_some_and(|o| o.status.exit() != crate::error::Exit::Ok))
+        .map(|t| t.name.as_str());
+    line("DOCSYNC_FAILED", &name_list(failed));
+    // The docs the job changed, for the environment's URL: the first
+    // target that has a page to show.
+    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).next();
+    line("DOCSYNC_URL", url.filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
     out
+}
+
+/// `a,b,c`, cut at a name boundary to [`DOTENV_VALUE_BYTES`]: `a,b,...+2`.
+fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut list = String::new();
+    for (index, name) in names.iter().enumerate() {
+        let rest = names.len() - index;
+        // Room for this name and, if more follow, the `,...+N` marker.
+        let marker = if rest > 1 { format!(",...+{}", rest - 1).len() } else { 0 };
+        if list.len() + 1 + name.len() + marker > DOTENV_VALUE_BYTES {
+            let _ = write!(list, "{}...+{rest}", if list.is_empty() { "" } else { "," });
+            return list;
+        }
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(name);
+    }
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, RangeView, TargetPlan};
+    use crate::range::RangeMode;
+    use crate::sync::{Outcome, OutcomeStatus};
+
+    fn target(name: String, status: OutcomeStatus) -> TargetPlan {
+        TargetPlan {
+            name,
+            kind: "gitbook",
+            action: Action::Import,
+            reason: String::new(),
+            changed: 1,
+            request: None,
+            warnings: Vec::new(),
+            outcome: Some(Outcome::new(status, "done")),
+            files: Vec::new(),
+        }
+    }
+
+    fn plan(targets: Vec<TargetPlan>) -> SyncPlan {
+        SyncPlan {
+            status: Some("failed"),
+            range: RangeView {
+                base: Some("a".repeat(40)),
+                head: "b".repeat(40),
+                mode: RangeMode::Push,
+                reason: String::new(),
+            },
+            changes: Vec::new(),
+            targets,
+        }
+    }
+
+    fn variables(text: &str) -> Vec<(&str, &str)> {
+        text.lines().map(|line| line.split_once('=').expect("KEY=value")).collect()
+    }
+
+    #[test]
+    fn dotenv_stays_within_gitlabs_limits_whatever_the_targets() {
+        for count in [1, 25, 400] {
+            let targets = (0..count)
+                .map(|i| {
+                    let status = if i % 2 == 0 { OutcomeStatus::Failed } else { OutcomeStatus::Synced };
+                    target(format!("docs-{i:03}-{}", "x".repeat(60)), status)
+                })
+                .collect();
+            let mut plan = plan(targets);
+            if let Some(outcome) = plan.targets[0].outcome.as_mut() {
+                outcome.docs_url = Some(format!("https://app.gitbook.com/s/{}", "y".repeat(1_000)));
+            }
+            let text = dotenv(&plan);
+            let vars = variables(&text);
+            assert!(vars.len() <= DOTENV_MAX_VARIABLES, "{count} targets: {} variables", vars.len());
+            assert!(text.len() <= DOTENV_MAX_BYTES, "{count} targets: {} bytes", text.len());
+            let mut keys: Vec<&str> = vars.iter().map(|(k, _)| *k).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(keys.len(), vars.len(), "keys are unique:\n{text}");
+            let get = |key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            assert!(get("DOCSYNC_URL").is_some_and(|u| u.starts_with("https://app.gitbook.com/s/")), "{text}");
+            let listed = get("DOCSYNC_TARGETS").unwrap_or_default();
+            assert!(listed.starts_with("docs-000-"), "{listed}");
+            if count > 20 {
+                assert!(listed.contains(",...+"), "a long list says how many it leaves out: {listed}");
+            }
+        }
+    }
+
+    #[test]
+    fn dotenv_names_failed_targets_and_keeps_similar_names_apart() {
+        let plan = plan(vec![
+            target("docs-en".into(), OutcomeStatus::Failed),
+            target("docs_en".into(), OutcomeStatus::Verified),
+            target("api".into(), OutcomeStatus::Unreachable),
+        ]);
+        let text = dotenv(&plan);
+        assert!(text.contains("DOCSYNC_TARGETS=docs-en,docs_en,api\n"), "{text}");
+        assert!(text.contains("DOCSYNC_FAILED=docs-en,api\n"), "{text}");
+        assert!(text.contains("DOCSYNC_URL=\n"), "{text}");
+    }
+
+    #[test]
+    fn a_cut_list_counts_what_it_leaves_out() {
+        let names: Vec<String> = (0..400).map(|i| format!("target-{i:03}")).collect();
+        let list = name_list(names.iter().map(String::as_str));
+        assert!(list.len() <= DOTENV_VALUE_BYTES, "{}", list.len());
+        let (shown, more) = list.rsplit_once(",...+").expect("a cut list ends with ,...+N");
+        assert_eq!(shown.split(',').count() + more.parse::<usize>().unwrap(), 400, "{list}");
+    }
 }

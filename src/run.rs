@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, Direction, Environment, Settings, TargetKind};
+use crate::config::{self, Direction, Environment, ReportPath, Settings, TargetKind};
 use crate::dot::{self, PushHistory};
 use crate::error::{BadInput, Exit, exit_for};
 use crate::gitbook::Project;
@@ -108,6 +108,14 @@ fn run_sync(
     runtime: &Runtime,
     requested_by: Option<&'static str>,
 ) -> Result<Exit> {
+    // A report that cannot be written fails the job after the targets were
+    // called; find out before calling any.
+    for (report, what) in reports(settings) {
+        if let Err(error) = report::check_writable(&report.path) {
+            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            return Ok(Exit::LocalFailure);
+        }
+    }
     let http = HttpClient::new(&settings.http)?;
     let mut plan = build_plan(settings, terminal, requested_by, runtime, Some(&http))?;
     sync::preflight(&plan, settings)?;
@@ -127,13 +135,47 @@ fn run_sync(
         Exit::Ok if plan.targets.iter().all(|t| t.action == plan::Action::Skip) => "nothing_to_do",
         Exit::Ok => "synced",
         Exit::Unreachable => "unreachable",
-        Exit::TargetFailed | Exit::BadInput => "failed",
+        Exit::TargetFailed | Exit::BadInput | Exit::LocalFailure => "failed",
     });
-    if let Some(path) = &settings.report {
-        report::write_dotenv(&plan, path).with_context(|| format!("while writing the report {}", path.display()))?;
-    }
+    // The result first: a report that fails to write must not hide it.
     log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
+    let mut exit = exit;
+    for (report, what) in reports(settings) {
+        let written = match what {
+            ReportKind::Dotenv => report::write_dotenv(&plan, &report.path),
+            ReportKind::Json => report::write_json(&plan, &report.path),
+        };
+        if let Err(error) = written {
+            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            exit = exit.worst(Exit::LocalFailure);
+        }
+    }
     Ok(exit)
+}
+
+#[derive(Clone, Copy)]
+enum ReportKind {
+    Dotenv,
+    Json,
+}
+
+fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind)> {
+    let dotenv = settings.report.iter().map(|r| (r, ReportKind::Dotenv));
+    dotenv.chain(settings.report_json.iter().map(|r| (r, ReportKind::Json)))
+}
+
+/// Exit 4's message: docsync's own failure, naming where the path came from.
+fn report_problem(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> String {
+    let what = match kind {
+        ReportKind::Dotenv => "dotenv report",
+        ReportKind::Json => "JSON report",
+    };
+    format!(
+        "docsync could not finish locally: cannot write the {what} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
+        report.source,
+        report.path.display().to_string(),
+        report.source
+    )
 }
 
 /// Everything up to the decision: range, change set, plan. GitLab is only

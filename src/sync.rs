@@ -7,9 +7,10 @@ use serde::Serialize;
 use crate::config::{DotTarget, Settings, Target, TargetKind};
 use crate::dot;
 use crate::error::{BadInput, BadInputs, Exit};
-use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, wait_for_verdict};
+use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, WaitLimits, wait_for_verdict};
 use crate::http::HttpClient;
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
+use crate::range::short;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,23 +18,32 @@ use crate::secret::Secret;
 pub enum OutcomeStatus {
     /// The platform confirmed the sync.
     Synced,
-    /// Queued, result not awaited (`DOCSYNC_WAIT=false`, or not readable).
+    /// GitBook confirmed the import, and its live revision is the head commit.
+    Verified,
+    /// Queued, result not awaited (`DOCSYNC_WAIT=false`, or a token that may
+    /// not read it).
     Queued,
     /// `--dry-run`: decided, not sent.
     Planned,
     Skipped,
     Failed,
+    /// GitBook started no operation of ours within `DOCSYNC_START_TIMEOUT`.
+    NotStarted,
     /// Still running when `DOCSYNC_WAIT_TIMEOUT` ran out.
     TimedOut,
-    /// No answer after retries.
+    /// No answer after retries; or queued, and the result stayed unreadable.
     Unreachable,
 }
 
 impl OutcomeStatus {
     pub fn exit(self) -> Exit {
         match self {
-            OutcomeStatus::Synced | OutcomeStatus::Queued | OutcomeStatus::Planned | OutcomeStatus::Skipped => Exit::Ok,
-            OutcomeStatus::Failed | OutcomeStatus::TimedOut => Exit::TargetFailed,
+            OutcomeStatus::Synced
+            | OutcomeStatus::Verified
+            | OutcomeStatus::Queued
+            | OutcomeStatus::Planned
+            | OutcomeStatus::Skipped => Exit::Ok,
+            OutcomeStatus::Failed | OutcomeStatus::NotStarted | OutcomeStatus::TimedOut => Exit::TargetFailed,
             OutcomeStatus::Unreachable => Exit::Unreachable,
         }
     }
@@ -41,10 +51,12 @@ impl OutcomeStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeStatus::Synced => "synced",
+            OutcomeStatus::Verified => "verified",
             OutcomeStatus::Queued => "queued",
             OutcomeStatus::Planned => "planned",
             OutcomeStatus::Skipped => "skipped",
             OutcomeStatus::Failed => "failed",
+            OutcomeStatus::NotStarted => "not_started",
             OutcomeStatus::TimedOut => "timed_out",
             OutcomeStatus::Unreachable => "unreachable",
         }
@@ -67,15 +79,36 @@ pub struct Outcome {
     /// The merge request opened (or found open) after an export.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_request: Option<String>,
+    /// GitBook's page of the space's live revision (`urls.app`), after an
+    /// import of the sync branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<String>,
+    /// The commit GitBook's live revision holds (`git.oid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_commit: Option<String>,
 }
 
 impl Outcome {
-    fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
-        Outcome { status, message: message.into(), fix: None, error_action: None, operation: None, merge_request: None }
+    pub fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            message: message.into(),
+            fix: None,
+            error_action: None,
+            operation: None,
+            merge_request: None,
+            docs_url: None,
+            live_commit: None,
+        }
     }
 
     fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
         self.fix = Some(fix.into());
+        self
+    }
+
+    fn with_operation(mut self, operation: Operation) -> Outcome {
+        self.operation = Some(operation);
         self
     }
 }
@@ -130,6 +163,7 @@ fn action_name(action: Action) -> &'static str {
 /// Carries out the plan; fills in every target's outcome and returns the
 /// run's exit code.
 pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient) -> Exit {
+    let head = plan.range.head.as_str();
     let jobs: Vec<_> = plan
         .targets
         .iter()
@@ -142,7 +176,7 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
                     (action, Some(_)) if settings.dry_run => {
                         Outcome::new(OutcomeStatus::Planned, format!("--dry-run: would {}", action_name(action)))
                     }
-                    (_, Some(target)) => run_target(target_plan, target, settings, http).await,
+                    (_, Some(target)) => run_target(target_plan, target, settings, http, head).await,
                 }
             }
         })
@@ -167,7 +201,13 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
     exit
 }
 
-async fn run_target(target_plan: &TargetPlan, target: &Target, settings: &Settings, http: &HttpClient) -> Outcome {
+async fn run_target(
+    target_plan: &TargetPlan,
+    target: &Target,
+    settings: &Settings,
+    http: &HttpClient,
+    head: &str,
+) -> Outcome {
     for warning in &target_plan.warnings {
         tracing::warn!("{}: {warning}", target.name);
     }
@@ -184,7 +224,7 @@ async fn run_target(target_plan: &TargetPlan, target: &Target, settings: &Settin
                     "a GitBook target was planned with another kind of request",
                 );
             };
-            run_gitbook(&client, target_plan, body, settings).await
+            run_gitbook(&client, target_plan, body, settings, head).await
         }
         TargetKind::Dot(dot) => {
             let (Some(secret), Some(request)) = (&dot.secret, &target_plan.request) else {
@@ -224,18 +264,17 @@ async fn run_gitbook(
     target_plan: &TargetPlan,
     body: &crate::gitbook::GitRequestBody,
     settings: &Settings,
+    head: &str,
 ) -> Outcome {
     let name = &target_plan.name;
     let space = &client.target.space;
     let operation = if target_plan.action == Action::Export { "export" } else { "import" };
 
-    // What GitBook shows before our request, so that an older operation
-    // still displayed is never taken for ours.
+    // Whether the token may read the result, before anything is queued.
     let mut watch = client.target.wait;
-    let mut before = None;
     if watch {
         match client.info().await {
-            Ok(state) => before = state.operation,
+            Ok(_) => {}
             Err(GitBookError::Unauthorized { source, .. }) => {
                 tracing::warn!(
                     "{name}: the token may not read space {space}'s Git Sync state ({source}); docsync will queue the {operation} and not wait for its result"
@@ -244,66 +283,146 @@ async fn run_gitbook(
             }
             Err(error @ GitBookError::Unreachable(_)) => return failure(error),
             Err(error @ GitBookError::SpaceNotFound { .. }) => return failure(error),
-            Err(error) => {
-                tracing::warn!("{name}: cannot read the Git Sync state ({error}); not waiting for the result");
-                watch = false;
-            }
+            // Read again while waiting; it ends unreadable if it stays so.
+            Err(error) => tracing::warn!("{name}: cannot read the Git Sync state yet ({error})"),
         }
     }
 
-    if let Err(error) = client.queue(operation, body).await {
-        return failure(error);
-    }
+    let accepted = match client.queue(operation, body, settings.poll_interval).await {
+        Ok(accepted) => accepted,
+        Err(error) => return failure(error),
+    };
     tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
     if !watch {
         return Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; result not awaited"));
     }
 
-    let wait_timeout = client.target.wait_timeout;
-    match wait_for_verdict(client, before.as_ref(), operation, wait_timeout, settings.poll_interval).await {
-        Ok(Verdict::Success(op)) => Outcome {
+    let limits = WaitLimits {
+        total: client.target.wait_timeout,
+        start: client.target.start_timeout,
+        poll: settings.poll_interval,
+        unreadable: settings.http.retry.retries,
+    };
+    let waited = crate::config::format_duration;
+    match wait_for_verdict(client, accepted, operation, limits).await {
+        Verdict::Success(op) if target_plan.action == Action::Import => {
+            let outcome = Outcome {
+                operation: Some(op),
+                ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
+            };
+            verify(client, outcome, target_plan, head).await
+        }
+        Verdict::Success(op) => Outcome {
             operation: Some(op),
             ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
         },
-        Ok(Verdict::Failed(op)) => Outcome {
-            status: OutcomeStatus::Failed,
-            message: format!(
-                "GitBook's {operation} ended in {}: {}",
-                crate::gitbook::state_name(op.state),
-                op.error.as_deref().unwrap_or("no error message given")
-            ),
+        Verdict::Failed(op) => Outcome {
             fix: Some(match &op.error_action {
                 Some(action) => format!("{}: {}", action.label, action.url),
                 None => "open the space's Git Sync settings in GitBook for details".to_owned(),
             }),
             error_action: op.error_action.clone(),
-            operation: Some(op),
-            merge_request: None,
-        },
-        Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => Outcome::new(
+            ..Outcome::new(
+                OutcomeStatus::Failed,
+                format!(
+                    "GitBook's {operation} ended in {}: {}",
+                    crate::gitbook::state_name(op.state),
+                    op.error.as_deref().unwrap_or("no error message given")
+                ),
+            )
+        }
+        .with_operation(op),
+        // A standalone preview may never show as the space's operation.
+        Verdict::StillRunning(None) | Verdict::NotStarted(_) if target_plan.action == Action::Preview => Outcome::new(
             OutcomeStatus::Queued,
             "preview queued; GitBook reported no operation for it before the wait ended",
         ),
-        Ok(Verdict::StillRunning(op)) => Outcome {
-            operation: op,
-            ..Outcome::new(
-                OutcomeStatus::TimedOut,
+        Verdict::StillRunning(Some(op)) => Outcome::new(
+            OutcomeStatus::TimedOut,
+            format!("the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)", waited(client.target.wait_timeout)),
+        )
+        .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
+        .with_operation(op),
+        Verdict::StillRunning(None) => Outcome::new(
+            OutcomeStatus::TimedOut,
+            format!(
+                "GitBook had not started the {operation} when the wait ended after {} (DOCSYNC_WAIT_TIMEOUT)",
+                waited(client.target.wait_timeout)
+            ),
+        )
+        .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook"),
+        Verdict::NotStarted(other) => {
+            let mut outcome = Outcome::new(
+                OutcomeStatus::NotStarted,
                 format!(
-                    "the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)",
-                    crate::config::format_duration(wait_timeout)
+                    "GitBook accepted the {operation} but started no {operation} of ours within {} (DOCSYNC_START_TIMEOUT)",
+                    waited(client.target.start_timeout)
                 ),
             )
-            .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
-        },
-        Ok(Verdict::CannotWatch(reason)) => {
+            .with_fix(format!(
+                "check space {space}'s Git Sync installation in GitBook (connected to this project, not paused) and that {} may trigger a Git Sync of it; then retry the job",
+                client.target.token_source
+            ));
+            if let Some(op) = other {
+                outcome.message.push_str(&format!(
+                    "; the last operation shown is someone else's ({}, started {})",
+                    op.describe(),
+                    op.started_at.as_deref().unwrap_or("at an unknown time")
+                ));
+                outcome.operation = None;
+            }
+            outcome
+        }
+        Verdict::CannotWatch(reason) => {
             tracing::warn!("{name}: cannot read the operation's result ({reason})");
             Outcome::new(
                 OutcomeStatus::Queued,
                 format!("{operation} queued in space {space}; the token may not read its result"),
             )
         }
-        Err(error) => failure(error),
+        Verdict::Unreadable(reason) => Outcome::new(
+            OutcomeStatus::Unreachable,
+            format!("{operation} queued in space {space}, result unknown: GitBook's Git Sync state stayed unreadable ({reason})"),
+        )
+        .with_fix(format!(
+            "check the {operation}'s result in space {space} in GitBook and GitBook's status page; retry the job if it did not run"
+        )),
     }
+}
+
+/// After a successful import of a branch: the commit GitBook's live
+/// revision holds, against the head the job imported, and the page to show.
+async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &TargetPlan, head: &str) -> Outcome {
+    let name = &target_plan.name;
+    let revision = match client.live_revision().await {
+        Ok(revision) => revision,
+        Err(error) => {
+            tracing::warn!("{name}: cannot read the space's live revision to verify the import ({error})");
+            return outcome;
+        }
+    };
+    outcome.docs_url = Some(revision.urls.app.clone());
+    match revision.git.map(|git| git.oid) {
+        Some(oid) if oid.eq_ignore_ascii_case(head) => {
+            outcome.status = OutcomeStatus::Verified;
+            outcome.message = format!("{}; its live revision is {}", outcome.message, short(head));
+        }
+        Some(oid) => {
+            let warning = format!(
+                "GitBook's live revision holds commit {oid}, not the imported head {head}: a newer push may have won, or GitBook ignored the import"
+            );
+            tracing::warn!("{name}: {warning}");
+            outcome.message = format!("{}; warning: {warning}", outcome.message);
+            outcome.live_commit = Some(oid);
+        }
+        None => {
+            let warning = "GitBook's live revision names no commit, so the import cannot be verified";
+            tracing::warn!("{name}: {warning}");
+            outcome.message = format!("{}; warning: {warning}", outcome.message);
+        }
+    }
+    tracing::info!("{name}: {}", revision.urls.app);
+    outcome
 }
 
 fn failure(error: GitBookError) -> Outcome {

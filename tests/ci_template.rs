@@ -335,7 +335,11 @@ fn rendered_jobs_keep_the_component_contract() {
     assert_eq!(sync["interruptible"], false);
     assert_eq!(preview["interruptible"], true);
     assert_eq!(sync["resource_group"], "docsync/docs");
-    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "https://app.gitbook.com"}));
+    // The URL of the docs the job changed, from its dotenv report.
+    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL"}));
+    for job in [sync, preview] {
+        assert_eq!(job["artifacts"]["paths"], serde_json::json!(["docsync.json"]), "the JSON report is kept: {job:#}");
+    }
     assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
     assert!(pipeline["docsync-manual"].get("environment").is_none(), "{:#}", pipeline["docsync-manual"]);
 
@@ -505,9 +509,13 @@ include:
     assert_eq!(get("DOCSYNC_STATUS"), Some("synced"), "{report:?}");
     assert_eq!(get("DOCSYNC_RANGE_MODE"), Some("push"), "{report:?}");
     assert_eq!(get("DOCSYNC_RANGE_BASE"), Some(project.before.as_str()), "{report:?}");
-    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_ACTION"), Some("import"), "{report:?}");
-    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_CHANGED"), Some("1"), "{report:?}");
-    assert_eq!(get("DOCSYNC_TARGET_GITBOOK_OUTCOME"), Some("queued"), "wait: false must reach docsync: {report:?}");
+    assert_eq!(get("DOCSYNC_FAILED"), Some(""), "{report:?}");
+    // Each target's detail is in the JSON report the job keeps.
+    let detail: serde_json::Value =
+        serde_json::from_str(&project.state_file("artifacts/docsync-sync/docsync.json")).expect("the JSON report");
+    let target = &detail["targets"][0];
+    assert_eq!((&target["action"], &target["changed"]), (&"import".into(), &1.into()), "{detail:#}");
+    assert_eq!(target["outcome"]["status"], "queued", "wait: false must reach docsync: {detail:#}");
 
     for secret in [GITBOOK_TOKEN, GIT_TOKEN] {
         assert!(!context.contains(secret), "a secret leaked into the job's output: {context}");

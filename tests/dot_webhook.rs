@@ -626,7 +626,8 @@ fn a_push_sends_gitlabs_push_event_with_each_commits_own_files() {
     let result = sync.json();
     assert_eq!(result["status"], "synced");
     assert_eq!(dot_target(&result)["outcome"]["status"], "synced", "{result:#}");
-    assert!(sync.report().contains("DOCSYNC_TARGET_DOT_OUTCOME=synced"), "{}", sync.report());
+    assert!(sync.report().contains("DOCSYNC_STATUS=synced\nDOCSYNC_RANGE_BASE"), "{}", sync.report());
+    assert!(sync.report().contains("DOCSYNC_FAILED=\n"), "{}", sync.report());
     assert!(!sync.everything().contains(SECRET), "the secret leaked:\n{}", sync.everything());
 
     // `plan` shows exactly what was sent, the secret masked.
@@ -732,7 +733,7 @@ fn a_wrong_secret_fails_the_job_naming_the_variable() {
     assert!(shown.contains("Hook rules were not satisfied"), "the receiver's answer is quoted: {shown}");
     assert!(shown.contains("DOCSYNC_DOT_WEBHOOK_SECRET"), "{shown}");
     assert_eq!(dot_target(&sync.json())["outcome"]["status"], "failed");
-    assert!(sync.report().contains("DOCSYNC_TARGET_DOT_OUTCOME=failed"), "{}", sync.report());
+    assert!(sync.report().contains("DOCSYNC_FAILED=dot\n"), "{}", sync.report());
     assert!(!shown.contains(SECRET), "{shown}");
 }
 
@@ -816,7 +817,8 @@ async fn server_errors_are_retried_then_exit_3() {
     let shown = sync.everything();
     assert!(shown.contains("503") && shown.contains("receiver overloaded"), "{shown}");
     assert_eq!(dot_target(&sync.json())["outcome"]["status"], "unreachable");
-    assert!(sync.report().contains("DOCSYNC_TARGET_DOT_OUTCOME=unreachable"));
+    assert!(sync.report().contains("DOCSYNC_STATUS=unreachable\n"), "{}", sync.report());
+    assert!(sync.report().contains("DOCSYNC_FAILED=dot\n"), "{}", sync.report());
 }
 
 #[tokio::test(flavor = "multi_thread")]

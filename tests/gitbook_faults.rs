@@ -20,8 +20,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::{
-    Job, NEW_STARTED, OLD_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, gitbook_state,
-    mock_server, old_success, read_dotenv, run_in_background,
+    ACCEPTED_DATE, Job, NEW_STARTED, OLD_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env,
+    gitbook_accepted, gitbook_state, mock_server, old_success, read_dotenv, run_in_background,
 };
 
 const SPACE: &str = "spcFaults";
@@ -30,6 +30,9 @@ const GIT_TOKEN: &str = "gittok-faults-0002";
 const USER_AGENT: &str = concat!("docsync/", env!("CARGO_PKG_VERSION"));
 const IMPORT_PATH: &str = "/v1/spaces/spcFaults/git/import";
 const INFO_PATH: &str = "/v1/spaces/spcFaults/git/info";
+const EXPORT_PATH: &str = "/v1/spaces/spcFaults/git/export";
+const CONTENT_PATH: &str = "/v1/spaces/spcFaults/content";
+const DOCS_URL: &str = "https://app.gitbook.com/o/org/s/spcFaults/";
 
 // ---------------------------------------------------------------------------
 // The repository and the job's variables
@@ -47,7 +50,8 @@ fn push_job(api: &str, extra: &[(&str, &str)]) -> Job {
     repo.write("docs/new-page.md", "# New page\n");
     repo.write("src/main.rs", "fn main() { println!(\"hi\"); }\n");
     let head = repo.commit("Document the new feature");
-    let report = repo.outside_dir("artifacts").join("docsync.env");
+    let artifacts = repo.outside_dir("artifacts");
+    let report = artifacts.join("docsync.env");
     let mut env = ci_env(Pipeline::Push { branch: "main", before: &base, sha: &head });
     for (key, value) in [
         ("DOCSYNC_GITBOOK_SPACE", SPACE),
@@ -65,6 +69,7 @@ fn push_job(api: &str, extra: &[(&str, &str)]) -> Job {
         env.insert(key.to_owned(), value.to_owned());
     }
     env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
+    env.insert("DOCSYNC_REPORT_JSON".to_owned(), artifacts.join("docsync.json").display().to_string());
     for (key, value) in extra {
         env.insert((*key).to_owned(), (*value).to_owned());
     }
@@ -94,8 +99,11 @@ async fn run_docsync(job: &Job, args: &[&str]) -> Run {
     run_in_background(command, Duration::from_secs(60)).await
 }
 
+/// The dotenv report sums the run up; the JSON report (beside it) holds the
+/// target's outcome.
 fn assert_report(job: &Job, status: &str, outcome: &str) {
     let report = read_dotenv(&job.report);
+    let failed = if matches!(status, "failed" | "unreachable") { "gitbook" } else { "" };
     let expected = [
         ("DOCSYNC_STATUS", status),
         ("DOCSYNC_RANGE_BASE", job.base.as_str()),
@@ -103,13 +111,24 @@ fn assert_report(job: &Job, status: &str, outcome: &str) {
         ("DOCSYNC_RANGE_MODE", "push"),
         ("DOCSYNC_CHANGED", "3"),
         ("DOCSYNC_TARGETS", "gitbook"),
-        ("DOCSYNC_TARGET_GITBOOK_ACTION", "import"),
-        ("DOCSYNC_TARGET_GITBOOK_CHANGED", "2"),
-        ("DOCSYNC_TARGET_GITBOOK_OUTCOME", outcome),
+        ("DOCSYNC_FAILED", failed),
     ];
     for (key, value) in expected {
         assert_eq!(report.get(key).map(String::as_str), Some(value), "{key} in the report {report:#?}");
     }
+    let json = json_report(job);
+    let target = only_target(&json);
+    assert_eq!(target["action"], "import", "{json:#}");
+    assert_eq!(target["changed"], 2, "{json:#}");
+    assert_eq!(target["outcome"]["status"], outcome, "{json:#}");
+    assert_eq!(json["status"], status, "{json:#}");
+}
+
+fn json_report(job: &Job) -> Value {
+    let path = job.report.with_file_name("docsync.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the JSON report {} was not written: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the JSON report is not JSON ({e}):\n{text}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -121,6 +140,26 @@ fn api(server: &MockServer) -> String {
 
 fn new_operation(state_name: &str, stage: &str) -> Value {
     gitbook_state(Some(json!({ "state": state_name, "direction": "import", "stage": stage, "startedAt": NEW_STARTED })))
+}
+
+/// GitBook's live revision (`GET content`), as its spec shapes it, holding
+/// commit `oid`.
+fn revision(oid: &str) -> Value {
+    json!({
+        "object": "revision", "id": "rev-1", "type": "edits", "parents": ["rev-0"],
+        "pages": [], "files": [], "reusableContents": [], "tags": [],
+        "createdAt": "2026-11-22T15:00:30Z",
+        "git": { "oid": oid, "message": "Document the new feature", "createdByGitBook": false },
+        "urls": { "app": DOCS_URL },
+    })
+}
+
+async fn mount_content(server: &MockServer, oid: &str) {
+    Mock::given(method("GET"))
+        .and(path(CONTENT_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(revision(oid)))
+        .mount(server)
+        .await;
 }
 
 fn gitbook_error(code: u16, message: &str) -> ResponseTemplate {
@@ -172,7 +211,7 @@ impl Sequence {
 
     fn for_timeline(timeline: &Arc<Timeline>) -> Arc<Sequence> {
         Arc::new(Sequence {
-            answers: vec![ResponseTemplate::new(204)],
+            answers: vec![gitbook_accepted()],
             times: Mutex::new(Vec::new()),
             timeline: Some(Arc::clone(timeline)),
         })
@@ -232,7 +271,7 @@ fn assert_only_gitbook_routes(requests: &[Request]) {
     for request in requests {
         let route = (request.method.as_str(), request.url.path());
         assert!(
-            route == ("POST", IMPORT_PATH) || route == ("GET", INFO_PATH),
+            [("POST", IMPORT_PATH), ("GET", INFO_PATH), ("GET", CONTENT_PATH)].contains(&route),
             "unexpected request {} {}; all: {:?}",
             request.method,
             request.url.path(),
@@ -302,6 +341,7 @@ async fn import_is_followed_through_its_stages_to_success() {
     );
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
@@ -311,7 +351,8 @@ async fn import_is_followed_through_its_stages_to_success() {
     let result = run.json();
     assert_eq!(result["status"], "synced", "{result:#}");
     let outcome = &only_target(&result)["outcome"];
-    assert_eq!(outcome["status"], "synced", "{result:#}");
+    assert_eq!(outcome["status"], "verified", "GitBook's live revision is the head: {result:#}");
+    assert_eq!(outcome["docs_url"], DOCS_URL, "{result:#}");
     assert_eq!(outcome["operation"]["startedAt"], NEW_STARTED, "the reported operation is ours: {result:#}");
 
     let requests = received(&server).await;
@@ -319,10 +360,13 @@ async fn import_is_followed_through_its_stages_to_success() {
     assert_headers(&requests);
     assert_import_bodies(&requests);
     assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{:?}", routes(&requests));
-    // One read before the import, then one per answer until success.
+    // One read before the import, then one per answer until success, then
+    // the live revision.
     assert_eq!(count(&requests, "GET", INFO_PATH), 1 + 6, "{:?}", routes(&requests));
     assert_eq!(routes(&requests)[..2], [format!("GET {INFO_PATH}"), format!("POST {IMPORT_PATH}")]);
-    assert_report(&job, "synced", "synced");
+    assert_eq!(routes(&requests).last(), Some(&format!("GET {CONTENT_PATH}")), "{:?}", routes(&requests));
+    assert_report(&job, "synced", "verified");
+    assert_eq!(read_dotenv(&job.report).get("DOCSYNC_URL").map(String::as_str), Some(DOCS_URL));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -401,7 +445,7 @@ async fn an_older_finished_operation_is_never_taken_for_ours() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_that_cannot_read_git_info_still_queues_the_import() {
     let server = mock_server().await;
-    mount_import(&server, ResponseTemplate::new(204)).await;
+    mount_import(&server, gitbook_accepted()).await;
     mount_info(&server, gitbook_error(403, "You do not have permission to read this space's Git Sync")).await;
     let job = push_job(&api(&server), &[]);
 
@@ -420,7 +464,7 @@ async fn a_token_that_cannot_read_git_info_still_queues_the_import() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_waiting_there_is_one_post_and_no_git_info() {
     let server = mock_server().await;
-    mount_import(&server, ResponseTemplate::new(204)).await;
+    mount_import(&server, gitbook_accepted()).await;
     mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success())).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false")]);
 
@@ -441,7 +485,7 @@ async fn rate_limit_is_waited_out_as_retry_after_says() {
     let server = mock_server().await;
     let imports = Sequence::new(vec![
         gitbook_error(429, "Too many requests").insert_header("Retry-After", "1"),
-        ResponseTemplate::new(204),
+        gitbook_accepted(),
     ]);
     mount_import(&server, SequenceResponder(Arc::clone(&imports))).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "3")]);
@@ -515,32 +559,41 @@ impl Drop for SlammingDoor {
     }
 }
 
+/// The import's connection is dropped: GitBook may have queued it. docsync
+/// reads git/info before sending it again; when that cannot be read either,
+/// the import is never sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connections_are_unreachable_after_the_retries() {
+async fn dropped_connections_are_unreachable_and_never_resent_blind() {
     let door = SlammingDoor::open();
     let api = format!("http://127.0.0.1:{}/v1", door.port);
     let job = push_job(&api, &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2")]);
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
-    assert!(run.stderr.contains("3 attempts"), "{}", run.context());
-    assert_eq!(door.accepted.load(Ordering::SeqCst), 3, "one connection per attempt\n{}", run.context());
+    assert!(run.stderr.contains("not sending it again"), "{}", run.context());
+    // One import, then git/info read three times (a read is retried).
+    assert_eq!(door.accepted.load(Ordering::SeqCst), 1 + 3, "{}", run.context());
     assert_report(&job, "unreachable", "unreachable");
 }
 
+/// Imports slower than the HTTP timeout: each is resent only after git/info
+/// showed no import of ours, a bounded number of times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_slower_than_the_http_timeout_are_retried_then_unreachable() {
+async fn answers_slower_than_the_http_timeout_are_resent_after_a_look_then_unreachable() {
     let server = mock_server().await;
     mount_import(&server, ResponseTemplate::new(204).set_delay(Duration::from_secs(3))).await;
+    mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success()).insert_header("date", ACCEPTED_DATE))
+        .await;
     let job =
         push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "1"), ("DOCSYNC_HTTP_TIMEOUT", "1s")]);
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
     assert!(run.stderr.contains("timed out"), "{}", run.context());
-    assert!(run.elapsed >= Duration::from_secs(2), "two attempts of 1s each\n{}", run.context());
+    assert!(run.elapsed >= Duration::from_secs(3), "three attempts of 1s each\n{}", run.context());
     let requests = received(&server).await;
-    assert_eq!(count(&requests, "POST", IMPORT_PATH), 2, "{:?}", routes(&requests));
+    assert_eq!(count(&requests, "POST", IMPORT_PATH), 3, "{:?}", routes(&requests));
+    assert_eq!(count(&requests, "GET", INFO_PATH), 3, "a look before each resend: {:?}", routes(&requests));
 }
 
 // ---------------------------------------------------------------------------
@@ -582,4 +635,299 @@ async fn bad_request_quotes_gitbooks_message() {
     let (run, _) = refused_import(gitbook_error(400, "Invalid ref: refs/heads/main does not exist")).await;
     run.assert_code(1);
     run.assert_says(&["400", "Invalid ref: refs/heads/main does not exist", "fix:"]);
+}
+
+// ---------------------------------------------------------------------------
+// Whose verdict: only an operation of ours, started after GitBook accepted
+// the request, ends the wait
+
+/// An operation started by `direction` at `started_at`, in `state`.
+fn operation(state: &str, direction: &str, started_at: &str) -> Value {
+    gitbook_state(Some(
+        json!({ "state": state, "direction": direction, "stage": "content_process", "startedAt": started_at }),
+    ))
+}
+
+/// Someone else's import (a preview, GitBook's webhook, another pipeline)
+/// started a second before GitBook accepted ours, runs and fails; then ours
+/// runs and succeeds. The foreign failure is logged as another operation,
+/// never reported as the job's result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_elses_running_operation_is_logged_and_never_taken_for_ours() {
+    let server = mock_server().await;
+    let foreign_start = "2026-11-22T15:00:02Z";
+    let mut foreign_failure = operation("failure", "import", foreign_start);
+    foreign_failure["operation"]["error"] = json!("someone else's import failed");
+    let timeline = Timeline::new(
+        old_success(),
+        vec![
+            operation("running", "import", foreign_start),
+            foreign_failure,
+            // An export of the other direction that started after ours was
+            // accepted is not ours either.
+            operation("running", "export", NEW_STARTED),
+            new_operation("running", "cloning"),
+            new_operation("success", "done"),
+        ],
+    );
+    mount_timeline(&server, &timeline).await;
+    let job = push_job(&api(&server), &[]);
+    mount_content(&server, &job.head).await;
+
+    let run = run_docsync(&job, &["sync", "--format", "json"]).await;
+    run.assert_code(0);
+    assert!(run.stderr.contains("another operation is in progress"), "{}", run.context());
+    assert!(!run.stdout.contains("someone else's import failed"), "{}", run.context());
+    let result = run.json();
+    let outcome = &only_target(&result)["outcome"];
+    assert_eq!(outcome["status"], "verified", "{result:#}");
+    assert_eq!(outcome["operation"]["startedAt"], NEW_STARTED, "{result:#}");
+}
+
+/// GitBook accepts the import and starts nothing: the target ends
+/// `not_started` after DOCSYNC_START_TIMEOUT, not after the whole wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_operation_of_ours_within_the_start_timeout_is_not_started() {
+    let server = mock_server().await;
+    let timeline = Timeline::new(old_success(), vec![old_success()]);
+    mount_timeline(&server, &timeline).await;
+    let job = push_job(&api(&server), &[("DOCSYNC_START_TIMEOUT", "1s"), ("DOCSYNC_WAIT_TIMEOUT", "20s")]);
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(1);
+    run.assert_says(&["not_started", "DOCSYNC_START_TIMEOUT", "Git Sync installation", "DOCSYNC_GITBOOK_TOKEN"]);
+    assert!(run.elapsed < Duration::from_secs(10), "ended after the start timeout, not the wait\n{}", run.context());
+    assert_report(&job, "failed", "not_started");
+}
+
+/// `git/info` answers 500 (or what is not JSON) while waiting: the import
+/// was queued, its result is unknown, the job is not `synced`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_verdict_is_unreachable_result_unknown() {
+    for (label, answer) in [
+        ("500", gitbook_error(500, "Internal Server Error")),
+        ("invalid JSON", ResponseTemplate::new(200).set_body_string("<html>maintenance</html>")),
+    ] {
+        let server = mock_server().await;
+        mount_import(&server, gitbook_accepted()).await;
+        mount_info(&server, answer).await;
+        let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "2")]);
+
+        let run = run_docsync(&job, &["sync"]).await;
+        assert_eq!(run.code(), Some(3), "{label}\n{}", run.context());
+        run.assert_says(&["queued", "result unknown"]);
+        let requests = received(&server).await;
+        assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{label}: {:?}", routes(&requests));
+        assert!(count(&requests, "GET", INFO_PATH) >= 3, "{label}: read again: {:?}", routes(&requests));
+        assert_report(&job, "unreachable", "unreachable");
+    }
+}
+
+/// A `git/info` read that hangs cannot stretch the wait past
+/// DOCSYNC_WAIT_TIMEOUT (the HTTP timeout is 30 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_poll_is_bounded_by_the_wait_timeout() {
+    let server = mock_server().await;
+    let hanging = Timeline::new(old_success(), vec![new_operation("running", "cloning")]);
+    mount_import(&server, SequenceResponder(Sequence::for_timeline(&hanging))).await;
+    mount_info(&server, HangingAfterImport(Arc::clone(&hanging))).await;
+    let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "3s"), ("DOCSYNC_HTTP_TIMEOUT", "30s")]);
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(1);
+    run.assert_says(&["DOCSYNC_WAIT_TIMEOUT"]);
+    assert!(run.elapsed < Duration::from_secs(8), "the wait is 3 s\n{}", run.context());
+    assert_report(&job, "failed", "timed_out");
+}
+
+/// Answers `git/info` at once before the import, then never in time.
+struct HangingAfterImport(Arc<Timeline>);
+
+impl Respond for HangingAfterImport {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = InfoResponder(Arc::clone(&self.0)).respond(request);
+        if self.0.imported.load(Ordering::SeqCst) { answer.set_delay(Duration::from_secs(60)) } else { answer }
+    }
+}
+
+/// While waiting, each line says the state, the stage, the tasks when
+/// GitBook counts them, and how long docsync has waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_lines_show_stage_tasks_and_time_waited() {
+    let server = mock_server().await;
+    let mut counted = new_operation("running", "content_process");
+    counted["operation"]["completedTasks"] = json!(3);
+    counted["operation"]["dispatchedTasks"] = json!(10);
+    let timeline = Timeline::new(old_success(), vec![counted, new_operation("success", "finalize")]);
+    mount_timeline(&server, &timeline).await;
+    let job = push_job(&api(&server), &[]);
+    mount_content(&server, &job.head).await;
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(0);
+    let line = run.stderr.lines().find(|l| l.contains("import running (content_process)")).unwrap_or_default();
+    assert!(line.contains("3/10 tasks") && line.contains("waited"), "{line:?}\n{}", run.context());
+}
+
+/// The live revision holds another commit than the head: a warning naming
+/// both, the page still reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_revision_of_another_commit_is_a_warning_naming_both() {
+    let server = mock_server().await;
+    let timeline = Timeline::new(old_success(), vec![new_operation("success", "finalize")]);
+    mount_timeline(&server, &timeline).await;
+    let job = push_job(&api(&server), &[]);
+    mount_content(&server, &job.base).await;
+
+    let run = run_docsync(&job, &["sync", "--format", "json"]).await;
+    run.assert_code(0);
+    assert!(run.stderr.contains("WARN"), "{}", run.context());
+    run.assert_says(&[&job.base, &job.head]);
+    let result = run.json();
+    let outcome = &only_target(&result)["outcome"];
+    assert_eq!(outcome["status"], "synced", "{result:#}");
+    assert_eq!(outcome["docs_url"], DOCS_URL, "{result:#}");
+    assert_eq!(outcome["live_commit"], job.base.as_str(), "{result:#}");
+    assert_eq!(read_dotenv(&job.report).get("DOCSYNC_URL").map(String::as_str), Some(DOCS_URL));
+}
+
+// ---------------------------------------------------------------------------
+// Resending an import or export after an answer that may hide a success
+
+/// The export's answer is a 504, but GitBook did start the export: docsync
+/// reads git/info, finds it, and follows it. One export, never two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_after_a_504_that_gitbook_started_is_sent_once() {
+    let server = mock_server().await;
+    let export = |state: &str| operation(state, "export", NEW_STARTED);
+    let old_export = gitbook_state(Some(json!({
+        "state": "success", "direction": "export", "stage": "finalize", "startedAt": OLD_STARTED,
+    })));
+    let timeline = Timeline::new(old_export, vec![export("running"), export("success")]);
+    let exports = Arc::new(Sequence {
+        answers: vec![gitbook_error(504, "Gateway Timeout").insert_header("date", ACCEPTED_DATE)],
+        times: Mutex::new(Vec::new()),
+        timeline: Some(Arc::clone(&timeline)),
+    });
+    Mock::given(method("POST"))
+        .and(path(EXPORT_PATH))
+        .respond_with(SequenceResponder(Arc::clone(&exports)))
+        .mount(&server)
+        .await;
+    mount_info(&server, DatedInfo(Arc::clone(&timeline))).await;
+    let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "3")]);
+
+    let run = run_docsync(&job, &["export", "--format", "json"]).await;
+    run.assert_code(0);
+    assert_eq!(exports.times().len(), 1, "one export only\n{}", run.context());
+    let result = run.json();
+    assert_eq!(only_target(&result)["outcome"]["status"], "synced", "{result:#}");
+}
+
+/// The import's answer is a 504 every time, and git/info shows nothing of
+/// ours: it is sent again, a bounded number of times, then unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_after_a_504_that_gitbook_did_not_start_is_resent_bounded() {
+    let server = mock_server().await;
+    let imports = Sequence::new(vec![gitbook_error(504, "Gateway Timeout")]);
+    mount_import(&server, SequenceResponder(Arc::clone(&imports))).await;
+    mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success()).insert_header("date", ACCEPTED_DATE))
+        .await;
+    let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "3")]);
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(3);
+    assert_eq!(imports.times().len(), 3, "the first import and two resends\n{}", run.context());
+    assert!(run.stderr.contains("sending it again"), "{}", run.context());
+}
+
+/// `git/info` by GitBook's clock: the `Date` of each answer.
+struct DatedInfo(Arc<Timeline>);
+
+impl Respond for DatedInfo {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let after = self.0.imported.load(Ordering::SeqCst);
+        let date = if after { "Sun, 22 Nov 2026 15:00:06 GMT" } else { "Sun, 22 Nov 2026 15:00:03 GMT" };
+        InfoResponder(Arc::clone(&self.0)).respond(request).insert_header("date", date)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reports
+
+/// A report path that cannot be written is docsync's own failure (exit 4),
+/// found before GitBook is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_report_path_exits_4_before_any_request() {
+    for variable in ["DOCSYNC_REPORT", "DOCSYNC_REPORT_JSON"] {
+        let server = mock_server().await;
+        let mut job = push_job(&api(&server), &[]);
+        let missing = job.repo.root().join("no-such-directory").join("report");
+        job.set(variable, &missing.display().to_string());
+
+        let run = run_docsync(&job, &["sync"]).await;
+        assert_eq!(run.code(), Some(4), "{variable}\n{}", run.context());
+        assert!(run.stderr.contains("could not finish locally"), "{}", run.context());
+        assert!(run.stderr.contains(variable), "{}", run.context());
+        assert!(received(&server).await.is_empty(), "no request before the report paths are known to work");
+    }
+}
+
+/// A report that fails to write after the sync (a full disk): the result is
+/// still printed, and the job ends 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_fails_to_write_still_prints_the_result() {
+    let server = mock_server().await;
+    mount_import(&server, gitbook_accepted()).await;
+    let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_REPORT_JSON", "/dev/full")]);
+
+    let run = run_docsync(&job, &["sync", "--format", "json"]).await;
+    run.assert_code(4);
+    assert_eq!(only_target(&run.json())["outcome"]["status"], "queued", "{}", run.context());
+    assert!(run.stderr.contains("DOCSYNC_REPORT_JSON"), "{}", run.context());
+}
+
+/// GitLab refuses a dotenv report of more than 20 variables or 5,120 bytes,
+/// or with a key twice; 25 targets (two of them `docs-en` and `docs_en`)
+/// stay within, and the JSON report has all 25.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_five_targets_write_a_dotenv_gitlab_accepts_and_a_full_json_report() {
+    let server = mock_server().await;
+    Mock::given(method("POST")).respond_with(gitbook_accepted()).mount(&server).await;
+    let mut job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false")]);
+    job.env.remove("DOCSYNC_GITBOOK_SPACE");
+    let mut names: Vec<String> = (1..=23).map(|i| format!("handbook-section-{i:02}")).collect();
+    names.extend(["docs-en".to_owned(), "docs_en".to_owned()]);
+    let mut toml = format!("[defaults]\ngitbook_api_url = \"{}\"\nproject_directory = \"docs\"\n", api(&server));
+    for (i, name) in names.iter().enumerate() {
+        toml.push_str(&format!("\n[[target]]\nname = \"{name}\"\nkind = \"gitbook\"\ngitbook_space = \"spc{i:02}\"\n"));
+    }
+    job.repo.write("docsync.toml", &toml);
+    job.repo.git(&["add", "docsync.toml"]);
+    job.repo.git(&["commit", "-q", "--amend", "--no-edit"]);
+    job.head = job.repo.head();
+    job.set("CI_COMMIT_SHA", &job.head.clone());
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(0);
+    let text = std::fs::read_to_string(&job.report).expect("the dotenv report");
+    let keys: Vec<&str> = text.lines().map(|l| l.split_once('=').map_or(l, |(k, _)| k)).collect();
+    assert!(keys.len() <= 20, "{} variables:\n{text}", keys.len());
+    assert!(text.len() <= 5_120, "{} bytes:\n{text}", text.len());
+    let mut unique = keys.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "a key twice:\n{text}");
+    assert!(keys.iter().all(|k| k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')), "{text}");
+    let json = json_report(&job);
+    let listed: Vec<&str> =
+        json["targets"].as_array().expect("targets").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(listed.len(), 25, "{json:#}");
+    for name in &names {
+        assert!(listed.contains(&name.as_str()), "{name} in the JSON report");
+    }
+    assert!(
+        json["targets"].as_array().expect("targets").iter().all(|t| t["outcome"]["status"] == "queued"),
+        "{json:#}"
+    );
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::prism::{Prism, gitbook_spec};
+use common::prism::{Prism, gitbook_spec, gitbook_spec_with_content};
 use common::{Env, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, run_to_end, with};
 
 const TOKEN: &str = "gbtok-prism-conformance";
@@ -291,4 +291,53 @@ fn a_request_the_spec_forbids_fails_the_job_with_prisms_words() {
         "Prism should have rejected the request\n{context}\nPrism's log now:\n{}",
         strict.log_for_space("spcStrict")
     );
+}
+
+/// After GitBook reports a successful import of ours, docsync reads the
+/// space's live revision (`GET /spaces/{spaceId}/content`) as GitBook's spec
+/// defines it, and reports the revision's page. Prism serves the Git subset
+/// plus `content` from the published spec, with examples that make git/info
+/// show an import of ours that succeeded (the spec's first enum values are
+/// `running` and `export`, and its times lie in the past). Prism's revision
+/// holds a placeholder commit, so the outcome warns naming both SHAs.
+#[test]
+fn a_successful_import_reads_the_live_revision_the_spec_defines() {
+    let mut spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(gitbook_spec_with_content()).expect("read the subset with the live revision"),
+    )
+    .expect("the OpenAPI subset is JSON");
+    let schemas = &mut spec["components"]["schemas"];
+    schemas["GitSyncOperationState"]["enum"] = serde_json::json!(["success", "running", "failure", "timeout"]);
+    schemas["GitSyncOperationDirection"]["enum"] = serde_json::json!(["import", "export"]);
+    let future = "2099-01-01T00:00:00Z";
+    schemas["GitSyncState"]["properties"]["operation"]["properties"]["startedAt"] =
+        serde_json::json!({ "type": "string", "format": "date-time", "example": future, "examples": [future] });
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let altered = dir.path().join("gitbook-git-content.succeeding.openapi.json");
+    std::fs::write(&altered, serde_json::to_vec_pretty(&spec).expect("serialise the spec")).expect("write the spec");
+    let prism = Prism::start(&altered);
+
+    let (repo, first, second) = docs_history();
+    let env = with(
+        gitbook_env(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &prism.api_url(),
+            "spcVerify",
+        ),
+        &[("DOCSYNC_WAIT", "true"), ("DOCSYNC_POLL_INTERVAL", "50ms"), ("DOCSYNC_WAIT_TIMEOUT", "30s")],
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    assert_accepted(&prism, "spcVerify", "import", &run);
+    assert!(
+        prism.log_for_space("spcVerify").contains("get /spaces/spcVerify/content"),
+        "docsync never read the live revision\nPrism's log:\n{}",
+        prism.log()
+    );
+    let result = run.json();
+    let outcome = &only_target(&result)["outcome"];
+    assert_eq!(outcome["status"], "synced", "{result:#}");
+    let docs_url = outcome["docs_url"].as_str().unwrap_or_else(|| panic!("no docs_url: {result:#}"));
+    assert!(docs_url.starts_with("http"), "{result:#}");
+    let live = outcome["live_commit"].as_str().unwrap_or_else(|| panic!("no live_commit: {result:#}"));
+    assert!(run.stderr.contains(live) && run.stderr.contains(&second), "both SHAs are named\n{}", run.stderr);
 }

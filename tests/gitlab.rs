@@ -26,8 +26,8 @@ use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate}
 use stand_in::{StandIn, State};
 
 use common::{
-    Env, FileChange, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, free_port, gitbook_state,
-    mount_catch_all, run_in_background, with,
+    Env, FileChange, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, free_port, gitbook_accepted,
+    gitbook_state, mount_catch_all, run_in_background, with,
 };
 
 // ---------------------------------------------------------------------------
@@ -1642,7 +1642,7 @@ struct ExportQueued(Arc<ExportTimeline>);
 impl Respond for ExportQueued {
     fn respond(&self, _: &Received) -> ResponseTemplate {
         self.0.exported.store(true, Ordering::SeqCst);
-        ResponseTemplate::new(204)
+        gitbook_accepted()
     }
 }
 

@@ -25,8 +25,8 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::{
-    Job, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_state, mock_server, old_success,
-    read_dotenv, run_in_background, unexpected_request,
+    ACCEPTED_DATE, Job, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_accepted, gitbook_state,
+    mock_server, old_success, read_dotenv, run_in_background, unexpected_request,
 };
 
 const GITBOOK_TOKEN: &str = "gbtok-monorepo-0001";
@@ -149,6 +149,7 @@ fn monorepo_push(config_text: &str, changed: &[&str]) -> Job {
         env.insert(key.to_owned(), value.to_owned());
     }
     env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
+    env.insert("DOCSYNC_REPORT_JSON".to_owned(), report.with_file_name("docsync.json").display().to_string());
     Job { repo, env, report, base, head }
 }
 
@@ -161,33 +162,27 @@ async fn run_docsync(job: &Job, args: &[&str]) -> Run {
     run_in_background(command, Duration::from_secs(90)).await
 }
 
-/// The dotenv key of a target: `guides-en` → `DOCSYNC_TARGET_GUIDES_EN_`.
-fn dotenv_key(target: &str, field: &str) -> String {
-    let upper: String =
-        target.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    format!("DOCSYNC_TARGET_{upper}_{field}")
-}
-
 /// The run's status and every target's action and outcome, as the JSON
-/// result gives them and as the dotenv report does.
+/// result gives them and as the reports do.
 fn assert_outcomes(result: &Value, job: &Job, status: &str, expected: &[(&str, &str, &str)]) {
     assert_eq!(result["status"], status, "{result:#}");
     assert_eq!(outcomes(result), owned(expected), "{result:#}");
     assert_report(job, status, expected);
 }
 
-/// The report lists every target with its action and outcome, and the run.
-fn assert_report(job: &Job, status: &str, outcomes: &[(&str, &str, &str)]) {
+/// The dotenv report sums the run up; the JSON report beside it lists every
+/// target with its action and outcome.
+fn assert_report(job: &Job, status: &str, expected: &[(&str, &str, &str)]) {
     let report = read_dotenv(&job.report);
     let shown = format!("{report:#?}");
     assert_eq!(report.get("DOCSYNC_STATUS").map(String::as_str), Some(status), "{shown}");
     assert_eq!(report.get("DOCSYNC_RANGE_BASE"), Some(&job.base), "{shown}");
     assert_eq!(report.get("DOCSYNC_RANGE_HEAD"), Some(&job.head), "{shown}");
     assert_eq!(report.get("DOCSYNC_TARGETS").map(String::as_str), Some(TARGETS.join(",").as_str()), "{shown}");
-    for (target, action, outcome) in outcomes {
-        assert_eq!(report.get(&dotenv_key(target, "ACTION")).map(String::as_str), Some(*action), "{target}: {shown}");
-        assert_eq!(report.get(&dotenv_key(target, "OUTCOME")).map(String::as_str), Some(*outcome), "{target}: {shown}");
-    }
+    let path = job.report.with_file_name("docsync.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let detail: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("the JSON report is not JSON: {e}"));
+    assert_eq!(outcomes(&detail), owned(expected), "{detail:#}");
 }
 
 /// `targets[]` of the JSON result, by name.
@@ -289,7 +284,7 @@ impl FakeGitBook {
             ),
             ("POST", "import", _) => {
                 self.imported.lock().unwrap_or_else(|p| p.into_inner()).insert(space);
-                (204, ResponseTemplate::new(204))
+                (204, gitbook_accepted())
             }
             ("GET", "info", _) if !imported => (200, ResponseTemplate::new(200).set_body_json(old_success())),
             ("GET", "info", Space::OperationFails) => (200, ResponseTemplate::new(200).set_body_json(gitbook_state(Some(json!({
@@ -820,7 +815,7 @@ fn serve(
         in_flight.fetch_sub(1, Ordering::SeqCst);
         write!(
             writer,
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\ndate: {ACCEPTED_DATE}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         )?;
         writer.flush()?;
@@ -917,12 +912,12 @@ async fn the_limit_holds_while_waiting_and_waits_overlap() {
     run.assert_code(0);
     assert_all_synced(&run, &names);
     let requests = server.requests();
-    // 17 spaces: info, import, one poll; 3 receivers: one event.
-    assert_eq!(requests.len(), 17 * 3 + 3, "{requests:#?}");
+    // 17 spaces: info, import, one poll, the live revision; 3 receivers: one event.
+    assert_eq!(requests.len(), 17 * 4 + 3, "{requests:#?}");
     let max = server.max_in_flight();
     assert!(max <= 3, "{max} requests were in flight at once with DOCSYNC_CONCURRENCY=3\n{}", run.context());
     assert_eq!(max, 3, "the limit was not used in full\n{}", run.context());
-    // 54 answers of 200 ms, 3 at a time, is 3.6 s; waits that held a slot
+    // 71 answers of 200 ms, 3 at a time, is 4.7 s; waits that held a slot
     // or ran one after another would take far longer.
     assert!(run.elapsed < Duration::from_secs(8), "{}", run.context());
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use common::{Env, Pipeline, TestRepo, ci_env, run_in_background, with};
+use common::{Env, Pipeline, TestRepo, ci_env, gitbook_accepted, run_in_background, with};
 
 const GITBOOK_TOKEN: &str = "gbtok-PLANTED-1111";
 const GITLAB_TOKEN: &str = "gltok-PLANTED-2222";
@@ -385,7 +385,7 @@ async fn sync_success_with_trace_logs() {
         let imports = Arc::clone(&imports);
         move |_: &Request| {
             imports.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(204)
+            gitbook_accepted()
         }
     })
     .await;
@@ -421,7 +421,7 @@ async fn sync_success_with_trace_logs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_failure_reported_by_gitbook_echoing_everything() {
     let server = echo_server().await;
-    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", ResponseTemplate::new(204)).await;
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", gitbook_accepted()).await;
     mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
     let (repo, first, second) = docs_history();
     let artifacts = repo.outside_dir("artifacts");

@@ -528,6 +528,16 @@ pub const OLD_STARTED: &str = "2026-11-22T14:00:00Z";
 /// When the operation docsync's request queued started.
 pub const NEW_STARTED: &str = "2026-11-22T15:00:05Z";
 
+/// GitBook's clock when it accepts docsync's request: the `Date` of its
+/// `204`, between the two operations above. docsync takes an operation for
+/// its own only when it started no earlier than this.
+pub const ACCEPTED_DATE: &str = "Sun, 22 Nov 2026 15:00:04 GMT";
+
+/// GitBook's answer to an import or export: queued, at [`ACCEPTED_DATE`].
+pub fn gitbook_accepted() -> ResponseTemplate {
+    ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
+}
+
 /// A `GitSyncState` answer of `GET git/info`, with this operation if any.
 pub fn gitbook_state(operation: Option<Value>) -> Value {
     let mut state = serde_json::json!({
