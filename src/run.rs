@@ -142,9 +142,7 @@ fn build_plan(
 ) -> Result<SyncPlan> {
     let cwd = std::env::current_dir().context("while reading the working directory")?;
     let repo = Repo::discover(&cwd)?;
-    if let Some(ca_file) = &settings.pipeline.tls_ca_file {
-        Repo::use_ca_file(std::path::Path::new(ca_file))?;
-    }
+    crate::git_http::register(&settings.http);
     let ci = settings.pipeline.ci.as_ref();
 
     let (range, changes) = {
