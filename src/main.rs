@@ -2,11 +2,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The static (musl) build replaces musl's `malloc` for the whole process,
-/// libgit2 included (see docs/binary.md); other builds keep the system's.
+/// The static (musl) build replaces musl's `malloc` with mimalloc for the
+/// whole process, libgit2 included (`override`, see docs/binary.md); other
+/// builds keep the system's.
 #[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = docsync::cli::Cli::parse();
