@@ -115,7 +115,8 @@ impl Shared {
         } else {
             (self.timeout, format!("no answer within {}s (DOCSYNC_HTTP_TIMEOUT)", self.timeout.as_secs_f64()))
         };
-        match self.runtime.block_on(tokio::time::timeout(limit, future)) {
+        // The timer must be made inside the runtime, which drives it.
+        match self.runtime.block_on(async { tokio::time::timeout(limit, future).await }) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(io::Error::other(format!("{}: {}", redact_url(url), describe(&error)))),
             Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, format!("{}: {why}", redact_url(url)))),
