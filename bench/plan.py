@@ -582,7 +582,8 @@ def main() -> int:
     rows, errors = [], []
     for case in cases:
         for name, binary in binaries.items():
-            git_cmd = ["git", "diff", "--name-status", "-M", case.base, case.head]
+            # Unquoted non-ASCII paths, as docsync prints them; the timing is the same.
+            git_cmd = ["git", "-c", "core.quotePath=false", "diff", "--name-status", "-M", case.base, case.head]
             docsync_cmd = [str(binary), "plan", "--format", "json", "--from", case.base, "--to", case.head]
             try:
                 row = time_range(case, pinned(git_cmd, case.cpus), pinned(docsync_cmd, case.cpus), args.runs)
@@ -611,7 +612,7 @@ def main() -> int:
     print(f"\nPeak RSS floor (this script's own peak): {floor_mb:.0f} MB")
     for name, binary in binaries.items():
         print(f"docsync ({name}): {binary} ({binary.stat().st_size:,} bytes)")
-    print("git:     git diff --name-status -M <base> <head>\n"
+    print("git:     git -c core.quotePath=false diff --name-status -M <base> <head>\n"
           "docsync: docsync plan --format json --from <base> --to <head>\n"
           "(env -i PATH=… HOME=…, in the repository, stdout to /dev/null, base and head as full SHAs; "
           "`pinned 0` runs both under taskset -c 0)")
