@@ -2,15 +2,19 @@
 """Benchmark: `docsync plan --format json` against `git diff --name-status -M`.
 
 Generates (or reuses) a repository of about 40,000 Markdown pages and 5,000
-commits under bench/out/repo, builds docsync in release mode, then times both
-tools over the last 1,000 and the last 5,000 commits: one warm-up each, then
-interleaved runs, medians compared. Exits 1 when docsync takes more than
-1.25x git's wall time on a range (--no-check turns that off), 2 when a tool
-fails or the two disagree on the number of changes.
+commits under bench/out/repo, builds the static (musl) release binary users
+run, then times both tools over the last 1,000 and the last 5,000 commits, on
+all CPUs and pinned to one (taskset): one warm-up each, then interleaved runs,
+medians and spread. With --real it also imports a real docs repository's
+history (bench/out/public-docs, reused afterwards) and times a range of it.
+Exits 1 when the static binary takes more than 1.25x git's wall time, or more
+peak memory, on a range (--no-check turns that off), 2 when a tool fails or
+the two disagree on the number of changes.
 
 Python 3.11 standard library only. Run from anywhere:
 
     python3 bench/plan.py [--runs 7] [--no-check] [--regenerate] [--docsync PATH]
+                          [--glibc] [--real GIT_DIR] [--cpus all,0]
 """
 
 from __future__ import annotations
@@ -385,14 +389,14 @@ def docsync_changes(text: str) -> list[tuple[str, str, str | None]]:
     return [(letters[c["status"]], c["path"], c.get("old_path")) for c in json.loads(text)["changes"]]
 
 
-def compare_outputs(label: str, git_cmd: list[str], docsync_cmd: list[str]) -> tuple[int, Counter]:
+def compare_outputs(repo: Path, label: str, git_cmd: list[str], docsync_cmd: list[str]) -> tuple[int, Counter]:
     """The warm-up runs: both tools once, outputs kept and compared."""
     OUT.mkdir(exist_ok=True)
     results = {}
     for name, argv in (("git", git_cmd), ("docsync", docsync_cmd)):
-        path = OUT / f"{name}-{label.replace('~', '').replace('..', '-')}.out"
+        path = OUT / f"{name}-{label.replace('~', '').replace('..', '-').replace(' ', '-')}.out"
         with path.open("wb") as sink:
-            measure(argv, REPO, sink)
+            measure(argv, repo, sink)
         results[name] = path.read_text()
     ours, theirs = docsync_changes(results["docsync"]), git_changes(results["git"])
     by_status = Counter(status for status, _, _ in theirs)
@@ -408,12 +412,67 @@ def compare_outputs(label: str, git_cmd: list[str], docsync_cmd: list[str]) -> t
     return len(theirs), by_status
 
 
-def build(root: Path) -> Path:
-    print("building docsync (cargo build --release --locked)…", file=sys.stderr, flush=True)
-    result = subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=root)
-    if result.returncode != 0:
+MUSL_TARGET = "x86_64-unknown-linux-musl"
+
+
+def build(root: Path, static: bool) -> Path:
+    """The static musl binary users run (the README's and the Dockerfile's
+    command), or the glibc release build for comparison."""
+    argv = ["cargo", "build", "--release", "--locked", "--quiet"]
+    if static:
+        argv += ["--target", MUSL_TARGET]
+    print(f"building docsync ({' '.join(argv[:5])})…", file=sys.stderr, flush=True)
+    if subprocess.run(argv, cwd=root).returncode != 0:
         raise SystemExit("error: the release build failed (see above); fix it, or pass --docsync PATH")
-    return root / "target" / "release" / "docsync"
+    return root / "target" / (MUSL_TARGET if static else "") / "release" / "docsync"
+
+
+# ----------------------------------------------------- a real docs history
+
+
+def import_real(source: Path, repo: Path) -> None:
+    """Copies the history of HEAD of `source` (a local git directory, such as
+    a mirror) into `repo`. Objects the source lacks (a snapshot may hold only
+    pointers for its largest files) become small placeholder blobs, so that
+    git and docsync read the same complete history."""
+    if repo.exists():
+        shutil.rmtree(repo)
+    repo.mkdir(parents=True)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "config", "gc.auto", "0")
+    work = source
+    missing = {
+        line[1:].strip().encode()
+        for line in git(work, "rev-list", "--objects", "--missing=print", "HEAD", capture=True).splitlines()
+        if line.startswith("?")
+    }
+    (repo / ".git" / "objects" / "info" / "alternates").write_text(str(work / "objects") + "\n")
+    exporter = subprocess.Popen(
+        ["git", "fast-export", "--no-data", "--signed-tags=strip", "--reencode=yes", "HEAD"],
+        cwd=work, stdout=subprocess.PIPE,
+    )
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
+    assert exporter.stdout is not None and importer.stdin is not None
+    source_stream, sink = exporter.stdout, importer.stdin
+    while line := source_stream.readline():
+        if line.startswith(b"data "):
+            sink.write(line + source_stream.read(int(line[5:])))
+            continue
+        fields = line.split(b" ", 3)
+        if fields[0] == b"M" and len(fields) == 4 and fields[2] in missing:
+            placeholder = b"missing from the snapshot: " + fields[2] + b"\n"
+            sink.write(b"M %s inline %s" % (fields[1], fields[3]))
+            sink.write(b"data %d\n%s\n" % (len(placeholder), placeholder))
+            continue
+        sink.write(line)
+    sink.close()
+    if exporter.wait() != 0 or importer.wait() != 0:
+        raise SystemExit(f"error: could not copy the history of {source}")
+    # A pack of its own, as a clone has; then the source can go.
+    git(repo, "repack", "-a", "-d", "-q")
+    (repo / ".git" / "objects" / "info" / "alternates").unlink()
+    git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
+    print(f"imported {source} into {repo}: {len(missing)} missing objects replaced", file=sys.stderr)
 
 
 def rss_floor_mb() -> float:
@@ -440,12 +499,37 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {model}"
 
 
+@dataclass
+class Case:
+    """One range of one repository, timed with both tools under one CPU set."""
+    repo: Path
+    label: str
+    base: str
+    head: str
+    cpus: str  # "all", or a CPU list for taskset
+
+
+def pinned(argv: list[str], cpus: str) -> list[str]:
+    # taskset execs the tool in its own process: wait4 sees the tool's rusage.
+    return argv if cpus == "all" else ["taskset", "-c", cpus, *argv]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each tool per range (default 7)")
-    parser.add_argument("--no-check", action="store_true", help=f"do not fail when docsync exceeds {MAX_RATIO}x git")
+    parser.add_argument("--no-check", action="store_true",
+                        help=f"do not fail when docsync exceeds {MAX_RATIO}x git's time or git's peak memory")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the repository even if it is current")
-    parser.add_argument("--docsync", type=Path, help="benchmark this binary instead of building one")
+    parser.add_argument("--docsync", type=Path, help="benchmark this binary instead of building the static one")
+    parser.add_argument("--glibc", action="store_true",
+                        help="also time the glibc release build (cargo build --release), beside the static one")
+    parser.add_argument("--real", type=Path, metavar="GIT_DIR",
+                        help="import this real docs repository's history (a local git directory, such as a mirror "
+                             f"of GitbookIO/public-docs) into {OUT / 'public-docs'} and time it too")
+    parser.add_argument("--real-range", default="HEAD~400..HEAD~100",
+                        help="the range of the real repository (default HEAD~400..HEAD~100)")
+    parser.add_argument("--cpus", default="all,0",
+                        help="CPU sets to run under, comma-separated: `all`, or a taskset list (default all,0)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -468,86 +552,109 @@ def main() -> int:
     else:
         print(f"reusing {REPO} (generated in {stamp.get('generation_seconds')} s)", file=sys.stderr)
 
-    docsync = args.docsync.resolve() if args.docsync else build(ROOT)
-    head = git(REPO, "rev-parse", "HEAD", capture=True).strip()
-    # git's renames depend on diff.* settings (diff.renameLimit above all);
-    # docsync assumes git's defaults.
-    diff_config = subprocess.run(["git", "config", "--get-regexp", r"^diff\."], cwd=REPO, env=bench_env(),
-                                 capture_output=True, text=True).stdout.strip()
-    if diff_config:
-        print(f"warning: git's diff settings are not the defaults, git may list other renames:\n{diff_config}",
-              file=sys.stderr)
+    real_repo = OUT / "public-docs"
+    if args.real:
+        import_real(args.real.resolve(), real_repo)
 
-    load_before = os.getloadavg()[0]
-    rows, errors, too_slow = [], [], False
-    for commits in RANGES:
-        label = f"HEAD~{commits}..HEAD"
-        base = git(REPO, "rev-parse", f"HEAD~{commits}", capture=True).strip()
-        git_cmd = ["git", "diff", "--name-status", "-M", base, head]
-        docsync_cmd = [str(docsync), "plan", "--format", "json", "--from", base, "--to", head]
-        try:
-            rows.append(time_range(label, git_cmd, docsync_cmd, args.runs))
-        except BenchError as error:
-            errors.append(f"{label}: {error}")
-            rows.append({"label": label})
-            continue
-        too_slow |= rows[-1]["ratio"] > MAX_RATIO
+    binaries = {"static": args.docsync.resolve() if args.docsync else build(ROOT, static=True)}
+    if args.glibc:
+        binaries["glibc"] = build(ROOT, static=False)
+    for binary in binaries.values():
+        print(f"{binary}: {binary.stat().st_size:,} bytes", file=sys.stderr)
 
-    print(f"\n{datetime.date.today().isoformat()}, {machine()}; load average {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after; median of {args.runs} interleaved runs after one warm-up each\n")
-    print("| range | git median (ms) | docsync median (ms) | ratio | docsync peak RSS (MB) | git peak RSS (MB) "
-          "| changes | git CPU (ms) | docsync CPU (ms) |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
+    cases = []
+    repos = [(REPO, [f"HEAD~{n}..HEAD" for n in RANGES])]
+    if (real_repo / ".git").is_dir():
+        repos.append((real_repo, [args.real_range]))
+    for repo, labels in repos:
+        # git's renames depend on diff.* settings (diff.renameLimit above
+        # all); docsync assumes git's defaults.
+        diff_config = subprocess.run(["git", "config", "--get-regexp", r"^diff\."], cwd=repo, env=bench_env(),
+                                     capture_output=True, text=True).stdout.strip()
+        if diff_config:
+            print(f"warning: {repo}: git's diff settings are not the defaults:\n{diff_config}", file=sys.stderr)
+        for label in labels:
+            base, head = (git(repo, "rev-parse", rev, capture=True).strip() for rev in label.split(".."))
+            for cpus in args.cpus.split(","):
+                cases.append(Case(repo, label, base, head, cpus))
+
+    load_before = os.getloadavg()
+    rows, errors = [], []
+    for case in cases:
+        for name, binary in binaries.items():
+            # Unquoted non-ASCII paths, as docsync prints them; the timing is the same.
+            git_cmd = ["git", "-c", "core.quotePath=false", "diff", "--name-status", "-M", case.base, case.head]
+            docsync_cmd = [str(binary), "plan", "--format", "json", "--from", case.base, "--to", case.head]
+            try:
+                row = time_range(case, pinned(git_cmd, case.cpus), pinned(docsync_cmd, case.cpus), args.runs)
+            except BenchError as error:
+                errors.append(f"{case.repo.name} {case.label}: {error}")
+                continue
+            rows.append({**row, "binary": name, "case": case})
+
+    print(f"\n{datetime.date.today().isoformat()}, {machine()}; load average {load_before[0]:.2f} "
+          f"{load_before[1]:.2f} before, {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} after; "
+          f"median (min–max) of {args.runs} interleaved runs after one warm-up each\n")
+    print("| repository | range | CPUs | docsync | git ms | docsync ms | ratio | git peak RSS MB "
+          "| docsync peak RSS MB | git CPU ms | docsync CPU ms | changes |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    failed = False
     for row in rows:
-        if "ratio" not in row:
-            print(f"| {row['label']} | | | failed | | | | | |")
-            continue
+        case = row["case"]
         detail = " ".join(f"{k} {v}" for k, v in row["by_status"].items())
-        print(f"| {row['label']} | {row['git_ms']:.0f} | {row['ours_ms']:.0f} | {row['ratio']:.2f}× "
-              f"| {row['ours_rss']:.0f} | {row['git_rss']:.0f} | {row['changes']} ({detail}) "
-              f"| {row['git_cpu']:.0f} | {row['ours_cpu']:.0f} |")
+        print(f"| {case.repo.name} | {case.label} | {'2' if case.cpus == 'all' else 'pinned ' + case.cpus} "
+              f"| {row['binary']} | {spread(row['git_ms'])} | {spread(row['ours_ms'])} | {row['ratio']:.2f}× "
+              f"| {row['git_rss']:.0f} | {row['ours_rss']:.0f} | {row['git_cpu']:.0f} | {row['ours_cpu']:.0f} "
+              f"| {row['changes']} ({detail}) |")
+        if row["binary"] == "static" and (row["ratio"] > MAX_RATIO or row["ours_rss"] > row["git_rss"]):
+            failed = True
     floor_mb = rss_floor_mb()
-    if any(min(row.get("ours_rss", 1e9), row.get("git_rss", 1e9)) <= floor_mb * 1.05 for row in rows):
-        print(f"warning: peak RSS figures are not reliable: this script's own peak ({floor_mb:.0f} MB) "
-              "is as large", file=sys.stderr)
     print(f"\nPeak RSS floor (this script's own peak): {floor_mb:.0f} MB")
-    print(f"\ngit:     git diff --name-status -M <base> <head>\n"
-          f"docsync: env -i PATH=… HOME=… {docsync} plan --format json --from <base> --to <head>\n"
-          f"(in {REPO}, stdout to /dev/null; <base> = HEAD~N, <head> = HEAD, as full SHAs)")
+    for name, binary in binaries.items():
+        print(f"docsync ({name}): {binary} ({binary.stat().st_size:,} bytes)")
+    print("git:     git -c core.quotePath=false diff --name-status -M <base> <head>\n"
+          "docsync: docsync plan --format json --from <base> --to <head>\n"
+          "(env -i PATH=… HOME=…, in the repository, stdout to /dev/null, base and head as full SHAs; "
+          "`pinned 0` runs both under taskset -c 0)")
     for error in errors:
         print(f"\nerror: {error}", file=sys.stderr)
     if errors:
         return 2
-    if too_slow and not args.no_check:
-        print(f"\nerror: docsync took more than {MAX_RATIO}× git's wall time on a range", file=sys.stderr)
+    if failed and not args.no_check:
+        print(f"\nerror: the static binary took more than {MAX_RATIO}× git's wall time, or more memory, "
+              "on a range", file=sys.stderr)
         return 1
     return 0
 
 
-def time_range(label: str, git_cmd: list[str], docsync_cmd: list[str], runs: int) -> dict:
-    changes, by_status = compare_outputs(label, git_cmd, docsync_cmd)
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})"
+
+
+def time_range(case: Case, git_cmd: list[str], docsync_cmd: list[str], runs: int) -> dict:
+    label = f"{case.repo.name} {case.label} cpus={case.cpus}"
+    changes, by_status = compare_outputs(case.repo, label, git_cmd, docsync_cmd)
     samples: dict[str, list[Sample]] = {"git": [], "docsync": []}
     for run in range(runs):
         # Alternate who goes first, so neither always runs right after the other.
         order = [("git", git_cmd), ("docsync", docsync_cmd)]
         for name, argv in order if run % 2 == 0 else reversed(order):
-            samples[name].append(measure(argv, REPO, subprocess.DEVNULL))
+            samples[name].append(measure(argv, case.repo, subprocess.DEVNULL))
     print(f"{label}: git {[round(s.seconds * 1000) for s in samples['git']]} ms, "
           f"docsync {[round(s.seconds * 1000) for s in samples['docsync']]} ms", file=sys.stderr)
 
-    def median_ms(name: str, field: str) -> float:
-        return statistics.median(getattr(s, field) for s in samples[name]) * 1000
+    def ms(name: str, field: str) -> list[float]:
+        return [getattr(s, field) * 1000 for s in samples[name]]
 
-    git_ms, ours_ms = median_ms("git", "seconds"), median_ms("docsync", "seconds")
+    git_ms, ours_ms = ms("git", "seconds"), ms("docsync", "seconds")
     return {
-        "label": label,
         "changes": changes,
         "by_status": dict(sorted(by_status.items())),
         "git_ms": git_ms,
         "ours_ms": ours_ms,
-        "ratio": ours_ms / git_ms,
-        "git_cpu": median_ms("git", "cpu_seconds"),
-        "ours_cpu": median_ms("docsync", "cpu_seconds"),
+        "ratio": statistics.median(ours_ms) / statistics.median(git_ms),
+        "git_cpu": statistics.median(ms("git", "cpu_seconds")),
+        "ours_cpu": statistics.median(ms("docsync", "cpu_seconds")),
         "ours_rss": max(s.max_rss_kb for s in samples["docsync"]) / 1024,
         "git_rss": max(s.max_rss_kb for s in samples["git"]) / 1024,
     }

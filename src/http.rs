@@ -203,6 +203,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: &HttpSettings) -> Result<HttpClient> {
+        crate::tls::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("docsync/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)

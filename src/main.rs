@@ -2,6 +2,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The static (musl) build replaces musl's `malloc` with mimalloc for the
+/// whole process, libgit2 included (`override`, see docs/binary.md); other
+/// builds keep the system's.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = docsync::cli::Cli::parse();
     // The one place the process environment is read. Variables that are not

@@ -6,9 +6,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
@@ -101,9 +101,6 @@ pub struct Repo {
     repo: Repository,
 }
 
-/// The system CA bundle, loaded into libgit2 only before its first fetch.
-static DEFERRED_CA_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
-
 /// Sets libgit2 up for docsync, once per process, before any other use.
 ///
 /// - The GitLab runner's checkout usually belongs to another user than the
@@ -117,32 +114,19 @@ static DEFERRED_CA_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
 ///   (identical subtrees are skipped, not re-read), so the cache only cost
 ///   memory, page faults and the time to free it at exit. Pack delta bases
 ///   keep their own cache.
-/// - libgit2's OpenSSL setup parses the whole system CA bundle (about 150
-///   certificates) at initialisation: 10% of `docsync plan` on the
-///   benchmark's 1,000-commit range, for a fetch only shallow clones make. So `SSL_CERT_FILE`
-///   points at `/dev/null` while libgit2 initialises (OpenSSL ignores a
-///   default file that holds nothing), and the bundle is loaded by
-///   [`Repo::deepen`] instead. `SSL_CERT_DIR` is untouched: OpenSSL reads a
-///   certificate directory lazily anyway.
+///
+/// libgit2 has no TLS of its own: HTTP(S) fetches go through
+/// [`crate::git_http`].
 fn init_libgit2() {
     static READY: Once = Once::new();
     READY.call_once(|| {
-        let own = std::env::var_os("SSL_CERT_FILE");
-        DEFERRED_CA_FILE.get_or_init(|| openssl_probe::probe().cert_file);
-        // SAFETY: docsync calls this on its main thread before starting any
-        // other thread (its async runtime is single-threaded); git2 itself
-        // sets these variables at this same point.
-        unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+        // SAFETY: process-wide libgit2 settings, changed once before any
+        // other use of libgit2.
         if let Err(error) = unsafe { git2::opts::set_verify_owner_validation(false) } {
             tracing::debug!("could not turn off libgit2's owner validation: {error}");
         }
         git2::opts::strict_hash_verification(false);
         git2::opts::enable_caching(false);
-        match own {
-            // SAFETY: as above.
-            Some(own) => unsafe { std::env::set_var("SSL_CERT_FILE", own) },
-            None => unsafe { std::env::remove_var("SSL_CERT_FILE") },
-        }
     });
 }
 
@@ -195,14 +179,6 @@ impl Repo {
             .into());
         }
         Ok(Repo { repo })
-    }
-
-    /// Uses this CA bundle for fetches over HTTPS (`CI_SERVER_TLS_CA_FILE`).
-    pub fn use_ca_file(path: &Path) -> Result<()> {
-        init_libgit2();
-        // SAFETY: a process-wide libgit2 setting, changed before any fetch.
-        unsafe { git2::opts::set_ssl_cert_file(path) }
-            .with_context(|| format!("while loading the CA file {}", path.display()))
     }
 
     pub fn is_shallow(&self) -> bool {
@@ -598,9 +574,10 @@ impl Repo {
     }
 
     /// Fetches more history into a shallow clone: `refspecs` from `url`,
-    /// `depth` commits deep (`None`: the whole history).
+    /// `depth` commits deep (`None`: the whole history). HTTP(S) goes
+    /// through docsync's own client ([`crate::git_http`]), with its timeouts.
     pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), git2::Error> {
-        load_system_ca_file();
+        crate::git_http::register_transports();
         let mut remote = self.repo.remote_anonymous(url)?;
         let mut options = git2::FetchOptions::new();
         options.download_tags(git2::AutotagOption::None);
@@ -647,7 +624,6 @@ impl Repo {
         let scratch = self.repo.path().join(format!("docsync-blobs-{}", std::process::id()));
         let fetched = (|| -> Result<usize, git2::Error> {
             let scratch_repo = Repository::init_bare(&scratch)?;
-            load_system_ca_file();
             let mut remote = scratch_repo.remote_anonymous(&url)?;
             let mut options = git2::FetchOptions::new();
             options.download_tags(git2::AutotagOption::None);
@@ -681,20 +657,6 @@ impl Repo {
     pub fn origin_url(&self) -> Option<String> {
         self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
     }
-}
-
-/// Loads the system CA bundle that [`init_libgit2`] held back, once, before
-/// the first fetch (only HTTPS fetches read it). A bundle that cannot be
-/// loaded is logged: the fetch then fails with libgit2's own TLS error.
-fn load_system_ca_file() {
-    static LOADED: Once = Once::new();
-    LOADED.call_once(|| {
-        let Some(Some(file)) = DEFERRED_CA_FILE.get() else { return };
-        // SAFETY: a process-wide libgit2 setting, changed before any fetch.
-        if let Err(error) = unsafe { git2::opts::set_ssl_cert_file(file) } {
-            tracing::warn!("could not load the CA bundle {}: {}", file.display(), error.message());
-        }
-    });
 }
 
 /// One difference between two trees, before rename detection.

@@ -119,7 +119,7 @@ fn run_sync(
     let http = HttpClient::new(&settings.http)?;
     let mut plan = build_plan(settings, terminal, requested_by, runtime, Some(&http))?;
     sync::preflight(&plan, settings)?;
-    let origin = Repo::discover(&std::env::current_dir()?).ok().and_then(|repo| repo.origin_url());
+    let origin = open_repo(settings).ok().and_then(|repo| repo.origin_url());
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
@@ -189,9 +189,7 @@ fn build_plan(
 ) -> Result<SyncPlan> {
     plan::check_request(settings, requested_by)?;
     let repo = open_repo(settings)?;
-    if let Some(ca_file) = &settings.pipeline.tls_ca_file {
-        Repo::use_ca_file(std::path::Path::new(ca_file))?;
-    }
+    crate::git_http::register(&settings.http);
     let ci = settings.pipeline.ci.as_ref();
 
     let (range, changes) = {
