@@ -310,6 +310,11 @@ pub struct Target {
 pub struct GitLabSettings {
     pub url: Option<Url>,
     pub token: Option<Secret>,
+    /// The variable the token came from, for messages.
+    pub token_source: String,
+    /// GitLab is plain http to another host and only `CI_JOB_TOKEN` would
+    /// be sent there: GitLab is not called (see [`crate::credentials`]).
+    pub plain_http: bool,
 }
 
 /// The validated settings of one run.
@@ -436,11 +441,13 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         layered(&s.gitlab_url, &d.gitlab_url, defaults.gitlab_url.clone(), "DOCSYNC_GITLAB_URL", "gitlab_url")
             .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
             .and_then(|(value, source)| parse_url(&value, &source, &mut problems));
-    let gitlab_token = d
-        .gitlab_token
-        .clone()
-        .filter(|t| !t.expose().is_empty())
-        .or_else(|| defaults.gitlab_token_env.as_deref().and_then(|name| env.named_secret(name)));
+    let direct_gitlab_token = d.gitlab_token.clone().filter(|t| !t.expose().is_empty());
+    let gitlab_token_source = match (&direct_gitlab_token, &defaults.gitlab_token_env) {
+        (None, Some(name)) => name.clone(),
+        _ => "DOCSYNC_GITLAB_TOKEN".to_owned(),
+    };
+    let gitlab_token =
+        direct_gitlab_token.or_else(|| defaults.gitlab_token_env.as_deref().and_then(|name| env.named_secret(name)));
 
     let from = flags.from.clone().or_else(|| non_empty(&d.from).map(str::to_owned));
     let to = flags.to.clone().or_else(|| non_empty(&d.to).map(str::to_owned));
@@ -495,10 +502,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         targets.retain(|t| flags.targets.contains(&t.name));
     }
 
-    if !problems.is_empty() {
-        return Err(BadInputs(problems));
-    }
-    Ok(Settings {
+    let mut settings = Settings {
         format: flags.format.unwrap_or_default(),
         dry_run: flags.dry_run,
         force: flags.force,
@@ -512,10 +516,20 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
         report,
-        gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
+        gitlab: GitLabSettings {
+            url: gitlab_url,
+            token: gitlab_token,
+            token_source: gitlab_token_source,
+            plain_http: false,
+        },
         platform_authors,
         targets,
-    })
+    };
+    problems.extend(crate::credentials::check(&mut settings));
+    if !problems.is_empty() {
+        return Err(BadInputs(problems));
+    }
+    Ok(settings)
 }
 
 /// The first of flag, variable and file value that is set, with a name for
@@ -974,8 +988,23 @@ fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<BadInput>) ->
     }
 }
 
+/// The longest duration any setting accepts: longer than any CI job runs,
+/// and short enough that adding it to a clock never overflows.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 fn parse_duration_setting(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Duration> {
     match parse_duration(value) {
+        Some(duration) if duration > MAX_DURATION => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    format!("longer than the {} docsync allows", format_duration(MAX_DURATION)),
+                    "use a duration a CI job can wait, like 10m or 1h",
+                )
+                .with_value(value),
+            );
+            None
+        }
         Some(duration) if !duration.is_zero() => Some(duration),
         _ => {
             problems.push(

@@ -80,7 +80,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::config::PathFilter;
-use crate::gitbook::Project;
+use crate::gitbook::{CloneUrl, Project};
 use crate::http::{HttpClient, HttpError, Request};
 use crate::pipeline::Pipeline;
 use crate::repo::{Change, ChangeStatus, CommitChanges, CommitInfo};
@@ -217,7 +217,7 @@ pub struct EventInput<'a> {
 pub fn push_event(input: &EventInput<'_>) -> PushEvent {
     let ci = input.pipeline.ci.as_ref();
     let project = project_attributes(input.pipeline, input.project);
-    let commit_url = |sha: &str| format!("{}/-/commit/{sha}", project.web_url);
+    let commit_url = |sha: &str| input.project.at(["-", "commit", sha]).to_string();
     let (commits, total_commits_count) = match input.history {
         PushHistory::Range { commits, total } => {
             let listed = &commits[commits.len().saturating_sub(COMMITS_LISTED)..];
@@ -285,7 +285,7 @@ fn project_attributes(pipeline: &Pipeline, project: &Project) -> ProjectAttribut
         None | Some(22) => format!("git@{ssh_host}:{path}.git"),
         Some(port) => format!("ssh://git@{ssh_host}:{port}/{path}.git"),
     };
-    let http_url = format!("{web_url}.git");
+    let http_url = CloneUrl::new(project, None).shown();
     let visibility_level =
         ci.and_then(|ci| ci.project_visibility.as_deref()).and_then(|v| match v.to_ascii_lowercase().as_str() {
             "private" => Some(0),

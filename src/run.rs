@@ -7,7 +7,7 @@ use tokio::runtime::Runtime;
 use crate::cli::{Cli, Command};
 use crate::config::{self, Direction, Environment, Settings, TargetKind};
 use crate::dot::{self, PushHistory};
-use crate::error::{BadInput, Exit, exit_for};
+use crate::error::{BadInput, Exit, LocalFailure, exit_for};
 use crate::gitbook::Project;
 use crate::http::HttpClient;
 use crate::log::{self, Section, Terminal};
@@ -122,7 +122,7 @@ fn run_sync(
         Exit::Ok if plan.targets.iter().all(|t| t.action == plan::Action::Skip) => "nothing_to_do",
         Exit::Ok => "synced",
         Exit::Unreachable => "unreachable",
-        Exit::TargetFailed | Exit::BadInput => "failed",
+        Exit::TargetFailed | Exit::BadInput | Exit::LocalFailure => "failed",
     });
     if let Some(path) = &settings.report {
         report::write_dotenv(&plan, path).with_context(|| format!("while writing the report {}", path.display()))?;
@@ -140,7 +140,7 @@ fn build_plan(
     runtime: &Runtime,
     http: Option<&HttpClient>,
 ) -> Result<SyncPlan> {
-    let cwd = std::env::current_dir().context("while reading the working directory")?;
+    let cwd = std::env::current_dir().map_err(LocalFailure::wrap("while reading the working directory"))?;
     let repo = Repo::discover(&cwd)?;
     if let Some(ca_file) = &settings.pipeline.tls_ca_file {
         Repo::use_ca_file(std::path::Path::new(ca_file))?;
@@ -273,6 +273,10 @@ fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>) -> R
 async fn read_watermark(settings: &Settings, http: &HttpClient, project: &gitlab::ProjectApi) -> Option<String> {
     let ci = settings.pipeline.ci.as_ref()?;
     let environment = ci.environment_name.as_deref()?;
+    if settings.gitlab.plain_http {
+        // Warned about with the settings: no token goes there.
+        return None;
+    }
     let auth = match (&settings.gitlab.token, &settings.pipeline.job_token) {
         (Some(token), _) => gitlab::Auth::for_token(token),
         (None, Some(job_token)) => gitlab::Auth::Job(job_token.clone()),

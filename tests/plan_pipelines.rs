@@ -778,7 +778,7 @@ impl Drop for GitDaemon {
 fn shallow_clone_is_deepened_over_the_git_protocol() {
     let origin = origin_with_30_commits();
     let Some(daemon) = GitDaemon::start(&origin) else {
-        eprintln!("SKIPPED shallow_clone_is_deepened_over_the_git_protocol: `git daemon` could not be started");
+        common::cannot_run("shallow_clone_is_deepened_over_the_git_protocol", "`git daemon` could not be started");
         return;
     };
     let url = format!("git://127.0.0.1:{}/repo", daemon.port);
@@ -826,7 +826,7 @@ fn foreign_owned_checkout_is_still_planned() {
     let expected = repo.name_status(&before, &head);
     let chown = std::process::Command::new("chown").arg("-R").arg("12345:12345").arg(&repo.path).output();
     if !chown.is_ok_and(|output| output.status.success()) {
-        eprintln!("SKIPPED foreign_owned_checkout_is_still_planned: needs root to chown");
+        common::cannot_run("foreign_owned_checkout_is_still_planned", "it needs root to chown");
         return;
     }
     let status = repo.git_output(&["status"]);

@@ -1,0 +1,321 @@
+//! Credentials go only where they were configured: a redirect is never
+//! followed, over TLS or not, by any request that carries one (the GitBook
+//! Bearer token and import body, Dot's `X-Gitlab-Token`, GitLab's
+//! `PRIVATE-TOKEN` and `JOB-TOKEN`). The target ends with exit 1 naming the
+//! `Location` and the fix, and nothing reaches the other host.
+//!
+//! The servers are real, on loopback: a TLS server (rustls, the test CA in
+//! `tests/fixtures/tls/`, trusted through `SSL_CERT_FILE`) that answers
+//! every request with a redirect, and a plain server (wiremock) standing for
+//! the other host, which must never be called. An untrusted certificate is
+//! bad configuration (exit 2) at once, not retries and "unreachable".
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use wiremock::MockServer;
+
+use common::{Env, Pipeline, Run, TestRepo, ci_env, manifest_dir, run_in_background, with};
+
+const GITBOOK_TOKEN: &str = "gbtok-redirect-0001";
+const GIT_TOKEN: &str = "gittok-redirect-0002";
+const DOT_SECRET: &str = "dotsec-redirect-0003";
+const GITLAB_TOKEN: &str = "glpat-redirect-0004";
+const JOB_TOKEN: &str = "jobtok-redirect-0005";
+const SECRETS: &[&str] = &[GITBOOK_TOKEN, GIT_TOKEN, DOT_SECRET, GITLAB_TOKEN, JOB_TOKEN];
+
+fn tls_file(name: &str) -> PathBuf {
+    manifest_dir().join("tests/fixtures/tls").join(name)
+}
+
+/// One request as the TLS server read it.
+#[derive(Debug, Clone)]
+struct Seen {
+    head: String,
+    body: String,
+}
+
+/// A TLS server on 127.0.0.1 answering every request with the same raw
+/// HTTP response, counting connections and recording requests.
+struct TlsServer {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl TlsServer {
+    async fn start(response: String) -> TlsServer {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(tls_file("server.pem"))
+            .expect("read the server certificate")
+            .collect::<Result<_, _>>()
+            .expect("parse the server certificate");
+        let key = PrivateKeyDer::from_pem_file(tls_file("server.key")).expect("read the server key");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("the server certificate and key match");
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("local address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (counted, recorded) = (Arc::clone(&connections), Arc::clone(&requests));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, recorded, response) = (acceptor.clone(), Arc::clone(&recorded), response.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                    if let Some(seen) = read_request(&mut tls).await {
+                        recorded.lock().expect("requests").push(seen);
+                        let _ = tls.write_all(response.as_bytes()).await;
+                        let _ = tls.shutdown().await;
+                    }
+                });
+            }
+        });
+        TlsServer { port, connections, requests }
+    }
+
+    /// A server redirecting every request to `location`.
+    async fn redirecting(status: u16, location: &str) -> TlsServer {
+        TlsServer::start(format!(
+            "HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ))
+        .await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn requests(&self) -> Vec<Seen> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+async fn read_request(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<Seen> {
+    let mut data = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let read = stream.read(&mut buffer).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let length = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    while data.len() < head_end + length {
+        let read = stream.read(&mut buffer).await.ok()?;
+        if read == 0 {
+            break;
+        }
+        data.extend_from_slice(&buffer[..read]);
+    }
+    Some(Seen { head, body: String::from_utf8_lossy(&data[head_end..]).into_owned() })
+}
+
+/// The other host: any request reaching it is a leak.
+async fn other_host() -> MockServer {
+    MockServer::start().await
+}
+
+/// Where a redirect sends the client: plain http on another host name
+/// (`localhost` is not `127.0.0.1`), or TLS on another host and port.
+fn locations(other: &MockServer, other_tls: &TlsServer, path: &str) -> Vec<String> {
+    vec![
+        format!("http://localhost:{}{path}", other.address().port()),
+        format!("https://localhost:{}{path}", other_tls.port),
+    ]
+}
+
+fn docs_history() -> (TestRepo, String, String) {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Docs\n");
+    let first = repo.commit("Initial commit");
+    repo.write("docs/guide.md", "# Guide\n");
+    let second = repo.commit("Add the guide");
+    (repo, first, second)
+}
+
+fn quick(env: Env) -> Env {
+    with(
+        env,
+        &[
+            ("SSL_CERT_FILE", &tls_file("ca.pem").display().to_string()),
+            ("DOCSYNC_RETRIES", "2"),
+            ("DOCSYNC_RETRY_DELAY", "50ms"),
+            ("DOCSYNC_HTTP_TIMEOUT", "5s"),
+            ("DOCSYNC_WAIT_TIMEOUT", "2s"),
+            ("DOCSYNC_POLL_INTERVAL", "50ms"),
+            ("CI_PROJECT_ID", "42"),
+        ],
+    )
+}
+
+async fn docsync(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
+    let mut command = repo.docsync(args);
+    command.envs(env);
+    run_in_background(command, Duration::from_secs(60)).await
+}
+
+fn everything(run: &Run) -> String {
+    format!("{}\n{}", run.stdout, run.stderr)
+}
+
+/// Exit 1, the Location and the fix named, no secret shown, nothing sent
+/// to the other hosts.
+async fn assert_refused_redirect(run: &Run, location: &str, fix_names: &str, others: (&MockServer, &TlsServer)) {
+    run.assert_code(1);
+    let all = everything(run);
+    assert!(all.contains(location), "the Location {location} is named\n{}", run.context());
+    assert!(all.contains(fix_names), "the fix names {fix_names}\n{}", run.context());
+    assert!(all.contains("final URL"), "the fix says to configure the final URL\n{}", run.context());
+    for secret in SECRETS {
+        assert!(!all.contains(secret), "{secret} was shown\n{}", run.context());
+    }
+    let plain = others.0.received_requests().await.unwrap_or_default();
+    assert!(plain.is_empty(), "the plain-http host was called: {plain:?}\n{}", run.context());
+    assert_eq!(others.1.connections.load(Ordering::SeqCst), 0, "the other TLS host was called\n{}", run.context());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitbook_redirects_are_never_followed() {
+    let (repo, first, second) = docs_history();
+    let other = other_host().await;
+    let other_tls = TlsServer::start(String::new()).await;
+    for location in locations(&other, &other_tls, "/v1/spaces/spcRedirect/git/import") {
+        for (status, wait) in [(302, "false"), (307, "false"), (308, "true")] {
+            let server = TlsServer::redirecting(status, &location).await;
+            let env = quick(with(
+                ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+                &[
+                    ("DOCSYNC_GITBOOK_SPACE", "spcRedirect"),
+                    ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+                    ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
+                    ("DOCSYNC_GITBOOK_API_URL", &server.url("/v1")),
+                    ("DOCSYNC_WAIT", wait),
+                ],
+            ));
+            let run = docsync(&repo, &env, &["sync"]).await;
+            assert_refused_redirect(&run, &location, "DOCSYNC_GITBOOK_API_URL", (&other, &other_tls)).await;
+            let requests = server.requests();
+            let imports: Vec<&Seen> = requests.iter().filter(|r| r.head.starts_with("POST ")).collect();
+            assert_eq!(imports.len(), 1, "one import, never resent after a redirect: {requests:#?}");
+            assert!(imports[0].head.contains(&format!("Bearer {GITBOOK_TOKEN}")), "{imports:#?}");
+            assert!(imports[0].body.contains(GIT_TOKEN), "the import body carried the git token: {imports:#?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_on_the_webhook_is_never_a_delivery() {
+    let (repo, first, second) = docs_history();
+    let other = other_host().await;
+    let other_tls = TlsServer::start(String::new()).await;
+    for location in locations(&other, &other_tls, "/hooks/moved") {
+        for status in [301, 302, 303, 307, 308] {
+            let server = TlsServer::redirecting(status, &location).await;
+            let env = quick(with(
+                ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+                &[
+                    ("DOCSYNC_DOT_WEBHOOK_URL", &server.url("/hooks/in-path-secret")),
+                    ("DOCSYNC_DOT_WEBHOOK_SECRET", DOT_SECRET),
+                ],
+            ));
+            let run = docsync(&repo, &env, &["sync", "--format", "json"]).await;
+            assert_refused_redirect(&run, &location, "DOCSYNC_DOT_WEBHOOK_URL", (&other, &other_tls)).await;
+            let result = run.json();
+            assert_eq!(result["targets"][0]["outcome"]["status"], "failed", "{result:#}");
+            assert!(!everything(&run).contains("in-path-secret"), "the webhook path is masked\n{}", run.context());
+            let requests = server.requests();
+            assert_eq!(requests.len(), 1, "one push event, never resent: {requests:#?}");
+            assert!(requests[0].head.to_ascii_lowercase().contains(&format!("x-gitlab-token: {DOT_SECRET}")));
+        }
+    }
+}
+
+fn gitlab_env(first: &str, second: &str, server: &TlsServer) -> Env {
+    quick(with(
+        ci_env(Pipeline::Push { branch: "main", before: first, sha: second }),
+        &[
+            ("CI_SERVER_URL", &server.url("")),
+            ("CI_API_V4_URL", &server.url("/api/v4")),
+            ("CI_PROJECT_PATH", "group/project"),
+            ("CI_ENVIRONMENT_NAME", "docs/gitbook"),
+        ],
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_tokens_never_follow_a_redirect() {
+    let (repo, first, second) = docs_history();
+    let other = other_host().await;
+    let other_tls = TlsServer::start(String::new()).await;
+    for location in locations(&other, &other_tls, "/api/v4/moved") {
+        // PRIVATE-TOKEN: `check` reads the token's user.
+        let server = TlsServer::redirecting(302, &location).await;
+        let env = with(gitlab_env(&first, &second, &server), &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+        let run = docsync(&repo, &env, &["check"]).await;
+        assert_refused_redirect(&run, &location, "CI_API_V4_URL", (&other, &other_tls)).await;
+        let requests = server.requests();
+        assert!(!requests.is_empty(), "check called GitLab");
+        assert!(requests.iter().all(|r| r.head.to_ascii_lowercase().contains("private-token: ")), "{requests:#?}");
+
+        // JOB-TOKEN: the sync watermark, read by `plan`.
+        let server = TlsServer::redirecting(307, &location).await;
+        let env = with(gitlab_env(&first, &second, &server), &[("CI_JOB_TOKEN", JOB_TOKEN)]);
+        let run = docsync(&repo, &env, &["plan"]).await;
+        assert_refused_redirect(&run, &location, "CI_API_V4_URL", (&other, &other_tls)).await;
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{requests:#?}");
+        assert!(requests[0].head.to_ascii_lowercase().contains(&format!("job-token: {JOB_TOKEN}")), "{requests:#?}");
+    }
+}
+
+/// A certificate no configured CA signed: bad configuration, named at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_bad_configuration_not_unreachable() {
+    let (repo, first, second) = docs_history();
+    let server = TlsServer::start(String::new()).await;
+    let mut env = quick(with(
+        ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+        &[
+            ("DOCSYNC_GITBOOK_SPACE", "spcRedirect"),
+            ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+            ("DOCSYNC_GITBOOK_API_URL", &server.url("/v1")),
+        ],
+    ));
+    env.remove("SSL_CERT_FILE");
+    for command in ["status", "sync"] {
+        let before = server.connections.load(Ordering::SeqCst);
+        let run = docsync(&repo, &env, &[command]).await;
+        run.assert_code(2);
+        let all = everything(&run);
+        assert!(all.contains("CI_SERVER_TLS_CA_FILE") && all.contains("SSL_CERT_FILE"), "{}", run.context());
+        assert!(!all.contains("unreachable"), "{}", run.context());
+        let tries = server.connections.load(Ordering::SeqCst) - before;
+        assert_eq!(tries, 1, "a certificate problem is not retried\n{}", run.context());
+        assert!(server.requests().is_empty(), "no request went through");
+    }
+}
