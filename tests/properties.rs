@@ -191,18 +191,23 @@ fn duration() -> impl Strategy<Value = String> {
     ]
 }
 
+/// RFC 3339 times, most near the ends of what RFC 3339 can write, where
+/// converting to UTC leaves the years 0 to 9999.
 fn timestamp() -> impl Strategy<Value = String> {
-    let date = (0u32..=9999, 1u32..=12, 1u32..=31, 0u32..=23, 0u32..=59, 0u32..=60);
-    let offset = prop_oneof![
-        Just("Z".to_owned()),
-        (any::<bool>(), 0u32..=23, 0u32..=59)
-            .prop_map(|(west, hours, minutes)| format!("{}{hours:02}:{minutes:02}", if west { '-' } else { '+' }))
-    ];
+    let offset = (any::<bool>(), 0u32..=23, 0u32..=59)
+        .prop_map(|(west, hours, minutes)| format!("{}{hours:02}:{minutes:02}", if west { '-' } else { '+' }));
+    let clock = (0u32..=23, 0u32..=59, 0u32..=59);
+    let at = |date: &'static str| {
+        (clock.clone(), offset.clone())
+            .prop_map(move |((h, m, s), offset)| format!("{date}T{h:02}:{m:02}:{s:02}{offset}"))
+    };
     prop_oneof![
-        (date, offset).prop_map(|((year, month, day, hour, minute, second), offset)| format!(
-            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}"
-        )),
-        "\\PC{0,30}",
+        3 => at("9999-12-31"),
+        3 => at("0000-01-01"),
+        2 => (0u32..=9999, 1u32..=12, 1u32..=28, clock.clone(), offset.clone()).prop_map(
+            |(year, month, day, (h, m, s), offset)| format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{offset}")
+        ),
+        1 => "\\PC{0,30}",
     ]
 }
 
@@ -230,9 +235,10 @@ fn secret() -> impl Strategy<Value = String> {
     prop_oneof!["[a-zA-Z0-9_-]{0,40}", "[ \\t\\na-z]{0,12}", "\\PC{0,16}"]
 }
 
-/// Sets or leaves unset: an empty value is how GitLab leaves a variable unset.
+/// Set in a quarter of the cases: most cases then get past the settings to
+/// the planning, where the range, the times and the bodies are computed.
 fn maybe<S: Strategy<Value = String>>(strategy: S) -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(strategy)
+    proptest::option::weighted(0.25, strategy)
 }
 
 #[test]
@@ -246,7 +252,7 @@ fn hostile_settings_exit_0_or_2_never_a_panic() {
         ("DOCSYNC_RETRY_DELAY", maybe(duration()).boxed()),
         ("DOCSYNC_RETRIES", maybe("[0-9]{1,22}|\\PC{0,4}").boxed()),
         ("DOCSYNC_CONCURRENCY", maybe("[0-9]{1,22}|-1|\\PC{0,4}").boxed()),
-        ("CI_PIPELINE_CREATED_AT", maybe(timestamp()).boxed()),
+        ("CI_PIPELINE_CREATED_AT", proptest::option::weighted(0.9, timestamp()).boxed()),
         ("DOCSYNC_GITBOOK_API_URL", maybe(url()).boxed()),
         ("DOCSYNC_DOT_WEBHOOK_URL", maybe(url()).boxed()),
         ("CI_SERVER_URL", maybe(url()).boxed()),
@@ -261,7 +267,7 @@ fn hostile_settings_exit_0_or_2_never_a_panic() {
 
     // Bounded: each case runs the binary once (tens of milliseconds).
     let config = Config {
-        cases: 64,
+        cases: 48,
         max_shrink_iters: 32,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
         ..Config::default()
@@ -278,6 +284,31 @@ fn hostile_settings_exit_0_or_2_never_a_panic() {
         let run = plan(&repo, &env, &[]);
         prop_assert!(matches!(run.code(), Some(0 | 2)), "{}", run.context());
         prop_assert!(!run.stderr.contains("panicked"), "{}", run.context());
+        if run.code() == Some(0) {
+            assert_no_empty_timestamp(&run);
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// The pipeline's time alone, every other setting valid: each case reaches
+/// the GitBook body and its ordering timestamp.
+#[test]
+fn any_pipeline_time_plans_or_is_bad_input() {
+    let (repo, first, second) = docs_repo();
+    let base = push(&first, &second);
+    let config = Config {
+        cases: 48,
+        max_shrink_iters: 32,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+        ..Config::default()
+    };
+    let result = TestRunner::new(config).run(&timestamp(), |created_at| {
+        let run = plan(&repo, &with(base.clone(), &[("CI_PIPELINE_CREATED_AT", &created_at.replace('\0', ""))]), &[]);
+        prop_assert!(matches!(run.code(), Some(0 | 2)), "{}", run.context());
         if run.code() == Some(0) {
             assert_no_empty_timestamp(&run);
         }
