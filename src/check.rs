@@ -261,7 +261,7 @@ async fn check_gitlab_token(
             report.error(
                 variable,
                 format!("cannot ask GitLab who the token is: {error}"),
-                "check DOCSYNC_GITLAB_URL and the network",
+                error.fix().unwrap_or_else(|| "check DOCSYNC_GITLAB_URL and the network".to_owned()),
             );
             return;
         }

@@ -286,6 +286,10 @@ pub enum GitBookError {
     SpaceNotFound { space: String, source: HttpError },
     #[error("GitBook rejected the request: {source}")]
     Rejected { source: HttpError },
+    /// A 3xx: the API URL is not the final one. Never followed: the token
+    /// and the import body's git token would go with it.
+    #[error("{0}")]
+    Redirected(HttpError),
     #[error("{0}")]
     Unreachable(HttpError),
     #[error("unexpected answer from GitBook at {field}: {detail}")]
@@ -293,6 +297,11 @@ pub enum GitBookError {
 }
 
 impl GitBookError {
+    /// The run's configuration is at fault (exit 2): an untrusted certificate.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, GitBookError::Unreachable(error) if error.is_configuration())
+    }
+
     pub fn fix(&self) -> String {
         match self {
             GitBookError::Unauthorized { fix, .. } => fix.clone(),
@@ -302,6 +311,13 @@ impl GitBookError {
             }
             GitBookError::Rejected { .. } => {
                 "read GitBook's message above; the request body is shown by `docsync plan`".into()
+            }
+            GitBookError::Redirected(_) => {
+                "set DOCSYNC_GITBOOK_API_URL (or the target's gitbook_api_url) to the final URL the server redirects to: docsync sends no token to another address".into()
+            }
+            GitBookError::Unreachable(error) if error.is_configuration() => {
+                "put the CA that signed the API's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
+                    .into()
             }
             GitBookError::Unreachable(_) => {
                 "check DOCSYNC_GITBOOK_API_URL, the proxy (HTTPS_PROXY) and GitBook's status page, then retry the job"
@@ -346,10 +362,7 @@ impl GitBookClient<'_> {
     fn classify(&self, error: HttpError, sends_clone_url: bool) -> GitBookError {
         match error.status().map(|s| s.as_u16()) {
             Some(401 | 403) => {
-                let message = match &error {
-                    HttpError::Status { message, .. } => message.to_ascii_lowercase(),
-                    HttpError::Unreachable { .. } => String::new(),
-                };
+                let message = error.server_message().map(str::to_ascii_lowercase).unwrap_or_default();
                 let clone_problem = sends_clone_url
                     && ["clone", "repository", "credential", "git "].iter().any(|w| message.contains(w));
                 if clone_problem {
@@ -372,6 +385,7 @@ impl GitBookClient<'_> {
                     }
                 }
             }
+            Some(300..=399) => GitBookError::Redirected(error),
             Some(404) => GitBookError::SpaceNotFound { space: self.target.space.clone(), source: error },
             Some(_) => GitBookError::Rejected { source: error },
             None => GitBookError::Unreachable(error),

@@ -52,6 +52,9 @@ pub enum GitLabError {
     NotFound(HttpError),
     #[error("{0}")]
     Rejected(HttpError),
+    /// A 3xx: the configured URL is not the final one. Never followed.
+    #[error("{0}")]
+    Redirected(HttpError),
     #[error("{0}")]
     Unreachable(HttpError),
     #[error("unexpected answer from GitLab at {field}: {detail}")]
@@ -61,10 +64,26 @@ pub enum GitLabError {
 impl From<HttpError> for GitLabError {
     fn from(error: HttpError) -> GitLabError {
         match error.status().map(|s| s.as_u16()) {
+            Some(300..=399) => GitLabError::Redirected(error),
             Some(401 | 403) => GitLabError::Unauthorized(error),
             Some(404) => GitLabError::NotFound(error),
             Some(_) => GitLabError::Rejected(error),
             None => GitLabError::Unreachable(error),
+        }
+    }
+}
+
+impl GitLabError {
+    /// The fix for failures that are the configuration's, not the token's.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            GitLabError::Redirected(_) => Some(
+                "set CI_API_V4_URL (or DOCSYNC_GITLAB_URL outside CI) to the final URL the server redirects to: docsync sends no token to another address".to_owned(),
+            ),
+            GitLabError::Unreachable(error) if error.is_configuration() => Some(
+                "put the CA that signed GitLab's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned(),
+            ),
+            _ => None,
         }
     }
 }
@@ -434,6 +453,12 @@ pub async fn resolve_instance(http: &HttpClient, pasted: &Url, token: Option<&Au
                 return Err(InstanceError::Unreachable {
                     host: pasted.host_str().unwrap_or_default().to_owned(),
                     detail: last,
+                });
+            }
+            Err(error) => {
+                return Err(InstanceError::Unreachable {
+                    host: pasted.host_str().unwrap_or_default().to_owned(),
+                    detail: error.to_string(),
                 });
             }
         }

@@ -9,6 +9,17 @@
 //! reset headers, bounded in count and in total time. Never another 4xx. A 429
 //! also holds back every other request to the same host until the limit
 //! resets, so many targets on one host slow down together.
+//!
+//! What is resent ([`Resend`]): reads always; a write only when it cannot
+//! have been processed (connect or TLS handshake failure, 408, 429, 503) or
+//! when the server deduplicates it. After a timeout, a dropped connection,
+//! 502 or 504 a write ends [`HttpError::Ambiguous`]: its caller reads the
+//! server's state before deciding.
+//!
+//! Redirects are never followed ([`HttpError::Redirect`]): every request
+//! docsync sends carries a credential. Bodies are read up to [`MAX_BODY`].
+//! A certificate no trusted CA signed is [`HttpError::UntrustedCertificate`],
+//! bad configuration, never retried.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -72,6 +83,9 @@ impl Default for HttpSettings {
     }
 }
 
+/// At most this much of any response body is read; the rest is dropped.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
 /// A failed exchange, with what the server said.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -83,15 +97,56 @@ pub enum HttpError {
     /// or 408/429/5xx to the end.
     #[error("{method} {url}: no success after {attempts} attempts ({last})")]
     Unreachable { method: Method, url: String, attempts: u32, last: String },
+    /// A write that may have been processed (a timeout, a dropped
+    /// connection, 502 or 504): not sent again; the caller looks first.
+    #[error(
+        "{method} {url}: {last} after {attempts} attempt(s); the server may have processed it, so it was not sent again"
+    )]
+    Ambiguous { method: Method, url: String, attempts: u32, last: String },
+    /// A 3xx: never followed. `location` is resolved against the request's
+    /// URL and redacted.
+    #[error("{method} {url} answered {status}, redirecting to {location}; docsync follows no redirect")]
+    Redirect { method: Method, url: String, status: StatusCode, location: String },
+    /// The server's TLS certificate is not signed by any trusted CA.
+    #[error(
+        "{method} {url}: the server's TLS certificate is not trusted ({detail}); add its CA to CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
+    )]
+    UntrustedCertificate { method: Method, url: String, detail: String },
 }
 
 impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            HttpError::Status { status, .. } => Some(*status),
-            HttpError::Unreachable { .. } => None,
+            HttpError::Status { status, .. } | HttpError::Redirect { status, .. } => Some(*status),
+            HttpError::Unreachable { .. } | HttpError::Ambiguous { .. } | HttpError::UntrustedCertificate { .. } => {
+                None
+            }
         }
     }
+
+    /// The server's own error text, when it answered with one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            HttpError::Status { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the run's configuration at fault (exit 2), not the
+    /// target: an untrusted certificate.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, HttpError::UntrustedCertificate { .. })
+    }
+}
+
+/// When a request may be sent again after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Reads, and writes the server deduplicates: under the retry policy.
+    Always,
+    /// Writes: only after a failure that proves the server never processed
+    /// it (connect or TLS handshake failure, 408, 429, 503).
+    IfUnprocessed,
 }
 
 /// A request to send, rebuilt for every attempt.
@@ -100,11 +155,31 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(HeaderName, String, bool)>,
     pub body: Option<Vec<u8>>,
+    pub resend: Resend,
+    /// How the URL is shown in messages, when the redacted URL says too much
+    /// (a webhook's path).
+    pub shown_url: Option<String>,
 }
 
 impl Request {
+    /// GET and HEAD are resent freely; every other method only when it
+    /// cannot have been processed.
     pub fn new(method: Method, url: Url) -> Request {
-        Request { method, url, headers: Vec::new(), body: None }
+        let resend = if matches!(method, Method::GET | Method::HEAD) { Resend::Always } else { Resend::IfUnprocessed };
+        Request { method, url, headers: Vec::new(), body: None, resend, shown_url: None }
+    }
+
+    /// A write the server deduplicates (a push event with its
+    /// `Idempotency-Key`): resending it is harmless.
+    pub fn deduplicated_by_server(mut self) -> Request {
+        self.resend = Resend::Always;
+        self
+    }
+
+    /// Shows the URL as `shown` in every message.
+    pub fn shown_as(mut self, shown: String) -> Request {
+        self.shown_url = Some(shown);
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -130,7 +205,10 @@ impl Request {
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// At most [`MAX_BODY`] bytes.
     pub body: Vec<u8>,
+    /// The body was longer than [`MAX_BODY`] and was cut.
+    pub truncated: bool,
     /// How many attempts it took.
     pub attempts: u32,
 }
@@ -151,7 +229,9 @@ impl HttpClient {
             .user_agent(concat!("docsync/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5));
+            // Every request carries a credential: a redirect would take it
+            // (or the import body's git token) to another host or scheme.
+            .redirect(reqwest::redirect::Policy::none());
         for (variable, path) in &settings.ca_files {
             builder = builder.tls_certs_merge(load_ca_file(variable, path)?);
         }
@@ -167,7 +247,7 @@ impl HttpClient {
     /// Sends a request, retrying as the policy says. Success is any 2xx.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let started = Instant::now();
-        let shown_url = redact_url(&request.url);
+        let shown_url = request.shown_url.clone().unwrap_or_else(|| redact_url(&request.url));
         // Rate limits belong to a service: one host and port.
         let host = format!(
             "{}:{}",
@@ -189,27 +269,67 @@ impl HttpClient {
                 }
                 break self.attempt(&request).await;
             };
+            let ambiguous = |last: String| HttpError::Ambiguous {
+                method: request.method.clone(),
+                url: shown_url.clone(),
+                attempts: attempt,
+                last: redact(&last),
+            };
             let (retry_after, last) = match outcome {
                 Ok(response) if response.status.is_success() => {
                     return Ok(Response { attempts: attempt, ..response });
                 }
+                Ok(response) if response.status.is_redirection() => {
+                    let location = response
+                        .headers
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|value| request.url.join(value).ok())
+                        .map_or_else(|| "(no Location header)".to_owned(), |url| redact(&redact_url(&url)));
+                    return Err(HttpError::Redirect {
+                        method: request.method.clone(),
+                        url: shown_url,
+                        status: response.status,
+                        location,
+                    });
+                }
                 Ok(response) if is_retryable(response.status) => {
+                    let message = server_message_of(&response);
+                    // A gateway's 502 or 504 says nothing of whether the
+                    // server behind it processed the write.
+                    if request.resend == Resend::IfUnprocessed && matches!(response.status.as_u16(), 502 | 504) {
+                        return Err(ambiguous(format!("{} {message}", response.status)));
+                    }
                     let delay = retry_after(&response.headers, SystemTime::now());
                     if response.status == StatusCode::TOO_MANY_REQUESTS {
                         self.hold_host(&host, delay.unwrap_or(self.retry.base_delay));
                     }
-                    (delay, format!("{} {}", response.status, server_message(&response.body)))
+                    (delay, format!("{} {message}", response.status))
                 }
                 Ok(response) => {
                     return Err(HttpError::Status {
                         method: request.method.clone(),
                         url: shown_url,
                         status: response.status,
-                        message: redact(&server_message(&response.body)),
+                        message: server_message_of(&response),
                         body: redact(&String::from_utf8_lossy(&response.body)),
                     });
                 }
-                Err(error) => (None, redact(&describe(&error))),
+                Err(error) => {
+                    if let Some(detail) = untrusted_certificate(&error) {
+                        return Err(HttpError::UntrustedCertificate {
+                            method: request.method.clone(),
+                            url: shown_url,
+                            detail,
+                        });
+                    }
+                    // Only a connection that was never made proves the
+                    // request was never processed.
+                    if request.resend == Resend::IfUnprocessed && !error.is_connect() {
+                        return Err(ambiguous(describe(&error)));
+                    }
+                    (None, redact(&describe(&error)))
+                }
             };
             let delay = retry_after.unwrap_or_else(|| self.backoff(attempt)).min(self.retry.max_delay);
             if attempt > self.retry.retries || started.elapsed() + delay > self.retry.budget {
@@ -241,11 +361,22 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let response = builder.send().await?;
+        let mut response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?.to_vec();
-        Ok(Response { status, headers, body, attempts: 0 })
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = response.chunk().await? {
+            let room = MAX_BODY - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                // Dropping the response closes the connection: the rest is never read.
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response { status, headers, body, truncated, attempts: 0 })
     }
 
     /// Full jitter: a random wait between half and all of the exponential step.
@@ -290,6 +421,30 @@ pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certifica
         Ok(certs) if has_pem_block && !certs.is_empty() => Ok(certs),
         _ => Err(BadInput::new(variable, format!("{path} holds no PEM certificate"), fix).with_value(path)),
     }
+}
+
+/// The server's words from a response, redacted before they are cut short
+/// (a cut through a secret would leave most of it unmasked), and saying so
+/// when the body itself was cut at [`MAX_BODY`].
+fn server_message_of(response: &Response) -> String {
+    let mut message = redact(&server_message(redact(&String::from_utf8_lossy(&response.body)).as_bytes()));
+    if response.truncated {
+        message.push_str(&format!(" (the body was cut after {} MiB)", MAX_BODY / (1024 * 1024)));
+    }
+    message
+}
+
+/// The TLS stack's words when the server's certificate was refused.
+fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("invalid peer certificate") {
+            return Some(text);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn is_retryable(status: StatusCode) -> bool {

@@ -67,11 +67,23 @@ pub struct Outcome {
     /// The merge request opened (or found open) after an export.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_request: Option<String>,
+    /// The run's configuration, not the target, is at fault (an untrusted
+    /// certificate): the run exits 2.
+    #[serde(skip)]
+    pub bad_configuration: bool,
 }
 
 impl Outcome {
     fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
-        Outcome { status, message: message.into(), fix: None, error_action: None, operation: None, merge_request: None }
+        Outcome {
+            status,
+            message: message.into(),
+            fix: None,
+            error_action: None,
+            operation: None,
+            merge_request: None,
+            bad_configuration: false,
+        }
     }
 
     fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
@@ -153,7 +165,7 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
 
     let mut exit = Exit::Ok;
     for (target_plan, outcome) in plan.targets.iter_mut().zip(outcomes) {
-        exit = exit.worst(outcome.status.exit());
+        exit = exit.worst(if outcome.bad_configuration { Exit::BadInput } else { outcome.status.exit() });
         let line = format!("{}: {} — {}", target_plan.name, outcome.status.as_str(), outcome.message);
         match outcome.status.exit() {
             Exit::Ok => tracing::info!("{line}"),
@@ -214,7 +226,10 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
         Err(error) => {
             let status = if error.is_unreachable() { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
             let fix = error.fix(&dot.secret_source);
-            Outcome::new(status, error.to_string()).with_fix(fix)
+            Outcome {
+                bad_configuration: error.is_configuration(),
+                ..Outcome::new(status, error.to_string()).with_fix(fix)
+            }
         }
     }
 }
@@ -278,6 +293,7 @@ async fn run_gitbook(
             error_action: op.error_action.clone(),
             operation: Some(op),
             merge_request: None,
+            bad_configuration: false,
         },
         Ok(Verdict::StillRunning(op)) if target_plan.action == Action::Preview && op.is_none() => Outcome::new(
             OutcomeStatus::Queued,
@@ -307,9 +323,10 @@ async fn run_gitbook(
 
 fn failure(error: GitBookError) -> Outcome {
     let status = match error {
+        _ if error.is_configuration() => OutcomeStatus::Failed,
         GitBookError::Unreachable(_) => OutcomeStatus::Unreachable,
         _ => OutcomeStatus::Failed,
     };
     let fix = error.fix();
-    Outcome::new(status, error.to_string()).with_fix(fix)
+    Outcome { bad_configuration: error.is_configuration(), ..Outcome::new(status, error.to_string()).with_fix(fix) }
 }
