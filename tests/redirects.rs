@@ -319,3 +319,196 @@ async fn an_untrusted_certificate_is_bad_configuration_not_unreachable() {
         assert!(server.requests().is_empty(), "no request went through");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The HTTP layer: what is resent, and how much of a body is read
+
+mod http_layer {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use docsync::http::{HttpClient, HttpError, HttpSettings, MAX_BODY, Request, RetryPolicy};
+    use reqwest::Method;
+    use url::Url;
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::common::{Pipeline, TestRepo, ci_env, free_port, run_in_background, with};
+
+    fn client(timeout: Duration) -> HttpClient {
+        HttpClient::new(&HttpSettings {
+            timeout,
+            retry: RetryPolicy { retries: 3, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },
+            ..HttpSettings::default()
+        })
+        .expect("the client")
+    }
+
+    fn post(url: &str) -> Request {
+        Request::new(Method::POST, Url::parse(url).expect("a URL"))
+    }
+
+    async fn answering(template: ResponseTemplate) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(any()).respond_with(template).mount(&server).await;
+        server
+    }
+
+    async fn received(server: &MockServer) -> usize {
+        server.received_requests().await.unwrap_or_default().len()
+    }
+
+    /// A server on 127.0.0.1 that reads each request, then closes the
+    /// connection without a word; counts the connections.
+    fn dropping_server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/write", listener.local_addr().expect("address"));
+        let count = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut stream = stream;
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer);
+                drop(stream);
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_is_not_resent_after_504_a_timeout_or_a_dropped_connection() {
+        let http = client(Duration::from_millis(400));
+
+        let gateway = answering(ResponseTemplate::new(504)).await;
+        let error = http.send(post(&format!("{}/write", gateway.uri()))).await.expect_err("504");
+        assert!(matches!(error, HttpError::Ambiguous { attempts: 1, .. }), "{error:?}");
+        assert_eq!(received(&gateway).await, 1, "one POST, not resent blindly");
+        let error = http.send(Request::new(Method::GET, Url::parse(&gateway.uri()).unwrap())).await.expect_err("504");
+        assert!(matches!(error, HttpError::Unreachable { attempts: 4, .. }), "a read is retried: {error:?}");
+
+        let bad_gateway = answering(ResponseTemplate::new(502)).await;
+        let error = http.send(post(&bad_gateway.uri())).await.expect_err("502");
+        assert!(matches!(error, HttpError::Ambiguous { .. }), "{error:?}");
+        assert_eq!(received(&bad_gateway).await, 1);
+
+        let slow = answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(3))).await;
+        let error = http.send(post(&slow.uri())).await.expect_err("timeout");
+        assert!(matches!(error, HttpError::Ambiguous { .. }), "{error:?}");
+        assert!(error.to_string().contains("not sent again"), "{error}");
+        assert_eq!(received(&slow).await, 1, "one POST after a timeout");
+
+        let (url, connections) = dropping_server();
+        let error = http.send(post(&url)).await.expect_err("dropped");
+        assert!(matches!(error, HttpError::Ambiguous { .. }), "{error:?}");
+        assert_eq!(connections.load(Ordering::SeqCst), 1, "one POST after a dropped connection");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_is_resent_when_it_cannot_have_been_processed() {
+        let http = client(Duration::from_secs(5));
+        for status in [408, 429, 503] {
+            let server = MockServer::start().await;
+            Mock::given(any()).respond_with(ResponseTemplate::new(status)).up_to_n_times(1).mount(&server).await;
+            Mock::given(any()).respond_with(ResponseTemplate::new(204)).mount(&server).await;
+            let response = http.send(post(&server.uri())).await.expect("resent, then accepted");
+            assert_eq!(response.attempts, 2, "{status}");
+            assert_eq!(received(&server).await, 2, "{status}: resent once");
+        }
+        let refused = format!("http://127.0.0.1:{}/write", free_port());
+        let error = http.send(post(&refused)).await.expect_err("refused");
+        assert!(matches!(error, HttpError::Unreachable { attempts: 4, .. }), "resent after refusals: {error:?}");
+    }
+
+    /// The receiver deduplicates by `Idempotency-Key`: after a 504 the push
+    /// event is sent again, with the same key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_event_is_resent_after_504_with_the_same_idempotency_key() {
+        let receiver = MockServer::start().await;
+        Mock::given(any()).respond_with(ResponseTemplate::new(504)).up_to_n_times(1).mount(&receiver).await;
+        Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&receiver).await;
+        let repo = TestRepo::new();
+        repo.write("docs/README.md", "# Docs\n");
+        let first = repo.commit("Initial commit");
+        repo.write("docs/guide.md", "# Guide\n");
+        let second = repo.commit("Add the guide");
+        let env = with(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &[
+                ("DOCSYNC_DOT_WEBHOOK_URL", &format!("{}/hook", receiver.uri())),
+                ("DOCSYNC_DOT_WEBHOOK_SECRET", super::DOT_SECRET),
+                ("DOCSYNC_RETRY_DELAY", "50ms"),
+            ],
+        );
+        let mut command = repo.docsync(&["sync"]);
+        command.envs(&env);
+        let run = run_in_background(command, Duration::from_secs(60)).await;
+        run.assert_code(0);
+        let requests = receiver.received_requests().await.unwrap_or_default();
+        assert_eq!(requests.len(), 2, "sent, then resent after the 504\n{}", run.context());
+        let keys: Vec<_> = requests.iter().map(|r| r.headers.get("idempotency-key").cloned()).collect();
+        assert!(keys[0].is_some() && keys[0] == keys[1], "the same Idempotency-Key: {keys:?}");
+    }
+
+    /// Peak resident memory of this process, from /proc (Linux).
+    fn peak_rss_kib() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Streams a 64 MiB body with `status`; counts the bytes it got out.
+    fn streaming_server(status: u16) -> (String, Arc<AtomicUsize>) {
+        const SIZE: usize = 64 * 1024 * 1024;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/huge", listener.local_addr().expect("address"));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&sent);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer);
+                let head = format!("HTTP/1.1 {status} Huge\r\nContent-Length: {SIZE}\r\nConnection: close\r\n\r\n");
+                if stream.write_all(head.as_bytes()).is_err() {
+                    continue;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                for _ in 0..SIZE / chunk.len() {
+                    if stream.write_all(&chunk).is_err() {
+                        break;
+                    }
+                    counted.fetch_add(chunk.len(), Ordering::SeqCst);
+                }
+            }
+        });
+        (url, sent)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_huge_body_is_cut_and_memory_stays_bounded() {
+        let http = client(Duration::from_secs(30));
+        let before = peak_rss_kib();
+
+        let (url, _) = streaming_server(200);
+        let response = http.send(Request::new(Method::GET, Url::parse(&url).unwrap())).await.expect("200");
+        assert!(response.truncated, "the body was cut");
+        assert_eq!(response.body.len(), MAX_BODY);
+
+        let (url, sent) = streaming_server(500);
+        let error = http.send(Request::new(Method::GET, Url::parse(&url).unwrap())).await.expect_err("500");
+        let message = error.server_message().unwrap_or_default().to_owned();
+        assert!(message.contains("the body was cut after 4 MiB"), "{message}");
+        assert!(message.len() < 1000, "the message is short: {} bytes", message.len());
+        assert!(sent.load(Ordering::SeqCst) < 64 * 1024 * 1024, "the rest of the body was never read");
+
+        if let (Some(before), Some(after)) = (before, peak_rss_kib()) {
+            let grown_mib = after.saturating_sub(before) / 1024;
+            assert!(grown_mib < 40, "peak memory grew by {grown_mib} MiB reading two 64 MiB bodies");
+        }
+    }
+}
