@@ -518,20 +518,22 @@ impl Drop for SlammingDoor {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connections_are_unreachable_after_the_retries() {
+async fn a_dropped_import_is_not_resent_blindly() {
     let door = SlammingDoor::open();
     let api = format!("http://127.0.0.1:{}/v1", door.port);
     let job = push_job(&api, &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2")]);
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
-    assert!(run.stderr.contains("3 attempts"), "{}", run.context());
-    assert_eq!(door.accepted.load(Ordering::SeqCst), 3, "one connection per attempt\n{}", run.context());
+    // The import may have gone through before the connection dropped: it
+    // is not sent again blindly (the HTTP layer's Ambiguous).
+    assert!(run.stderr.contains("not sent again"), "{}", run.context());
+    assert_eq!(door.accepted.load(Ordering::SeqCst), 1, "one import, not resent\n{}", run.context());
     assert_report(&job, "unreachable", "unreachable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_slower_than_the_http_timeout_are_retried_then_unreachable() {
+async fn a_timed_out_import_is_not_resent_blindly() {
     let server = mock_server().await;
     mount_import(&server, ResponseTemplate::new(204).set_delay(Duration::from_secs(3))).await;
     let job =
@@ -539,10 +541,10 @@ async fn answers_slower_than_the_http_timeout_are_retried_then_unreachable() {
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
-    assert!(run.stderr.contains("timed out"), "{}", run.context());
-    assert!(run.elapsed >= Duration::from_secs(2), "two attempts of 1s each\n{}", run.context());
+    assert!(run.stderr.contains("timed out") && run.stderr.contains("not sent again"), "{}", run.context());
     let requests = received(&server).await;
-    assert_eq!(count(&requests, "POST", IMPORT_PATH), 2, "{:?}", routes(&requests));
+    // A timed-out import may be processed: it is not sent again blindly.
+    assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{:?}", routes(&requests));
 }
 
 // ---------------------------------------------------------------------------

@@ -512,3 +512,139 @@ mod http_layer {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Plain http, user info and secret values: refused before anything is sent
+
+mod settings_rules {
+    use std::time::Duration;
+
+    use wiremock::MockServer;
+
+    use super::common::{Env, Pipeline, Run, TestRepo, ci_env, run_in_background, with};
+    use super::{GITBOOK_TOKEN, GITLAB_TOKEN, JOB_TOKEN, docs_history};
+
+    async fn docsync(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
+        let mut command = repo.docsync(args);
+        command.envs(env);
+        run_in_background(command, Duration::from_secs(60)).await
+    }
+
+    fn bad_input(run: &Run, variable: &str, says: &str) {
+        run.assert_code(2);
+        assert!(run.stderr.contains(variable), "names {variable}\n{}", run.context());
+        assert!(run.stderr.contains(says), "says {says}\n{}", run.context());
+        assert!(run.stderr.contains("fix:"), "{}", run.context());
+    }
+
+    /// Any request to the plain-http GitLab would go through this proxy,
+    /// where it is counted: none may.
+    async fn proxied(env: Env, proxy: &MockServer) -> Env {
+        with(env, &[("HTTP_PROXY", &proxy.uri()), ("http_proxy", &proxy.uri())])
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gitlab_over_plain_http_to_another_host_gets_no_token() {
+        let (repo, first, second) = docs_history();
+        let proxy = MockServer::start().await;
+        let gitlab = "http://gitlab.example.invalid";
+        let base = with(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &[
+                ("CI_SERVER_URL", gitlab),
+                ("CI_API_V4_URL", &format!("{gitlab}/api/v4")),
+                ("CI_PROJECT_ID", "42"),
+                ("CI_ENVIRONMENT_NAME", "docs/gitbook"),
+                ("DOCSYNC_RETRIES", "0"),
+            ],
+        );
+        // A token the user gave for GitLab: exit 2, for every command.
+        let env = proxied(with(base.clone(), &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]), &proxy).await;
+        for command in ["plan", "check", "sync"] {
+            let run = docsync(&repo, &env, &[command]).await;
+            bad_input(&run, "CI_API_V4_URL", "plain http would send DOCSYNC_GITLAB_TOKEN unencrypted");
+        }
+        let env = proxied(
+            with(base.clone(), &[("DOCSYNC_GITLAB_URL", gitlab), ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]),
+            &proxy,
+        )
+        .await;
+        let mut outside = env.clone();
+        outside.retain(|k, _| !k.starts_with("CI_") && k != "GITLAB_CI");
+        let run = docsync(&repo, &outside, &["check"]).await;
+        bad_input(&run, "DOCSYNC_GITLAB_URL", "unencrypted");
+
+        // Only the job token: GitLab is skipped with a warning.
+        let env = proxied(with(base, &[("CI_JOB_TOKEN", JOB_TOKEN)]), &proxy).await;
+        let run = docsync(&repo, &env, &["plan"]).await;
+        run.assert_code(0);
+        assert!(run.stderr.contains("plain http") && run.stderr.contains("CI_JOB_TOKEN"), "{}", run.context());
+        let sent = proxy.received_requests().await.unwrap_or_default();
+        assert!(sent.is_empty(), "nothing went to the plain-http GitLab: {sent:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn api_urls_with_user_info_are_refused_and_never_shown() {
+        let (repo, first, second) = docs_history();
+        let password = "pw-in-the-url-4242";
+        let push = ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second });
+        let cases = [
+            (
+                "DOCSYNC_GITBOOK_API_URL",
+                with(
+                    push.clone(),
+                    &[
+                        ("DOCSYNC_GITBOOK_SPACE", "spcUserInfo"),
+                        ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+                        ("DOCSYNC_GITBOOK_API_URL", &format!("https://user:{password}@api.gitbook.example/v1")),
+                    ],
+                ),
+            ),
+            (
+                "CI_SERVER_URL",
+                with(
+                    push.clone(),
+                    &[
+                        ("DOCSYNC_DOT_WEBHOOK_URL", "https://hooks.example.invalid/h"),
+                        ("CI_SERVER_URL", &format!("https://ci:{password}@gitlab.example.com")),
+                    ],
+                ),
+            ),
+        ];
+        for (variable, env) in cases {
+            for command in ["plan", "sync", "status"] {
+                let run = docsync(&repo, &env, &[command, "--format", "json"]).await;
+                bad_input(&run, variable, "user name or password");
+                assert!(!format!("{}{}", run.stdout, run.stderr).contains(password), "{}", run.context());
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn short_or_broken_secrets_are_refused_by_name() {
+        let (repo, first, second) = docs_history();
+        let push = with(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &[("DOCSYNC_GITBOOK_SPACE", "spcValues"), ("DOCSYNC_DOT_WEBHOOK_URL", "https://hooks.example.invalid/h")],
+        );
+        for (variable, value, says) in [
+            ("DOCSYNC_GITBOOK_TOKEN", "abc1234", "7 characters long"),
+            ("DOCSYNC_DOT_WEBHOOK_SECRET", "dot secret value", "whitespace or a control character inside"),
+            ("DOCSYNC_GIT_TOKEN", "glpat-line\nbreak", "whitespace or a control character inside"),
+            ("DOCSYNC_GITLAB_TOKEN", "glpat-\u{7}bell", "control character"),
+            ("CI_JOB_TOKEN", "short", "5 characters long"),
+        ] {
+            for command in ["plan", "sync", "check"] {
+                let run = docsync(&repo, &with(push.clone(), &[(variable, value)]), &[command]).await;
+                bad_input(&run, variable, says);
+                if value.len() > 5 {
+                    assert!(!run.stderr.contains(value), "the value is never shown\n{}", run.context());
+                }
+            }
+        }
+        // Surrounding whitespace is trimmed, not refused.
+        let run =
+            docsync(&repo, &with(push, &[("DOCSYNC_GITBOOK_TOKEN", "\n  gbtok-trimmed-value \n")]), &["plan"]).await;
+        run.assert_code(0);
+    }
+}
