@@ -449,7 +449,10 @@ pub async fn resolve_instance(http: &HttpClient, pasted: &Url, token: Option<&Au
                 return Ok(trim_slash(base));
             }
             Err(HttpError::Status { status, .. }) => last_status = status.as_u16().to_string(),
-            Err(HttpError::Unreachable { last, .. }) => {
+            Err(HttpError::Redirect { status, location, .. }) => {
+                last_status = format!("{} redirecting to {location}", status.as_u16());
+            }
+            Err(HttpError::Unreachable { last, .. } | HttpError::Ambiguous { last, .. }) => {
                 return Err(InstanceError::Unreachable {
                     host: pasted.host_str().unwrap_or_default().to_owned(),
                     detail: last,

@@ -99,13 +99,13 @@ pub enum HttpError {
     Unreachable { method: Method, url: String, attempts: u32, last: String },
     /// A write that may have been processed (a timeout, a dropped
     /// connection, 502 or 504): not sent again; the caller looks first.
-    #[error(
-        "{method} {url}: {last} after {attempts} attempt(s); the server may have processed it, so it was not sent again"
-    )]
+    #[error("{method} {url}: {last}; the request may have been processed, so it was not resent blindly")]
     Ambiguous { method: Method, url: String, attempts: u32, last: String },
     /// A 3xx: never followed. `location` is resolved against the request's
     /// URL and redacted.
-    #[error("{method} {url} answered {status}, redirecting to {location}; docsync follows no redirect")]
+    #[error(
+        "{method} {url} answered {status}, redirecting to {location}; docsync does not follow redirects (they would carry credentials elsewhere): configure the final URL"
+    )]
     Redirect { method: Method, url: String, status: StatusCode, location: String },
     /// The server's TLS certificate is not signed by any trusted CA.
     #[error(
@@ -283,9 +283,8 @@ impl HttpClient {
                     let location = response
                         .headers
                         .get(reqwest::header::LOCATION)
-                        .and_then(|value| value.to_str().ok())
-                        .and_then(|value| request.url.join(value).ok())
-                        .map_or_else(|| "(no Location header)".to_owned(), |url| redact(&redact_url(&url)));
+                        .map(|value| shown_location(&request.url, &String::from_utf8_lossy(value.as_bytes())))
+                        .unwrap_or_else(|| "(no Location header)".to_owned());
                     return Err(HttpError::Redirect {
                         method: request.method.clone(),
                         url: shown_url,
@@ -429,9 +428,22 @@ pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certifica
 fn server_message_of(response: &Response) -> String {
     let mut message = redact(&server_message(redact(&String::from_utf8_lossy(&response.body)).as_bytes()));
     if response.truncated {
-        message.push_str(&format!(" (the body was cut after {} MiB)", MAX_BODY / (1024 * 1024)));
+        message.push_str(&format!(" (the answer was cut at {} MiB)", MAX_BODY / (1024 * 1024)));
     }
     message
+}
+
+/// A redirect's target as it may be shown: resolved against the request,
+/// credentials and query masked.
+fn shown_location(request_url: &Url, location: &str) -> String {
+    match request_url.join(location) {
+        Ok(mut target) => {
+            target.set_query(None);
+            target.set_fragment(None);
+            redact(&redact_url(&target))
+        }
+        Err(_) => redact(&location.chars().take(200).collect::<String>()),
+    }
 }
 
 /// The TLS stack's words when the server's certificate was refused.

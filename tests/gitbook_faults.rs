@@ -20,8 +20,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::{
-    Job, NEW_STARTED, OLD_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, gitbook_state,
-    mock_server, old_success, read_dotenv, run_in_background,
+    Job, NEW_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, gitbook_state, mock_server,
+    old_success, read_dotenv, run_in_background,
 };
 
 const SPACE: &str = "spcFaults";
@@ -527,7 +527,7 @@ async fn a_dropped_import_is_not_resent_blindly() {
     run.assert_code(3);
     // The import may have gone through before the connection dropped: it
     // is not sent again blindly (the HTTP layer's Ambiguous).
-    assert!(run.stderr.contains("not sent again"), "{}", run.context());
+    assert!(run.stderr.contains("not resent blindly"), "{}", run.context());
     assert_eq!(door.accepted.load(Ordering::SeqCst), 1, "one import, not resent\n{}", run.context());
     assert_report(&job, "unreachable", "unreachable");
 }
@@ -541,7 +541,7 @@ async fn a_timed_out_import_is_not_resent_blindly() {
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
-    assert!(run.stderr.contains("timed out") && run.stderr.contains("not sent again"), "{}", run.context());
+    assert!(run.stderr.contains("timed out") && run.stderr.contains("not resent blindly"), "{}", run.context());
     let requests = received(&server).await;
     // A timed-out import may be processed: it is not sent again blindly.
     assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{:?}", routes(&requests));

@@ -399,7 +399,7 @@ mod http_layer {
         let slow = answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(3))).await;
         let error = http.send(post(&slow.uri())).await.expect_err("timeout");
         assert!(matches!(error, HttpError::Ambiguous { .. }), "{error:?}");
-        assert!(error.to_string().contains("not sent again"), "{error}");
+        assert!(error.to_string().contains("not resent blindly"), "{error}");
         assert_eq!(received(&slow).await, 1, "one POST after a timeout");
 
         let (url, connections) = dropping_server();
@@ -502,7 +502,7 @@ mod http_layer {
         let (url, sent) = streaming_server(500);
         let error = http.send(Request::new(Method::GET, Url::parse(&url).unwrap())).await.expect_err("500");
         let message = error.server_message().unwrap_or_default().to_owned();
-        assert!(message.contains("the body was cut after 4 MiB"), "{message}");
+        assert!(message.contains("the answer was cut at 4 MiB"), "{message}");
         assert!(message.len() < 1000, "the message is short: {} bytes", message.len());
         assert!(sent.load(Ordering::SeqCst) < 64 * 1024 * 1024, "the rest of the body was never read");
 
