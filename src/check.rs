@@ -262,6 +262,10 @@ fn explain(error: &GitLabError, variable: &str, what: &str, api: &url::Url) -> (
             format!("{what}: {error}"),
             format!("check that {api} is GitLab's REST API (CI_API_V4_URL or DOCSYNC_GITLAB_URL): something else answered"),
         ),
+        GitLabError::Redirected(_) => (format!("{what}: {error}"), error.fix().unwrap_or_default()),
+        GitLabError::Unreachable(_) if error.fix().is_some() => {
+            (format!("{what}: {error}"), error.fix().unwrap_or_default())
+        }
         GitLabError::NotFound(_) | GitLabError::Rejected(_) | GitLabError::Unreachable(_) => (
             format!("{what}: {error}"),
             "check DOCSYNC_GITLAB_URL (CI_API_V4_URL in CI) and the network; for GitLab's own errors (5xx) retry later".into(),

@@ -349,6 +349,11 @@ pub struct Target {
 pub struct GitLabSettings {
     pub url: Option<Url>,
     pub token: Option<Secret>,
+    /// The variable the token came from, for messages.
+    pub token_source: String,
+    /// GitLab is plain http to another host and only `CI_JOB_TOKEN` would
+    /// be sent there: GitLab is not called (see [`crate::credentials`]).
+    pub plain_http: bool,
 }
 
 /// Where a report goes, and what set it: `DOCSYNC_REPORT`, `--report`, a
@@ -510,7 +515,12 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
         .and_then(|(value, source)| parse_url(&value, &source, &mut problems));
     // The environment beats [defaults]; a variable the file names must be set.
-    let gitlab_token = match d.gitlab_token.clone().filter(|t| !t.expose().is_empty()) {
+    let direct_gitlab_token = d.gitlab_token.clone().filter(|t| !t.expose().is_empty());
+    let gitlab_token_source = match (&direct_gitlab_token, &defaults.gitlab_token_env) {
+        (None, Some(name)) => name.get_ref().clone(),
+        _ => "DOCSYNC_GITLAB_TOKEN".to_owned(),
+    };
+    let gitlab_token = match direct_gitlab_token {
         Some(token) => Some(token),
         None => defaults.gitlab_token_env.as_ref().and_then(|name| {
             let source = format!("{file_name}: [defaults] key `gitlab_token_env`");
@@ -580,10 +590,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         targets.retain(|t| flags.targets.contains(&t.name));
     }
 
-    if !problems.is_empty() {
-        return Err(BadInputs(problems));
-    }
-    Ok(Settings {
+    let mut settings = Settings {
         format: flags.format.unwrap_or_default(),
         dry_run: flags.dry_run,
         force: flags.force,
@@ -594,11 +601,21 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         http,
         report,
         report_json,
-        gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
+        gitlab: GitLabSettings {
+            url: gitlab_url,
+            token: gitlab_token,
+            token_source: gitlab_token_source,
+            plain_http: false,
+        },
         targets,
         git_dir: env.git_dir.as_ref().map(PathBuf::from),
         git_work_tree: env.git_work_tree.as_ref().map(PathBuf::from),
-    })
+    };
+    problems.extend(crate::credentials::check(&mut settings));
+    if !problems.is_empty() {
+        return Err(BadInputs(problems));
+    }
+    Ok(settings)
 }
 
 /// The first of flag, variable and file value that is set, with a name for
@@ -1176,8 +1193,23 @@ fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<BadInput>) ->
     }
 }
 
+/// The longest duration any setting accepts: longer than any CI job runs,
+/// and short enough that adding it to a clock never overflows.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 fn parse_duration_setting(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Duration> {
     match parse_duration(value) {
+        Some(duration) if duration > MAX_DURATION => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    format!("longer than the {} docsync allows", format_duration(MAX_DURATION)),
+                    "use a duration a CI job can wait, like 10m or 1h",
+                )
+                .with_value(value),
+            );
+            None
+        }
         Some(duration) if !duration.is_zero() => Some(duration),
         _ => {
             problems.push(

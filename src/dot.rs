@@ -80,7 +80,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::config::PathFilter;
-use crate::gitbook::Project;
+use crate::gitbook::{CloneUrl, Project};
 use crate::http::{HttpClient, HttpError, Request};
 use crate::pipeline::Pipeline;
 use crate::repo::{Change, ChangeKind, ChangeStatus, CommitChanges, CommitInfo};
@@ -217,7 +217,7 @@ pub struct EventInput<'a> {
 pub fn push_event(input: &EventInput<'_>) -> PushEvent {
     let ci = input.pipeline.ci.as_ref();
     let project = project_attributes(input.pipeline, input.project);
-    let commit_url = |sha: &str| format!("{}/-/commit/{sha}", project.web_url);
+    let commit_url = |sha: &str| input.project.at(["-", "commit", sha]).to_string();
     let (commits, total_commits_count) = match input.history {
         PushHistory::Range { commits, total } => {
             let listed = &commits[commits.len().saturating_sub(COMMITS_LISTED)..];
@@ -285,7 +285,7 @@ fn project_attributes(pipeline: &Pipeline, project: &Project) -> ProjectAttribut
         None | Some(22) => format!("git@{ssh_host}:{path}.git"),
         Some(port) => format!("ssh://git@{ssh_host}:{port}/{path}.git"),
     };
-    let http_url = format!("{web_url}.git");
+    let http_url = CloneUrl::new(project, None).shown();
     let visibility_level =
         ci.and_then(|ci| ci.project_visibility.as_deref()).and_then(|v| match v.to_ascii_lowercase().as_str() {
             "private" => Some(0),
@@ -428,6 +428,9 @@ pub fn instance(pipeline: &Pipeline, project: &Project) -> String {
 /// Why a push event was not delivered, in the terms the user must act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// A 3xx: never followed, never a delivery; the secret would go with it.
+    #[error("the receiver redirected the push event: {0}")]
+    Redirected(HttpError),
     /// 401 or 403: the receiver does not accept the secret.
     #[error("the receiver refused the webhook secret: {0}")]
     SecretRefused(HttpError),
@@ -447,6 +450,10 @@ impl DeliveryError {
     /// What to do next. `secret_source` is the variable the secret came from.
     pub fn fix(&self, secret_source: &str) -> String {
         match self {
+            DeliveryError::Redirected(_) => "set DOCSYNC_DOT_WEBHOOK_URL (or the target's dot_webhook_url) to the final URL the receiver redirects to: docsync sends the secret to no other address, and a redirect is no delivery".to_owned(),
+            DeliveryError::Unreachable(error) if error.is_configuration() => {
+                "put the CA that signed the receiver's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned()
+            }
             DeliveryError::SecretRefused(_) => format!(
                 "set {secret_source} to the secret token of the receiver's webhook (in Dot: the webhook's secret), as a masked CI/CD variable"
             ),
@@ -465,7 +472,12 @@ impl DeliveryError {
     /// Whether the receiver could not be reached or failed on its side
     /// (exit 3), rather than refusing the event (exit 1).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, DeliveryError::ServerError(_) | DeliveryError::Unreachable(_))
+        !self.is_configuration() && matches!(self, DeliveryError::ServerError(_) | DeliveryError::Unreachable(_))
+    }
+
+    /// The run's configuration is at fault (exit 2): an untrusted certificate.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, DeliveryError::Unreachable(error) if error.is_configuration())
     }
 }
 
@@ -485,9 +497,10 @@ pub async fn deliver(
     body: &impl Serialize,
     secret: &Secret,
 ) -> Result<Delivered, DeliveryError> {
-    // Every attempt carries the same Idempotency-Key: the receiver drops
-    // repeats, so resending after a timeout or a 502 is harmless.
-    let mut request = Request::new(Method::POST, url.clone()).deduplicated_by_server();
+    // The receiver deduplicates by Idempotency-Key: resending is harmless.
+    let mut request = Request::new(Method::POST, url.clone())
+        .deduplicated_by_server()
+        .shown_as(crate::credentials::shown_webhook_url(url));
     for (name, value) in headers {
         let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
             continue;
@@ -504,6 +517,7 @@ pub async fn deliver(
     match http.send(request).await {
         Ok(response) => Ok(Delivered { status: response.status.as_u16(), attempts: response.attempts }),
         Err(error) => Err(match error.status().map(|s| s.as_u16()) {
+            Some(300..=399) => DeliveryError::Redirected(error),
             Some(401 | 403) => DeliveryError::SecretRefused(error),
             Some(500..) => DeliveryError::ServerError(error),
             Some(_) => DeliveryError::Rejected(error),

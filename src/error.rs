@@ -43,6 +43,9 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// Values echoed in errors are cut to this many characters.
+pub const MAX_SHOWN_VALUE: usize = 120;
+
 /// Bad configuration or input: exit code 2. It always names where the value
 /// came from (a variable, a flag, a file and key), what is wrong and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +64,15 @@ impl BadInput {
         BadInput { source: source.into(), value: None, problem: problem.into(), fix: fix.into() }
     }
 
+    /// The offending value, redacted, then cut to [`MAX_SHOWN_VALUE`]
+    /// characters (control characters are escaped when shown).
     pub fn with_value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
+        let value = crate::secret::redact(&value.into());
+        let mut shown: String = value.chars().take(MAX_SHOWN_VALUE).collect();
+        if shown.len() < value.len() {
+            shown.push_str(&format!("… ({} characters)", value.chars().count()));
+        }
+        self.value = Some(shown);
         self
     }
 }
@@ -101,11 +111,44 @@ impl fmt::Display for BadInputs {
 
 impl std::error::Error for BadInputs {}
 
-/// The exit code for an error that ended the run.
+/// docsync could not finish its own work on this machine: exit code 4.
+/// Never a target's fault, so never reported as one.
+///
+/// Wrap the I/O error where it happens, naming what docsync was doing:
+/// `LocalFailure::new("while writing the report docsync.env", error)`, or
+/// `.map_err(LocalFailure::wrap("while reading the repository"))`.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {source}")]
+pub struct LocalFailure {
+    pub doing: String,
+    #[source]
+    pub source: anyhow::Error,
+}
+
+impl LocalFailure {
+    pub fn new(doing: impl Into<String>, source: impl Into<anyhow::Error>) -> LocalFailure {
+        LocalFailure { doing: doing.into(), source: source.into() }
+    }
+
+    /// For `map_err`.
+    pub fn wrap<E: Into<anyhow::Error>>(doing: impl Into<String>) -> impl FnOnce(E) -> LocalFailure {
+        let doing = doing.into();
+        move |error| LocalFailure::new(doing, error)
+    }
+}
+
+/// The exit code for an error that ended the run: the first cause in the
+/// chain that says what kind of failure it is. A failure of nobody's kind is
+/// docsync's own (exit 4 for I/O), else a target's (exit 1).
 pub fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.is::<BadInput>() || cause.is::<BadInputs>() {
             return Exit::BadInput;
+        }
+        // libgit2 errors that reach here are the local repository's: bad
+        // revisions and missing commits are turned into BadInput first.
+        if cause.is::<LocalFailure>() || cause.is::<std::io::Error>() || cause.is::<git2::Error>() {
+            return Exit::LocalFailure;
         }
     }
     Exit::TargetFailed
@@ -126,6 +169,16 @@ mod tests {
     }
 
     #[test]
+    fn echoed_values_are_cut_and_escaped() {
+        let error =
+            BadInput::new("DOCSYNC_BRANCH", "bad", "fix").with_value(format!("a\u{1b}[31mb\n{}", "x".repeat(500)));
+        let text = error.to_string();
+        assert!(text.starts_with("DOCSYNC_BRANCH = \"a\\u{1b}[31mb\\nxxx"), "{text}");
+        assert!(text.contains("… (508 characters)"), "{text}");
+        assert!(text.len() < 250, "{text}");
+    }
+
+    #[test]
     fn worst_outcome_wins() {
         assert_eq!(Exit::Ok.worst(Exit::TargetFailed), Exit::TargetFailed);
         assert_eq!(Exit::Unreachable.worst(Exit::TargetFailed), Exit::Unreachable);
@@ -137,5 +190,18 @@ mod tests {
         let error = anyhow::Error::new(BadInput::new("--from", "x", "y")).context("while resolving the range");
         assert_eq!(exit_for(&error), Exit::BadInput);
         assert_eq!(exit_for(&anyhow::anyhow!("boom")), Exit::TargetFailed);
+    }
+
+    #[test]
+    fn local_failures_exit_4_and_rank_below_bad_input() {
+        let error =
+            anyhow::Error::new(LocalFailure::new("while writing the report docsync.env", anyhow::anyhow!("disk full")));
+        assert_eq!(exit_for(&error), Exit::LocalFailure);
+        assert_eq!(error.to_string(), "while writing the report docsync.env: disk full");
+        let io = anyhow::Error::new(std::io::Error::other("broken pipe")).context("while writing the result");
+        assert_eq!(exit_for(&io), Exit::LocalFailure);
+        assert_eq!(Exit::Unreachable.worst(Exit::LocalFailure), Exit::LocalFailure);
+        assert_eq!(Exit::LocalFailure.worst(Exit::BadInput), Exit::BadInput);
+        assert_eq!(Exit::LocalFailure as u8, 4);
     }
 }

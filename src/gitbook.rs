@@ -26,19 +26,23 @@ impl Project {
     /// outside CI.
     pub fn from_url(raw: &str) -> Option<Project> {
         let raw = raw.trim();
-        let https = if let Some(rest) = raw.strip_prefix("git@") {
+        // The web URL of an SSH remote: the same host and path over HTTPS.
+        let over_https = |host: &str, path: &str| -> Option<Url> {
+            let mut url = Url::parse("https://localhost").ok()?;
+            url.set_host(Some(host)).ok()?;
+            url.set_path(path);
+            Some(url)
+        };
+        let mut url = if let Some(rest) = raw.strip_prefix("git@") {
             // git@host:group/project.git
             let (host, path) = rest.split_once(':')?;
-            format!("https://{host}/{path}")
-        } else if let Some(rest) = raw.strip_prefix("ssh://") {
-            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
-            let (host, path) = rest.split_once('/')?;
-            let host = host.split(':').next()?;
-            format!("https://{host}/{path}")
+            over_https(host, path)?
+        } else if raw.starts_with("ssh://") {
+            let ssh = Url::parse(raw).ok()?;
+            over_https(ssh.host_str()?, ssh.path())?
         } else {
-            raw.to_owned()
+            Url::parse(raw).ok()?
         };
-        let mut url = Url::parse(&https).ok()?;
         if !matches!(url.scheme(), "http" | "https") {
             return None;
         }
@@ -51,14 +55,24 @@ impl Project {
         Some(Project { web_url: url })
     }
 
-    fn at(&self, suffix: &str) -> String {
-        format!("{}{suffix}", self.web_url.as_str().trim_end_matches('/'))
+    /// A page of the project: `segments` appended to its path, each one
+    /// percent-encoded, so a branch name can never alter the URL's shape.
+    pub fn at<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+        let mut url = self.web_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
     }
 }
 
 /// Everything but RFC 3986's unreserved characters is escaped in user info.
 const USERINFO: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn encode_userinfo(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, USERINFO).to_string()
+}
 
 /// The HTTPS clone URL GitBook fetches from, with its credentials.
 #[derive(Debug, Clone)]
@@ -70,12 +84,12 @@ pub struct CloneUrl {
 impl CloneUrl {
     pub fn new(project: &Project, credentials: Option<(String, Secret)>) -> CloneUrl {
         let mut url = project.web_url.clone();
-        let path = format!("{}.git", url.path().trim_end_matches('/'));
+        let path = url.path().trim_end_matches('/').to_owned() + ".git";
         url.set_path(&path);
         if let Some((_, secret)) = &credentials {
             // The token travels percent-encoded; a server that echoes the URL
             // back must find that form masked in our output too.
-            Secret::new(percent_encoding::utf8_percent_encode(secret.expose(), USERINFO).to_string());
+            Secret::new(encode_userinfo(secret.expose()));
         }
         CloneUrl { url, credentials }
     }
@@ -84,7 +98,8 @@ impl CloneUrl {
     pub fn shown(&self) -> String {
         match &self.credentials {
             None => self.url.to_string(),
-            Some((user, _)) => self.with_credentials(user, MASK),
+            // `Url` percent-encodes the brackets of the mask; show them as written.
+            Some((user, _)) => self.with_credentials(user, MASK).to_string().replace("%5BMASKED%5D", MASK),
         }
     }
 
@@ -92,15 +107,18 @@ impl CloneUrl {
     pub fn exposed(&self) -> String {
         match &self.credentials {
             None => self.url.to_string(),
-            Some((user, secret)) => self.with_credentials(user, secret.expose()),
+            Some((user, secret)) => self.with_credentials(user, secret.expose()).to_string(),
         }
     }
 
-    fn with_credentials(&self, user: &str, password: &str) -> String {
-        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
-        let shown_password = if password == MASK { MASK.to_owned() } else { encode(password) };
-        let rest = self.url.as_str().split_once("://").map_or("", |(_, r)| r);
-        format!("{}://{}:{}@{}", self.url.scheme(), encode(user), shown_password, rest)
+    fn with_credentials(&self, user: &str, password: &str) -> Url {
+        let mut url = self.url.clone();
+        // Encoded beforehand with the stricter set: `Url` leaves `%` alone,
+        // so the form sent is exactly the form registered for redaction.
+        // Both fail only for URLs without a host, which a project URL has.
+        let _ = url.set_username(&encode_userinfo(user));
+        let _ = url.set_password(Some(&encode_userinfo(password)));
+        url
     }
 }
 
@@ -155,10 +173,12 @@ impl GitRequestBody {
         GitRequestBody {
             url: CloneUrl::new(input.project, input.credentials),
             git_ref: input.git_ref,
-            repo_tree_url: input.project.at(&format!("/-/blob/{}", input.branch)),
-            repo_commit_url: input.project.at("/-/commit"),
+            // A branch's slashes separate path segments in GitLab's URLs;
+            // anything else in its name is encoded.
+            repo_tree_url: input.project.at(["-", "blob"].into_iter().chain(input.branch.split('/'))).to_string(),
+            repo_commit_url: input.project.at(["-", "commit"]).to_string(),
             repo_project_directory: (!input.directory.is_empty()).then(|| input.directory.to_owned()),
-            timestamp: input.timestamp.map(rfc3339_utc),
+            timestamp: input.timestamp.and_then(rfc3339_utc),
             commit_message: None,
             force: input.force,
             standalone: false,
@@ -180,10 +200,12 @@ impl GitRequestBody {
     }
 }
 
-/// RFC 3339 in UTC, whole seconds: `2026-11-22T15:00:00Z`.
-pub fn rfc3339_utc(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(at);
-    utc.format(&Rfc3339).unwrap_or_default()
+/// RFC 3339 in UTC, whole seconds: `2026-11-22T15:00:00Z`; `None` for a
+/// time RFC 3339 cannot write (outside the years 0 to 9999 in UTC).
+pub fn rfc3339_utc(at: OffsetDateTime) -> Option<String> {
+    let utc = at.checked_to_offset(time::UtcOffset::UTC)?;
+    let utc = utc.replace_nanosecond(0).unwrap_or(utc);
+    utc.format(&Rfc3339).ok()
 }
 
 /// `{api}/spaces/{space}/git/{operation}`, built segment by segment so a
@@ -313,6 +335,10 @@ pub enum GitBookError {
     SpaceNotFound { space: String, source: HttpError },
     #[error("GitBook rejected the request: {source}")]
     Rejected { source: HttpError },
+    /// A 3xx: the API URL is not the final one. Never followed: the token
+    /// and the import body's git token would go with it.
+    #[error("{0}")]
+    Redirected(HttpError),
     #[error("{0}")]
     Unreachable(HttpError),
     #[error("unexpected answer from GitBook at {field}: {detail}")]
@@ -320,6 +346,11 @@ pub enum GitBookError {
 }
 
 impl GitBookError {
+    /// The run's configuration is at fault (exit 2): an untrusted certificate.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, GitBookError::Unreachable(error) if error.is_configuration())
+    }
+
     pub fn fix(&self) -> String {
         match self {
             GitBookError::Unauthorized { fix, .. } => fix.clone(),
@@ -332,6 +363,13 @@ impl GitBookError {
             }
             GitBookError::Rejected { .. } => {
                 "read GitBook's message above; the request body is shown by `docsync plan`".into()
+            }
+            GitBookError::Redirected(_) => {
+                "set DOCSYNC_GITBOOK_API_URL (or the target's gitbook_api_url) to the final URL the server redirects to: docsync sends no token to another address".into()
+            }
+            GitBookError::Unreachable(error) if error.is_configuration() => {
+                "put the CA that signed the API's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
+                    .into()
             }
             GitBookError::Unreachable(_) => {
                 "check DOCSYNC_GITBOOK_API_URL, the proxy (HTTPS_PROXY) and GitBook's status page, then retry the job"
@@ -442,7 +480,7 @@ impl GitBookClient<'_> {
     fn classify(&self, error: HttpError, sends_clone_url: bool) -> GitBookError {
         match error.status().map(|s| s.as_u16()) {
             Some(401 | 403) => {
-                let message = error.server_message().unwrap_or_default().to_ascii_lowercase();
+                let message = error.server_message().map(str::to_ascii_lowercase).unwrap_or_default();
                 let clone_problem = sends_clone_url
                     && ["clone", "repository", "credential", "git "].iter().any(|w| message.contains(w));
                 if clone_problem {
@@ -465,6 +503,7 @@ impl GitBookClient<'_> {
                     }
                 }
             }
+            Some(300..=399) => GitBookError::Redirected(error),
             Some(404) => GitBookError::SpaceNotFound { space: self.target.space.clone(), source: error },
             Some(_) => GitBookError::Rejected { source: error },
             None => GitBookError::Unreachable(error),
@@ -778,6 +817,21 @@ mod tests {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::DATE, "Sun, 22 Nov 2026 15:00:04 GMT".parse().unwrap());
         assert_eq!(server_time(&headers), at("2026-11-22T15:00:04Z"));
+    }
+
+    #[test]
+    fn branch_names_never_alter_the_tree_url() {
+        let project = Project::from_url("https://gitlab.example.com/g/p").unwrap();
+        let body = GitRequestBody::import(BodyInput {
+            project: &project,
+            credentials: None,
+            git_ref: "refs/heads/docs/x".into(),
+            branch: "docs/x?y#z %",
+            directory: "",
+            timestamp: None,
+            force: false,
+        });
+        assert_eq!(body.repo_tree_url, "https://gitlab.example.com/g/p/-/blob/docs/x%3Fy%23z%20%25");
     }
 
     #[test]

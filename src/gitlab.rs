@@ -63,6 +63,9 @@ pub enum GitLabError {
     NotFound(HttpError),
     #[error("{}", printable(&.0.to_string()))]
     Rejected(HttpError),
+    /// A 3xx: the configured URL is not the final one. Never followed.
+    #[error("{}", printable(&.0.to_string()))]
+    Redirected(HttpError),
     #[error("{}", printable(&.0.to_string()))]
     Unreachable(HttpError),
     #[error("unexpected answer from GitLab at {}: {}", printable(.field), printable(.detail))]
@@ -93,6 +96,7 @@ impl GitLabError {
 impl From<HttpError> for GitLabError {
     fn from(error: HttpError) -> GitLabError {
         match error.status().map(|s| s.as_u16()) {
+            Some(300..=399) => GitLabError::Redirected(error),
             Some(401) => GitLabError::Unauthorized(error),
             Some(403) => match insufficient_scope(&error) {
                 Some(scope) => GitLabError::InsufficientScope { scope, error },
@@ -113,6 +117,21 @@ fn insufficient_scope(error: &HttpError) -> Option<Option<String>> {
     let json: serde_json::Value = serde_json::from_str(body).ok()?;
     (json.get("error")?.as_str()? == "insufficient_scope")
         .then(|| json.get("scope").and_then(|s| s.as_str()).map(str::to_owned))
+}
+
+impl GitLabError {
+    /// The fix for failures that are the configuration's, not the token's.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            GitLabError::Redirected(_) => Some(
+                "set CI_API_V4_URL (or DOCSYNC_GITLAB_URL outside CI) to the final URL the server redirects to: docsync sends no token to another address".to_owned(),
+            ),
+            GitLabError::Unreachable(error) if error.is_configuration() => Some(
+                "put the CA that signed GitLab's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// `GET /user`.
@@ -679,6 +698,12 @@ pub async fn resolve_instance(http: &HttpClient, pasted: &Url, token: Option<&Au
                 return Err(InstanceError::Unreachable {
                     host: pasted.host_str().unwrap_or_default().to_owned(),
                     detail: last,
+                });
+            }
+            Err(error) => {
+                return Err(InstanceError::Unreachable {
+                    host: pasted.host_str().unwrap_or_default().to_owned(),
+                    detail: error.to_string(),
                 });
             }
         }

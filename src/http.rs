@@ -10,14 +10,16 @@
 //! also holds back every other request to the same host until the limit
 //! resets, so many targets on one host slow down together.
 //!
-//! A request that changes something ([`Resend::IfUnprocessed`]) is resent
-//! only when it cannot have been processed; after a failure that leaves its
-//! fate open it ends [`HttpError::Ambiguous`], and the caller looks at the
-//! server's state before deciding to send it again.
+//! What is resent ([`Resend`]): reads always; a write only when it cannot
+//! have been processed (connect or TLS handshake failure, 408, 429, 503) or
+//! when the server deduplicates it. After a timeout, a dropped connection,
+//! 502 or 504 a write ends [`HttpError::Ambiguous`]: its caller reads the
+//! server's state before deciding.
 //!
-//! Redirects are never followed: every request docsync sends carries a
-//! credential or a body, and a 3xx ends with [`HttpError::Redirect`] naming
-//! the `Location`. Bodies are read up to [`MAX_BODY`].
+//! Redirects are never followed ([`HttpError::Redirect`]): every request
+//! docsync sends carries a credential. Bodies are read up to [`MAX_BODY`].
+//! A certificate no trusted CA signed is [`HttpError::UntrustedCertificate`],
+//! bad configuration, never retried.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -81,22 +83,8 @@ impl Default for HttpSettings {
     }
 }
 
-/// The most of a response body docsync reads; the rest is dropped, and said
-/// to be. An error page or a `git/info` answer is a few kilobytes.
+/// At most this much of any response body is read; the rest is dropped.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// Whether a failed request may be sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resend {
-    /// Reads, and writes the server deduplicates (push events carry the same
-    /// `Idempotency-Key`): resent after any retryable failure.
-    Always,
-    /// Writes: resent only when they cannot have been processed (the
-    /// connection or TLS handshake failed before anything was sent, 408, 429,
-    /// 503). A timeout, a dropped connection, 502 or 504 ends
-    /// [`HttpError::Ambiguous`].
-    IfUnprocessed,
-}
 
 /// A failed exchange, with what the server said.
 #[derive(Debug, thiserror::Error)]
@@ -109,22 +97,30 @@ pub enum HttpError {
     /// or 408/429/5xx to the end.
     #[error("{method} {url}: no success after {attempts} attempts ({last})")]
     Unreachable { method: Method, url: String, attempts: u32, last: String },
-    /// A write whose fate is unknown: it may have been processed. Not resent
-    /// blindly; the caller reads the server's state first.
+    /// A write that may have been processed (a timeout, a dropped
+    /// connection, 502 or 504): not sent again; the caller looks first.
     #[error("{method} {url}: {last}; the request may have been processed, so it was not resent blindly")]
     Ambiguous { method: Method, url: String, attempts: u32, last: String },
-    /// A 3xx. Following it would carry the credential or body elsewhere.
+    /// A 3xx: never followed. `location` is resolved against the request's
+    /// URL and redacted.
     #[error(
         "{method} {url} answered {status}, redirecting to {location}; docsync does not follow redirects (they would carry credentials elsewhere): configure the final URL"
     )]
     Redirect { method: Method, url: String, status: StatusCode, location: String },
+    /// The server's TLS certificate is not signed by any trusted CA.
+    #[error(
+        "{method} {url}: the server's TLS certificate is not trusted ({detail}); add its CA to CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
+    )]
+    UntrustedCertificate { method: Method, url: String, detail: String },
 }
 
 impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             HttpError::Status { status, .. } | HttpError::Redirect { status, .. } => Some(*status),
-            HttpError::Unreachable { .. } | HttpError::Ambiguous { .. } => None,
+            HttpError::Unreachable { .. } | HttpError::Ambiguous { .. } | HttpError::UntrustedCertificate { .. } => {
+                None
+            }
         }
     }
 
@@ -135,6 +131,22 @@ impl HttpError {
             _ => None,
         }
     }
+
+    /// Whether this is the run's configuration at fault (exit 2), not the
+    /// target: an untrusted certificate.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, HttpError::UntrustedCertificate { .. })
+    }
+}
+
+/// When a request may be sent again after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Reads, and writes the server deduplicates: under the retry policy.
+    Always,
+    /// Writes: only after a failure that proves the server never processed
+    /// it (connect or TLS handshake failure, 408, 429, 503).
+    IfUnprocessed,
 }
 
 /// A request to send, rebuilt for every attempt.
@@ -144,6 +156,9 @@ pub struct Request {
     pub headers: Vec<(HeaderName, String, bool)>,
     pub body: Option<Vec<u8>>,
     pub resend: Resend,
+    /// How the URL is shown in messages, when the redacted URL says too much
+    /// (a webhook's path).
+    pub shown_url: Option<String>,
 }
 
 impl Request {
@@ -151,13 +166,19 @@ impl Request {
     /// cannot have been processed.
     pub fn new(method: Method, url: Url) -> Request {
         let resend = if matches!(method, Method::GET | Method::HEAD) { Resend::Always } else { Resend::IfUnprocessed };
-        Request { method, url, headers: Vec::new(), body: None, resend }
+        Request { method, url, headers: Vec::new(), body: None, resend, shown_url: None }
     }
 
-    /// The server deduplicates this request (an `Idempotency-Key`), so it
-    /// may be resent after any retryable failure.
+    /// A write the server deduplicates (a push event with its
+    /// `Idempotency-Key`): resending it is harmless.
     pub fn deduplicated_by_server(mut self) -> Request {
         self.resend = Resend::Always;
+        self
+    }
+
+    /// Shows the URL as `shown` in every message.
+    pub fn shown_as(mut self, shown: String) -> Request {
+        self.shown_url = Some(shown);
         self
     }
 
@@ -184,8 +205,9 @@ impl Request {
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// At most [`MAX_BODY`] bytes.
     pub body: Vec<u8>,
-    /// The body was longer than [`MAX_BODY`] and was cut there.
+    /// The body was longer than [`MAX_BODY`] and was cut.
     pub truncated: bool,
     /// How many attempts it took.
     pub attempts: u32,
@@ -208,6 +230,8 @@ impl HttpClient {
             .user_agent(concat!("docsync/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
+            // Every request carries a credential: a redirect would take it
+            // (or the import body's git token) to another host or scheme.
             .redirect(reqwest::redirect::Policy::none());
         for (variable, path) in &settings.ca_files {
             builder = builder.tls_certs_merge(load_ca_file(variable, path)?);
@@ -224,7 +248,7 @@ impl HttpClient {
     /// Sends a request, retrying as the policy says. Success is any 2xx.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let started = Instant::now();
-        let shown_url = redact_url(&request.url);
+        let shown_url = request.shown_url.clone().unwrap_or_else(|| redact_url(&request.url));
         // Rate limits belong to a service: one host and port.
         let host = format!(
             "{}:{}",
@@ -246,7 +270,13 @@ impl HttpClient {
                 }
                 break self.attempt(&request).await;
             };
-            let (retry_after, last, unprocessed) = match outcome {
+            let ambiguous = |last: String| HttpError::Ambiguous {
+                method: request.method.clone(),
+                url: shown_url.clone(),
+                attempts: attempt,
+                last: redact(&last),
+            };
+            let (retry_after, last) = match outcome {
                 Ok(response) if response.status.is_success() => {
                     return Ok(Response { attempts: attempt, ..response });
                 }
@@ -264,39 +294,43 @@ impl HttpClient {
                     });
                 }
                 Ok(response) if is_retryable(response.status) => {
+                    let message = server_message_of(&response);
+                    // A gateway's 502 or 504 says nothing of whether the
+                    // server behind it processed the write.
+                    if request.resend == Resend::IfUnprocessed && matches!(response.status.as_u16(), 502 | 504) {
+                        return Err(ambiguous(format!("{} {message}", response.status)));
+                    }
                     let delay = retry_after(&response.headers, SystemTime::now());
                     if response.status == StatusCode::TOO_MANY_REQUESTS {
                         self.hold_host(&host, delay.unwrap_or(self.retry.base_delay));
                     }
-                    let unprocessed = matches!(response.status.as_u16(), 408 | 429 | 503);
-                    (delay, format!("{} {}", response.status, server_message(&response.body)), unprocessed)
+                    (delay, format!("{} {message}", response.status))
                 }
                 Ok(response) => {
-                    let mut message = server_message(&response.body);
-                    let mut body = String::from_utf8_lossy(&response.body).into_owned();
-                    if response.truncated {
-                        message.push_str(" (the answer was cut at 4 MiB)");
-                        body.push_str("\n(cut at 4 MiB)");
-                    }
                     return Err(HttpError::Status {
                         method: request.method.clone(),
                         url: shown_url,
                         status: response.status,
-                        message: redact(&message),
-                        body: redact(&body),
+                        message: server_message_of(&response),
+                        body: redact(&String::from_utf8_lossy(&response.body)),
                     });
                 }
-                // A failed connect (refused, TLS handshake) sent nothing.
-                Err(error) => (None, redact(&describe(&error)), error.is_connect()),
+                Err(error) => {
+                    if let Some(detail) = untrusted_certificate(&error) {
+                        return Err(HttpError::UntrustedCertificate {
+                            method: request.method.clone(),
+                            url: shown_url,
+                            detail,
+                        });
+                    }
+                    // Only a connection that was never made proves the
+                    // request was never processed.
+                    if request.resend == Resend::IfUnprocessed && !error.is_connect() {
+                        return Err(ambiguous(describe(&error)));
+                    }
+                    (None, redact(&describe(&error)))
+                }
             };
-            if request.resend == Resend::IfUnprocessed && !unprocessed {
-                return Err(HttpError::Ambiguous {
-                    method: request.method.clone(),
-                    url: shown_url,
-                    attempts: attempt,
-                    last: redact(&last),
-                });
-            }
             let delay = retry_after.unwrap_or_else(|| self.backoff(attempt)).min(self.retry.max_delay);
             if attempt > self.retry.retries || started.elapsed() + delay > self.retry.budget {
                 return Err(HttpError::Unreachable {
@@ -337,6 +371,7 @@ impl HttpClient {
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
                 truncated = true;
+                // Dropping the response closes the connection: the rest is never read.
                 break;
             }
             body.extend_from_slice(&chunk);
@@ -388,6 +423,17 @@ pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certifica
     }
 }
 
+/// The server's words from a response, redacted before they are cut short
+/// (a cut through a secret would leave most of it unmasked), and saying so
+/// when the body itself was cut at [`MAX_BODY`].
+fn server_message_of(response: &Response) -> String {
+    let mut message = redact(&server_message(redact(&String::from_utf8_lossy(&response.body)).as_bytes()));
+    if response.truncated {
+        message.push_str(&format!(" (the answer was cut at {} MiB)", MAX_BODY / (1024 * 1024)));
+    }
+    message
+}
+
 /// A redirect's target as it may be shown: resolved against the request,
 /// credentials and query masked.
 fn shown_location(request_url: &Url, location: &str) -> String {
@@ -395,10 +441,23 @@ fn shown_location(request_url: &Url, location: &str) -> String {
         Ok(mut target) => {
             target.set_query(None);
             target.set_fragment(None);
-            redact_url(&target)
+            redact(&redact_url(&target))
         }
         Err(_) => redact(&location.chars().take(200).collect::<String>()),
     }
+}
+
+/// The TLS stack's words when the server's certificate was refused.
+fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("invalid peer certificate") {
+            return Some(text);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn is_retryable(status: StatusCode) -> bool {

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod dot;
 pub mod error;
 pub mod git_http;

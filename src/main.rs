@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(docsync::error::Exit::TargetFailed as u8);
+            return ExitCode::from(docsync::error::Exit::LocalFailure as u8);
         }
     };
     docsync::run::run(cli, vars, &runtime).into()

@@ -131,6 +131,7 @@ fn note_fix(error: &GitLabError, iid: u64, project: &ProjectApi) -> String {
         GitLabError::Decode { .. } => {
             "something other than GitLab's API answered: check CI_API_V4_URL (or DOCSYNC_GITLAB_URL)".into()
         }
+        GitLabError::Redirected(_) => error.fix().unwrap_or_default(),
         error if error.is_server_side() => "that is GitLab's own error: retry the job later".into(),
         GitLabError::Rejected(_) | GitLabError::Unreachable(_) => {
             "check GitLab's answer above, then retry the job".into()

@@ -275,6 +275,19 @@ impl Pipeline {
         }
         let created_at = match non_empty(&ci.ci_pipeline_created_at) {
             Some(raw) => match OffsetDateTime::parse(raw, &Rfc3339) {
+                // The ordering timestamp is sent in UTC, which RFC 3339 can
+                // only write for the years 0 to 9999.
+                Ok(at) if at.checked_to_offset(time::UtcOffset::UTC).is_none_or(|utc| utc.year() < 0) => {
+                    problems.push(
+                        BadInput::new(
+                            "CI_PIPELINE_CREATED_AT",
+                            "outside the years 0000 to 9999 once in UTC",
+                            "GitLab sets it like 2026-11-22T15:00:00Z; do not override it",
+                        )
+                        .with_value(raw),
+                    );
+                    None
+                }
                 Ok(at) => Some(at),
                 Err(_) => {
                     problems.push(

@@ -15,7 +15,7 @@ use crate::gitbook::{BodyInput, GitRequestBody, Project, endpoint};
 use crate::pipeline::PipelineSource;
 use crate::range::{CommitRange, RangeMode, short};
 use crate::repo::{Change, ChangeKind, CommitInfo};
-use crate::secret::{Secret, redact_url};
+use crate::secret::Secret;
 
 /// The marker that skips a push, in any commit message of the range.
 pub const SKIP_MARKER: &str = "[skip docsync]";
@@ -230,7 +230,7 @@ pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
         let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
         target_plan.request = Some(PlannedRequest {
             method: "POST",
-            url: redact_url(&dot.webhook_url),
+            url: crate::credentials::shown_webhook_url(&dot.webhook_url),
             headers: dot::headers(&ids, &dot::instance(&settings.pipeline, project)),
             body: RequestBody::PushEvent(Box::new(event)),
         });

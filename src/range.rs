@@ -168,9 +168,24 @@ pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource<'_>) -
     resolve_base(repo, &choice.base, head, history)
 }
 
+/// [`find_or_fetch`], a revision that names no commit being bad input from
+/// `source` (a flag or variable).
+fn find_named(repo: &Repo, revision: &str, history: &HistorySource<'_>, source: &str) -> Result<Option<String>> {
+    find_or_fetch(repo, revision, history).map_err(|error| match error.downcast_ref::<crate::repo::BadRevision>() {
+        Some(bad) => BadInput::new(
+            source,
+            bad.problem.clone(),
+            "give a commit: a SHA, branch, tag or expression like HEAD~3 (not a tree or a file)",
+        )
+        .with_value(revision)
+        .into(),
+        None => error,
+    })
+}
+
 fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource<'_>) -> Result<String> {
     match source {
-        HeadSource::Revision(revision) => match find_or_fetch(repo, revision, history)? {
+        HeadSource::Revision(revision) => match find_named(repo, revision, history, "--to / DOCSYNC_TO")? {
             Some(sha) => Ok(sha),
             None => Err(BadInput::new(
                 "--to / DOCSYNC_TO",
@@ -180,7 +195,7 @@ fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource<'_>) -
             .with_value(revision.clone())
             .into()),
         },
-        HeadSource::Pipeline { sha, variable } => match find_or_fetch(repo, sha, history)? {
+        HeadSource::Pipeline { sha, variable } => match find_named(repo, sha, history, variable)? {
             Some(sha) => Ok(sha),
             None => Err(BadInput::new(
                 *variable,
@@ -219,7 +234,7 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
     };
     match source {
         BaseSource::Explicit(revision) => {
-            let Some(base) = find_or_fetch(repo, revision, history)? else {
+            let Some(base) = find_named(repo, revision, history, "--from / DOCSYNC_FROM")? else {
                 return Err(BadInput::new(
                     "--from / DOCSYNC_FROM",
                     "no such commit in this repository",
@@ -236,7 +251,7 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
             // ancestor; checking would walk the whole range for a remark.
             Ok(range(Some(base), RangeMode::Explicit, format!("explicit range {revision}..")))
         }
-        BaseSource::MergeRequest(sha) => match find_or_fetch(repo, sha, history)? {
+        BaseSource::MergeRequest(sha) => match find_named(repo, sha, history, "CI_MERGE_REQUEST_DIFF_BASE_SHA")? {
             Some(base) => Ok(range(
                 Some(base),
                 RangeMode::MergeRequest,
@@ -247,7 +262,8 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
             }
         },
         BaseSource::Watermark { sha, otherwise } => {
-            if let Some(base) = find_or_fetch(repo, sha, history)? {
+            // A watermark naming no commit is no watermark.
+            if let Some(base) = find_or_fetch(repo, sha, history).ok().flatten() {
                 match ancestry(repo, &base, &head, history)? {
                     Ancestry::Ancestor => {
                         return Ok(range(
@@ -279,7 +295,7 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
             }
             resolve_base(repo, otherwise, head, history)
         }
-        BaseSource::Before(sha) => match find_or_fetch(repo, sha, history)? {
+        BaseSource::Before(sha) => match find_named(repo, sha, history, "CI_COMMIT_BEFORE_SHA")? {
             Some(base) => Ok(match ancestry(repo, &base, &head, history)? {
                 Ancestry::Ancestor => {
                     range(Some(base), RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into())

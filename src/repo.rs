@@ -15,7 +15,7 @@ use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::error::BadInput;
+use crate::error::{BadInput, LocalFailure};
 use crate::renames;
 
 /// What happened to one path between base and head.
@@ -130,6 +130,14 @@ fn init_libgit2() {
     });
 }
 
+/// A revision that exists but names no commit (a tree, a blob), or text git
+/// cannot parse as a revision. The caller names where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}")]
+pub struct BadRevision {
+    pub problem: String,
+}
+
 impl Repo {
     /// Opens the repository: the one `git_dir` names (`GIT_DIR`, with
     /// `GIT_WORK_TREE` as its working tree when given), else the one that
@@ -164,6 +172,14 @@ impl Repo {
                     "run docsync on a SHA-1 repository (the default of git init and of GitLab), or convert this one",
                 ));
             }
+            // Found but unreadable (permissions, corruption): docsync's own
+            // failure, not the user's input.
+            if error.code() != git2::ErrorCode::NotFound {
+                return anyhow::Error::new(LocalFailure::new(
+                    format!("while opening the repository at {}", path.display()),
+                    error,
+                ));
+            }
             anyhow::Error::new(BadInput::new(source, problem, fix))
         })?;
         if let Some(work_tree) = work_tree {
@@ -187,15 +203,22 @@ impl Repo {
 
     /// The commit a revision names (`HEAD~3`, a branch, a tag, a SHA), or
     /// `None` when the repository does not know it.
+    /// A revision that names something other than a commit, or that git
+    /// cannot parse, is a [`BadRevision`].
     pub fn resolve_commit(&self, revision: &str) -> Result<Option<String>> {
         match self.repo.revparse_single(revision) {
             Ok(object) => {
-                let commit = object.peel_to_commit().with_context(|| format!("{revision} does not name a commit"))?;
+                let commit = object.peel_to_commit().map_err(|_| BadRevision {
+                    problem: format!("names a {}, not a commit", object.kind().map_or("git object", |kind| kind.str())),
+                })?;
                 Ok(Some(commit.id().to_string()))
             }
             Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(error) if error.class() == git2::ErrorClass::Odb || error.code() == git2::ErrorCode::Ambiguous => {
                 Ok(None)
+            }
+            Err(error) if matches!(error.code(), git2::ErrorCode::InvalidSpec | git2::ErrorCode::Invalid) => {
+                Err(BadRevision { problem: format!("not a revision git understands ({})", error.message()) }.into())
             }
             Err(error) => Err(error).with_context(|| format!("while looking up {revision}")),
         }
@@ -896,5 +919,8 @@ fn commit_info(commit: &git2::Commit<'_>) -> CommitInfo {
 
 fn git_time(time: git2::Time) -> OffsetDateTime {
     let offset = UtcOffset::from_whole_seconds(time.offset_minutes() * 60).unwrap_or(UtcOffset::UTC);
-    OffsetDateTime::from_unix_timestamp(time.seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(offset)
+    let utc = OffsetDateTime::from_unix_timestamp(time.seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    // A date git accepts may lie beyond the year 9999 in its own offset
+    // (`@253402300799 +0100`): it is then shown in UTC.
+    utc.checked_to_offset(offset).unwrap_or(utc)
 }

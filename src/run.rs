@@ -197,10 +197,10 @@ fn build_plan(
         let project_api = ci
             .zip(http)
             .and_then(|(_, http)| runtime.block_on(gitlab::locate_project(settings, http, None)).ok().flatten());
-        let watermark = project_api
-            .as_ref()
-            .zip(http)
-            .and_then(|(api, http)| runtime.block_on(read_watermark(settings, http, api)));
+        let watermark = match project_api.as_ref().zip(http) {
+            Some((api, http)) => runtime.block_on(read_watermark(settings, http, api))?,
+            None => None,
+        };
         let choice = range::choose(settings, watermark);
         let compare = |from: &str, to: &str| match http {
             Some(http) => compare_changes(settings, http, runtime, project_api.as_ref(), from, to),
@@ -359,31 +359,46 @@ fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>, requ
 /// The last successfully synced commit: the SHA of the last successful
 /// deployment of the job's environment (the component gives each target
 /// one). Read with `DOCSYNC_GITLAB_TOKEN`, else `CI_JOB_TOKEN`. Anything
-/// unreadable means "no watermark", said in a log line.
-async fn read_watermark(settings: &Settings, http: &HttpClient, project: &gitlab::ProjectApi) -> Option<String> {
-    let ci = settings.pipeline.ci.as_ref()?;
-    let environment = ci.environment_name.as_deref()?;
+/// unreadable means "no watermark", said in a log line; but a redirect is
+/// an error: the configured GitLab URL is not the final one, and the
+/// token was not sent after it.
+async fn read_watermark(
+    settings: &Settings,
+    http: &HttpClient,
+    project: &gitlab::ProjectApi,
+) -> Result<Option<String>> {
+    let Some(ci) = settings.pipeline.ci.as_ref() else { return Ok(None) };
+    let Some(environment) = ci.environment_name.as_deref() else { return Ok(None) };
+    if settings.gitlab.plain_http {
+        // Warned about with the settings: no token goes there.
+        return Ok(None);
+    }
     let auth = match (&settings.gitlab.token, &settings.pipeline.job_token) {
         (Some(token), _) => gitlab::Auth::for_token(token),
         (None, Some(job_token)) => gitlab::Auth::Job(job_token.clone()),
         (None, None) => {
             tracing::info!("no token to read environment {environment}'s deployments: no sync watermark");
-            return None;
+            return Ok(None);
         }
     };
     let client = gitlab::GitLabClient { http, api: project.api.clone(), auth };
     match client.last_deployment(&project.project, environment).await {
         Ok(Some(deployment)) if crate::pipeline::is_sha(&deployment.sha) => {
             tracing::info!("last successful sync of {environment}: {}", range::short(&deployment.sha));
-            Some(deployment.sha.to_ascii_lowercase())
+            Ok(Some(deployment.sha.to_ascii_lowercase()))
         }
         Ok(_) => {
             tracing::info!("environment {environment} has no successful deployment yet: no sync watermark");
-            None
+            Ok(None)
+        }
+        Err(error @ gitlab::GitLabError::Redirected(_)) => {
+            let fix = error.fix().unwrap_or_default();
+            Err(anyhow::anyhow!("{error}\n  fix: {fix}")
+                .context(format!("while reading environment {environment}'s deployments (the sync watermark)")))
         }
         Err(error) => {
             tracing::info!("cannot read environment {environment}'s deployments ({error}): no sync watermark");
-            None
+            Ok(None)
         }
     }
 }

@@ -6,22 +6,31 @@
 //! redactor, which every writer of output (logs, results, the dotenv report)
 //! passes its text through. The type keeps secrets out of `Debug` and
 //! `Display`; the redactor is the second line of defence for text that was
-//! built from a secret anyway (a server echoing a token back, say).
+//! built from a secret anyway (a server echoing a token back, say). The
+//! redactor knows each secret in the forms a server may echo it: as is,
+//! JSON- or backslash-escaped, and percent-encoded.
+//!
+//! Secret values are trimmed of surrounding whitespace; [`check_value`]
+//! refuses (exit 2) one shorter than [`MIN_SECRET_LEN`] or holding
+//! whitespace or control characters inside, so that masking never has to
+//! rewrite ordinary output and a header is never silently dropped.
 
 use std::fmt;
 use std::sync::RwLock;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::BadInput;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
 /// What a masked secret looks like in any output.
 pub const MASK: &str = "[MASKED]";
 
-/// Values shorter than this are not substituted in free text: replacing every
-/// `1` in the output would destroy it and reveal the secret by its absence.
-/// GitLab itself refuses to mask variables shorter than 8 characters.
-const MIN_REDACTABLE_LEN: usize = 4;
+/// The shortest secret docsync accepts. Shorter values are not substituted
+/// in free text (replacing every `1234` in the output would destroy it and
+/// reveal the secret by its absence); GitLab refuses to mask them too.
+pub const MIN_SECRET_LEN: usize = 8;
 
 static KNOWN_SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
@@ -30,8 +39,12 @@ static KNOWN_SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 pub struct Secret(SecretString);
 
 impl Secret {
+    /// Trims surrounding whitespace (a pasted token's trailing newline).
     pub fn new(value: impl Into<String>) -> Self {
-        let value: String = value.into();
+        let mut value: String = value.into();
+        if value.trim().len() != value.len() {
+            value = value.trim().to_owned();
+        }
         register(&value);
         Secret(SecretString::from(value))
     }
@@ -54,19 +67,92 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// Refuses a secret value that cannot be masked or sent as it is: shorter
+/// than [`MIN_SECRET_LEN`], or with whitespace or control characters inside
+/// (the value is already trimmed). Never shows the value.
+pub fn check_value(source: &str, secret: &Secret) -> Result<(), BadInput> {
+    let value = secret.expose();
+    let length = value.chars().count();
+    if length < MIN_SECRET_LEN {
+        return Err(BadInput::new(
+            source,
+            format!(
+                "the secret is {length} characters long: it cannot be masked (GitLab masks no variable shorter than {MIN_SECRET_LEN} characters)"
+            ),
+            format!("set {source} to the whole token or secret, as a masked CI/CD variable"),
+        ));
+    }
+    if let Some(position) = value.chars().position(|c| c.is_whitespace() || c.is_control()) {
+        return Err(BadInput::new(
+            source,
+            format!(
+                "the secret holds whitespace or a control character inside (character {} of {length})",
+                position + 1
+            ),
+            format!("set {source} to the token alone: no spaces, line breaks or quotes around parts of it"),
+        ));
+    }
+    Ok(())
+}
+
 fn register(value: &str) {
-    if value.len() < MIN_REDACTABLE_LEN {
+    if value.chars().count() < MIN_SECRET_LEN {
         return;
     }
     let mut known = KNOWN_SECRETS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !known.iter().any(|k| k == value) {
-        known.push(value.to_owned());
-        // Longest first, so a secret that contains another is masked whole.
-        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    for form in echoed_forms(value) {
+        if !known.iter().any(|k| *k == form) {
+            known.push(form);
+        }
     }
+    // Longest first, so a secret that contains another is masked whole.
+    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
 }
 
-/// Replaces every registered secret in `text` with [`MASK`].
+/// The forms in which a server may echo a secret back: as is; JSON-escaped
+/// (`\"`, `\\`, `\/`, `\u0041`); percent-encoded the ways URLs and forms
+/// encode it (reserved characters only or everything but letters and
+/// digits, upper- or lower-case hex, `+` for a space).
+fn echoed_forms(value: &str) -> Vec<String> {
+    fn percent(value: &str, keep: impl Fn(u8) -> bool, lower: bool) -> String {
+        let mut out = String::with_capacity(value.len() * 3);
+        for byte in value.bytes() {
+            if keep(byte) {
+                out.push(byte as char);
+            } else if lower {
+                out.push_str(&format!("%{byte:02x}"));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let alphanumeric = |b: u8| b.is_ascii_alphanumeric();
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_owned();
+    let mut forms = vec![value.to_owned(), json.clone(), json.replace('/', "\\/")];
+    // Every character as `\uXXXX`, as some JSON writers escape non-ASCII.
+    forms.push(value.encode_utf16().map(|unit| format!("\\u{unit:04x}")).collect());
+    for lower in [false, true] {
+        forms.push(percent(value, unreserved, lower));
+        forms.push(percent(value, alphanumeric, lower));
+        forms.push(percent(value, unreserved, lower).replace("%20", "+"));
+        // Escaped once more: a URL inside a JSON string, or encoded twice.
+        forms.push(percent(&percent(value, unreserved, lower), unreserved, lower));
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for form in forms {
+        if form.chars().count() >= MIN_SECRET_LEN && !unique.contains(&form) {
+            unique.push(form);
+        }
+    }
+    unique
+}
+
+/// Replaces every registered secret, in every form it may be echoed in,
+/// with [`MASK`]. Apply it to a server's text *before* cutting it short: a
+/// cut through a secret would leave most of it unmasked.
 pub fn redact(text: &str) -> String {
     let known = KNOWN_SECRETS.read().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut out = text.to_owned();
@@ -132,6 +218,42 @@ mod tests {
         assert_eq!(redact_url(&url), "https://[MASKED]:[MASKED]@gitlab.example.com/g/p.git");
         let plain = Url::parse("https://gitlab.example.com/g/p.git").unwrap();
         assert_eq!(redact_url(&plain), "https://gitlab.example.com/g/p.git");
+    }
+
+    #[test]
+    fn secrets_are_trimmed_and_checked() {
+        let secret = Secret::new("  glpat-trimmed-value\n");
+        assert_eq!(secret.expose(), "glpat-trimmed-value");
+        assert!(check_value("DOCSYNC_GITLAB_TOKEN", &secret).is_ok());
+        let short = check_value("DOCSYNC_DOT_WEBHOOK_SECRET", &Secret::new("1234567")).unwrap_err().to_string();
+        assert!(short.starts_with("DOCSYNC_DOT_WEBHOOK_SECRET: the secret is 7 characters long"), "{short}");
+        assert!(!short.contains("1234567"), "{short}");
+        for inside in ["glpat-two words", "glpat-line\nbreak", "glpat-tab\there", "glpat-nul\0byte"] {
+            let error = check_value("DOCSYNC_GITBOOK_TOKEN", &Secret::new(inside)).unwrap_err().to_string();
+            assert!(error.contains("whitespace or a control character inside"), "{error}");
+            assert!(!error.contains(inside), "{error}");
+        }
+    }
+
+    #[test]
+    fn short_values_never_rewrite_output() {
+        Secret::new("1234567");
+        assert_eq!(redact("build 1234567 passed"), "build 1234567 passed");
+    }
+
+    #[test]
+    fn escaped_and_encoded_forms_are_redacted() {
+        Secret::new(r#"sec"ret/with\back+sl@sh"#);
+        for echoed in [
+            r#"{"message":"bad token sec\"ret\/with\\back+sl@sh"}"#,
+            r#"{"message":"bad token sec\"ret/with\\back+sl@sh"}"#,
+            "url=sec%22ret%2Fwith%5Cback%2Bsl%40sh",
+            "url=sec%22ret%2fwith%5cback%2bsl%40sh",
+            "double=sec%2522ret%252Fwith%255Cback%252Bsl%2540sh",
+        ] {
+            let shown = redact(echoed);
+            assert!(shown.contains(MASK) && !shown.contains("back"), "{echoed} became {shown}");
+        }
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub async fn collect(settings: &Settings, http: &HttpClient, format: Format) -> 
             Ok(state) => status.state = Some(state),
             Err(error) => {
                 exit = exit.worst(match error {
+                    _ if error.is_configuration() => Exit::BadInput,
                     GitBookError::Unreachable(_) => Exit::Unreachable,
                     _ => Exit::TargetFailed,
                 });

@@ -86,6 +86,10 @@ pub struct Outcome {
     /// The commit GitBook's live revision holds (`git.oid`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_commit: Option<String>,
+    /// The run's configuration, not the target, is at fault (an untrusted
+    /// certificate): the run exits 2.
+    #[serde(skip)]
+    pub bad_configuration: bool,
 }
 
 impl Outcome {
@@ -99,6 +103,7 @@ impl Outcome {
             merge_request: None,
             docs_url: None,
             live_commit: None,
+            bad_configuration: false,
         }
     }
 
@@ -187,7 +192,7 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
 
     let mut exit = Exit::Ok;
     for (target_plan, outcome) in plan.targets.iter_mut().zip(outcomes) {
-        exit = exit.worst(outcome.status.exit());
+        exit = exit.worst(if outcome.bad_configuration { Exit::BadInput } else { outcome.status.exit() });
         let line = format!("{}: {} — {}", target_plan.name, outcome.status.as_str(), outcome.message);
         match outcome.status.exit() {
             Exit::Ok => tracing::info!("{line}"),
@@ -254,7 +259,10 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
         Err(error) => {
             let status = if error.is_unreachable() { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
             let fix = error.fix(&dot.secret_source);
-            Outcome::new(status, error.to_string()).with_fix(fix)
+            Outcome {
+                bad_configuration: error.is_configuration(),
+                ..Outcome::new(status, error.to_string()).with_fix(fix)
+            }
         }
     }
 }
@@ -427,9 +435,10 @@ async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &
 
 fn failure(error: GitBookError) -> Outcome {
     let status = match error {
+        _ if error.is_configuration() => OutcomeStatus::Failed,
         GitBookError::Unreachable(_) => OutcomeStatus::Unreachable,
         _ => OutcomeStatus::Failed,
     };
     let fix = error.fix();
-    Outcome::new(status, error.to_string()).with_fix(fix)
+    Outcome { bad_configuration: error.is_configuration(), ..Outcome::new(status, error.to_string()).with_fix(fix) }
 }

@@ -636,7 +636,9 @@ fn a_push_sends_gitlabs_push_event_with_each_commits_own_files() {
     let plan_json = plan.json();
     let request = &dot_target(&plan_json)["request"];
     assert_eq!(request["method"], "POST");
-    assert_eq!(request["url"], receiver.url);
+    // Shown as scheme://host/…: receivers often carry a secret in the path.
+    let origin = receiver.url.split('/').take(3).collect::<Vec<_>>().join("/");
+    assert_eq!(request["url"], format!("{origin}/…"));
     assert_eq!(request["body"], delivery.payload, "plan shows the exact event");
     let headers = request["headers"].as_object().expect("headers");
     for (name, value) in headers {

@@ -869,12 +869,15 @@ fn many_targets_push(count: usize, server: &str) -> (Job, Vec<String>) {
     (Job { repo, env, report, base, head }, names)
 }
 
-fn assert_all_synced(run: &Run, names: &[String]) {
+/// Every target synced; with waiting off a GitBook import may end `queued`
+/// (its result is not awaited), with waiting on it may not.
+fn assert_all_synced(run: &Run, names: &[String], waiting: bool) {
     let result = run.json();
     let outcomes = outcomes(&result);
     assert_eq!(outcomes.len(), names.len(), "{result:#}");
     for (name, _, outcome) in &outcomes {
-        assert!(outcome == "synced" || outcome == "queued", "{name}: {outcome}\n{}", run.context());
+        let ok = outcome == "synced" || (!waiting && outcome == "queued");
+        assert!(ok, "{name}: {outcome} (waiting {waiting})\n{}", run.context());
     }
 }
 
@@ -889,7 +892,7 @@ async fn requests_in_flight_never_exceed_docsync_concurrency() {
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
-    assert_all_synced(&run, &names);
+    assert_all_synced(&run, &names, false);
     let requests = server.requests();
     assert_eq!(requests.len(), 20, "one request per target: {requests:#?}");
     let max = server.max_in_flight();
@@ -910,7 +913,7 @@ async fn the_limit_holds_while_waiting_and_waits_overlap() {
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
-    assert_all_synced(&run, &names);
+    assert_all_synced(&run, &names, true);
     let requests = server.requests();
     // 17 spaces: info, import, one poll, the live revision; 3 receivers: one event.
     assert_eq!(requests.len(), 17 * 4 + 3, "{requests:#?}");
@@ -930,7 +933,7 @@ async fn the_default_limit_is_8() {
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
-    assert_all_synced(&run, &names);
+    assert_all_synced(&run, &names, false);
     assert_eq!(server.max_in_flight(), 8, "{}", run.context());
 }
 
@@ -1127,10 +1130,11 @@ async fn plan_covers_every_target_without_calling_any() {
             _ => assert_eq!(target["action"], "skip", "{result:#}"),
         }
     }
-    for (name, route) in [("api-context", "/hooks/api"), ("handbook-context", "/hooks/handbook")] {
+    for name in ["api-context", "handbook-context"] {
         assert_eq!(targets[name]["kind"], "dot", "{result:#}");
         assert_eq!(targets[name]["action"], "push_event", "{result:#}");
-        assert_eq!(targets[name]["request"]["url"], format!("{}{route}", hooks.uri()), "{result:#}");
+        // Shown as scheme://host/…: receivers often carry a secret in the path.
+        assert_eq!(targets[name]["request"]["url"], format!("{}/…", hooks.uri()), "{result:#}");
     }
     for secret in [GITBOOK_TOKEN, GIT_TOKEN, DOT_API_SECRET, DOT_HANDBOOK_SECRET] {
         assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{secret} shown\n{}", run.context());

@@ -1,9 +1,11 @@
 //! No secret in any output: the real binary runs every command with known,
-//! distinctive secrets planted in the environment, against servers that
-//! echo the `Authorization`/`X-Gitlab-Token` headers and the request body
-//! back in their answers (so a careless error path would print them), and
-//! each run's stdout, stderr and dotenv report are searched for every
-//! planted value and its URL-encoded variants.
+//! distinctive secrets planted in the environment (some padded with
+//! whitespace, which docsync trims), against servers that echo the
+//! `Authorization`/`X-Gitlab-Token` headers and the request body back in
+//! their answers — as is, after a long padding (so a message cut short
+//! would cut a secret), JSON-escaped, percent-encoded, and in the
+//! `Location` of a redirect — and each run's stdout, stderr and reports
+//! are searched for every planted value, JSON-escaped and URL-encoded.
 
 mod common;
 
@@ -26,9 +28,9 @@ const JOB_TOKEN: &str = "jobtok-PLANTED-4444";
 const REPOSITORY_URL_PASSWORD: &str = "repourl-PLANTED-5555";
 const REPOSITORY_URL: &str = "https://gitlab-ci-token:repourl-PLANTED-5555@gitlab.example.com/group/project.git";
 const GIT_TOKEN: &str = "gittok-PLANTED-6666";
-/// A git token with characters that URL encoding changes, for the scenario
-/// where the clone URL GitBook received is echoed back.
-const SPECIAL_GIT_TOKEN: &str = "gittok/PLANTED+7777@x:y z";
+/// A git token with characters that URL encoding and JSON escaping change,
+/// for the scenarios where the clone URL GitBook received is echoed back.
+const SPECIAL_GIT_TOKEN: &str = r#"gittok/PLANTED+7777@x:y"z\w"#;
 
 /// Every planted value, with where it was planted.
 const PLANTED: &[(&str, &str)] = &[
@@ -65,8 +67,12 @@ fn variants(secret: &str) -> Vec<(&'static str, String)> {
     }
     let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
     let alphanumeric = |b: u8| b.is_ascii_alphanumeric();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json[1..json.len() - 1].to_owned();
     let mut all = vec![
         ("as is", secret.to_owned()),
+        ("JSON-escaped", json.clone()),
+        ("JSON-escaped with \\/", json.replace('/', "\\/")),
         ("percent-encoded", encode(secret, unreserved, false, false)),
         ("percent-encoded (lower-case hex)", encode(secret, unreserved, true, false)),
         ("form-encoded", encode(secret, unreserved, false, true)),
@@ -164,8 +170,8 @@ impl Run {
 fn the_leak_detector_finds_planted_values_in_every_form() {
     let outputs = vec![
         ("stdout".to_owned(), format!("token {GITBOOK_TOKEN} here")),
-        ("stderr".to_owned(), "url https://oauth2:gittok%2FPLANTED%2B7777%40x%3Ay%20z@host".to_owned()),
-        ("report".to_owned(), "X=gittok%2FPLANTED%2B7777%40x%3Ay+z".to_owned()),
+        ("stderr".to_owned(), "url https://oauth2:gittok%2FPLANTED%2B7777%40x%3Ay%22z%5Cw@host".to_owned()),
+        ("report".to_owned(), r#"{"message": "gittok\/PLANTED+7777@x:y\"z\\w"}"#.to_owned()),
         ("clean".to_owned(), "gbtok-PLANTED-111 and [MASKED]".to_owned()),
     ];
     let leaks = find_leaks(&outputs);
@@ -173,7 +179,7 @@ fn the_leak_detector_finds_planted_values_in_every_form() {
     assert!(leaks[0].starts_with("DOCSYNC_GITBOOK_TOKEN (as is"), "{leaks:#?}");
     assert!(leaks[0].contains("leaked in stdout") && leaks[0].contains("token gbtok-PLANTED-1111 here"), "{leaks:#?}");
     assert!(leaks.iter().any(|l| l.contains("(percent-encoded:") && l.contains("in stderr")), "{leaks:#?}");
-    assert!(leaks.iter().any(|l| l.contains("(form-encoded") && l.contains("in report")), "{leaks:#?}");
+    assert!(leaks.iter().any(|l| l.contains("(JSON-escaped with") && l.contains("in report")), "{leaks:#?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -201,6 +207,47 @@ impl Respond for Echo {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         ResponseTemplate::new(self.0)
             .set_body_json(json!({ "error": { "code": self.0, "message": format!("rejected: {}", echo(request)) } }))
+    }
+}
+
+/// Answers `status` with plain text echoing the request in every form a
+/// server may use: after 278 characters of padding (a message cut at 300
+/// characters would cut the first secret in two), as a JSON string, and
+/// percent-encoded.
+struct EchoForms(u16);
+
+impl Respond for EchoForms {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let echoed = echo(request);
+        let encoded: String = echoed
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        let message = format!(
+            "{} {echoed} json={} encoded={encoded}",
+            "x".repeat(278),
+            serde_json::to_string(&echoed).unwrap_or_default()
+        );
+        // Plain text: the message docsync shows is cut after 300 characters.
+        ResponseTemplate::new(self.0).set_body_string(message)
+    }
+}
+
+/// Redirects, the secrets in the `Location`'s user info and query.
+struct EchoRedirect;
+
+impl Respond for EchoRedirect {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let token = header("authorization").trim_start_matches("Bearer ").to_owned();
+        let location = format!(
+            "https://u:{}@moved.example.invalid/next?token={token}&secret={}&private={}&job={}",
+            header("x-gitlab-token"),
+            header("x-gitlab-token"),
+            header("private-token"),
+            header("job-token"),
+        );
+        ResponseTemplate::new(302).insert_header("Location", location.as_str())
     }
 }
 
@@ -277,9 +324,10 @@ fn planted(env: Env, gitlab: &str) -> Env {
     with(
         env,
         &[
-            ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
+            // Padded as a careless paste leaves them: docsync trims.
+            ("DOCSYNC_GITBOOK_TOKEN", &format!("  {GITBOOK_TOKEN}\n")),
             ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN),
-            ("DOCSYNC_DOT_WEBHOOK_SECRET", DOT_SECRET),
+            ("DOCSYNC_DOT_WEBHOOK_SECRET", &format!("\t{DOT_SECRET} ")),
             ("CI_JOB_TOKEN", JOB_TOKEN),
             ("CI_REPOSITORY_URL", REPOSITORY_URL),
             ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
@@ -470,7 +518,10 @@ async fn echoed_clone_url_with_an_encoded_token() {
     let run = run_docsync("encoded clone URL echoed", &repo, &env, &["sync", "--format", "json"]).await;
     let requests = server.received_requests().await.unwrap_or_default();
     let body = requests.first().map(|r| String::from_utf8_lossy(&r.body).into_owned()).unwrap_or_default();
-    assert!(body.contains("gittok%2FPLANTED%2B7777%40x%3Ay%20z"), "the clone URL carries the encoded token: {body}");
+    assert!(
+        body.contains("gittok%2FPLANTED%2B7777%40x%3Ay%22z%5Cw"),
+        "the clone URL carries the encoded token: {body}"
+    );
     run.assert_no_leak();
     run.assert_code(1);
 }
@@ -680,4 +731,52 @@ async fn dot_push_event_delivered_and_refused() {
     );
     let event: Value = hooks[0].body_json().expect("the push event is JSON");
     assert_eq!(event["object_kind"], "push", "{event:#}");
+}
+
+// ---------------------------------------------------------------------------
+// Every command against servers echoing in every form
+
+/// GitBook, GitLab and the webhook receiver all on one server that echoes
+/// the secrets it got (padded, JSON-escaped, percent-encoded) or redirects
+/// with them in the `Location`; every command runs against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_servers_echoing_in_every_form() {
+    let (repo, first, second) = docs_history();
+    let report_dir = repo.outside_dir("reports");
+    for (name, status) in [("echo 400", Some(400)), ("echo 500", Some(500)), ("redirect", None)] {
+        let server = echo_server().await;
+        match status {
+            Some(status) => Mock::given(any()).respond_with(EchoForms(status)).mount(&server).await,
+            None => Mock::given(any()).respond_with(EchoRedirect).mount(&server).await,
+        }
+        let api = format!("{}/v1", server.uri());
+        let env = with(
+            gitbook_target(planted(push_env(&first, &second), &server.uri()), &api),
+            &[
+                ("DOCSYNC_DOT_WEBHOOK_URL", &format!("{}/hook/{DOT_SECRET}", server.uri())),
+                ("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN),
+                ("CI_ENVIRONMENT_NAME", "docs/gitbook"),
+                ("DOCSYNC_REPORT", &report_in(&report_dir)),
+                ("DOCSYNC_REPORT_JSON", &report_dir.join("docsync.json").display().to_string()),
+            ],
+        );
+        for args in [
+            &["plan", "--format", "json", "-vv"][..],
+            &["sync", "-vv"],
+            &["sync", "--format", "json"],
+            &["check", "-vv"],
+            &["check", "--format", "json"],
+            &["status", "--format", "json", "-vv"],
+            &["export", "-vv"],
+        ] {
+            let mut run = run_docsync(&format!("server answers {name}"), &repo, &env, args).await;
+            if let Ok(text) = std::fs::read_to_string(report_dir.join("docsync.json")) {
+                run.files.push((report_dir.join("docsync.json"), text));
+            }
+            run.assert_no_leak();
+            assert!(matches!(run.code(), Some(0..=3)), "never a crash, never a local failure\n{}", run.context());
+        }
+        let requests = server.received_requests().await.unwrap_or_default();
+        assert!(requests.iter().any(|r| r.headers.get("authorization").is_some()), "the secrets were in play ({name})");
+    }
 }

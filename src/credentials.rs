@@ -1,0 +1,159 @@
+//! Where credentials may go, and what they may look like: the rules checked
+//! on the settings before anything is sent (exit 2 when broken).
+//!
+//! - Every secret value is long enough to mask and holds no whitespace or
+//!   control character ([`crate::secret::check_value`]).
+//! - No credential travels over plain `http://` except to loopback. GitLab is
+//!   optional when only `CI_JOB_TOKEN` would be sent (the sync watermark):
+//!   then GitLab is skipped with a warning instead.
+//! - An API URL with user info (`https://user:pass@host`) is refused: the
+//!   HTTP client would turn it into Basic auth beside the configured token.
+//!   A webhook URL may carry user info (receivers use it for Basic auth); it
+//!   is never shown ([`shown_webhook_url`]).
+
+use url::Url;
+
+use crate::config::{Settings, TargetKind, is_loopback};
+use crate::error::BadInput;
+use crate::secret::{MASK, Secret, check_value, secret_url};
+
+/// Every problem of the settings' credentials; may also turn GitLab calls
+/// off (see the module docs), which is logged.
+pub fn check(settings: &mut Settings) -> Vec<BadInput> {
+    let mut problems = Vec::new();
+    check_secret_values(settings, &mut problems);
+    check_gitlab(settings, &mut problems);
+    for target in &settings.targets {
+        match &target.kind {
+            TargetKind::GitBook(gitbook) => refuse_userinfo(&gitbook.api_url, "DOCSYNC_GITBOOK_API_URL", &mut problems),
+            TargetKind::Dot(dot) => {
+                // Known to the redactor like every other secret.
+                if dot.webhook_url.password().is_some() {
+                    secret_url(dot.webhook_url.as_str());
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn check_secret_values(settings: &Settings, problems: &mut Vec<BadInput>) {
+    let mut secrets: Vec<(String, &Secret)> = Vec::new();
+    if let Some(token) = &settings.gitlab.token {
+        secrets.push((settings.gitlab.token_source.clone(), token));
+    }
+    if let Some(token) = &settings.pipeline.job_token {
+        secrets.push(("CI_JOB_TOKEN".to_owned(), token));
+    }
+    for target in &settings.targets {
+        match &target.kind {
+            TargetKind::GitBook(gitbook) => {
+                secrets.extend(gitbook.token.as_ref().map(|t| (gitbook.token_source.clone(), t)));
+                secrets.extend(gitbook.git_token.as_ref().map(|t| (gitbook.git_token_source.clone(), t)));
+            }
+            TargetKind::Dot(dot) => secrets.extend(dot.secret.as_ref().map(|s| (dot.secret_source.clone(), s))),
+        }
+    }
+    let mut seen = Vec::new();
+    for (source, secret) in secrets {
+        if seen.contains(&source) {
+            continue;
+        }
+        if let Err(problem) = check_value(&source, secret) {
+            problems.push(problem);
+        }
+        seen.push(source);
+    }
+}
+
+/// The GitLab URLs a token would be sent to: the API of the pipeline
+/// (`CI_API_V4_URL`, else `CI_SERVER_URL`) and the instance outside CI
+/// (`DOCSYNC_GITLAB_URL`, else `CI_SERVER_URL`).
+fn gitlab_urls(settings: &Settings) -> Vec<(&'static str, Url)> {
+    let pipeline = &settings.pipeline;
+    let parse = |raw: &Option<String>| raw.as_deref().and_then(|raw| Url::parse(raw).ok());
+    let mut urls = Vec::new();
+    if let Some(url) = parse(&pipeline.api_v4_url) {
+        urls.push(("CI_API_V4_URL", url));
+    }
+    if let Some(url) = parse(&pipeline.server_url) {
+        urls.push(("CI_SERVER_URL", url));
+    }
+    if let Some(url) = &settings.gitlab.url {
+        if urls.iter().all(|(_, known)| known != url) {
+            urls.push(("DOCSYNC_GITLAB_URL", url.clone()));
+        }
+    }
+    urls
+}
+
+fn check_gitlab(settings: &mut Settings, problems: &mut Vec<BadInput>) {
+    let urls = gitlab_urls(settings);
+    for (source, url) in &urls {
+        refuse_userinfo(url, source, problems);
+    }
+    let Some((source, url)) = urls.iter().find(|(_, url)| url.scheme() == "http" && !is_loopback(url)) else {
+        return;
+    };
+    if settings.gitlab.token.is_some() {
+        problems.push(
+            BadInput::new(
+                *source,
+                format!("plain http would send {} unencrypted to {}", settings.gitlab.token_source, shown_origin(url)),
+                format!("set {source} to the instance's https:// URL, or unset {}", settings.gitlab.token_source),
+            )
+            .with_value(crate::secret::redact_url(url)),
+        );
+    } else if settings.pipeline.job_token.is_some() {
+        tracing::warn!(
+            "{source} ({}) is plain http to another host: docsync sends CI_JOB_TOKEN no GitLab request (no sync watermark is read); serve GitLab over https to use it",
+            shown_origin(url)
+        );
+        settings.gitlab.plain_http = true;
+    }
+}
+
+fn refuse_userinfo(url: &Url, source: &str, problems: &mut Vec<BadInput>) {
+    if !url.username().is_empty() || url.password().is_some() {
+        problems.push(
+            BadInput::new(
+                source,
+                "the URL holds a user name or password: docsync would send them as Basic auth beside the token",
+                format!(
+                    "remove the user info from {source} (keep https://host/path); tokens come from their own variables"
+                ),
+            )
+            .with_value(crate::secret::redact_url(url)),
+        );
+    }
+}
+
+/// `scheme://host[:port]`, nothing that can carry a secret.
+pub fn shown_origin(url: &Url) -> String {
+    match url.host_str() {
+        Some(host) => match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        },
+        None => url.scheme().to_owned() + "://" + MASK,
+    }
+}
+
+/// A webhook URL as shown anywhere: `scheme://host/…`. Receivers often carry
+/// their secret in the path or query; user info is never shown either.
+pub fn shown_webhook_url(url: &Url) -> String {
+    format!("{}/…", shown_origin(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_show_only_scheme_and_host() {
+        let url = Url::parse("https://user:pw-secret-1@hooks.example.com:8443/t/abc123secret?token=x").unwrap();
+        assert_eq!(shown_webhook_url(&url), "https://hooks.example.com:8443/…");
+        let url = Url::parse("https://hooks.example.com/t/abc").unwrap();
+        assert_eq!(shown_webhook_url(&url), "https://hooks.example.com/…");
+    }
+}
