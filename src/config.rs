@@ -31,6 +31,7 @@ use crate::secret::Secret;
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
+pub const DEFAULT_CODEQUALITY_IN_CI: &str = "gl-code-quality-report.json";
 const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -65,6 +66,8 @@ pub struct DocsyncEnv {
     pub from: Option<String>,
     pub to: Option<String>,
     pub report: Option<String>,
+    pub lint: Option<String>,
+    pub codequality: Option<String>,
     pub config: Option<String>,
     pub platform_authors: Option<String>,
     pub http_timeout: Option<String>,
@@ -149,6 +152,8 @@ pub struct FileTarget {
     pub wait: Option<bool>,
     pub wait_timeout: Option<String>,
     pub report: Option<String>,
+    pub lint: Option<String>,
+    pub codequality: Option<String>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -203,6 +208,17 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, BadInput> {
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// What the docs pre-flight does before a sync (`DOCSYNC_LINT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LintMode {
+    /// New errors stop the target's import.
+    #[default]
+    Error,
+    /// Findings are reported; nothing stops.
+    Warn,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -328,6 +344,10 @@ pub struct Settings {
     /// How often GitBook's operation state is read while waiting.
     pub poll_interval: Duration,
     pub report: Option<PathBuf>,
+    /// The docs pre-flight before imports.
+    pub lint: LintMode,
+    /// Where the pre-flight writes a GitLab Code Quality report.
+    pub codequality: Option<PathBuf>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub platform_authors: Vec<String>,
@@ -427,6 +447,20 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         None if in_ci => Some(PathBuf::from(DEFAULT_REPORT_IN_CI)),
         None => None,
     };
+    let lint = layered(&s.lint, &d.lint, defaults.lint.clone(), "DOCSYNC_LINT", "lint")
+        .map_or(Some(LintMode::Error), |(value, source)| parse_lint(&value, &source, &mut problems));
+    let codequality = match layered(
+        &s.codequality,
+        &d.codequality,
+        defaults.codequality.clone(),
+        "DOCSYNC_CODEQUALITY",
+        "codequality",
+    ) {
+        Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
+        Some((value, _)) => Some(PathBuf::from(value)),
+        None if in_ci => Some(PathBuf::from(DEFAULT_CODEQUALITY_IN_CI)),
+        None => None,
+    };
     let platform_authors = match (non_empty(&d.platform_authors), &defaults.platform_authors) {
         (Some(list), _) => split_list(list),
         (None, Some(list)) => list.clone(),
@@ -512,6 +546,8 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
         report,
+        lint: lint.unwrap_or_default(),
+        codequality,
         gitlab: GitLabSettings { url: gitlab_url, token: gitlab_token },
         platform_authors,
         targets,
@@ -949,6 +985,25 @@ fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadInput>) -> O
                     source,
                     "unknown direction",
                     "use import (GitLab → platform) or export (GitBook → GitLab)",
+                )
+                .with_value(value),
+            );
+            None
+        }
+    }
+}
+
+fn parse_lint(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<LintMode> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "error" => Some(LintMode::Error),
+        "warn" | "warning" => Some(LintMode::Warn),
+        "off" => Some(LintMode::Off),
+        _ => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    "unknown docs pre-flight mode",
+                    "use error (new errors stop the import), warn (report only) or off",
                 )
                 .with_value(value),
             );

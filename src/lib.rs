@@ -14,6 +14,7 @@ pub mod error;
 pub mod gitbook;
 pub mod gitlab;
 pub mod http;
+pub mod lint;
 pub mod log;
 pub mod merge_requests;
 pub mod pipeline;

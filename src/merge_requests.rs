@@ -43,6 +43,19 @@ pub async fn report(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient,
                 if let Some(action) = &outcome.error_action {
                     body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
                 }
+                if !outcome.findings.is_empty() {
+                    body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));
+                    for finding in &outcome.findings {
+                        body.push_str(&format!(
+                            "\n- `{}:{}` {}[`{}`]: {}",
+                            finding.path,
+                            finding.line,
+                            finding.severity.as_str(),
+                            finding.rule.id(),
+                            finding.message
+                        ));
+                    }
+                }
                 if let Some(url) = ci.and_then(|ci| ci.pipeline_url.as_deref()) {
                     body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
                 }
