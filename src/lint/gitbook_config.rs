@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::snapshot::{self, Snapshot};
-use super::{Found, Rule, yaml};
+use super::{Found, Rule, Severity, yaml};
 
 pub const CONFIG_FILE: &str = ".gitbook.yaml";
 const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
@@ -235,13 +235,18 @@ fn read_redirects(
         };
         match snapshot::resolve(&config.root, path) {
             Some(resolved) if snapshot::is_inside(&resolved, directory) => {
+                // GitBook imports a redirect to nowhere (it just does not
+                // work): real repositories carry dozens, so a warning.
                 if !snapshot.exists(&resolved) && !snapshot.is_dir(&resolved) {
-                    found.push(problem(
-                        line,
-                        format!("redirect `{key}` points at {resolved}, which does not exist"),
-                        "point it at an existing page, relative to root",
-                        &key,
-                    ));
+                    found.push(
+                        problem(
+                            line,
+                            format!("redirect `{key}` points at {resolved}, which does not exist"),
+                            "point it at an existing page, relative to root",
+                            &key,
+                        )
+                        .severity(Severity::Warning),
+                    );
                 }
             }
             _ => found.push(problem(

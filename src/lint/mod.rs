@@ -153,6 +153,11 @@ impl Found {
         self
     }
 
+    fn severity(mut self, severity: Severity) -> Found {
+        self.severity = severity;
+        self
+    }
+
     fn new_when(mut self, new: bool) -> Found {
         self.new = Some(new);
         self

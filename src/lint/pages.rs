@@ -56,7 +56,13 @@ pub fn classify(destination: &str) -> Destination {
     if destination.starts_with("//") || has_scheme(destination) {
         return Destination::External;
     }
-    if destination.starts_with("/broken/pages/") || destination.starts_with("/broken/spaces/") {
+    // `/broken/…` is what GitBook exports today, `broken-reference` what it
+    // exported before.
+    if destination.starts_with("/broken/pages/")
+        || destination.starts_with("/broken/spaces/")
+        || destination == "broken-reference"
+        || destination.ends_with("/broken-reference")
+    {
         return Destination::Dangling(destination.to_owned());
     }
     if destination.starts_with('/') {
@@ -154,14 +160,22 @@ pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mu
     let page = Page { path, dir: snapshot::parent(path), root, snapshot, lines: &lines, base: body_start };
 
     let mut code: Vec<Range<usize>> = Vec::new();
+    // GitBook writes formatted code blocks as HTML: `<pre><code>…</pre>`.
+    let mut in_pre = false;
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
         match event {
             Event::Start(Tag::Link { dest_url, .. }) => page.link(&dest_url, range.start, "link", found),
             Event::Start(Tag::Image { dest_url, .. }) => page.link(&dest_url, range.start, "image", found),
             Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => code.push(range),
             Event::Html(html) | Event::InlineHtml(html) => {
+                let opens = html.contains("<pre");
+                if in_pre || opens {
+                    code.push(range);
+                    in_pre = (in_pre || opens) && !html.contains("</pre>");
+                    continue;
+                }
                 for (offset, value) in html_links(&html) {
-                    page.link(value, range.start + offset, "HTML link", found);
+                    page.link(&value, range.start + offset, "HTML link", found);
                 }
             }
             _ => {}
@@ -205,29 +219,18 @@ impl Page<'_> {
             }
             _ => return,
         };
-        let resolved = snapshot::resolve(self.dir, &file).filter(|r| snapshot::is_inside(r, self.root));
-        match resolved {
-            None => found.push(
-                Found::new(
-                    Rule::BrokenLink,
-                    self.path,
-                    line,
-                    format!("{what} `{destination}` points outside the space"),
-                )
-                .fix("link a file inside the space, or use the full URL of the other page")
-                .key(destination.to_owned()),
-            ),
-            Some(resolved) if !self.snapshot.exists(&resolved) && !self.snapshot.is_dir(&resolved) => found.push(
+        let resolved = snapshot::resolve_within(self.root, self.dir, &file);
+        if !self.snapshot.exists(&resolved) && !self.snapshot.is_dir(&resolved) {
+            found.push(
                 Found::new(
                     Rule::BrokenLink,
                     self.path,
                     line,
                     format!("{what} `{destination}` points at {resolved}, which does not exist"),
                 )
-                .fix("fix the path (relative to this page), or add the file")
+                .fix("fix the path (relative to this page, within the space), or add the file")
                 .key(destination.to_owned()),
-            ),
-            Some(_) => {}
+            );
         }
     }
 
@@ -362,22 +365,63 @@ fn attribute<'a>(attributes: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
-/// `src="…"` and `href="…"` values in HTML, with their offsets.
-fn html_links(html: &str) -> Vec<(usize, &str)> {
+/// `src="…"` and `href="…"` values of HTML tags, with their offsets. Text
+/// that only looks like a tag (`&#x3C;img src=…`, escaped) has none.
+fn html_links(html: &str) -> Vec<(usize, String)> {
     let mut links = Vec::new();
     for key in ["src=", "href="] {
         for (at, _) in html.match_indices(key) {
-            if !html[..at].ends_with(char::is_whitespace) {
+            let before = &html[..at];
+            let in_tag = before.rfind('<').is_some_and(|open| before.rfind('>').is_none_or(|close| close < open));
+            if !before.ends_with(char::is_whitespace) || !in_tag {
                 continue;
             }
             let value = &html[at + key.len()..];
             let Some(quote @ ('"' | '\'')) = value.chars().next() else { continue };
             if let Some(value) = value[1..].split(quote).next() {
-                links.push((at, value));
+                links.push((at, decode_entities(value)));
             }
         }
     }
     links
+}
+
+/// An attribute value with its character references decoded
+/// (`Filice&#x27;s Talk.png` names `Filice's Talk.png`).
+fn decode_entities(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let name = &rest[1..end];
+            let c = match name {
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                _ => match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok().and_then(char::from_u32),
+                    None => name.strip_prefix('#').and_then(|d| d.parse().ok()).and_then(char::from_u32),
+                },
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn check_front_matter(path: &str, front: &FrontMatter<'_>, found: &mut Vec<Found>) {
@@ -486,6 +530,15 @@ mod tests {
         assert_eq!(attribute(r#"style="info""#, "style"), Some("info"));
         assert_eq!(attribute(r#"title='A b' style=warning"#, "style"), Some("warning"));
         assert_eq!(attribute(r#"mystyle="x""#, "style"), None);
+    }
+
+    #[test]
+    fn html_links_only_in_real_tags() {
+        let html = r#"<figure><img src="a.png" alt=""></figure> &#x3C;img src="b.png"> <a href='c.md'>c</a>"#;
+        let values: Vec<String> = html_links(html).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, ["a.png", "c.md"]);
+        let entity = r#"<img src="../Filice&#x27;s Talk &amp; more.png">"#;
+        assert_eq!(html_links(entity)[0].1, "../Filice's Talk & more.png");
     }
 
     #[test]

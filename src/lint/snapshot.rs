@@ -183,6 +183,26 @@ pub fn resolve(dir: &str, relative: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// A link of a page in `dir` resolved the way GitBook resolves it, like a
+/// URL whose root is the space's `root`: `..` above the root stays there
+/// (links GitBook exported rely on it).
+pub fn resolve_within(root: &str, dir: &str, relative: &str) -> String {
+    let inside = self::relative(dir, root);
+    let mut parts: Vec<&str> =
+        if relative.starts_with('/') || dir == root { Vec::new() } else { inside.split('/').collect() };
+    parts.retain(|p| !p.is_empty());
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    if parts.is_empty() { root.to_owned() } else { join(root, &parts.join("/")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +215,10 @@ mod tests {
         assert!(is_inside("docs/a.md", "docs"));
         assert!(!is_inside("docsy/a.md", "docs"));
         assert_eq!(relative("docs/a/b.md", "docs"), "a/b.md");
+        assert_eq!(resolve_within("docs", "docs/a", "../../../img/x.png"), "docs/img/x.png");
+        assert_eq!(resolve_within("", "a/b", "../c.md"), "a/c.md");
+        assert_eq!(resolve_within("docs", "docs", "./c.md"), "docs/c.md");
+        assert_eq!(resolve_within("docs", "docs", "./"), "docs");
     }
 
     #[test]
