@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 SIZES = (5_000, 40_000)
 SEED = 20_261_129
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 PAGES_PER_FOLDER = 50
 
 WORDS = (
@@ -112,7 +112,8 @@ def generate(pages: int, regenerate: bool) -> Path:
     started = time.monotonic()
     git(repo, "-c", "init.defaultBranch=main", "init", "-q")
     summary = ["# Table of contents", "", "* [Home](README.md)", ""]
-    for index in range(pages):
+    # The readme is a page too: `pages` in all.
+    for index in range(pages - 1):
         folder = index // PAGES_PER_FOLDER
         if index % PAGES_PER_FOLDER == 0:
             summary += ["", f'## Folder {folder} <a href="#folder-{folder}" id="folder-{folder}"></a>', ""]
@@ -167,7 +168,7 @@ def main() -> int:
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
-    binary = args.docsync or build()
+    binary = args.docsync.resolve() if args.docsync else build()
     print(f"binary: {binary}  cpus: {os.cpu_count()}  runs: {args.runs}")
     print(f"{'pages':>8} {'median s':>10} {'ms / 1,000 pages':>17} {'findings':>9}")
     medians = {}
@@ -175,10 +176,12 @@ def main() -> int:
         repo = generate(pages, args.regenerate)
         median, result = time_lint(binary, repo, args.runs)
         medians[pages] = median
+        # Over GitBook's 5,000 pages the space itself is a finding.
+        unexpected = [f for f in result["findings"] if not (pages > 5_000 and f["rule"] == "too-large")]
         findings = len(result["findings"])
         print(f"{pages:>8} {median:>10.3f} {median / pages * 1e6:>17.1f} {findings:>9}")
-        if findings:
-            print(f"  unexpected findings in the generated space: {result['findings'][:3]}", file=sys.stderr)
+        if unexpected:
+            print(f"  unexpected findings in the generated space: {unexpected[:3]}", file=sys.stderr)
             return 2
     if not args.no_check and medians[SIZES[0]] > args.budget:
         print(f"FAIL: {SIZES[0]} pages took {medians[SIZES[0]]:.3f} s, over {args.budget} s", file=sys.stderr)

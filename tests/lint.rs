@@ -679,3 +679,64 @@ fn sync_imports_anyway_with_lint_warn_or_force() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The merge request note
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_preview_lists_its_new_findings_in_the_merge_request_note() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, Request, ResponseTemplate};
+
+    let server = common::mock_server().await;
+    let notes = "/api/v4/projects/42/merge_requests/7/notes";
+    Mock::given(method("GET"))
+        .and(path(notes))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(notes))
+        .respond_with(|request: &Request| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": 9, "body": sent["body"]}))
+        })
+        .mount(&server)
+        .await;
+
+    let repo = clean_space();
+    let base = repo.head();
+    repo.write("docs/guide/child.md", &format!("{CHILD}\nSee [the setup](../setup.md) too.\n"));
+    let head = repo.commit("Link a page that does not exist");
+    let env = with(
+        ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &base, sha: &head, source_branch_sha: None }),
+        &[
+            ("CI_API_V4_URL", &format!("{}/api/v4", server.uri())),
+            ("CI_PROJECT_ID", "42"),
+            ("DOCSYNC_GITLAB_TOKEN", "glpat-lint-note-token"),
+            ("DOCSYNC_GITBOOK_SPACE", "spcLintNote"),
+            ("DOCSYNC_GITBOOK_TOKEN", "gbtok-lint-note"),
+            ("DOCSYNC_GIT_TOKEN", "gittok-lint-note"),
+            ("DOCSYNC_GITBOOK_API_URL", &server.uri()),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            ("DOCSYNC_RETRIES", "0"),
+            ("DOCSYNC_REPORT", "none"),
+        ],
+    );
+    let mut command = repo.docsync(&["sync", "--format", "json"]);
+    command.envs(&env);
+    let run = common::run_in_background(command, std::time::Duration::from_secs(120)).await;
+    run.assert_code(1);
+    assert_eq!(run.json()["targets"][0]["outcome"]["status"], "failed", "{}", run.context());
+
+    let received = server.received_requests().await.unwrap_or_default();
+    assert!(received.iter().all(|r| !r.url.path().contains("/git/")), "nothing may reach GitBook: {received:?}");
+    let posted: Vec<&Request> =
+        received.iter().filter(|r| r.method.as_str() == "POST" && r.url.path() == notes).collect();
+    assert_eq!(posted.len(), 1, "{}", run.context());
+    let body: Value = serde_json::from_slice(&posted[0].body).expect("the note is JSON");
+    let text = body["body"].as_str().unwrap_or_default();
+    for part in ["**failed**", "**Docs pre-flight**: 1 new finding", "`docs/guide/child.md:", "[`broken-link`]"] {
+        assert!(text.contains(part), "the note should contain {part:?}:\n{text}");
+    }
+}

@@ -364,7 +364,9 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
         }
     }
 
-    if pages.len() > MAX_PAGES {
+    // The summary is the table of contents, not a page.
+    let page_count = pages.iter().filter(|p| **p != config.summary).count();
+    if page_count > MAX_PAGES {
         let at = if summary.is_some() { config.summary.clone() } else { root.clone() };
         let added = pages.iter().any(|p| range.added.contains(*p));
         found.push(
@@ -372,7 +374,7 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
                 Rule::TooLarge,
                 &at,
                 1,
-                format!("{} pages in one space: GitBook's Git Sync takes at most {MAX_PAGES}", pages.len()),
+                format!("{page_count} pages in one space: GitBook's Git Sync takes at most {MAX_PAGES}"),
             )
             .fix("split the content into several spaces (one project directory each, see docs.yaml)")
             .key("pages")
@@ -477,6 +479,24 @@ fn page_slug(relative: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_pages() {
+        let pages: Vec<String> = (0..MAX_PAGES).map(|i| format!("docs/p{i}.md")).collect();
+        let mut files: Vec<(&str, &str)> = pages.iter().map(|p| (p.as_str(), "# P\n")).collect();
+        files.push(("docs/SUMMARY.md", "* [P](p0.md)\n"));
+        let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let count = |files: &[(&str, &str)]| {
+            let report = check(&targets, &Snapshot::from_files(files.iter().copied()), &RangeChanges::default());
+            report.findings.iter().filter(|f| f.rule == Rule::TooLarge).count()
+        };
+        // docs/README.md is missing, but 5,000 pages and a summary are fine…
+        assert_eq!(count(&files), 0);
+        // …and one more is not.
+        files.push(("docs/README.md", "# Home\n"));
+        assert_eq!(count(&files), 1);
+    }
 
     #[test]
     fn slugs_follow_redirect_keys() {
