@@ -45,6 +45,19 @@ pub enum Command {
     Status,
     /// Ask GitBook to commit its space content to a branch (GitBook → GitLab).
     Export,
+    /// Check each target's docs the way the platform reads them (the docs pre-flight).
+    Lint(LintFlags),
+}
+
+/// The flags of `docsync lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Args)]
+pub struct LintFlags {
+    /// Read the working tree instead of the range's head commit.
+    #[arg(long)]
+    pub worktree: bool,
+    /// Exit 1 for any error, not only errors new in the range.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -155,4 +168,10 @@ pub struct SettingFlags {
     /// JSON report path, the `--format json` result [default: docsync.json in CI, none outside].
     #[arg(long, global = true, value_name = "PATH")]
     pub report_json: Option<String>,
+    /// The docs pre-flight before an import: error, warn or off [default: error].
+    #[arg(long, global = true, value_name = "MODE")]
+    pub lint: Option<String>,
+    /// GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub codequality: Option<String>,
 }

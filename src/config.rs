@@ -32,6 +32,7 @@ pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
 pub const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
+pub const DEFAULT_CODEQUALITY_IN_CI: &str = "gl-code-quality-report.json";
 const DEFAULT_CONCURRENCY: usize = 8;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -69,6 +70,8 @@ pub struct DocsyncEnv {
     pub to: Option<String>,
     pub report: Option<String>,
     pub report_json: Option<String>,
+    pub lint: Option<String>,
+    pub codequality: Option<String>,
     pub config: Option<String>,
     pub platform_authors: Option<String>,
     pub http_timeout: Option<String>,
@@ -176,6 +179,8 @@ pub struct FileTarget {
     pub start_timeout: Option<String>,
     pub report: Option<toml::Spanned<String>>,
     pub report_json: Option<toml::Spanned<String>>,
+    pub lint: Option<toml::Spanned<String>>,
+    pub codequality: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -230,6 +235,17 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, BadInput> {
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// What the docs pre-flight does before a sync (`DOCSYNC_LINT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LintMode {
+    /// New errors stop the target's import.
+    #[default]
+    Error,
+    /// Findings are reported; nothing stops.
+    Warn,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -379,6 +395,10 @@ pub struct Settings {
     pub report: Option<ReportPath>,
     /// The JSON report (the `--format json` result).
     pub report_json: Option<ReportPath>,
+    /// The docs pre-flight before imports.
+    pub lint: LintMode,
+    /// Where the pre-flight writes a GitLab Code Quality report.
+    pub codequality: Option<PathBuf>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub targets: Vec<Target>,
@@ -505,6 +525,20 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         "DOCSYNC_REPORT_JSON",
         DEFAULT_REPORT_JSON_IN_CI,
     );
+    let lint = layered(&s.lint, &d.lint, defaults.lint.as_ref().map(|v| v.get_ref().clone()), "DOCSYNC_LINT", "lint")
+        .map_or(Some(LintMode::Error), |(value, source)| parse_lint(&value, &source, &mut problems));
+    let codequality = match layered(
+        &s.codequality,
+        &d.codequality,
+        defaults.codequality.as_ref().map(|v| v.get_ref().clone()),
+        "DOCSYNC_CODEQUALITY",
+        "codequality",
+    ) {
+        Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
+        Some((value, _)) => Some(PathBuf::from(value)),
+        None if in_ci => Some(PathBuf::from(DEFAULT_CODEQUALITY_IN_CI)),
+        None => None,
+    };
     let platform_authors = match (non_empty(&d.platform_authors), &defaults.platform_authors) {
         (Some(list), _) => split_list(list),
         (None, Some(list)) => list.clone(),
@@ -600,6 +634,8 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         poll_interval: poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL),
         http,
         report,
+        lint: lint.unwrap_or_default(),
+        codequality,
         report_json,
         gitlab: GitLabSettings {
             url: gitlab_url,
@@ -663,6 +699,9 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
         ("concurrency", raw.concurrency.as_ref().map(toml::Spanned::span)),
         ("report", raw.report.as_ref().map(toml::Spanned::span)),
         ("report_json", raw.report_json.as_ref().map(toml::Spanned::span)),
+        // One pre-flight and one Code Quality report serve the whole run.
+        ("lint", raw.lint.as_ref().map(toml::Spanned::span)),
+        ("codequality", raw.codequality.as_ref().map(toml::Spanned::span)),
         ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
         ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
     ]
@@ -1176,6 +1215,25 @@ fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadInput>) -> O
     }
 }
 
+fn parse_lint(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<LintMode> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "error" => Some(LintMode::Error),
+        "warn" | "warning" => Some(LintMode::Warn),
+        "off" => Some(LintMode::Off),
+        _ => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    "unknown docs pre-flight mode",
+                    "use error (new errors stop the import), warn (report only) or off",
+                )
+                .with_value(value),
+            );
+            None
+        }
+    }
+}
+
 fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<usize> {
     match value.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Some(n),
@@ -1479,6 +1537,9 @@ mod tests {
                 ),
                 "concurrency" => ("= 2", Box::new(|t| refused(t, "concurrency"))),
                 "report" => ("= \"x.env\"", Box::new(|t| refused(t, "report"))),
+                "report_json" => ("= \"x.json\"", Box::new(|t| refused(t, "report_json"))),
+                "lint" => ("= \"warn\"", Box::new(|t| refused(t, "lint"))),
+                "codequality" => ("= \"cq.json\"", Box::new(|t| refused(t, "codequality"))),
                 "gitlab_url" => ("= \"https://gitlab.example.com\"", Box::new(|t| refused(t, "gitlab_url"))),
                 "gitlab_token_env" => ("= \"GITLAB_TOKEN_VAR\"", Box::new(|t| refused(t, "gitlab_token_env"))),
                 "gitbook_api_url" => (
@@ -1512,6 +1573,9 @@ mod tests {
                 "wait" => ("= false", Box::new(|t| assert!(!gitbook(t.unwrap()).wait))),
                 "wait_timeout" => {
                     ("= \"90s\"", Box::new(|t| assert_eq!(gitbook(t.unwrap()).wait_timeout, Duration::from_secs(90))))
+                }
+                "start_timeout" => {
+                    ("= \"45s\"", Box::new(|t| assert_eq!(gitbook(t.unwrap()).start_timeout, Duration::from_secs(45))))
                 }
                 "platform_authors" => {
                     ("= [\"docs-bot\"]", Box::new(|t| assert_eq!(t.unwrap().platform_authors, ["docs-bot"])))

@@ -16,6 +16,7 @@ pub mod git_http;
 pub mod gitbook;
 pub mod gitlab;
 pub mod http;
+pub mod lint;
 pub mod log;
 pub mod merge_requests;
 pub mod pipeline;

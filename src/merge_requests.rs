@@ -108,6 +108,19 @@ fn preview_note_body(
     if let Some(url) = &outcome.docs_url {
         body.push_str(&format!("\n\n[Open in GitBook]({url})"));
     }
+    if !outcome.findings.is_empty() {
+        body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));
+        for finding in &outcome.findings {
+            body.push_str(&format!(
+                "\n- `{}:{}` {}[`{}`]: {}",
+                finding.path,
+                finding.line,
+                finding.severity.as_str(),
+                finding.rule.id(),
+                finding.message
+            ));
+        }
+    }
     if let Some(url) = settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()) {
         body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
     }

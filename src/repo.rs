@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
@@ -95,6 +95,23 @@ impl CommitInfo {
     pub fn subject(&self) -> &str {
         self.message.lines().next().unwrap_or("")
     }
+}
+
+/// A file of a commit's tree, for the docs pre-flight.
+#[derive(Debug, Clone)]
+pub struct TreeFile {
+    /// Relative to the repository root.
+    pub path: String,
+    pub size: u64,
+    pub content: Option<Vec<u8>>,
+}
+
+/// The files of a directory at a commit.
+#[derive(Debug, Default)]
+pub struct TreeFiles {
+    pub files: Vec<TreeFile>,
+    /// Blobs the clone does not hold (partial clones).
+    pub missing: usize,
 }
 
 pub struct Repo {
@@ -527,6 +544,51 @@ impl Repo {
                 RawChange::Deleted(_) | RawChange::Modified { .. } => None,
             })
             .collect())
+    }
+
+    /// The checkout's root directory (the repository is never bare here).
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.repo.workdir().map(Path::to_path_buf)
+    }
+
+    /// The files of a commit's tree below `directory` (repository-relative,
+    /// empty for the root), each with its size, and its content when `read`
+    /// asks for it (given the path and size). Symlinks and submodules are
+    /// left out: they hold no page. A blob missing from the object database
+    /// (a partial clone) is listed without size or content, and counted.
+    pub fn files_at(&self, commit: &str, directory: &str, read: impl Fn(&str, u64) -> bool) -> Result<TreeFiles> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        let tree = match directory {
+            "" => tree,
+            dir => match tree.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => self.repo.find_tree(entry.id())?,
+                _ => return Ok(TreeFiles::default()),
+            },
+        };
+        let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
+        let odb = self.repo.odb()?;
+        let mut found = TreeFiles::default();
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            let regular = entry.filemode() == i32::from(git2::FileMode::Blob)
+                || entry.filemode() == i32::from(git2::FileMode::BlobExecutable);
+            if regular {
+                let path = format!("{prefix}{dir}{}", path_of(entry.name_bytes()));
+                let (size, content) = match odb.read_header(entry.id()) {
+                    Ok((size, _)) if read(&path, size as u64) => {
+                        (size as u64, odb.read(entry.id()).ok().map(|object| object.data().to_vec()))
+                    }
+                    Ok((size, _)) => (size as u64, None),
+                    Err(_) => {
+                        found.missing += 1;
+                        (0, None)
+                    }
+                };
+                found.files.push(TreeFile { path, size, content });
+            }
+            TreeWalkResult::Ok
+        })
+        .with_context(|| format!("while listing the files of {directory:?} at {commit}"))?;
+        Ok(found)
     }
 
     /// The commits reachable from `head` but not from `base` (all of them

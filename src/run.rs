@@ -6,12 +6,13 @@ use anyhow::{Context, Result};
 
 use tokio::runtime::Runtime;
 
-use crate::cli::{Cli, Command};
-use crate::config::{self, Direction, Environment, ReportPath, Settings, TargetKind};
+use crate::cli::{Cli, Command, Format, LintFlags};
+use crate::config::{self, Direction, Environment, LintMode, PathFilter, ReportPath, Settings, TargetKind};
 use crate::dot::{self, PushHistory};
 use crate::error::{BadInput, Exit, exit_for};
 use crate::gitbook::Project;
 use crate::http::HttpClient;
+use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Section, Terminal};
 use crate::plan::{self, PlanInput, PushInput, SyncPlan};
 use crate::range::{self, CommitRange, HistorySource, RangeMode};
@@ -93,6 +94,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             log::result(&text).context("while writing the result")?;
             Ok(exit)
         }
+        Command::Lint(flags) => run_lint(cli, env, &settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
@@ -120,6 +122,21 @@ fn run_sync(
     let mut plan = build_plan(settings, terminal, requested_by, runtime, Some(&http))?;
     sync::preflight(&plan, settings)?;
     let origin = open_repo(settings).ok().and_then(|repo| repo.origin_url());
+    let lint_report = match settings.lint {
+        LintMode::Off => None,
+        LintMode::Error | LintMode::Warn => {
+            let targets: Vec<LintTarget<'_>> = sync::linted_targets(&plan, settings).map(LintTarget::of).collect();
+            if targets.is_empty() {
+                None
+            } else {
+                let _section = Section::start(terminal, "docsync_lint", "Docs pre-flight");
+                let report = lint_head(settings, &plan, &targets, false)?;
+                write_code_quality(settings, &report)?;
+                sync::apply_lint(&mut plan, settings, &report);
+                Some(report)
+            }
+        }
+    };
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
@@ -128,6 +145,9 @@ fn run_sync(
                 true => gitlab::locate_project(settings, &http, origin.as_deref()).await,
                 false => Ok(None),
             };
+            if let Some(report) = &lint_report {
+                sync::attach_findings(&mut plan, report);
+            }
             exit.worst(merge_requests::report(&mut plan, settings, &http, located.as_ref().map(Option::as_ref)).await)
         })
     };
@@ -176,6 +196,81 @@ fn report_problem(report: &ReportPath, kind: ReportKind, error: &std::io::Error)
         report.path.display().to_string(),
         report.source
     )
+}
+
+/// `docsync lint`: the docs pre-flight of every target, on the range's head
+/// commit (or the working tree). Without a configured target, the project
+/// directory is checked as a GitBook space.
+fn run_lint(
+    cli: &Cli,
+    env: &Environment,
+    settings: &Settings,
+    flags: LintFlags,
+    terminal: Terminal,
+    runtime: &Runtime,
+) -> Result<Exit> {
+    let http = match settings.pipeline.ci {
+        Some(_) => Some(HttpClient::new(&settings.http)?),
+        None => None,
+    };
+    let plan = build_plan(settings, terminal, None, runtime, http.as_ref())?;
+    let fallback;
+    let mut targets: Vec<LintTarget<'_>> = settings.targets.iter().map(LintTarget::of).collect();
+    if targets.is_empty() {
+        let directory = cli
+            .global
+            .settings
+            .project_directory
+            .as_deref()
+            .or(config_value(&env.docsync.project_directory))
+            .unwrap_or("")
+            .trim_start_matches("./")
+            .trim_matches('/')
+            .to_owned();
+        tracing::info!(
+            "no target configured: checking {} as a GitBook space",
+            if directory.is_empty() { "the repository root" } else { directory.as_str() }
+        );
+        fallback = PathFilter::new(directory, Vec::new()).context("while reading the project directory")?;
+        targets.push(LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &fallback });
+    }
+    let report = lint_head(settings, &plan, &targets, flags.worktree)?;
+    write_code_quality(settings, &report)?;
+    let text = match settings.format {
+        Format::Text => lint::report::text(&report),
+        Format::Json => lint::report::json(&report).context("while writing the result")?,
+    };
+    log::result(&text).context("while writing the result")?;
+    let failing = if flags.strict { report.errors } else { report.new_errors().count() };
+    Ok(if failing > 0 { Exit::TargetFailed } else { Exit::Ok })
+}
+
+fn config_value(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// The pre-flight on the plan's head commit, or on the working tree.
+fn lint_head(settings: &Settings, plan: &SyncPlan, targets: &[LintTarget<'_>], worktree: bool) -> Result<LintReport> {
+    let repo = open_repo(settings)?;
+    let source = if worktree { lint::Source::Worktree } else { lint::Source::Commit(&plan.range.head) };
+    let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
+    let snapshot = lint::read_files(&repo, source, &directories).context("while reading the docs")?;
+    let report = lint::check(targets, &snapshot, &lint::RangeChanges::new(&plan.changes));
+    tracing::info!(
+        "docs pre-flight: {} error(s), {} warning(s), {} new error(s)",
+        report.errors,
+        report.warnings,
+        report.new_errors().count()
+    );
+    Ok(report)
+}
+
+fn write_code_quality(settings: &Settings, report: &LintReport) -> Result<()> {
+    if let Some(path) = &settings.codequality {
+        lint::report::write_code_quality(report, path)
+            .with_context(|| format!("while writing the Code Quality report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Everything up to the decision: range, change set, plan. GitLab is only

@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
-use crate::config::{DotTarget, Settings, Target, TargetKind};
+use crate::config::{DotTarget, LintMode, Settings, Target, TargetKind};
 use crate::dot;
 use crate::error::{BadInput, BadInputs, Exit};
 use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, WaitLimits, wait_for_verdict};
 use crate::http::HttpClient;
+use crate::lint::{Finding, LintReport, Severity};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::range::short;
 use crate::secret::Secret;
@@ -90,6 +91,9 @@ pub struct Outcome {
     /// certificate): the run exits 2.
     #[serde(skip)]
     pub bad_configuration: bool,
+    /// The docs pre-flight's findings new in the range.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 impl Outcome {
@@ -104,6 +108,7 @@ impl Outcome {
             docs_url: None,
             live_commit: None,
             bad_configuration: false,
+            findings: Vec::new(),
         }
     }
 
@@ -165,8 +170,79 @@ fn action_name(action: Action) -> &'static str {
     }
 }
 
+/// The GitBook targets the docs pre-flight checks before `sync`: those that
+/// import (push, manual or preview).
+pub fn linted_targets<'a>(plan: &'a SyncPlan, settings: &'a Settings) -> impl Iterator<Item = &'a Target> {
+    acting(plan, settings)
+        .filter(|(t, target)| {
+            matches!(t.action, Action::Import | Action::Preview) && matches!(target.kind, TargetKind::GitBook(_))
+        })
+        .map(|(_, target)| target)
+}
+
+/// Applies the pre-flight's findings: a target with a new error ends
+/// `failed` before anything is sent, unless `--force` or
+/// `DOCSYNC_LINT=warn`. Every target keeps its new findings for the report
+/// and the merge request note.
+pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport) {
+    for target_plan in &mut plan.targets {
+        let new: Vec<Finding> = report.for_target(&target_plan.name).filter(|f| f.new).cloned().collect();
+        for finding in &new {
+            let line = format!(
+                "{}: {}:{}: {}[{}]: {}",
+                target_plan.name,
+                finding.path,
+                finding.line,
+                finding.severity.as_str(),
+                finding.rule.id(),
+                finding.message
+            );
+            match finding.severity {
+                Severity::Error => tracing::error!("{line}"),
+                Severity::Warning => tracing::warn!("{line}"),
+            }
+        }
+        let errors = new.iter().filter(|f| f.severity == Severity::Error).count();
+        if errors == 0 {
+            continue;
+        }
+        if settings.force || settings.lint == LintMode::Warn {
+            let why = if settings.force { "--force" } else { "DOCSYNC_LINT=warn" };
+            tracing::warn!(
+                "{}: the docs pre-flight found {errors} new error(s); importing anyway ({why})",
+                target_plan.name
+            );
+            continue;
+        }
+        let first = &new
+            .iter()
+            .find(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}:{}: {}", f.path, f.line, f.message))
+            .unwrap_or_default();
+        let mut outcome = Outcome::new(
+            OutcomeStatus::Failed,
+            format!("the docs pre-flight found {errors} new error(s), so nothing was sent (first: {first})"),
+        )
+        .with_fix("fix the findings listed (run `docsync lint` locally), or set DOCSYNC_LINT=warn to import anyway");
+        outcome.findings = new;
+        target_plan.outcome = Some(outcome);
+    }
+}
+
+/// Gives each target's outcome its new pre-flight findings (a target the
+/// pre-flight stopped has them already).
+pub fn attach_findings(plan: &mut SyncPlan, report: &LintReport) {
+    for target_plan in &mut plan.targets {
+        let Some(outcome) = target_plan.outcome.as_mut() else { continue };
+        if outcome.findings.is_empty() {
+            outcome.findings = report.for_target(&target_plan.name).filter(|f| f.new).cloned().collect();
+        }
+    }
+}
+
 /// Carries out the plan; fills in every target's outcome and returns the
-/// run's exit code.
+/// run's exit code. A target whose outcome is already decided (stopped by
+/// the docs pre-flight) keeps it and sends nothing.
 pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient) -> Exit {
     let head = plan.range.head.as_str();
     let jobs: Vec<_> = plan
@@ -175,6 +251,9 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
         .map(|target_plan| {
             let target = settings.targets.iter().find(|t| t.name == target_plan.name);
             async move {
+                if let Some(decided) = &target_plan.outcome {
+                    return decided.clone();
+                }
                 match (target_plan.action, target) {
                     (Action::Skip, _) => Outcome::new(OutcomeStatus::Skipped, target_plan.reason.clone()),
                     (_, None) => Outcome::new(OutcomeStatus::Failed, "target vanished from the settings"),

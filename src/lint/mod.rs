@@ -1,0 +1,507 @@
+//! The docs pre-flight (`docsync lint`, and `sync` before each GitBook
+//! import): each target's content checked the way the platform reads it,
+//! before anything is sent.
+//!
+//! The flow: [`Snapshot`] (the files, from the head commit or the working
+//! tree, read once) + the range's changes → per-target rules → [`Finding`]s
+//! → [`report`] (text, JSON, GitLab Code Quality). Checking is pure: it
+//! reads nothing but the snapshot.
+
+mod gitbook_config;
+mod pages;
+pub mod report;
+mod snapshot;
+mod summary;
+mod yaml;
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use crate::config::{PathFilter, Target, TargetKind};
+use crate::repo::{Change, ChangeStatus};
+
+pub use snapshot::{Snapshot, Source, read_files};
+
+/// GitBook's limit of Markdown pages per Git Sync space.
+pub const MAX_PAGES: usize = 5_000;
+/// GitBook's limit of one file's size.
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// The rules, with the ids of the JSON contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rule {
+    GitBookConfig,
+    ReadmeMissing,
+    SummaryMissingFile,
+    SummaryDuplicate,
+    PageNotInSummary,
+    BrokenLink,
+    FrontMatter,
+    BlockUnclosed,
+    BlockAttribute,
+    MovedWithoutRedirect,
+    TooLarge,
+    DotYaml,
+}
+
+impl Rule {
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::GitBookConfig => "gitbook-config",
+            Rule::ReadmeMissing => "readme-missing",
+            Rule::SummaryMissingFile => "summary-missing-file",
+            Rule::SummaryDuplicate => "summary-duplicate",
+            Rule::PageNotInSummary => "page-not-in-summary",
+            Rule::BrokenLink => "broken-link",
+            Rule::FrontMatter => "front-matter",
+            Rule::BlockUnclosed => "block-unclosed",
+            Rule::BlockAttribute => "block-attribute",
+            Rule::MovedWithoutRedirect => "moved-without-redirect",
+            Rule::TooLarge => "too-large",
+            Rule::DotYaml => "dot-yaml",
+        }
+    }
+
+    /// The rule's severity; `page-not-in-summary` is an error only for a
+    /// page new in the range, which its finding sets itself.
+    fn severity(self) -> Severity {
+        match self {
+            Rule::BlockAttribute | Rule::MovedWithoutRedirect => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+/// One problem found. Serialises to the JSON contract's finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    /// Whether the range introduced it (only new errors fail).
+    pub new: bool,
+    pub target: String,
+    /// Relative to the repository root.
+    pub path: String,
+    /// 1-based; 1 for findings about a whole file.
+    pub line: usize,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// What identifies the finding within its file whatever its line (a
+    /// link's destination, a tag's name): the Code Quality fingerprint.
+    #[serde(skip)]
+    pub key: String,
+}
+
+/// A finding before the target and "new" are known.
+pub(crate) struct Found {
+    rule: Rule,
+    severity: Severity,
+    path: String,
+    line: usize,
+    message: String,
+    fix: Option<String>,
+    key: String,
+    /// Set by rules whose "new" does not follow from the finding's file.
+    new: Option<bool>,
+}
+
+impl Found {
+    fn new(rule: Rule, path: &str, line: usize, message: impl Into<String>) -> Found {
+        Found {
+            rule,
+            severity: rule.severity(),
+            path: path.to_owned(),
+            line: line.max(1),
+            message: message.into(),
+            fix: None,
+            key: String::new(),
+            new: None,
+        }
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Found {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    fn key(mut self, key: impl Into<String>) -> Found {
+        self.key = key.into();
+        self
+    }
+
+    fn severity(mut self, severity: Severity) -> Found {
+        self.severity = severity;
+        self
+    }
+
+    fn new_when(mut self, new: bool) -> Found {
+        self.new = Some(new);
+        self
+    }
+}
+
+/// The range's changes, as the "new" rule reads them.
+#[derive(Debug, Default)]
+pub struct RangeChanges {
+    /// Added, modified or renamed (new path).
+    touched: HashSet<String>,
+    /// Added, or renamed to.
+    added: HashSet<String>,
+    /// Deleted, or renamed from.
+    removed: HashSet<String>,
+    /// Pages gone from their path: (old path, new path when renamed).
+    moved: Vec<(String, Option<String>)>,
+}
+
+impl RangeChanges {
+    pub fn new(changes: &[Change]) -> RangeChanges {
+        let mut range = RangeChanges::default();
+        for change in changes {
+            match change.status {
+                ChangeStatus::Added => {
+                    range.touched.insert(change.path.clone());
+                    range.added.insert(change.path.clone());
+                }
+                ChangeStatus::Modified => {
+                    range.touched.insert(change.path.clone());
+                }
+                ChangeStatus::Renamed => {
+                    range.touched.insert(change.path.clone());
+                    range.added.insert(change.path.clone());
+                    if let Some(old) = &change.old_path {
+                        range.removed.insert(old.clone());
+                        range.moved.push((old.clone(), Some(change.path.clone())));
+                    }
+                }
+                ChangeStatus::Deleted => {
+                    range.removed.insert(change.path.clone());
+                    range.moved.push((change.path.clone(), None));
+                }
+            }
+        }
+        range
+    }
+}
+
+/// The pre-flight's result for one run: every target's findings.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl LintReport {
+    fn from_findings(mut findings: Vec<Finding>) -> LintReport {
+        findings.sort_by(|a, b| {
+            (&a.target, &a.path, a.line, a.rule, &a.key).cmp(&(&b.target, &b.path, b.line, b.rule, &b.key))
+        });
+        let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+        LintReport { warnings: findings.len() - errors, errors, findings }
+    }
+
+    pub fn new_errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.new && f.severity == Severity::Error)
+    }
+
+    pub fn for_target<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings.iter().filter(move |f| f.target == name)
+    }
+}
+
+/// What to check: a target's name, kind and files.
+pub struct LintTarget<'a> {
+    pub name: &'a str,
+    pub kind: LintKind,
+    pub paths: &'a PathFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintKind {
+    GitBook,
+    Dot,
+}
+
+impl<'a> LintTarget<'a> {
+    pub fn of(target: &'a Target) -> LintTarget<'a> {
+        let kind = match target.kind {
+            TargetKind::GitBook(_) => LintKind::GitBook,
+            TargetKind::Dot(_) => LintKind::Dot,
+        };
+        LintTarget { name: &target.name, kind, paths: &target.paths }
+    }
+}
+
+/// Checks every target against the snapshot. Pure.
+pub fn check(targets: &[LintTarget<'_>], snapshot: &Snapshot, range: &RangeChanges) -> LintReport {
+    let mut findings = Vec::new();
+    for target in targets {
+        let found = match target.kind {
+            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range),
+            LintKind::Dot => check_dot(target.paths, snapshot),
+        };
+        findings.extend(found.into_iter().map(|found| decide_new(found, target.name, range)));
+    }
+    LintReport::from_findings(findings)
+}
+
+/// Whether the range introduced a finding: its file was added, modified or
+/// renamed, with the rules' own exceptions.
+fn decide_new(found: Found, target: &str, range: &RangeChanges) -> Finding {
+    let new = found.new.unwrap_or_else(|| match found.rule {
+        Rule::PageNotInSummary => range.added.contains(&found.path),
+        Rule::MovedWithoutRedirect => true,
+        // The readme's own path: new when the range deleted or moved it.
+        Rule::ReadmeMissing => range.removed.contains(&found.path),
+        // A summary entry breaks when its page moves, even if the summary
+        // itself is untouched; the key is the missing page's path.
+        Rule::SummaryMissingFile => range.touched.contains(&found.path) || range.removed.contains(&found.key),
+        _ => range.touched.contains(&found.path),
+    });
+    let severity = match found.rule {
+        Rule::PageNotInSummary if !new => Severity::Warning,
+        _ => found.severity,
+    };
+    Finding {
+        rule: found.rule,
+        severity,
+        new,
+        target: target.to_owned(),
+        path: found.path,
+        line: found.line,
+        message: found.message,
+        fix: found.fix,
+        key: found.key,
+    }
+}
+
+/// A GitBook target: the site file when the directory has one (its spaces
+/// are checked one by one), else the directory as one space.
+fn check_gitbook(directory: &str, snapshot: &Snapshot, range: &RangeChanges) -> Vec<Found> {
+    let mut found = Vec::new();
+    let spaces = match gitbook_config::site_file(directory, snapshot) {
+        Some(site_path) => {
+            let site = gitbook_config::check_site(&site_path, directory, snapshot, &mut found);
+            site.directories
+        }
+        None => vec![directory.to_owned()],
+    };
+    let all: BTreeSet<&str> = spaces.iter().map(String::as_str).collect();
+    for space in &spaces {
+        // Another space nested inside this one is not this one's content.
+        let nested: Vec<&str> =
+            all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
+        check_space(space, &nested, snapshot, range, &mut found);
+    }
+    found
+}
+
+/// One GitBook space: `.gitbook.yaml`, readme, summary, pages.
+fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &RangeChanges, found: &mut Vec<Found>) {
+    let config = gitbook_config::read(directory, snapshot, found);
+    let root = &config.root;
+    let in_space = |path: &str| {
+        snapshot::is_inside(path, root)
+            && !nested.iter().any(|n| snapshot::is_inside(path, n))
+            && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
+    };
+
+    if !snapshot.exists(&config.readme) {
+        found.push(
+            Found::new(Rule::ReadmeMissing, &config.readme, 1, format!("the space has no readme: {} does not exist", config.readme))
+                .fix(format!(
+                    "add {} (GitBook's home page of the space), or point structure.readme in .gitbook.yaml at the page that is",
+                    config.readme
+                )),
+        );
+    }
+
+    let pages: Vec<&str> = snapshot.files_under(root).filter(|p| is_page(p) && in_space(p)).collect();
+    let summary = snapshot.text(&config.summary).map(|text| summary::parse(&config.summary, text));
+    if let Some(summary) = &summary {
+        let listed = summary::check(summary, &config.summary, root, snapshot, found);
+        for page in &pages {
+            if *page == config.summary || listed.contains(*page) {
+                continue;
+            }
+            found.push(
+                Found::new(
+                    Rule::PageNotInSummary,
+                    page,
+                    1,
+                    format!("{} does not list this page: GitBook will not import it", config.summary),
+                )
+                .fix(format!(
+                    "add `* [Title]({})` to {} where the page belongs, or delete the page",
+                    snapshot::relative(page, snapshot::parent(&config.summary)),
+                    config.summary
+                )),
+            );
+        }
+    }
+
+    // The summary is the table of contents, not a page.
+    let page_count = pages.iter().filter(|p| **p != config.summary).count();
+    if page_count > MAX_PAGES {
+        let at = if summary.is_some() { config.summary.clone() } else { root.clone() };
+        let added = pages.iter().any(|p| range.added.contains(*p));
+        found.push(
+            Found::new(
+                Rule::TooLarge,
+                &at,
+                1,
+                format!("{page_count} pages in one space: GitBook's Git Sync takes at most {MAX_PAGES}"),
+            )
+            .fix("split the content into several spaces (one project directory each, see docs.yaml)")
+            .key("pages")
+            // New when the range added a page, whichever file it names.
+            .new_when(added),
+        );
+    }
+    for file in snapshot.files_under(root).filter(|p| in_space(p)) {
+        if snapshot.size(file) > MAX_FILE_BYTES {
+            found.push(
+                Found::new(
+                    Rule::TooLarge,
+                    file,
+                    1,
+                    format!("{} MB: GitBook takes files up to 100 MB", snapshot.size(file) / (1024 * 1024)),
+                )
+                .fix("make the file smaller, or host it elsewhere and link to it"),
+            );
+        }
+    }
+
+    for page in &pages {
+        if *page == config.summary {
+            continue;
+        }
+        if let Some(text) = snapshot.text(page) {
+            pages::check(page, text, root, snapshot, found);
+        }
+    }
+
+    for (old, new) in &range.moved {
+        if !is_page(old) || !in_space(old) || *old == config.summary || snapshot.exists(old) {
+            continue;
+        }
+        let slug = page_slug(&snapshot::relative(old, root));
+        if slug.is_empty() || config.redirects.iter().any(|r| r.matches(&slug)) {
+            continue;
+        }
+        let target = match new.as_deref().filter(|n| in_space(n)) {
+            Some(new) => snapshot::relative(new, root),
+            None => "<the page that replaces it>.md".to_owned(),
+        };
+        let verb = if new.is_some() { "moved" } else { "deleted" };
+        found.push(
+            Found::new(
+                Rule::MovedWithoutRedirect,
+                old,
+                1,
+                format!("page {verb} without a redirect: links to /{slug} will break"),
+            )
+            .fix(format!("add to {}:\nredirects:\n  {slug}: {target}", config.config_path))
+            .key(slug),
+        );
+    }
+}
+
+/// A Dot target: the YAML files and the Markdown front matter it would send.
+fn check_dot(paths: &PathFilter, snapshot: &Snapshot) -> Vec<Found> {
+    let mut found = Vec::new();
+    for file in snapshot.files_under(&paths.directory).filter(|p| paths.matches(p)) {
+        let Some(text) = snapshot.text(file) else { continue };
+        if is_yaml(file) {
+            if let Err((line, message)) = pages::parse_yaml_documents(text) {
+                found.push(
+                    Found::new(Rule::DotYaml, file, line, format!("YAML does not parse: {message}"))
+                        .fix("fix the YAML syntax (quote values holding `: `, `#` or leading special characters)"),
+                );
+            }
+        } else if is_page(file) {
+            if let Some((line, message)) = pages::front_matter_syntax(text) {
+                found.push(
+                    Found::new(Rule::DotYaml, file, line, format!("front matter does not parse: {message}"))
+                        .fix("fix the YAML between the `---` lines (quote values holding `: ` or `#`)"),
+                );
+            }
+        }
+    }
+    found
+}
+
+fn is_page(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".md") || lower.ends_with(".markdown")
+}
+
+fn is_yaml(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml")
+}
+
+/// The URL path a page had, as `redirects:` keys name it: the file's path
+/// without `.md`; a folder's `README.md` is the folder.
+fn page_slug(relative: &str) -> String {
+    let stem = relative.strip_suffix(".md").or_else(|| relative.strip_suffix(".markdown")).unwrap_or(relative);
+    match stem.rsplit_once('/') {
+        Some((folder, name)) if name.eq_ignore_ascii_case("readme") => folder.to_owned(),
+        None if stem.eq_ignore_ascii_case("readme") => String::new(),
+        _ => stem.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_pages() {
+        let pages: Vec<String> = (0..MAX_PAGES).map(|i| format!("docs/p{i}.md")).collect();
+        let mut files: Vec<(&str, &str)> = pages.iter().map(|p| (p.as_str(), "# P\n")).collect();
+        files.push(("docs/SUMMARY.md", "* [P](p0.md)\n"));
+        let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let count = |files: &[(&str, &str)]| {
+            let report = check(&targets, &Snapshot::from_files(files.iter().copied()), &RangeChanges::default());
+            report.findings.iter().filter(|f| f.rule == Rule::TooLarge).count()
+        };
+        // docs/README.md is missing, but 5,000 pages and a summary are fine…
+        assert_eq!(count(&files), 0);
+        // …and one more is not.
+        files.push(("docs/README.md", "# Home\n"));
+        assert_eq!(count(&files), 1);
+    }
+
+    #[test]
+    fn slugs_follow_redirect_keys() {
+        assert_eq!(page_slug("guides/old.md"), "guides/old");
+        assert_eq!(page_slug("guides/README.md"), "guides");
+        assert_eq!(page_slug("README.md"), "");
+    }
+}

@@ -1,0 +1,559 @@
+//! One Markdown page: its front matter, its links and images, and its
+//! GitBook blocks (`{% hint %}` … `{% endhint %}`). The page is parsed once
+//! with pulldown-cmark; what lies inside fenced or inline code never counts.
+
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Options, Parser, Tag};
+use serde_json::Value;
+
+use super::snapshot::{self, Snapshot};
+use super::{Found, Rule, yaml};
+
+/// The Markdown GitBook writes: tables, footnotes, task lists, strikethrough.
+pub fn markdown_options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
+}
+
+/// Byte offset to line number.
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+}
+
+/// What a link points at.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A URL with a scheme, or `//host/…`.
+    External,
+    /// `#anchor` on the same page, or nothing.
+    Anchor,
+    /// A site-absolute path (`/docs/page`), which GitBook leaves alone.
+    Absolute,
+    /// A link GitBook itself left dangling on export.
+    Dangling(String),
+    /// A file, relative to the linking file: decoded, without `#` or `?`.
+    File(String),
+}
+
+pub fn classify(destination: &str) -> Destination {
+    let destination = destination.trim();
+    if destination.is_empty() || destination.starts_with('#') {
+        return Destination::Anchor;
+    }
+    if destination.starts_with("//") || has_scheme(destination) {
+        return Destination::External;
+    }
+    // `/broken/…` is what GitBook exports today, `broken-reference` what it
+    // exported before.
+    if destination.starts_with("/broken/pages/")
+        || destination.starts_with("/broken/spaces/")
+        || destination == "broken-reference"
+        || destination.ends_with("/broken-reference")
+    {
+        return Destination::Dangling(destination.to_owned());
+    }
+    if destination.starts_with('/') {
+        return Destination::Absolute;
+    }
+    let path = destination.split(['#', '?']).next().unwrap_or("");
+    if path.is_empty() {
+        return Destination::Anchor;
+    }
+    Destination::File(percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned())
+}
+
+fn has_scheme(destination: &str) -> bool {
+    let Some((scheme, _)) = destination.split_once(':') else { return false };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+}
+
+/// Front matter found at the top of a page.
+struct FrontMatter<'a> {
+    yaml: &'a str,
+    /// Line of the YAML's first line.
+    first_line: usize,
+    /// Where the Markdown body starts.
+    body: usize,
+}
+
+/// The page's front matter: `Ok(None)` without one, `Err(line)` when the
+/// opening `---` is never closed.
+fn front_matter(text: &str) -> Result<Option<FrontMatter<'_>>, usize> {
+    let start = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let rest = &text[start..];
+    let Some(first) = rest.lines().next() else { return Ok(None) };
+    if first.trim_end() != "---" {
+        return Ok(None);
+    }
+    let yaml_start = start + first.len() + usize::from(rest[first.len()..].starts_with("\r\n")) + 1;
+    let yaml_start = yaml_start.min(text.len());
+    let mut offset = yaml_start;
+    for line in text[yaml_start..].split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed == "..." {
+            return Ok(Some(FrontMatter { yaml: &text[yaml_start..offset], first_line: 2, body: offset + line.len() }));
+        }
+        offset += line.len();
+    }
+    Err(1)
+}
+
+/// The front matter's YAML syntax problem, if any (the `dot-yaml` rule).
+pub fn front_matter_syntax(text: &str) -> Option<(usize, String)> {
+    match front_matter(text) {
+        Ok(Some(front)) => {
+            yaml::mapping(front.yaml).err().map(|(line, message)| (front.first_line + line - 1, message))
+        }
+        Ok(None) => None,
+        Err(line) => Some((line, "the opening `---` is never closed".to_owned())),
+    }
+}
+
+/// Every document of a YAML file parses (the `dot-yaml` rule).
+pub fn parse_yaml_documents(text: &str) -> Result<(), (usize, String)> {
+    yaml::documents(text)
+}
+
+/// The GitBook blocks that must be closed.
+const CLOSED_BLOCKS: &[&str] =
+    &["hint", "tabs", "tab", "stepper", "step", "columns", "column", "code", "updates", "update", "if", "content-ref"];
+/// GitBook's hint styles.
+const HINT_STYLES: &[&str] = &["info", "success", "warning", "danger"];
+
+/// The checks of one page: front matter, links, blocks.
+pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mut Vec<Found>) {
+    let lines = Lines::new(text);
+    let body_start = match front_matter(text) {
+        Ok(Some(front)) => {
+            check_front_matter(path, &front, found);
+            front.body
+        }
+        Ok(None) => {
+            misplaced_front_matter(path, text, found);
+            0
+        }
+        Err(line) => {
+            found.push(
+                Found::new(Rule::FrontMatter, path, line, "the front matter's opening `---` is never closed")
+                    .fix("close the front matter with a line holding only `---`")
+                    .key("unclosed"),
+            );
+            return;
+        }
+    };
+    let body = &text[body_start..];
+    let page = Page { path, dir: snapshot::parent(path), root, snapshot, lines: &lines, base: body_start };
+
+    let mut code: Vec<Range<usize>> = Vec::new();
+    // GitBook writes formatted code blocks as HTML: `<pre><code>…</pre>`.
+    let mut in_pre = false;
+    for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. }) => page.link(&dest_url, range.start, "link", found),
+            Event::Start(Tag::Image { dest_url, .. }) => page.link(&dest_url, range.start, "image", found),
+            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => code.push(range),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                let opens = html.contains("<pre");
+                if in_pre || opens {
+                    code.push(range);
+                    in_pre = (in_pre || opens) && !html.contains("</pre>");
+                    continue;
+                }
+                for (offset, value) in html_links(&html) {
+                    page.link(&value, range.start + offset, "HTML link", found);
+                }
+            }
+            _ => {}
+        }
+    }
+    page.blocks(body, &code, found);
+}
+
+struct Page<'a> {
+    path: &'a str,
+    dir: &'a str,
+    root: &'a str,
+    snapshot: &'a Snapshot,
+    lines: &'a Lines,
+    /// Offset of the body in the page's text.
+    base: usize,
+}
+
+impl Page<'_> {
+    fn line(&self, body_offset: usize) -> usize {
+        self.lines.line(self.base + body_offset)
+    }
+
+    /// `broken-link` for a link, image or block reference.
+    fn link(&self, destination: &str, offset: usize, what: &str, found: &mut Vec<Found>) {
+        let line = self.line(offset);
+        let file = match classify(destination) {
+            Destination::File(file) => file,
+            Destination::Dangling(url) => {
+                found.push(
+                    Found::new(
+                        Rule::BrokenLink,
+                        self.path,
+                        line,
+                        format!("{what} `{url}` is one GitBook left dangling when its target page was deleted"),
+                    )
+                    .fix("link the page that replaced it, or remove the link")
+                    .key(url),
+                );
+                return;
+            }
+            _ => return,
+        };
+        let resolved = snapshot::resolve_within(self.root, self.dir, &file);
+        if !self.snapshot.exists(&resolved) && !self.snapshot.is_dir(&resolved) {
+            found.push(
+                Found::new(
+                    Rule::BrokenLink,
+                    self.path,
+                    line,
+                    format!("{what} `{destination}` points at {resolved}, which does not exist"),
+                )
+                .fix("fix the path (relative to this page, within the space), or add the file")
+                .key(destination.to_owned()),
+            );
+        }
+    }
+
+    /// `block-unclosed` and `block-attribute`, for tags outside code.
+    fn blocks(&self, body: &str, code: &[Range<usize>], found: &mut Vec<Found>) {
+        let in_code = |offset: usize| {
+            let i = code.partition_point(|r| r.start <= offset);
+            code[..i].iter().rev().take(4).any(|r| r.contains(&offset))
+        };
+        // Open blocks: name, line, whether it must be closed.
+        let mut open: Vec<(String, usize, bool)> = Vec::new();
+        let mut from = 0;
+        while let Some(start) = body[from..].find("{%").map(|i| from + i) {
+            let Some(length) = body[start + 2..].find("%}") else { break };
+            from = start + 2 + length + 2;
+            if in_code(start) {
+                continue;
+            }
+            let inner = body[start + 2..start + 2 + length].trim_matches(|c: char| c == '-' || c.is_whitespace());
+            let (name, attributes) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
+            let line = self.line(start);
+            if let Some(closed) = name.strip_prefix("end") {
+                match open.iter().rposition(|(n, _, _)| n == closed) {
+                    Some(at) => {
+                        for (name, opened, required) in open.drain(at..).skip(1) {
+                            if required {
+                                found.push(self.unclosed(&name, opened, Some((closed, line))));
+                            }
+                        }
+                    }
+                    None if CLOSED_BLOCKS.contains(&closed) => found.push(
+                        Found::new(
+                            Rule::BlockUnclosed,
+                            self.path,
+                            line,
+                            format!("`{{% {name} %}}` closes no open `{closed}` block"),
+                        )
+                        .fix(format!("remove it, or add the `{{% {closed} %}}` it closes"))
+                        .key(name.to_owned()),
+                    ),
+                    None => {}
+                }
+                continue;
+            }
+            if matches!(name, "else" | "elsif" | "elif") {
+                continue;
+            }
+            self.attributes(name, attributes, start, line, found);
+            open.push((name.to_owned(), line, CLOSED_BLOCKS.contains(&name)));
+        }
+        for (name, line, required) in open {
+            if required {
+                found.push(self.unclosed(&name, line, None));
+            }
+        }
+    }
+
+    fn unclosed(&self, name: &str, line: usize, closed_by: Option<(&str, usize)>) -> Found {
+        let message = match closed_by {
+            Some((other, at)) => {
+                format!(
+                    "`{{% {name} %}}` is not closed before `{{% end{other} %}}` on line {at} (blocks closed out of order)"
+                )
+            }
+            None => format!("`{{% {name} %}}` is never closed: GitBook renders the rest of the page as raw text"),
+        };
+        Found::new(Rule::BlockUnclosed, self.path, line, message)
+            .fix(format!("add `{{% end{name} %}}` where the block ends, inside any block that holds it"))
+            .key(name.to_owned())
+    }
+
+    fn attributes(&self, name: &str, attributes: &str, offset: usize, line: usize, found: &mut Vec<Found>) {
+        let attribute = |key: &str| attribute(attributes, key);
+        let required = match name {
+            "tab" => Some("title"),
+            "content-ref" | "embed" => Some("url"),
+            "file" => Some("src"),
+            "update" => Some("date"),
+            _ => None,
+        };
+        if let Some(key) = required {
+            if attribute(key).is_none() {
+                found.push(
+                    Found::new(Rule::BlockAttribute, self.path, line, format!("`{{% {name} %}}` has no {key}=\"…\""))
+                        .fix(format!("write {{% {name} {key}=\"…\" %}}"))
+                        .key(format!("{name}:{key}")),
+                );
+            }
+        }
+        if name == "hint" {
+            if let Some(style) = attribute("style").filter(|s| !HINT_STYLES.contains(s)) {
+                found.push(
+                    Found::new(Rule::BlockAttribute, self.path, line, format!("unknown hint style `{style}`"))
+                        .fix("use style=\"info\", \"success\", \"warning\" or \"danger\"")
+                        .key(format!("hint:{style}")),
+                );
+            }
+        }
+        let reference = match name {
+            "content-ref" => attribute("url"),
+            "file" => attribute("src"),
+            "include" => {
+                let path = attributes.trim();
+                let unquoted = path.trim_matches(|c| c == '"' || c == '\'');
+                (unquoted.len() + 2 == path.len()).then_some(unquoted)
+            }
+            _ => None,
+        };
+        if let Some(reference) = reference {
+            self.link(reference, offset, &format!("{name} block"), found);
+        }
+    }
+}
+
+/// The value of `key="…"` (or `'…'`, or unquoted) among a tag's attributes.
+fn attribute<'a>(attributes: &'a str, key: &str) -> Option<&'a str> {
+    let mut rest = attributes;
+    while let Some(at) = rest.find(key) {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + key.len()..];
+        rest = after;
+        if before.is_some_and(|c| !c.is_whitespace()) {
+            continue;
+        }
+        let Some(value) = after.trim_start().strip_prefix('=') else { continue };
+        let value = value.trim_start();
+        return match value.chars().next() {
+            Some(quote @ ('"' | '\'')) => value[1..].split(quote).next(),
+            _ => value.split(char::is_whitespace).next(),
+        };
+    }
+    None
+}
+
+/// `src="…"` and `href="…"` values of HTML tags, with their offsets. Text
+/// that only looks like a tag (`&#x3C;img src=…`, escaped) has none.
+fn html_links(html: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    for key in ["src=", "href="] {
+        for (at, _) in html.match_indices(key) {
+            let before = &html[..at];
+            let in_tag = before.rfind('<').is_some_and(|open| before.rfind('>').is_none_or(|close| close < open));
+            if !before.ends_with(char::is_whitespace) || !in_tag {
+                continue;
+            }
+            let value = &html[at + key.len()..];
+            let Some(quote @ ('"' | '\'')) = value.chars().next() else { continue };
+            if let Some(value) = value[1..].split(quote).next() {
+                links.push((at, decode_entities(value)));
+            }
+        }
+    }
+    links
+}
+
+/// An attribute value with its character references decoded
+/// (`Filice&#x27;s Talk.png` names `Filice's Talk.png`).
+fn decode_entities(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let name = &rest[1..end];
+            let c = match name {
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                _ => match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok().and_then(char::from_u32),
+                    None => name.strip_prefix('#').and_then(|d| d.parse().ok()).and_then(char::from_u32),
+                },
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn check_front_matter(path: &str, front: &FrontMatter<'_>, found: &mut Vec<Found>) {
+    let at = |line: usize| front.first_line + line - 1;
+    let map = match yaml::mapping(front.yaml) {
+        Ok(map) => map,
+        Err((line, message)) => {
+            found.push(
+                Found::new(Rule::FrontMatter, path, at(line), format!("front matter is not valid YAML: {message}"))
+                    .fix("quote values holding `: `, `#` or leading special characters, e.g. description: \"A: B\"")
+                    .key("syntax"),
+            );
+            return;
+        }
+    };
+    let mut wrong = |key: &str, value: &serde_saphyr::Spanned<Value>, expected: &str| {
+        found.push(
+            Found::new(
+                Rule::FrontMatter,
+                path,
+                at(yaml::key_line(front.yaml, key, value)),
+                format!("`{key}` must be {expected}, not {}", yaml::type_name(&value.value)),
+            )
+            .fix(format!("write {key} as {expected}"))
+            .key(key.to_owned()),
+        );
+    };
+    for (key, value) in &map {
+        let ok = match (key.as_str(), &value.value) {
+            (_, Value::Null) => true,
+            ("description" | "icon" | "cover" | "if", v) => v.is_string(),
+            ("hidden", v) => v.is_boolean(),
+            ("coverY", v) => v.is_number(),
+            ("vars", v) => v.is_object(),
+            ("layout", Value::Object(layout)) => {
+                for (part, setting) in layout {
+                    let ok = match (part.as_str(), setting) {
+                        ("width", v) => v.is_string(),
+                        (_, Value::Object(inner)) => inner.get("visible").is_none_or(Value::is_boolean),
+                        (_, v) => v.is_boolean(),
+                    };
+                    if !ok {
+                        wrong(&format!("layout.{part}"), value, "a mapping like `visible: true`");
+                    }
+                }
+                true
+            }
+            ("layout", _) => false,
+            _ => true,
+        };
+        if !ok {
+            let expected = match key.as_str() {
+                "hidden" => "true or false",
+                "coverY" => "a number",
+                "vars" | "layout" => "a mapping",
+                _ => "a string",
+            };
+            wrong(key, value, expected);
+        }
+    }
+}
+
+/// A front matter block that is not on the very first line is Markdown to
+/// GitBook: a rule and a heading, shown on the page.
+fn misplaced_front_matter(path: &str, text: &str, found: &mut Vec<Found>) {
+    let mut lines = text.lines().enumerate().skip_while(|(_, l)| l.trim().is_empty());
+    let Some((index, first)) = lines.next() else { return };
+    if index == 0 || first.trim_end() != "---" {
+        return;
+    }
+    let looks_like_yaml = lines.next().is_some_and(|(_, l)| {
+        l.split_once(':')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    });
+    if looks_like_yaml {
+        found.push(
+            Found::new(
+                Rule::FrontMatter,
+                path,
+                index + 1,
+                "front matter is not at the very top of the page: GitBook shows it as text",
+            )
+            .fix("remove the blank lines (or byte order mark) before the opening `---`")
+            .key("misplaced"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations() {
+        assert_eq!(classify("https://x.y/a.md"), Destination::External);
+        assert_eq!(classify("mailto:a@b.c"), Destination::External);
+        assert_eq!(classify("#top"), Destination::Anchor);
+        assert_eq!(classify("/docs/page"), Destination::Absolute);
+        assert_eq!(classify("/broken/pages/abc"), Destination::Dangling("/broken/pages/abc".into()));
+        assert_eq!(classify("a%20b.md#x"), Destination::File("a b.md".into()));
+        assert_eq!(classify("../c.md?plain=1"), Destination::File("../c.md".into()));
+    }
+
+    #[test]
+    fn attributes_of_tags() {
+        assert_eq!(attribute(r#"style="info""#, "style"), Some("info"));
+        assert_eq!(attribute(r#"title='A b' style=warning"#, "style"), Some("warning"));
+        assert_eq!(attribute(r#"mystyle="x""#, "style"), None);
+    }
+
+    #[test]
+    fn html_links_only_in_real_tags() {
+        let html = r#"<figure><img src="a.png" alt=""></figure> &#x3C;img src="b.png"> <a href='c.md'>c</a>"#;
+        let values: Vec<String> = html_links(html).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, ["a.png", "c.md"]);
+        let entity = r#"<img src="../Filice&#x27;s Talk &amp; more.png">"#;
+        assert_eq!(html_links(entity)[0].1, "../Filice's Talk & more.png");
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        let lines = Lines::new("a\nb\n\nc");
+        assert_eq!([lines.line(0), lines.line(2), lines.line(4), lines.line(5)], [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn front_matter_bounds() {
+        let text = "---\ndescription: x\n---\n# Title\n";
+        let front = front_matter(text).expect("closed").expect("present");
+        assert_eq!(front.yaml, "description: x\n");
+        assert_eq!(&text[front.body..], "# Title\n");
+        assert!(front_matter("---\na: b\n").is_err());
+        assert!(front_matter("# Title\n---\n").expect("none").is_none());
+    }
+}

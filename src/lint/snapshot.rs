@@ -1,0 +1,231 @@
+//! The files the pre-flight reads, read once: from the range's head commit
+//! (so CI and a local run agree) or from the working tree (`--worktree`).
+//! Paths are repository-relative with `/` separators.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::repo::Repo;
+
+/// Files larger than this are listed (for `too-large`) but not parsed.
+const MAX_PARSED_BYTES: u64 = 20 * 1024 * 1024;
+
+#[derive(Debug)]
+struct Entry {
+    size: u64,
+    text: Option<String>,
+}
+
+/// The files below some directories, with the text of those the rules parse.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    files: BTreeMap<String, Entry>,
+}
+
+/// Whether the rules read this file's text: Markdown and YAML.
+pub fn wanted(path: &str, size: u64) -> bool {
+    let lower = path.to_ascii_lowercase();
+    size <= MAX_PARSED_BYTES && [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| lower.ends_with(ext))
+}
+
+/// Where the files come from.
+pub enum Source<'a> {
+    Commit(&'a str),
+    Worktree,
+}
+
+/// Reads the files below each directory (repository-relative, empty for the
+/// root) from the commit or the working tree.
+pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    let mut directories: Vec<&str> = directories.to_vec();
+    directories.sort_unstable();
+    directories.dedup();
+    // A directory inside another one is read with it.
+    let outer: Vec<&str> = directories
+        .iter()
+        .copied()
+        .filter(|dir| !directories.iter().any(|other| other != dir && is_inside(dir, other)))
+        .collect();
+    for directory in outer {
+        match source {
+            Source::Commit(commit) => {
+                let found = repo.files_at(commit, directory, wanted)?;
+                if found.missing > 0 {
+                    tracing::warn!(
+                        "{} file(s) under {directory:?} are not in the clone (a partial clone?): their sizes are unknown",
+                        found.missing
+                    );
+                }
+                for file in found.files {
+                    let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                    snapshot.files.insert(file.path, Entry { size: file.size, text });
+                }
+            }
+            Source::Worktree => {
+                let root = repo.workdir().context("the repository has no working tree")?;
+                read_worktree(&root, directory, &mut snapshot)?;
+            }
+        }
+    }
+    Ok(snapshot)
+}
+
+fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Result<()> {
+    let mut pending = vec![directory.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(root.join(&dir)) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error).with_context(|| format!("while reading the directory {dir:?}")),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("while reading the directory {dir:?}"))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = join(&dir, &name);
+            let kind = entry.file_type().with_context(|| format!("while reading {path}"))?;
+            if kind.is_dir() {
+                if name != ".git" {
+                    pending.push(path);
+                }
+            } else if kind.is_file() {
+                let size = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
+                let text = if wanted(&path, size) {
+                    let bytes = std::fs::read(entry.path()).with_context(|| format!("while reading {path}"))?;
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                } else {
+                    None
+                };
+                snapshot.files.insert(path, Entry { size, text });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Snapshot {
+    /// A snapshot of the given files (for tests): path and content.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Snapshot {
+        let files = files
+            .into_iter()
+            .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Some(text.to_owned()) }))
+            .collect();
+        Snapshot { files }
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Whether some file lies below `path`.
+    pub fn is_dir(&self, path: &str) -> bool {
+        if path.is_empty() {
+            return !self.files.is_empty();
+        }
+        let prefix = format!("{path}/");
+        self.files.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix))
+    }
+
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.files.get(path).and_then(|e| e.text.as_deref())
+    }
+
+    pub fn size(&self, path: &str) -> u64 {
+        self.files.get(path).map_or(0, |e| e.size)
+    }
+
+    /// Every file below `directory` (empty: all), in path order.
+    pub fn files_under<'a>(&'a self, directory: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
+        self.files.range(prefix.clone()..).map(|(p, _)| p.as_str()).take_while(move |p| p.starts_with(&prefix))
+    }
+}
+
+/// `dir/name`, or `name` for the root.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
+}
+
+/// The directory of a path (empty for the root).
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// Whether `path` is `dir` or lies below it.
+pub fn is_inside(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `path` relative to `dir`, which holds it.
+pub fn relative(path: &str, dir: &str) -> String {
+    if dir.is_empty() {
+        return path.to_owned();
+    }
+    path.strip_prefix(dir).and_then(|rest| rest.strip_prefix('/')).unwrap_or(path).to_owned()
+}
+
+/// `relative` resolved against `dir`: `.` and `..` applied, empty segments
+/// dropped; `None` when it climbs above the repository root.
+pub fn resolve(dir: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if relative.starts_with('/') { Vec::new() } else { dir.split('/').collect() };
+    parts.retain(|p| !p.is_empty());
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A link of a page in `dir` resolved the way GitBook resolves it, like a
+/// URL whose root is the space's `root`: `..` above the root stays there
+/// (links GitBook exported rely on it).
+pub fn resolve_within(root: &str, dir: &str, relative: &str) -> String {
+    let inside = self::relative(dir, root);
+    let mut parts: Vec<&str> =
+        if relative.starts_with('/') || dir == root { Vec::new() } else { inside.split('/').collect() };
+    parts.retain(|p| !p.is_empty());
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    if parts.is_empty() { root.to_owned() } else { join(root, &parts.join("/")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_like_a_file_system() {
+        assert_eq!(resolve("docs/guides", "../img/a.png").as_deref(), Some("docs/img/a.png"));
+        assert_eq!(resolve("docs", "./a//b.md").as_deref(), Some("docs/a/b.md"));
+        assert_eq!(resolve("", "../a.md"), None);
+        assert!(is_inside("docs/a.md", "docs"));
+        assert!(!is_inside("docsy/a.md", "docs"));
+        assert_eq!(relative("docs/a/b.md", "docs"), "a/b.md");
+        assert_eq!(resolve_within("docs", "docs/a", "../../../img/x.png"), "docs/img/x.png");
+        assert_eq!(resolve_within("", "a/b", "../c.md"), "a/c.md");
+        assert_eq!(resolve_within("docs", "docs", "./c.md"), "docs/c.md");
+        assert_eq!(resolve_within("docs", "docs", "./"), "docs");
+    }
+
+    #[test]
+    fn files_under_a_directory_only() {
+        let snapshot = Snapshot::from_files([("docs/a.md", ""), ("docs-old/b.md", ""), ("docs/x/c.md", "")]);
+        assert_eq!(snapshot.files_under("docs").collect::<Vec<_>>(), ["docs/a.md", "docs/x/c.md"]);
+        assert!(snapshot.is_dir("docs/x"));
+        assert!(!snapshot.is_dir("docs/a"));
+    }
+}

@@ -1,0 +1,174 @@
+//! `SUMMARY.md` read the way GitBook reads it: the `#` title is ignored,
+//! `##` headings (which may carry HTML anchors) group pages, nested lists
+//! are child pages, and each list item's link is its page. External URLs and
+//! `#anchor` links are link entries, not files. Nothing inside code counts.
+
+use std::collections::{HashMap, HashSet};
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+use super::pages::{Destination, Lines, classify, markdown_options};
+use super::snapshot::{self, Snapshot};
+use super::{Found, Rule};
+
+#[derive(Debug)]
+pub struct Summary {
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+pub struct Entry {
+    pub line: usize,
+    /// The link as written.
+    pub link: String,
+    /// The file it names, repository-relative; `None` for external and
+    /// anchor entries; `Err` with the raw path when it climbs out of the
+    /// repository.
+    pub page: Option<Result<String, String>>,
+    /// `page.md#anchor`: a link entry to a place in a page listed
+    /// elsewhere, not the page itself.
+    pub anchored: bool,
+}
+
+pub fn parse(path: &str, text: &str) -> Summary {
+    let lines = Lines::new(text);
+    let dir = snapshot::parent(path);
+    let mut entries = Vec::new();
+    // For each open list item: whether its page link was seen.
+    let mut items: Vec<bool> = Vec::new();
+    let mut in_heading = false;
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Item) => items.push(false),
+            Event::End(TagEnd::Item) => {
+                items.pop();
+            }
+            Event::Start(Tag::Heading { .. }) => in_heading = true,
+            Event::End(TagEnd::Heading(_)) => in_heading = false,
+            Event::Start(Tag::Link { dest_url, .. }) if !in_heading => {
+                let Some(seen) = items.last_mut() else { continue };
+                if *seen {
+                    continue;
+                }
+                *seen = true;
+                let page = match classify(&dest_url) {
+                    Destination::File(file) => Some(snapshot::resolve(dir, &file).ok_or(file)),
+                    _ => None,
+                };
+                let anchored = page.is_some() && dest_url.contains('#');
+                entries.push(Entry { line: lines.line(range.start), link: dest_url.into_string(), page, anchored });
+            }
+            _ => {}
+        }
+    }
+    Summary { entries }
+}
+
+/// `summary-missing-file` and `summary-duplicate`; returns the pages the
+/// summary lists (a folder entry stands for its `README.md`).
+pub fn check(
+    summary: &Summary,
+    path: &str,
+    root: &str,
+    snapshot: &Snapshot,
+    found: &mut Vec<Found>,
+) -> HashSet<String> {
+    let mut listed = HashSet::new();
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    for entry in &summary.entries {
+        let page = match &entry.page {
+            None => continue,
+            Some(Err(raw)) => {
+                found.push(
+                    Found::new(
+                        Rule::SummaryMissingFile,
+                        path,
+                        entry.line,
+                        format!("entry `{raw}` points outside the repository"),
+                    )
+                    .fix("link a page inside the space, relative to the summary")
+                    .key(raw.clone()),
+                );
+                continue;
+            }
+            Some(Ok(page)) => page,
+        };
+        let page = if !snapshot.exists(page) && snapshot.exists(&snapshot::join(page, "README.md")) {
+            snapshot::join(page, "README.md")
+        } else {
+            page.clone()
+        };
+        if !snapshot::is_inside(&page, root) {
+            found.push(
+                Found::new(
+                    Rule::SummaryMissingFile,
+                    path,
+                    entry.line,
+                    format!("entry `{}` lies outside the space ({root})", entry.link),
+                )
+                .fix("move the page into the space, or link it as an external URL")
+                .key(page.clone()),
+            );
+            continue;
+        }
+        if !snapshot.exists(&page) {
+            found.push(
+                Found::new(
+                    Rule::SummaryMissingFile,
+                    path,
+                    entry.line,
+                    format!("entry `{}` names {page}, which does not exist", entry.link),
+                )
+                .fix("fix the link, restore the page, or remove the entry")
+                .key(page.clone()),
+            );
+            continue;
+        }
+        if entry.anchored {
+            continue;
+        }
+        if let Some(first) = first_line.get(&page) {
+            found.push(
+                Found::new(
+                    Rule::SummaryDuplicate,
+                    path,
+                    entry.line,
+                    format!("{page} is listed twice (first on line {first}): GitBook takes each file once"),
+                )
+                .fix("remove one of the entries; link the page from the other place instead")
+                .key(page.clone()),
+            );
+            continue;
+        }
+        first_line.insert(page.clone(), entry.line);
+        listed.insert(page);
+    }
+    listed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n\n## Get Started <a href=\"#getting-started\" id=\"getting-started\"></a>\n\n* [Quickstart](getting-started/quickstart.md)\n  * [Child](getting-started/child.md \"Sidebar\")\n* [Site](https://example.com)\n* [Anchor](#anchor)\n* [Spaces](<with space/page.md>)\n* [Again, anchored](getting-started/quickstart.md#step-2)\n\n```\n* [Not an entry](missing.md)\n```\n";
+
+    #[test]
+    fn entries_with_lines_and_kinds() {
+        let summary = parse("docs/SUMMARY.md", SUMMARY);
+        let pages: Vec<(usize, Option<&str>)> =
+            summary.entries.iter().map(|e| (e.line, e.page.as_ref().and_then(|p| p.as_deref().ok()))).collect();
+        assert_eq!(
+            pages,
+            [
+                (3, Some("docs/README.md")),
+                (7, Some("docs/getting-started/quickstart.md")),
+                (8, Some("docs/getting-started/child.md")),
+                (9, None),
+                (10, None),
+                (11, Some("docs/with space/page.md")),
+                (12, Some("docs/getting-started/quickstart.md")),
+            ]
+        );
+        assert!(summary.entries[6].anchored && !summary.entries[1].anchored);
+    }
+}
