@@ -10,22 +10,15 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{free_port, manifest_dir, peer};
+use super::{free_port, peer};
 
 /// How long Prism may take to load the spec and listen.
 const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The spec lives outside the repository: CI clones the repository with
-/// `shared/` beside it.
+/// The part of GitBook's OpenAPI description that `scripts/install-peers`
+/// derives from the pinned `@gitbook/api` npm package.
 pub fn gitbook_spec() -> PathBuf {
-    let path = manifest_dir().join("../shared/reference/gitbook-git.openapi.json");
-    assert!(
-        path.is_file(),
-        "GitBook's OpenAPI subset is missing at {}: clone the shared reference data next to the repository \
-         (../shared/reference/gitbook-git.openapi.json)",
-        path.display()
-    );
-    path
+    peer("gitbook-api/openapi.subset.json")
 }
 
 /// A Prism mock server on 127.0.0.1. It runs under a small `sh` watchdog
