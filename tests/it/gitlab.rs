@@ -10,7 +10,7 @@
 //! in its output and in the assertion messages. Every run of the binary is
 //! checked for the planted secrets (see [`assert_no_secrets`]).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -20,7 +20,7 @@
 //! Tools come from `scripts/install-peers`; a missing one fails the tests
 //! with a message saying so.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};

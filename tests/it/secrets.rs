@@ -5,7 +5,7 @@
 //! each run's stdout, stderr and dotenv report are searched for every
 //! planted value and its URL-encoded variants.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -137,7 +137,7 @@ impl Run {
     }
 
     fn assert_no_leak(&self) {
-        // `SECRETS_TEST_SHOW=1 cargo test --test secrets -- --nocapture`
+        // `SECRETS_TEST_SHOW=1 cargo test --test it secrets:: -- --nocapture`
         // shows what every scenario printed.
         if std::env::var_os("SECRETS_TEST_SHOW").is_some() {
             eprintln!("==== {}\n", self.context());

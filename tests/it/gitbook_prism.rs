@@ -13,7 +13,7 @@
 //! Peers come from `scripts/install-peers`; a missing Prism or spec fails the
 //! tests with a message saying so, never a silent pass.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;
