@@ -100,6 +100,7 @@ static DEFERRED_CA_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
 ///   default file that holds nothing), and the bundle is loaded by
 ///   [`Repo::deepen`] instead. `SSL_CERT_DIR` is untouched: OpenSSL reads a
 ///   certificate directory lazily anyway.
+#[allow(unsafe_code, reason = "SSL_CERT_FILE and libgit2's owner check are process-wide, set by unsafe functions")]
 fn init_libgit2() {
     static READY: Once = Once::new();
     READY.call_once(|| {
@@ -145,6 +146,7 @@ impl Repo {
     }
 
     /// Uses this CA bundle for fetches over HTTPS (`CI_SERVER_TLS_CA_FILE`).
+    #[allow(unsafe_code, reason = "libgit2's CA bundle is a process-wide setting that only an unsafe function changes")]
     pub fn use_ca_file(path: &Path) -> Result<()> {
         init_libgit2();
         // SAFETY: a process-wide libgit2 setting, changed before any fetch.
@@ -472,6 +474,7 @@ impl Repo {
 /// Loads the system CA bundle that [`init_libgit2`] held back, once, before
 /// the first fetch (only HTTPS fetches read it). A bundle that cannot be
 /// loaded is logged: the fetch then fails with libgit2's own TLS error.
+#[allow(unsafe_code, reason = "libgit2's CA bundle is a process-wide setting that only an unsafe function changes")]
 fn load_system_ca_file() {
     static LOADED: Once = Once::new();
     LOADED.call_once(|| {

@@ -3,6 +3,9 @@
 //! layout of just's `tests/integration.rs` and cargo's `tests/testsuite`).
 //! One file's tests: `cargo test --test it gitbook_prism::`.
 
+#![allow(clippy::unwrap_used, reason = "a test unwraps what it built itself; a panic is its failure")]
+#![allow(clippy::print_stdout, reason = "the test harness captures stdout; a test may print a summary there")]
+
 mod common;
 
 mod ci_template;
