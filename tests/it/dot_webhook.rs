@@ -10,7 +10,7 @@
 //! Fault behaviour (retries, exit codes, hints, idempotency keys) runs
 //! against `wiremock`, with a catch-all that names any unexpected route.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -121,7 +121,7 @@ fn parse_event(json: &str) -> Result<GitLabPushEvent, String> {
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
-const GITLAB_SAMPLE: &str = include_str!("fixtures/gitlab-push-event.json");
+const GITLAB_SAMPLE: &str = include_str!("../fixtures/gitlab-push-event.json");
 
 #[test]
 fn the_model_parses_gitlabs_own_sample_and_refuses_a_missing_key() {

@@ -10,7 +10,7 @@
 //! the other host, which must never be called. An untrusted certificate is
 //! bad configuration (exit 2) at once, not retries and "unreachable".
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! `git diff --name-status -M` on the same range), and what each target would
 //! do and send.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;

@@ -11,7 +11,7 @@
 //! lowest priority that answers `599` and names the route, so a request
 //! docsync should not send shows up in its output and in the assertions.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};

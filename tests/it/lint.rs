@@ -8,7 +8,7 @@
 //! image, hints and tabs, a `docs.yaml` site file) are small excerpts of the
 //! forms GitBook's own documentation repository uses.
 
-mod common;
+use crate::common;
 
 use std::sync::{Mutex, OnceLock};
 

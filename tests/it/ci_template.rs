@@ -20,7 +20,7 @@
 //! Tools come from `scripts/install-peers`; a missing one fails the tests
 //! with a message saying so.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -364,10 +364,10 @@ fn rendered_jobs_keep_the_component_contract() {
 }
 
 #[test]
-fn spec_inputs_are_typed_documented_and_in_the_readme() {
+fn spec_inputs_are_typed_and_documented() {
     let (header, jobs) = component_documents();
     let inputs = header["spec"]["inputs"].as_object().expect("spec:inputs");
-    let readme = read_project_file("README.md");
+    let reference = read_project_file("docs/component.md");
     for (name, input) in inputs {
         assert!(input["description"].as_str().is_some_and(|d| d.len() > 10), "input {name} has no description");
         assert!(input.get("default").is_some(), "input {name} has no default: the component must work with none");
@@ -381,7 +381,7 @@ fn spec_inputs_are_typed_documented_and_in_the_readme() {
         assert_eq!(kind, default_kind, "input {name}: default of the wrong type");
         assert!(jobs.contains(&format!("$[[ inputs.{name} ]]")), "input {name} is never used");
         assert!(!name.contains("token") && !name.contains("secret"), "secrets must not be inputs: {name}");
-        assert!(readme.contains(&format!("| `{name}` |")), "the README's input table lacks `{name}`");
+        assert!(reference.contains(&format!("| `{name}` |")), "docs/component.md's input table lacks `{name}`");
     }
     assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
     assert_eq!(
@@ -522,7 +522,7 @@ include:
     }
 }
 
-/// The README's one-job monorepo setup: the component with its inputs left
+/// docs/component.md's one-job monorepo setup: the component with its inputs left
 /// alone, the settings in docsync.toml's [defaults]. What the file sets is
 /// what the job does.
 #[test]
@@ -606,7 +606,7 @@ include:
 }
 
 // ---------------------------------------------------------------------------
-// The README's include examples, run as written
+// docs/component.md's include examples, run as written
 
 /// A one-file HTTP server on 127.0.0.1 for `include: remote` (a thread that
 /// answers until the test ends).
@@ -631,13 +631,13 @@ fn serve(body: String) -> u16 {
     port
 }
 
-/// The YAML blocks of the README's component section that include it.
+/// The YAML blocks of docs/component.md's section on including it.
 fn readme_include_examples() -> Vec<String> {
-    let readme = read_project_file("README.md");
-    let section = readme
+    let reference = read_project_file("docs/component.md");
+    let section = reference
         .split("\n## ")
-        .find(|s| s.starts_with("GitLab CI/CD component"))
-        .expect("the README has a `## GitLab CI/CD component` section");
+        .find(|s| s.starts_with("Include it"))
+        .expect("docs/component.md has a `## Include it` section");
     section
         .split("```yaml\n")
         .skip(1)

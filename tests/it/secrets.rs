@@ -7,7 +7,7 @@
 //! `Location` of a redirect — and each run's stdout, stderr and reports
 //! are searched for every planted value, JSON-escaped and URL-encoded.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -143,7 +143,7 @@ impl Run {
     }
 
     fn assert_no_leak(&self) {
-        // `SECRETS_TEST_SHOW=1 cargo test --test secrets -- --nocapture`
+        // `SECRETS_TEST_SHOW=1 cargo test --test it secrets:: -- --nocapture`
         // shows what every scenario printed.
         if std::env::var_os("SECRETS_TEST_SHOW").is_some() {
             eprintln!("==== {}\n", self.context());

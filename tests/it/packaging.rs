@@ -21,7 +21,7 @@
 //! CA certificates, carry docsync on `PATH`, set no tool `ENTRYPOINT`, run as
 //! a non-root user and carry OCI labels.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -13,7 +13,7 @@
 //! Peers come from `scripts/install-peers`; a missing Prism or spec fails the
 //! tests with a message saying so, never a silent pass.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::prism::{Prism, gitbook_spec, gitbook_spec_with_content};
+use common::prism::{Prism, gitbook_spec};
 use common::{Env, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env, run_to_end, with};
 
 const TOKEN: &str = "gbtok-prism-conformance";
@@ -303,7 +303,7 @@ fn a_request_the_spec_forbids_fails_the_job_with_prisms_words() {
 #[test]
 fn a_successful_import_reads_the_live_revision_the_spec_defines() {
     let mut spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(gitbook_spec_with_content()).expect("read the subset with the live revision"),
+        &std::fs::read_to_string(gitbook_spec()).expect("read the subset with the live revision"),
     )
     .expect("the OpenAPI subset is JSON");
     let schemas = &mut spec["components"]["schemas"];

@@ -18,7 +18,6 @@
 //! runtime, so the test's wiremock servers keep answering it;
 //! [`read_dotenv`] reads the job's report; [`mock_server`] starts a wiremock
 //! server whose catch-all names any route docsync should not have called.
-#![allow(dead_code)] // each test binary uses a different part of the fixture
 
 use std::cell::Cell;
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! The property test runs a bounded number of cases (a few seconds); the
 //! values that once crashed docsync are pinned as their own tests.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};

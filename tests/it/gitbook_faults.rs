@@ -8,7 +8,7 @@
 //! `599` and names the route, so a request docsync should not send shows up
 //! in its output and in the assertion messages.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

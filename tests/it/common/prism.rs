@@ -10,109 +10,16 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{free_port, manifest_dir, peer};
+use super::{free_port, peer};
 
 /// How long Prism may take to load the spec and listen.
 const PRISM_START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The spec lives outside the repository: CI clones the repository with
-/// `shared/` beside it.
+/// The part of GitBook's OpenAPI description that `scripts/install-peers`
+/// derives from the pinned `@gitbook/api` npm package: the Git endpoints
+/// and the live revision (`GET /spaces/{spaceId}/content`).
 pub fn gitbook_spec() -> PathBuf {
-    let path = manifest_dir().join("../shared/reference/gitbook-git.openapi.json");
-    assert!(
-        path.is_file(),
-        "GitBook's OpenAPI subset is missing at {}: clone the shared reference data next to the repository \
-         (../shared/reference/gitbook-git.openapi.json)",
-        path.display()
-    );
-    path
-}
-
-/// The published spec of the pinned `@gitbook/api`, as `scripts/install-peers`
-/// installs it.
-const GITBOOK_API_SPEC: &str = "gitbook-api/node_modules/@gitbook/api/spec/openapi.json";
-/// The operation the Git subset lacks: the live revision docsync verifies
-/// an import against.
-const CONTENT_PATH: &str = "/spaces/{spaceId}/content";
-
-/// The components of the live revision kept as published: what tells the
-/// revision's kind, commit and page. The page tree, files and change
-/// requests it also references (recursive document blocks, over 160
-/// schemas) take Prism minutes to resolve and docsync never reads them:
-/// they become `{}`, any value.
-const CONTENT_COMPONENTS_KEPT: &[&str] = &[
-    "Revision",
-    "RevisionTypeEdits",
-    "RevisionTypeMerge",
-    "RevisionTypeRollback",
-    "RevisionTypeUpdate",
-    "RevisionTypeComputed",
-    "RevisionBase",
-    "GitSyncCommit",
-    "Timestamp",
-];
-
-/// The Git subset plus `GET /spaces/{spaceId}/content` and the components
-/// it references, taken from the published spec (see
-/// [`CONTENT_COMPONENTS_KEPT`]); written once per test binary.
-// Stands in until the project derives its whole subset from the package.
-pub fn gitbook_spec_with_content() -> PathBuf {
-    static DERIVED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DERIVED
-        .get_or_init(|| {
-            let read = |path: &Path| -> serde_json::Value {
-                let text = std::fs::read_to_string(path)
-                    .unwrap_or_else(|e| panic!("read {}: {e}; run scripts/install-peers", path.display()));
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-            };
-            let mut subset = read(&gitbook_spec());
-            let published = read(&peer(GITBOOK_API_SPEC));
-            let content = published["paths"][CONTENT_PATH].clone();
-            assert!(content.is_object(), "the published spec has no {CONTENT_PATH}");
-            let mut pending = Vec::new();
-            collect_refs(&content, &mut pending);
-            subset["paths"][CONTENT_PATH] = content;
-            while let Some(reference) = pending.pop() {
-                let Some(rest) = reference.strip_prefix("#/components/") else { continue };
-                let Some((kind, name)) = rest.split_once('/') else { continue };
-                if !subset["components"][kind][name].is_null() {
-                    continue;
-                }
-                let component = published["components"][kind][name].clone();
-                assert!(!component.is_null(), "dangling reference {reference}");
-                if kind == "schemas" && !CONTENT_COMPONENTS_KEPT.contains(&name) {
-                    subset["components"][kind][name] = serde_json::json!({});
-                    continue;
-                }
-                collect_refs(&component, &mut pending);
-                subset["components"][kind][name] = component;
-            }
-            let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("gitbook-git-content.{}.openapi.json", std::process::id()));
-            std::fs::write(&path, serde_json::to_vec_pretty(&subset).expect("serialise the spec"))
-                .expect("write the derived spec");
-            path
-        })
-        .clone()
-}
-
-/// Every `$ref` and discriminator mapping under `node`.
-fn collect_refs(node: &serde_json::Value, found: &mut Vec<String>) {
-    match node {
-        serde_json::Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value) {
-                    ("$ref", serde_json::Value::String(reference)) => found.push(reference.clone()),
-                    ("mapping", serde_json::Value::Object(mapping)) => {
-                        found.extend(mapping.values().filter_map(|v| v.as_str().map(str::to_owned)));
-                    }
-                    _ => collect_refs(value, found),
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, found)),
-        _ => {}
-    }
+    peer("gitbook-api/openapi.subset.json")
 }
 
 /// A Prism mock server on 127.0.0.1. It runs under a small `sh` watchdog

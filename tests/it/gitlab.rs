@@ -10,8 +10,7 @@
 //! in its output and in the assertion messages. Every run of the binary is
 //! checked for the planted secrets (see [`assert_no_secrets`]).
 
-mod common;
-#[path = "gitlab/stand_in.rs"]
+use crate::common;
 mod stand_in;
 
 use std::path::PathBuf;

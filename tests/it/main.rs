@@ -1,0 +1,24 @@
+//! docsync's integration tests, in one binary: cargo compiles the shared
+//! fixture (`common`) once and links once, instead of once per file (the
+//! layout of just's `tests/integration.rs` and cargo's `tests/testsuite`).
+//! One file's tests: `cargo test --test it gitbook_prism::`.
+
+#![allow(clippy::unwrap_used, reason = "a test unwraps what it built itself; a panic is its failure")]
+#![allow(clippy::print_stdout, reason = "the test harness captures stdout; a test may print a summary there")]
+
+mod common;
+
+mod ci_template;
+mod differential;
+mod dot_webhook;
+mod gitbook_faults;
+mod gitbook_prism;
+mod gitlab;
+mod help;
+mod lint;
+mod monorepo;
+mod packaging;
+mod plan_pipelines;
+mod properties;
+mod redirects;
+mod secrets;
