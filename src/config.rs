@@ -510,7 +510,13 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         None => None,
     };
     let report = report_path(
-        layered(&s.report, &d.report, defaults.report.as_ref().map(|r| r.get_ref().clone()), "DOCSYNC_REPORT", "report"),
+        layered(
+            &s.report,
+            &d.report,
+            defaults.report.as_ref().map(|r| r.get_ref().clone()),
+            "DOCSYNC_REPORT",
+            "report",
+        ),
         "DOCSYNC_REPORT",
         DEFAULT_REPORT_IN_CI,
     );
@@ -1062,7 +1068,7 @@ impl TargetContext<'_> {
     /// `*_env` key names, else the `DOCSYNC_` variable, else the one
     /// `[defaults]` names. A variable the file names must be set: a missing
     /// secret is never replaced by another one, nor silently absent.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "one lookup of a secret over every layer it may come from")]
     fn secret(
         &self,
         own: Option<(&String, String)>,
@@ -1453,7 +1459,9 @@ mod tests {
 
     #[test]
     fn start_timeout_and_json_report_layer_like_every_setting() {
-        let file = loaded("[defaults]\nstart_timeout = \"5m\"\nreport_json = \"from-file.json\"\n\n[[target]]\nname = \"docs\"\nkind = \"gitbook\"\ngitbook_space = \"spc1\"\n");
+        let file = loaded(
+            "[defaults]\nstart_timeout = \"5m\"\nreport_json = \"from-file.json\"\n\n[[target]]\nname = \"docs\"\nkind = \"gitbook\"\ngitbook_space = \"spc1\"\n",
+        );
         let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
         assert_eq!(gitbook(&settings.targets[0]).start_timeout, Duration::from_secs(300));
         assert_eq!(settings.report_json.map(|r| r.path), Some(PathBuf::from("from-file.json")));

@@ -134,6 +134,7 @@ pub struct Repo {
 ///
 /// libgit2 has no TLS of its own: HTTP(S) fetches go through
 /// [`crate::git_http`].
+#[allow(unsafe_code, reason = "libgit2's owner validation is a process-wide setting only an unsafe function changes")]
 fn init_libgit2() {
     static READY: Once = Once::new();
     READY.call_once(|| {

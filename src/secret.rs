@@ -101,7 +101,7 @@ fn register(value: &str) {
     }
     let mut known = KNOWN_SECRETS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
     for form in echoed_forms(value) {
-        if !known.iter().any(|k| *k == form) {
+        if !known.contains(&form) {
             known.push(form);
         }
     }

@@ -302,10 +302,9 @@ fn a_request_the_spec_forbids_fails_the_job_with_prisms_words() {
 /// holds a placeholder commit, so the outcome warns naming both SHAs.
 #[test]
 fn a_successful_import_reads_the_live_revision_the_spec_defines() {
-    let mut spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(gitbook_spec()).expect("read the subset with the live revision"),
-    )
-    .expect("the OpenAPI subset is JSON");
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(gitbook_spec()).expect("read the subset with the live revision"))
+            .expect("the OpenAPI subset is JSON");
     let schemas = &mut spec["components"]["schemas"];
     schemas["GitSyncOperationState"]["enum"] = serde_json::json!(["success", "running", "failure", "timeout"]);
     schemas["GitSyncOperationDirection"]["enum"] = serde_json::json!(["import", "export"]);

@@ -55,7 +55,6 @@ pub fn peer(relative: &str) -> PathBuf {
 /// A test that cannot run here (a tool or privilege is missing): it fails
 /// when the variable `CI` is set, where everything must run, and says it
 /// was skipped otherwise. The caller returns right after.
-#[allow(dead_code)]
 pub fn cannot_run(test: &str, missing: &str) {
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{test} cannot run: {missing} (CI is set, so this is a failure, not a skip)");
