@@ -22,7 +22,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
         Every setting is a flag, a DOCSYNC_<NAME> environment variable and a docsync.toml key: \
         a flag beats the environment, which beats the file, which beats the default. \
         Secrets (tokens, the webhook secret) come from the environment only.",
-    after_help = "Exit codes: 0 synced or nothing to do, 1 a target failed, 2 bad configuration or input, 3 a target was unreachable after retries, 4 docsync could not finish locally (repository unreadable, report not writable).\n\
+    after_help = "Exit codes: 0 synced or nothing to do, 1 a target failed (or lint found new errors), 2 bad configuration or input, 3 a target was unreachable after retries, 4 docsync could not finish locally (repository unreadable, report not writable).\n\
         Start here: `docsync plan` in any git checkout shows what would be synced, without calling anything."
 )]
 pub struct Cli {
