@@ -174,4 +174,19 @@ pub struct SettingFlags {
     /// GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside].
     #[arg(long, global = true, value_name = "PATH")]
     pub codequality: Option<String>,
+    /// Authors (names or e-mails, comma-separated) whose commits are the platform's own [default: gitbook-bot,ghost@gitbook.com].
+    #[arg(long, global = true, value_name = "LIST")]
+    pub platform_authors: Option<String>,
+    /// First interval between reads of GitBook's state; it grows while waiting [default: 1s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+    /// Timeout of one HTTP request [default: 30s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub http_timeout: Option<String>,
+    /// Retries of a request after the first attempt, 0 to 20 [default: 4].
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<String>,
+    /// First wait before a retry; it doubles, with jitter [default: 1s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
 }

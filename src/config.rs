@@ -181,6 +181,10 @@ pub struct FileTarget {
     pub report_json: Option<toml::Spanned<String>>,
     pub lint: Option<toml::Spanned<String>>,
     pub codequality: Option<toml::Spanned<String>>,
+    pub poll_interval: Option<toml::Spanned<String>>,
+    pub http_timeout: Option<toml::Spanned<String>>,
+    pub retries: Option<toml::Spanned<u32>>,
+    pub retry_delay: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -463,21 +467,52 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         "concurrency",
     )
     .map_or(Some(DEFAULT_CONCURRENCY), |(value, source)| parse_concurrency(&value, &source, &mut problems));
-    let duration_var = |var: &Option<String>, name: &str, default: Duration, problems: &mut Vec<BadInput>| {
-        non_empty(var).map_or(Some(default), |value| parse_duration_setting(value, name, problems))
-    };
     let http_defaults = HttpSettings::default();
-    let poll_interval = duration_var(&d.poll_interval, "DOCSYNC_POLL_INTERVAL", DEFAULT_POLL_INTERVAL, &mut problems);
-    let http_timeout = duration_var(&d.http_timeout, "DOCSYNC_HTTP_TIMEOUT", http_defaults.timeout, &mut problems);
-    let retry_delay =
-        duration_var(&d.retry_delay, "DOCSYNC_RETRY_DELAY", http_defaults.retry.base_delay, &mut problems);
-    let retries = match non_empty(&d.retries) {
+    let spanned_text = |value: &Option<toml::Spanned<String>>| value.as_ref().map(|v| v.get_ref().clone());
+    let duration = |layer: Option<(String, String)>, default: Duration, problems: &mut Vec<BadInput>| {
+        layer.map_or(Some(default), |(value, source)| parse_duration_setting(&value, &source, problems))
+    };
+    let poll_interval = duration(
+        layered(
+            &s.poll_interval,
+            &d.poll_interval,
+            spanned_text(&defaults.poll_interval),
+            "DOCSYNC_POLL_INTERVAL",
+            "poll_interval",
+        ),
+        DEFAULT_POLL_INTERVAL,
+        &mut problems,
+    );
+    let http_timeout = duration(
+        layered(
+            &s.http_timeout,
+            &d.http_timeout,
+            spanned_text(&defaults.http_timeout),
+            "DOCSYNC_HTTP_TIMEOUT",
+            "http_timeout",
+        ),
+        http_defaults.timeout,
+        &mut problems,
+    );
+    let retry_delay = duration(
+        layered(
+            &s.retry_delay,
+            &d.retry_delay,
+            spanned_text(&defaults.retry_delay),
+            "DOCSYNC_RETRY_DELAY",
+            "retry_delay",
+        ),
+        http_defaults.retry.base_delay,
+        &mut problems,
+    );
+    let file_retries = defaults.retries.as_ref().map(|n| n.get_ref().to_string());
+    let retries = match layered(&s.retries, &d.retries, file_retries, "DOCSYNC_RETRIES", "retries") {
         None => Some(http_defaults.retry.retries),
-        Some(value) => match value.parse::<u32>() {
+        Some((value, source)) => match value.parse::<u32>() {
             Ok(n) if n <= 20 => Some(n),
             _ => {
                 problems.push(
-                    BadInput::new("DOCSYNC_RETRIES", "not a number from 0 to 20", "use a small whole number such as 4")
+                    BadInput::new(source, "not a number from 0 to 20", "use a small whole number such as 4")
                         .with_value(value),
                 );
                 None
@@ -545,11 +580,12 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         None if in_ci => Some(PathBuf::from(DEFAULT_CODEQUALITY_IN_CI)),
         None => None,
     };
-    let platform_authors = match (non_empty(&d.platform_authors), &defaults.platform_authors) {
-        (Some(list), _) => split_list(list),
-        (None, Some(list)) => list.clone(),
-        (None, None) => DEFAULT_PLATFORM_AUTHORS.iter().map(|s| (*s).to_owned()).collect(),
-    };
+    let platform_authors =
+        match (s.platform_authors.as_deref().or(non_empty(&d.platform_authors)), &defaults.platform_authors) {
+            (Some(list), _) => split_list(list),
+            (None, Some(list)) => list.clone(),
+            (None, None) => DEFAULT_PLATFORM_AUTHORS.iter().map(|s| (*s).to_owned()).collect(),
+        };
     let file_gitlab_url = defaults.gitlab_url.as_ref().map(|u| u.get_ref().clone());
     let gitlab_url = layered(&s.gitlab_url, &d.gitlab_url, file_gitlab_url, "DOCSYNC_GITLAB_URL", "gitlab_url")
         .or_else(|| pipeline.server_url.clone().map(|url| (url, "CI_SERVER_URL".to_owned())))
@@ -708,6 +744,11 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
         // One pre-flight and one Code Quality report serve the whole run.
         ("lint", raw.lint.as_ref().map(toml::Spanned::span)),
         ("codequality", raw.codequality.as_ref().map(toml::Spanned::span)),
+        // One HTTP client and one polling pace serve every target.
+        ("poll_interval", raw.poll_interval.as_ref().map(toml::Spanned::span)),
+        ("http_timeout", raw.http_timeout.as_ref().map(toml::Spanned::span)),
+        ("retries", raw.retries.as_ref().map(toml::Spanned::span)),
+        ("retry_delay", raw.retry_delay.as_ref().map(toml::Spanned::span)),
         ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
         ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
     ]
@@ -1401,6 +1442,7 @@ fn normalize_directory(value: &str, source: &str, problems: &mut Vec<BadInput>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn env(vars: &[(&str, &str)]) -> Environment {
         Environment::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
@@ -1509,6 +1551,102 @@ mod tests {
 
     /// Every key a [[target]] accepts either works for that target or is
     /// refused with its line: nothing is accepted and then ignored.
+    /// The HTTP and polling settings layer like every other: flag, then
+    /// environment, then [defaults].
+    #[test]
+    fn http_and_polling_settings_are_flags_and_file_keys() {
+        let file = loaded(
+            "[defaults]\nhttp_timeout = \"7s\"\nretries = 2\nretry_delay = \"3s\"\npoll_interval = \"4s\"\nplatform_authors = [\"bot\"]\n",
+        );
+        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
+        assert_eq!(settings.http.timeout, Duration::from_secs(7));
+        assert_eq!(settings.http.retry.retries, 2);
+        assert_eq!(settings.http.retry.base_delay, Duration::from_secs(3));
+        assert_eq!(settings.poll_interval, Duration::from_secs(4));
+        let mut flags = GlobalFlags::default();
+        flags.settings.http_timeout = Some("9s".into());
+        flags.settings.retries = Some("1".into());
+        let settings =
+            resolve(&flags, &env(&[("DOCSYNC_HTTP_TIMEOUT", "8s"), ("DOCSYNC_RETRY_DELAY", "5s")]), Some(&file))
+                .unwrap();
+        assert_eq!(settings.http.timeout, Duration::from_secs(9));
+        assert_eq!(settings.http.retry.retries, 1);
+        assert_eq!(settings.http.retry.base_delay, Duration::from_secs(5));
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&loaded("[defaults]\nretries = 99\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("docsync.toml: key `retries`") && problems.contains("0 to 20"), "{problems}");
+    }
+
+    /// docs/settings.md, `--help` and the keys docsync.toml accepts name the
+    /// same settings: a setting added to one and not the others fails here.
+    #[test]
+    fn settings_reference_help_and_file_keys_agree() {
+        use clap::CommandFactory;
+        let reference = include_str!("../docs/settings.md");
+        let rows: Vec<Vec<String>> = reference
+            .lines()
+            .filter(|line| line.starts_with("| `DOCSYNC_"))
+            .map(|line| line.split(" | ").map(|cell| cell.trim_matches(|c| c == '|' || c == ' ').to_owned()).collect())
+            .collect();
+        assert!(rows.len() > 25, "docs/settings.md has {} rows", rows.len());
+        let code = |cell: &str| cell.split('`').nth(1).map(str::to_owned);
+
+        let command = crate::cli::Cli::command();
+        let flags: BTreeSet<String> =
+            command.get_arguments().filter_map(|arg| arg.get_long().map(|long| format!("--{long}"))).collect();
+        let file_keys: BTreeSet<String> = match toml::from_str::<FileTarget>("unknown_key_probe = 1") {
+            Err(error) => error
+                .message()
+                .split_once("expected one of ")
+                .map(|(_, list)| list.split(", ").map(|k| k.trim().trim_matches('`').to_owned()).collect())
+                .unwrap_or_default(),
+            Ok(_) => panic!("FileTarget accepts unknown keys"),
+        };
+
+        let mut documented_flags = BTreeSet::new();
+        let mut documented_keys = BTreeSet::new();
+        for row in &rows {
+            let variable = code(&row[0]).expect("a variable");
+            // Each documented variable is read: set alone, it fills a field.
+            let read = envy::prefixed("DOCSYNC_")
+                .from_iter::<_, DocsyncEnv>([(variable.clone(), "probe-value-1234".to_owned())])
+                .unwrap_or_else(|e| panic!("{variable}: {e}"));
+            assert!(format!("{read:?}").contains("Some("), "docsync does not read {variable}");
+            match code(&row[1]) {
+                Some(flag) => {
+                    assert!(flags.contains(&flag), "{variable}: {flag} is not a flag of docsync");
+                    documented_flags.insert(flag);
+                }
+                None => assert!(
+                    row[3].contains("(secret)"),
+                    "{variable} has no flag: only secrets may lack one (a command line is visible to every process)"
+                ),
+            }
+            if let Some(key) = code(&row[2]) {
+                assert!(file_keys.contains(&key), "{variable}: `{key}` is not a docsync.toml key");
+                documented_keys.insert(key);
+            }
+        }
+        let global_flags =
+            ["--format", "--dry-run", "--force", "--target", "--verbose", "--quiet", "--help", "--version"];
+        for flag in &flags {
+            assert!(
+                documented_flags.contains(flag) || global_flags.contains(&flag.as_str()),
+                "{flag} is a flag but not in docs/settings.md"
+            );
+        }
+        // Keys that are no setting of their own: a target's identity, and
+        // secrets written inline, which are refused with a pointer to `_env`.
+        let not_settings = ["name", "kind", "gitbook_token", "git_token", "dot_webhook_secret", "gitlab_token"];
+        for key in &file_keys {
+            assert!(
+                documented_keys.contains(key) || not_settings.contains(&key.as_str()),
+                "docsync.toml accepts `{key}` but docs/settings.md does not document it"
+            );
+        }
+    }
+
     #[test]
     fn every_target_key_works_for_its_target_or_is_refused() {
         // The keys serde accepts in a [[target]], from the struct itself.
@@ -1548,6 +1686,10 @@ mod tests {
                 "report_json" => ("= \"x.json\"", Box::new(|t| refused(t, "report_json"))),
                 "lint" => ("= \"warn\"", Box::new(|t| refused(t, "lint"))),
                 "codequality" => ("= \"cq.json\"", Box::new(|t| refused(t, "codequality"))),
+                "poll_interval" => ("= \"2s\"", Box::new(|t| refused(t, "poll_interval"))),
+                "http_timeout" => ("= \"10s\"", Box::new(|t| refused(t, "http_timeout"))),
+                "retries" => ("= 2", Box::new(|t| refused(t, "retries"))),
+                "retry_delay" => ("= \"2s\"", Box::new(|t| refused(t, "retry_delay"))),
                 "gitlab_url" => ("= \"https://gitlab.example.com\"", Box::new(|t| refused(t, "gitlab_url"))),
                 "gitlab_token_env" => ("= \"GITLAB_TOKEN_VAR\"", Box::new(|t| refused(t, "gitlab_token_env"))),
                 "gitbook_api_url" => (
