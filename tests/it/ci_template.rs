@@ -355,6 +355,7 @@ fn rendered_jobs_keep_the_component_contract() {
         ("DOCSYNC_EXPORT_BRANCH", ""),
         ("DOCSYNC_WAIT_TIMEOUT", ""),
         ("DOCSYNC_CONFIG", ""),
+        ("DOCSYNC_LINT", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
     ];
     let variables: BTreeMap<String, Value> =

@@ -690,6 +690,16 @@ async fn a_stopped_preview_lists_its_new_findings_in_the_merge_request_note() {
 
     let server = common::mock_server().await;
     let notes = "/api/v4/projects/42/merge_requests/7/notes";
+    // docsync updates only a note of the token's own user: it asks who that is.
+    Mock::given(method("GET"))
+        .and(path("/api/v4/user"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"id": 5, "username": "project_42_bot", "name": "docsync", "bot": true}),
+            ),
+        )
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(notes))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
