@@ -18,6 +18,7 @@
 //! attribute; here only a NUL byte in the first 8000 bytes does).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// git's scale for similarity scores.
 const MAX_SCORE: u64 = 60_000;
@@ -49,7 +50,9 @@ pub fn is_regular(mode: u32) -> bool {
 /// Blob sizes and contents, from the repository.
 pub trait Blobs {
     fn size(&mut self, id: &[u8]) -> Option<u64>;
-    fn content(&mut self, id: &[u8]) -> Option<Vec<u8>>;
+    /// Lends a blob's content to `read`, without copying it; false when the
+    /// blob cannot be read.
+    fn content(&mut self, id: &[u8], read: &mut dyn FnMut(&[u8])) -> bool;
 }
 
 /// What detection found: `(source index, destination index)` pairs, and
@@ -241,11 +244,17 @@ fn basename_same(a: &str, b: &str) -> bool {
 }
 
 /// What scoring needs of a regular file: its size and its span hashes
-/// (sorted by hash, bytes per hash).
+/// (sorted by hash, bytes per hash). The spans are shared with the cache,
+/// not copied: on a range with many large images they are most of the
+/// memory rename detection holds.
 struct Signature {
     size: u64,
-    spans: Vec<(u32, u64)>,
+    spans: Arc<[Span]>,
 }
+
+/// One of a file's span hashes and how many bytes it covers. A `u32` count,
+/// as git's `spanhash.cnt`: eight bytes an entry instead of sixteen.
+type Span = (u32, u32);
 
 /// git's `estimate_similarity` on two signatures, 0..=60000.
 fn estimate(src: &Signature, dst: &Signature, minimum: u64) -> u64 {
@@ -257,12 +266,12 @@ fn estimate(src: &Signature, dst: &Signature, minimum: u64) -> u64 {
     }
     // Both lists are sorted by hash: walk them together.
     let (mut copied, mut d) = (0u64, 0usize);
-    for &(hash, count) in &src.spans {
+    for &(hash, count) in src.spans.iter() {
         while d < dst.spans.len() && dst.spans[d].0 < hash {
             d += 1;
         }
         if d < dst.spans.len() && dst.spans[d].0 == hash {
-            copied += count.min(dst.spans[d].1);
+            copied += u64::from(count.min(dst.spans[d].1));
             d += 1;
         }
     }
@@ -272,7 +281,7 @@ fn estimate(src: &Signature, dst: &Signature, minimum: u64) -> u64 {
 /// Sizes and span hashes per blob, each computed once.
 struct Similarity {
     sizes: HashMap<Vec<u8>, Option<u64>>,
-    spans: HashMap<Vec<u8>, Option<Vec<(u32, u64)>>>,
+    spans: HashMap<Vec<u8>, Option<Arc<[Span]>>>,
 }
 
 impl Similarity {
@@ -304,10 +313,12 @@ impl Similarity {
         }
         let size = self.size(&file.id, blobs)?;
         if !self.spans.contains_key(&file.id) {
-            let spans = blobs.content(&file.id).map(|content| span_hashes(&content));
+            // The content is dropped as soon as its spans are counted.
+            let mut spans = None;
+            blobs.content(&file.id, &mut |content| spans = Some(Arc::from(span_hashes(content))));
             self.spans.insert(file.id.clone(), spans);
         }
-        let spans = self.spans.get(&file.id)?.as_ref()?.clone();
+        let spans = Arc::clone(self.spans.get(&file.id)?.as_ref()?);
         Some(Signature { size, spans })
     }
 
@@ -324,11 +335,13 @@ impl Similarity {
 /// git's `hash_chars`: cut the content at each LF or every 64 bytes, hash
 /// each chunk, and count the bytes per hash. A CR before an LF is ignored in
 /// text; a last chunk without LF is not counted (as in git).
-fn span_hashes(content: &[u8]) -> Vec<(u32, u64)> {
+fn span_hashes(content: &[u8]) -> Vec<Span> {
     const HASHBASE: u32 = 107_927;
     let is_text = !content.iter().take(8000).any(|b| *b == 0);
-    let mut chunks: Vec<(u32, u64)> = Vec::with_capacity(content.len() / 32 + 1);
-    let (mut accum1, mut accum2, mut n) = (0u32, 0u32, 0u64);
+    // At most one chunk per LF, and one per 64 bytes without.
+    let lines = content.iter().filter(|b| **b == b'\n').count();
+    let mut spans: Vec<Span> = Vec::with_capacity(lines + content.len() / 64 + 1);
+    let (mut accum1, mut accum2, mut n) = (0u32, 0u32, 0u32);
     for (i, &byte) in content.iter().enumerate() {
         let c = u32::from(byte);
         if is_text && byte == b'\r' && content.get(i + 1) == Some(&b'\n') {
@@ -342,20 +355,22 @@ fn span_hashes(content: &[u8]) -> Vec<(u32, u64)> {
         if n < 64 && byte != b'\n' {
             continue;
         }
-        chunks.push((accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE, n));
+        spans.push((accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE, n));
         n = 0;
         accum1 = 0;
         accum2 = 0;
     }
-    chunks.sort_unstable_by_key(|&(hash, _)| hash);
-    let mut counts: Vec<(u32, u64)> = Vec::with_capacity(chunks.len());
-    for (hash, n) in chunks {
-        match counts.last_mut() {
-            Some(last) if last.0 == hash => last.1 += n,
-            _ => counts.push((hash, n)),
+    spans.sort_unstable_by_key(|&(hash, _)| hash);
+    // Merge equal hashes in place, adding up their bytes (wrapping, as
+    // git's unsigned `cnt`).
+    spans.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 = kept.1.wrapping_add(next.1);
         }
-    }
-    counts
+        same
+    });
+    spans
 }
 
 #[cfg(test)]
@@ -368,8 +383,8 @@ mod tests {
         fn size(&mut self, id: &[u8]) -> Option<u64> {
             self.0.get(id).map(|c| c.len() as u64)
         }
-        fn content(&mut self, id: &[u8]) -> Option<Vec<u8>> {
-            self.0.get(id).cloned()
+        fn content(&mut self, id: &[u8], read: &mut dyn FnMut(&[u8])) -> bool {
+            self.0.get(id).map(|content| read(content)).is_some()
         }
     }
 
@@ -386,7 +401,7 @@ mod tests {
     #[test]
     fn span_hashes_count_bytes_per_line_and_drop_an_unterminated_tail() {
         let counts = span_hashes(b"abc\nabc\nxy");
-        assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), 8, "two 4-byte lines; the tail without LF is not counted");
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u32>(), 8, "two 4-byte lines; the tail without LF is not counted");
         assert_eq!(counts.len(), 1);
         let crlf = span_hashes(b"abc\r\nabc\n");
         assert_eq!(crlf, span_hashes(b"abc\nabc\n"), "CR before LF is ignored in text");

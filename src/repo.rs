@@ -889,8 +889,10 @@ impl renames::Blobs for ObjectDatabase<'_> {
         Some(size as u64)
     }
 
-    fn content(&mut self, id: &[u8]) -> Option<Vec<u8>> {
-        Some(self.0.read(Oid::from_bytes(id).ok()?).ok()?.data().to_vec())
+    fn content(&mut self, id: &[u8], read: &mut dyn FnMut(&[u8])) -> bool {
+        let Some(object) = Oid::from_bytes(id).ok().and_then(|id| self.0.read(id).ok()) else { return false };
+        read(object.data());
+        true
     }
 }
 
