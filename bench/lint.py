@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 SIZES = (5_000, 40_000)
 SEED = 20_261_129
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 PAGES_PER_FOLDER = 50
 
 WORDS = (
@@ -48,7 +48,7 @@ def sentence(rng: random.Random) -> str:
 def page(rng: random.Random, index: int, pages: int) -> str:
     """A page of the shapes GitBook writes, about 1.5 KB."""
     folder = index // PAGES_PER_FOLDER
-    other = rng.randrange(pages)
+    other = rng.randrange(pages - 1)  # the readme is the last of `pages`
     other_path = f"../folder-{other // PAGES_PER_FOLDER:04d}/page-{other:05d}.md"
     lines = [
         "---",
