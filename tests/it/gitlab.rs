@@ -1454,7 +1454,7 @@ async fn mount_stand_in(gitlab: &GitLab, state: State) -> StandIn {
 fn review_state() -> State {
     let mut state = State::new();
     state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["api"], Some(30));
-    state.add_token("glpat-ada-reviewer-00000000", fixture("user_person.json"), &["api"], Some(40));
+    state.add_token("glpat-fake.AdaReviewer-0000", fixture("user_person.json"), &["api"], Some(40));
     state.notes.insert(7, Vec::new());
     state
 }
