@@ -443,22 +443,31 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
             .map_or(Some(true), |(value, source)| parse_bool(&value, &source, &mut problems));
     let wait = layered(&s.wait, &d.wait, defaults.wait.map(|b| b.to_string()), "DOCSYNC_WAIT", "wait")
         .map_or(Some(true), |(value, source)| parse_bool(&value, &source, &mut problems));
-    let wait_timeout = layered(
-        &s.wait_timeout,
-        &d.wait_timeout,
-        defaults.wait_timeout.clone(),
-        "DOCSYNC_WAIT_TIMEOUT",
-        "wait_timeout",
-    )
-    .map_or(Some(DEFAULT_WAIT_TIMEOUT), |(value, source)| parse_duration_setting(&value, &source, &mut problems));
-    let start_timeout = layered(
-        &s.start_timeout,
-        &d.start_timeout,
-        defaults.start_timeout.clone(),
-        "DOCSYNC_START_TIMEOUT",
-        "start_timeout",
-    )
-    .map_or(Some(DEFAULT_START_TIMEOUT), |(value, source)| parse_duration_setting(&value, &source, &mut problems));
+    let duration = |layer: Option<(String, String)>, default: Duration, problems: &mut Vec<BadInput>| {
+        layer.map_or(Some(default), |(value, source)| parse_duration_setting(&value, &source, problems))
+    };
+    let wait_timeout = duration(
+        layered(
+            &s.wait_timeout,
+            &d.wait_timeout,
+            defaults.wait_timeout.clone(),
+            "DOCSYNC_WAIT_TIMEOUT",
+            "wait_timeout",
+        ),
+        DEFAULT_WAIT_TIMEOUT,
+        &mut problems,
+    );
+    let start_timeout = duration(
+        layered(
+            &s.start_timeout,
+            &d.start_timeout,
+            defaults.start_timeout.clone(),
+            "DOCSYNC_START_TIMEOUT",
+            "start_timeout",
+        ),
+        DEFAULT_START_TIMEOUT,
+        &mut problems,
+    );
     let concurrency = layered(
         &s.concurrency,
         &d.concurrency,
@@ -469,9 +478,6 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     .map_or(Some(DEFAULT_CONCURRENCY), |(value, source)| parse_concurrency(&value, &source, &mut problems));
     let http_defaults = HttpSettings::default();
     let spanned_text = |value: &Option<toml::Spanned<String>>| value.as_ref().map(|v| v.get_ref().clone());
-    let duration = |layer: Option<(String, String)>, default: Duration, problems: &mut Vec<BadInput>| {
-        layer.map_or(Some(default), |(value, source)| parse_duration_setting(&value, &source, problems))
-    };
     let poll_interval = duration(
         layered(
             &s.poll_interval,
