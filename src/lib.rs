@@ -1,32 +1,32 @@
 //! docsync: keeps docs platforms in sync with a GitLab repository, from CI.
 //!
-//! Data flow: CI environment + flags → [`config`] (validated settings) and
-//! [`repo`]/[`range`] (commit range → change set) → [`plan`] (which target
-//! gets which request, or why nothing) → [`report`] and the exit code.
-//! [`run`] ties them together; `main` only parses flags and hands over the
-//! process environment.
+//! ```text
+//!  CI environment, flags, docsync.toml ─▶ settings   (validated Settings)
+//!  repository, pipeline range          ─▶ git        (range, change set)
+//!  the checkout's docs                 ─▶ lint       (the pre-flight)
+//!  GitLab API                          ─▶ gitlab     (watermark, compare)
+//!                 facts ─▶ plan (pure: which target gets which request)
+//!                 plan  ─▶ targets (GitBook, Dot: send, wait for a verdict)
+//!             outcomes  ─▶ output  (report, dotenv, JSON, MR notes)
+//! ```
+//!
+//! [`commands`] ties the stages together; `main` only parses flags and
+//! hands over the process environment. Modules are layered: one may use
+//! those listed above it, never one below —
+//! ground floor ([`error`], [`secret`], [`tls`], [`http`], [`log`]) →
+//! [`settings`] → [`git`] → [`lint`] → [`gitlab`] → [`targets`] → [`plan`]
+//! → [`output`] → [`commands`].
 
-pub mod check;
-pub mod cli;
-pub mod config;
-pub mod credentials;
-pub mod dot;
+pub mod commands;
 pub mod error;
-pub mod git_http;
-pub mod gitbook;
+pub mod git;
 pub mod gitlab;
 pub mod http;
 pub mod lint;
 pub mod log;
-pub mod merge_requests;
-pub mod pipeline;
+pub mod output;
 pub mod plan;
-pub mod range;
-pub mod renames;
-pub mod repo;
-pub mod report;
-pub mod run;
 pub mod secret;
-pub mod status;
-pub mod sync;
+pub mod settings;
+pub mod targets;
 pub mod tls;

@@ -10,7 +10,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = docsync::cli::Cli::parse();
+    let cli = docsync::settings::flags::Cli::parse();
     // The one place the process environment is read. Variables that are not
     // valid UTF-8 cannot hold anything docsync reads, so they are passed over.
     let vars =
@@ -24,5 +24,5 @@ fn main() -> ExitCode {
             return ExitCode::from(docsync::error::Exit::LocalFailure as u8);
         }
     };
-    docsync::run::run(cli, vars, &runtime).into()
+    docsync::commands::run(cli, vars, &runtime).into()
 }

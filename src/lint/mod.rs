@@ -18,8 +18,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::config::{PathFilter, Target, TargetKind};
-use crate::repo::{Change, ChangeStatus};
+use crate::git::repo::{Change, ChangeStatus};
+use crate::settings::{PathFilter, Target, TargetKind};
 
 pub use snapshot::{Snapshot, Source, read_files};
 

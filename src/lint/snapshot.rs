@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::repo::Repo;
+use crate::git::repo::Repo;
 
 /// Files larger than this are listed (for `too-large`) but not parsed.
 const MAX_PARSED_BYTES: u64 = 20 * 1024 * 1024;

@@ -4,11 +4,11 @@ use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write;
 
-use crate::cli::Format;
-use crate::config::{Settings, TargetKind};
 use crate::error::{BadInput, Exit};
-use crate::gitbook::{GitBookClient, GitBookError, GitSyncState, state_name};
 use crate::http::HttpClient;
+use crate::settings::flags::Format;
+use crate::settings::{Settings, TargetKind};
+use crate::targets::gitbook::{GitBookClient, GitBookError, GitSyncState, state_name};
 
 #[derive(Debug, Serialize)]
 struct SpaceStatus {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{BadInput, LocalFailure};
-use crate::renames;
+use crate::git::renames;
 
 /// What happened to one path between base and head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,7 +133,7 @@ pub struct Repo {
 ///   keep their own cache.
 ///
 /// libgit2 has no TLS of its own: HTTP(S) fetches go through
-/// [`crate::git_http`].
+/// [`crate::git::transport`].
 #[allow(unsafe_code, reason = "libgit2's owner validation is a process-wide setting only an unsafe function changes")]
 fn init_libgit2() {
     static READY: Once = Once::new();
@@ -661,9 +661,9 @@ impl Repo {
 
     /// Fetches more history into a shallow clone: `refspecs` from `url`,
     /// `depth` commits deep (`None`: the whole history). HTTP(S) goes
-    /// through docsync's own client ([`crate::git_http`]), with its timeouts.
+    /// through docsync's own client ([`crate::git::transport`]), with its timeouts.
     pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), git2::Error> {
-        crate::git_http::register_transports();
+        crate::git::transport::register_transports();
         let mut remote = self.repo.remote_anonymous(url)?;
         let mut options = git2::FetchOptions::new();
         options.download_tags(git2::AutotagOption::None);

@@ -6,10 +6,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::cli::Format;
+use crate::git::range::short;
+use crate::git::repo::ChangeStatus;
 use crate::plan::SyncPlan;
-use crate::range::short;
-use crate::repo::ChangeStatus;
+use crate::settings::flags::Format;
 
 /// Text output lists this many changes; JSON always lists all of them.
 const TEXT_CHANGES_SHOWN: usize = 50;
@@ -173,9 +173,9 @@ fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::range::RangeMode;
+    use crate::plan::outcome::{Outcome, OutcomeStatus};
     use crate::plan::{Action, RangeView, TargetPlan};
-    use crate::range::RangeMode;
-    use crate::sync::{Outcome, OutcomeStatus};
 
     fn target(name: String, status: OutcomeStatus) -> TargetPlan {
         TargetPlan {

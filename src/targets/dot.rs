@@ -79,12 +79,12 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-use crate::config::PathFilter;
-use crate::gitbook::{CloneUrl, Project};
+use crate::git::remote::{CloneUrl, Project};
+use crate::git::repo::{Change, ChangeKind, ChangeStatus, CommitChanges, CommitInfo};
 use crate::http::{HttpClient, HttpError, Request};
-use crate::pipeline::Pipeline;
-use crate::repo::{Change, ChangeKind, ChangeStatus, CommitChanges, CommitInfo};
 use crate::secret::{MASK, Secret};
+use crate::settings::PathFilter;
+use crate::settings::pipeline::Pipeline;
 
 /// GitLab lists at most this many commits in a push event (the newest).
 pub const COMMITS_LISTED: usize = 20;
@@ -500,7 +500,7 @@ pub async fn deliver(
     // The receiver deduplicates by Idempotency-Key: resending is harmless.
     let mut request = Request::new(Method::POST, url.clone())
         .deduplicated_by_server()
-        .shown_as(crate::credentials::shown_webhook_url(url));
+        .shown_as(crate::settings::credentials::shown_webhook_url(url));
     for (name, value) in headers {
         let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
             continue;
@@ -529,7 +529,7 @@ pub async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::CiEnv;
+    use crate::settings::pipeline::CiEnv;
 
     const BEFORE: &str = "1111111111111111111111111111111111111111";
     const HEAD: &str = "2222222222222222222222222222222222222222";
@@ -585,7 +585,7 @@ mod tests {
     }
 
     fn markdown_and_yaml() -> PathFilter {
-        PathFilter::new(String::new(), crate::config::DOT_DEFAULT_PATHS.iter().map(|s| s.to_string()).collect())
+        PathFilter::new(String::new(), crate::settings::DOT_DEFAULT_PATHS.iter().map(|s| s.to_string()).collect())
             .unwrap()
     }
 

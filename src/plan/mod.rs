@@ -3,19 +3,22 @@
 //! request it would send. Pure, so `docsync plan` can print it and tests can
 //! check it as data.
 
+pub mod outcome;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::{Direction, GitBookTarget, Settings, Target, TargetKind};
-use crate::dot::{self, EventInput, PushEvent, PushHistory};
 use crate::error::{BadInput, BadInputs};
-use crate::gitbook::{BodyInput, GitRequestBody, Project, endpoint};
-use crate::pipeline::PipelineSource;
-use crate::range::{CommitRange, RangeMode, short};
-use crate::repo::{Change, ChangeKind, CommitInfo};
+use crate::git::range::{CommitRange, RangeMode, short};
+use crate::git::remote::Project;
+use crate::git::repo::{Change, ChangeKind, CommitInfo};
 use crate::secret::Secret;
+use crate::settings::pipeline::PipelineSource;
+use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
+use crate::targets::dot::{self, EventInput, PushEvent, PushHistory};
+use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
 
 /// The marker that skips a push, in any commit message of the range.
 pub const SKIP_MARKER: &str = "[skip docsync]";
@@ -103,7 +106,7 @@ pub struct TargetPlan {
     pub warnings: Vec<String>,
     /// How `sync` ended for this target; absent in plans.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<crate::sync::Outcome>,
+    pub outcome: Option<crate::plan::outcome::Outcome>,
     /// The changes that concern this target, for the senders.
     #[serde(skip)]
     pub files: Vec<Change>,
@@ -230,7 +233,7 @@ pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
         let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
         target_plan.request = Some(PlannedRequest {
             method: "POST",
-            url: crate::credentials::shown_webhook_url(&dot.webhook_url),
+            url: crate::settings::credentials::shown_webhook_url(&dot.webhook_url),
             headers: dot::headers(&ids, &dot::instance(&settings.pipeline, project)),
             body: RequestBody::PushEvent(Box::new(event)),
         });

@@ -14,6 +14,10 @@
 //! Secrets are never written in the file: the file names the variable that
 //! holds each one (`gitbook_token_env = "GITBOOK_TOKEN"`).
 
+pub mod credentials;
+pub mod flags;
+pub mod pipeline;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,11 +26,11 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use url::Url;
 
-use crate::cli::{Format, GlobalFlags, SettingFlags};
 use crate::error::{BadInput, BadInputs};
 use crate::http::{HttpSettings, RetryPolicy};
-use crate::pipeline::{CiEnv, Pipeline, non_empty};
 use crate::secret::Secret;
+use crate::settings::flags::{Format, GlobalFlags, SettingFlags};
+use crate::settings::pipeline::{CiEnv, Pipeline, non_empty};
 
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
@@ -372,7 +376,7 @@ pub struct GitLabSettings {
     /// The variable the token came from, for messages.
     pub token_source: String,
     /// GitLab is plain http to another host and only `CI_JOB_TOKEN` would
-    /// be sent there: GitLab is not called (see [`crate::credentials`]).
+    /// be sent there: GitLab is not called (see [`crate::settings::credentials`]).
     pub plain_http: bool,
 }
 
@@ -695,7 +699,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         git_dir: env.git_dir.as_ref().map(PathBuf::from),
         git_work_tree: env.git_work_tree.as_ref().map(PathBuf::from),
     };
-    problems.extend(crate::credentials::check(&mut settings));
+    problems.extend(crate::settings::credentials::check(&mut settings));
     if !problems.is_empty() {
         return Err(BadInputs(problems));
     }
@@ -1589,7 +1593,7 @@ mod tests {
     #[test]
     fn settings_reference_help_and_file_keys_agree() {
         use clap::CommandFactory;
-        let reference = include_str!("../docs/settings.md");
+        let reference = include_str!("../../docs/settings.md");
         let rows: Vec<Vec<String>> = reference
             .lines()
             .filter(|line| line.starts_with("| `DOCSYNC_"))
@@ -1598,7 +1602,7 @@ mod tests {
         assert!(rows.len() > 25, "docs/settings.md has {} rows", rows.len());
         let code = |cell: &str| cell.split('`').nth(1).map(str::to_owned);
 
-        let command = crate::cli::Cli::command();
+        let command = crate::settings::flags::Cli::command();
         let flags: BTreeSet<String> =
             command.get_arguments().filter_map(|arg| arg.get_long().map(|long| format!("--{long}"))).collect();
         let file_keys: BTreeSet<String> = match toml::from_str::<FileTarget>("unknown_key_probe = 1") {

@@ -8,14 +8,14 @@ use anyhow::Result;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use crate::cli::Format;
-use crate::config::{Direction, Settings, Target, TargetKind, is_loopback};
 use crate::error::Exit;
-use crate::gitbook::{GitBookClient, GitBookError};
 use crate::gitlab::{self, Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi, TokenInfo, TokenKind};
 use crate::http::HttpClient;
 use crate::log::printable;
 use crate::secret::Secret;
+use crate::settings::flags::Format;
+use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
+use crate::targets::gitbook::{GitBookClient, GitBookError};
 
 /// A token expiring within this many days gets a warning naming the date.
 const EXPIRY_WARNING_DAYS: i64 = 30;

@@ -13,9 +13,9 @@
 
 use url::Url;
 
-use crate::config::{Settings, TargetKind, is_loopback};
 use crate::error::BadInput;
 use crate::secret::{MASK, Secret, check_value, secret_url};
+use crate::settings::{Settings, TargetKind, is_loopback};
 
 /// Every problem of the settings' credentials; may also turn GitLab calls
 /// off (see the module docs), which is logged.

@@ -5,12 +5,12 @@
 
 use url::Url;
 
-use crate::config::{GitBookTarget, Settings, Target, TargetKind};
 use crate::error::Exit;
 use crate::gitlab::{Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi};
 use crate::http::HttpClient;
+use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, SyncPlan, TargetPlan};
-use crate::sync::{Outcome, OutcomeStatus};
+use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
 /// Whether a target of the plan reports to GitLab, so the project must be
 /// located (outside CI too, for an export's merge request).

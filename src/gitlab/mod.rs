@@ -8,9 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::git::repo::{Change, ChangeKind, ChangeStatus};
 use crate::http::{HttpClient, HttpError, Request};
 use crate::log::printable;
-use crate::repo::{Change, ChangeKind, ChangeStatus};
 use crate::secret::{Secret, redact_url};
 
 /// How a token authenticates.
@@ -745,7 +745,7 @@ pub struct LocateProblem {
 /// `DOCSYNC_GITLAB_URL`, resolved to its instance, and the project's path in
 /// that URL or in the `origin` remote.
 pub async fn locate_project(
-    settings: &crate::config::Settings,
+    settings: &crate::settings::Settings,
     http: &HttpClient,
     origin: Option<&str>,
 ) -> Result<Option<ProjectApi>, LocateProblem> {
@@ -780,7 +780,7 @@ pub async fn locate_project(
         (!rest.is_empty()).then(|| rest.into_owned())
     };
     let project = below_instance(pasted)
-        .or_else(|| origin.and_then(crate::gitbook::Project::from_url).and_then(|p| below_instance(&p.web_url)));
+        .or_else(|| origin.and_then(crate::git::remote::Project::from_url).and_then(|p| below_instance(&p.web_url)));
     match project {
         Some(project) => Ok(Some(ProjectApi { api: api_url(&instance), project })),
         None => Err(LocateProblem {

@@ -13,11 +13,11 @@ use std::fmt;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::config::Settings;
 use crate::error::BadInput;
-use crate::pipeline::PipelineSource;
-use crate::repo::{Change, Repo};
+use crate::git::repo::{Change, Repo};
 use crate::secret::redact;
+use crate::settings::Settings;
+use crate::settings::pipeline::PipelineSource;
 
 /// How the range was found; the `mode` of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,15 +171,17 @@ pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource<'_>) -
 /// [`find_or_fetch`], a revision that names no commit being bad input from
 /// `source` (a flag or variable).
 fn find_named(repo: &Repo, revision: &str, history: &HistorySource<'_>, source: &str) -> Result<Option<String>> {
-    find_or_fetch(repo, revision, history).map_err(|error| match error.downcast_ref::<crate::repo::BadRevision>() {
-        Some(bad) => BadInput::new(
-            source,
-            bad.problem.clone(),
-            "give a commit: a SHA, branch, tag or expression like HEAD~3 (not a tree or a file)",
-        )
-        .with_value(revision)
-        .into(),
-        None => error,
+    find_or_fetch(repo, revision, history).map_err(|error| {
+        match error.downcast_ref::<crate::git::repo::BadRevision>() {
+            Some(bad) => BadInput::new(
+                source,
+                bad.problem.clone(),
+                "give a commit: a SHA, branch, tag or expression like HEAD~3 (not a tree or a file)",
+            )
+            .with_value(revision)
+            .into(),
+            None => error,
+        }
     })
 }
 
@@ -444,7 +446,7 @@ fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Re
     if let Some(sha) = repo.resolve_commit(revision)? {
         return Ok(Some(sha));
     }
-    let is_sha = crate::pipeline::is_sha(revision);
+    let is_sha = crate::settings::pipeline::is_sha(revision);
     if !repo.is_shallow() && !is_sha {
         return Ok(None);
     }
@@ -481,7 +483,7 @@ fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Re
 }
 
 pub fn short(sha: &str) -> &str {
-    if crate::pipeline::is_sha(sha) { &sha[..8] } else { sha }
+    if crate::settings::pipeline::is_sha(sha) { &sha[..8] } else { sha }
 }
 
 /// The change set of a range: a diff, or every file for a full sync.

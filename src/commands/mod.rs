@@ -6,19 +6,24 @@ use anyhow::{Context, Result};
 
 use tokio::runtime::Runtime;
 
-use crate::cli::{Cli, Command, Format, LintFlags};
-use crate::config::{self, Direction, Environment, LintMode, PathFilter, ReportPath, Settings, TargetKind};
-use crate::dot::{self, PushHistory};
 use crate::error::{BadInput, Exit, exit_for};
-use crate::gitbook::Project;
+use crate::git::range::{self, CommitRange, HistorySource, RangeMode};
+use crate::git::remote::Project;
+use crate::git::repo::{CommitChanges, CommitInfo, Repo};
+use crate::gitlab;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Section, Terminal};
+use crate::output::merge_request_note as merge_requests;
+use crate::output::report;
 use crate::plan::{self, PlanInput, PushInput, SyncPlan};
-use crate::range::{self, CommitRange, HistorySource, RangeMode};
-use crate::repo::{CommitChanges, CommitInfo, Repo};
-use crate::report;
-use crate::{check, gitlab, merge_requests, status, sync};
+use crate::settings::flags::{Cli, Command, Format, LintFlags};
+use crate::settings::{self, Direction, Environment, LintMode, PathFilter, ReportPath, Settings, TargetKind};
+use crate::targets::dot::{self, PushHistory};
+
+pub mod check;
+pub mod status;
+pub mod sync;
 
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
@@ -45,8 +50,8 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: 
 }
 
 fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
-    let file = config::load_file(&cli.global, env)?;
-    let mut settings = config::resolve(&cli.global, env, file.as_ref())?;
+    let file = settings::load_file(&cli.global, env)?;
+    let mut settings = settings::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
             // Outside CI a plan reads nothing from GitLab: no client, and so
@@ -284,7 +289,7 @@ fn build_plan(
 ) -> Result<SyncPlan> {
     plan::check_request(settings, requested_by)?;
     let repo = open_repo(settings)?;
-    crate::git_http::register(&settings.http);
+    crate::git::transport::register(&settings.http);
     let ci = settings.pipeline.ci.as_ref();
 
     let (range, changes) = {
@@ -478,7 +483,7 @@ async fn read_watermark(
     };
     let client = gitlab::GitLabClient { http, api: project.api.clone(), auth };
     match client.last_deployment(&project.project, environment).await {
-        Ok(Some(deployment)) if crate::pipeline::is_sha(&deployment.sha) => {
+        Ok(Some(deployment)) if crate::settings::pipeline::is_sha(&deployment.sha) => {
             tracing::info!("last successful sync of {environment}: {}", range::short(&deployment.sha));
             Ok(Some(deployment.sha.to_ascii_lowercase()))
         }
@@ -506,7 +511,7 @@ fn compare_changes(
     project: Option<&gitlab::ProjectApi>,
     from: &str,
     to: &str,
-) -> Result<Vec<crate::repo::Change>, String> {
+) -> Result<Vec<crate::git::repo::Change>, String> {
     let Some(token) = &settings.gitlab.token else {
         return Err("DOCSYNC_GITLAB_TOKEN is not set".into());
     };

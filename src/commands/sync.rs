@@ -2,126 +2,16 @@
 //! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`]. One target's
 //! failure never stops the others; the run's exit code is the worst outcome.
 
-use serde::Serialize;
-
-use crate::config::{DotTarget, LintMode, Settings, Target, TargetKind};
-use crate::dot;
 use crate::error::{BadInput, BadInputs, Exit};
-use crate::gitbook::{ErrorAction, GitBookClient, GitBookError, Operation, Verdict, WaitLimits, wait_for_verdict};
+use crate::git::range::short;
 use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, Severity};
+use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
-use crate::range::short;
 use crate::secret::Secret;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeStatus {
-    /// The platform confirmed the sync.
-    Synced,
-    /// GitBook confirmed the import, and its live revision is the head commit.
-    Verified,
-    /// Queued, result not awaited (`DOCSYNC_WAIT=false`, or a token that may
-    /// not read it).
-    Queued,
-    /// `--dry-run`: decided, not sent.
-    Planned,
-    Skipped,
-    Failed,
-    /// GitBook started no operation of ours within `DOCSYNC_START_TIMEOUT`.
-    NotStarted,
-    /// Still running when `DOCSYNC_WAIT_TIMEOUT` ran out.
-    TimedOut,
-    /// No answer after retries; or queued, and the result stayed unreadable.
-    Unreachable,
-}
-
-impl OutcomeStatus {
-    pub fn exit(self) -> Exit {
-        match self {
-            OutcomeStatus::Synced
-            | OutcomeStatus::Verified
-            | OutcomeStatus::Queued
-            | OutcomeStatus::Planned
-            | OutcomeStatus::Skipped => Exit::Ok,
-            OutcomeStatus::Failed | OutcomeStatus::NotStarted | OutcomeStatus::TimedOut => Exit::TargetFailed,
-            OutcomeStatus::Unreachable => Exit::Unreachable,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeStatus::Synced => "synced",
-            OutcomeStatus::Verified => "verified",
-            OutcomeStatus::Queued => "queued",
-            OutcomeStatus::Planned => "planned",
-            OutcomeStatus::Skipped => "skipped",
-            OutcomeStatus::Failed => "failed",
-            OutcomeStatus::NotStarted => "not_started",
-            OutcomeStatus::TimedOut => "timed_out",
-            OutcomeStatus::Unreachable => "unreachable",
-        }
-    }
-}
-
-/// How one target's sync ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub status: OutcomeStatus,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-    /// GitBook's own fix-it link for a failed operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_action: Option<ErrorAction>,
-    /// GitBook's last known operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<Operation>,
-    /// The merge request opened (or found open) after an export.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub merge_request: Option<String>,
-    /// GitBook's page of the space's live revision (`urls.app`), after an
-    /// import of the sync branch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub docs_url: Option<String>,
-    /// The commit GitBook's live revision holds (`git.oid`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub live_commit: Option<String>,
-    /// The run's configuration, not the target, is at fault (an untrusted
-    /// certificate): the run exits 2.
-    #[serde(skip)]
-    pub bad_configuration: bool,
-    /// The docs pre-flight's findings new in the range.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<Finding>,
-}
-
-impl Outcome {
-    pub fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
-        Outcome {
-            status,
-            message: message.into(),
-            fix: None,
-            error_action: None,
-            operation: None,
-            merge_request: None,
-            docs_url: None,
-            live_commit: None,
-            bad_configuration: false,
-            findings: Vec::new(),
-        }
-    }
-
-    fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
-        self.fix = Some(fix.into());
-        self
-    }
-
-    fn with_operation(mut self, operation: Operation) -> Outcome {
-        self.operation = Some(operation);
-        self
-    }
-}
+use crate::settings::{DotTarget, LintMode, Settings, Target, TargetKind};
+use crate::targets::dot;
+use crate::targets::gitbook::{GitBookClient, GitBookError, Verdict, WaitLimits, wait_for_verdict};
 
 /// Before calling anything: every acting target has the secrets it needs.
 pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
@@ -349,7 +239,7 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
 async fn run_gitbook(
     client: &GitBookClient<'_>,
     target_plan: &TargetPlan,
-    body: &crate::gitbook::GitRequestBody,
+    body: &crate::targets::gitbook::GitRequestBody,
     settings: &Settings,
     head: &str,
 ) -> Outcome {
@@ -390,7 +280,7 @@ async fn run_gitbook(
         poll: settings.poll_interval,
         unreadable: settings.http.retry.retries,
     };
-    let waited = crate::config::format_duration;
+    let waited = crate::settings::format_duration;
     match wait_for_verdict(client, accepted, operation, limits).await {
         Verdict::Success(op) if target_plan.action == Action::Import => {
             let outcome = Outcome {
@@ -413,7 +303,7 @@ async fn run_gitbook(
                 OutcomeStatus::Failed,
                 format!(
                     "GitBook's {operation} ended in {}: {}",
-                    crate::gitbook::state_name(op.state),
+                    crate::targets::gitbook::state_name(op.state),
                     op.error.as_deref().unwrap_or("no error message given")
                 ),
             )

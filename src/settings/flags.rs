@@ -2,7 +2,7 @@
 //!
 //! Nothing here is validated beyond what clap can check by itself; turning
 //! flags, the environment and the config file into settings is
-//! [`crate::config`]'s job. Every setting that is not a secret is also a flag
+//! [`crate::settings`]'s job. Every setting that is not a secret is also a flag
 //! (`DOCSYNC_WAIT_TIMEOUT` ↔ `--wait-timeout`). Secrets are deliberately not
 //! flags: a command line is visible to every process on the runner and is
 //! echoed into job logs.

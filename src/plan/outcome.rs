@@ -1,0 +1,117 @@
+//! How each target's sync ended: the result types the executor fills in and
+//! the report, the merge request note and the exit code read.
+
+use serde::Serialize;
+
+use crate::error::Exit;
+use crate::lint::Finding;
+use crate::targets::gitbook::{ErrorAction, Operation};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The platform confirmed the sync.
+    Synced,
+    /// GitBook confirmed the import, and its live revision is the head commit.
+    Verified,
+    /// Queued, result not awaited (`DOCSYNC_WAIT=false`, or a token that may
+    /// not read it).
+    Queued,
+    /// `--dry-run`: decided, not sent.
+    Planned,
+    Skipped,
+    Failed,
+    /// GitBook started no operation of ours within `DOCSYNC_START_TIMEOUT`.
+    NotStarted,
+    /// Still running when `DOCSYNC_WAIT_TIMEOUT` ran out.
+    TimedOut,
+    /// No answer after retries; or queued, and the result stayed unreadable.
+    Unreachable,
+}
+
+impl OutcomeStatus {
+    pub fn exit(self) -> Exit {
+        match self {
+            OutcomeStatus::Synced
+            | OutcomeStatus::Verified
+            | OutcomeStatus::Queued
+            | OutcomeStatus::Planned
+            | OutcomeStatus::Skipped => Exit::Ok,
+            OutcomeStatus::Failed | OutcomeStatus::NotStarted | OutcomeStatus::TimedOut => Exit::TargetFailed,
+            OutcomeStatus::Unreachable => Exit::Unreachable,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Synced => "synced",
+            OutcomeStatus::Verified => "verified",
+            OutcomeStatus::Queued => "queued",
+            OutcomeStatus::Planned => "planned",
+            OutcomeStatus::Skipped => "skipped",
+            OutcomeStatus::Failed => "failed",
+            OutcomeStatus::NotStarted => "not_started",
+            OutcomeStatus::TimedOut => "timed_out",
+            OutcomeStatus::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// How one target's sync ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: OutcomeStatus,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// GitBook's own fix-it link for a failed operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_action: Option<ErrorAction>,
+    /// GitBook's last known operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// The merge request opened (or found open) after an export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_request: Option<String>,
+    /// GitBook's page of the space's live revision (`urls.app`), after an
+    /// import of the sync branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<String>,
+    /// The commit GitBook's live revision holds (`git.oid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_commit: Option<String>,
+    /// The run's configuration, not the target, is at fault (an untrusted
+    /// certificate): the run exits 2.
+    #[serde(skip)]
+    pub bad_configuration: bool,
+    /// The docs pre-flight's findings new in the range.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+impl Outcome {
+    pub fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            message: message.into(),
+            fix: None,
+            error_action: None,
+            operation: None,
+            merge_request: None,
+            docs_url: None,
+            live_commit: None,
+            bad_configuration: false,
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn with_operation(mut self, operation: Operation) -> Outcome {
+        self.operation = Some(operation);
+        self
+    }
+}
