@@ -15,7 +15,7 @@ use crate::log::printable;
 use crate::secret::Secret;
 use crate::settings::flags::Format;
 use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
-use crate::targets::gitbook::{GitBookClient, GitBookError};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 /// A token expiring within this many days gets a warning naming the date.
 const EXPIRY_WARNING_DAYS: i64 = 30;

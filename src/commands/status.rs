@@ -8,7 +8,8 @@ use crate::error::{BadInput, Exit};
 use crate::http::HttpClient;
 use crate::settings::flags::Format;
 use crate::settings::{Settings, TargetKind};
-use crate::targets::gitbook::{GitBookClient, GitBookError, GitSyncState, state_name};
+use crate::targets::gitbook::answers::{GitSyncState, state_name};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 #[derive(Debug, Serialize)]
 struct SpaceStatus {

@@ -11,7 +11,8 @@ use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
 use crate::settings::{DotTarget, LintMode, Settings, Target, TargetKind};
 use crate::targets::dot;
-use crate::targets::gitbook::{GitBookClient, GitBookError, Verdict, WaitLimits, wait_for_verdict};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::verdict::{Verdict, WaitLimits, wait_for_verdict};
 
 /// Before calling anything: every acting target has the secrets it needs.
 pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
@@ -303,7 +304,7 @@ async fn run_gitbook(
                 OutcomeStatus::Failed,
                 format!(
                     "GitBook's {operation} ended in {}: {}",
-                    crate::targets::gitbook::state_name(op.state),
+                    crate::targets::gitbook::answers::state_name(op.state),
                     op.error.as_deref().unwrap_or("no error message given")
                 ),
             )

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::Exit;
 use crate::lint::Finding;
-use crate::targets::gitbook::{ErrorAction, Operation};
+use crate::targets::gitbook::answers::{ErrorAction, Operation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
