@@ -9,7 +9,9 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use crate::error::Exit;
-use crate::gitlab::{self, Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi, TokenInfo, TokenKind};
+use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
+use crate::gitlab::instance::{LocateProblem, ProjectApi};
+use crate::gitlab::token::{TokenInfo, TokenKind, role_name};
 use crate::http::HttpClient;
 use crate::log::printable;
 use crate::secret::Secret;
@@ -380,7 +382,7 @@ async fn check_gitlab_token(
         ),
         Some(user_id) => match client.member(&project.project, user_id).await {
             Ok(member) => {
-                let role = gitlab::role_name(member.access_level);
+                let role = role_name(member.access_level);
                 // GitBook only clones with the Git token for imports, which
                 // Reporter may do; pushing an export needs Developer.
                 let git_token_pushes = is_git_token && exports(settings);

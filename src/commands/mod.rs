@@ -10,7 +10,8 @@ use crate::error::{BadInput, Exit, exit_for};
 use crate::git::range::{self, CommitRange, HistorySource, RangeMode};
 use crate::git::remote::Project;
 use crate::git::repo::{CommitChanges, CommitInfo, Repo};
-use crate::gitlab;
+use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
+use crate::gitlab::instance::{ProjectApi, locate_project};
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Section, Terminal};
@@ -86,7 +87,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             let origin = open_repo(&settings).ok().and_then(|repo| repo.origin_url());
             let (text, exit) = runtime.block_on(async {
                 let located = match &http {
-                    Some(http) => gitlab::locate_project(&settings, http, origin.as_deref()).await,
+                    Some(http) => locate_project(&settings, http, origin.as_deref()).await,
                     None => Ok(None),
                 };
                 let (project, project_problem) = match located {
@@ -147,7 +148,7 @@ fn run_sync(
         runtime.block_on(async {
             let exit = sync::execute(&mut plan, settings, &http).await;
             let located = match merge_requests::reports_to_gitlab(&plan, settings) {
-                true => gitlab::locate_project(settings, &http, origin.as_deref()).await,
+                true => locate_project(settings, &http, origin.as_deref()).await,
                 false => Ok(None),
             };
             if let Some(report) = &lint_report {
@@ -294,9 +295,8 @@ fn build_plan(
 
     let (range, changes) = {
         let _section = Section::start(terminal, "docsync_range", "Finding the commit range and its changes");
-        let project_api = ci
-            .zip(http)
-            .and_then(|(_, http)| runtime.block_on(gitlab::locate_project(settings, http, None)).ok().flatten());
+        let project_api =
+            ci.zip(http).and_then(|(_, http)| runtime.block_on(locate_project(settings, http, None)).ok().flatten());
         let watermark = match project_api.as_ref().zip(http) {
             Some((api, http)) => runtime.block_on(read_watermark(settings, http, api))?,
             None => None,
@@ -462,11 +462,7 @@ fn push_history(repo: &Repo, range: &CommitRange, commits: Vec<CommitInfo>, requ
 /// unreadable means "no watermark", said in a log line; but a redirect is
 /// an error: the configured GitLab URL is not the final one, and the
 /// token was not sent after it.
-async fn read_watermark(
-    settings: &Settings,
-    http: &HttpClient,
-    project: &gitlab::ProjectApi,
-) -> Result<Option<String>> {
+async fn read_watermark(settings: &Settings, http: &HttpClient, project: &ProjectApi) -> Result<Option<String>> {
     let Some(ci) = settings.pipeline.ci.as_ref() else { return Ok(None) };
     let Some(environment) = ci.environment_name.as_deref() else { return Ok(None) };
     if settings.gitlab.plain_http {
@@ -474,14 +470,14 @@ async fn read_watermark(
         return Ok(None);
     }
     let auth = match (&settings.gitlab.token, &settings.pipeline.job_token) {
-        (Some(token), _) => gitlab::Auth::for_token(token),
-        (None, Some(job_token)) => gitlab::Auth::Job(job_token.clone()),
+        (Some(token), _) => Auth::for_token(token),
+        (None, Some(job_token)) => Auth::Job(job_token.clone()),
         (None, None) => {
             tracing::info!("no token to read environment {environment}'s deployments: no sync watermark");
             return Ok(None);
         }
     };
-    let client = gitlab::GitLabClient { http, api: project.api.clone(), auth };
+    let client = GitLabClient { http, api: project.api.clone(), auth };
     match client.last_deployment(&project.project, environment).await {
         Ok(Some(deployment)) if crate::settings::pipeline::is_sha(&deployment.sha) => {
             tracing::info!("last successful sync of {environment}: {}", range::short(&deployment.sha));
@@ -491,7 +487,7 @@ async fn read_watermark(
             tracing::info!("environment {environment} has no successful deployment yet: no sync watermark");
             Ok(None)
         }
-        Err(error @ gitlab::GitLabError::Redirected(_)) => {
+        Err(error @ GitLabError::Redirected(_)) => {
             let fix = error.fix().unwrap_or_default();
             Err(anyhow::anyhow!("{error}\n  fix: {fix}")
                 .context(format!("while reading environment {environment}'s deployments (the sync watermark)")))
@@ -508,7 +504,7 @@ fn compare_changes(
     settings: &Settings,
     http: &HttpClient,
     runtime: &Runtime,
-    project: Option<&gitlab::ProjectApi>,
+    project: Option<&ProjectApi>,
     from: &str,
     to: &str,
 ) -> Result<Vec<crate::git::repo::Change>, String> {
@@ -518,7 +514,7 @@ fn compare_changes(
     let Some(project) = project else {
         return Err("the GitLab project is unknown".into());
     };
-    let client = gitlab::GitLabClient { http, api: project.api.clone(), auth: gitlab::Auth::for_token(token) };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
     let compare = runtime.block_on(client.compare(&project.project, from, to)).map_err(|error| error.to_string())?;
     compare.changes()
 }

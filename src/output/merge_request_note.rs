@@ -6,7 +6,8 @@
 use url::Url;
 
 use crate::error::Exit;
-use crate::gitlab::{Auth, GitLabClient, GitLabError, LocateProblem, ProjectApi};
+use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
+use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, SyncPlan, TargetPlan};
