@@ -19,7 +19,10 @@
 //! Redirects are never followed ([`HttpError::Redirect`]): every request
 //! docsync sends carries a credential. Bodies are read up to [`MAX_BODY`].
 //! A certificate no trusted CA signed is [`HttpError::UntrustedCertificate`],
-//! bad configuration, never retried.
+//! bad configuration, never retried. What an answer says (the server's
+//! error text, the wait it asks for) is read in [`answer`].
+
+pub mod answer;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,6 +35,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::error::BadInput;
+use crate::http::answer::{describe, retry_after, server_message_of, shown_location, untrusted_certificate};
 use crate::secret::{Secret, redact, redact_url};
 
 /// How hard to try.
@@ -249,87 +253,18 @@ impl HttpClient {
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let started = Instant::now();
         let shown_url = request.shown_url.clone().unwrap_or_else(|| redact_url(&request.url));
-        // Rate limits belong to a service: one host and port.
-        let host = format!(
-            "{}:{}",
-            request.url.host_str().unwrap_or_default(),
-            request.url.port_or_known_default().unwrap_or_default()
-        );
+        let host = rate_limit_key(&request.url);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = loop {
-                self.wait_for_host(&host).await;
-                // Never closed, so acquiring cannot fail.
-                let permit = self.in_flight.acquire().await.ok();
-                // A 429 may have arrived while this request queued for its
-                // slot: it must wait like every later one.
-                if self.held_until(&host).is_some_and(|until| until > Instant::now()) {
-                    drop(permit);
-                    continue;
-                }
-                break self.attempt(&request).await;
+            let outcome = self.attempt_in_turn(&request, &host).await;
+            let judged = match outcome {
+                Ok(response) => self.judge_response(response, &request, &shown_url, &host, attempt),
+                Err(error) => judge_failure(&error, &request, &shown_url, attempt),
             };
-            let ambiguous = |last: String| HttpError::Ambiguous {
-                method: request.method.clone(),
-                url: shown_url.clone(),
-                attempts: attempt,
-                last: redact(&last),
-            };
-            let (retry_after, last) = match outcome {
-                Ok(response) if response.status.is_success() => {
-                    return Ok(Response { attempts: attempt, ..response });
-                }
-                Ok(response) if response.status.is_redirection() => {
-                    let location = response
-                        .headers
-                        .get(reqwest::header::LOCATION)
-                        .map(|value| shown_location(&request.url, &String::from_utf8_lossy(value.as_bytes())))
-                        .unwrap_or_else(|| "(no Location header)".to_owned());
-                    return Err(HttpError::Redirect {
-                        method: request.method.clone(),
-                        url: shown_url,
-                        status: response.status,
-                        location,
-                    });
-                }
-                Ok(response) if is_retryable(response.status) => {
-                    let message = server_message_of(&response);
-                    // A gateway's 502 or 504 says nothing of whether the
-                    // server behind it processed the write.
-                    if request.resend == Resend::IfUnprocessed && matches!(response.status.as_u16(), 502 | 504) {
-                        return Err(ambiguous(format!("{} {message}", response.status)));
-                    }
-                    let delay = retry_after(&response.headers, SystemTime::now());
-                    if response.status == StatusCode::TOO_MANY_REQUESTS {
-                        self.hold_host(&host, delay.unwrap_or(self.retry.base_delay));
-                    }
-                    (delay, format!("{} {message}", response.status))
-                }
-                Ok(response) => {
-                    return Err(HttpError::Status {
-                        method: request.method.clone(),
-                        url: shown_url,
-                        status: response.status,
-                        message: server_message_of(&response),
-                        body: redact(&String::from_utf8_lossy(&response.body)),
-                    });
-                }
-                Err(error) => {
-                    if let Some(detail) = untrusted_certificate(&error) {
-                        return Err(HttpError::UntrustedCertificate {
-                            method: request.method.clone(),
-                            url: shown_url,
-                            detail,
-                        });
-                    }
-                    // Only a connection that was never made proves the
-                    // request was never processed.
-                    if request.resend == Resend::IfUnprocessed && !error.is_connect() {
-                        return Err(ambiguous(describe(&error)));
-                    }
-                    (None, redact(&describe(&error)))
-                }
+            let (retry_after, last) = match judged {
+                Attempted::Done(result) => return result,
+                Attempted::Retry { retry_after, last } => (retry_after, last),
             };
             let delay = retry_after.unwrap_or_else(|| self.backoff(attempt)).min(self.retry.max_delay);
             if attempt > self.retry.retries || started.elapsed() + delay > self.retry.budget {
@@ -348,6 +283,75 @@ impl HttpClient {
             );
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// One attempt, once the host's rate limit and a slot in flight allow it.
+    async fn attempt_in_turn(&self, request: &Request, host: &str) -> Result<Response, reqwest::Error> {
+        loop {
+            self.wait_for_host(host).await;
+            // Never closed, so acquiring cannot fail.
+            let permit = self.in_flight.acquire().await.ok();
+            // A 429 may have arrived while this request queued for its
+            // slot: it must wait like every later one.
+            if self.held_until(host).is_some_and(|until| until > Instant::now()) {
+                drop(permit);
+                continue;
+            }
+            break self.attempt(request).await;
+        }
+    }
+
+    /// What an answer means: success, a redirect, an error to return, or
+    /// one worth another attempt (a 429 also holds back the host).
+    fn judge_response(
+        &self,
+        response: Response,
+        request: &Request,
+        shown_url: &str,
+        host: &str,
+        attempt: u32,
+    ) -> Attempted {
+        if response.status.is_success() {
+            return Attempted::Done(Ok(Response { attempts: attempt, ..response }));
+        }
+        if response.status.is_redirection() {
+            let location = response
+                .headers
+                .get(reqwest::header::LOCATION)
+                .map(|value| shown_location(&request.url, &String::from_utf8_lossy(value.as_bytes())))
+                .unwrap_or_else(|| "(no Location header)".to_owned());
+            return Attempted::Done(Err(HttpError::Redirect {
+                method: request.method.clone(),
+                url: shown_url.to_owned(),
+                status: response.status,
+                location,
+            }));
+        }
+        if !is_retryable(response.status) {
+            return Attempted::Done(Err(HttpError::Status {
+                method: request.method.clone(),
+                url: shown_url.to_owned(),
+                status: response.status,
+                message: server_message_of(&response),
+                body: redact(&String::from_utf8_lossy(&response.body)),
+            }));
+        }
+        let message = server_message_of(&response);
+        // A gateway's 502 or 504 says nothing of whether the server behind
+        // it processed the write.
+        if request.resend == Resend::IfUnprocessed && matches!(response.status.as_u16(), 502 | 504) {
+            return Attempted::Done(Err(ambiguous(
+                request,
+                shown_url,
+                attempt,
+                format!("{} {message}", response.status),
+            )));
+        }
+        let delay = retry_after(&response.headers, SystemTime::now());
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            self.hold_host(host, delay.unwrap_or(self.retry.base_delay));
+        }
+        Attempted::Retry { retry_after: delay, last: format!("{} {message}", response.status) }
     }
 
     async fn attempt(&self, request: &Request) -> Result<Response, reqwest::Error> {
@@ -408,6 +412,42 @@ impl HttpClient {
     }
 }
 
+/// What one attempt leaves a request with.
+enum Attempted {
+    /// The exchange is over: a success, or an error not to retry.
+    Done(Result<Response, HttpError>),
+    /// Worth another attempt: the wait the server asked for, and what went
+    /// wrong.
+    Retry { retry_after: Option<Duration>, last: String },
+}
+
+/// Rate limits belong to a service: one host and port.
+fn rate_limit_key(url: &Url) -> String {
+    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or_default())
+}
+
+/// What a failed exchange (no answer) means: an untrusted certificate, a
+/// write that may have been processed, or one worth another attempt.
+fn judge_failure(error: &reqwest::Error, request: &Request, shown_url: &str, attempt: u32) -> Attempted {
+    if let Some(detail) = untrusted_certificate(error) {
+        return Attempted::Done(Err(HttpError::UntrustedCertificate {
+            method: request.method.clone(),
+            url: shown_url.to_owned(),
+            detail,
+        }));
+    }
+    // Only a connection that was never made proves the request was never
+    // processed.
+    if request.resend == Resend::IfUnprocessed && !error.is_connect() {
+        return Attempted::Done(Err(ambiguous(request, shown_url, attempt, describe(error))));
+    }
+    Attempted::Retry { retry_after: None, last: redact(&describe(error)) }
+}
+
+fn ambiguous(request: &Request, shown_url: &str, attempts: u32, last: String) -> HttpError {
+    HttpError::Ambiguous { method: request.method.clone(), url: shown_url.to_owned(), attempts, last: redact(&last) }
+}
+
 /// Reads a CA bundle named by `variable`. A file that cannot be read or holds
 /// no certificate is bad configuration: the TLS stack would otherwise fail
 /// later with a message that names neither the variable nor the file.
@@ -423,203 +463,13 @@ pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certifica
     }
 }
 
-/// The server's words from a response, redacted before they are cut short
-/// (a cut through a secret would leave most of it unmasked), and saying so
-/// when the body itself was cut at [`MAX_BODY`].
-fn server_message_of(response: &Response) -> String {
-    let mut message = redact(&server_message(redact(&String::from_utf8_lossy(&response.body)).as_bytes()));
-    if response.truncated {
-        message.push_str(&format!(" (the answer was cut at {} MiB)", MAX_BODY / (1024 * 1024)));
-    }
-    message
-}
-
-/// A redirect's target as it may be shown: resolved against the request,
-/// credentials and query masked.
-fn shown_location(request_url: &Url, location: &str) -> String {
-    match request_url.join(location) {
-        Ok(mut target) => {
-            target.set_query(None);
-            target.set_fragment(None);
-            redact(&redact_url(&target))
-        }
-        Err(_) => redact(&location.chars().take(200).collect::<String>()),
-    }
-}
-
-/// The TLS stack's words when the server's certificate was refused.
-fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if text.contains("invalid peer certificate") {
-            return Some(text);
-        }
-        source = cause.source();
-    }
-    None
-}
-
 fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
-}
-
-/// How long the server asks us to wait: `Retry-After` (seconds or HTTP
-/// date), else a rate-limit reset header (`RateLimit-Reset` seconds,
-/// `X-RateLimit-Reset` as seconds or a Unix time).
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(value) = text("retry-after") {
-        if let Ok(seconds) = value.parse::<u64>() {
-            return Some(Duration::from_secs(seconds));
-        }
-        if let Ok(at) = httpdate_parse(value) {
-            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
-        }
-    }
-    for name in ["ratelimit-reset", "x-ratelimit-reset"] {
-        if let Some(Ok(number)) = text(name).map(str::parse::<u64>) {
-            // Large numbers are Unix times, small ones are seconds to wait.
-            let unix_now = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            return Some(if number > 1_000_000_000 {
-                Duration::from_secs(number.saturating_sub(unix_now))
-            } else {
-                Duration::from_secs(number)
-            });
-        }
-    }
-    None
-}
-
-fn httpdate_parse(value: &str) -> Result<SystemTime, time::error::Parse> {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, &format)?.assume_utc();
-    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(at.unix_timestamp().max(0) as u64))
-}
-
-/// The server's own words from an error body: GitBook's `error.message`,
-/// GitLab's `message` or `error_description`, else the text itself (short).
-pub fn server_message(body: &[u8]) -> String {
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-        let candidates =
-            [json.pointer("/error/message"), json.get("message"), json.get("error_description"), json.get("error")];
-        for candidate in candidates.into_iter().flatten() {
-            match candidate {
-                serde_json::Value::String(text) if !text.is_empty() => return text.clone(),
-                serde_json::Value::Null => {}
-                other => return other.to_string(),
-            }
-        }
-        if let Some(message) = problem_details(&json) {
-            return message;
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    let mut short: String = text.chars().take(300).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
-}
-
-/// RFC 9457 problem details (`application/problem+json`, as Prism and many
-/// gateways answer): the title, then each validation message (Prism's
-/// `validation[].message`), else the detail. The raw body would be cut
-/// before the validation messages, which say what to fix.
-fn problem_details(json: &serde_json::Value) -> Option<String> {
-    let title = json.get("title")?.as_str()?;
-    let validation: Vec<&str> = json
-        .get("validation")
-        .and_then(serde_json::Value::as_array)
-        .map(|list| list.iter().filter_map(|v| v.get("message").and_then(serde_json::Value::as_str)).collect())
-        .unwrap_or_default();
-    let detail = if validation.is_empty() {
-        json.get("detail").and_then(serde_json::Value::as_str).map(str::to_owned)
-    } else {
-        Some(validation.join("; "))
-    };
-    Some(match detail {
-        Some(detail) if !detail.is_empty() => format!("{title}: {detail}"),
-        _ => title.to_owned(),
-    })
-}
-
-/// A reqwest error in words, without reqwest's URL (which may carry
-/// credentials and is shown redacted elsewhere).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "the response broke off"
-    } else if error.is_request() {
-        "the connection was dropped"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
-    }
-    if detail.is_empty() { kind.to_owned() } else { format!("{kind}: {detail}") }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_seconds_date_and_reset_headers() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut headers = HeaderMap::new();
-        headers.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
-
-        let mut headers = HeaderMap::new();
-        // 1_800_000_030 is Fri, 15 Jan 2027 08:00:30 GMT.
-        headers.insert("retry-after", HeaderValue::from_static("Fri, 15 Jan 2027 08:00:30 GMT"));
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
-
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ratelimit-reset", HeaderValue::from_static("1800000012"));
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(12)));
-
-        let mut headers = HeaderMap::new();
-        headers.insert("ratelimit-reset", HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    }
-
-    #[test]
-    fn server_messages() {
-        assert_eq!(server_message(br#"{"error":{"code":404,"message":"Space not found"}}"#), "Space not found");
-        assert_eq!(server_message(br#"{"message":"401 Unauthorized"}"#), "401 Unauthorized");
-        assert_eq!(
-            server_message(br#"{"error":"invalid_token","error_description":"Token expired"}"#),
-            "Token expired"
-        );
-        assert_eq!(
-            server_message(
-                br#"{"type":"https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY","title":"Invalid request","status":422,"detail":"Your request is not valid and no HTTP validation response was found in the spec, so Prism is generating this error for you.","validation":[{"location":["body"],"severity":"Error","code":"required","message":"Request body must have required property 'ref'"}]}"#
-            ),
-            "Invalid request: Request body must have required property 'ref'"
-        );
-        assert_eq!(
-            server_message(br#"{"title":"Invalid security scheme used","status":401,"detail":"Your request does not fullfil the security requirements"}"#),
-            "Invalid security scheme used: Your request does not fullfil the security requirements"
-        );
-        assert_eq!(server_message(b"  Bad Gateway \n"), "Bad Gateway");
-        assert_eq!(server_message(b""), "(empty body)");
-    }
 
     #[test]
     fn backoff_grows_and_stays_within_bounds() {
