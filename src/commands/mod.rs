@@ -1,4 +1,9 @@
 //! One run of docsync: settings, then the command, then the exit code.
+//!
+//! `plan`, `sync`, `export` and `lint` go through the same three stages:
+//! [`facts::gather`] does the I/O (git, GitLab), [`crate::plan::decide`]
+//! decides from those facts alone, and [`sync::run`] carries the decision
+//! out (`plan` prints it instead; `lint` checks head's docs).
 
 use anyhow::{Context, Result};
 

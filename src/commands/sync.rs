@@ -1,5 +1,5 @@
 //! `docsync sync` (and `export`): the facts and the decision
-//! ([`super::gather_and_decide`]), then doing what the plan decided — the
+//! (`gather_and_decide`), then doing what the plan decided — the
 //! docs pre-flight, one request per acting target, at most
 //! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`], and the
 //! reports to GitLab. One target's failure never stops the others; the
