@@ -1,18 +1,142 @@
-//! Doing what a plan decided: one request per acting target, at most
-//! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`]. One target's
-//! failure never stops the others; the run's exit code is the worst outcome.
+//! `docsync sync` (and `export`): the facts and the decision
+//! (`gather_and_decide`), then doing what the plan decided — the
+//! docs pre-flight, one request per acting target, at most
+//! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`], and the
+//! reports to GitLab. One target's failure never stops the others; the
+//! run's exit code is the worst outcome.
+
+use anyhow::{Context, Result};
+use tokio::runtime::Runtime;
 
 use crate::error::{BadInput, BadInputs, Exit};
 use crate::git::range::short;
+use crate::git::repo::Repo;
+use crate::gitlab::instance::locate_project;
 use crate::http::HttpClient;
-use crate::lint::{Finding, LintReport, Severity};
+use crate::lint::{Finding, LintReport, LintTarget, Severity};
+use crate::log::{self, Section, Terminal};
+use crate::output::merge_request_note as merge_requests;
+use crate::output::report;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
-use crate::settings::{DotTarget, LintMode, Settings, Target, TargetKind};
+use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, Target, TargetKind, format_duration};
 use crate::targets::dot;
+use crate::targets::gitbook::GitRequestBody;
+use crate::targets::gitbook::answers::{Operation, state_name};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, wait_for_verdict};
+
+use super::lint::{lint_head, write_code_quality};
+
+/// Runs `sync`: the exit code of the worst target, report or GitLab step.
+pub fn run(
+    settings: &Settings,
+    terminal: Terminal,
+    runtime: &Runtime,
+    requested_by: Option<&'static str>,
+) -> Result<Exit> {
+    // A report that cannot be written fails the job after the targets were
+    // called; find out before calling any.
+    for (report, what) in reports(settings) {
+        if let Err(error) = report::check_writable(&report.path) {
+            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            return Ok(Exit::LocalFailure);
+        }
+    }
+    let http = HttpClient::new(&settings.http)?;
+    let (gathered, mut plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    preflight(&plan, settings)?;
+    let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
+    let exit = {
+        let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
+        runtime.block_on(async {
+            let exit = execute(&mut plan, settings, &http).await;
+            let located = match merge_requests::reports_to_gitlab(&plan, settings) {
+                true => locate_project(settings, &http, gathered.origin_url.as_deref()).await,
+                false => Ok(None),
+            };
+            if let Some(report) = &lint_report {
+                attach_findings(&mut plan, report);
+            }
+            exit.worst(merge_requests::report(&mut plan, settings, &http, located.as_ref().map(Option::as_ref)).await)
+        })
+    };
+    plan.status = Some(match exit {
+        Exit::Ok if plan.targets.iter().all(|t| t.action == Action::Skip) => "nothing_to_do",
+        Exit::Ok => "synced",
+        Exit::Unreachable => "unreachable",
+        Exit::TargetFailed | Exit::BadInput | Exit::LocalFailure => "failed",
+    });
+    // The result first: a report that fails to write must not hide it.
+    log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
+    Ok(exit.worst(write_reports(&plan, settings)))
+}
+
+/// The docs pre-flight of the targets [`linted_targets`] names, on head,
+/// before anything is sent; `None` when it is off or checks no target.
+fn lint_before_sending(
+    plan: &mut SyncPlan,
+    settings: &Settings,
+    repo: &Repo,
+    terminal: Terminal,
+) -> Result<Option<LintReport>> {
+    match settings.lint {
+        LintMode::Off => Ok(None),
+        LintMode::Error | LintMode::Warn => {
+            let targets: Vec<LintTarget<'_>> = linted_targets(plan, settings).map(LintTarget::of).collect();
+            if targets.is_empty() {
+                return Ok(None);
+            }
+            let _section = Section::start(terminal, "docsync_lint", "Docs pre-flight");
+            let report = lint_head(repo, plan, &targets, false)?;
+            write_code_quality(settings, &report)?;
+            apply_lint(plan, settings, &report);
+            Ok(Some(report))
+        }
+    }
+}
+
+/// Writes the dotenv and JSON reports; exit 4 when one cannot be written.
+fn write_reports(plan: &SyncPlan, settings: &Settings) -> Exit {
+    let mut exit = Exit::Ok;
+    for (report, what) in reports(settings) {
+        let written = match what {
+            ReportKind::Dotenv => report::write_dotenv(plan, &report.path),
+            ReportKind::Json => report::write_json(plan, &report.path),
+        };
+        if let Err(error) = written {
+            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            exit = exit.worst(Exit::LocalFailure);
+        }
+    }
+    exit
+}
+
+#[derive(Clone, Copy)]
+enum ReportKind {
+    Dotenv,
+    Json,
+}
+
+fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind)> {
+    let dotenv = settings.report.iter().map(|r| (r, ReportKind::Dotenv));
+    dotenv.chain(settings.report_json.iter().map(|r| (r, ReportKind::Json)))
+}
+
+/// Exit 4's message: docsync's own failure, naming where the path came from.
+fn report_problem(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> String {
+    let what = match kind {
+        ReportKind::Dotenv => "dotenv report",
+        ReportKind::Json => "JSON report",
+    };
+    format!(
+        "docsync could not finish locally: cannot write the {what} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
+        report.source,
+        report.path.display().to_string(),
+        report.source
+    )
+}
 
 /// Before calling anything: every acting target has the secrets it needs.
 pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
@@ -240,7 +364,7 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
 async fn run_gitbook(
     client: &GitBookClient<'_>,
     target_plan: &TargetPlan,
-    body: &crate::targets::gitbook::GitRequestBody,
+    body: &GitRequestBody,
     settings: &Settings,
     head: &str,
 ) -> Outcome {
@@ -281,35 +405,28 @@ async fn run_gitbook(
         poll: settings.poll_interval,
         unreadable: settings.http.retry.retries,
     };
-    let waited = crate::settings::format_duration;
-    match wait_for_verdict(client, accepted, operation, limits).await {
-        Verdict::Success(op) if target_plan.action == Action::Import => {
-            let outcome = Outcome {
-                operation: Some(op),
-                ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
-            };
-            verify(client, outcome, target_plan, head).await
-        }
+    let outcome =
+        verdict_outcome(wait_for_verdict(client, accepted, operation, limits).await, target_plan, client.target);
+    // Only a `Success` verdict ends synced.
+    match target_plan.action {
+        Action::Import if outcome.status == OutcomeStatus::Synced => verify(client, outcome, target_plan, head).await,
+        _ => outcome,
+    }
+}
+
+/// The outcome a verdict on a queued operation means; an import's success
+/// is verified against the space's live revision afterwards.
+fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBookTarget) -> Outcome {
+    let name = &target_plan.name;
+    let space = &gitbook.space;
+    let operation = if target_plan.action == Action::Export { "export" } else { "import" };
+    let waited = format_duration;
+    match verdict {
         Verdict::Success(op) => Outcome {
             operation: Some(op),
             ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
         },
-        Verdict::Failed(op) => Outcome {
-            fix: Some(match &op.error_action {
-                Some(action) => format!("{}: {}", action.label, action.url),
-                None => "open the space's Git Sync settings in GitBook for details".to_owned(),
-            }),
-            error_action: op.error_action.clone(),
-            ..Outcome::new(
-                OutcomeStatus::Failed,
-                format!(
-                    "GitBook's {operation} ended in {}: {}",
-                    crate::targets::gitbook::answers::state_name(op.state),
-                    op.error.as_deref().unwrap_or("no error message given")
-                ),
-            )
-        }
-        .with_operation(op),
+        Verdict::Failed(op) => failed_outcome(op, operation),
         // A standalone preview may never show as the space's operation.
         Verdict::StillRunning(None) | Verdict::NotStarted(_) if target_plan.action == Action::Preview => Outcome::new(
             OutcomeStatus::Queued,
@@ -317,7 +434,7 @@ async fn run_gitbook(
         ),
         Verdict::StillRunning(Some(op)) => Outcome::new(
             OutcomeStatus::TimedOut,
-            format!("the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)", waited(client.target.wait_timeout)),
+            format!("the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)", waited(gitbook.wait_timeout)),
         )
         .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
         .with_operation(op),
@@ -325,32 +442,11 @@ async fn run_gitbook(
             OutcomeStatus::TimedOut,
             format!(
                 "GitBook had not started the {operation} when the wait ended after {} (DOCSYNC_WAIT_TIMEOUT)",
-                waited(client.target.wait_timeout)
+                waited(gitbook.wait_timeout)
             ),
         )
         .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook"),
-        Verdict::NotStarted(other) => {
-            let mut outcome = Outcome::new(
-                OutcomeStatus::NotStarted,
-                format!(
-                    "GitBook accepted the {operation} but started no {operation} of ours within {} (DOCSYNC_START_TIMEOUT)",
-                    waited(client.target.start_timeout)
-                ),
-            )
-            .with_fix(format!(
-                "check space {space}'s Git Sync installation in GitBook (connected to this project, not paused) and that {} may trigger a Git Sync of it; then retry the job",
-                client.target.token_source
-            ));
-            if let Some(op) = other {
-                outcome.message.push_str(&format!(
-                    "; the last operation shown is someone else's ({}, started {})",
-                    op.describe(),
-                    op.started_at.as_deref().unwrap_or("at an unknown time")
-                ));
-                outcome.operation = None;
-            }
-            outcome
-        }
+        Verdict::NotStarted(other) => not_started_outcome(other, gitbook, operation),
         Verdict::CannotWatch(reason) => {
             tracing::warn!("{name}: cannot read the operation's result ({reason})");
             Outcome::new(
@@ -366,6 +462,52 @@ async fn run_gitbook(
             "check the {operation}'s result in space {space} in GitBook and GitBook's status page; retry the job if it did not run"
         )),
     }
+}
+
+/// GitBook ran the operation, and it failed: its error, and its fix-it link.
+fn failed_outcome(op: Operation, operation: &str) -> Outcome {
+    Outcome {
+        fix: Some(match &op.error_action {
+            Some(action) => format!("{}: {}", action.label, action.url),
+            None => "open the space's Git Sync settings in GitBook for details".to_owned(),
+        }),
+        error_action: op.error_action.clone(),
+        ..Outcome::new(
+            OutcomeStatus::Failed,
+            format!(
+                "GitBook's {operation} ended in {}: {}",
+                state_name(op.state),
+                op.error.as_deref().unwrap_or("no error message given")
+            ),
+        )
+    }
+    .with_operation(op)
+}
+
+/// GitBook accepted the operation but started none of ours in time.
+fn not_started_outcome(other: Option<Operation>, gitbook: &GitBookTarget, operation: &str) -> Outcome {
+    let space = &gitbook.space;
+    let waited = format_duration;
+    let mut outcome = Outcome::new(
+        OutcomeStatus::NotStarted,
+        format!(
+            "GitBook accepted the {operation} but started no {operation} of ours within {} (DOCSYNC_START_TIMEOUT)",
+            waited(gitbook.start_timeout)
+        ),
+    )
+    .with_fix(format!(
+        "check space {space}'s Git Sync installation in GitBook (connected to this project, not paused) and that {} may trigger a Git Sync of it; then retry the job",
+        gitbook.token_source
+    ));
+    if let Some(op) = other {
+        outcome.message.push_str(&format!(
+            "; the last operation shown is someone else's ({}, started {})",
+            op.describe(),
+            op.started_at.as_deref().unwrap_or("at an unknown time")
+        ));
+        outcome.operation = None;
+    }
+    outcome
 }
 
 /// After a successful import of a branch: the commit GitBook's live

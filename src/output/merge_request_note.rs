@@ -11,6 +11,7 @@ use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
 /// Whether a target of the plan reports to GitLab, so the project must be
@@ -210,23 +211,10 @@ async fn open_export_merge_request(
         }
     };
     let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
-    let mut project_url = ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok());
-    let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
-    if default_branch.is_none() || project_url.is_none() {
-        match client.project(&project.project).await {
-            Ok(info) => {
-                default_branch = default_branch.or(info.default_branch);
-                project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
-            }
-            Err(error) if default_branch.is_none() => {
-                let message =
-                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
-                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
-                return fail(target_plan, &message, fix);
-            }
-            Err(error) => tracing::info!("{}: the project's URL cannot be read: {error}", target.name),
-        }
-    }
+    let (default_branch, project_url) = match default_branch_and_url(&client, project, ci, &target.name).await {
+        Ok(found) => found,
+        Err((message, fix)) => return fail(target_plan, &message, fix),
+    };
     let Some(destination) = default_branch else {
         return fail(
             target_plan,
@@ -238,12 +226,7 @@ async fn open_export_merge_request(
         tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
         return Exit::Ok;
     }
-    let title = format!("GitBook: content of space {}", gitbook.space);
-    let description = format!(
-        "Opened by docsync after exporting GitBook space `{}` to `{source}`.{}",
-        gitbook.space,
-        ci.and_then(|ci| ci.pipeline_url.as_deref()).map(|u| format!("\n\nPipeline: {u}")).unwrap_or_default()
-    );
+    let (title, description) = merge_request_text(gitbook, source, ci);
     match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
         Ok((merge_request, created)) => {
             let verb = if created { "opened" } else { "already open:" };
@@ -264,4 +247,44 @@ async fn open_export_merge_request(
             )
         }
     }
+}
+
+/// The project's default branch (the merge request's target) and web URL:
+/// from CI variables, else from the API. `Err` holds the failure and its
+/// fix when the default branch cannot be had; a missing URL is only logged.
+async fn default_branch_and_url(
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    ci: Option<&CiContext>,
+    name: &str,
+) -> Result<(Option<String>, Option<Url>), (String, &'static str)> {
+    let mut project_url = ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok());
+    let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
+    if default_branch.is_none() || project_url.is_none() {
+        match client.project(&project.project).await {
+            Ok(info) => {
+                default_branch = default_branch.or(info.default_branch);
+                project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
+            }
+            Err(error) if default_branch.is_none() => {
+                let message =
+                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
+                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
+                return Err((message, fix));
+            }
+            Err(error) => tracing::info!("{name}: the project's URL cannot be read: {error}"),
+        }
+    }
+    Ok((default_branch, project_url))
+}
+
+/// The export merge request's title and description.
+fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (String, String) {
+    let title = format!("GitBook: content of space {}", gitbook.space);
+    let description = format!(
+        "Opened by docsync after exporting GitBook space `{}` to `{source}`.{}",
+        gitbook.space,
+        ci.and_then(|ci| ci.pipeline_url.as_deref()).map(|u| format!("\n\nPipeline: {u}")).unwrap_or_default()
+    );
+    (title, description)
 }

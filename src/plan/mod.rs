@@ -3,22 +3,22 @@
 //! request it would send. Pure, so `docsync plan` can print it and tests can
 //! check it as data.
 
+pub mod facts;
 pub mod outcome;
-
-use std::collections::BTreeMap;
+mod push_event;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::error::{BadInput, BadInputs};
-use crate::git::range::{CommitRange, RangeMode, short};
-use crate::git::remote::Project;
+use crate::git::range::{RangeMode, short};
 use crate::git::repo::{Change, ChangeKind, CommitInfo};
 use crate::secret::Secret;
 use crate::settings::pipeline::PipelineSource;
 use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
-use crate::targets::dot::{self, EventInput, PushEvent, PushHistory};
+use crate::targets::dot::PushEvent;
 use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
+
+use facts::Facts;
 
 /// The marker that skips a push, in any commit message of the range.
 pub const SKIP_MARKER: &str = "[skip docsync]";
@@ -123,26 +123,6 @@ pub struct SyncPlan {
     pub targets: Vec<TargetPlan>,
 }
 
-/// What the planner reads; gathered by the caller from git and the settings.
-pub struct PlanInput<'a> {
-    pub settings: &'a Settings,
-    pub range: &'a CommitRange,
-    pub changes: Vec<Change>,
-    /// The range's commits, newest first (only the head for a full sync).
-    pub commits: &'a [CommitInfo],
-    /// Project directories that do not exist at head, each with the
-    /// nearest directory that does, when one is close.
-    pub absent_directories: &'a BTreeMap<String, Option<String>>,
-    /// The head commit's committer time: the ordering timestamp outside CI.
-    pub head_time: OffsetDateTime,
-    pub project: Option<&'a Project>,
-    /// The checkout's branch, outside CI.
-    pub checkout_branch: Option<&'a str>,
-    /// Set by `docsync export`: the command is itself a request, whatever
-    /// the pipeline.
-    pub requested_by: Option<&'static str>,
-}
-
 /// The event that started the pipeline, as far as syncing is concerned.
 enum Event<'a> {
     /// Outside CI: planned as a push of the checkout's branch.
@@ -158,86 +138,10 @@ enum Event<'a> {
     Other(&'a str),
 }
 
-/// What the push events of Dot targets need beyond the plan: the range's
-/// commits, each with its own changes. A diff per commit is not free, so the
-/// caller gathers them only when [`sends_push_events`] says a target will
-/// send one, then calls [`attach_push_events`].
-pub struct PushInput<'a> {
-    pub settings: &'a Settings,
-    pub range: &'a CommitRange,
-    pub history: &'a PushHistory,
-    pub project: Option<&'a Project>,
-    /// The checkout's branch, outside CI.
-    pub checkout_branch: Option<&'a str>,
-    /// Every file of head's tree, for a manual pipeline: a request acts on
-    /// every target, so its event lists every relevant file (a full sync),
-    /// whatever the range holds.
-    pub tree: Option<&'a [Change]>,
-}
-
 /// Whether the pipeline (or command) is a request rather than a push:
 /// manual, scheduled, API and trigger pipelines, and `docsync export`.
 pub fn is_request(settings: &Settings, requested_by: Option<&'static str>) -> bool {
     matches!(event(settings, requested_by), Event::Manual(_))
-}
-
-/// Whether a target of the plan sends a push event.
-pub fn sends_push_events(plan: &SyncPlan) -> bool {
-    plan.targets.iter().any(|t| t.action == Action::PushEvent)
-}
-
-/// Builds the request of every target that sends a push event: GitLab's
-/// `Push Hook` event listing the target's files, and its headers (secret
-/// masked). Pure, like [`decide`].
-pub fn attach_push_events(plan: &mut SyncPlan, input: &PushInput<'_>) {
-    let settings = input.settings;
-    for target_plan in plan.targets.iter_mut().filter(|t| t.action == Action::PushEvent) {
-        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else {
-            continue;
-        };
-        let TargetKind::Dot(dot) = &target.kind else {
-            continue;
-        };
-        let Some(project) = input.project else {
-            target_plan.warnings.push(
-                "the project's URL is unknown (no CI_PROJECT_URL, no origin remote): no push event can be built".into(),
-            );
-            continue;
-        };
-        // The sync branch, as GitBook imports it: a push event acts only on
-        // pushes to it, a manual pipeline only runs on it (`check_request`).
-        let Some(branch) = target.branch.as_deref().or(input.checkout_branch) else {
-            target_plan.warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
-            continue;
-        };
-        if dot.secret.is_none() {
-            target_plan.warnings.push(format!(
-                "no {}: the receiver cannot tell the event is genuine, and `sync` will not send it",
-                dot.secret_source
-            ));
-        }
-        let (before, files) = match input.tree {
-            Some(tree) => (None, tree.iter().filter(|change| target.paths.matches(&change.path)).cloned().collect()),
-            None => (input.range.base.as_deref(), target_plan.files.clone()),
-        };
-        let event = dot::push_event(&EventInput {
-            pipeline: &settings.pipeline,
-            project,
-            branch,
-            before,
-            after: &input.range.head,
-            history: input.history,
-            files: &files,
-            filter: &target.paths,
-        });
-        let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
-        target_plan.request = Some(PlannedRequest {
-            method: "POST",
-            url: crate::settings::credentials::shown_webhook_url(&dot.webhook_url),
-            headers: dot::headers(&ids, &dot::instance(&settings.pipeline, project)),
-            body: RequestBody::PushEvent(Box::new(event)),
-        });
-    }
 }
 
 fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Event<'a> {
@@ -254,24 +158,42 @@ fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Even
     }
 }
 
-pub fn decide(input: PlanInput<'_>) -> SyncPlan {
-    let event = event(input.settings, input.requested_by);
-    let targets = input.settings.targets.iter().map(|target| plan_target(&input, &event, target)).collect();
+/// The decision: for every target, the action, why, and the request it
+/// sends. A function of the facts and the settings alone.
+pub fn decide(facts: &Facts, settings: &Settings) -> SyncPlan {
+    let mut plan = decide_actions(facts, settings);
+    if let Some(push) = &facts.push {
+        push_event::attach_push_events(&mut plan, facts, push, settings);
+    }
+    plan
+}
+
+/// Whether a target sends a push event, so that the facts must include the
+/// commits it lists ([`Facts::push`]).
+pub fn needs_push_history(facts: &Facts, settings: &Settings) -> bool {
+    decide_actions(facts, settings).targets.iter().any(|t| t.action == Action::PushEvent)
+}
+
+/// Every target's action and, for GitBook, its request; push events are
+/// built from [`Facts::push`] afterwards.
+fn decide_actions(facts: &Facts, settings: &Settings) -> SyncPlan {
+    let event = event(settings, facts.requested_by);
+    let targets = settings.targets.iter().map(|target| plan_target(facts, settings, &event, target)).collect();
     SyncPlan {
         status: None,
         range: RangeView {
-            base: input.range.base.clone(),
-            head: input.range.head.clone(),
-            mode: input.range.mode,
-            reason: input.range.reason.clone(),
+            base: facts.range.base.clone(),
+            head: facts.range.head.clone(),
+            mode: facts.range.mode,
+            reason: facts.range.reason.clone(),
         },
-        changes: input.changes,
+        changes: facts.changes.clone(),
         targets,
     }
 }
 
-fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> TargetPlan {
-    let files: Vec<Change> = input
+fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &Target) -> TargetPlan {
+    let files: Vec<Change> = facts
         .changes
         .iter()
         .filter(|change| {
@@ -293,14 +215,13 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
         files,
     };
     let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));
-    let settings = input.settings;
 
     let (action, reason) = match event {
         Event::Tag(tag) => (Action::Skip, format!("tag pipeline ({tag}): tags are not synced")),
         Event::Other(source) => (Action::Skip, format!("pipeline source `{source}` does not sync")),
         Event::Push { branch } => match (branch, target.branch.as_deref()) {
             (Some(pushed), Some(sync)) if pushed == &sync => {
-                push_action(input, target, &plan, "push to the sync branch")
+                push_action(facts, settings, target, &plan, "push to the sync branch")
             }
             (Some(pushed), Some(sync)) => (Action::Skip, format!("push to {pushed}, not to the sync branch {sync}")),
             (_, None) => (
@@ -309,7 +230,7 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
             ),
             (None, Some(_)) => (Action::Skip, "push pipeline without a branch: nothing to sync".to_owned()),
         },
-        Event::Local => push_action(input, target, &plan, "outside CI, planned as a push"),
+        Event::Local => push_action(facts, settings, target, &plan, "outside CI, planned as a push"),
         Event::MergeRequest { .. } if !target.previews => {
             (Action::Skip, "merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)".to_owned())
         }
@@ -330,8 +251,8 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
     };
     plan.action = action;
     plan.reason = reason;
-    if let Some(nearest) = input.absent_directories.get(&target.paths.directory) {
-        let head = short(&input.range.head);
+    if let Some(nearest) = facts.absent_directories.get(&target.paths.directory) {
+        let head = short(&facts.range.head);
         plan.warnings.push(match nearest {
             Some(nearest) => format!(
                 "the project directory {} does not exist at {head}; did you mean {nearest}? (directories are case-sensitive)",
@@ -342,19 +263,19 @@ fn plan_target(input: &PlanInput<'_>, event: &Event<'_>, target: &Target) -> Tar
     }
     if let TargetKind::GitBook(gitbook) = &target.kind {
         if matches!(action, Action::Import | Action::Export | Action::Preview) {
-            plan.request = gitbook_request(input, event, target, gitbook, action, &mut plan.warnings);
+            plan.request = gitbook_request(facts, settings, event, target, gitbook, action, &mut plan.warnings);
         }
     }
     plan
 }
 
 /// A push (or a local run): act unless a skip rule applies.
-fn push_action(input: &PlanInput<'_>, target: &Target, plan: &TargetPlan, why: &str) -> (Action, String) {
+fn push_action(facts: &Facts, settings: &Settings, target: &Target, plan: &TargetPlan, why: &str) -> (Action, String) {
     let act = match target.kind {
         TargetKind::GitBook(_) => Action::Import,
         TargetKind::Dot(_) => Action::PushEvent,
     };
-    if input.settings.force {
+    if settings.force {
         return (act, format!("{why}, forced (--force): {} relevant changes", plan.changed));
     }
     if plan.changed == 0 {
@@ -362,16 +283,16 @@ fn push_action(input: &PlanInput<'_>, target: &Target, plan: &TargetPlan, why: &
     }
     // Like GitLab's `[skip ci]`, the marker is read from the head commit:
     // an old commit carried in by a merge must not silence a whole push.
-    if let Some(head) = input.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
+    if let Some(head) = facts.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
         return (Action::Skip, format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
     }
     // Only a range whose every commit was read can be the platform's own: a
     // full sync (or changes from the compare API) read the head alone, and
     // the human commits before it must still sync.
-    let whole_range_read = input.range.base.is_some() && input.range.remote_changes.is_none();
+    let whole_range_read = facts.range.base.is_some() && facts.range.remote_changes.is_none();
     if whole_range_read
-        && !input.commits.is_empty()
-        && input.commits.iter().all(|c| is_platform_commit(c, &target.platform_authors))
+        && !facts.commits.is_empty()
+        && facts.commits.iter().all(|c| is_platform_commit(c, &target.platform_authors))
     {
         return (
             Action::Skip,
@@ -468,21 +389,21 @@ pub fn is_platform_commit(commit: &CommitInfo, platform_authors: &[String]) -> b
 }
 
 fn gitbook_request(
-    input: &PlanInput<'_>,
+    facts: &Facts,
+    settings: &Settings,
     event: &Event<'_>,
     target: &Target,
     gitbook: &GitBookTarget,
     action: Action,
     warnings: &mut Vec<String>,
 ) -> Option<PlannedRequest> {
-    let settings = input.settings;
-    let Some(project) = input.project else {
+    let Some(project) = facts.project.as_ref() else {
         warnings
             .push("the project's URL is unknown (no CI_PROJECT_URL, no origin remote): no request can be built".into());
         return None;
     };
     let ci = settings.pipeline.ci.as_ref();
-    let sync_branch = target.branch.as_deref().or(input.checkout_branch);
+    let sync_branch = target.branch.as_deref().or(facts.checkout_branch.as_deref());
     let Some(sync_branch) = sync_branch else {
         warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
         return None;
@@ -495,7 +416,7 @@ fn gitbook_request(
             credentials,
             git_ref: format!("refs/merge-requests/{iid}/head"),
             // Fork branches do not exist in this project; the MR head commit does.
-            branch: &input.range.head,
+            branch: &facts.range.head,
             directory: &target.paths.directory,
             timestamp: None,
             force: settings.force,
@@ -514,7 +435,7 @@ fn gitbook_request(
                     git_ref: format!("refs/heads/{branch}"),
                     branch,
                     directory: &target.paths.directory,
-                    timestamp: Some(pipeline_time.unwrap_or(input.head_time)),
+                    timestamp: Some(pipeline_time.unwrap_or(facts.head_time)),
                     force: settings.force,
                 },
                 message,
@@ -528,7 +449,7 @@ fn gitbook_request(
             directory: &target.paths.directory,
             // The push time, kept on job retries, orders imports; outside CI
             // the head commit's time is the best stand-in.
-            timestamp: Some(pipeline_time.unwrap_or(input.head_time)),
+            timestamp: Some(pipeline_time.unwrap_or(facts.head_time)),
             force: settings.force,
         }),
     };

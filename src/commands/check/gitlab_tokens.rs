@@ -1,172 +1,22 @@
-//! `docsync check`: validates configuration and credentials and names the fix
-//! for every problem, one line per check. It never sends a push event or
-//! starts a sync: GitBook and GitLab are only read.
+//! `check`'s GitLab tokens: who each token is, whether it works, its
+//! scopes and expiry, its access to the project, its role, and the export
+//! branches it must push to. Apart from the other checks as the longest
+//! conversation with one server.
 
-use std::fmt::Write;
+use time::Date;
 
-use anyhow::Result;
-use serde::Serialize;
-use time::{Date, OffsetDateTime};
-
-use crate::error::Exit;
 use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
-use crate::gitlab::instance::{LocateProblem, ProjectApi};
-use crate::gitlab::token::{TokenInfo, TokenKind, role_name};
+use crate::gitlab::instance::ProjectApi;
+use crate::gitlab::token::{TokenInfo, TokenKind, User, role_name};
 use crate::http::HttpClient;
 use crate::log::printable;
 use crate::secret::Secret;
-use crate::settings::flags::Format;
-use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
-use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::settings::{Direction, Settings, Target, TargetKind};
+
+use super::{CheckContext, Report, exports, gitlab_url_fix};
 
 /// A token expiring within this many days gets a warning naming the date.
 const EXPIRY_WARNING_DAYS: i64 = 30;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Ok,
-    Warning,
-    Error,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub level: Level,
-    /// What was checked: a variable, a target, a file.
-    pub subject: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-#[derive(Default)]
-struct Report {
-    checks: Vec<Check>,
-}
-
-/// Every check passes through [`printable`]: user names, branch names and
-/// error texts come from servers, and must not forge lines of the report.
-impl Report {
-    fn push(&mut self, level: Level, subject: String, message: String, fix: Option<String>) {
-        self.checks.push(Check {
-            level,
-            subject: printable(&subject),
-            message: printable(&message),
-            fix: fix.as_deref().map(printable),
-        });
-    }
-    fn ok(&mut self, subject: impl Into<String>, message: impl Into<String>) {
-        self.push(Level::Ok, subject.into(), message.into(), None);
-    }
-    fn warn(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.push(Level::Warning, subject.into(), message.into(), Some(fix.into()));
-    }
-    fn error(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.push(Level::Error, subject.into(), message.into(), Some(fix.into()));
-    }
-}
-
-/// What `check` knows beyond the settings.
-pub struct CheckContext {
-    /// The project on GitLab, when it could be determined.
-    pub project: Option<ProjectApi>,
-    /// Why it could not, otherwise.
-    pub project_problem: Option<LocateProblem>,
-    pub today: Date,
-}
-
-/// Runs every check that applies; returns the rendered result and the exit
-/// code: 0 when nothing blocks the configured sync, 1 when something does.
-///
-/// `http` is `None` when the HTTP client could not be set up (a bad CA
-/// file): the checks that need the network are then reported as not run.
-pub async fn run(
-    settings: &Settings,
-    http: Option<&HttpClient>,
-    context: &CheckContext,
-    format: Format,
-) -> Result<(String, Exit)> {
-    let mut report = Report::default();
-    check_tls(settings, &mut report);
-    if settings.targets.is_empty() {
-        report.warn(
-            "targets",
-            "no target is configured: sync would do nothing",
-            "set DOCSYNC_GITBOOK_SPACE and/or DOCSYNC_DOT_WEBHOOK_URL, or write a docsync.toml",
-        );
-    }
-    match (&context.project, &context.project_problem) {
-        (Some(project), _) => report.ok("GitLab project", format!("{} at {}", project.project, project.api)),
-        (None, Some(problem)) => report.error(problem.subject.clone(), problem.message.clone(), problem.fix.clone()),
-        (None, None) => {}
-    }
-    match http {
-        Some(http) => check_gitlab_tokens(settings, http, context, &mut report).await,
-        None => report.warn(
-            "network checks",
-            "not run: the HTTP client cannot be set up until the CA files above are fixed",
-            "fix the CA file errors above, then run docsync check again",
-        ),
-    }
-    for target in &settings.targets {
-        match (&target.kind, http) {
-            (TargetKind::GitBook(_), Some(http)) => check_gitbook(target, http, &mut report).await,
-            (TargetKind::GitBook(_), None) => {}
-            (TargetKind::Dot(_), _) => check_dot(target, &mut report),
-        }
-    }
-
-    let blocking = report.checks.iter().any(|c| c.level == Level::Error);
-    let exit = if blocking { Exit::TargetFailed } else { Exit::Ok };
-    let text = match format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({ "blocking": blocking, "checks": report.checks }))?
-        ),
-        Format::Text => render_text(&report.checks),
-    };
-    Ok((text, exit))
-}
-
-fn gitlab_url_fix() -> String {
-    "run check in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL (for example https://gitlab.example.com/group/project)".into()
-}
-
-fn render_text(checks: &[Check]) -> String {
-    let mut out = String::new();
-    let width = checks.iter().map(|c| c.subject.len()).max().unwrap_or(0);
-    for check in checks {
-        let level = match check.level {
-            Level::Ok => "ok",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        };
-        let _ = writeln!(out, "{level:7}  {:width$}  {}", check.subject, check.message);
-        if let Some(fix) = &check.fix {
-            let _ = writeln!(out, "{:7}  {:width$}  fix: {fix}", "", "");
-        }
-    }
-    out
-}
-
-fn check_tls(settings: &Settings, report: &mut Report) {
-    for (variable, path) in &settings.http.ca_files {
-        match crate::http::load_ca_file(variable, path) {
-            Ok(certs) => report.ok(
-                variable.clone(),
-                format!("{} certificate(s) from {path}, trusted for every HTTPS call", certs.len()),
-            ),
-            Err(problem) => report.error(variable.clone(), problem.problem, problem.fix),
-        }
-    }
-}
-
-/// Whether the configured sync exports (GitBook pushes to the repository).
-fn exports(settings: &Settings) -> bool {
-    settings.targets.iter().any(|t| t.direction == Direction::Export)
-        || settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_branch.is_some()))
-}
 
 /// A scope the configured sync needs, why, and whether lacking it blocks the
 /// sync (an error) or only a side effect (a warning).
@@ -209,7 +59,12 @@ fn has_scope(info: &TokenInfo, scope: &str) -> bool {
     info.scopes.iter().any(|s| s == scope || s == "api" || (scope == "read_repository" && s == "write_repository"))
 }
 
-async fn check_gitlab_tokens(settings: &Settings, http: &HttpClient, context: &CheckContext, report: &mut Report) {
+pub(super) async fn check_gitlab_tokens(
+    settings: &Settings,
+    http: &HttpClient,
+    context: &CheckContext,
+    report: &mut Report,
+) {
     let mut tokens: Vec<(String, Secret)> = Vec::new();
     if let Some(token) = &settings.gitlab.token {
         tokens.push(("DOCSYNC_GITLAB_TOKEN".into(), token.clone()));
@@ -287,35 +142,7 @@ async fn check_gitlab_token(
     let auth = Auth::for_token(token);
     let client = GitLabClient { http, api: project.api.clone(), auth: auth.clone() };
     let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
-    // A token limited to git (read_repository, what GitBook needs) may not
-    // read `/user`: that is a scope, not a bad token.
-    let user = match client.user().await {
-        Ok(user) => Some(user),
-        Err(GitLabError::InsufficientScope { .. }) => None,
-        Err(error) => {
-            let (message, fix) = explain(&error, variable, "asking GitLab who the token is", &project.api);
-            let message = match &error {
-                GitLabError::NotFound(_) => format!("{message} (no GitLab API at {})", project.api),
-                _ => message,
-            };
-            report.error(variable, message, fix);
-            return;
-        }
-    };
-    match &user {
-        Some(user) => {
-            let kind = user.token_kind(&auth);
-            report.ok(variable, format!("{} of {} ({})", kind.describe(), user.username, user.name));
-            if kind == TokenKind::Personal {
-                report.warn(
-                    variable,
-                    "a personal access token acts with all of its owner's rights and stops working when they leave",
-                    "prefer a project access token (Settings → Access tokens) with only the scopes listed here",
-                );
-            }
-        }
-        None => report.ok(variable, "GitLab accepts the token; its scopes do not let it read its own user"),
-    }
+    let Some(user) = check_token_user(&client, project, variable, report).await else { return };
 
     let mut info = None;
     if !matches!(auth, Auth::OAuth(_)) {
@@ -334,6 +161,65 @@ async fn check_gitlab_token(
         }
     }
 
+    if !check_project_access(settings, &client, project, variable, report).await {
+        return;
+    }
+    check_role(settings, &client, project, variable, user.as_ref(), info.as_ref(), report).await;
+    if is_git_token {
+        check_export_branches(settings, &client, project, variable, report).await;
+    }
+}
+
+/// Who the token is: `Some(None)` when its scopes do not let it say, `None`
+/// when GitLab rejects it, so nothing more is asked.
+async fn check_token_user(
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    variable: &str,
+    report: &mut Report,
+) -> Option<Option<User>> {
+    // A token limited to git (read_repository, what GitBook needs) may not
+    // read `/user`: that is a scope, not a bad token.
+    let user = match client.user().await {
+        Ok(user) => Some(user),
+        Err(GitLabError::InsufficientScope { .. }) => None,
+        Err(error) => {
+            let (message, fix) = explain(&error, variable, "asking GitLab who the token is", &project.api);
+            let message = match &error {
+                GitLabError::NotFound(_) => format!("{message} (no GitLab API at {})", project.api),
+                _ => message,
+            };
+            report.error(variable, message, fix);
+            return None;
+        }
+    };
+    match &user {
+        Some(user) => {
+            let kind = user.token_kind(&client.auth);
+            report.ok(variable, format!("{} of {} ({})", kind.describe(), user.username, user.name));
+            if kind == TokenKind::Personal {
+                report.warn(
+                    variable,
+                    "a personal access token acts with all of its owner's rights and stops working when they leave",
+                    "prefer a project access token (Settings → Access tokens) with only the scopes listed here",
+                );
+            }
+        }
+        None => report.ok(variable, "GitLab accepts the token; its scopes do not let it read its own user"),
+    }
+    Some(user)
+}
+
+/// Whether the token may see the project through the API; `false` ends
+/// the token's checks (a git-only token is then done: git is all it needs).
+async fn check_project_access(
+    settings: &Settings,
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    variable: &str,
+    report: &mut Report,
+) -> bool {
+    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
     match client.project(&project.project).await {
         Ok(_) => {}
         Err(GitLabError::NotFound(_)) => {
@@ -342,7 +228,7 @@ async fn check_gitlab_token(
                 format!("no such project {} (or the token may not see it)", project.project),
                 "check CI_PROJECT_ID, or the project path in DOCSYNC_GITLAB_URL, and that the token belongs to this project (or its user is a member)",
             );
-            return;
+            return false;
         }
         Err(GitLabError::InsufficientScope { .. }) if is_git_token => {
             report.ok(
@@ -358,7 +244,7 @@ async fn check_gitlab_token(
                     ),
                 );
             }
-            return;
+            return false;
         }
         Err(error) => {
             let (message, fix) = explain(&error, variable, "looking the project up", &project.api);
@@ -368,12 +254,25 @@ async fn check_gitlab_token(
             } else {
                 report.warn(variable, message, fix)
             }
-            return;
+            return false;
         }
     }
+    true
+}
 
-    let user_id = user.as_ref().map(|u| u.id).or_else(|| info.as_ref().and_then(|i| i.user_id));
-    let shown_user = user.as_ref().map_or_else(|| "the token's user".to_owned(), |u| u.username.clone());
+/// The token's user's role on the project, against what the sync needs.
+async fn check_role(
+    settings: &Settings,
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    variable: &str,
+    user: Option<&User>,
+    info: Option<&TokenInfo>,
+    report: &mut Report,
+) {
+    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
+    let user_id = user.map(|u| u.id).or_else(|| info.and_then(|i| i.user_id));
+    let shown_user = user.map_or_else(|| "the token's user".to_owned(), |u| u.username.clone());
     match user_id {
         None => report.warn(
             variable,
@@ -408,10 +307,6 @@ async fn check_gitlab_token(
                 report.warn(variable, message, fix)
             }
         },
-    }
-
-    if is_git_token {
-        check_export_branches(settings, &client, project, variable, report).await;
     }
 }
 
@@ -515,76 +410,4 @@ async fn check_export_branches(
             }
         }
     }
-}
-
-async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) {
-    let TargetKind::GitBook(gitbook) = &target.kind else { return };
-    let subject = format!("target {} (GitBook)", target.name);
-    let Some(token) = &gitbook.token else {
-        report.error(
-            subject,
-            format!("{} is not set", gitbook.token_source),
-            format!("add {} as a masked CI/CD variable holding a GitBook API token", gitbook.token_source),
-        );
-        return;
-    };
-    let client = GitBookClient { http, target: gitbook, token };
-    match client.info().await {
-        Ok(state) => report.ok(
-            subject,
-            format!(
-                "space {} reachable; Git Sync {} via {}",
-                gitbook.space,
-                state.installation_status.as_deref().unwrap_or("status unknown"),
-                state.installation_provider.as_deref().unwrap_or("an unknown provider")
-            ),
-        ),
-        Err(GitBookError::Unauthorized { source, .. }) => report.warn(
-            subject,
-            format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
-            "sync still queues imports, but cannot wait for their result: use a user token that can read the space",
-        ),
-        Err(error @ GitBookError::SpaceNotFound { .. }) => {
-            let fix = error.fix();
-            report.error(subject, error.to_string(), fix);
-        }
-        Err(error) => {
-            let fix = error.fix();
-            report.error(subject, error.to_string(), fix);
-        }
-    }
-    if gitbook.git_token.is_none() {
-        report.warn(
-            format!("target {}", target.name),
-            format!("{} is not set: GitBook clones with CI_JOB_TOKEN (imports only, while the job runs) or without credentials", gitbook.git_token_source),
-            format!("set {} to a project access token with read_repository (write_repository for exports)", gitbook.git_token_source),
-        );
-    }
-}
-
-fn check_dot(target: &Target, report: &mut Report) {
-    let TargetKind::Dot(dot) = &target.kind else { return };
-    let subject = format!("target {} (webhook)", target.name);
-    let url = &dot.webhook_url;
-    if url.scheme() != "https" && !is_loopback(url) {
-        report.error(
-            subject.clone(),
-            format!("{} is not HTTPS: the secret would travel in clear", crate::secret::redact_url(url)),
-            "use the https:// URL the receiver gave you",
-        );
-    } else {
-        report.ok(subject.clone(), format!("webhook URL {} is well formed", crate::secret::redact_url(url)));
-    }
-    if dot.secret.is_none() {
-        report.error(
-            subject,
-            format!("{} is not set", dot.secret_source),
-            format!("add {} as a masked CI/CD variable holding the webhook's secret token", dot.secret_source),
-        );
-    }
-}
-
-/// Today, for expiry warnings.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
 }

@@ -1,0 +1,237 @@
+//! `docsync check`: validates configuration and credentials and names the fix
+//! for every problem, one line per check. It never sends a push event or
+//! starts a sync: GitBook and GitLab are only read.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+use crate::error::Exit;
+use crate::gitlab::instance::{LocateProblem, ProjectApi};
+use crate::http::HttpClient;
+use crate::log::printable;
+use crate::settings::flags::Format;
+use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+
+mod gitlab_tokens;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub level: Level,
+    /// What was checked: a variable, a target, a file.
+    pub subject: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+/// Every check passes through [`printable`]: user names, branch names and
+/// error texts come from servers, and must not forge lines of the report.
+impl Report {
+    fn push(&mut self, level: Level, subject: String, message: String, fix: Option<String>) {
+        self.checks.push(Check {
+            level,
+            subject: printable(&subject),
+            message: printable(&message),
+            fix: fix.as_deref().map(printable),
+        });
+    }
+    fn ok(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.push(Level::Ok, subject.into(), message.into(), None);
+    }
+    fn warn(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+        self.push(Level::Warning, subject.into(), message.into(), Some(fix.into()));
+    }
+    fn error(&mut self, subject: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+        self.push(Level::Error, subject.into(), message.into(), Some(fix.into()));
+    }
+}
+
+/// What `check` knows beyond the settings.
+pub struct CheckContext {
+    /// The project on GitLab, when it could be determined.
+    pub project: Option<ProjectApi>,
+    /// Why it could not, otherwise.
+    pub project_problem: Option<LocateProblem>,
+    pub today: Date,
+}
+
+/// Runs every check that applies; returns the rendered result and the exit
+/// code: 0 when nothing blocks the configured sync, 1 when something does.
+///
+/// `http` is `None` when the HTTP client could not be set up (a bad CA
+/// file): the checks that need the network are then reported as not run.
+pub async fn run(
+    settings: &Settings,
+    http: Option<&HttpClient>,
+    context: &CheckContext,
+    format: Format,
+) -> Result<(String, Exit)> {
+    let mut report = Report::default();
+    check_tls(settings, &mut report);
+    if settings.targets.is_empty() {
+        report.warn(
+            "targets",
+            "no target is configured: sync would do nothing",
+            "set DOCSYNC_GITBOOK_SPACE and/or DOCSYNC_DOT_WEBHOOK_URL, or write a docsync.toml",
+        );
+    }
+    match (&context.project, &context.project_problem) {
+        (Some(project), _) => report.ok("GitLab project", format!("{} at {}", project.project, project.api)),
+        (None, Some(problem)) => report.error(problem.subject.clone(), problem.message.clone(), problem.fix.clone()),
+        (None, None) => {}
+    }
+    match http {
+        Some(http) => gitlab_tokens::check_gitlab_tokens(settings, http, context, &mut report).await,
+        None => report.warn(
+            "network checks",
+            "not run: the HTTP client cannot be set up until the CA files above are fixed",
+            "fix the CA file errors above, then run docsync check again",
+        ),
+    }
+    for target in &settings.targets {
+        match (&target.kind, http) {
+            (TargetKind::GitBook(_), Some(http)) => check_gitbook(target, http, &mut report).await,
+            (TargetKind::GitBook(_), None) => {}
+            (TargetKind::Dot(_), _) => check_dot(target, &mut report),
+        }
+    }
+
+    let blocking = report.checks.iter().any(|c| c.level == Level::Error);
+    let exit = if blocking { Exit::TargetFailed } else { Exit::Ok };
+    let text = match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({ "blocking": blocking, "checks": report.checks }))?
+        ),
+        Format::Text => render_text(&report.checks),
+    };
+    Ok((text, exit))
+}
+
+fn gitlab_url_fix() -> String {
+    "run check in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL (for example https://gitlab.example.com/group/project)".into()
+}
+
+fn render_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    let width = checks.iter().map(|c| c.subject.len()).max().unwrap_or(0);
+    for check in checks {
+        let level = match check.level {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        };
+        let _ = writeln!(out, "{level:7}  {:width$}  {}", check.subject, check.message);
+        if let Some(fix) = &check.fix {
+            let _ = writeln!(out, "{:7}  {:width$}  fix: {fix}", "", "");
+        }
+    }
+    out
+}
+
+fn check_tls(settings: &Settings, report: &mut Report) {
+    for (variable, path) in &settings.http.ca_files {
+        match crate::http::load_ca_file(variable, path) {
+            Ok(certs) => report.ok(
+                variable.clone(),
+                format!("{} certificate(s) from {path}, trusted for every HTTPS call", certs.len()),
+            ),
+            Err(problem) => report.error(variable.clone(), problem.problem, problem.fix),
+        }
+    }
+}
+
+/// Whether the configured sync exports (GitBook pushes to the repository).
+fn exports(settings: &Settings) -> bool {
+    settings.targets.iter().any(|t| t.direction == Direction::Export)
+        || settings.targets.iter().any(|t| matches!(&t.kind, TargetKind::GitBook(g) if g.export_branch.is_some()))
+}
+
+async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) {
+    let TargetKind::GitBook(gitbook) = &target.kind else { return };
+    let subject = format!("target {} (GitBook)", target.name);
+    let Some(token) = &gitbook.token else {
+        report.error(
+            subject,
+            format!("{} is not set", gitbook.token_source),
+            format!("add {} as a masked CI/CD variable holding a GitBook API token", gitbook.token_source),
+        );
+        return;
+    };
+    let client = GitBookClient { http, target: gitbook, token };
+    match client.info().await {
+        Ok(state) => report.ok(
+            subject,
+            format!(
+                "space {} reachable; Git Sync {} via {}",
+                gitbook.space,
+                state.installation_status.as_deref().unwrap_or("status unknown"),
+                state.installation_provider.as_deref().unwrap_or("an unknown provider")
+            ),
+        ),
+        Err(GitBookError::Unauthorized { source, .. }) => report.warn(
+            subject,
+            format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
+            "sync still queues imports, but cannot wait for their result: use a user token that can read the space",
+        ),
+        Err(error @ GitBookError::SpaceNotFound { .. }) => {
+            let fix = error.fix();
+            report.error(subject, error.to_string(), fix);
+        }
+        Err(error) => {
+            let fix = error.fix();
+            report.error(subject, error.to_string(), fix);
+        }
+    }
+    if gitbook.git_token.is_none() {
+        report.warn(
+            format!("target {}", target.name),
+            format!("{} is not set: GitBook clones with CI_JOB_TOKEN (imports only, while the job runs) or without credentials", gitbook.git_token_source),
+            format!("set {} to a project access token with read_repository (write_repository for exports)", gitbook.git_token_source),
+        );
+    }
+}
+
+fn check_dot(target: &Target, report: &mut Report) {
+    let TargetKind::Dot(dot) = &target.kind else { return };
+    let subject = format!("target {} (webhook)", target.name);
+    let url = &dot.webhook_url;
+    if url.scheme() != "https" && !is_loopback(url) {
+        report.error(
+            subject.clone(),
+            format!("{} is not HTTPS: the secret would travel in clear", crate::secret::redact_url(url)),
+            "use the https:// URL the receiver gave you",
+        );
+    } else {
+        report.ok(subject.clone(), format!("webhook URL {} is well formed", crate::secret::redact_url(url)));
+    }
+    if dot.secret.is_none() {
+        report.error(
+            subject,
+            format!("{} is not set", dot.secret_source),
+            format!("add {} as a masked CI/CD variable holding the webhook's secret token", dot.secret_source),
+        );
+    }
+}
+
+/// Today, for expiry warnings.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}

@@ -1,0 +1,306 @@
+//! Gathering the facts a plan is decided on: all of the decision's I/O, in
+//! one stage before it. The repository is opened once, here; GitLab gives
+//! the sync watermark and, for a base the clone lacks, the compare answer;
+//! git gives the range, its change set and commits and, when a target sends
+//! a push event, the commits it lists. Deciding ([`crate::plan::decide`])
+//! is then pure, and executing the decision is `sync`'s.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use tokio::runtime::Runtime;
+
+use crate::git::range::{self, CommitRange, HistorySource, RangeMode};
+use crate::git::remote::Project;
+use crate::git::repo::{Change, CommitChanges, CommitInfo, Repo};
+use crate::git::transport;
+use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
+use crate::gitlab::instance::{ProjectApi, locate_project};
+use crate::http::HttpClient;
+use crate::log::{Section, Terminal};
+use crate::plan;
+use crate::plan::facts::{Facts, PushFacts};
+use crate::settings::Settings;
+use crate::settings::pipeline::is_sha;
+use crate::targets::dot::{self, PushHistory};
+
+/// How many commits of a range the skip rules read at most.
+const COMMITS_READ: usize = 10_000;
+
+/// The facts, with what later stages read from the checkout too: the
+/// repository (the docs pre-flight reads head's files) and its origin
+/// remote (where the project is, for merge request reports).
+pub struct Gathered {
+    pub facts: Facts,
+    pub repo: Repo,
+    pub origin_url: Option<String>,
+}
+
+/// Everything the decision needs. GitLab is only read (the sync watermark,
+/// the compare fallback); no target is called.
+pub fn gather(
+    settings: &Settings,
+    terminal: Terminal,
+    requested_by: Option<&'static str>,
+    runtime: &Runtime,
+    http: Option<&HttpClient>,
+) -> Result<Gathered> {
+    let repo = open_repo(settings)?;
+    transport::register(&settings.http);
+    let origin_url = repo.origin_url();
+    let ci = settings.pipeline.ci.as_ref();
+
+    let (range, changes) = {
+        let _section = Section::start(terminal, "docsync_range", "Finding the commit range and its changes");
+        range_and_changes(settings, runtime, http, &repo, origin_url.as_deref())?
+    };
+
+    // A full sync has no range of commits; its head stands for it. So does
+    // a range whose base is not in the clone (changes from the compare API).
+    //
+    // The skip rules read the head commit and whether every commit is the
+    // platform's own, so the walk stops at the first commit that is no
+    // target's platform's own.
+    let range_base = range.base.as_deref().filter(|base| range.mode != RangeMode::Full && repo.has_commit(base));
+    let commits = match range_base {
+        Some(base) => repo.commits_until(base, &range.head, COMMITS_READ, |commit| {
+            settings.targets.iter().all(|target| !plan::is_platform_commit(commit, &target.platform_authors))
+        })?,
+        None => repo.commits(None, &range.head, 1)?,
+    };
+    let head_time = repo.commit_time(&range.head)?;
+    let project = ci
+        .and_then(|ci| ci.project_url.as_deref())
+        .and_then(Project::from_url)
+        .or_else(|| origin_url.as_deref().and_then(Project::from_url));
+    let checkout_branch = repo.current_branch();
+    let absent_directories = absent_directories(&repo, settings, &range.head)?;
+
+    let mut facts = Facts {
+        range,
+        changes,
+        commits,
+        absent_directories,
+        head_time,
+        project,
+        checkout_branch,
+        requested_by,
+        push: None,
+    };
+    if plan::needs_push_history(&facts, settings) {
+        facts.push = Some(push_facts(&repo, &facts, settings)?);
+    }
+    Ok(Gathered { facts, repo, origin_url })
+}
+
+/// The commit range (from the watermark, deepening a shallow clone or
+/// asking GitLab's compare API when its base is missing) and its changes.
+fn range_and_changes(
+    settings: &Settings,
+    runtime: &Runtime,
+    http: Option<&HttpClient>,
+    repo: &Repo,
+    origin_url: Option<&str>,
+) -> Result<(CommitRange, Vec<Change>)> {
+    let project_api = settings
+        .pipeline
+        .ci
+        .as_ref()
+        .zip(http)
+        .and_then(|(_, http)| runtime.block_on(locate_project(settings, http, None)).ok().flatten());
+    let watermark = match project_api.as_ref().zip(http) {
+        Some((api, http)) => runtime.block_on(read_watermark(settings, http, api))?,
+        None => None,
+    };
+    let choice = range::choose(settings, watermark);
+    let compare = |from: &str, to: &str| match http {
+        Some(http) => compare_changes(settings, http, runtime, project_api.as_ref(), from, to),
+        None => Err("outside CI docsync does not ask GitLab".to_owned()),
+    };
+    let history = HistorySource {
+        url: settings
+            .pipeline
+            .repository_url
+            .as_ref()
+            .map(|url| url.expose().to_owned())
+            .or_else(|| origin_url.map(str::to_owned)),
+        refspecs: history_refspecs(settings),
+        compare: Some(&compare),
+    };
+    let range = range::resolve(repo, &choice, &history)?;
+    let changes = range::changes(repo, &range).context("while computing the change set")?;
+    tracing::info!(
+        "range {}..{} ({}): {} changed files",
+        range.base.as_deref().map_or("(none)", range::short),
+        range::short(&range.head),
+        range.mode,
+        changes.len()
+    );
+    Ok((range, changes))
+}
+
+/// The commits the push events list, and for a manual pipeline head's
+/// whole tree; says in a log line when the head stands for the range.
+fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<PushFacts> {
+    let range = &facts.range;
+    let requested = plan::is_request(settings, facts.requested_by);
+    let history =
+        push_history(repo, range, &facts.commits, requested).context("while reading the commits of the push event")?;
+    let tree = if requested { Some(repo.all_files(&range.head).context("while listing head's files")?) } else { None };
+    match (&range.base, history.is_squashed()) {
+        _ if requested => tracing::info!(
+            "push event: full sync, as a manual pipeline acts on every target: before is all zeros and one commit entry (the head) lists every relevant file as added"
+        ),
+        (None, _) => tracing::info!(
+            "push event: full sync: before is all zeros and one commit entry (the head) lists every relevant file as added"
+        ),
+        (Some(_), true) => tracing::info!(
+            "push event: the base is not in the clone: one commit entry (the head) lists the range's relevant changes"
+        ),
+        (Some(_), false) => {}
+    }
+    Ok(PushFacts { history, tree })
+}
+
+/// The repository docsync runs in: the working directory, or
+/// `DOCSYNC_GIT_DIR` / `DOCSYNC_GIT_WORK_TREE`.
+pub fn open_repo(settings: &Settings) -> Result<Repo> {
+    let cwd = std::env::current_dir().context("while reading the working directory")?;
+    Repo::open(&cwd, settings.git_dir.as_deref(), settings.git_work_tree.as_deref())
+}
+
+/// The targets' project directories that do not exist at head (a typo, or
+/// `Docs` for `docs`: paths are case-sensitive), each with the nearest that
+/// does. Such a target would be skipped forever, saying only that nothing
+/// changed.
+fn absent_directories(repo: &Repo, settings: &Settings, head: &str) -> Result<BTreeMap<String, Option<String>>> {
+    let mut absent = BTreeMap::new();
+    for target in &settings.targets {
+        let directory = &target.paths.directory;
+        if directory.is_empty() || absent.contains_key(directory) || repo.has_directory(head, directory)? {
+            continue;
+        }
+        let nearest = repo.nearest_directory(head, directory)?;
+        match &nearest {
+            Some(nearest) => tracing::warn!(
+                "target {}: the project directory {directory} does not exist at {}; did you mean {nearest}?",
+                target.name,
+                range::short(head)
+            ),
+            None => tracing::warn!(
+                "target {}: the project directory {directory} does not exist at {}",
+                target.name,
+                range::short(head)
+            ),
+        }
+        absent.insert(directory.clone(), nearest);
+    }
+    Ok(absent)
+}
+
+/// The commits a push event lists, each with its own changes: the newest
+/// [`dot::COMMITS_LISTED`] of the range, oldest first. `commits` is the
+/// range's commits, newest first, as read for the skip rules. Without a base
+/// in the clone (a full sync, or changes from the compare API) the head
+/// stands for the range, as it does for a manual pipeline (`requested`).
+fn push_history(repo: &Repo, range: &CommitRange, commits: &[CommitInfo], requested: bool) -> Result<PushHistory> {
+    let base = match &range.base {
+        Some(base) if !requested && range.mode != RangeMode::Full && repo.has_commit(base) => base,
+        _ => {
+            let head = match commits.iter().find(|c| c.id == range.head) {
+                Some(head) => head.clone(),
+                None => repo.commits(None, &range.head, 1)?.into_iter().next().context("the head commit is missing")?,
+            };
+            return Ok(PushHistory::Squashed { head });
+        }
+    };
+    // The skip rules read only the newest commits; the event lists the
+    // newest 20 in topological order and counts them all.
+    let mut commits = repo.commits(Some(base), &range.head, COMMITS_READ)?;
+    let total = if commits.len() < COMMITS_READ { commits.len() } else { repo.count_commits(base, &range.head)? };
+    commits.truncate(dot::COMMITS_LISTED);
+    let listed = commits
+        .into_iter()
+        .rev()
+        .map(|commit| Ok(CommitChanges { changes: repo.commit_changes(&commit.id)?, commit }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(PushHistory::Range { commits: listed, total })
+}
+
+/// The last successfully synced commit: the SHA of the last successful
+/// deployment of the job's environment (the component gives each target
+/// one). Read with `DOCSYNC_GITLAB_TOKEN`, else `CI_JOB_TOKEN`. Anything
+/// unreadable means "no watermark", said in a log line; but a redirect is
+/// an error: the configured GitLab URL is not the final one, and the
+/// token was not sent after it.
+async fn read_watermark(settings: &Settings, http: &HttpClient, project: &ProjectApi) -> Result<Option<String>> {
+    let Some(ci) = settings.pipeline.ci.as_ref() else { return Ok(None) };
+    let Some(environment) = ci.environment_name.as_deref() else { return Ok(None) };
+    if settings.gitlab.plain_http {
+        // Warned about with the settings: no token goes there.
+        return Ok(None);
+    }
+    let auth = match (&settings.gitlab.token, &settings.pipeline.job_token) {
+        (Some(token), _) => Auth::for_token(token),
+        (None, Some(job_token)) => Auth::Job(job_token.clone()),
+        (None, None) => {
+            tracing::info!("no token to read environment {environment}'s deployments: no sync watermark");
+            return Ok(None);
+        }
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth };
+    match client.last_deployment(&project.project, environment).await {
+        Ok(Some(deployment)) if is_sha(&deployment.sha) => {
+            tracing::info!("last successful sync of {environment}: {}", range::short(&deployment.sha));
+            Ok(Some(deployment.sha.to_ascii_lowercase()))
+        }
+        Ok(_) => {
+            tracing::info!("environment {environment} has no successful deployment yet: no sync watermark");
+            Ok(None)
+        }
+        Err(error @ GitLabError::Redirected(_)) => {
+            let fix = error.fix().unwrap_or_default();
+            Err(anyhow::anyhow!("{error}\n  fix: {fix}")
+                .context(format!("while reading environment {environment}'s deployments (the sync watermark)")))
+        }
+        Err(error) => {
+            tracing::info!("cannot read environment {environment}'s deployments ({error}): no sync watermark");
+            Ok(None)
+        }
+    }
+}
+
+/// The change set from GitLab's compare API, for a base the clone lacks.
+fn compare_changes(
+    settings: &Settings,
+    http: &HttpClient,
+    runtime: &Runtime,
+    project: Option<&ProjectApi>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Change>, String> {
+    let Some(token) = &settings.gitlab.token else {
+        return Err("DOCSYNC_GITLAB_TOKEN is not set".into());
+    };
+    let Some(project) = project else {
+        return Err("the GitLab project is unknown".into());
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
+    let compare = runtime.block_on(client.compare(&project.project, from, to)).map_err(|error| error.to_string())?;
+    compare.changes()
+}
+
+/// The refs a shallow clone is deepened along: the pipeline's own ref, which
+/// is all a GitLab job fetches.
+fn history_refspecs(settings: &Settings) -> Vec<String> {
+    match settings.pipeline.ci.as_ref() {
+        Some(ci) => match (&ci.merge_request, &ci.branch) {
+            (Some(mr), _) => {
+                vec![format!("+refs/merge-requests/{0}/head:refs/remotes/origin/merge-requests/{0}/head", mr.iid)]
+            }
+            (None, Some(branch)) => vec![format!("+refs/heads/{branch}:refs/remotes/origin/{branch}")],
+            (None, None) => Vec::new(),
+        },
+        None => vec!["HEAD".to_owned()],
+    }
+}

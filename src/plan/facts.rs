@@ -1,0 +1,48 @@
+//! What a plan is decided on: the facts `commands::facts` gathers from git
+//! and GitLab before anything is decided. Data only, apart from the code
+//! that gathers it, so that [`super::decide`] is a pure function of it.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::git::range::CommitRange;
+use crate::git::remote::Project;
+use crate::git::repo::{Change, CommitInfo};
+use crate::targets::dot::PushHistory;
+
+/// Everything the decision reads beyond the settings.
+pub struct Facts {
+    /// The commit range, with GitLab's compare answer when the base is not
+    /// in the clone; the sync watermark chose its base.
+    pub range: CommitRange,
+    /// The range's change set.
+    pub changes: Vec<Change>,
+    /// The range's commits, newest first (only the head for a full sync).
+    pub commits: Vec<CommitInfo>,
+    /// Project directories that do not exist at head, each with the
+    /// nearest directory that does, when one is close.
+    pub absent_directories: BTreeMap<String, Option<String>>,
+    /// The head commit's committer time: the ordering timestamp outside CI.
+    pub head_time: OffsetDateTime,
+    /// The project, from `CI_PROJECT_URL` or the origin remote.
+    pub project: Option<Project>,
+    /// The checkout's branch, outside CI.
+    pub checkout_branch: Option<String>,
+    /// Set by `docsync export`: the command is itself a request, whatever
+    /// the pipeline.
+    pub requested_by: Option<&'static str>,
+    /// The commits the push events list; gathered only when a target sends
+    /// one ([`super::needs_push_history`]), as a diff per commit is not free.
+    pub push: Option<PushFacts>,
+}
+
+/// What the push events of Dot targets need beyond the range: its commits,
+/// each with its own changes.
+pub struct PushFacts {
+    pub history: PushHistory,
+    /// Every file of head's tree, for a manual pipeline: a request acts on
+    /// every target, so its event lists every relevant file (a full sync),
+    /// whatever the range holds.
+    pub tree: Option<Vec<Change>>,
+}
