@@ -13,8 +13,9 @@ use crate::gitlab::{self, Auth, GitLabClient, GitLabError, LocateProblem, Projec
 use crate::http::HttpClient;
 use crate::log::printable;
 use crate::secret::Secret;
+use crate::settings::credentials::is_loopback;
 use crate::settings::flags::Format;
-use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
+use crate::settings::{Direction, Settings, Target, TargetKind};
 use crate::targets::gitbook::{GitBookClient, GitBookError};
 
 /// A token expiring within this many days gets a warning naming the date.

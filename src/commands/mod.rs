@@ -17,8 +17,9 @@ use crate::log::{self, Section, Terminal};
 use crate::output::merge_request_note as merge_requests;
 use crate::output::report;
 use crate::plan::{self, PlanInput, PushInput, SyncPlan};
+use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Command, Format, LintFlags};
-use crate::settings::{self, Direction, Environment, LintMode, PathFilter, ReportPath, Settings, TargetKind};
+use crate::settings::{self, Direction, LintMode, PathFilter, ReportPath, Settings, TargetKind};
 use crate::targets::dot::{self, PushHistory};
 
 pub mod check;
@@ -50,8 +51,8 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: 
 }
 
 fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
-    let file = settings::load_file(&cli.global, env)?;
-    let mut settings = settings::resolve(&cli.global, env, file.as_ref())?;
+    let file = settings::file::load_file(&cli.global, env)?;
+    let mut settings = settings::resolve::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
             // Outside CI a plan reads nothing from GitLab: no client, and so

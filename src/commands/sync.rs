@@ -280,7 +280,7 @@ async fn run_gitbook(
         poll: settings.poll_interval,
         unreadable: settings.http.retry.retries,
     };
-    let waited = crate::settings::format_duration;
+    let waited = crate::settings::duration::format_duration;
     match wait_for_verdict(client, accepted, operation, limits).await {
         Verdict::Success(op) if target_plan.action == Action::Import => {
             let outcome = Outcome {
