@@ -16,10 +16,12 @@ use crate::settings::file::{FileConfig, FileTarget, LoadedFile, check_defaults_t
 use crate::settings::flags::{GlobalFlags, SettingFlags};
 use crate::settings::lookup::Layers;
 use crate::settings::pipeline::{Pipeline, non_empty};
-use crate::settings::target::{DEFAULT_START_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Inherited, Target, TargetContext};
-use crate::settings::target::{TargetKind, check_unique};
-use crate::settings::values::split_list;
-use crate::settings::values::{parse_bool, parse_concurrency, parse_direction, parse_lint, parse_retries, parse_url};
+use crate::settings::target::{
+    DEFAULT_START_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Inherited, Target, TargetContext, TargetKind, check_unique,
+};
+use crate::settings::values::{
+    parse_bool, parse_concurrency, parse_direction, parse_lint, parse_retries, parse_url, split_list,
+};
 use crate::settings::{Direction, GitLabSettings, LintMode, ReportPath, Settings};
 
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";

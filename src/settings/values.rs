@@ -8,7 +8,7 @@ use url::Url;
 use crate::error::BadInput;
 use crate::settings::{Direction, LintMode};
 
-pub(super) const MAX_CONCURRENCY: usize = 64;
+const MAX_CONCURRENCY: usize = 64;
 
 /// A comma-separated list; a comma inside `{…}` belongs to a glob's
 /// alternatives (`*.{md,yml}`), not to the list.
