@@ -10,8 +10,9 @@ use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::plan::SyncPlan;
+use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Format, LintFlags};
-use crate::settings::{Environment, PathFilter, Settings};
+use crate::settings::{PathFilter, Settings};
 
 /// `docsync lint`: the docs pre-flight of every target, on the range's head
 /// commit (or the working tree). Without a configured target, the project

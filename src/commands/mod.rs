@@ -15,8 +15,9 @@ use crate::http::HttpClient;
 use crate::log::{self, Terminal};
 use crate::output::report;
 use crate::plan::{self, SyncPlan};
+use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Command};
-use crate::settings::{self, Direction, Environment, Settings, TargetKind};
+use crate::settings::{self, Direction, Settings, TargetKind};
 
 pub mod check;
 pub mod facts;
@@ -46,8 +47,8 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: 
 }
 
 fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
-    let file = settings::load_file(&cli.global, env)?;
-    let mut settings = settings::resolve(&cli.global, env, file.as_ref())?;
+    let file = settings::file::load_file(&cli.global, env)?;
+    let mut settings = settings::resolve::resolve(&cli.global, env, file.as_ref())?;
     match cli.command {
         Command::Plan => {
             // Outside CI a plan reads nothing from GitLab: no client, and so

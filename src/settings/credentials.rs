@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::error::BadInput;
 use crate::secret::{MASK, Secret, check_value, secret_url};
-use crate::settings::{Settings, TargetKind, is_loopback};
+use crate::settings::{Settings, TargetKind};
 
 /// Every problem of the settings' credentials; may also turn GitLab calls
 /// off (see the module docs), which is logged.
@@ -125,6 +125,29 @@ fn refuse_userinfo(url: &Url, source: &str, problems: &mut Vec<BadInput>) {
             )
             .with_value(crate::secret::redact_url(url)),
         );
+    }
+}
+
+/// Tokens never travel over plain `http://`, except to this machine.
+pub(super) fn refuse_plain_http(url: &Url, url_source: &str, secret_source: &str, problems: &mut Vec<BadInput>) {
+    if url.scheme() == "http" && !is_loopback(url) {
+        problems.push(
+            BadInput::new(
+                url_source,
+                format!("plain http would send {secret_source} unencrypted"),
+                "use an https:// URL",
+            )
+            .with_value(crate::secret::redact_url(url)),
+        );
+    }
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

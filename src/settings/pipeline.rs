@@ -220,7 +220,6 @@ impl Pipeline {
     /// pipeline variables are ignored, so a developer's stray `CI_*` exports do
     /// not turn a local run into a pretend pipeline.
     pub fn from_env(ci: &CiEnv) -> Result<Pipeline, Vec<BadInput>> {
-        let mut problems = Vec::new();
         let in_ci = non_empty(&ci.gitlab_ci).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let mut pipeline = Pipeline {
             ci: None,
@@ -230,79 +229,23 @@ impl Pipeline {
             api_v4_url: non_empty(&ci.ci_api_v4_url).map(|s| s.trim_end_matches('/').to_owned()),
             tls_ca_file: non_empty(&ci.ci_server_tls_ca_file).map(str::to_owned),
         };
-        if !in_ci {
-            return Ok(pipeline);
+        if in_ci {
+            pipeline.ci = Some(CiContext::from_env(ci)?);
         }
+        Ok(pipeline)
+    }
+}
 
-        let commit_sha = sha("CI_COMMIT_SHA", &ci.ci_commit_sha, &mut problems);
-        if non_empty(&ci.ci_commit_sha).is_none() {
-            problems.push(BadInput::new(
-                "CI_COMMIT_SHA",
-                "GITLAB_CI is true but CI_COMMIT_SHA is not set",
-                "run docsync as a GitLab CI job, or unset GITLAB_CI to run it as a local checkout",
-            ));
-        }
+impl CiContext {
+    /// The pipeline's own variables, validated; every problem found.
+    fn from_env(ci: &CiEnv) -> Result<CiContext, Vec<BadInput>> {
+        let mut problems = Vec::new();
+        let commit_sha = commit_sha(ci, &mut problems);
         let before_sha = sha("CI_COMMIT_BEFORE_SHA", &ci.ci_commit_before_sha, &mut problems)
             .filter(|sha| sha.bytes().any(|b| b != b'0'));
-        let source = match non_empty(&ci.ci_pipeline_source) {
-            Some(raw) => PipelineSource::parse(raw),
-            None => {
-                problems.push(BadInput::new(
-                    "CI_PIPELINE_SOURCE",
-                    "GITLAB_CI is true but CI_PIPELINE_SOURCE is not set",
-                    "run docsync as a GitLab CI job (GitLab sets this variable), or unset GITLAB_CI",
-                ));
-                PipelineSource::Other(String::new())
-            }
-        };
-        let merge_request =
-            number("CI_MERGE_REQUEST_IID", &ci.ci_merge_request_iid, &mut problems).map(|iid| MergeRequest {
-                iid,
-                diff_base_sha: sha("CI_MERGE_REQUEST_DIFF_BASE_SHA", &ci.ci_merge_request_diff_base_sha, &mut problems),
-                source_branch_sha: sha(
-                    "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
-                    &ci.ci_merge_request_source_branch_sha,
-                    &mut problems,
-                ),
-                source_branch: non_empty(&ci.ci_merge_request_source_branch_name).map(str::to_owned),
-            });
-        if source == PipelineSource::MergeRequestEvent && merge_request.is_none() {
-            problems.push(BadInput::new(
-                "CI_MERGE_REQUEST_IID",
-                "a merge request pipeline without CI_MERGE_REQUEST_IID",
-                "run the job in a merge request pipeline (rules: if: $CI_PIPELINE_SOURCE == \"merge_request_event\")",
-            ));
-        }
-        let created_at = match non_empty(&ci.ci_pipeline_created_at) {
-            Some(raw) => match OffsetDateTime::parse(raw, &Rfc3339) {
-                // The ordering timestamp is sent in UTC, which RFC 3339 can
-                // only write for the years 0 to 9999.
-                Ok(at) if at.checked_to_offset(time::UtcOffset::UTC).is_none_or(|utc| utc.year() < 0) => {
-                    problems.push(
-                        BadInput::new(
-                            "CI_PIPELINE_CREATED_AT",
-                            "outside the years 0000 to 9999 once in UTC",
-                            "GitLab sets it like 2026-11-22T15:00:00Z; do not override it",
-                        )
-                        .with_value(raw),
-                    );
-                    None
-                }
-                Ok(at) => Some(at),
-                Err(_) => {
-                    problems.push(
-                        BadInput::new(
-                            "CI_PIPELINE_CREATED_AT",
-                            "not an RFC 3339 time",
-                            "GitLab sets it like 2026-11-22T15:00:00Z; do not override it",
-                        )
-                        .with_value(raw),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
+        let source = pipeline_source(ci, &mut problems);
+        let merge_request = merge_request(ci, &source, &mut problems);
+        let created_at = created_at(ci, &mut problems);
         let project_id = number("CI_PROJECT_ID", &ci.ci_project_id, &mut problems);
         let user_id = number("GITLAB_USER_ID", &ci.gitlab_user_id, &mut problems);
         let ssh_port = number("CI_SERVER_SHELL_SSH_PORT", &ci.ci_server_shell_ssh_port, &mut problems)
@@ -312,7 +255,7 @@ impl Pipeline {
         }
 
         let owned = |value: &Option<String>| non_empty(value).map(str::to_owned);
-        pipeline.ci = Some(CiContext {
+        Ok(CiContext {
             source,
             commit_sha: commit_sha.unwrap_or_default(),
             before_sha,
@@ -340,8 +283,85 @@ impl Pipeline {
             config_path: owned(&ci.ci_config_path),
             ssh_host: owned(&ci.ci_server_shell_ssh_host).or_else(|| owned(&ci.ci_server_host)),
             ssh_port,
-        });
-        Ok(pipeline)
+        })
+    }
+}
+
+/// `CI_COMMIT_SHA`, which every pipeline has.
+fn commit_sha(ci: &CiEnv, problems: &mut Vec<BadInput>) -> Option<String> {
+    let commit_sha = sha("CI_COMMIT_SHA", &ci.ci_commit_sha, problems);
+    if non_empty(&ci.ci_commit_sha).is_none() {
+        problems.push(BadInput::new(
+            "CI_COMMIT_SHA",
+            "GITLAB_CI is true but CI_COMMIT_SHA is not set",
+            "run docsync as a GitLab CI job, or unset GITLAB_CI to run it as a local checkout",
+        ));
+    }
+    commit_sha
+}
+
+/// `CI_PIPELINE_SOURCE`, which GitLab sets in every pipeline.
+fn pipeline_source(ci: &CiEnv, problems: &mut Vec<BadInput>) -> PipelineSource {
+    match non_empty(&ci.ci_pipeline_source) {
+        Some(raw) => PipelineSource::parse(raw),
+        None => {
+            problems.push(BadInput::new(
+                "CI_PIPELINE_SOURCE",
+                "GITLAB_CI is true but CI_PIPELINE_SOURCE is not set",
+                "run docsync as a GitLab CI job (GitLab sets this variable), or unset GITLAB_CI",
+            ));
+            PipelineSource::Other(String::new())
+        }
+    }
+}
+
+/// The merge request's variables, which a merge request pipeline must have.
+fn merge_request(ci: &CiEnv, source: &PipelineSource, problems: &mut Vec<BadInput>) -> Option<MergeRequest> {
+    let merge_request = number("CI_MERGE_REQUEST_IID", &ci.ci_merge_request_iid, problems).map(|iid| MergeRequest {
+        iid,
+        diff_base_sha: sha("CI_MERGE_REQUEST_DIFF_BASE_SHA", &ci.ci_merge_request_diff_base_sha, problems),
+        source_branch_sha: sha("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", &ci.ci_merge_request_source_branch_sha, problems),
+        source_branch: non_empty(&ci.ci_merge_request_source_branch_name).map(str::to_owned),
+    });
+    if *source == PipelineSource::MergeRequestEvent && merge_request.is_none() {
+        problems.push(BadInput::new(
+            "CI_MERGE_REQUEST_IID",
+            "a merge request pipeline without CI_MERGE_REQUEST_IID",
+            "run the job in a merge request pipeline (rules: if: $CI_PIPELINE_SOURCE == \"merge_request_event\")",
+        ));
+    }
+    merge_request
+}
+
+/// `CI_PIPELINE_CREATED_AT`, the push events' ordering timestamp.
+fn created_at(ci: &CiEnv, problems: &mut Vec<BadInput>) -> Option<OffsetDateTime> {
+    let raw = non_empty(&ci.ci_pipeline_created_at)?;
+    match OffsetDateTime::parse(raw, &Rfc3339) {
+        // The ordering timestamp is sent in UTC, which RFC 3339 can
+        // only write for the years 0 to 9999.
+        Ok(at) if at.checked_to_offset(time::UtcOffset::UTC).is_none_or(|utc| utc.year() < 0) => {
+            problems.push(
+                BadInput::new(
+                    "CI_PIPELINE_CREATED_AT",
+                    "outside the years 0000 to 9999 once in UTC",
+                    "GitLab sets it like 2026-11-22T15:00:00Z; do not override it",
+                )
+                .with_value(raw),
+            );
+            None
+        }
+        Ok(at) => Some(at),
+        Err(_) => {
+            problems.push(
+                BadInput::new(
+                    "CI_PIPELINE_CREATED_AT",
+                    "not an RFC 3339 time",
+                    "GitLab sets it like 2026-11-22T15:00:00Z; do not override it",
+                )
+                .with_value(raw),
+            );
+            None
+        }
     }
 }
 

@@ -585,8 +585,11 @@ mod tests {
     }
 
     fn markdown_and_yaml() -> PathFilter {
-        PathFilter::new(String::new(), crate::settings::DOT_DEFAULT_PATHS.iter().map(|s| s.to_string()).collect())
-            .unwrap()
+        PathFilter::new(
+            String::new(),
+            crate::settings::target::DOT_DEFAULT_PATHS.iter().map(|s| s.to_string()).collect(),
+        )
+        .unwrap()
     }
 
     fn event(pipeline: &Pipeline, history: &PushHistory, files: &[Change], filter: &PathFilter) -> PushEvent {

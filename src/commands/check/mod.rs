@@ -12,8 +12,9 @@ use crate::error::Exit;
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::log::printable;
+use crate::settings::credentials::is_loopback;
 use crate::settings::flags::Format;
-use crate::settings::{Direction, Settings, Target, TargetKind, is_loopback};
+use crate::settings::{Direction, Settings, Target, TargetKind};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 mod gitlab_tokens;

@@ -61,7 +61,7 @@ impl Progress {
         if !due {
             return None;
         }
-        let line = format!("{status}; waited {}", crate::settings::format_duration(round_seconds(waited)));
+        let line = format!("{status}; waited {}", crate::settings::duration::format_duration(round_seconds(waited)));
         self.last_line = Some((waited, status));
         Some(line)
     }

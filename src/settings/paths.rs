@@ -1,0 +1,69 @@
+//! [`PathFilter`]: which files of the repository concern a target (a
+//! directory and globs inside it). Apart because the plan, the Dot sender
+//! and the pre-flight all match paths with it, and its glob engine is its
+//! own business.
+
+use globset::{GlobSet, GlobSetBuilder};
+
+/// Which files concern a target: a directory and globs inside it.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    /// The docs root, relative to the repository root, without leading or
+    /// trailing slash; empty for the root itself.
+    pub directory: String,
+    /// The globs as written (shown in plans).
+    pub globs: Vec<String>,
+    matcher: Option<GlobSet>,
+}
+
+impl PathFilter {
+    /// `globs` are relative to `directory`. A glob without `/` matches a file
+    /// name at any depth (`*.md`); one with `/` is anchored at the directory
+    /// (`guides/**/*.md`). No globs means every file under the directory.
+    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, globset::Error> {
+        let matcher = if globs.is_empty() {
+            None
+        } else {
+            let mut builder = GlobSetBuilder::new();
+            for glob in &globs {
+                let anchored = glob.trim_start_matches("./").trim_start_matches('/');
+                let pattern = if anchored.contains('/') { anchored.to_owned() } else { format!("**/{anchored}") };
+                builder.add(globset::GlobBuilder::new(&pattern).literal_separator(true).build()?);
+            }
+            Some(builder.build()?)
+        };
+        Ok(PathFilter { directory, globs, matcher })
+    }
+
+    /// Whether a repository-relative path concerns this target.
+    pub fn matches(&self, path: &str) -> bool {
+        let inside = if self.directory.is_empty() {
+            path
+        } else {
+            match path.strip_prefix(self.directory.as_str()).and_then(|rest| rest.strip_prefix('/')) {
+                Some(rest) => rest,
+                None => return false,
+            }
+        };
+        self.matcher.as_ref().is_none_or(|set| set.is_match(inside))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_filter_directory_and_globs() {
+        let all = PathFilter::new("docs".into(), vec![]).unwrap();
+        assert!(all.matches("docs/a.png") && all.matches("docs/x/y.md"));
+        assert!(!all.matches("docsy/a.md") && !all.matches("README.md"));
+        let md = PathFilter::new("docs".into(), vec!["*.md".into(), "guides/*.yaml".into()]).unwrap();
+        assert!(md.matches("docs/deep/er/page.md"));
+        assert!(md.matches("docs/guides/a.yaml"));
+        assert!(!md.matches("docs/other/a.yaml"));
+        assert!(!md.matches("docs/a.png"));
+        let root = PathFilter::new(String::new(), vec!["*.md".into()]).unwrap();
+        assert!(root.matches("README.md") && root.matches("a/b/ç é.md"));
+    }
+}
