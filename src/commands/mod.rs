@@ -511,7 +511,7 @@ fn compare_changes(
     project: Option<&gitlab::ProjectApi>,
     from: &str,
     to: &str,
-) -> Result<Vec<crate::git::repo::Change>, String> {
+) -> Result<Vec<crate::git::diff::Change>, String> {
     let Some(token) = &settings.gitlab.token else {
         return Err("DOCSYNC_GITLAB_TOKEN is not set".into());
     };

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::git::repo::{Change, ChangeKind, ChangeStatus};
+use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::http::{HttpClient, HttpError, Request};
 use crate::log::printable;
 use crate::secret::{Secret, redact_url};

@@ -11,9 +11,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::{BadInput, BadInputs};
+use crate::git::diff::{Change, ChangeKind};
 use crate::git::range::{CommitRange, RangeMode, short};
 use crate::git::remote::Project;
-use crate::git::repo::{Change, ChangeKind, CommitInfo};
+use crate::git::repo::CommitInfo;
 use crate::secret::Secret;
 use crate::settings::pipeline::PipelineSource;
 use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
