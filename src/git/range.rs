@@ -145,6 +145,13 @@ pub struct CommitRange {
     pub remote_changes: Option<Vec<Change>>,
 }
 
+impl CommitRange {
+    /// A range whose changes the clone itself gives.
+    fn in_clone(base: Option<String>, head: String, mode: RangeMode, reason: String) -> CommitRange {
+        CommitRange { base, head, mode, reason, remote_changes: None }
+    }
+}
+
 /// The change set of a range whose base is not in the clone, from GitLab's
 /// compare API; `Err` says why it cannot be had (no token, cut short…).
 pub type CompareFallback<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<Change>, String>;
@@ -245,13 +252,6 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
         BaseSource::Before(sha) => before_base(repo, sha, head, history),
         BaseSource::Parent => parent_base(repo, head),
         BaseSource::Full(reason) => Ok(CommitRange::in_clone(None, head, RangeMode::Full, (*reason).to_owned())),
-    }
-}
-
-impl CommitRange {
-    /// A range whose changes the clone itself gives.
-    fn in_clone(base: Option<String>, head: String, mode: RangeMode, reason: String) -> CommitRange {
-        CommitRange { base, head, mode, reason, remote_changes: None }
     }
 }
 
