@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
+use crate::git::diff::Change;
 use crate::git::range::{self, CommitRange, HistorySource, RangeMode};
 use crate::git::remote::Project;
-use crate::git::repo::{Change, CommitChanges, CommitInfo, Repo};
+use crate::git::repo::{CommitChanges, CommitInfo, Repo};
 use crate::git::transport;
 use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
 use crate::gitlab::instance::{ProjectApi, locate_project};

@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::error::BadInput;
-use crate::git::repo::{Change, Repo};
+use crate::git::diff::Change;
+use crate::git::repo::Repo;
 use crate::secret::redact;
 use crate::settings::Settings;
 use crate::settings::pipeline::PipelineSource;
@@ -144,6 +145,13 @@ pub struct CommitRange {
     pub remote_changes: Option<Vec<Change>>,
 }
 
+impl CommitRange {
+    /// A range whose changes the clone itself gives.
+    fn in_clone(base: Option<String>, head: String, mode: RangeMode, reason: String) -> CommitRange {
+        CommitRange { base, head, mode, reason, remote_changes: None }
+    }
+}
+
 /// The change set of a range whose base is not in the clone, from GitLab's
 /// compare API; `Err` says why it cannot be had (no token, cut short…).
 pub type CompareFallback<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<Change>, String>;
@@ -227,35 +235,12 @@ fn resolve_head(repo: &Repo, source: &HeadSource, history: &HistorySource<'_>) -
 }
 
 fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &HistorySource<'_>) -> Result<CommitRange> {
-    let range = |base: Option<String>, mode: RangeMode, reason: String| CommitRange {
-        base,
-        head: head.clone(),
-        mode,
-        reason,
-        remote_changes: None,
-    };
     match source {
-        BaseSource::Explicit(revision) => {
-            let Some(base) = find_named(repo, revision, history, "--from / DOCSYNC_FROM")? else {
-                return Err(BadInput::new(
-                    "--from / DOCSYNC_FROM",
-                    "no such commit in this repository",
-                    if repo.is_shallow() {
-                        "the clone is shallow and the commit could not be fetched: set GIT_DEPTH: 0 for the job"
-                    } else {
-                        "give a commit SHA, branch, tag or expression like HEAD~3 that exists in the checkout"
-                    },
-                )
-                .with_value(revision.clone())
-                .into());
-            };
-            // The two trees are compared whether or not the base is an
-            // ancestor; checking would walk the whole range for a remark.
-            Ok(range(Some(base), RangeMode::Explicit, format!("explicit range {revision}..")))
-        }
+        BaseSource::Explicit(revision) => explicit_base(repo, revision, head, history),
         BaseSource::MergeRequest(sha) => match find_named(repo, sha, history, "CI_MERGE_REQUEST_DIFF_BASE_SHA")? {
-            Some(base) => Ok(range(
+            Some(base) => Ok(CommitRange::in_clone(
                 Some(base),
+                head,
                 RangeMode::MergeRequest,
                 "merge request changes (CI_MERGE_REQUEST_DIFF_BASE_SHA)".into(),
             )),
@@ -263,77 +248,115 @@ fn resolve_base(repo: &Repo, source: &BaseSource, head: String, history: &Histor
                 Ok(missing_base(repo, head, sha, "CI_MERGE_REQUEST_DIFF_BASE_SHA", RangeMode::MergeRequest, history))
             }
         },
-        BaseSource::Watermark { sha, otherwise } => {
-            // A watermark naming no commit is no watermark.
-            if let Some(base) = find_or_fetch(repo, sha, history).ok().flatten() {
-                match ancestry(repo, &base, &head, history)? {
-                    Ancestry::Ancestor => {
-                        return Ok(range(
-                            Some(base),
-                            RangeMode::Watermark,
-                            "since the last successful sync (deployment watermark)".into(),
-                        ));
-                    }
-                    // The diff of the two trees is what changed since the
-                    // last sync either way; only the remark is unproven.
-                    Ancestry::Undecided => {
-                        return Ok(range(
-                            Some(base),
-                            RangeMode::Watermark,
-                            format!("since the last successful sync (deployment watermark); {UNDECIDED}"),
-                        ));
-                    }
-                    Ancestry::NotAncestor => {}
-                }
-                tracing::info!(
-                    "the last synced commit {} is not an ancestor of head: ignoring the watermark",
-                    short(sha)
-                );
+        BaseSource::Watermark { sha, otherwise } => watermark_base(repo, sha, otherwise, head, history),
+        BaseSource::Before(sha) => before_base(repo, sha, head, history),
+        BaseSource::Parent => parent_base(repo, head),
+        BaseSource::Full(reason) => Ok(CommitRange::in_clone(None, head, RangeMode::Full, (*reason).to_owned())),
+    }
+}
+
+/// `--from`/`DOCSYNC_FROM`: it must name a commit.
+fn explicit_base(repo: &Repo, revision: &str, head: String, history: &HistorySource<'_>) -> Result<CommitRange> {
+    let Some(base) = find_named(repo, revision, history, "--from / DOCSYNC_FROM")? else {
+        return Err(BadInput::new(
+            "--from / DOCSYNC_FROM",
+            "no such commit in this repository",
+            if repo.is_shallow() {
+                "the clone is shallow and the commit could not be fetched: set GIT_DEPTH: 0 for the job"
             } else {
-                tracing::info!(
-                    "the last synced commit {} is not in the repository: ignoring the watermark",
-                    short(sha)
-                );
+                "give a commit SHA, branch, tag or expression like HEAD~3 that exists in the checkout"
+            },
+        )
+        .with_value(revision.to_owned())
+        .into());
+    };
+    // The two trees are compared whether or not the base is an
+    // ancestor; checking would walk the whole range for a remark.
+    Ok(CommitRange::in_clone(Some(base), head, RangeMode::Explicit, format!("explicit range {revision}..")))
+}
+
+/// The last synced commit, when it is in the clone and an ancestor of head;
+/// otherwise the next base in line.
+fn watermark_base(
+    repo: &Repo,
+    sha: &str,
+    otherwise: &BaseSource,
+    head: String,
+    history: &HistorySource<'_>,
+) -> Result<CommitRange> {
+    // A watermark naming no commit is no watermark.
+    if let Some(base) = find_or_fetch(repo, sha, history).ok().flatten() {
+        match ancestry(repo, &base, &head, history)? {
+            Ancestry::Ancestor => {
+                return Ok(CommitRange::in_clone(
+                    Some(base),
+                    head,
+                    RangeMode::Watermark,
+                    "since the last successful sync (deployment watermark)".into(),
+                ));
             }
-            resolve_base(repo, otherwise, head, history)
+            // The diff of the two trees is what changed since the
+            // last sync either way; only the remark is unproven.
+            Ancestry::Undecided => {
+                return Ok(CommitRange::in_clone(
+                    Some(base),
+                    head,
+                    RangeMode::Watermark,
+                    format!("since the last successful sync (deployment watermark); {UNDECIDED}"),
+                ));
+            }
+            Ancestry::NotAncestor => {}
         }
-        BaseSource::Before(sha) => match find_named(repo, sha, history, "CI_COMMIT_BEFORE_SHA")? {
-            Some(base) => Ok(match ancestry(repo, &base, &head, history)? {
-                Ancestry::Ancestor => {
-                    range(Some(base), RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into())
-                }
-                Ancestry::NotAncestor => range(
-                    Some(base),
-                    RangeMode::ForcePush,
-                    "force push: the previous commit is not an ancestor, the two trees are compared".into(),
-                ),
-                Ancestry::Undecided => range(
-                    Some(base),
-                    RangeMode::Push,
-                    format!("push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA); {UNDECIDED}"),
-                ),
-            }),
-            None => Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA", RangeMode::Push, history)),
-        },
-        BaseSource::Parent => match repo.first_parent(&head)? {
-            Some(parent) => {
-                Ok(range(Some(parent), RangeMode::Local, "outside CI: the last commit (HEAD~1..HEAD)".into()))
-            }
-            None if repo.is_shallow() => {
-                tracing::warn!(
-                    "HEAD's parent is beyond the shallow clone's boundary: every file counts as changed (fetch more history to see only the last commit)"
-                );
-                Ok(range(
-                    None,
-                    RangeMode::Local,
-                    "outside CI in a shallow clone: HEAD's parent is missing, every file counts".into(),
-                ))
-            }
-            None => {
-                Ok(range(None, RangeMode::Local, "outside CI: the repository's only commit, every file is new".into()))
-            }
-        },
-        BaseSource::Full(reason) => Ok(range(None, RangeMode::Full, (*reason).to_owned())),
+        tracing::info!("the last synced commit {} is not an ancestor of head: ignoring the watermark", short(sha));
+    } else {
+        tracing::info!("the last synced commit {} is not in the repository: ignoring the watermark", short(sha));
+    }
+    resolve_base(repo, otherwise, head, history)
+}
+
+/// `CI_COMMIT_BEFORE_SHA` of a push: a push, or a force push when it is not
+/// an ancestor of head.
+fn before_base(repo: &Repo, sha: &str, head: String, history: &HistorySource<'_>) -> Result<CommitRange> {
+    let Some(base) = find_named(repo, sha, history, "CI_COMMIT_BEFORE_SHA")? else {
+        return Ok(missing_base(repo, head, sha, "CI_COMMIT_BEFORE_SHA", RangeMode::Push, history));
+    };
+    let (mode, reason) = match ancestry(repo, &base, &head, history)? {
+        Ancestry::Ancestor => (RangeMode::Push, "push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA)".into()),
+        Ancestry::NotAncestor => (
+            RangeMode::ForcePush,
+            "force push: the previous commit is not an ancestor, the two trees are compared".into(),
+        ),
+        Ancestry::Undecided => (RangeMode::Push, format!("push (CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA); {UNDECIDED}")),
+    };
+    Ok(CommitRange::in_clone(Some(base), head, mode, reason))
+}
+
+/// Outside CI: head's first parent, when the clone holds it.
+fn parent_base(repo: &Repo, head: String) -> Result<CommitRange> {
+    match repo.first_parent(&head)? {
+        Some(parent) => Ok(CommitRange::in_clone(
+            Some(parent),
+            head,
+            RangeMode::Local,
+            "outside CI: the last commit (HEAD~1..HEAD)".into(),
+        )),
+        None if repo.is_shallow() => {
+            tracing::warn!(
+                "HEAD's parent is beyond the shallow clone's boundary: every file counts as changed (fetch more history to see only the last commit)"
+            );
+            Ok(CommitRange::in_clone(
+                None,
+                head,
+                RangeMode::Local,
+                "outside CI in a shallow clone: HEAD's parent is missing, every file counts".into(),
+            ))
+        }
+        None => Ok(CommitRange::in_clone(
+            None,
+            head,
+            RangeMode::Local,
+            "outside CI: the repository's only commit, every file is new".into(),
+        )),
     }
 }
 

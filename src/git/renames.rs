@@ -4,7 +4,7 @@
 //!
 //! libgit2's own `find_similar` measures similarity differently (its scores
 //! disagree with git's near the 50% line), so pairing the deleted and added
-//! files of the raw tree diff (`repo::tree_changes`) is done here:
+//! files of the raw tree diff (`diff::tree_changes`) is done here:
 //!
 //! 1. exact renames: same blob (and the same mode for non-regular files),
 //!    preferring an unused source with the same file name;
@@ -66,19 +66,38 @@ pub struct Renames {
 /// Pairs deleted files (`sources`) with added files (`destinations`), both
 /// in git's queue order (path order).
 pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn Blobs) -> Renames {
-    let mut found = Renames::default();
     if sources.is_empty() || destinations.is_empty() {
-        return found;
+        return Renames::default();
     }
-    let mut src_used = vec![false; sources.len()];
-    let mut dst_renamed = vec![false; destinations.len()];
-    let record = |found: &mut Renames, src_used: &mut [bool], dst_renamed: &mut [bool], s: usize, d: usize| {
-        src_used[s] = true;
-        dst_renamed[d] = true;
-        found.pairs.push((s, d));
+    let mut pairing = Pairing {
+        found: Renames::default(),
+        src_used: vec![false; sources.len()],
+        dst_renamed: vec![false; destinations.len()],
     };
+    pair_exact(&mut pairing, sources, destinations);
+    let mut similarity = Similarity { sizes: HashMap::new(), spans: HashMap::new() };
+    pair_unique_names(&mut pairing, sources, destinations, &mut similarity, blobs);
+    pair_by_score(&mut pairing, sources, destinations, &mut similarity, blobs);
+    pairing.found
+}
 
-    // 1. Exact renames.
+/// The pairs found so far, and which sources and destinations they took.
+struct Pairing {
+    found: Renames,
+    src_used: Vec<bool>,
+    dst_renamed: Vec<bool>,
+}
+
+impl Pairing {
+    fn record(&mut self, s: usize, d: usize) {
+        self.src_used[s] = true;
+        self.dst_renamed[d] = true;
+        self.found.pairs.push((s, d));
+    }
+}
+
+/// 1. Exact renames.
+fn pair_exact(pairing: &mut Pairing, sources: &[Candidate], destinations: &[Candidate]) {
     let mut by_id: HashMap<&[u8], Vec<usize>> = HashMap::new();
     for (index, source) in sources.iter().enumerate() {
         by_id.entry(source.id.as_slice()).or_default().push(index);
@@ -91,7 +110,7 @@ pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn
             if (!is_regular(source.mode) || !is_regular(destination.mode)) && source.mode != destination.mode {
                 continue;
             }
-            if src_used[s] {
+            if pairing.src_used[s] {
                 continue;
             }
             let score = 1 + u8::from(basename_same(&source.path, &destination.path));
@@ -103,53 +122,67 @@ pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn
             }
         }
         if let Some((s, _)) = best {
-            record(&mut found, &mut src_used, &mut dst_renamed, s, d);
+            pairing.record(s, d);
         }
     }
+}
 
-    let mut similarity = Similarity { sizes: HashMap::new(), spans: HashMap::new() };
-
-    // 2. Unique file names on both sides.
+/// 2. Unique file names on both sides.
+fn pair_unique_names(
+    pairing: &mut Pairing,
+    sources: &[Candidate],
+    destinations: &[Candidate],
+    similarity: &mut Similarity,
+    blobs: &mut dyn Blobs,
+) {
     let mut source_names: HashMap<&str, Option<usize>> = HashMap::new();
-    for (s, source) in sources.iter().enumerate().filter(|(s, _)| !src_used[*s]) {
+    for (s, source) in sources.iter().enumerate().filter(|(s, _)| !pairing.src_used[*s]) {
         source_names.entry(basename(&source.path)).and_modify(|e| *e = None).or_insert(Some(s));
     }
     let mut destination_names: HashMap<&str, Option<usize>> = HashMap::new();
-    for (d, destination) in destinations.iter().enumerate().filter(|(d, _)| !dst_renamed[*d]) {
+    for (d, destination) in destinations.iter().enumerate().filter(|(d, _)| !pairing.dst_renamed[*d]) {
         destination_names.entry(basename(&destination.path)).and_modify(|e| *e = None).or_insert(Some(d));
     }
-    for s in 0..sources.len() {
-        if src_used[s] {
+    for (s, source) in sources.iter().enumerate() {
+        if pairing.src_used[s] {
             continue;
         }
-        let name = basename(&sources[s].path);
+        let name = basename(&source.path);
         let (Some(Some(unique_src)), Some(Some(d))) = (source_names.get(name), destination_names.get(name)) else {
             continue;
         };
-        if *unique_src != s || dst_renamed[*d] {
+        if *unique_src != s || pairing.dst_renamed[*d] {
             continue;
         }
         let d = *d;
-        let score = similarity.estimate(&sources[s], &destinations[d], MIN_BASENAME_SCORE, blobs);
+        let score = similarity.estimate(source, &destinations[d], MIN_BASENAME_SCORE, blobs);
         if score >= MIN_BASENAME_SCORE {
-            record(&mut found, &mut src_used, &mut dst_renamed, s, d);
+            pairing.record(s, d);
         }
     }
+}
 
-    // 3. The matrix of every remaining pair.
-    let remaining_sources: Vec<usize> = (0..sources.len()).filter(|s| !src_used[*s]).collect();
-    let remaining_destinations = dst_renamed.iter().filter(|renamed| !**renamed).count();
+/// 3. The matrix of every remaining pair.
+fn pair_by_score(
+    pairing: &mut Pairing,
+    sources: &[Candidate],
+    destinations: &[Candidate],
+    similarity: &mut Similarity,
+    blobs: &mut dyn Blobs,
+) {
+    let remaining_sources: Vec<usize> = (0..sources.len()).filter(|s| !pairing.src_used[*s]).collect();
+    let remaining_destinations = pairing.dst_renamed.iter().filter(|renamed| !**renamed).count();
     if remaining_sources.is_empty() || remaining_destinations == 0 {
-        return found;
+        return;
     }
     if remaining_destinations.saturating_mul(remaining_sources.len()) > RENAME_LIMIT * RENAME_LIMIT {
-        found.skipped_inexact = Some((remaining_sources.len(), remaining_destinations));
-        return found;
+        pairing.found.skipped_inexact = Some((remaining_sources.len(), remaining_destinations));
+        return;
     }
     // Every remaining pair is scored, so every remaining blob is needed:
     // read them once here, then score the rows in parallel without the
     // repository (which is not shared across threads).
-    let remaining_destinations: Vec<usize> = (0..destinations.len()).filter(|d| !dst_renamed[*d]).collect();
+    let remaining_destinations: Vec<usize> = (0..destinations.len()).filter(|d| !pairing.dst_renamed[*d]).collect();
     let source_sigs: Vec<Option<Signature>> =
         remaining_sources.iter().map(|&s| similarity.signature(&sources[s], blobs)).collect();
     let destination_sigs: Vec<Option<Signature>> =
@@ -189,12 +222,11 @@ pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn
         if candidate.score < MINIMUM_SCORE {
             break;
         }
-        if dst_renamed[d] || src_used[candidate.src] {
+        if pairing.dst_renamed[d] || pairing.src_used[candidate.src] {
             continue;
         }
-        record(&mut found, &mut src_used, &mut dst_renamed, candidate.src, d);
+        pairing.record(candidate.src, d);
     }
-    found
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::git::repo::{Change, ChangeKind, ChangeStatus};
+use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::gitlab::client::{GitLabClient, GitLabError};
 use crate::log::printable;
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::git::repo::{Change, ChangeStatus};
+use crate::git::diff::{Change, ChangeStatus};
 use crate::settings::{PathFilter, Target, TargetKind};
 
 pub use snapshot::{Snapshot, Source, read_files};

@@ -6,8 +6,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::git::diff::ChangeStatus;
 use crate::git::range::short;
-use crate::git::repo::ChangeStatus;
 use crate::plan::SyncPlan;
 use crate::settings::flags::Format;
 

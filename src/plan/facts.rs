@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::git::diff::Change;
 use crate::git::range::CommitRange;
 use crate::git::remote::Project;
-use crate::git::repo::{Change, CommitInfo};
+use crate::git::repo::CommitInfo;
 use crate::targets::dot::PushHistory;
 
 /// Everything the decision reads beyond the settings.

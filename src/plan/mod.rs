@@ -10,8 +10,9 @@ mod push_event;
 use serde::Serialize;
 
 use crate::error::{BadInput, BadInputs};
+use crate::git::diff::{Change, ChangeKind};
 use crate::git::range::{RangeMode, short};
-use crate::git::repo::{Change, ChangeKind, CommitInfo};
+use crate::git::repo::CommitInfo;
 use crate::secret::Secret;
 use crate::settings::pipeline::PipelineSource;
 use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};

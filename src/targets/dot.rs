@@ -79,8 +79,9 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
+use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::git::remote::{CloneUrl, Project};
-use crate::git::repo::{Change, ChangeKind, ChangeStatus, CommitChanges, CommitInfo};
+use crate::git::repo::{CommitChanges, CommitInfo};
 use crate::http::{HttpClient, HttpError, Request};
 use crate::secret::{MASK, Secret};
 use crate::settings::PathFilter;
