@@ -335,7 +335,7 @@ fn a_successful_import_reads_the_live_revision_the_spec_defines() {
     let result = run.json();
     let outcome = &only_target(&result)["outcome"];
     assert_eq!(outcome["status"], "synced", "{result:#}");
-    let docs_url = outcome["docs_url"].as_str().unwrap_or_else(|| panic!("no docs_url: {result:#}"));
+    let docs_url = outcome["docs_url"].as_str().unwrap_or_else(|| panic!("no docs_url: {result:#}\n{}", run.stderr));
     assert!(docs_url.starts_with("http"), "{result:#}");
     let live = outcome["live_commit"].as_str().unwrap_or_else(|| panic!("no live_commit: {result:#}"));
     assert!(run.stderr.contains(live) && run.stderr.contains(&second), "both SHAs are named\n{}", run.stderr);

@@ -37,7 +37,7 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 /// The top-level module a file belongs to: `src/git/range.rs` → `git`,
-/// `src/http.rs` → `http`.
+/// `src/log.rs` → `log`.
 fn owner(src: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(src).unwrap();
     let first = relative.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
