@@ -16,13 +16,13 @@
 
 pub mod credentials;
 pub mod flags;
+pub mod glob;
 pub mod pipeline;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use url::Url;
 
@@ -30,6 +30,7 @@ use crate::error::{BadInput, BadInputs};
 use crate::http::{HttpSettings, RetryPolicy};
 use crate::secret::Secret;
 use crate::settings::flags::{Format, GlobalFlags, SettingFlags};
+use crate::settings::glob::{GlobError, GlobSet};
 use crate::settings::pipeline::{CiEnv, Pipeline, non_empty};
 
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
@@ -278,18 +279,8 @@ impl PathFilter {
     /// `globs` are relative to `directory`. A glob without `/` matches a file
     /// name at any depth (`*.md`); one with `/` is anchored at the directory
     /// (`guides/**/*.md`). No globs means every file under the directory.
-    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, globset::Error> {
-        let matcher = if globs.is_empty() {
-            None
-        } else {
-            let mut builder = GlobSetBuilder::new();
-            for glob in &globs {
-                let anchored = glob.trim_start_matches("./").trim_start_matches('/');
-                let pattern = if anchored.contains('/') { anchored.to_owned() } else { format!("**/{anchored}") };
-                builder.add(globset::GlobBuilder::new(&pattern).literal_separator(true).build()?);
-            }
-            Some(builder.build()?)
-        };
+    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, GlobError> {
+        let matcher = if globs.is_empty() { None } else { Some(GlobSet::new(&globs)?) };
         Ok(PathFilter { directory, globs, matcher })
     }
 

@@ -1018,6 +1018,13 @@ fn bad_wait_timeout_is_refused() {
 }
 
 #[test]
+fn bad_paths_glob_is_refused() {
+    let (_repo, command) = plan_command(&[GITBOOK, ("DOCSYNC_PATHS", "*.md, guides/[a-z")], &[]);
+    let stderr = assert_bad_input(command, &["DOCSYNC_PATHS", "guides/[a-z", "a `[` class is never closed by `]`"]);
+    assert!(stderr.contains("write globs like *.md"), "{stderr}");
+}
+
+#[test]
 fn zero_concurrency_is_refused() {
     let (_repo, command) = plan_command(&[("DOCSYNC_CONCURRENCY", "0")], &[]);
     assert_bad_input(command, &["DOCSYNC_CONCURRENCY"]);
