@@ -158,8 +158,10 @@ struct Builder {
 impl Builder {
     fn event(&mut self, event: Event<'_>, line: usize) -> Result<(), YamlError> {
         match event {
-            Event::Scalar(text, style, anchor, _) => {
-                let plain = matches!(style, ScalarStyle::Plain);
+            Event::Scalar(text, style, anchor, tag) => {
+                // `!!str 12` is the string "12", as a quoted scalar.
+                let string_tag = tag.is_some_and(|tag| tag.is_yaml_core_schema_tag("str"));
+                let plain = matches!(style, ScalarStyle::Plain) && !string_tag;
                 self.close(Node { line, content: Content::Scalar { text: text.into_owned(), plain } }, anchor)?;
             }
             Event::Alias(anchor) => {
@@ -211,8 +213,11 @@ impl Builder {
             Some(Open::Map { entries, key, .. }) => match key.take() {
                 Some((key, _)) => entries.push((key, node)),
                 None => {
-                    let Content::Scalar { text, .. } = node.content else {
-                        return Err((node.line, "a key that is not a plain value".to_owned()));
+                    // A list or mapping as a key (`? [a, b]`) is named by
+                    // its JSON form.
+                    let text = match node.content {
+                        Content::Scalar { text, .. } => text,
+                        _ => node.value().to_string(),
                     };
                     if entries.iter().any(|(k, _)| *k == text) {
                         return Err((node.line, format!("duplicate mapping key `{text}`")));
@@ -356,6 +361,13 @@ mod tests {
             laughs.push_str(&format!("{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"));
         }
         assert!(mapping(&laughs).expect_err("too big").1.contains("aliases"));
+    }
+
+    #[test]
+    fn tagged_strings_and_complex_keys() {
+        let map = mapping("a: !!str 12\n? [x, w]\n: z\n").expect("map");
+        assert_eq!(map["a"].value, Value::from("12"));
+        assert_eq!(map.get(r#"["x","w"]"#).map(|v| &v.value), Some(&Value::from("z")), "{map:?}");
     }
 
     #[test]
