@@ -61,7 +61,10 @@ impl GlobSet {
     /// Whether the path (relative to the target's directory, `/`-separated)
     /// matches one of the globs.
     pub fn is_match(&self, path: &str) -> bool {
-        self.globs.iter().any(|glob| glob.is_match(path.as_bytes()))
+        // One set of buffers for every glob: a plan or a lint matches
+        // thousands of paths.
+        let mut run = Run::default();
+        self.globs.iter().any(|glob| glob.is_match(path.as_bytes(), &mut run))
     }
 }
 
@@ -408,16 +411,18 @@ impl Automaton {
         }
     }
 
-    fn is_match(&self, path: &[u8]) -> bool {
-        let mut run =
-            Run { current: Vec::new(), next: Vec::new(), pending: Vec::new(), seen: vec![0; self.states.len()] };
-        self.enter(self.start, 1, &mut run);
+    fn is_match(&self, path: &[u8], run: &mut Run) -> bool {
+        run.current.clear();
+        run.next.clear();
+        run.seen.clear();
+        run.seen.resize(self.states.len(), 0);
+        self.enter(self.start, 1, run);
         std::mem::swap(&mut run.current, &mut run.next);
         for (step, &byte) in (2..).zip(path) {
             for index in 0..run.current.len() {
                 if let State::Byte { set, next } = &self.states[run.current[index]] {
                     if set.contains(byte) {
-                        self.enter(*next, step, &mut run);
+                        self.enter(*next, step, run);
                     }
                 }
             }
@@ -448,6 +453,7 @@ impl Automaton {
 }
 
 /// The states an automaton is in while it reads a path.
+#[derive(Default)]
 struct Run {
     current: Vec<usize>,
     next: Vec<usize>,
