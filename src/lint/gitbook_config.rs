@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Deserialize;
 use serde_json::Value;
-use serde_saphyr::Spanned;
 
 use super::snapshot::{self, Snapshot};
-use super::{Found, Rule, Severity, yaml};
+use super::yaml::{self, Spanned};
+use super::{Found, Rule, Severity};
 
 pub const CONFIG_FILE: &str = ".gitbook.yaml";
 const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
@@ -54,15 +53,17 @@ pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Spa
         config_path: config_path.clone(),
     };
     let Some(text) = snapshot.text(&config_path) else { return config };
-    let problem = |line: usize, message: String, fix: &str| {
-        Found::new(Rule::GitBookConfig, &config_path, line, message).fix(fix).key(format!("{line}"))
-    };
     let map = match yaml::mapping(text) {
         Ok(map) => map,
         Err((line, message)) => {
             found.push(
-                problem(line, format!("not valid YAML: {message}"), "fix the YAML syntax (indent with spaces)")
-                    .key("syntax"),
+                config_problem(
+                    &config_path,
+                    line,
+                    format!("not valid YAML: {message}"),
+                    "fix the YAML syntax (indent with spaces)",
+                )
+                .key("syntax"),
             );
             return config;
         }
@@ -70,7 +71,8 @@ pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Spa
     for (key, value) in &map {
         if !matches!(key.as_str(), "root" | "structure" | "redirects") {
             found.push(
-                problem(
+                config_problem(
+                    &config_path,
                     yaml::key_line(text, key, value),
                     format!("unknown key `{key}`"),
                     "GitBook reads only root, structure and redirects",
@@ -79,117 +81,128 @@ pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Spa
             );
         }
     }
-
-    let mut explicit_summary = false;
     if let Some(root) = map.get("root") {
-        let line = yaml::key_line(text, "root", root);
-        match &root.value {
-            Value::String(value) => match snapshot::resolve(directory, value) {
-                Some(resolved) if snapshot::is_inside(&resolved, directory) => {
-                    if !snapshot.is_dir(&resolved) {
-                        found.push(
-                            problem(
-                                line,
-                                format!("root `{value}` does not exist"),
-                                "point root at the folder that holds the docs, relative to the project directory",
-                            )
-                            .key("root"),
-                        );
-                    } else {
-                        config.root = resolved;
-                        config.readme = snapshot::join(&config.root, "README.md");
-                        config.summary = snapshot::join(&config.root, "SUMMARY.md");
-                    }
-                }
-                _ => found.push(
-                    problem(
-                        line,
-                        format!("root `{value}` lies outside the project directory"),
-                        "give a folder inside the project directory (like ./docs/)",
-                    )
-                    .key("root"),
-                ),
-            },
-            Value::Null => {}
-            other => found.push(
-                problem(line, format!("root must be a path, not {}", yaml::type_name(other)), "write root: ./docs/")
-                    .key("root"),
-            ),
-        }
+        read_root(yaml::key_line(text, "root", root), &root.value, directory, snapshot, &mut config, found);
     }
-
     if let Some(structure) = map.get("structure") {
         let line = yaml::key_line(text, "structure", structure);
-        match &structure.value {
-            Value::Object(entries) => {
-                for (key, value) in entries {
-                    let slot = match key.as_str() {
-                        "readme" => &mut config.readme,
-                        "summary" => {
-                            explicit_summary = true;
-                            &mut config.summary
-                        }
-                        _ => {
-                            found.push(
-                                problem(
-                                    line,
-                                    format!("unknown key `structure.{key}`"),
-                                    "structure holds only readme and summary",
-                                )
-                                .key(format!("key:structure.{key}")),
-                            );
-                            continue;
-                        }
-                    };
-                    match value {
-                        Value::String(path) => match snapshot::resolve(&config.root, path) {
-                            Some(resolved) if snapshot::is_inside(&resolved, directory) => *slot = resolved,
-                            _ => found.push(
-                                problem(
-                                    line,
-                                    format!("structure.{key} `{path}` lies outside the project directory"),
-                                    "give a path relative to root",
-                                )
-                                .key(format!("structure.{key}")),
-                            ),
-                        },
-                        other => found.push(
-                            problem(
-                                line,
-                                format!("structure.{key} must be a path, not {}", yaml::type_name(other)),
-                                "write a file name such as README.md",
-                            )
-                            .key(format!("structure.{key}")),
-                        ),
-                    }
-                }
-            }
-            Value::Null => {}
-            other => found.push(
-                problem(
-                    line,
-                    format!("structure must be a mapping, not {}", yaml::type_name(other)),
-                    "write structure:\n  readme: README.md\n  summary: SUMMARY.md",
+        let explicit_summary = read_structure(line, &structure.value, directory, &mut config, found);
+        if explicit_summary && !snapshot.exists(&config.summary) {
+            found.push(
+                config_problem(
+                    &config_path,
+                    1,
+                    format!("structure.summary names {}, which does not exist", config.summary),
+                    "add the file or fix the path (relative to root)",
                 )
-                .key("structure"),
-            ),
+                .key("structure.summary"),
+            );
         }
     }
-    if explicit_summary && !snapshot.exists(&config.summary) {
-        found.push(
-            problem(
-                1,
-                format!("structure.summary names {}, which does not exist", config.summary),
-                "add the file or fix the path (relative to root)",
-            )
-            .key("structure.summary"),
-        );
-    }
-
     if let Some(redirects) = map.get("redirects") {
         read_redirects(text, redirects, &config_path, directory, &mut config, snapshot, found);
     }
     config
+}
+
+/// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by line
+/// unless the caller keys it better.
+fn config_problem(config_path: &str, line: usize, message: String, fix: &str) -> Found {
+    Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(format!("{line}"))
+}
+
+/// `root:`, relative to the project directory; the readme and summary
+/// follow it.
+fn read_root(
+    line: usize,
+    root: &Value,
+    directory: &str,
+    snapshot: &Snapshot,
+    config: &mut SpaceConfig,
+    found: &mut Vec<Found>,
+) {
+    let problem = |message: String, fix: &str| config_problem(&config.config_path, line, message, fix).key("root");
+    match root {
+        Value::String(value) => match snapshot::resolve(directory, value) {
+            Some(resolved) if snapshot::is_inside(&resolved, directory) => {
+                if !snapshot.is_dir(&resolved) {
+                    found.push(problem(
+                        format!("root `{value}` does not exist"),
+                        "point root at the folder that holds the docs, relative to the project directory",
+                    ));
+                } else {
+                    config.readme = snapshot::join(&resolved, "README.md");
+                    config.summary = snapshot::join(&resolved, "SUMMARY.md");
+                    config.root = resolved;
+                }
+            }
+            _ => found.push(problem(
+                format!("root `{value}` lies outside the project directory"),
+                "give a folder inside the project directory (like ./docs/)",
+            )),
+        },
+        Value::Null => {}
+        other => {
+            found.push(problem(format!("root must be a path, not {}", yaml::type_name(other)), "write root: ./docs/"))
+        }
+    }
+}
+
+/// `structure:` (`readme`, `summary`), relative to root; whether it names
+/// the summary.
+fn read_structure(
+    line: usize,
+    structure: &Value,
+    directory: &str,
+    config: &mut SpaceConfig,
+    found: &mut Vec<Found>,
+) -> bool {
+    let problem =
+        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, message, fix).key(key);
+    let entries = match structure {
+        Value::Object(entries) => entries,
+        Value::Null => return false,
+        other => {
+            found.push(problem(
+                format!("structure must be a mapping, not {}", yaml::type_name(other)),
+                "write structure:\n  readme: README.md\n  summary: SUMMARY.md",
+                "structure".to_owned(),
+            ));
+            return false;
+        }
+    };
+    let mut explicit_summary = false;
+    let mut paths = Vec::new();
+    for (key, value) in entries {
+        if !matches!(key.as_str(), "readme" | "summary") {
+            found.push(problem(
+                format!("unknown key `structure.{key}`"),
+                "structure holds only readme and summary",
+                format!("key:structure.{key}"),
+            ));
+            continue;
+        }
+        explicit_summary |= key == "summary";
+        match value {
+            Value::String(path) => match snapshot::resolve(&config.root, path) {
+                Some(resolved) if snapshot::is_inside(&resolved, directory) => paths.push((key, resolved)),
+                _ => found.push(problem(
+                    format!("structure.{key} `{path}` lies outside the project directory"),
+                    "give a path relative to root",
+                    format!("structure.{key}"),
+                )),
+            },
+            other => found.push(problem(
+                format!("structure.{key} must be a path, not {}", yaml::type_name(other)),
+                "write a file name such as README.md",
+                format!("structure.{key}"),
+            )),
+        }
+    }
+    for (key, resolved) in paths {
+        if key == "summary" { config.summary = resolved } else { config.readme = resolved }
+    }
+    explicit_summary
 }
 
 /// The `redirects:` entries, each with its own line.
@@ -202,17 +215,16 @@ fn read_redirects(
     snapshot: &Snapshot,
     found: &mut Vec<Found>,
 ) {
-    #[derive(Deserialize)]
-    struct Redirects {
-        redirects: Option<BTreeMap<String, Spanned<Value>>>,
-    }
     let problem = |line: usize, message: String, fix: &str, key: &str| {
         Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(format!("redirect:{key}"))
     };
-    let entries = match (&redirects.value, serde_saphyr::from_str::<Redirects>(text)) {
+    let document = yaml::document(text).ok().flatten();
+    let entries = match (&redirects.value, document.as_ref().and_then(|d| d.get("redirects")?.entries())) {
         (Value::Null, _) => return,
-        (_, Ok(Redirects { redirects: Some(entries) })) => entries,
-        (other, _) => {
+        (_, Some(entries)) => {
+            entries.iter().map(|(key, node)| (key.clone(), node.spanned())).collect::<BTreeMap<_, _>>()
+        }
+        (other, None) => {
             found.push(problem(
                 yaml::line(redirects),
                 format!("redirects must map old paths to files, not {}", yaml::type_name(other)),
@@ -270,31 +282,79 @@ pub struct Site {
     pub directories: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SiteFile {
-    site: Option<SiteConfig>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SiteConfig {
-    structure: Option<Vec<Spanned<Node>>>,
-}
-
-#[derive(Debug, Deserialize)]
+/// One entry of the site file's `structure` (or of its `children`).
+#[derive(Debug)]
 struct Node {
-    #[serde(rename = "type")]
+    line: usize,
     kind: Option<String>,
     key: Option<String>,
     default: Option<bool>,
     path: Option<String>,
-    content: Option<Content>,
-    children: Option<Vec<Spanned<Node>>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Content {
     directory: Option<String>,
     language: Option<String>,
+    children: Option<Vec<Node>>,
+}
+
+/// The nodes of `site.structure`, or why the file does not have the
+/// schema's shape.
+fn site_structure(text: &str) -> Result<Vec<Node>, (usize, String)> {
+    let Some(document) = yaml::document(text)? else { return Ok(Vec::new()) };
+    let site = match document.get("site") {
+        Some(site) if !site.value().is_null() => site,
+        _ if document.entries().is_some() || document.value().is_null() => return Ok(Vec::new()),
+        _ => return Err((document.line, "the site file is not a mapping".to_owned())),
+    };
+    if site.entries().is_none() {
+        return Err((site.line, "`site` must be a mapping".to_owned()));
+    }
+    match site.get("structure") {
+        Some(structure) if !structure.value().is_null() => site_nodes(structure, "site.structure"),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn site_nodes(list: &yaml::Node, name: &str) -> Result<Vec<Node>, (usize, String)> {
+    let items = list.items().ok_or_else(|| (list.line, format!("`{name}` must be a list")))?;
+    items.iter().map(site_node).collect()
+}
+
+fn site_node(node: &yaml::Node) -> Result<Node, (usize, String)> {
+    if node.entries().is_none() {
+        return Err((node.line, "an entry of the structure must be a mapping".to_owned()));
+    }
+    let text = |parent: &yaml::Node, key: &str| -> Result<Option<String>, (usize, String)> {
+        let Some(value) = parent.get(key) else { return Ok(None) };
+        match (&value.content, value.value()) {
+            (_, Value::Null) => Ok(None),
+            (yaml::Content::Scalar { text, .. }, _) => Ok(Some(text.clone())),
+            (_, other) => Err((value.line, format!("`{key}` must be a string, not {}", yaml::type_name(&other)))),
+        }
+    };
+    let default = match node.get("default").map(|d| (d.line, d.value())) {
+        None | Some((_, Value::Null)) => None,
+        Some((_, Value::Bool(default))) => Some(default),
+        Some((line, other)) => {
+            return Err((line, format!("`default` must be a boolean, not {}", yaml::type_name(&other))));
+        }
+    };
+    let content = node.get("content").filter(|c| !c.value().is_null());
+    if let Some(content) = content.filter(|c| c.entries().is_none()) {
+        return Err((content.line, "`content` must be a mapping".to_owned()));
+    }
+    let children = match node.get("children").filter(|c| !c.value().is_null()) {
+        Some(children) => Some(site_nodes(children, "children")?),
+        None => None,
+    };
+    Ok(Node {
+        line: node.line.max(1),
+        kind: text(node, "type")?,
+        key: text(node, "key")?,
+        default,
+        path: text(node, "path")?,
+        directory: content.map(|c| text(c, "directory")).transpose()?.flatten(),
+        language: content.map(|c| text(c, "language")).transpose()?.flatten(),
+        children,
+    })
 }
 
 /// Checks the site file against the rules GitBook applies on import ("a
@@ -302,13 +362,9 @@ struct Content {
 pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
     let mut site = Site { directories: Vec::new() };
     let Some(text) = snapshot.text(path) else { return site };
-    let file = match serde_saphyr::from_str::<SiteFile>(text) {
-        Ok(file) => file,
-        Err(error) => {
-            let (line, message) = match yaml::mapping(text) {
-                Err(syntax) => syntax,
-                Ok(_) => (error.location().map_or(1, |l| l.line() as usize), error.without_snippet().to_string()),
-            };
+    let nodes = match site_structure(text) {
+        Ok(nodes) => nodes,
+        Err((line, message)) => {
             found.push(
                 Found::new(Rule::GitBookConfig, path, line, format!("site file does not parse: {message}"))
                     .fix("fix it against GitBook's GitSyncSiteConfig schema")
@@ -317,7 +373,6 @@ pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut 
             return site;
         }
     };
-    let nodes = file.site.and_then(|s| s.structure).unwrap_or_default();
     let mut walk = SiteWalk { path, directory, snapshot, found, keys: HashMap::new(), languages: HashMap::new() };
     walk.siblings(&nodes, None, 0);
     let mut directories: Vec<String> = walk.languages.into_keys().collect();
@@ -343,26 +398,26 @@ impl SiteWalk<'_> {
 
     /// One list of sibling nodes; `parent` is the enclosing node's type,
     /// `groups` how many section groups enclose it.
-    fn siblings(&mut self, nodes: &[Spanned<Node>], parent: Option<&str>, groups: usize) {
-        let line_of = |node: &Spanned<Node>| (node.referenced.line() as usize).max(1);
+    fn siblings(&mut self, nodes: &[Node], parent: Option<&str>, groups: usize) {
+        let line_of = |node: &Node| node.line;
         // GitBook's own site file leaves the sections of a section group
         // without a default, and imports: only the top level needs one.
-        let defaults = nodes.iter().filter(|n| n.value.default == Some(true)).count();
+        let defaults = nodes.iter().filter(|n| n.default == Some(true)).count();
         if defaults > 1 || (parent.is_none() && nodes.len() > 1 && defaults == 0) {
             let line = nodes.first().map_or(1, line_of);
             self.problem(
                 line,
                 format!("{defaults} of {} sibling entries are marked default: exactly one must be", nodes.len()),
                 "set default: true on exactly one entry of each list",
-                format!("default:{}", nodes.first().and_then(|n| n.value.key.clone()).unwrap_or_default()),
+                format!("default:{}", nodes.first().and_then(|n| n.key.clone()).unwrap_or_default()),
             );
         }
-        let has_sections = nodes.iter().any(|n| matches!(n.value.kind.as_deref(), Some("section" | "section-group")));
+        let has_sections = nodes.iter().any(|n| matches!(n.kind.as_deref(), Some("section" | "section-group")));
         for node in nodes {
             let line = line_of(node);
-            let kind = node.value.kind.as_deref().unwrap_or("");
-            let label = node.value.key.clone().unwrap_or_default();
-            if let Some(key) = &node.value.key {
+            let kind = node.kind.as_deref().unwrap_or("");
+            let label = node.key.clone().unwrap_or_default();
+            if let Some(key) = &node.key {
                 if let Some(first) = self.keys.insert(key.clone(), line) {
                     self.problem(
                         line,
@@ -372,7 +427,7 @@ impl SiteWalk<'_> {
                     );
                 }
             }
-            if let Some(path) = &node.value.path {
+            if let Some(path) = &node.path {
                 if path.chars().count() > MAX_SITE_PATH {
                     self.problem(
                         line,
@@ -406,16 +461,15 @@ impl SiteWalk<'_> {
             if kind == "space" {
                 self.space(node, line, &label);
             }
-            if let Some(children) = &node.value.children {
+            if let Some(children) = &node.children {
                 let groups = if kind == "section-group" { groups + 1 } else { groups };
                 self.siblings(children, Some(kind), groups);
             }
         }
     }
 
-    fn space(&mut self, node: &Spanned<Node>, line: usize, label: &str) {
-        let Some(content) = &node.value.content else { return };
-        let Some(dir) = &content.directory else { return };
+    fn space(&mut self, node: &Node, line: usize, label: &str) {
+        let Some(dir) = &node.directory else { return };
         if dir.split('/').any(|part| part == "..") {
             self.problem(
                 line,
@@ -436,7 +490,7 @@ impl SiteWalk<'_> {
             return;
         }
         match self.languages.get(&resolved) {
-            Some(first) if *first != content.language => self.problem(
+            Some(first) if *first != node.language => self.problem(
                 line,
                 format!("space `{label}` shares {resolved} with another space of another language"),
                 "spaces that share a directory must share a language",
@@ -444,7 +498,7 @@ impl SiteWalk<'_> {
             ),
             Some(_) => {}
             None => {
-                self.languages.insert(resolved, content.language.clone());
+                self.languages.insert(resolved, node.language.clone());
             }
         }
     }

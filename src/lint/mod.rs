@@ -322,14 +322,44 @@ fn check_gitbook(directory: &str, snapshot: &Snapshot, range: &RangeChanges) -> 
 
 /// One GitBook space: `.gitbook.yaml`, readme, summary, pages.
 fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &RangeChanges, found: &mut Vec<Found>) {
-    let config = gitbook_config::read(directory, snapshot, found);
-    let root = &config.root;
-    let in_space = |path: &str| {
-        snapshot::is_inside(path, root)
-            && !nested.iter().any(|n| snapshot::is_inside(path, n))
-            && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
-    };
+    let space = Space { config: gitbook_config::read(directory, snapshot, found), nested, snapshot };
+    let config = &space.config;
+    check_readme(config, snapshot, found);
+    let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| is_page(p) && space.holds(p)).collect();
+    let has_summary = check_summary_lists_pages(config, &pages, snapshot, found);
+    check_sizes(&space, &pages, has_summary, range, found);
+    for page in &pages {
+        if *page == config.summary {
+            continue;
+        }
+        if let Some(text) = snapshot.text(page) {
+            pages::check(page, text, &config.root, snapshot, found);
+        }
+    }
+    check_moved_pages(&space, range, found);
+}
 
+/// A space as its checks see it: its configuration, and which files are
+/// its own.
+struct Space<'a> {
+    config: gitbook_config::SpaceConfig,
+    /// The roots of the spaces nested inside this one.
+    nested: &'a [&'a str],
+    snapshot: &'a Snapshot,
+}
+
+impl Space<'_> {
+    /// Under the space's root, and neither in a nested space nor in
+    /// `.gitbook/` (the space's assets).
+    fn holds(&self, path: &str) -> bool {
+        let root = &self.config.root;
+        snapshot::is_inside(path, root)
+            && !self.nested.iter().any(|n| snapshot::is_inside(path, n))
+            && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
+    }
+}
+
+fn check_readme(config: &gitbook_config::SpaceConfig, snapshot: &Snapshot, found: &mut Vec<Found>) {
     if !snapshot.exists(&config.readme) {
         found.push(
             Found::new(Rule::ReadmeMissing, &config.readme, 1, format!("the space has no readme: {} does not exist", config.readme))
@@ -339,35 +369,47 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
                 )),
         );
     }
+}
 
-    let pages: Vec<&str> = snapshot.files_under(root).filter(|p| is_page(p) && in_space(p)).collect();
-    let summary = snapshot.text(&config.summary).map(|text| summary::parse(&config.summary, text));
-    if let Some(summary) = &summary {
-        let listed = summary::check(summary, &config.summary, root, snapshot, found);
-        for page in &pages {
-            if *page == config.summary || listed.contains(*page) {
-                continue;
-            }
-            found.push(
-                Found::new(
-                    Rule::PageNotInSummary,
-                    page,
-                    1,
-                    format!("{} does not list this page: GitBook will not import it", config.summary),
-                )
-                .fix(format!(
-                    "add `* [Title]({})` to {} where the page belongs, or delete the page",
-                    snapshot::relative(page, snapshot::parent(&config.summary)),
-                    config.summary
-                )),
-            );
+/// The summary's own checks, and every page it leaves out; whether the
+/// space has a summary.
+fn check_summary_lists_pages(
+    config: &gitbook_config::SpaceConfig,
+    pages: &[&str],
+    snapshot: &Snapshot,
+    found: &mut Vec<Found>,
+) -> bool {
+    let Some(text) = snapshot.text(&config.summary) else { return false };
+    let summary = summary::parse(&config.summary, text);
+    let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
+    for page in pages {
+        if *page == config.summary || listed.contains(*page) {
+            continue;
         }
+        found.push(
+            Found::new(
+                Rule::PageNotInSummary,
+                page,
+                1,
+                format!("{} does not list this page: GitBook will not import it", config.summary),
+            )
+            .fix(format!(
+                "add `* [Title]({})` to {} where the page belongs, or delete the page",
+                snapshot::relative(page, snapshot::parent(&config.summary)),
+                config.summary
+            )),
+        );
     }
+    true
+}
 
+/// GitBook's limits: pages per space, bytes per file.
+fn check_sizes(space: &Space<'_>, pages: &[&str], has_summary: bool, range: &RangeChanges, found: &mut Vec<Found>) {
+    let (config, snapshot) = (&space.config, space.snapshot);
     // The summary is the table of contents, not a page.
     let page_count = pages.iter().filter(|p| **p != config.summary).count();
     if page_count > MAX_PAGES {
-        let at = if summary.is_some() { config.summary.clone() } else { root.clone() };
+        let at = if has_summary { config.summary.clone() } else { config.root.clone() };
         let added = pages.iter().any(|p| range.added.contains(*p));
         found.push(
             Found::new(
@@ -382,7 +424,7 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
             .new_when(added),
         );
     }
-    for file in snapshot.files_under(root).filter(|p| in_space(p)) {
+    for file in snapshot.files_under(&config.root).filter(|p| space.holds(p)) {
         if snapshot.size(file) > MAX_FILE_BYTES {
             found.push(
                 Found::new(
@@ -395,25 +437,21 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
             );
         }
     }
+}
 
-    for page in &pages {
-        if *page == config.summary {
-            continue;
-        }
-        if let Some(text) = snapshot.text(page) {
-            pages::check(page, text, root, snapshot, found);
-        }
-    }
-
+/// Pages the range moved or deleted without a redirect from their old URL.
+fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Found>) {
+    let (config, snapshot) = (&space.config, space.snapshot);
+    let root = &config.root;
     for (old, new) in &range.moved {
-        if !is_page(old) || !in_space(old) || *old == config.summary || snapshot.exists(old) {
+        if !is_page(old) || !space.holds(old) || *old == config.summary || snapshot.exists(old) {
             continue;
         }
         let slug = page_slug(&snapshot::relative(old, root));
         if slug.is_empty() || config.redirects.iter().any(|r| r.matches(&slug)) {
             continue;
         }
-        let target = match new.as_deref().filter(|n| in_space(n)) {
+        let target = match new.as_deref().filter(|n| space.holds(n)) {
             Some(new) => snapshot::relative(new, root),
             None => "<the page that replaces it>.md".to_owned(),
         };
@@ -431,7 +469,6 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
     }
 }
 
-/// A Dot target: the YAML files and the Markdown front matter it would send.
 fn check_dot(paths: &PathFilter, snapshot: &Snapshot) -> Vec<Found> {
     let mut found = Vec::new();
     for file in snapshot.files_under(&paths.directory).filter(|p| paths.matches(p)) {

@@ -437,7 +437,7 @@ fn check_front_matter(path: &str, front: &FrontMatter<'_>, found: &mut Vec<Found
             return;
         }
     };
-    let mut wrong = |key: &str, value: &serde_saphyr::Spanned<Value>, expected: &str| {
+    let mut wrong = |key: &str, value: &yaml::Spanned<Value>, expected: &str| {
         found.push(
             Found::new(
                 Rule::FrontMatter,

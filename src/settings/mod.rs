@@ -29,6 +29,7 @@ pub mod duration;
 pub mod environment;
 pub mod file;
 pub mod flags;
+pub mod glob;
 mod lookup;
 pub mod paths;
 pub mod pipeline;

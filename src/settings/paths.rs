@@ -3,7 +3,7 @@
 //! and the pre-flight all match paths with it, and its glob engine is its
 //! own business.
 
-use globset::{GlobSet, GlobSetBuilder};
+use crate::settings::glob::{GlobError, GlobSet};
 
 /// Which files concern a target: a directory and globs inside it.
 #[derive(Debug, Clone)]
@@ -20,18 +20,8 @@ impl PathFilter {
     /// `globs` are relative to `directory`. A glob without `/` matches a file
     /// name at any depth (`*.md`); one with `/` is anchored at the directory
     /// (`guides/**/*.md`). No globs means every file under the directory.
-    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, globset::Error> {
-        let matcher = if globs.is_empty() {
-            None
-        } else {
-            let mut builder = GlobSetBuilder::new();
-            for glob in &globs {
-                let anchored = glob.trim_start_matches("./").trim_start_matches('/');
-                let pattern = if anchored.contains('/') { anchored.to_owned() } else { format!("**/{anchored}") };
-                builder.add(globset::GlobBuilder::new(&pattern).literal_separator(true).build()?);
-            }
-            Some(builder.build()?)
-        };
+    pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, GlobError> {
+        let matcher = if globs.is_empty() { None } else { Some(GlobSet::new(&globs)?) };
         Ok(PathFilter { directory, globs, matcher })
     }
 

@@ -121,14 +121,13 @@ pub(super) fn parse_url(value: &str, source: &str, problems: &mut Vec<BadInput>)
             None
         }
         Err(error) => {
-            problems.push(
-                BadInput::new(
-                    source,
-                    format!("not a URL ({error})"),
-                    "write the full address, like https://example.com/path",
-                )
-                .with_value(shown),
-            );
+            // Host names are ASCII only (idna_adapter 1.0, Cargo.toml).
+            let fix = if error == url::ParseError::IdnaError {
+                "write a non-ASCII host name in its ASCII form (xn--…, as `idn2` prints it)"
+            } else {
+                "write the full address, like https://example.com/path"
+            };
+            problems.push(BadInput::new(source, format!("not a URL ({error})"), fix).with_value(shown));
             None
         }
     }

@@ -1018,6 +1018,22 @@ fn bad_wait_timeout_is_refused() {
 }
 
 #[test]
+fn bad_paths_glob_is_refused() {
+    let (_repo, command) = plan_command(&[GITBOOK, ("DOCSYNC_PATHS", "*.md, guides/[a-z")], &[]);
+    let stderr = assert_bad_input(command, &["DOCSYNC_PATHS", "guides/[a-z", "a `[` class is never closed by `]`"]);
+    assert!(stderr.contains("write globs like *.md"), "{stderr}");
+}
+
+#[test]
+fn unicode_host_is_refused_and_its_ascii_form_accepted() {
+    let (_repo, command) = plan_command(&[("DOCSYNC_DOT_WEBHOOK_URL", "https://bücher.example/hooks")], &[]);
+    assert_bad_input(command, &["DOCSYNC_DOT_WEBHOOK_URL", "bücher.example", "xn--"]);
+    let (_repo, mut command) = plan_command(&[("DOCSYNC_DOT_WEBHOOK_URL", "https://xn--bcher-kva.example/hooks")], &[]);
+    let output = command.output().expect("run docsync");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
 fn zero_concurrency_is_refused() {
     let (_repo, command) = plan_command(&[("DOCSYNC_CONCURRENCY", "0")], &[]);
     assert_bad_input(command, &["DOCSYNC_CONCURRENCY"]);
