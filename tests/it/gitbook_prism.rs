@@ -74,7 +74,10 @@ fn gitbook_env(env: Env, api_url: &str, space: &str) -> Env {
             // `running` operation), so nothing could be waited for.
             ("DOCSYNC_WAIT", "false"),
             ("DOCSYNC_RETRIES", "0"),
-            ("DOCSYNC_HTTP_TIMEOUT", "10s"),
+            // Prism takes about 1 s of CPU to answer `GET …/content` on an
+            // idle machine; under a loaded test run that grew past 10 s and
+            // the live revision went unread. No test here waits for a timeout.
+            ("DOCSYNC_HTTP_TIMEOUT", "60s"),
             ("DOCSYNC_REPORT", "none"),
         ],
     )
