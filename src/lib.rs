@@ -10,8 +10,13 @@
 //!             outcomes  ─▶ output  (report, dotenv, JSON, MR notes)
 //! ```
 //!
-//! [`commands`] ties the stages together; `main` only parses flags and
-//! hands over the process environment. Modules are layered: one may use
+//! A sync runs in three stages: `commands::facts` gathers every fact (all
+//! the I/O: range, change set, commits, watermark, compare) into a
+//! [`plan::facts::Facts`]; [`plan::decide`] turns facts and settings into a
+//! [`plan::SyncPlan`] without I/O; `commands::sync` executes it and records
+//! each target's [`plan::outcome::Outcome`]. [`commands`] ties the stages
+//! together; `main` only parses flags and hands over the process
+//! environment. Modules are layered: one may use
 //! those listed above it, never one below —
 //! ground floor ([`error`], [`secret`], [`tls`], [`http`], [`log`]) →
 //! [`settings`] → [`git`] → [`lint`] → [`gitlab`] → [`targets`] → [`plan`]

@@ -60,7 +60,7 @@ impl ChangeKind {
 }
 
 /// One changed path, relative to the repository root. A path that is not
-/// UTF-8 is written the way git quotes it (see [`path_of`]).
+/// UTF-8 is written the way git quotes it (see `path_of`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub status: ChangeStatus,

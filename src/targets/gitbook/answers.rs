@@ -114,7 +114,7 @@ const CLOCK_ROUNDING: time::Duration = time::Duration::seconds(1);
 
 /// Whether `current` is the operation started by our request: one of our
 /// direction that started no earlier than GitBook accepted the request
-/// (`accepted`, by GitBook's clock, give or take [`CLOCK_ROUNDING`]). An
+/// (`accepted`, by GitBook's clock, give or take `CLOCK_ROUNDING`). An
 /// older one, or one of the other direction, is someone else's.
 pub fn is_our_operation(accepted: OffsetDateTime, current: &Operation, direction: &str) -> bool {
     let same_direction = current.direction.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(direction));

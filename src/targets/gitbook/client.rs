@@ -107,7 +107,7 @@ impl GitBookClient<'_> {
 
     /// `POST git/import` or `git/export`: GitBook queues the work (204).
     /// Returns when GitBook accepted it, by GitBook's clock: its operation
-    /// cannot have started earlier (give or take [`CLOCK_ROUNDING`](super::answers::CLOCK_ROUNDING)).
+    /// cannot have started earlier (give or take `CLOCK_ROUNDING`).
     ///
     /// After an answer that leaves open whether GitBook got the request, it
     /// reads `git/info` first: an operation of ours that started means the
