@@ -19,7 +19,7 @@
 //! holds each one (`gitbook_token_env = "GITBOOK_TOKEN"`).
 //!
 //! The inputs, raw: [`flags`], [`environment`] (with [`pipeline`]'s `CI_*`
-//! variables), [`file`]. Turned into settings: [`resolve`] (the run's
+//! variables), [`file`](mod@file). Turned into settings: [`resolve`] (the run's
 //! settings) and [`target`] (each target, by kind), with the value parsers
 //! (`values`, [`duration`], [`paths`]) and the rules on where credentials
 //! may go ([`credentials`]).
