@@ -93,6 +93,7 @@ impl Repo {
         let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
         let url = remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned();
         let scratch = self.repo.path().join(format!("docsync-blobs-{}", std::process::id()));
+        crate::git::transport::register_transports();
         let fetched = (|| -> Result<usize, git2::Error> {
             let scratch_repo = Repository::init_bare(&scratch)?;
             let mut remote = scratch_repo.remote_anonymous(&url)?;

@@ -45,8 +45,9 @@ pub fn register(settings: &HttpSettings) {
     register_transports();
 }
 
-/// Registers the transports once per process; [`crate::git::repo::Repo::deepen`]
-/// calls this before every fetch, so no fetch goes through libgit2's own.
+/// Registers the transports once per process; every fetch in `git::fetch`
+/// (deepening, a partial clone's blobs) calls this first, so no fetch goes
+/// through libgit2's own.
 #[allow(unsafe_code, reason = "git2 registers a transport only through an unsafe function")]
 pub(crate) fn register_transports() {
     static REGISTERED: Once = Once::new();
