@@ -219,7 +219,6 @@ impl TargetContext<'_> {
     /// `*_env` key names, else the `DOCSYNC_` variable, else the one
     /// `[defaults]` names. A variable the file names must be set: a missing
     /// secret is never replaced by another one, nor silently absent.
-    #[allow(clippy::too_many_arguments, reason = "one lookup of a secret over every layer it may come from")]
     fn secret(
         &self,
         own: Option<(&String, String)>,
