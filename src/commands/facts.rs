@@ -1,9 +1,11 @@
 //! Gathering the facts a plan is decided on: all of the decision's I/O, in
 //! one stage before it. The repository is opened once, here; GitLab gives
 //! the sync watermark and, for a base the clone lacks, the compare answer;
-//! git gives the range, its change set and commits and, when a target sends
-//! a push event, the commits it lists. Deciding ([`crate::plan::decide`])
-//! is then pure, and executing the decision is `sync`'s.
+//! git gives the range, its change set and commits. Deciding
+//! ([`crate::plan::decide`]) is then pure, and executing the decision is
+//! `sync`'s. The commits a push event lists ([`push_facts`]) are read only
+//! once the decision has a Dot target send one; building the events from
+//! them is pure again ([`crate::plan::attach_push_events`]).
 
 use std::collections::BTreeMap;
 
@@ -77,20 +79,8 @@ pub fn gather(
     let checkout_branch = repo.current_branch();
     let absent_directories = absent_directories(&repo, settings, &range.head)?;
 
-    let mut facts = Facts {
-        range,
-        changes,
-        commits,
-        absent_directories,
-        head_time,
-        project,
-        checkout_branch,
-        requested_by,
-        push: None,
-    };
-    if plan::needs_push_history(&facts, settings) {
-        facts.push = Some(push_facts(&repo, &facts, settings)?);
-    }
+    let facts =
+        Facts { range, changes, commits, absent_directories, head_time, project, checkout_branch, requested_by };
     Ok(Gathered { facts, repo, origin_url })
 }
 
@@ -142,7 +132,7 @@ fn range_and_changes(
 
 /// The commits the push events list, and for a manual pipeline head's
 /// whole tree; says in a log line when the head stands for the range.
-fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<PushFacts> {
+pub fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<PushFacts> {
     let range = &facts.range;
     let requested = plan::is_request(settings, facts.requested_by);
     let history =

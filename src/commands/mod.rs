@@ -117,6 +117,12 @@ fn gather_and_decide(
 ) -> Result<(facts::Gathered, SyncPlan)> {
     plan::check_request(settings, requested_by)?;
     let gathered = facts::gather(settings, terminal, requested_by, runtime, http)?;
-    let plan = plan::decide(&gathered.facts, settings);
+    let mut plan = plan::decide(&gathered.facts, settings);
+    // A push event lists each commit with its own changes: read only when
+    // the decision has a target send one.
+    if plan::sends_push_events(&plan) {
+        let push = facts::push_facts(&gathered.repo, &gathered.facts, settings)?;
+        plan::attach_push_events(&mut plan, &gathered.facts, &push, settings);
+    }
     Ok((gathered, plan))
 }

@@ -33,13 +33,11 @@ pub struct Facts {
     /// Set by `docsync export`: the command is itself a request, whatever
     /// the pipeline.
     pub requested_by: Option<&'static str>,
-    /// The commits the push events list; gathered only when a target sends
-    /// one ([`super::needs_push_history`]), as a diff per commit is not free.
-    pub push: Option<PushFacts>,
 }
 
 /// What the push events of Dot targets need beyond the range: its commits,
-/// each with its own changes.
+/// each with its own changes. Gathered only when the decision has a target
+/// send one ([`super::sends_push_events`]), as a diff per commit is not free.
 pub struct PushFacts {
     pub history: PushHistory,
     /// Every file of head's tree, for a manual pipeline: a request acts on

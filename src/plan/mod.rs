@@ -7,6 +7,8 @@ pub mod facts;
 pub mod outcome;
 mod push_event;
 
+pub use push_event::attach_push_events;
+
 use serde::Serialize;
 
 use crate::error::{BadInput, BadInputs};
@@ -159,25 +161,11 @@ fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Even
     }
 }
 
-/// The decision: for every target, the action, why, and the request it
-/// sends. A function of the facts and the settings alone.
+/// The decision: for every target, the action, why, and, for GitBook, the
+/// request it sends. A function of the facts and the settings alone. The
+/// push events of the targets that send one are built afterwards from the
+/// commits they list ([`attach_push_events`]).
 pub fn decide(facts: &Facts, settings: &Settings) -> SyncPlan {
-    let mut plan = decide_actions(facts, settings);
-    if let Some(push) = &facts.push {
-        push_event::attach_push_events(&mut plan, facts, push, settings);
-    }
-    plan
-}
-
-/// Whether a target sends a push event, so that the facts must include the
-/// commits it lists ([`Facts::push`]).
-pub fn needs_push_history(facts: &Facts, settings: &Settings) -> bool {
-    decide_actions(facts, settings).targets.iter().any(|t| t.action == Action::PushEvent)
-}
-
-/// Every target's action and, for GitBook, its request; push events are
-/// built from [`Facts::push`] afterwards.
-fn decide_actions(facts: &Facts, settings: &Settings) -> SyncPlan {
     let event = event(settings, facts.requested_by);
     let targets = settings.targets.iter().map(|target| plan_target(facts, settings, &event, target)).collect();
     SyncPlan {
@@ -191,6 +179,12 @@ fn decide_actions(facts: &Facts, settings: &Settings) -> SyncPlan {
         changes: facts.changes.clone(),
         targets,
     }
+}
+
+/// Whether a target sends a push event, so that the commits it lists must
+/// be gathered ([`facts::PushFacts`]).
+pub fn sends_push_events(plan: &SyncPlan) -> bool {
+    plan.targets.iter().any(|t| t.action == Action::PushEvent)
 }
 
 fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &Target) -> TargetPlan {

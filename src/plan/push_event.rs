@@ -1,7 +1,7 @@
 //! The second step of the decision: the request of every target that sends
-//! a push event, built from the commits the facts list. Apart from
-//! [`super::decide`]'s first step because only Dot targets need it, and
-//! only when one acts.
+//! a push event, built from the commits it lists. Apart from
+//! [`super::decide`] because those commits are gathered only when a Dot
+//! target acts.
 
 use crate::settings::credentials::shown_webhook_url;
 use crate::settings::{Settings, TargetKind};
@@ -13,7 +13,7 @@ use super::{Action, PlannedRequest, RequestBody, SyncPlan};
 /// Builds the request of every target that sends a push event: GitLab's
 /// `Push Hook` event listing the target's files, and its headers (secret
 /// masked). Pure, like [`super::decide`].
-pub(super) fn attach_push_events(plan: &mut SyncPlan, facts: &Facts, push: &PushFacts, settings: &Settings) {
+pub fn attach_push_events(plan: &mut SyncPlan, facts: &Facts, push: &PushFacts, settings: &Settings) {
     for target_plan in plan.targets.iter_mut().filter(|t| t.action == Action::PushEvent) {
         let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else {
             continue;
