@@ -24,6 +24,7 @@ use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Trans
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
+use crate::http::answer::describe;
 use crate::http::{HttpSettings, load_ca_file};
 use crate::secret::redact_url;
 
@@ -267,25 +268,6 @@ impl Write for Exchange {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// A reqwest error in words: what failed and the innermost cause (rustls
-/// names a certificate it does not trust there), without reqwest's URL.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_connect() {
-        "connection failed"
-    } else if error.is_timeout() {
-        "timed out"
-    } else {
-        "request failed"
-    };
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
-    }
-    if cause.is_empty() { kind.to_owned() } else { format!("{kind}: {cause}") }
 }
 
 #[cfg(test)]

@@ -135,8 +135,10 @@ fn problem_details(json: &serde_json::Value) -> Option<String> {
 }
 
 /// A reqwest error in words, without reqwest's URL (which may carry
-/// credentials and is shown redacted elsewhere).
-pub(super) fn describe(error: &reqwest::Error) -> String {
+/// credentials and is shown redacted elsewhere): the kind of failure and its
+/// innermost cause (rustls names a certificate it does not trust there).
+/// Every request's, docsync's own and libgit2's fetches alike.
+pub fn describe(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
