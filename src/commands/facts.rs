@@ -118,6 +118,9 @@ fn range_and_changes(
         refspecs: history_refspecs(settings),
         compare: Some(&compare),
     };
+    if let Some(url) = &history.url {
+        repo.fetch_from(url);
+    }
     let range = range::resolve(repo, &choice, &history)?;
     let changes = range::changes(repo, &range).context("while computing the change set")?;
     tracing::info!(

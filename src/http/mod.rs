@@ -73,6 +73,9 @@ pub struct HttpSettings {
     pub ca_files: Vec<(String, String)>,
     /// Requests in flight at once, across every target (`DOCSYNC_CONCURRENCY`).
     pub max_in_flight: usize,
+    /// How long every git fetch of the run may take together
+    /// (`DOCSYNC_FETCH_TIMEOUT`): deepening, a partial clone's blobs.
+    pub fetch_budget: Duration,
 }
 
 impl Default for HttpSettings {
@@ -83,6 +86,7 @@ impl Default for HttpSettings {
             retry: RetryPolicy::default(),
             ca_files: Vec::new(),
             max_in_flight: 8,
+            fetch_budget: Duration::from_secs(180),
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct DocsyncEnv {
     pub http_timeout: Option<String>,
     pub retries: Option<String>,
     pub retry_delay: Option<String>,
+    pub fetch_timeout: Option<String>,
     pub poll_interval: Option<String>,
 }
 

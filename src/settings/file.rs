@@ -63,6 +63,7 @@ pub struct FileTarget {
     pub http_timeout: Option<toml::Spanned<String>>,
     pub retries: Option<toml::Spanned<u32>>,
     pub retry_delay: Option<toml::Spanned<String>>,
+    pub fetch_timeout: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -133,6 +134,7 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
         ("http_timeout", raw.http_timeout.as_ref().map(toml::Spanned::span)),
         ("retries", raw.retries.as_ref().map(toml::Spanned::span)),
         ("retry_delay", raw.retry_delay.as_ref().map(toml::Spanned::span)),
+        ("fetch_timeout", raw.fetch_timeout.as_ref().map(toml::Spanned::span)),
         ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
         ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
     ]

@@ -221,6 +221,17 @@ impl RunLayers<'_> {
             http_defaults.retry.base_delay,
             problems,
         );
+        let fetch_timeout = duration_or(
+            self.layered(
+                &s.fetch_timeout,
+                &d.fetch_timeout,
+                spanned_text(&defaults.fetch_timeout),
+                "DOCSYNC_FETCH_TIMEOUT",
+                "fetch_timeout",
+            ),
+            http_defaults.fetch_budget,
+            problems,
+        );
         let file_retries = defaults.retries.as_ref().map(|n| n.get_ref().to_string());
         let retries = self
             .layered(&s.retries, &d.retries, file_retries, "DOCSYNC_RETRIES", "retries")
@@ -235,6 +246,7 @@ impl RunLayers<'_> {
             },
             ca_files: self.ca_files(pipeline),
             max_in_flight: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+            fetch_budget: fetch_timeout.unwrap_or(http_defaults.fetch_budget),
         };
         (http, poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL))
     }

@@ -626,6 +626,7 @@ mod tests {
                 "http_timeout" => ("= \"10s\"", Box::new(|t| refused(t, "http_timeout"))),
                 "retries" => ("= 2", Box::new(|t| refused(t, "retries"))),
                 "retry_delay" => ("= \"2s\"", Box::new(|t| refused(t, "retry_delay"))),
+                "fetch_timeout" => ("= \"2m\"", Box::new(|t| refused(t, "fetch_timeout"))),
                 "gitlab_url" => ("= \"https://gitlab.example.com\"", Box::new(|t| refused(t, "gitlab_url"))),
                 "gitlab_token_env" => ("= \"GITLAB_TOKEN_VAR\"", Box::new(|t| refused(t, "gitlab_token_env"))),
                 "gitbook_api_url" => (
