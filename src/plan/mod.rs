@@ -403,7 +403,15 @@ fn gitbook_request(
         warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
         return None;
     };
-    let credentials = clone_credentials(settings, gitbook, action, warnings);
+    let mut notes = Vec::new();
+    let mut credentials = clone_credentials(settings, gitbook, action, &mut notes);
+    if credentials.is_some() {
+        if let Some(warning) = clone_over_plain_http(project, gitbook) {
+            credentials = None;
+            notes = vec![warning];
+        }
+    }
+    warnings.extend(notes);
     let pipeline_time = ci.and_then(|ci| ci.created_at);
     let body = match (action, event) {
         (Action::Preview, Event::MergeRequest { iid }) => GitRequestBody::preview(BodyInput {
@@ -454,6 +462,22 @@ fn gitbook_request(
         url: endpoint(&gitbook.api_url, &gitbook.space, operation).to_string(),
         headers: Vec::new(),
         body: RequestBody::GitBook(Box::new(body)),
+    })
+}
+
+/// GitBook would clone over plain http from another host than loopback,
+/// where a token in the URL travels in cleartext: it gets none, and the
+/// warning says why. (A git token with `CI_PROJECT_URL` on plain http is
+/// refused with the settings already; this holds for the job token and for
+/// an `origin` remote outside CI.)
+fn clone_over_plain_http(project: &crate::git::remote::Project, gitbook: &GitBookTarget) -> Option<String> {
+    let url = &project.web_url;
+    (url.scheme() == "http" && !crate::settings::credentials::is_loopback(url)).then(|| {
+        format!(
+            "{} is plain http: GitBook gets no token in the clone URL ({} or CI_JOB_TOKEN would travel in cleartext), so it clones without credentials, which works for public projects only; serve GitLab over https",
+            crate::settings::credentials::shown_origin(url),
+            gitbook.git_token_source
+        )
     })
 }
 

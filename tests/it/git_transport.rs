@@ -478,3 +478,46 @@ fn partial_clone_blobs_are_fetched_with_the_repository_url_credentials() {
     assert!(why.contains("401"), "the reason is given: {why}\n{}", run.context());
     assert!(!run.stderr.contains("wrong-token-0002"), "{}", run.context());
 }
+
+// ---------------------------------------------------------------------------
+// The clone URL handed to GitBook
+
+/// GitBook clones `CI_PROJECT_URL` + `.git` with a token in the URL: on
+/// plain http to another host, `DOCSYNC_GIT_TOKEN` is refused (exit 2) and
+/// the job token is left out with a warning; over https both are used.
+#[test]
+fn the_clone_url_carries_no_token_over_plain_http() {
+    const GIT_TOKEN: &str = "gittok-transport-0002";
+    let origin = origin_with_history();
+    let (before, head) = (origin.rev("HEAD~1"), origin.head());
+    let env = |project_url: &str, token: (&str, &str)| {
+        with(
+            ci_env(Pipeline::Push { branch: "main", before: &before, sha: &head }),
+            &[("CI_PROJECT_URL", project_url), ("DOCSYNC_GITBOOK_SPACE", "spcTransport"), token],
+        )
+    };
+    let body_url = |run: &common::Run| run.json()["targets"][0]["request"]["body"]["url"].as_str().map(str::to_owned);
+
+    let run = plan(&origin, &env("http://gitlab.example.com/group/project", ("DOCSYNC_GIT_TOKEN", GIT_TOKEN)));
+    run.assert_code(2);
+    assert!(run.stderr.contains("CI_PROJECT_URL") && run.stderr.contains("DOCSYNC_GIT_TOKEN"), "{}", run.context());
+    assert!(run.stderr.contains("cleartext"), "{}", run.context());
+
+    let run = plan(&origin, &env("http://gitlab.example.com/group/project", ("CI_JOB_TOKEN", JOB_TOKEN)));
+    run.assert_code(0);
+    assert_eq!(body_url(&run).as_deref(), Some("http://gitlab.example.com/group/project.git"), "{}", run.context());
+    let warnings = run.json()["targets"][0]["warnings"].to_string();
+    assert!(warnings.contains("plain http") && !warnings.contains("using CI_JOB_TOKEN"), "{warnings}");
+
+    // The control: over https (or to loopback) the tokens go into the URL.
+    for (project_url, token, user) in [
+        ("https://gitlab.example.com/group/project", ("CI_JOB_TOKEN", JOB_TOKEN), "gitlab-ci-token"),
+        ("https://gitlab.example.com/group/project", ("DOCSYNC_GIT_TOKEN", GIT_TOKEN), "oauth2"),
+        ("http://127.0.0.1:8929/group/project", ("DOCSYNC_GIT_TOKEN", GIT_TOKEN), "oauth2"),
+    ] {
+        let run = plan(&origin, &env(project_url, token));
+        run.assert_code(0);
+        let url = body_url(&run).unwrap_or_default();
+        assert!(url.contains(&format!("{user}:[MASKED]@")), "{url}\n{}", run.context());
+    }
+}
