@@ -282,11 +282,26 @@ async fn gitlab_tokens_never_follow_a_redirect() {
         assert!(!requests.is_empty(), "check called GitLab");
         assert!(requests.iter().all(|r| r.head.to_ascii_lowercase().contains("private-token: ")), "{requests:#?}");
 
-        // JOB-TOKEN: the sync watermark, read by `plan`.
+        // JOB-TOKEN: the sync watermark, read by `sync`. A redirect means
+        // no watermark (the range falls back), not a failed run without
+        // reports.
         let server = TlsServer::redirecting(307, &location).await;
-        let env = with(gitlab_env(&first, &second, &server), &[("CI_JOB_TOKEN", JOB_TOKEN)]);
-        let run = docsync(&repo, &env, &["plan"]).await;
-        assert_refused_redirect(&run, &location, "CI_API_V4_URL", (&other, &other_tls)).await;
+        let report = repo.outside_dir("reports").join("docsync.env");
+        let env = with(
+            gitlab_env(&first, &second, &server),
+            &[("CI_JOB_TOKEN", JOB_TOKEN), ("DOCSYNC_REPORT", &report.display().to_string())],
+        );
+        let run = docsync(&repo, &env, &["sync", "--format", "json"]).await;
+        run.assert_code(0);
+        let all = everything(&run);
+        assert!(all.contains(&location) && all.contains("CI_API_V4_URL"), "{}", run.context());
+        assert!(all.contains("no sync watermark") && all.contains("final URL"), "{}", run.context());
+        assert!(!SECRETS.iter().any(|secret| all.contains(secret)), "{}", run.context());
+        assert_eq!(run.json()["range"]["mode"], "push", "the range falls back to the push\n{}", run.context());
+        assert!(common::read_dotenv(&report).contains_key("DOCSYNC_RANGE_MODE"), "{}", run.context());
+        let plain = other.received_requests().await.unwrap_or_default();
+        assert!(plain.is_empty(), "the plain-http host was called: {plain:?}");
+        assert_eq!(other_tls.connections.load(Ordering::SeqCst), 0, "the other TLS host was called");
         let requests = server.requests();
         assert_eq!(requests.len(), 1, "{requests:#?}");
         assert!(requests[0].head.to_ascii_lowercase().contains(&format!("job-token: {JOB_TOKEN}")), "{requests:#?}");
