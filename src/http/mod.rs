@@ -221,6 +221,33 @@ pub struct Response {
     pub attempts: u32,
 }
 
+/// An answer that is not the JSON expected: the field that failed and why,
+/// or, for a body cut at [`MAX_BODY`], that it was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecodable {
+    pub field: String,
+    pub detail: String,
+}
+
+impl Response {
+    /// The body decoded as `T`. A surprise names the failing field; a body
+    /// cut at [`MAX_BODY`] says so, rather than the parse error at the cut.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Undecodable> {
+        if self.truncated {
+            return Err(Undecodable {
+                field: "the whole answer".to_owned(),
+                detail: format!(
+                    "it is longer than {} MiB, where docsync stops reading an answer, so it was cut",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            });
+        }
+        let mut decoder = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut decoder)
+            .map_err(|error| Undecodable { field: error.path().to_string(), detail: error.inner().to_string() })
+    }
+}
+
 pub struct HttpClient {
     client: reqwest::Client,
     retry: RetryPolicy,

@@ -469,6 +469,33 @@ mod http_layer {
         assert!(keys[0].is_some() && keys[0] == keys[1], "the same Idempotency-Key: {keys:?}");
     }
 
+    /// A JSON answer longer than 4 MiB is cut: the error says so, not that
+    /// the JSON ended early at the cut.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_json_answer_cut_at_4_mib_says_so() {
+        use docsync::gitlab::client::{Auth, GitLabClient};
+        use docsync::secret::Secret;
+
+        let entry = format!(r#"{{"sha":"{}","status":"failed"}}"#, "a".repeat(40));
+        let entries = vec![entry; MAX_BODY / 50 + 1000];
+        let body = format!("[{}]", entries.join(","));
+        assert!(body.len() > MAX_BODY);
+        let server = answering(ResponseTemplate::new(200).set_body_string(body)).await;
+        let http = client(Duration::from_secs(10));
+        let gitlab = GitLabClient {
+            http: &http,
+            api: Url::parse(&format!("{}/api/v4", server.uri())).unwrap(),
+            auth: Auth::Job(Secret::new("job-token-cut-0001")),
+        };
+
+        let error = gitlab.last_deployment("42", "docs/gitbook").await.expect_err("a cut answer");
+
+        let message = error.to_string();
+        assert!(message.contains("longer than 4 MiB") && message.contains("cut"), "{message}");
+        assert!(!message.contains("EOF"), "not a JSON error at the cut: {message}");
+        assert_eq!(received(&server).await, 1, "read once");
+    }
+
     /// Peak resident memory of this process, from /proc (Linux).
     fn peak_rss_kib() -> Option<u64> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;

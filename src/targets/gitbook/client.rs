@@ -8,7 +8,7 @@ use reqwest::Method;
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::http::{HttpClient, HttpError, Request};
+use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
 use crate::targets::gitbook::answers::{GitSyncState, Revision, is_our_operation};
@@ -93,7 +93,7 @@ impl GitBookClient<'_> {
     pub async fn info_at(&self) -> Result<(GitSyncState, OffsetDateTime), GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, "info");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        Ok((decode(&response.body).map_err(decode_error)?, server_time(&response.headers)))
+        Ok((response.json().map_err(decode_error)?, server_time(&response.headers)))
     }
 
     /// `GET content`: the space's live revision.
@@ -102,7 +102,7 @@ impl GitBookClient<'_> {
         // The page tree is not needed, only the revision's git metadata.
         url.query_pairs_mut().append_pair("computed", "false");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        decode(&response.body).map_err(decode_error)
+        response.json().map_err(decode_error)
     }
 
     /// `POST git/import` or `git/export`: GitBook queues the work (204).
@@ -195,13 +195,8 @@ impl GitBookClient<'_> {
     }
 }
 
-/// A typed answer; a surprise names the failing field.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
-}
-
-fn decode_error(error: serde_path_to_error::Error<serde_json::Error>) -> GitBookError {
-    GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() }
+fn decode_error(error: Undecodable) -> GitBookError {
+    GitBookError::Decode { field: error.field, detail: error.detail }
 }
 
 /// The time of an answer by GitBook's clock (its `Date` header); the local
