@@ -974,11 +974,17 @@ async fn without_gitbooks_date_no_verdict_is_matched() {
 
     // hyper, under wiremock, dates every answer itself: a GitBook that sends
     // no Date at all is a bare HTTP/1.1 server.
-    let undated = UndatedGitBook::open(shown.clone());
+    let answer = {
+        let shown = shown.clone();
+        move |request_line: &str| {
+            Some(if request_line.starts_with("POST ") { BARE_NO_CONTENT.to_owned() } else { bare_json(&shown, "") })
+        }
+    };
+    let undated = BareGitBook::open(Box::new(answer));
     let job = push_job(&undated.api(), &[]);
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     assert_unmatched(&run, "no Date header");
-    assert_eq!(undated.imports.load(Ordering::SeqCst), 1, "{}", run.context());
+    assert_eq!(undated.posts.load(Ordering::SeqCst), 1, "{}", run.context());
 
     let numeric = "Sun, 22 Nov 2026 15:00:04 -0000";
     let server = mock_server().await;
@@ -1005,26 +1011,28 @@ fn assert_unmatched(run: &Run, why: &str) {
     assert_eq!(only_target(&run.json())["outcome"]["status"], "unreachable", "{}", run.context());
 }
 
-/// A GitBook that answers without a `Date` header: `204` to an import,
-/// `shown` (as `git/info`) to any read, each on its own connection.
-struct UndatedGitBook {
+/// A bare HTTP/1.1 GitBook, one request per connection: `answer` gets the
+/// request line and gives the whole answer, or `None` to drop the
+/// connection unanswered. Counts the POSTs.
+struct BareGitBook {
     port: u16,
-    imports: Arc<AtomicUsize>,
+    posts: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl UndatedGitBook {
-    fn open(shown: Value) -> UndatedGitBook {
+type BareAnswer = Box<dyn Fn(&str) -> Option<String> + Send>;
+
+impl BareGitBook {
+    fn open(answer: BareAnswer) -> BareGitBook {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         listener.set_nonblocking(true).expect("a non-blocking listener");
         let port = listener.local_addr().expect("the listener's address").port();
-        let imports = Arc::new(AtomicUsize::new(0));
+        let posts = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (imports, stop) = (Arc::clone(&imports), Arc::clone(&stop));
-            let shown = shown.to_string();
+            let (posts, stop) = (Arc::clone(&posts), Arc::clone(&stop));
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     let Ok((stream, _)) = listener.accept() else {
@@ -1048,20 +1056,16 @@ impl UndatedGitBook {
                         }
                     }
                     reader.read_exact(&mut vec![0; length]).expect("the body");
-                    let answer = if request_line.starts_with("POST ") {
-                        imports.fetch_add(1, Ordering::SeqCst);
-                        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_owned()
-                    } else {
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{shown}",
-                            shown.len()
-                        )
-                    };
-                    reader.get_mut().write_all(answer.as_bytes()).expect("an answer");
+                    if request_line.starts_with("POST ") {
+                        posts.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if let Some(text) = answer(&request_line) {
+                        reader.get_mut().write_all(text.as_bytes()).expect("an answer");
+                    }
                 }
             })
         };
-        UndatedGitBook { port, imports, stop, thread: Some(thread) }
+        BareGitBook { port, posts, stop, thread: Some(thread) }
     }
 
     fn api(&self) -> String {
@@ -1069,7 +1073,7 @@ impl UndatedGitBook {
     }
 }
 
-impl Drop for UndatedGitBook {
+impl Drop for BareGitBook {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
@@ -1077,6 +1081,17 @@ impl Drop for UndatedGitBook {
         }
     }
 }
+
+/// A JSON answer, with these extra header lines (`Name: value\r\n` each).
+fn bare_json(json: &Value, headers: &str) -> String {
+    let body = json.to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+const BARE_NO_CONTENT: &str = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 
 /// GitBook shows an import whose `startedAt` docsync cannot read: whether it
 /// is ours cannot be told, and the run says so (exit 3) instead of blaming
@@ -1151,6 +1166,44 @@ async fn a_request_gitbook_starts_late_after_a_502_or_504_is_sent_once() {
         let result = run.json();
         assert_eq!(only_target(&result)["outcome"]["operation"]["startedAt"], NEW_STARTED, "{result:#}");
     }
+}
+
+/// The import's connection is dropped before any answer, and GitBook got
+/// it: it starts 1.5 s later. One import, followed to its end (its live
+/// revision, another commit here, is beside the point).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_whose_connection_dropped_and_that_gitbook_starts_late_is_sent_once() {
+    let first_post: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let answer = {
+        let first_post = Arc::clone(&first_post);
+        move |request_line: &str| {
+            let mut first = first_post.lock().unwrap_or_else(|p| p.into_inner());
+            if request_line.starts_with("POST ") {
+                first.get_or_insert_with(Instant::now);
+                return None;
+            }
+            if request_line.contains("/content") {
+                return Some(bare_json(&revision(OTHER_COMMIT), ""));
+            }
+            let (shown, date) = match *first {
+                Some(at) if at.elapsed() >= Duration::from_millis(1500) => {
+                    let state = if at.elapsed() >= Duration::from_millis(1800) { "success" } else { "running" };
+                    (operation(state, "import", NEW_STARTED), "Sun, 22 Nov 2026 15:00:06 GMT")
+                }
+                _ => (old_success(), "Sun, 22 Nov 2026 15:00:03 GMT"),
+            };
+            Some(bare_json(&shown, &format!("Date: {date}\r\n")))
+        }
+    };
+    let gitbook = BareGitBook::open(Box::new(answer));
+    let job = push_job(&gitbook.api(), &[("DOCSYNC_RETRIES", "2")]);
+
+    let run = run_docsync(&job, &["sync", "--format", "json"]).await;
+    assert_eq!(gitbook.posts.load(Ordering::SeqCst), 1, "one import only\n{}", run.context());
+    run.assert_code(0);
+    let result = run.json();
+    assert_eq!(only_target(&result)["outcome"]["operation"]["startedAt"], NEW_STARTED, "{result:#}");
+    assert_eq!(only_target(&result)["outcome"]["operation"]["state"], "success", "{result:#}");
 }
 
 // ---------------------------------------------------------------------------

@@ -181,8 +181,7 @@ async fn look_for_ours(
         let (state, answered) = match judge_read(client.info_at().await, &mut unreadable, limits.unreadable) {
             Read::State(answer) => answer,
             Read::Again(_) => continue,
-            Read::Ended(Verdict::CannotWatch(why) | Verdict::Unreadable(why)) => return Look::Unknown(why),
-            Read::Ended(other) => return Look::Unknown(format!("{other:?}")),
+            Read::Ended(Unwatchable::Refused(why) | Unwatchable::Unreadable(why)) => return Look::Unknown(why),
         };
         // The request cannot have reached GitBook before it was sent: its
         // clock at this answer, less the time since sending.
@@ -230,7 +229,8 @@ pub async fn wait_for_verdict(
                 tracing::warn!("space {space}: cannot read the {direction}'s state ({error}); reading again");
                 continue;
             }
-            Read::Ended(verdict) => return verdict,
+            Read::Ended(Unwatchable::Refused(why)) => return Verdict::CannotWatch(why),
+            Read::Ended(Unwatchable::Unreadable(why)) => return Verdict::Unreadable(why),
         };
         let status = match watch.follow(state.operation, waited, space) {
             ControlFlow::Continue(status) => status,
@@ -243,13 +243,20 @@ pub async fn wait_for_verdict(
 }
 
 /// One read of `git/info`, judged.
-#[allow(clippy::large_enum_variant, reason = "one read at a time, moved once: boxing buys nothing")]
 enum Read<T> {
     State(T),
     /// Unreadable this time: read again.
     Again(GitBookError),
     /// The state cannot be watched: the wait ends.
-    Ended(Verdict),
+    Ended(Unwatchable),
+}
+
+/// Why `git/info` cannot be watched.
+enum Unwatchable {
+    /// The token may not read it.
+    Refused(String),
+    /// It stayed unreadable.
+    Unreadable(String),
 }
 
 /// Judges a read; `unreadable` counts the unreadable answers in a row, of
@@ -260,14 +267,14 @@ fn judge_read<T>(read: Result<T, GitBookError>, unreadable: &mut u32, tolerated:
             *unreadable = 0;
             Read::State(state)
         }
-        Err(GitBookError::Unauthorized { source, .. }) => Read::Ended(Verdict::CannotWatch(source.to_string())),
+        Err(GitBookError::Unauthorized { source, .. }) => Read::Ended(Unwatchable::Refused(source.to_string())),
         // The client already retried what can be retried.
-        Err(error @ GitBookError::Unreachable(_)) => Read::Ended(Verdict::Unreadable(error.to_string())),
+        Err(error @ GitBookError::Unreachable(_)) => Read::Ended(Unwatchable::Unreadable(error.to_string())),
         // 5xx and answers that do not decode: read again, a few times.
         Err(error) => {
             *unreadable += 1;
             if *unreadable > tolerated {
-                Read::Ended(Verdict::Unreadable(error.to_string()))
+                Read::Ended(Unwatchable::Unreadable(error.to_string()))
             } else {
                 Read::Again(error)
             }
