@@ -252,7 +252,7 @@ fn only_imports_of_the_sync_branch_deploy() {
     for job in ["docsync-manual", "docsync-preview"] {
         assert!(pipeline[job].get("environment").is_none(), "{job} must record no deployment: {:#}", pipeline[job]);
     }
-    assert_eq!(pipeline["docsync-manual"]["variables"]["DOCSYNC_DIRECTION"], "export");
+    assert_eq!(pipeline["docsync-manual"]["variables"]["DOCSYNC_INPUT_DIRECTION"], "export");
     assert_eq!(pipeline["docsync-manual"]["resource_group"], pipeline["docsync-sync"]["resource_group"]);
 }
 
@@ -303,12 +303,12 @@ include:
     assert_eq!(handbook["environment"]["name"], "docs/handbook");
     assert_eq!(api["environment"]["name"], "docs/api");
     assert_ne!(handbook["resource_group"], api["resource_group"], "one resource group per target");
-    assert_eq!(handbook["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcHandbook");
-    assert_eq!(handbook["variables"]["DOCSYNC_BRANCH"], "docs-live");
-    assert_eq!(api["variables"]["DOCSYNC_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
-    assert_eq!(api["variables"]["DOCSYNC_GITBOOK_SPACE"], "");
-    assert_eq!(api["variables"]["DOCSYNC_PREVIEWS"], "false");
-    assert!(handbook["variables"].get("DOCSYNC_PREVIEWS").is_none(), "an input left at its default sets nothing");
+    assert_eq!(handbook["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "spcHandbook");
+    assert_eq!(handbook["variables"]["DOCSYNC_INPUT_BRANCH"], "docs-live");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_PREVIEWS"], "false");
+    assert!(handbook["variables"].get("DOCSYNC_INPUT_PREVIEWS").is_none(), "an input left at its default sets nothing");
 }
 
 #[test]
@@ -324,7 +324,15 @@ fn rendered_jobs_keep_the_component_contract() {
         assert!(job["image"].get("entrypoint").is_none(), "the image needs no entrypoint override: {job:#}");
         assert_eq!(job["artifacts"]["reports"]["dotenv"], "docsync.env", "{job:#}");
         assert_eq!(job["variables"]["DOCSYNC_REPORT"], "docsync.env", "{job:#}");
-        assert_eq!(job["script"], serde_json::json!(["docsync sync "]), "{job:#}");
+        let script = job["script"].as_array().expect("a script");
+        assert_eq!(script.last(), Some(&Value::from("docsync sync ")), "{job:#}");
+        // A job variable hides the pipeline's own variable of that name: the
+        // component declares none of docsync's settings but where its
+        // artifacts read the reports.
+        for name in job["variables"].as_object().expect("job variables").keys() {
+            let declared = !name.starts_with("DOCSYNC_") || name.starts_with("DOCSYNC_INPUT_");
+            assert!(declared || ["DOCSYNC_REPORT", "DOCSYNC_CODEQUALITY"].contains(&name.as_str()), "{name}: {job:#}");
+        }
         // Secrets come from masked CI/CD variables only, never from the
         // pipeline configuration.
         let variables = job["variables"].as_object().expect("job variables");
@@ -343,19 +351,20 @@ fn rendered_jobs_keep_the_component_contract() {
     assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
     assert!(pipeline["docsync-manual"].get("environment").is_none(), "{:#}", pipeline["docsync-manual"]);
 
-    // Inputs left at their default reach docsync unset (empty, or not set at
-    // all), so that docsync.toml's [defaults] apply.
+    // Every input travels as DOCSYNC_INPUT_<NAME>, which the script turns
+    // into docsync's variable only when it is not empty; booleans and
+    // options left at their default are not even carried.
     let expected = [
-        ("DOCSYNC_GITBOOK_SPACE", "spcCiLocal"),
-        ("DOCSYNC_GITBOOK_API_URL", ""),
-        ("DOCSYNC_DOT_WEBHOOK_URL", ""),
-        ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
-        ("DOCSYNC_PATHS", ""),
-        ("DOCSYNC_BRANCH", ""),
-        ("DOCSYNC_EXPORT_BRANCH", ""),
-        ("DOCSYNC_WAIT_TIMEOUT", ""),
-        ("DOCSYNC_CONFIG", ""),
-        ("DOCSYNC_LINT", ""),
+        ("DOCSYNC_INPUT_GITBOOK_SPACE", "spcCiLocal"),
+        ("DOCSYNC_INPUT_GITBOOK_API_URL", ""),
+        ("DOCSYNC_INPUT_DOT_WEBHOOK_URL", ""),
+        ("DOCSYNC_INPUT_PROJECT_DIRECTORY", "docs"),
+        ("DOCSYNC_INPUT_PATHS", ""),
+        ("DOCSYNC_INPUT_BRANCH", ""),
+        ("DOCSYNC_INPUT_EXPORT_BRANCH", ""),
+        ("DOCSYNC_INPUT_WAIT_TIMEOUT", ""),
+        ("DOCSYNC_INPUT_CONFIG", ""),
+        ("DOCSYNC_INPUT_LINT", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
     ];
     let variables: BTreeMap<String, Value> =
@@ -383,6 +392,16 @@ fn spec_inputs_are_typed_and_documented() {
         assert!(jobs.contains(&format!("$[[ inputs.{name} ]]")), "input {name} is never used");
         assert!(!name.contains("token") && !name.contains("secret"), "secrets must not be inputs: {name}");
         assert!(reference.contains(&format!("| `{name}` |")), "docs/component.md's input table lacks `{name}`");
+    }
+    // Every input carried as DOCSYNC_INPUT_<NAME> is exported by the script.
+    let export_loop = jobs.lines().find_map(|l| l.split_once("- for name in ")).expect("the script's export loop").1;
+    let exported: BTreeSet<&str> = export_loop.split(';').next().unwrap_or_default().split_whitespace().collect();
+    for carried in jobs.split("DOCSYNC_INPUT_").skip(1) {
+        let name: String = carried.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+        if name.is_empty() {
+            continue; // `DOCSYNC_INPUT_$name` in the loop itself
+        }
+        assert!(exported.contains(name.as_str()), "DOCSYNC_INPUT_{name} is never exported: {export_loop}");
     }
     assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
     assert_eq!(
@@ -559,6 +578,37 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
     let context = format!("{}\n--- job log\n{job_log}", describe(&output));
     assert!(output.status.success(), "{context}");
     assert!(job_log.contains("merge request previews are off"), "previews = false from the file: {context}");
+}
+
+/// GitLab's "CI/CD variable precedence": job `variables:` beat top-level
+/// `variables:` (https://docs.gitlab.com/ci/variables/#cicd-variable-precedence).
+/// An input left at its default must therefore declare no job variable, or
+/// the pipeline's own `DOCSYNC_*` variables reach docsync empty; an input
+/// that is given beats them.
+#[test]
+fn top_level_variables_reach_docsync_unless_an_input_is_given() {
+    let prism = Prism::start(&gitbook_spec());
+    let top_level = format!(
+        "variables:\n  DOCSYNC_GITBOOK_SPACE: spcTopLevel\n  DOCSYNC_GITBOOK_API_URL: {api}\n  DOCSYNC_PROJECT_DIRECTORY: docs\n  DOCSYNC_WAIT: \"false\"\n",
+        api = prism.api_url()
+    );
+    let top_level_imports = || prism.log().matches("/spaces/spcTopLevel/git/import").count();
+    for (inputs, space) in [("", "spcTopLevel"), ("      gitbook_space: spcInput\n", "spcInput")] {
+        let before = top_level_imports();
+        let project = Project::new(&format!(
+            "{top_level}\ninclude:\n  - local: templates/docsync.yml\n    inputs:\n      args: --format json\n{inputs}"
+        ));
+        let output = project.run_job("docsync-sync", &[]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+        assert!(output.status.success(), "the sync job failed: {context}");
+        assert!(prism.log().contains(&format!("/spaces/{space}/git/import")), "no import into {space}: {context}");
+        assert!(job_log.contains("\"repoProjectDirectory\": \"docs\""), "{context}");
+        assert!(job_log.contains("\"status\": \"queued\""), "DOCSYNC_WAIT from the top level: {context}");
+        if space != "spcTopLevel" {
+            assert_eq!(top_level_imports(), before, "the given input must beat the variable: {context}");
+        }
+    }
 }
 
 /// A manual import on another branch than the sync branch runs in the job
@@ -749,7 +799,7 @@ fn project_pipeline_tests_builds_self_tests_and_releases_on_semver_tags() {
     let self_test = &pipeline["self-test-sync"];
     assert_eq!(self_test["image"]["name"], "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", "{self_test:#}");
     assert!(self_test["script"].to_string().contains("docsync plan"), "{self_test:#}");
-    assert_eq!(self_test["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcSelfTest", "the inputs reached the job");
+    assert_eq!(self_test["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "spcSelfTest", "the inputs reached the job");
     let test = &pipeline["test"];
     assert!(test["script"].to_string().contains("./scripts/test"), "the test job runs the README's command");
     assert!(pipeline["release"]["release"]["tag_name"].is_string(), "release uses the release keyword");
