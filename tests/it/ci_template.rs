@@ -611,6 +611,42 @@ fn top_level_variables_reach_docsync_unless_an_input_is_given() {
     }
 }
 
+/// In CI a sync with no target is exit 2 naming the fix, never a passing
+/// job that records a deployment; `[defaults] gitbook_space` makes the
+/// target as `DOCSYNC_GITBOOK_SPACE` does.
+#[test]
+fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
+    let prism = Prism::start(&gitbook_spec());
+    // Exit code 2, and only it, as a warning: the job's outcome shows the code.
+    let project = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      args: --format json\n\ndocsync-sync:\n  allow_failure:\n    exit_codes: [2]\n",
+    );
+    project.repo.write("docsync.toml", "# targets to come\n");
+    project.repo.commit("An empty docsync.toml");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("no target is configured"), "{context}");
+    assert!(job_log.contains("docsync.toml has no [[target]]"), "the file it read is named: {context}");
+    assert!(job_log.contains("fix: give the component's gitbook_space or dot_webhook_url input"), "{context}");
+
+    project.repo.write(
+        "docsync.toml",
+        &format!(
+            "[defaults]\ngitbook_space = \"spcDefaultsOnly\"\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\n",
+            api = prism.api_url()
+        ),
+    );
+    project.repo.commit("The space in [defaults]");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("PASS  docsync-sync"), "{context}");
+    assert!(prism.log().contains("/spaces/spcDefaultsOnly/git/import"), "{context}");
+    assert!(job_log.contains("\"status\": \"queued\""), "{context}");
+}
+
 /// A manual import on another branch than the sync branch runs in the job
 /// that records no deployment, and docsync refuses it naming the branch.
 #[test]
