@@ -325,7 +325,7 @@ fn rendered_jobs_keep_the_component_contract() {
         assert_eq!(job["artifacts"]["reports"]["dotenv"], "docsync.env", "{job:#}");
         assert_eq!(job["variables"]["DOCSYNC_REPORT"], "docsync.env", "{job:#}");
         let script = job["script"].as_array().expect("a script");
-        assert_eq!(script.last(), Some(&Value::from("docsync sync ")), "{job:#}");
+        assert_eq!(script.last(), Some(&Value::from("docsync sync ${DOCSYNC_INPUT_DRY_RUN:+--dry-run} ")), "{job:#}");
         // A job variable hides the pipeline's own variable of that name: the
         // component declares none of docsync's settings but where its
         // artifacts read the reports.
@@ -344,7 +344,7 @@ fn rendered_jobs_keep_the_component_contract() {
     assert_eq!(preview["interruptible"], true);
     assert_eq!(sync["resource_group"], "docsync/docs");
     // The URL of the docs the job changed, from its dotenv report.
-    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL"}));
+    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL", "action": "start"}));
     for job in [sync, preview] {
         assert_eq!(job["artifacts"]["paths"], serde_json::json!(["docsync.json"]), "the JSON report is kept: {job:#}");
     }
@@ -401,7 +401,8 @@ fn spec_inputs_are_typed_and_documented() {
         if name.is_empty() {
             continue; // `DOCSYNC_INPUT_$name` in the loop itself
         }
-        assert!(exported.contains(name.as_str()), "DOCSYNC_INPUT_{name} is never exported: {export_loop}");
+        let flag = jobs.contains(&format!("${{DOCSYNC_INPUT_{name}:+--"));
+        assert!(exported.contains(name.as_str()) || flag, "DOCSYNC_INPUT_{name} is never used: {export_loop}");
     }
     assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
     assert_eq!(
@@ -645,6 +646,63 @@ fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("PASS  docsync-sync"), "{context}");
     assert!(prism.log().contains("/spaces/spcDefaultsOnly/git/import"), "{context}");
     assert!(job_log.contains("\"status\": \"queued\""), "{context}");
+}
+
+/// The sync job records a deployment when it passes, and that deployment
+/// is the sync watermark: a job that skips for a configuration reason, or a
+/// dry run, must not pass there. Skipping because no docs changed passes.
+#[test]
+fn the_deploying_job_passes_only_when_it_synced_what_was_configured() {
+    let prism = Prism::start(&gitbook_spec());
+    let api = prism.api_url();
+    // Exit code 2, and only it, shows as a warning.
+    let exit_2_warns = "docsync-sync:\n  allow_failure:\n    exit_codes: [2]\n";
+    let ran = |project: &Project, pipeline: Pipeline<'_>| {
+        let output = project.run_job_in(pipeline, "docsync-sync", &[]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (stdout.clone(), job_log.clone(), format!("{stdout}\n--- job log\n{job_log}\n--- prism\n{}", prism.log()))
+    };
+
+    // A user's own rule runs the sync job on every push: a push to another
+    // branch is not the sync branch's, and nothing may record it.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployCfg\n      gitbook_api_url: {api}\n      wait: false\n\n{exit_2_warns}  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\n"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("feature"));
+    assert!(stdout.contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("not to the sync branch main"), "{context}");
+    assert!(job_log.contains("deploys to environment docs"), "{context}");
+    assert!(!prism.log().contains("/spaces/spcDeployCfg/"), "nothing may be sent: {context}");
+
+    // No docs change: the job passes (the watermark may move past it).
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployCfg\n      gitbook_api_url: {api}\n      paths: \"*.txt\"\n      args: --format json\n"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("PASS  docsync-sync"), "{context}");
+    assert!(job_log.contains("\"status\": \"nothing_to_do\""), "{context}");
+
+    // A dry run through `args` in the job that deploys: exit 2 naming the input to use.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployDry\n      gitbook_api_url: {api}\n      args: --dry-run\n\n{exit_2_warns}"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("--dry-run: a dry run in a job that deploys to environment docs"), "{context}");
+    assert!(job_log.contains("give the component's dry_run input true"), "{context}");
+
+    // The dry_run input: the sync job prepares its environment, deploys nothing.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployDry\n      gitbook_api_url: {api}\n      dry_run: true\n      args: --format json\n"
+    ));
+    let pipeline = project.preview();
+    assert_eq!(pipeline["docsync-sync"]["environment"]["action"], "prepare", "{:#}", pipeline["docsync-sync"]);
+    assert_eq!(pipeline["docsync-sync"]["environment"]["name"], "docs", "{:#}", pipeline["docsync-sync"]);
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("PASS  docsync-sync"), "{context}");
+    assert!(job_log.contains("\"status\": \"planned\""), "{context}");
+    assert!(!prism.log().contains("/spaces/spcDeployDry/"), "a dry run sends nothing: {context}");
 }
 
 /// A manual import on another branch than the sync branch runs in the job
