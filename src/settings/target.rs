@@ -332,10 +332,10 @@ impl TargetBuilder<'_> {
         let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
         self.layers
             .lookup(
-                self.raw.branch.as_deref(),
+                self.raw.branch.as_ref().map(|b| b.get_ref().as_str()),
                 &s.branch,
                 &d.branch,
-                defaults.branch.clone(),
+                defaults.branch.as_ref().map(|b| b.get_ref().clone()),
                 "DOCSYNC_BRANCH",
                 "branch",
             )
@@ -351,7 +351,7 @@ impl TargetBuilder<'_> {
         let inherited = self.context.inherited;
         Overridden {
             direction: match raw.direction.as_ref().filter(|_| from_file) {
-                Some(value) => parse_direction(value, &self.own_key("direction"), problems),
+                Some(value) => parse_direction(value.get_ref(), &self.own_key("direction"), problems),
                 None => Some(inherited.direction),
             },
             previews: raw.previews.filter(|_| from_file).unwrap_or(inherited.previews),

@@ -311,6 +311,34 @@ include:
     assert!(handbook["variables"].get("DOCSYNC_INPUT_PREVIEWS").is_none(), "an input left at its default sets nothing");
 }
 
+/// The jobs' rules decide the sync branch and the direction from the
+/// values docsync reads: the input, else the pipeline's `DOCSYNC_BRANCH` /
+/// `DOCSYNC_DIRECTION` (top-level or project variables, which `rules:if`
+/// sees: https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions),
+/// else the default branch and `import`.
+#[test]
+fn job_rules_follow_the_branch_and_direction_variables_when_the_inputs_are_left_alone() {
+    let include = "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n";
+    let (sync, manual, none) = (names(&["docsync-sync"]), names(&["docsync-manual"]), BTreeSet::new());
+
+    let project = Project::new(&format!("variables:\n  DOCSYNC_BRANCH: docs-live\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Push("docs-live")), sync, "pushes to DOCSYNC_BRANCH sync");
+    assert_eq!(project.jobs(Pipeline::Push("main")), none, "the default branch is not the sync branch");
+    assert_eq!(project.jobs(Pipeline::ManualOn("web", "docs-live")), sync);
+    assert_eq!(project.jobs(Pipeline::Manual("web")), manual, "a manual import on main deploys nothing");
+
+    // The input beats the variable, as it does for docsync.
+    let project = Project::new(&format!("variables:\n  DOCSYNC_BRANCH: docs-live\n\n{include}      branch: main\n"));
+    assert_eq!(project.jobs(Pipeline::Push("main")), sync);
+    assert_eq!(project.jobs(Pipeline::Push("docs-live")), none);
+
+    let project = Project::new(&format!("variables:\n  DOCSYNC_DIRECTION: export\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Manual("web")), manual, "exports deploy nothing");
+    assert_eq!(project.jobs(Pipeline::Push("main")), sync, "pushes still import");
+    let project = Project::new(&format!("variables:\n  DOCSYNC_DIRECTION: import\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Manual("web")), sync);
+}
+
 #[test]
 fn rendered_jobs_keep_the_component_contract() {
     let project = Project::new(ONE_TARGET);
@@ -328,10 +356,11 @@ fn rendered_jobs_keep_the_component_contract() {
         assert_eq!(script.last(), Some(&Value::from("docsync sync ${DOCSYNC_INPUT_DRY_RUN:+--dry-run} ")), "{job:#}");
         // A job variable hides the pipeline's own variable of that name: the
         // component declares none of docsync's settings but where its
-        // artifacts read the reports.
+        // artifacts read the reports, and that it is the component.
         for name in job["variables"].as_object().expect("job variables").keys() {
             let declared = !name.starts_with("DOCSYNC_") || name.starts_with("DOCSYNC_INPUT_");
-            assert!(declared || ["DOCSYNC_REPORT", "DOCSYNC_CODEQUALITY"].contains(&name.as_str()), "{name}: {job:#}");
+            let own = ["DOCSYNC_REPORT", "DOCSYNC_CODEQUALITY", "DOCSYNC_COMPONENT"];
+            assert!(declared || own.contains(&name.as_str()), "{name}: {job:#}");
         }
         // Secrets come from masked CI/CD variables only, never from the
         // pipeline configuration.
@@ -366,6 +395,7 @@ fn rendered_jobs_keep_the_component_contract() {
         ("DOCSYNC_INPUT_CONFIG", ""),
         ("DOCSYNC_INPUT_LINT", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
+        ("DOCSYNC_COMPONENT", "true"),
     ];
     let variables: BTreeMap<String, Value> =
         sync["variables"].as_object().expect("variables").iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -703,6 +733,27 @@ fn the_deploying_job_passes_only_when_it_synced_what_was_configured() {
     assert!(stdout.contains("PASS  docsync-sync"), "{context}");
     assert!(job_log.contains("\"status\": \"planned\""), "{context}");
     assert!(!prism.log().contains("/spaces/spcDeployDry/"), "a dry run sends nothing: {context}");
+}
+
+/// GitLab picks the jobs before any job can read docsync.toml, so its
+/// `branch` and `direction` cannot reach the jobs' rules: in the
+/// component's jobs docsync refuses them, naming file, line, key and the
+/// input to use instead.
+#[test]
+fn docsync_toml_branch_and_direction_are_refused_in_the_component_jobs() {
+    let project = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      paths: \"*.txt\"\n\ndocsync-sync:\n  allow_failure:\n    exit_codes: [2]\n",
+    );
+    project.repo.write("docsync.toml", "[defaults]\ndirection = \"export\"\nbranch = \"main\"\n");
+    project.repo.commit("Branch and direction in docsync.toml");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("docsync.toml: line 2, key `direction`"), "{context}");
+    assert!(job_log.contains("docsync.toml: line 3, key `branch`"), "{context}");
+    assert!(job_log.contains("give the component's direction input"), "{context}");
+    assert!(job_log.contains("give the component's branch input"), "{context}");
 }
 
 /// A manual import on another branch than the sync branch runs in the job
