@@ -47,6 +47,7 @@ pub fn run(
     }
     let http = HttpClient::new(&settings.http)?;
     let (gathered, mut plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
     let exit = {

@@ -188,6 +188,7 @@ mod tests {
             warnings: Vec::new(),
             outcome: Some(Outcome::new(status, "done")),
             files: Vec::new(),
+            skip_cause: None,
         }
     }
 

@@ -46,11 +46,13 @@ pub struct FileTarget {
     // its line.
     pub gitlab_token_env: Option<toml::Spanned<String>>,
     pub gitlab_url: Option<toml::Spanned<String>>,
-    pub branch: Option<String>,
+    // The component's jobs refuse these two with their line (see
+    // `refuse_keys_rules_cannot_read`).
+    pub branch: Option<toml::Spanned<String>>,
     pub export_branch: Option<String>,
     pub export_mr: Option<bool>,
     pub concurrency: Option<toml::Spanned<u32>>,
-    pub direction: Option<String>,
+    pub direction: Option<toml::Spanned<String>>,
     pub previews: Option<bool>,
     pub wait: Option<bool>,
     pub wait_timeout: Option<String>,
@@ -240,6 +242,38 @@ pub(super) fn check_defaults_table(file_name: &str, text: &str, defaults: &FileT
     }
 }
 
+/// In the CI/CD component's jobs, GitLab chose the job by its rules, which
+/// read the inputs and the pipeline's variables but never this file: a
+/// `branch` or `direction` here would have the job sync another branch, or
+/// do another thing, than GitLab chose it for (and the branch's own pushes
+/// would get no job at all).
+pub(super) fn refuse_keys_rules_cannot_read(
+    file_name: &str,
+    text: &str,
+    config: &FileConfig,
+    problems: &mut Vec<BadInput>,
+) {
+    for table in std::iter::once(&config.defaults).chain(&config.target) {
+        for (key, value, variable) in
+            [("branch", &table.branch, "DOCSYNC_BRANCH"), ("direction", &table.direction, "DOCSYNC_DIRECTION")]
+        {
+            let Some(value) = value else { continue };
+            problems.push(
+                BadInput::new(
+                    format!("{file_name}: line {}, key `{key}`", line_of(text, value.span().start)),
+                    format!(
+                        "the component's jobs are chosen by their rules, which cannot read {file_name}: the job would run for another {key} than this one"
+                    ),
+                    format!(
+                        "remove `{key}` from {file_name} and give the component's {key} input instead (or set {variable} as a CI/CD variable): the jobs' rules follow those"
+                    ),
+                )
+                .with_value(value.get_ref().clone()),
+            );
+        }
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
@@ -252,6 +286,22 @@ mod tests {
     use crate::settings::flags::GlobalFlags;
     use crate::settings::resolve::resolve;
     use crate::settings::test_inputs::{env, loaded};
+
+    /// The component's jobs (`DOCSYNC_COMPONENT=true`) refuse the keys
+    /// their rules cannot read, in `[defaults]` and in every `[[target]]`.
+    #[test]
+    fn branch_and_direction_are_refused_in_the_component_only() {
+        let file = loaded(
+            "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\nbranch = \"docs-live\"\ndirection = \"export\"\n",
+        );
+        assert!(resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).is_ok());
+        let problems = resolve(&GlobalFlags::default(), &env(&[("DOCSYNC_COMPONENT", "true")]), Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("docsync.toml: line 5, key `branch` = \"docs-live\""), "{problems}");
+        assert!(problems.contains("docsync.toml: line 6, key `direction` = \"export\""), "{problems}");
+        assert!(problems.contains("give the component's branch input instead (or set DOCSYNC_BRANCH"), "{problems}");
+    }
 
     #[test]
     fn inline_secret_unknown_key_and_duplicates_are_refused_with_line() {

@@ -12,7 +12,7 @@ use crate::http::{HttpSettings, RetryPolicy};
 use crate::settings::credentials;
 use crate::settings::duration::parse_duration_setting;
 use crate::settings::environment::{DocsyncEnv, Environment};
-use crate::settings::file::{FileConfig, FileTarget, LoadedFile, check_defaults_table};
+use crate::settings::file::{FileConfig, FileTarget, LoadedFile, check_defaults_table, refuse_keys_rules_cannot_read};
 use crate::settings::flags::{GlobalFlags, SettingFlags};
 use crate::settings::lookup::Layers;
 use crate::settings::pipeline::{Pipeline, non_empty};
@@ -48,6 +48,9 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     let defaults = &file_config.defaults;
     if file.is_some() {
         check_defaults_table(&file_name, file_text, defaults, &mut problems);
+    }
+    if non_empty(&env.docsync.component).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        refuse_keys_rules_cannot_read(&file_name, file_text, file_config, &mut problems);
     }
 
     let run =
@@ -127,7 +130,13 @@ impl RunLayers<'_> {
     fn inherited(&self, problems: &mut Vec<BadInput>) -> Inherited {
         let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
         let direction = self
-            .layered(&s.direction, &d.direction, defaults.direction.clone(), "DOCSYNC_DIRECTION", "direction")
+            .layered(
+                &s.direction,
+                &d.direction,
+                defaults.direction.as_ref().map(|d| d.get_ref().clone()),
+                "DOCSYNC_DIRECTION",
+                "direction",
+            )
             .map_or(Some(Direction::Import), |(value, source)| parse_direction(&value, &source, problems));
         let previews = self
             .layered(&s.previews, &d.previews, defaults.previews.map(|b| b.to_string()), "DOCSYNC_PREVIEWS", "previews")
