@@ -808,3 +808,22 @@ fn a_code_quality_report_that_fails_to_write_still_syncs_and_prints_the_result()
     assert!(dotenv.contains("DOCSYNC_STATUS="), "the dotenv report is written: {dotenv:?}\n{}", run.context());
     assert!(prism.logs_for_space("spcLintCqFull", "post /spaces/spcLintCqFull/git/import"), "{}", prism.log());
 }
+
+// ---------------------------------------------------------------------------
+// Large files
+
+#[test]
+fn a_large_yaml_file_without_aliases_is_valid() {
+    let repo = clean_space();
+    // 110,000 values and no alias: GitBook and Dot read it; so must the
+    // pre-flight. (Kept to 440 KB so that the unoptimised test binary
+    // parses it quickly; `lint::yaml`'s unit tests hold the bounds.)
+    repo.write("docs/api/items.yaml", &"- item\n".repeat(110_000));
+    repo.commit("Add a long list");
+    let env = with(
+        Env::new(),
+        &[("DOCSYNC_DOT_WEBHOOK_URL", "https://example.invalid/hooks/gitlab"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")],
+    );
+    let run = lint(&repo, &env, &[]);
+    assert_no_findings(&run);
+}
