@@ -20,10 +20,12 @@
 //! together; `main` only parses flags and hands over the process
 //! environment. Modules are layered: one may use
 //! those listed above it, never one below —
-//! ground floor ([`error`], [`secret`], [`tls`], [`http`], [`log`]) →
+//! ground floor ([`error`], [`bounded_file`], [`secret`], [`tls`], [`http`],
+//! [`log`]) →
 //! [`settings`] → [`git`] → [`lint`] → [`gitlab`] → [`targets`] → [`plan`]
 //! → [`output`] → [`commands`].
 
+pub mod bounded_file;
 pub mod commands;
 pub mod error;
 pub mod git;

@@ -16,7 +16,7 @@ use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::merge_request_note as merge_requests;
-use crate::output::report;
+use crate::output::report::{self, ReportKind};
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
@@ -28,7 +28,7 @@ use crate::targets::gitbook::answers::{Operation, Revision, state_name};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
-use super::lint::{lint_head, write_code_quality};
+use super::lint::lint_head;
 
 /// Runs `sync`: the exit code of the worst target, report or GitLab step.
 pub fn run(
@@ -39,9 +39,9 @@ pub fn run(
 ) -> Result<Exit> {
     // A report that cannot be written fails the job after the targets were
     // called; find out before calling any.
-    for (report, what) in reports(settings) {
+    for (report, kind) in reports(settings) {
         if let Err(error) = report::check_writable(&report.path) {
-            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            log::error(&report::unwritable(report, kind, &error));
             return Ok(Exit::LocalFailure);
         }
     }
@@ -72,7 +72,7 @@ pub fn run(
     });
     // The result first: a report that fails to write must not hide it.
     log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
-    Ok(exit.worst(write_reports(&plan, settings)))
+    Ok(exit.worst(write_reports(&plan, settings, lint_report.as_ref())))
 }
 
 /// The docs pre-flight of the targets [`linted_targets`] names, on head,
@@ -92,52 +92,41 @@ fn lint_before_sending(
             }
             let _section = Section::start(terminal, "docsync_lint", "Docs pre-flight");
             let report = lint_head(repo, plan, &targets, false)?;
-            write_code_quality(settings, &report)?;
             apply_lint(plan, settings, &report);
             Ok(Some(report))
         }
     }
 }
 
-/// Writes the dotenv and JSON reports; exit 4 when one cannot be written.
-fn write_reports(plan: &SyncPlan, settings: &Settings) -> Exit {
+/// Writes the dotenv, JSON and Code Quality reports; exit 4 when one cannot
+/// be written.
+fn write_reports(plan: &SyncPlan, settings: &Settings, lint_report: Option<&LintReport>) -> Exit {
     let mut exit = Exit::Ok;
-    for (report, what) in reports(settings) {
-        let written = match what {
+    for (report, kind) in reports(settings) {
+        let written = match kind {
             ReportKind::Dotenv => report::write_dotenv(plan, &report.path),
             ReportKind::Json => report::write_json(plan, &report.path),
+            ReportKind::CodeQuality => match lint_report {
+                Some(lint_report) => crate::lint::report::write_code_quality(lint_report, &report.path),
+                // The pre-flight checked no target: nothing to report.
+                None => continue,
+            },
         };
         if let Err(error) = written {
-            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            log::error(&report::unwritable(report, kind, &error));
             exit = exit.worst(Exit::LocalFailure);
         }
     }
     exit
 }
 
-#[derive(Clone, Copy)]
-enum ReportKind {
-    Dotenv,
-    Json,
-}
-
+/// The reports this run writes: the Code Quality report only when the
+/// pre-flight runs.
 fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind)> {
     let dotenv = settings.report.iter().map(|r| (r, ReportKind::Dotenv));
-    dotenv.chain(settings.report_json.iter().map(|r| (r, ReportKind::Json)))
-}
-
-/// Exit 4's message: docsync's own failure, naming where the path came from.
-fn report_problem(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> String {
-    let what = match kind {
-        ReportKind::Dotenv => "dotenv report",
-        ReportKind::Json => "JSON report",
-    };
-    format!(
-        "docsync could not finish locally: cannot write the {what} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
-        report.source,
-        report.path.display().to_string(),
-        report.source
-    )
+    let json = settings.report_json.iter().map(|r| (r, ReportKind::Json));
+    let code_quality = settings.codequality.iter().filter(|_| settings.lint != LintMode::Off);
+    dotenv.chain(json).chain(code_quality.map(|r| (r, ReportKind::CodeQuality)))
 }
 
 /// Before calling anything: every acting target has the secrets it needs.

@@ -34,6 +34,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::bounded_file;
 use crate::error::BadInput;
 use crate::http::answer::{describe, retry_after, server_message_of, shown_location, untrusted_certificate};
 use crate::secret::{Secret, redact, redact_url};
@@ -479,13 +480,19 @@ fn ambiguous(request: &Request, shown_url: &str, attempts: u32, last: String) ->
     HttpError::Ambiguous { method: request.method.clone(), url: shown_url.to_owned(), attempts, last: redact(&last) }
 }
 
+/// The largest CA bundle read: Debian's whole bundle of public roots is
+/// about 220 KiB, so this leaves room for any private CA chain.
+pub const MAX_CA_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
 /// Reads a CA bundle named by `variable`. A file that cannot be read or holds
 /// no certificate is bad configuration: the TLS stack would otherwise fail
 /// later with a message that names neither the variable nor the file.
 pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certificate>, BadInput> {
-    let fix = format!("point {variable} at a readable PEM bundle (-----BEGIN CERTIFICATE----- blocks), or unset it");
-    let pem = std::fs::read(Path::new(path)).map_err(|error| {
-        BadInput::new(variable, format!("cannot read {path}: {error}"), fix.clone()).with_value(path)
+    let fix = format!(
+        "point {variable} at a readable PEM bundle (-----BEGIN CERTIFICATE----- blocks, at most 10 MiB), or unset it"
+    );
+    let pem = bounded_file::read(Path::new(path), MAX_CA_FILE_BYTES).map_err(|refused| {
+        BadInput::new(variable, format!("cannot read {path}: {refused}"), fix.clone()).with_value(path)
     })?;
     let has_pem_block = String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----");
     match reqwest::Certificate::from_pem_bundle(&pem) {

@@ -8,12 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bounded_file;
 use crate::error::BadInput;
 use crate::settings::environment::Environment;
 use crate::settings::flags::GlobalFlags;
 use crate::settings::pipeline::non_empty;
 
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
+/// The largest `docsync.toml` read: hundreds of targets fit in a few dozen
+/// KiB; anything near this is a wrong path, not a configuration.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// `docsync.toml`, as parsed.
 #[derive(Debug, Default, Deserialize)]
@@ -91,18 +95,22 @@ pub fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<Loaded
         (None, Some(path)) => (PathBuf::from(path), true, "DOCSYNC_CONFIG"),
         (None, None) => (PathBuf::from(DEFAULT_CONFIG_FILE), false, DEFAULT_CONFIG_FILE),
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
-        Err(error) => {
-            return Err(BadInput::new(
-                source,
-                format!("cannot read {}: {error}", path.display()),
-                "point it at an existing docsync.toml, or unset it to use the environment only",
-            )
-            .with_value(path.display().to_string()));
-        }
+    let cannot_read = |why: String| {
+        BadInput::new(
+            source,
+            format!("cannot read {}: {why}", path.display()),
+            "point it at an existing docsync.toml (a regular file of at most 1 MiB), or unset it to use the environment only",
+        )
+        .with_value(path.display().to_string())
     };
+    let bytes = match bounded_file::read(&path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(refused) if refused.is_not_found() && !explicit => return Ok(None),
+        Err(refused) => return Err(cannot_read(refused.to_string())),
+    };
+    let text = String::from_utf8(bytes).map_err(|error| {
+        cannot_read(format!("it is not UTF-8 text (invalid bytes at offset {})", error.utf8_error().valid_up_to()))
+    })?;
     let config = parse_file(&path, &text)?;
     Ok(Some(LoadedFile { path, text, config }))
 }

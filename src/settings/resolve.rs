@@ -110,7 +110,7 @@ struct Outputs {
     report: Option<ReportPath>,
     report_json: Option<ReportPath>,
     lint: LintMode,
-    codequality: Option<PathBuf>,
+    codequality: Option<ReportPath>,
 }
 
 impl RunLayers<'_> {
@@ -303,18 +303,18 @@ impl RunLayers<'_> {
         let lint = self
             .layered(&s.lint, &d.lint, defaults.lint.as_ref().map(|v| v.get_ref().clone()), "DOCSYNC_LINT", "lint")
             .map_or(Some(LintMode::Error), |(value, source)| parse_lint(&value, &source, problems));
-        let codequality = match self.layered(
-            &s.codequality,
-            &d.codequality,
-            defaults.codequality.as_ref().map(|v| v.get_ref().clone()),
+        let codequality = report_path(
+            self.layered(
+                &s.codequality,
+                &d.codequality,
+                defaults.codequality.as_ref().map(|v| v.get_ref().clone()),
+                "DOCSYNC_CODEQUALITY",
+                "codequality",
+            ),
             "DOCSYNC_CODEQUALITY",
-            "codequality",
-        ) {
-            Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
-            Some((value, _)) => Some(PathBuf::from(value)),
-            None if in_ci => Some(PathBuf::from(DEFAULT_CODEQUALITY_IN_CI)),
-            None => None,
-        };
+            DEFAULT_CODEQUALITY_IN_CI,
+            in_ci,
+        );
         Outputs { report, report_json, lint: lint.unwrap_or_default(), codequality }
     }
 

@@ -16,6 +16,7 @@ mod gitbook_faults;
 mod gitbook_prism;
 mod gitlab;
 mod help;
+mod input_limits;
 mod layers;
 mod lint;
 mod monorepo;
