@@ -241,6 +241,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
         )
         .with_fix("fix the findings listed (run `docsync lint` locally), or set DOCSYNC_LINT=warn to import anyway");
         outcome.findings = new;
+        outcome.stopped_before_sending = true;
         target_plan.outcome = Some(outcome);
     }
 }

@@ -73,7 +73,8 @@ fn render_text(plan: &SyncPlan) -> String {
                 let _ = writeln!(out, "  {:name_width$}  fix: {fix}", "");
             }
         }
-        if let Some(request) = &target.request {
+        let sent_nothing = target.outcome.as_ref().is_some_and(|o| o.stopped_before_sending);
+        if let Some(request) = target.request.as_ref().filter(|_| !sent_nothing) {
             let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, request.url);
         }
         for warning in &target.warnings {
