@@ -1,7 +1,8 @@
 //! `SUMMARY.md` read the way GitBook reads it: the `#` title is ignored,
 //! `##` headings (which may carry HTML anchors) group pages, nested lists
-//! are child pages, and each list item's link is its page. External URLs and
-//! `#anchor` links are link entries, not files. Nothing inside code counts.
+//! are child pages, and each list item's link is its page; one starting
+//! with `/` is a page from the space's root. External URLs and `#anchor`
+//! links are link entries, not files. Nothing inside code counts.
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,7 +31,10 @@ pub struct Entry {
     pub anchored: bool,
 }
 
-pub fn parse(path: &str, text: &str) -> Summary {
+/// The summary at `path` of the space whose root is `root`: an entry
+/// starting with `/` (`* [Guide](/contents/guide.md)`) names a file from the
+/// space's root, as GitBook reads it.
+pub fn parse(path: &str, root: &str, text: &str) -> Summary {
     let lines = Lines::new(text);
     let dir = snapshot::parent(path);
     let mut entries = Vec::new();
@@ -53,6 +57,7 @@ pub fn parse(path: &str, text: &str) -> Summary {
                 *seen = true;
                 let page = match classify(&dest_url) {
                     Destination::File(file) => Some(snapshot::resolve(dir, &file).ok_or(file)),
+                    Destination::Absolute(file) => Some(snapshot::resolve(root, &file).ok_or(file)),
                     _ => None,
                 };
                 let anchored = page.is_some() && dest_url.contains('#');
@@ -154,7 +159,7 @@ mod tests {
 
     #[test]
     fn entries_with_lines_and_kinds() {
-        let summary = parse("docs/SUMMARY.md", SUMMARY);
+        let summary = parse("docs/SUMMARY.md", "docs", SUMMARY);
         let pages: Vec<(usize, Option<&str>)> =
             summary.entries.iter().map(|e| (e.line, e.page.as_ref().and_then(|p| p.as_deref().ok()))).collect();
         assert_eq!(
