@@ -52,8 +52,9 @@ impl SpaceConfig {
             ("summary", &self.summary, &other.summary),
         ] {
             if ours != theirs {
-                let ours = if ours.is_empty() { "the project directory" } else { ours.as_str() };
-                differences.push(format!("{what} {ours}, not {theirs}"));
+                let name =
+                    |path: &str| if path.is_empty() { "the repository root".to_owned() } else { path.to_owned() };
+                differences.push(format!("{what} {}, not {}", name(ours), name(theirs)));
             }
         }
         if self.redirects != other.redirects {
@@ -354,7 +355,7 @@ fn read_structure(
     for (key, value) in entries {
         if !matches!(key.as_str(), "readme" | "summary") {
             found.push(problem(
-                format!("unknown key `structure.{key}`"),
+                format!("unknown key `structure.{}`", escape_invisible(key)),
                 "structure holds only readme and summary",
                 format!("key:structure.{key}"),
             ));
