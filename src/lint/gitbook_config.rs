@@ -54,7 +54,11 @@ impl SpaceConfig {
             if ours != theirs {
                 let name =
                     |path: &str| if path.is_empty() { "the repository root".to_owned() } else { path.to_owned() };
-                differences.push(format!("{what} {}, not {}", name(ours), name(theirs)));
+                differences.push(format!(
+                    "{what} {}, not {}",
+                    escape_invisible(&name(ours)),
+                    escape_invisible(&name(theirs))
+                ));
             }
         }
         if self.redirects != other.redirects {
@@ -241,11 +245,13 @@ fn unknown_key(
     if map.contains_key(&visible) {
         return problem(format!("{ignored} (the file's `{visible}` applies)"), fix).severity(Severity::Warning);
     }
-    // The space as it would be if GitBook read the key.
+    // The space as it would be if GitBook read the key, and the invisible
+    // characters that came along with it in its value (GitBook's sample
+    // carries one after `SUMMARY.md` too).
     let meant = read_text(
         &config.root_directory(),
         config.config_path.clone(),
-        &text.replacen(key, &visible, 1),
+        &cleaned(text, line),
         snapshot,
         &mut Vec::new(),
     );
@@ -255,6 +261,23 @@ fn unknown_key(
             .severity(Severity::Warning);
     }
     problem(format!("{ignored}, so the space has {}", differences.join(", ")), fix)
+}
+
+/// `text` without invisible characters in the key on `line` (1-based) and
+/// the indented lines below it: the key as its author meant it.
+fn cleaned(text: &str, line: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_key = false;
+    for (index, text_line) in text.split_inclusive('\n').enumerate() {
+        let indented = text_line.starts_with([' ', '\t']) || text_line.trim().is_empty();
+        in_key = index + 1 == line || (in_key && indented);
+        if in_key {
+            out.extend(text_line.chars().filter(|c| *c == '\n' || !is_invisible(*c)));
+        } else {
+            out.push_str(text_line);
+        }
+    }
+    out
 }
 
 /// Whether a character shows nothing: controls, format characters

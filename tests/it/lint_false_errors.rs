@@ -157,13 +157,15 @@ fn a_zero_width_space_in_a_default_key_is_a_warning_shown_escaped() {
     let repo = clean_space();
     repo.write(
         "docs/.gitbook.yaml",
-        "root: ./\n\u{200b}structure:\n  readme: README.md\n  summary: SUMMARY.md\nredirects:\n  old-guide: guide.md\n",
+        // As BrighterCommand/Docs has it: a zero-width space before the key
+        // and after the summary's name, trailing spaces.
+        "root: ./\n\n\u{200b}structure:  \n    readme: README.md  \n    summary: SUMMARY.md\u{200b}\nredirects:\n  old-guide: guide.md\n",
     );
     repo.commit("GitBook's sample configuration");
     let run = lint(&repo);
     let finding = only_finding(&run, "gitbook-config");
     assert_eq!(finding["severity"], "warning", "{finding:#}");
-    assert_eq!(finding["line"], 2, "{finding:#}");
+    assert_eq!(finding["line"], 3, "{finding:#}");
     assert!(message(&finding).contains(r"`\u{200b}structure`"), "escaped: {finding:#}");
     assert!(!message(&finding).contains('\u{200b}'), "{finding:#}");
     assert!(message(&finding).contains("ignores"), "says what GitBook does: {finding:#}");
