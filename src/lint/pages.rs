@@ -170,6 +170,13 @@ pub fn parse_yaml_documents(text: &str) -> Result<(), (usize, String)> {
     yaml::documents(text)
 }
 
+/// The page a link to a missing `path` means, when it lacks `.md` or has a
+/// built site's `.html` for it (`guide`, `guide.html` for `guide.md`).
+pub fn page_meant(path: &str, snapshot: &Snapshot) -> Option<String> {
+    let stem = path.strip_suffix(".html").or_else(|| path.strip_suffix(".htm")).unwrap_or(path);
+    Some(format!("{stem}.md")).filter(|page| snapshot.exists(page))
+}
+
 /// A block whose end tag has not come yet.
 struct OpenBlock<'a> {
     name: &'a str,
@@ -340,7 +347,6 @@ impl Page<'_> {
         if self.snapshot.exists(&resolved) || self.snapshot.is_dir(&resolved) {
             return;
         }
-        let page = format!("{resolved}.md");
         let (message, fix) = if climbed_out {
             // `..` above the root stays at the root, which exports rely on;
             // naming that clamped path would name one nobody wrote.
@@ -351,9 +357,11 @@ impl Page<'_> {
                 ),
                 "link a file inside the space, or the other space's published URL".to_owned(),
             )
-        } else if self.snapshot.exists(&page) {
+        } else if let Some(page) = page_meant(&resolved, self.snapshot) {
             let path_end = destination.find(['#', '?']).unwrap_or(destination.len());
-            let written = format!("{}.md{}", &destination[..path_end], &destination[path_end..]);
+            let path = &destination[..path_end];
+            let stem = path.strip_suffix(".html").or_else(|| path.strip_suffix(".htm")).unwrap_or(path);
+            let written = format!("{stem}.md{}", &destination[path_end..]);
             (
                 format!("{what} `{destination}` names {resolved}, which does not exist; the page is {page}"),
                 format!("write `{written}`: GitBook links pages by their file"),

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::pages::{Destination, Lines, classify, markdown_options};
+use super::pages::{Destination, Lines, classify, markdown_options, page_meant};
 use super::snapshot::{self, Snapshot};
 use super::{Found, Rule};
 
@@ -117,15 +117,17 @@ pub fn check(
             continue;
         }
         if !snapshot.exists(&page) {
+            let message = if snapshot.is_dir(&page) {
+                format!("entry `{}` names the folder {page}, which has no README.md", entry.link)
+            } else if let Some(meant) = page_meant(&page, snapshot) {
+                format!("entry `{}` names {page}, which does not exist; the page is {meant}", entry.link)
+            } else {
+                format!("entry `{}` names {page}, which does not exist", entry.link)
+            };
             found.push(
-                Found::new(
-                    Rule::SummaryMissingFile,
-                    path,
-                    entry.line,
-                    format!("entry `{}` names {page}, which does not exist", entry.link),
-                )
-                .fix("fix the link, restore the page, or remove the entry")
-                .key(page.clone()),
+                Found::new(Rule::SummaryMissingFile, path, entry.line, message)
+                    .fix("fix the link, restore the page, or remove the entry")
+                    .key(page.clone()),
             );
             continue;
         }

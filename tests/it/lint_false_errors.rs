@@ -343,6 +343,29 @@ fn a_link_to_a_page_without_md_says_so() {
     let finding = only_finding(&run, "broken-link");
     assert!(message(&finding).contains("docs/guide.md"), "{finding:#}");
     assert!(fix(&finding).contains("guide.md#install"), "{finding:#}");
+
+    // A built site's `.html` for the page (BrighterCommand/Docs has dozens).
+    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.html#install).\n");
+    repo.commit("Link the built page");
+    let run = lint(&repo);
+    let finding = only_finding(&run, "broken-link");
+    assert!(message(&finding).contains("the page is docs/guide.md"), "{finding:#}");
+    assert!(fix(&finding).contains("`guide.md#install`"), "{finding:#}");
+}
+
+#[test]
+fn summary_entries_say_what_they_miss() {
+    let repo = clean_space();
+    repo.write("docs/sub/page.md", "# Page\n");
+    let summary = format!("{SUMMARY}* [Page](sub/page.md)\n* [Guide again](/guide)\n* [Sub](/sub/)\n");
+    repo.write("docs/SUMMARY.md", &summary);
+    repo.commit("Entries without .md, and a folder without a readme");
+    let run = lint(&repo);
+    let all = findings(&run);
+    let messages: Vec<&str> = all.iter().filter(|f| f["rule"] == "summary-missing-file").map(message).collect();
+    assert_eq!(messages.len(), 2, "{}", run.context());
+    assert!(messages[0].ends_with("the page is docs/guide.md"), "{messages:?}");
+    assert!(messages[1].contains("the folder docs/sub, which has no README.md"), "{messages:?}");
 }
 
 #[test]
