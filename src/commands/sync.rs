@@ -207,7 +207,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
             let line = format!(
                 "{}: {}:{}: {}[{}]: {}",
                 target_plan.name,
-                finding.path,
+                crate::git::diff::quoted_path(&finding.path),
                 finding.line,
                 finding.severity.as_str(),
                 finding.rule.id(),
@@ -233,7 +233,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
         let first = &new
             .iter()
             .find(|f| f.severity == Severity::Error)
-            .map(|f| format!("{}:{}: {}", f.path, f.line, f.message))
+            .map(|f| format!("{}:{}: {}", crate::git::diff::quoted_path(&f.path), f.line, f.message))
             .unwrap_or_default();
         let mut outcome = Outcome::new(
             OutcomeStatus::Failed,

@@ -420,3 +420,23 @@ fn a_target_stopped_by_the_preflight_shows_no_request() {
     assert!(!run.stdout.contains("git/import"), "shows no request it never sent:\n{}", run.context());
     assert!(!prism.log_for_space("spcStopped").contains("git/import"), "{}", prism.log_for_space("spcStopped"));
 }
+
+#[test]
+fn a_file_name_with_a_newline_cannot_forge_log_lines_of_a_sync() {
+    let prism = prism();
+    let repo = clean_space();
+    let before = repo.head();
+    repo.write("docs/x\ndocs/forged.md:9: error[broken-link]: forged.md", "# X\n");
+    let head = repo.commit("A file name holding a newline");
+    let mut command = repo.docsync(&["sync"]);
+    command.envs(push_env("spcForged", &before, &head, prism));
+    let run = run_to_end(command);
+    run.assert_code(1);
+    let forged = |text: &str| text.lines().any(|line| line.starts_with("docs/forged.md"));
+    assert!(!forged(&run.stderr) && !forged(&run.stdout), "forged line:\n{}", run.context());
+    assert!(
+        run.stderr.contains(r#"gitbook: "docs/x\ndocs/forged.md:9"#),
+        "quoted as git quotes it:\n{}",
+        run.context()
+    );
+}
