@@ -380,7 +380,7 @@ fn check_summary_lists_pages(
     found: &mut Vec<Found>,
 ) -> bool {
     let Some(text) = snapshot.text(&config.summary) else { return false };
-    let summary = summary::parse(&config.summary, text);
+    let summary = summary::parse(&config.summary, &config.root, text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
         if *page == config.summary || listed.contains(*page) {
@@ -395,7 +395,7 @@ fn check_summary_lists_pages(
             )
             .fix(format!(
                 "add `* [Title]({})` to {} where the page belongs, or delete the page",
-                snapshot::relative(page, snapshot::parent(&config.summary)),
+                pages::link_destination(&snapshot::relative(page, snapshot::parent(&config.summary))),
                 config.summary
             )),
         );
@@ -463,7 +463,7 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
                 1,
                 format!("page {verb} without a redirect: links to /{slug} will break"),
             )
-            .fix(format!("add to {}:\nredirects:\n  {slug}: {target}", config.config_path))
+            .fix(config.redirect_fix(&slug, &target))
             .key(slug),
         );
     }

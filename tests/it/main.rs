@@ -19,6 +19,7 @@ mod help;
 mod input_limits;
 mod layers;
 mod lint;
+mod lint_false_errors;
 mod monorepo;
 mod packaging;
 mod plan_pipelines;
