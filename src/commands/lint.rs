@@ -1,30 +1,24 @@
 //! `docsync lint`: the docs pre-flight of every target on its own, and the
 //! pre-flight's reading of head's docs that `sync` runs before sending.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
-use crate::error::Exit;
+use crate::error::{BadInput, Exit};
 use crate::git::repo::Repo;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::plan::SyncPlan;
-use crate::settings::environment::Environment;
-use crate::settings::flags::{Cli, Format, LintFlags};
+use crate::settings::flags::{Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
 
 /// `docsync lint`: the docs pre-flight of every target, on the range's head
 /// commit (or the working tree). Without a configured target, the project
 /// directory is checked as a GitBook space.
-pub fn run(
-    cli: &Cli,
-    env: &Environment,
-    settings: &Settings,
-    flags: LintFlags,
-    terminal: Terminal,
-    runtime: &Runtime,
-) -> Result<Exit> {
+pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     let http = match settings.pipeline.ci {
         Some(_) => Some(HttpClient::new(&settings.http)?),
         None => None,
@@ -33,22 +27,24 @@ pub fn run(
     let fallback;
     let mut targets: Vec<LintTarget<'_>> = settings.targets.iter().map(LintTarget::of).collect();
     if targets.is_empty() {
-        let directory = cli
-            .global
-            .settings
-            .project_directory
-            .as_deref()
-            .or(config_value(&env.docsync.project_directory))
-            .unwrap_or("")
-            .trim_start_matches("./")
-            .trim_matches('/')
-            .to_owned();
+        let directory = settings.project_directory.path.clone();
         tracing::info!(
             "no target configured: checking {} as a GitBook space",
             if directory.is_empty() { "the repository root" } else { directory.as_str() }
         );
         fallback = PathFilter::new(directory, Vec::new()).context("while reading the project directory")?;
         targets.push(LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &fallback });
+    }
+    if flags.worktree {
+        let root = gathered.repo.workdir().context("the repository has no working tree")?;
+        for target in &targets {
+            let source = if settings.targets.is_empty() {
+                settings.project_directory.source.clone().unwrap_or_else(|| "project directory".to_owned())
+            } else {
+                format!("target {}: project directory", target.name)
+            };
+            refuse_symlinks(&root, &target.paths.directory, &source)?;
+        }
     }
     let report = lint_head(&gathered.repo, &plan, &targets, flags.worktree)?;
     write_code_quality(settings, &report)?;
@@ -61,8 +57,32 @@ pub fn run(
     Ok(if failing > 0 { Exit::TargetFailed } else { Exit::Ok })
 }
 
-fn config_value(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
+/// A project directory reached through a symbolic link in the working tree
+/// is refused: git, and so GitBook, never follows one, and the link may lead
+/// anywhere on the machine.
+fn refuse_symlinks(root: &Path, directory: &str, source: &str) -> Result<()> {
+    let mut path = root.to_path_buf();
+    for part in directory.split('/').filter(|part| !part.is_empty()) {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(BadInput::new(
+                    source,
+                    format!(
+                        "{} is a symbolic link: git does not follow it, and neither does GitBook",
+                        path.strip_prefix(root).unwrap_or(&path).display()
+                    ),
+                    "name the real directory inside the repository, like docs or handbook/en",
+                )
+                .with_value(directory)
+                .into());
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error).with_context(|| format!("while reading {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// The pre-flight on the plan's head commit, or on the working tree.

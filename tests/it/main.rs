@@ -17,6 +17,7 @@ mod gitlab;
 mod help;
 mod layers;
 mod lint;
+mod lint_new_findings;
 mod monorepo;
 mod packaging;
 mod plan_pipelines;

@@ -1,0 +1,106 @@
+//! What the docs pre-flight calls "new", what `--worktree` reads, and which
+//! project directories it refuses.
+//!
+//! - A finding is new when the range's base did not have it: an old broken
+//!   link in a page the range edits is not new, a page the range deletes
+//!   breaks the links to it in untouched pages.
+//! - `--worktree` answers "will CI block this?": uncommitted and untracked
+//!   changes are changes of the range, and files git ignores are not read.
+//! - A project directory outside the repository, or a symlink, is bad input
+//!   (exit 2), with or without a configured target.
+
+use crate::common;
+
+use serde_json::Value;
+
+use common::{Env, Run, TestRepo, run_to_end, with};
+
+const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n* [Table](table.md)\n";
+const TABLE: &str =
+    "# Table\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [setup](setup.md), [install](install.md) and [run](run.md).\n";
+
+/// A space in `docs/` whose `table.md` holds three broken links: the
+/// repository's old errors.
+fn space_with_old_errors() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md).\n");
+    repo.write("docs/SUMMARY.md", SUMMARY);
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md).\n");
+    repo.write("docs/table.md", TABLE);
+    repo.commit("A space with three broken links");
+    repo
+}
+
+fn gitbook_target() -> Env {
+    with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcNew"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")])
+}
+
+/// `docsync lint --format json` outside CI (the range is HEAD~1..HEAD).
+fn lint(repo: &TestRepo, env: &Env, extra: &[&str]) -> Run {
+    let mut args = vec!["lint", "--format", "json"];
+    args.extend_from_slice(extra);
+    let mut command = repo.docsync(&args);
+    command.envs(env);
+    run_to_end(command)
+}
+
+fn findings(run: &Run) -> Vec<Value> {
+    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
+}
+
+// ---- 7. safe inputs -------------------------------------------------------
+
+#[test]
+fn a_project_directory_outside_the_repository_is_bad_input_without_a_target() {
+    let repo = space_with_old_errors();
+    let run = lint(&repo, &Env::new(), &["--project-directory", "../../outside"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--project-directory = \"../../outside\""), "names the flag: {}", run.context());
+    assert!(run.stderr.contains("not a plain directory inside the repository"), "{}", run.context());
+
+    let run = lint(&repo, &with(Env::new(), &[("DOCSYNC_PROJECT_DIRECTORY", "../..")]), &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("DOCSYNC_PROJECT_DIRECTORY = \"../..\""), "names the variable: {}", run.context());
+    // Said once, not once per place that reads it.
+    assert_eq!(run.stderr.matches("DOCSYNC_PROJECT_DIRECTORY = ").count(), 1, "{}", run.context());
+
+    // The same value with a configured target: the same refusal, once.
+    let env = with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcNew"), ("DOCSYNC_PROJECT_DIRECTORY", "../..")]);
+    let run = lint(&repo, &env, &[]);
+    run.assert_code(2);
+    assert_eq!(run.stderr.matches("DOCSYNC_PROJECT_DIRECTORY = ").count(), 1, "{}", run.context());
+}
+
+#[test]
+fn lint_without_a_target_reads_the_project_directory_of_docsync_toml() {
+    let repo = space_with_old_errors();
+    // No readme at the repository root: checking the root would report it.
+    repo.write("docsync.toml", "[defaults]\nproject_directory = \"docs\"\n");
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md), then go [home](README.md).\n");
+    repo.commit("Link home");
+    let run = lint(&repo, &Env::new(), &[]);
+    run.assert_code(0);
+    let all = findings(&run);
+    assert!(!all.is_empty(), "the old broken links are reported: {}", run.context());
+    assert!(all.iter().all(|f| f["path"].as_str().is_some_and(|p| p.starts_with("docs/"))), "{}", run.context());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_project_directory_is_bad_input_in_the_worktree() {
+    let repo = space_with_old_errors();
+    let outside = repo.outside_dir("outside");
+    std::fs::write(outside.join("README.md"), "# Outside\n").unwrap();
+    std::os::unix::fs::symlink(&outside, repo.path.join("linked")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.path.join("docs/inner")).unwrap();
+    for (env, shown) in [
+        (with(Env::new(), &[("DOCSYNC_PROJECT_DIRECTORY", "linked")]), "DOCSYNC_PROJECT_DIRECTORY"),
+        (with(gitbook_target(), &[("DOCSYNC_PROJECT_DIRECTORY", "linked")]), "target gitbook"),
+        (with(gitbook_target(), &[("DOCSYNC_PROJECT_DIRECTORY", "docs/inner/")]), "target gitbook"),
+    ] {
+        let run = lint(&repo, &env, &["--worktree"]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(shown) && run.stderr.contains("symbolic link"), "{}", run.context());
+        assert!(run.stderr.contains("fix:"), "{}", run.context());
+    }
+}
