@@ -7,11 +7,12 @@ use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
 use crate::error::{BadInput, Exit};
+use crate::git::range::{self, RangeMode};
 use crate::git::repo::Repo;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
-use crate::plan::SyncPlan;
+use crate::plan::{RangeView, SyncPlan};
 use crate::settings::flags::{Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
 
@@ -95,7 +96,21 @@ pub(super) fn lint_head(
     let source = if worktree { lint::Source::Worktree } else { lint::Source::Commit(&plan.range.head) };
     let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
     let snapshot = lint::read_files(repo, source, &directories).context("while reading the docs")?;
-    let report = lint::check(targets, &snapshot, &lint::RangeChanges::new(&plan.changes));
+    let range = lint::RangeChanges::new(&plan.changes);
+    let mut report = lint::check(targets, &snapshot, &range);
+    match readable_base(repo, &plan.range) {
+        Some(base) if report.needs_base(&range) => {
+            let base_files = lint::read_files(repo, lint::Source::Commit(base), &directories)
+                .with_context(|| format!("while reading the docs at the base {}", range::short(base)))?;
+            let at_base = lint::check(targets, &base_files, &lint::RangeChanges::default());
+            report = report.compared_with_base(&at_base, &range);
+        }
+        Some(_) => {}
+        None if report.errors > 0 => tracing::info!(
+            "the range's base is not in the clone: a finding counts as new when the range touched its file"
+        ),
+        None => {}
+    }
     tracing::info!(
         "docs pre-flight: {} error(s), {} warning(s), {} new error(s)",
         report.errors,
@@ -103,6 +118,14 @@ pub(super) fn lint_head(
         report.new_errors().count()
     );
     Ok(report)
+}
+
+/// The range's base, when its findings can be read: a range with a base
+/// (not a full sync) that the clone holds (GitLab's compare API answers
+/// only for a base the clone lacks).
+fn readable_base<'a>(repo: &Repo, range: &'a RangeView) -> Option<&'a str> {
+    let base = range.base.as_deref()?;
+    (range.mode != RangeMode::Full && repo.has_commit(base)).then_some(base)
 }
 
 pub(super) fn write_code_quality(settings: &Settings, report: &LintReport) -> Result<()> {

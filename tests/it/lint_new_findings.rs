@@ -48,6 +48,108 @@ fn findings(run: &Run) -> Vec<Value> {
     run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
 }
 
+/// The findings of one rule: `(path, new)`, in the report's order.
+fn of_rule(run: &Run, rule: &str) -> Vec<(String, bool)> {
+    findings(run)
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| (f["path"].as_str().unwrap_or("").to_owned(), f["new"].as_bool().unwrap_or(false)))
+        .collect()
+}
+
+fn owned(expected: &[(&str, bool)]) -> Vec<(String, bool)> {
+    expected.iter().map(|(path, new)| ((*path).to_owned(), *new)).collect()
+}
+
+// ---- 5. "new" means absent at the base ------------------------------------
+
+#[test]
+fn old_errors_in_an_edited_page_are_not_new() {
+    let repo = space_with_old_errors();
+    repo.write("docs/table.md", &TABLE.replace("| 1 | 2 |", "| 1 | 2 |\n| 3 | 4 |"));
+    repo.commit("Fix the table");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    assert_eq!(of_rule(&run, "broken-link"), owned(&[("docs/table.md", false); 3]), "{}", run.context());
+    run.assert_code(0);
+    // The text says so, and the summary line counts no new error.
+    let mut command = repo.docsync(&["lint"]);
+    command.envs(gitbook_target());
+    let text = run_to_end(command);
+    text.assert_code(0);
+    assert_eq!(text.stdout.matches("(not new in the range)").count(), 3, "{}", text.context());
+    assert!(text.stdout.contains("3 errors, 0 warnings; 0 new errors"), "{}", text.context());
+}
+
+#[test]
+fn another_link_to_the_same_missing_page_is_new() {
+    let repo = space_with_old_errors();
+    repo.write("docs/table.md", &format!("{TABLE}\nAgain: [setup](setup.md).\n"));
+    repo.commit("Link setup again");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    // The base had one link to setup.md; the later one in the file is new.
+    let links = of_rule(&run, "broken-link");
+    assert_eq!(links.iter().filter(|(_, new)| *new).count(), 1, "{}", run.context());
+    let new_line = findings(&run).iter().find(|f| f["new"] == true).map(|f| f["line"].clone());
+    assert_eq!(new_line, Some(Value::from(9)), "{}", run.context());
+    run.assert_code(1);
+}
+
+#[test]
+fn old_errors_follow_their_page_through_a_rename() {
+    let repo = space_with_old_errors();
+    repo.mv("docs/table.md", "docs/tables.md");
+    repo.write("docs/tables.md", &TABLE.replace("# Table", "# Tables"));
+    repo.write("docs/SUMMARY.md", &SUMMARY.replace("table.md", "tables.md"));
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](tables.md).\n");
+    repo.commit("Rename the table page");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    assert_eq!(of_rule(&run, "broken-link"), owned(&[("docs/tables.md", false); 3]), "{}", run.context());
+    assert_eq!(of_rule(&run, "moved-without-redirect"), owned(&[("docs/table.md", true)]), "{}", run.context());
+    run.assert_code(0);
+}
+
+#[test]
+fn deleting_a_page_breaks_the_links_of_untouched_pages() {
+    let repo = space_with_old_errors();
+    repo.remove("docs/guide.md");
+    repo.write("docs/SUMMARY.md", &SUMMARY.replace("* [Guide](guide.md)\n", ""));
+    repo.commit("Delete the guide");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    // README.md is untouched, but the range broke its link.
+    let links = of_rule(&run, "broken-link");
+    assert!(links.contains(&("docs/README.md".to_owned(), true)), "{}", run.context());
+    assert_eq!(links.iter().filter(|(_, new)| *new).count(), 1, "{}", run.context());
+    run.assert_code(1);
+}
+
+#[test]
+fn a_page_dropped_from_the_summary_is_new() {
+    let repo = space_with_old_errors();
+    repo.write("docs/SUMMARY.md", &SUMMARY.replace("* [Table](table.md)\n", ""));
+    repo.commit("Drop the table from the summary");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    let dropped = findings(&run).into_iter().find(|f| f["rule"] == "page-not-in-summary");
+    let dropped = dropped.unwrap_or_else(|| panic!("{}", run.context()));
+    assert_eq!(
+        (&dropped["path"], &dropped["new"], &dropped["severity"]),
+        (&"docs/table.md".into(), &true.into(), &"error".into())
+    );
+    run.assert_code(1);
+}
+
+#[test]
+fn without_a_base_in_the_clone_a_touched_file_s_findings_are_new() {
+    let repo = space_with_old_errors();
+    repo.write("docs/table.md", &TABLE.replace("| 1 | 2 |", "| 1 | 2 |\n| 3 | 4 |"));
+    repo.commit("Fix the table");
+    // The base (HEAD~1) is beyond the shallow clone: no base findings to
+    // compare with, so the file rule applies (documented).
+    let shallow = repo.clone_shallow("shallow", 1);
+    let run = lint(&shallow, &gitbook_target(), &[]);
+    assert!(of_rule(&run, "broken-link").iter().all(|(_, new)| *new), "{}", run.context());
+    run.assert_code(1);
+}
+
 // ---- 7. safe inputs -------------------------------------------------------
 
 #[test]
