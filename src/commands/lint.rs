@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 use crate::error::{BadInput, Exit};
 use crate::git::range::{self, RangeMode};
 use crate::git::repo::Repo;
+use crate::git::worktree;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
@@ -93,10 +94,32 @@ pub(super) fn lint_head(
     targets: &[LintTarget<'_>],
     worktree: bool,
 ) -> Result<LintReport> {
-    let source = if worktree { lint::Source::Worktree } else { lint::Source::Commit(&plan.range.head) };
     let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
-    let snapshot = lint::read_files(repo, source, &directories).context("while reading the docs")?;
-    let range = lint::RangeChanges::new(&plan.changes);
+    // With --worktree, what is uncommitted or untracked is part of the
+    // range: CI will see it once committed.
+    let (snapshot, range) = if worktree {
+        let checked_out = repo.resolve_commit("HEAD")?;
+        if checked_out.as_deref() != Some(plan.range.head.as_str()) {
+            return Err(BadInput::new(
+                "--worktree",
+                format!(
+                    "the working tree is a checkout of {}, not of the range's head {}",
+                    checked_out.as_deref().map_or("nothing", range::short),
+                    range::short(&plan.range.head)
+                ),
+                "drop --to (or DOCSYNC_TO), or check out the range's head first",
+            )
+            .into());
+        }
+        let status = repo.worktree_status()?;
+        let snapshot = lint::read_files(repo, lint::Source::Worktree(&status.ignored), &directories);
+        let changes = worktree::carry_on(plan.changes.clone(), status.changes);
+        (snapshot, lint::RangeChanges::new(&changes))
+    } else {
+        let snapshot = lint::read_files(repo, lint::Source::Commit(&plan.range.head), &directories);
+        (snapshot, lint::RangeChanges::new(&plan.changes))
+    };
+    let snapshot = snapshot.context("while reading the docs")?;
     let mut report = lint::check(targets, &snapshot, &range);
     match readable_base(repo, &plan.range) {
         Some(base) if report.needs_base(&range) => {

@@ -2,7 +2,7 @@
 //! (so CI and a local run agree) or from the working tree (`--worktree`).
 //! Paths are repository-relative with `/` separators.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -33,7 +33,9 @@ pub fn wanted(path: &str, size: u64) -> bool {
 /// Where the files come from.
 pub enum Source<'a> {
     Commit(&'a str),
-    Worktree,
+    /// The working tree, without the paths git ignores (GitBook never sees
+    /// them); a directory among them ends with `/`.
+    Worktree(&'a HashSet<String>),
 }
 
 /// Reads the files below each directory (repository-relative, empty for the
@@ -64,16 +66,16 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
                     snapshot.files.insert(file.path, Entry { size: file.size, text });
                 }
             }
-            Source::Worktree => {
+            Source::Worktree(ignored) => {
                 let root = repo.workdir().context("the repository has no working tree")?;
-                read_worktree(&root, directory, &mut snapshot)?;
+                read_worktree(&root, directory, ignored, &mut snapshot)?;
             }
         }
     }
     Ok(snapshot)
 }
 
-fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Result<()> {
+fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapshot: &mut Snapshot) -> Result<()> {
     let mut pending = vec![directory.to_owned()];
     while let Some(dir) = pending.pop() {
         let entries = match std::fs::read_dir(root.join(&dir)) {
@@ -86,6 +88,9 @@ fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Resul
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = join(&dir, &name);
             let kind = entry.file_type().with_context(|| format!("while reading {path}"))?;
+            if ignored.contains(&path) || (kind.is_dir() && ignored.contains(&format!("{path}/"))) {
+                continue;
+            }
             if kind.is_dir() {
                 if name != ".git" {
                     pending.push(path);

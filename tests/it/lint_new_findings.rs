@@ -150,6 +150,92 @@ fn without_a_base_in_the_clone_a_touched_file_s_findings_are_new() {
     run.assert_code(1);
 }
 
+// ---- 6. --worktree: what CI will see --------------------------------------
+
+/// The space with old errors, then a commit editing the guide: the range
+/// HEAD~1..HEAD touches only docs/guide.md.
+fn space_then_an_edit() -> TestRepo {
+    let repo = space_with_old_errors();
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md), then go [home](README.md).\n");
+    repo.commit("Link home");
+    repo
+}
+
+#[test]
+fn uncommitted_and_untracked_changes_are_changes_of_the_range() {
+    let repo = space_then_an_edit();
+    // Uncommitted: a broken link in the readme, a page left out of the
+    // summary (untracked), a page deleted without a redirect.
+    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md) or [the tour](tour.md).\n");
+    repo.write("docs/orphan.md", "# Orphan\n");
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    assert_eq!(
+        of_rule(&run, "broken-link").iter().filter(|(_, new)| *new).collect::<Vec<_>>(),
+        [&("docs/README.md".to_owned(), true)],
+        "{}",
+        run.context()
+    );
+    let orphan = findings(&run).into_iter().find(|f| f["rule"] == "page-not-in-summary");
+    assert_eq!(
+        orphan.as_ref().map(|f| (&f["path"], &f["new"], &f["severity"])),
+        Some((&"docs/orphan.md".into(), &true.into(), &"error".into())),
+        "{}",
+        run.context()
+    );
+    run.assert_code(1);
+    // The table's old links stay old.
+    assert!(of_rule(&run, "broken-link").contains(&("docs/table.md".to_owned(), false)), "{}", run.context());
+
+    // A page deleted (not staged) and one renamed (staged) in the working tree.
+    std::fs::remove_file(repo.path.join("docs/orphan.md")).unwrap();
+    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md).\n");
+    std::fs::remove_file(repo.path.join("docs/guide.md")).unwrap();
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    assert_eq!(of_rule(&run, "moved-without-redirect"), owned(&[("docs/guide.md", true)]), "{}", run.context());
+}
+
+#[test]
+fn old_errors_in_a_page_edited_in_the_worktree_are_not_new() {
+    let repo = space_then_an_edit();
+    repo.write("docs/table.md", &TABLE.replace("| 1 | 2 |", "| 1 | 2 |\n| 3 | 4 |"));
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    assert_eq!(of_rule(&run, "broken-link"), owned(&[("docs/table.md", false); 3]), "{}", run.context());
+    run.assert_code(0);
+    // A staged rename keeps them old too.
+    repo.mv("docs/table.md", "docs/tables.md");
+    repo.write("docs/SUMMARY.md", &SUMMARY.replace("table.md", "tables.md"));
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](tables.md), then go [home](README.md).\n");
+    repo.write("docs/.gitbook.yaml", "redirects:\n  table: tables.md\n");
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    assert_eq!(of_rule(&run, "broken-link"), owned(&[("docs/tables.md", false); 3]), "{}", run.context());
+    run.assert_code(0);
+}
+
+#[test]
+fn the_worktree_is_read_only_as_the_range_s_head() {
+    let repo = space_then_an_edit();
+    let run = lint(&repo, &gitbook_target(), &["--worktree", "--to", "HEAD~1"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--worktree") && run.stderr.contains("fix:"), "{}", run.context());
+}
+
+#[test]
+fn files_git_ignores_are_not_read() {
+    let repo = space_then_an_edit();
+    repo.write(".gitignore", "docs/drafts/\n*.tmp.md\n");
+    repo.write("docs/drafts/idea.md", "# Idea\n\n[nowhere](nowhere.md)\n");
+    repo.write("docs/scratch.tmp.md", "{% hint style=\"info\" %}\nnever closed\n");
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    let all = findings(&run);
+    assert!(
+        all.iter().all(|f| !f["path"].as_str().unwrap_or("").contains("drafts")
+            && !f["path"].as_str().unwrap_or("").contains("tmp")),
+        "ignored files were read: {}",
+        run.context()
+    );
+    run.assert_code(0);
+}
+
 // ---- 7. safe inputs -------------------------------------------------------
 
 #[test]
