@@ -130,7 +130,7 @@ pub(super) fn lint_head(
         }
         Some(_) => {}
         None if report.errors > 0 => tracing::info!(
-            "the range's base is not in the clone: a finding counts as new when the range touched its file"
+            "the range has no base in the clone (a full sync, or a base beyond a shallow clone): a finding counts as new when the range touched its file"
         ),
         None => {}
     }

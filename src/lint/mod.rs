@@ -4,8 +4,9 @@
 //!
 //! The flow: [`Snapshot`] (the files, from the head commit or the working
 //! tree, read once) + the range's changes → per-target rules → [`Finding`]s
-//! → [`report`] (text, JSON, GitLab Code Quality). Checking is pure: it
-//! reads nothing but the snapshot.
+//! → compared with the base's findings when the base can be read (a
+//! finding is new when the base lacked it) → [`report`] (text, JSON, GitLab
+//! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
 mod gitbook_config;
 mod pages;
@@ -100,7 +101,8 @@ impl Serialize for Rule {
 pub struct Finding {
     pub rule: Rule,
     pub severity: Severity,
-    /// Whether the range introduced it (only new errors fail).
+    /// Whether the range introduced it: absent at the range's base (only new
+    /// errors fail); see [`LintReport::compared_with_base`].
     pub new: bool,
     pub target: String,
     /// Relative to the repository root.
