@@ -114,10 +114,10 @@ pub(super) fn lint_head(
         let status = repo.worktree_status()?;
         let snapshot = lint::read_files(repo, lint::Source::Worktree(&status.ignored), &directories);
         let changes = worktree::carry_on(plan.changes.clone(), status.changes);
-        (snapshot, lint::RangeChanges::new(&changes))
+        (snapshot, lint::RangeChanges::within(&changes, &directories))
     } else {
         let snapshot = lint::read_files(repo, lint::Source::Commit(&plan.range.head), &directories);
-        (snapshot, lint::RangeChanges::new(&plan.changes))
+        (snapshot, lint::RangeChanges::within(&plan.changes, &directories))
     };
     let snapshot = snapshot.context("while reading the docs")?;
     let mut report = lint::check(targets, &snapshot, &range);

@@ -185,6 +185,18 @@ pub struct RangeChanges {
 }
 
 impl RangeChanges {
+    /// The changes to files below the checked directories: the checks read
+    /// no other file, so no other change can make a finding new.
+    pub fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
+        let inside = |path: &str| directories.iter().any(|directory| snapshot::is_inside(path, directory));
+        let relevant: Vec<Change> = changes
+            .iter()
+            .filter(|change| inside(&change.path) || change.old_path.as_deref().is_some_and(inside))
+            .cloned()
+            .collect();
+        RangeChanges::new(&relevant)
+    }
+
     pub fn new(changes: &[Change]) -> RangeChanges {
         let mut range = RangeChanges::default();
         for change in changes {
@@ -640,8 +652,11 @@ mod tests {
             let range = RangeChanges::new(changes);
             check(&targets, &snapshot, &range).needs_base(&range)
         };
-        // An edit of another page cannot change a.md's finding…
+        // An edit of another page cannot change a.md's finding, nor can a
+        // file added outside the space…
         assert!(!needs(&[change(ChangeStatus::Modified, "docs/b.md", None)]));
+        let outside = RangeChanges::within(&[change(ChangeStatus::Added, "src/main.rs", None)], &["docs"]);
+        assert!(!check(&targets, &snapshot, &outside).needs_base(&outside));
         // …an edit of a.md, of the summary, or a deletion can.
         assert!(needs(&[change(ChangeStatus::Modified, "docs/a.md", None)]));
         assert!(needs(&[change(ChangeStatus::Modified, "docs/SUMMARY.md", None)]));
