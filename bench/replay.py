@@ -71,8 +71,12 @@ def identity(finding: dict, path: str | None = None) -> tuple[str, str, str]:
 
 
 def renames(repo: Path, base: str, head: str) -> dict[str, str]:
-    """New path → old path, as `git diff -M` pairs them."""
-    out = git(repo, "diff", "--name-status", "-M", "-z", base, head).split("\0")
+    """New path → old path, as `git diff -M` pairs them (none when a blob
+    is missing: a snapshot may lack large objects)."""
+    try:
+        out = git(repo, "diff", "--name-status", "-M", "-z", base, head).split("\0")
+    except subprocess.CalledProcessError:
+        return {}
     found, index = {}, 0
     while index < len(out) - 1:
         status = out[index]

@@ -121,6 +121,9 @@ pub(super) fn lint_head(
     };
     let snapshot = snapshot.context("while reading the docs")?;
     let mut report = lint::check(targets, &snapshot, &range);
+    // The findings own their text: head's files can go before the base's
+    // are read, so that the two are never in memory at once.
+    drop(snapshot);
     match readable_base(repo, &plan.range) {
         Some(base) if report.needs_base(&range) => {
             let base_files = lint::read_files(repo, lint::Source::Commit(base), &directories)
