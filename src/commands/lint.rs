@@ -121,14 +121,25 @@ pub(super) fn lint_head(
     };
     let snapshot = snapshot.context("while reading the docs")?;
     let mut report = lint::check(targets, &snapshot, &range);
-    // The findings own their text: head's files can go before the base's
-    // are read, so that the two are never in memory at once.
-    drop(snapshot);
     match readable_base(repo, &plan.range) {
         Some(base) if report.needs_base(&range) => {
-            let base_files = lint::read_files(repo, lint::Source::Commit(base), &directories)
-                .with_context(|| format!("while reading the docs at the base {}", range::short(base)))?;
-            let at_base = lint::check(targets, &base_files, &lint::RangeChanges::default());
+            let reading = || format!("while reading the docs at the base {}", range::short(base));
+            let at_base = match report.edited_pages(&range) {
+                // Only these pages differ at the base: check just them.
+                Some(pages) => {
+                    let mut snapshot = snapshot;
+                    snapshot.take_from_commit(repo, base, pages).with_context(reading)?;
+                    lint::check_files(targets, &snapshot, pages)
+                }
+                None => {
+                    // Head's files go before the base's are read: never both
+                    // in memory at once.
+                    drop(snapshot);
+                    let base_files =
+                        lint::read_files(repo, lint::Source::Commit(base), &directories).with_context(reading)?;
+                    lint::check(targets, &base_files, &lint::RangeChanges::default())
+                }
+            };
             report = report.compared_with_base(&at_base, &range);
         }
         Some(_) => {}

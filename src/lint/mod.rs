@@ -269,8 +269,17 @@ impl LintReport {
                 || self.findings.iter().any(|f| range.touched.contains(&f.path) || range.removed.contains(&f.path)))
     }
 
-    /// Each finding is new when the base (`base`, checked with no range)
-    /// did not have it. Identities are compared, not lines; when the head
+    /// The files whose findings can differ at the base when the range only
+    /// edited pages (no summary, no configuration, nothing added, deleted
+    /// or renamed): those pages. Every other file's findings are then the
+    /// same at the base. `None` when the range changed more.
+    pub fn edited_pages<'a>(&self, range: &'a RangeChanges) -> Option<&'a HashSet<String>> {
+        let summary_touched = self.summaries.iter().any(|summary| range.touched.contains(summary));
+        (!range.structural && !summary_touched).then_some(&range.touched)
+    }
+
+    /// Each finding is new when the base (`base`, checked with no range, or
+    /// only in the edited pages) did not have it. Identities are compared, not lines; when the head
     /// has more findings of one identity than the base, the later ones in
     /// the file are the new ones. A page left out of the summary is an
     /// error when new, a warning when it was left out before.
@@ -279,10 +288,15 @@ impl LintReport {
         for finding in &base.findings {
             *at_base.entry((finding.rule, &finding.target, &finding.path, &finding.key)).or_default() += 1;
         }
+        let only_edited = self.edited_pages(range);
         let new: Vec<bool> = self
             .findings
             .iter()
             .map(|finding| {
+                if only_edited.is_some_and(|edited| !edited.contains(&finding.path)) {
+                    // Its file and everything it depends on are as at the base.
+                    return false;
+                }
                 let path = range.renamed_from.get(&finding.path).unwrap_or(&finding.path);
                 match at_base.get_mut(&(finding.rule, finding.target.as_str(), path.as_str(), finding.key.as_str())) {
                     Some(count) if *count > 0 => {
@@ -339,12 +353,30 @@ impl<'a> LintTarget<'a> {
 /// ([`decide_new`]); [`LintReport::compared_with_base`] then corrects it
 /// when the base can be read. Pure.
 pub fn check(targets: &[LintTarget<'_>], snapshot: &Snapshot, range: &RangeChanges) -> LintReport {
+    check_in(targets, snapshot, range, None)
+}
+
+/// The findings in these files only, for the base of a range that only
+/// edited them (see [`LintReport::edited_pages`]): the other pages are not
+/// parsed. Pure.
+pub fn check_files(targets: &[LintTarget<'_>], snapshot: &Snapshot, files: &HashSet<String>) -> LintReport {
+    let mut report = check_in(targets, snapshot, &RangeChanges::default(), Some(files));
+    report.findings.retain(|finding| files.contains(&finding.path));
+    LintReport::from_findings(report.findings, report.summaries)
+}
+
+fn check_in(
+    targets: &[LintTarget<'_>],
+    snapshot: &Snapshot,
+    range: &RangeChanges,
+    only: Option<&HashSet<String>>,
+) -> LintReport {
     let mut findings = Vec::new();
     let mut summaries = BTreeSet::new();
     for target in targets {
         let found = match target.kind {
-            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range, &mut summaries),
-            LintKind::Dot => check_dot(target.paths, snapshot),
+            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range, only, &mut summaries),
+            LintKind::Dot => check_dot(target.paths, snapshot, only),
         };
         findings.extend(found.into_iter().map(|found| decide_new(found, target.name, range)));
     }
@@ -389,6 +421,7 @@ fn check_gitbook(
     directory: &str,
     snapshot: &Snapshot,
     range: &RangeChanges,
+    only: Option<&HashSet<String>>,
     summaries: &mut BTreeSet<String>,
 ) -> Vec<Found> {
     let mut found = Vec::new();
@@ -404,7 +437,7 @@ fn check_gitbook(
         // Another space nested inside this one is not this one's content.
         let nested: Vec<&str> =
             all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
-        summaries.insert(check_space(space, &nested, snapshot, range, &mut found));
+        summaries.insert(check_space(space, &nested, snapshot, range, only, &mut found));
     }
     found
 }
@@ -416,6 +449,7 @@ fn check_space(
     nested: &[&str],
     snapshot: &Snapshot,
     range: &RangeChanges,
+    only: Option<&HashSet<String>>,
     found: &mut Vec<Found>,
 ) -> String {
     let space = Space { config: gitbook_config::read(directory, snapshot, found), nested, snapshot };
@@ -425,7 +459,7 @@ fn check_space(
     let has_summary = check_summary_lists_pages(config, &pages, snapshot, found);
     check_sizes(&space, &pages, has_summary, range, found);
     for page in &pages {
-        if *page == config.summary {
+        if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
             continue;
         }
         if let Some(text) = snapshot.text(page) {
@@ -566,9 +600,10 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
     }
 }
 
-fn check_dot(paths: &PathFilter, snapshot: &Snapshot) -> Vec<Found> {
+fn check_dot(paths: &PathFilter, snapshot: &Snapshot, only: Option<&HashSet<String>>) -> Vec<Found> {
     let mut found = Vec::new();
-    for file in snapshot.files_under(&paths.directory).filter(|p| paths.matches(p)) {
+    let checked = |path: &str| paths.matches(path) && only.is_none_or(|only| only.contains(path));
+    for file in snapshot.files_under(&paths.directory).filter(|p| checked(p)) {
         let Some(text) = snapshot.text(file) else { continue };
         if is_yaml(file) {
             if let Err((line, message)) = pages::parse_yaml_documents(text) {

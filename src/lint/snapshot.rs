@@ -120,6 +120,23 @@ impl Snapshot {
         Snapshot { files }
     }
 
+    /// Puts a commit's version of these files in place of the snapshot's
+    /// (text and size): the base, where only they differ.
+    pub fn take_from_commit<'a>(
+        &mut self,
+        repo: &Repo,
+        commit: &str,
+        paths: impl IntoIterator<Item = &'a String>,
+    ) -> Result<()> {
+        for path in paths {
+            if let Some(file) = repo.file_at(commit, path, wanted)? {
+                let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                self.files.insert(file.path, Entry { size: file.size, text });
+            }
+        }
+        Ok(())
+    }
+
     pub fn exists(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }
