@@ -300,6 +300,21 @@ impl Repo {
         Ok(found)
     }
 
+    /// One file of a commit's tree (a regular file, repository-relative):
+    /// its size, and its content when `read` asks for it; `None` when the
+    /// tree has no such file or the clone lacks its blob.
+    pub fn file_at(&self, commit: &str, path: &str, read: impl Fn(&str, u64) -> bool) -> Result<Option<TreeFile>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Blob) => entry,
+            _ => return Ok(None),
+        };
+        let odb = self.repo.odb()?;
+        let Ok((size, _)) = odb.read_header(entry.id()) else { return Ok(None) };
+        let content = if read(path, size as u64) { Some(odb.read(entry.id())?.data().to_vec()) } else { None };
+        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content }))
+    }
+
     /// The commits reachable from `head` but not from `base` (all of them
     /// when `base` is `None`, up to `limit`), newest first.
     pub fn commits(&self, base: Option<&str>, head: &str, limit: usize) -> Result<Vec<CommitInfo>> {

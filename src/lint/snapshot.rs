@@ -2,7 +2,7 @@
 //! (so CI and a local run agree) or from the working tree (`--worktree`).
 //! Paths are repository-relative with `/` separators.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -35,7 +35,9 @@ pub fn wanted(path: &str, size: u64) -> bool {
 /// Where the files come from.
 pub enum Source<'a> {
     Commit(&'a str),
-    Worktree,
+    /// The working tree, without the paths git ignores (GitBook never sees
+    /// them); a directory among them ends with `/`.
+    Worktree(&'a HashSet<String>),
 }
 
 /// Reads the files below each directory (repository-relative, empty for the
@@ -66,16 +68,16 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
                     snapshot.files.insert(file.path, Entry { size: file.size, text });
                 }
             }
-            Source::Worktree => {
+            Source::Worktree(ignored) => {
                 let root = repo.workdir().context("the repository has no working tree")?;
-                read_worktree(&root, directory, &mut snapshot)?;
+                read_worktree(&root, directory, ignored, &mut snapshot)?;
             }
         }
     }
     Ok(snapshot)
 }
 
-fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Result<()> {
+fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapshot: &mut Snapshot) -> Result<()> {
     // Each directory as the file system names it, and as bytes for its
     // path's text (quoted as git quotes it when it is not UTF-8).
     let mut pending = vec![(root.join(directory), directory.as_bytes().to_vec())];
@@ -95,13 +97,16 @@ fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Resul
             }
             bytes.extend_from_slice(name.as_encoded_bytes());
             let kind = entry.file_type().with_context(|| format!("while reading {}", repo::file_path(&bytes)))?;
+            let path = repo::file_path(&bytes);
+            if ignored.contains(&path) || (kind.is_dir() && ignored.contains(&format!("{path}/"))) {
+                continue;
+            }
             if kind.is_dir() {
                 if name != ".git" {
                     repo::warn_if_not_utf8(&bytes);
                     pending.push((entry.path(), bytes));
                 }
             } else if kind.is_file() {
-                let path = repo::file_path(&bytes);
                 let listed = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
                 let (size, text) = if wanted(&path, listed) {
                     match bounded_file::read(&entry.path(), MAX_FILE_BYTES) {
@@ -131,6 +136,23 @@ impl Snapshot {
             .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Some(text.to_owned()) }))
             .collect();
         Snapshot { files }
+    }
+
+    /// Puts a commit's version of these files in place of the snapshot's
+    /// (text and size): the base, where only they differ.
+    pub fn take_from_commit<'a>(
+        &mut self,
+        repo: &Repo,
+        commit: &str,
+        paths: impl IntoIterator<Item = &'a String>,
+    ) -> Result<()> {
+        for path in paths {
+            if let Some(file) = repo.file_at(commit, path, wanted)? {
+                let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                self.files.insert(file.path, Entry { size: file.size, text });
+            }
+        }
+        Ok(())
     }
 
     pub fn exists(&self, path: &str) -> bool {

@@ -20,6 +20,7 @@ mod input_limits;
 mod layers;
 mod lint;
 mod lint_false_errors;
+mod lint_new_findings;
 mod monorepo;
 mod packaging;
 mod plan_pipelines;
