@@ -289,7 +289,14 @@ async fn gitlab_tokens_never_follow_a_redirect() {
         let report = repo.outside_dir("reports").join("docsync.env");
         let env = with(
             gitlab_env(&first, &second, &server),
-            &[("CI_JOB_TOKEN", JOB_TOKEN), ("DOCSYNC_REPORT", &report.display().to_string())],
+            &[
+                ("CI_JOB_TOKEN", JOB_TOKEN),
+                ("DOCSYNC_REPORT", &report.display().to_string()),
+                // A target the range leaves nothing to do for: `sync` in CI
+                // needs one (exit 2 without), and this one sends nothing.
+                ("DOCSYNC_DOT_WEBHOOK_URL", "https://receiver.invalid/hooks/gitlab"),
+                ("DOCSYNC_PATHS", "nothing/**"),
+            ],
         );
         let run = docsync(&repo, &env, &["sync", "--format", "json"]).await;
         run.assert_code(0);
