@@ -164,6 +164,75 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// Text fit for output: every registered secret masked. Each writer of
+/// output (stdout and stderr, the dotenv, JSON and Code Quality reports, the
+/// merge request note and description) takes this type, and the redactor
+/// is the only way to make one: no writer can be handed text that skipped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// `text` with every registered secret masked; line breaks and other
+    /// characters kept (a report, a note).
+    pub fn new(text: &str) -> Redacted {
+        Redacted(redact(text))
+    }
+
+    /// One log line: secrets masked, then control characters (line breaks,
+    /// ANSI escapes) and bidirectional overrides escaped ([`printable`]), so
+    /// that text a server supplied cannot forge lines or reorder them.
+    pub fn line(text: &str) -> Redacted {
+        Redacted(printable(&redact(text)))
+    }
+
+    /// Lines docsync laid out itself (a report, an error with its fix):
+    /// secrets masked, every control and bidirectional character but the
+    /// line break escaped.
+    pub fn lines(text: &str) -> Redacted {
+        let masked = redact(text);
+        let lines: Vec<String> = masked.split('\n').map(printable).collect();
+        Redacted(lines.join("\n"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for Redacted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Text safe to show on one line: control characters (newlines, ANSI
+/// escapes) and bidirectional overrides (U+202E…) shown escaped, so a user
+/// name, a path or a server's message cannot forge lines or reorder what a
+/// reader sees.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The characters that change the order text is displayed in (Unicode's
+/// `Bidi_Control`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A URL with any user name and password replaced by [`MASK`]; the one
 /// function applied to every URL that can carry credentials before it is shown.
 pub fn redact_url(url: &Url) -> String {
@@ -254,6 +323,15 @@ mod tests {
             let shown = redact(echoed);
             assert!(shown.contains(MASK) && !shown.contains("back"), "{echoed} became {shown}");
         }
+    }
+
+    #[test]
+    fn redacted_text_is_masked_and_log_lines_are_escaped() {
+        Secret::new("glpat-redacted-type-value");
+        let server = "bad glpat-redacted-type-value\nok  forged\u{202e}\x1b[31m";
+        assert_eq!(Redacted::new(server).as_str(), "bad [MASKED]\nok  forged\u{202e}\x1b[31m");
+        assert_eq!(Redacted::line(server).as_str(), "bad [MASKED]\\nok  forged\\u{202e}\\u{1b}[31m");
+        assert_eq!(Redacted::lines(server).as_str(), "bad [MASKED]\nok  forged\\u{202e}\\u{1b}[31m");
     }
 
     #[test]

@@ -8,20 +8,35 @@ use std::path::Path;
 
 use crate::git::diff::ChangeStatus;
 use crate::git::range::short;
+use crate::log;
+use crate::output::web_link;
 use crate::plan::SyncPlan;
+use crate::secret::{Redacted, is_bidi_control, printable};
 use crate::settings::flags::Format;
 
 /// Text output lists this many changes; JSON always lists all of them.
 const TEXT_CHANGES_SHOWN: usize = 50;
 
-pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<String> {
+/// The result as it is printed and written: secrets masked, and nothing
+/// a server or a path supplied can break a line of it or reorder one.
+pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<Redacted> {
     match format {
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(plan)?;
+            let mut text = String::new();
+            // serde_json escapes control characters in strings but writes
+            // bidirectional overrides as they are; `\uXXXX` is the same string
+            // to a JSON reader and reorders nothing in a job log.
+            for c in serde_json::to_string_pretty(plan)?.chars() {
+                if is_bidi_control(c) {
+                    let _ = write!(text, "\\u{:04x}", u32::from(c));
+                } else {
+                    text.push(c);
+                }
+            }
             text.push('\n');
-            Ok(text)
+            Ok(Redacted::lines(&text))
         }
-        Format::Text => Ok(render_text(plan)),
+        Format::Text => Ok(Redacted::lines(&render_text(plan))),
     }
 }
 
@@ -33,16 +48,16 @@ fn render_text(plan: &SyncPlan) -> String {
     let range = &plan.range;
     let base = range.base.as_deref().map_or("(none)", short);
     let _ = writeln!(out, "range    {base}..{} ({})", short(&range.head), range.mode);
-    let _ = writeln!(out, "         {}", range.reason);
+    let _ = writeln!(out, "         {}", printable(&range.reason));
 
     let _ = writeln!(out, "changes  {}", plan.changes.len());
     for change in plan.changes.iter().take(TEXT_CHANGES_SHOWN) {
         match (&change.status, &change.old_path) {
             (ChangeStatus::Renamed, Some(old)) => {
-                let _ = writeln!(out, "  R  {old} -> {}", change.path);
+                let _ = writeln!(out, "  R  {} -> {}", printable(old), printable(&change.path));
             }
             (status, _) => {
-                let _ = writeln!(out, "  {}  {}", status.letter(), change.path);
+                let _ = writeln!(out, "  {}  {}", status.letter(), printable(&change.path));
             }
         }
     }
@@ -65,19 +80,23 @@ fn render_text(plan: &SyncPlan) -> String {
         let _ = writeln!(
             out,
             "  {:name_width$}  {:7}  {:10}  {:>4} changed  {}",
-            target.name, target.kind, action, target.changed, target.reason
+            target.name,
+            target.kind,
+            action,
+            target.changed,
+            printable(&target.reason)
         );
         if let Some(outcome) = &target.outcome {
-            let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), outcome.message);
+            let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
-                let _ = writeln!(out, "  {:name_width$}  fix: {fix}", "");
+                let _ = writeln!(out, "  {:name_width$}  fix: {}", "", printable(fix));
             }
         }
         if let Some(request) = &target.request {
-            let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, request.url);
+            let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, printable(&request.url));
         }
         for warning in &target.warnings {
-            let _ = writeln!(out, "  {:name_width$}  warning: {warning}", "");
+            let _ = writeln!(out, "  {:name_width$}  warning: {}", "", printable(warning));
         }
     }
     out
@@ -111,13 +130,12 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
 
 /// Writes the dotenv report for `artifacts:reports:dotenv`.
 pub fn write_dotenv(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, crate::secret::redact(&dotenv(plan)))
+    log::write_report(path, &Redacted::lines(&dotenv(plan)))
 }
 
 /// Writes the JSON report: the same document as `sync --format json`.
 pub fn write_json(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    let text = render(plan, Format::Json).map_err(std::io::Error::other)?;
-    std::fs::write(path, crate::secret::redact(&text))
+    log::write_report(path, &render(plan, Format::Json).map_err(std::io::Error::other)?)
 }
 
 /// The run in a few variables of fixed names, within GitLab's limits
@@ -144,9 +162,11 @@ pub fn dotenv(plan: &SyncPlan) -> String {
         .map(|t| t.name.as_str());
     line("DOCSYNC_FAILED", &name_list(failed));
     // The docs the job changed, for the environment's URL: the first
-    // target that has a page to show.
-    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).next();
-    line("DOCSYNC_URL", url.filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
+    // target that has a page to show. GitBook supplies it, and GitLab
+    // expands variables in it where a later job uses it: only a printable
+    // http(s) URL without `$` is handed on.
+    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).find_map(web_link);
+    line("DOCSYNC_URL", url.as_ref().map(|u| u.as_str()).filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
     out
 }
 

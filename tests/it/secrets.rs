@@ -8,11 +8,12 @@
 //! are searched for every planted value, JSON-escaped and URL-encoded.
 
 use crate::common;
+use crate::gitlab::stand_in::{StandIn, State};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -778,5 +779,127 @@ async fn every_command_against_servers_echoing_in_every_form() {
         }
         let requests = server.received_requests().await.unwrap_or_default();
         assert!(requests.iter().any(|r| r.headers.get("authorization").is_some()), "the secrets were in play ({name})");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What docsync writes to GitLab: the preview note
+
+/// GitBook failing a preview the careless way: the operation's `error`
+/// echoes the import request it got (the clone URL with the git token,
+/// percent-encoded, and `Authorization: Bearer <GitBook token>`) and every
+/// other planted secret, as a server that logged them would; it also
+/// carries Markdown meant to act in the note (`@all`, a link, a
+/// `javascript:` URL, HTML) and a line break and U+202E meant to forge
+/// job-log lines. `errorAction` echoes the GitBook token in its label and
+/// in a `javascript:` URL.
+struct FailedPreview {
+    imports: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for FailedPreview {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let imports = self.imports.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).join(" ");
+        ResponseTemplate::new(200).set_body_json(json!({
+            "installationId": "inst-1", "installationProvider": "gitlab", "installationStatus": "active",
+            "operation": {
+                "state": "failure", "direction": "import",
+                // Never the operation shown before the import: a new start each time.
+                "startedAt": format!("2026-11-22T15:{:02}:00Z", next_minute()),
+                "error": format!(
+                    "clone failed: {imports} {}; also {JOB_TOKEN} {GITLAB_TOKEN} {REPOSITORY_URL}; \
+                     @all see [details](javascript:alert(1)) <img src=x onerror=alert(1)>\
+                     \nok  handbook  synced\u{202e}kcab",
+                    echo(request)
+                ),
+                "errorAction": {
+                    "label": format!("Fix the token {GITBOOK_TOKEN} @all"),
+                    "url": format!("javascript:alert('{GITBOOK_TOKEN}')"),
+                }
+            }
+        }))
+    }
+}
+
+/// The text GitBook's `error` is shown within must not act as Markdown in
+/// the note: no mention, link or HTML outside code.
+fn assert_inert_markdown(note: &str, context: &str) {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut in_code = 0;
+    for event in Parser::new(note) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code += 1,
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code -= 1,
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                assert!(
+                    dest_url.starts_with("https://") || dest_url.starts_with("http://"),
+                    "a link to {dest_url:?} in the note:\n{note}\n{context}"
+                );
+            }
+            // docsync's own: its marker, and the pipeline line in small print.
+            Event::Html(html) | Event::InlineHtml(html)
+                if !html.starts_with("<!-- docsync:") && !["<sub>", "</sub>"].contains(&html.as_ref()) =>
+            {
+                panic!("HTML {html:?} in the note:\n{note}\n{context}")
+            }
+            Event::Text(text) if in_code == 0 => {
+                assert!(!text.contains("@all"), "a mention in the note's text {text:?}:\n{note}\n{context}");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_note_echoing_everything() {
+    let server = echo_server().await;
+    let imports = Arc::new(Mutex::new(Vec::new()));
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", {
+        let imports = Arc::clone(&imports);
+        move |request: &Request| {
+            imports.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(echo(request));
+            gitbook_accepted()
+        }
+    })
+    .await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", FailedPreview { imports: Arc::clone(&imports) }).await;
+    let mut state = State::new();
+    let bot = common::read_project_file("tests/fixtures/gitlab/user_project_bot.json");
+    state.add_token(GITLAB_TOKEN, serde_json::from_str(&bot).unwrap(), &["api"], Some(30));
+    state.notes.insert(7, Vec::new());
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex("^/api/v4/")).respond_with(stand_in.clone()).with_priority(1).mount(&server).await;
+
+    let (repo, first, second) = docs_history();
+    let env = with(
+        gitbook_target(
+            planted(
+                ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &first, sha: &second, source_branch_sha: None }),
+                &server.uri(),
+            ),
+            &format!("{}/v1", server.uri()),
+        ),
+        &[("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN), ("CI_PIPELINE_URL", "https://gitlab.example.com/p/-/pipelines/1")],
+    );
+    for args in [&["sync", "-vv"][..], &["sync", "--format", "json"]] {
+        let mut run = run_docsync("preview note", &repo, &env, args).await;
+        let notes = stand_in.with(|state| state.notes.get(&7).cloned().unwrap_or_default());
+        assert_eq!(notes.len(), 1, "one note, updated by the second run\n{}", run.context());
+        let note = notes[0]["body"].as_str().unwrap_or_default().to_owned();
+        assert!(note.contains("clone failed"), "GitBook's error is in the note:\n{note}\n{}", run.context());
+        assert_inert_markdown(&note, &run.context());
+        run.files.push((PathBuf::from("the merge request note"), note));
+        for request in server.received_requests().await.unwrap_or_default() {
+            if request.url.path().contains("/notes") && request.method.as_str() != "GET" {
+                let sent = String::from_utf8_lossy(&request.body).into_owned();
+                run.files.push((PathBuf::from(format!("the request {} {}", request.method, request.url)), sent));
+            }
+        }
+        run.assert_no_leak();
+        run.assert_code(1);
+        for line in run.stderr.lines().chain(run.stdout.lines()) {
+            assert!(!line.contains('\u{202e}'), "U+202E reached the job log: {line:?}\n{}", run.context());
+            assert!(!line.starts_with("ok  handbook"), "a forged line in the job log: {line:?}\n{}", run.context());
+        }
     }
 }
