@@ -274,6 +274,30 @@ mod tests {
     }
 
     #[test]
+    fn dotenv_hands_on_only_a_printable_http_url() {
+        let url_of = |docs_url: &str| {
+            let mut plan = plan(vec![target("docs".into(), OutcomeStatus::Verified)]);
+            if let Some(outcome) = plan.targets[0].outcome.as_mut() {
+                outcome.docs_url = Some(docs_url.to_owned());
+            }
+            let text = dotenv(&plan);
+            variables(&text).into_iter().find(|(k, _)| *k == "DOCSYNC_URL").map(|(_, v)| v.to_owned())
+        };
+        assert_eq!(url_of("https://app.gitbook.com/s/spc1/").as_deref(), Some("https://app.gitbook.com/s/spc1/"));
+        for bad in [
+            "https://app.gitbook.com/s/\0nul",
+            "https://app.gitbook.com/s/\x1b[31mred",
+            "https://app.gitbook.com/s/$CI_JOB_TOKEN",
+            "https://app.gitbook.com/s/\u{202e}txt",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://user:pass@app.gitbook.com/s/x",
+        ] {
+            assert_eq!(url_of(bad).as_deref(), Some(""), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn a_cut_list_counts_what_it_leaves_out() {
         let names: Vec<String> = (0..400).map(|i| format!("target-{i:03}")).collect();
         let list = name_list(names.iter().map(String::as_str));
