@@ -18,6 +18,8 @@
 use std::fmt;
 use std::sync::RwLock;
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BadInput;
@@ -253,14 +255,54 @@ pub fn redact_url(url: &Url) -> String {
 /// secrets, and returns the URL as a secret too.
 pub fn secret_url(raw: &str) -> Secret {
     if let Ok(url) = Url::parse(raw) {
-        if let Some(password) = url.password() {
-            register(password);
-            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
-                register(&decoded);
-            }
-        }
+        register_credentials(&url);
     }
     Secret::new(raw)
+}
+
+/// Registers what a URL docsync sends to but never shows (a webhook URL)
+/// holds, since receivers carry their secret in any part of it and echo it
+/// back (`Cannot POST /hooks/<token>`): its credentials; its path, whole
+/// and each segment; its query, whole and each value. A part shorter than
+/// [`MIN_SECRET_LEN`] is not registered.
+pub fn register_hidden_url(url: &Url) {
+    register_credentials(url);
+    let path = url.path();
+    if path != "/" {
+        register(path);
+        register(path.trim_start_matches('/'));
+    }
+    for segment in url.path_segments().into_iter().flatten() {
+        register(segment);
+        register(&percent_decoded(segment));
+    }
+    if let Some(query) = url.query() {
+        register(query);
+        for (_, value) in url.query_pairs() {
+            register(&value);
+        }
+    }
+}
+
+/// A URL's password, as written and decoded, and the `Authorization:
+/// Basic` value made of its user info: the HTTP client sends user info as
+/// Basic auth (`base64(user:password)`, both decoded), and a server may
+/// echo that header.
+fn register_credentials(url: &Url) {
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let user = percent_decoded(url.username());
+    if let Some(password) = url.password() {
+        register(password);
+        register(&percent_decoded(password));
+    }
+    let password = url.password().map(percent_decoded).unwrap_or_default();
+    register(&BASE64_STANDARD.encode(format!("{user}:{password}")));
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -338,5 +380,24 @@ mod tests {
     fn secret_url_registers_encoded_and_decoded_password() {
         secret_url("https://gitlab-ci-token:p%40ss-word-1@gitlab.example.com/g/p.git");
         assert_eq!(redact("p@ss-word-1 and p%40ss-word-1"), "[MASKED] and [MASKED]");
+        // base64("gitlab-ci-token:p@ss-word-1"), the Basic auth git sends.
+        assert_eq!(redact("Basic Z2l0bGFiLWNpLXRva2VuOnBAc3Mtd29yZC0x"), "Basic [MASKED]");
+    }
+
+    #[test]
+    fn a_hidden_urls_credentials_path_and_query_are_registered() {
+        let url =
+            Url::parse("https://hook:pw-hidden-1@dot.example.com/hooks/tok%2Dhidden-2?key=key-hidden-3&x=1").unwrap();
+        register_hidden_url(&url);
+        assert_eq!(
+            redact("Cannot POST /hooks/tok%2Dhidden-2?key=key-hidden-3&x=1"),
+            "Cannot POST [MASKED]?[MASKED]",
+            "the path and query as sent"
+        );
+        assert_eq!(redact("unknown hook tok-hidden-2, key key-hidden-3"), "unknown hook [MASKED], key [MASKED]");
+        // base64("hook:pw-hidden-1")
+        assert_eq!(redact("Authorization: Basic aG9vazpwdy1oaWRkZW4tMQ=="), "Authorization: Basic [MASKED]");
+        assert_eq!(redact("pw-hidden-1"), "[MASKED]");
+        assert_eq!(redact("the /hooks/ endpoint"), "the /hooks/ endpoint", "a part shorter than 8 stays");
     }
 }

@@ -33,6 +33,14 @@ const GIT_TOKEN: &str = "gittok-PLANTED-6666";
 /// for the scenarios where the clone URL GitBook received is echoed back.
 const SPECIAL_GIT_TOKEN: &str = r#"gittok/PLANTED+7777@x:y"z\w"#;
 
+/// A webhook URL's secrets: receivers carry one in the user info (sent as
+/// Basic auth), the path or the query.
+const DOT_URL_PASSWORD: &str = "dotpass-PLANTED-8888";
+/// `Authorization: Basic` for `hookuser:<DOT_URL_PASSWORD>`.
+const DOT_URL_BASIC: &str = "aG9va3VzZXI6ZG90cGFzcy1QTEFOVEVELTg4ODg=";
+const DOT_PATH_TOKEN: &str = "dotpath-PLANTED-9999";
+const DOT_QUERY_KEY: &str = "dotkey-PLANTED-0000";
+
 /// Every planted value, with where it was planted.
 const PLANTED: &[(&str, &str)] = &[
     ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
@@ -42,6 +50,10 @@ const PLANTED: &[(&str, &str)] = &[
     ("CI_REPOSITORY_URL (password)", REPOSITORY_URL_PASSWORD),
     ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
     ("DOCSYNC_GIT_TOKEN (special characters)", SPECIAL_GIT_TOKEN),
+    ("DOCSYNC_DOT_WEBHOOK_URL (password)", DOT_URL_PASSWORD),
+    ("DOCSYNC_DOT_WEBHOOK_URL (Basic auth)", DOT_URL_BASIC),
+    ("DOCSYNC_DOT_WEBHOOK_URL (path)", DOT_PATH_TOKEN),
+    ("DOCSYNC_DOT_WEBHOOK_URL (query)", DOT_QUERY_KEY),
 ];
 
 // ---------------------------------------------------------------------------
@@ -732,6 +744,64 @@ async fn dot_push_event_delivered_and_refused() {
     );
     let event: Value = hooks[0].body_json().expect("the push event is JSON");
     assert_eq!(event["object_kind"], "push", "{event:#}");
+}
+
+/// A receiver that refuses the way web frameworks do, echoing the path and
+/// query it was called at and the `Authorization` it got: Express's
+/// `Cannot POST /hooks/<token>`, as plain text.
+struct CannotPost(u16);
+
+impl Respond for CannotPost {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let authorization = request.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let query = request.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        ResponseTemplate::new(self.0)
+            .set_body_string(format!("Cannot POST {}{query} (Authorization: {authorization})", request.url.path()))
+    }
+}
+
+/// The webhook URL's user info, path and query are secrets too: a receiver
+/// echoing them (and the Basic auth made of the user info) shows nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_receiver_echoing_the_webhook_urls_secrets() {
+    let (repo, first, second) = docs_history();
+    for status in [401, 404] {
+        let receiver = echo_server().await;
+        mount(&receiver, "POST", "^/hooks/", CannotPost(status)).await;
+        let webhook = format!(
+            "http://hookuser:{DOT_URL_PASSWORD}@{}/hooks/{DOT_PATH_TOKEN}?key={DOT_QUERY_KEY}",
+            receiver.address()
+        );
+        let reports = repo.outside_dir(&format!("reports-{status}"));
+        let json_report = reports.join("docsync.json");
+        let env = with(
+            planted(push_env(&first, &second), &receiver.uri()),
+            &[
+                ("DOCSYNC_DOT_WEBHOOK_URL", &webhook),
+                ("DOCSYNC_REPORT", &report_in(&reports)),
+                ("DOCSYNC_REPORT_JSON", &json_report.display().to_string()),
+            ],
+        );
+        for args in [&["plan", "--format", "json", "-vv"][..], &["sync", "-vv"], &["sync", "--format", "json"]] {
+            let mut run = run_docsync(&format!("Dot receiver answers {status}"), &repo, &env, args).await;
+            if let Ok(text) = std::fs::read_to_string(&json_report) {
+                run.files.push((json_report.clone(), text));
+            }
+            run.assert_no_leak();
+            if args[0] == "sync" {
+                run.assert_code(1);
+                assert!(run.stdout.contains("Cannot POST"), "the receiver's answer is shown\n{}", run.context());
+            }
+        }
+        let requests = receiver.received_requests().await.unwrap_or_default();
+        let hooks: Vec<&Request> = requests.iter().filter(|r| r.url.path().starts_with("/hooks/")).collect();
+        assert!(!hooks.is_empty(), "the push event was sent");
+        assert!(
+            hooks.iter().all(|r| r.headers.get("authorization").and_then(|v| v.to_str().ok())
+                == Some(&format!("Basic {DOT_URL_BASIC}"))),
+            "the user info went as Basic auth: the secrets were in play"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
