@@ -6,6 +6,11 @@
 //! would cut a secret), JSON-escaped, percent-encoded, and in the
 //! `Location` of a redirect — and each run's stdout, stderr and reports
 //! are searched for every planted value, JSON-escaped and URL-encoded.
+//! GitBook's failed operation echoes them in `error` and `errorAction`;
+//! webhook receivers echo `Authorization` (the Basic auth of the webhook
+//! URL's user info), the path and the query; what docsync wrote to GitLab
+//! (the stand-in's stored merge request note, the export merge request's
+//! title and description) and the Code Quality report are searched too.
 
 use crate::common;
 use crate::gitlab::stand_in::{StandIn, State};
@@ -801,6 +806,95 @@ async fn dot_receiver_echoing_the_webhook_urls_secrets() {
                 == Some(&format!("Basic {DOT_URL_BASIC}"))),
             "the user info went as Basic auth: the secrets were in play"
         );
+    }
+}
+
+/// An export that opens a merge request: GitBook's success echoes the
+/// request (the GitBook token) and the git token in its stage; the merge
+/// request's title and description, as GitLab (the stand-in) stored them,
+/// are searched like every other output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_merge_request_description() {
+    let server = echo_server().await;
+    let exports = Arc::new(AtomicUsize::new(0));
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/export$", {
+        let exports = Arc::clone(&exports);
+        move |_: &Request| {
+            exports.fetch_add(1, Ordering::SeqCst);
+            gitbook_accepted()
+        }
+    })
+    .await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", {
+        let exports = Arc::clone(&exports);
+        move |request: &Request| {
+            let latest = exports.load(Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "installationId": "inst-1", "installationProvider": "gitlab", "installationStatus": "active",
+                "operation": {
+                    "state": "success", "direction": "export",
+                    "stage": format!("pushed with {GIT_TOKEN} after {}", echo(request)),
+                    "startedAt": format!("2026-11-22T15:{latest:02}:05Z"),
+                }
+            }))
+        }
+    })
+    .await;
+    let mut state = State::new();
+    let bot = common::read_project_file("tests/fixtures/gitlab/user_project_bot.json");
+    state.add_token(GITLAB_TOKEN, serde_json::from_str(&bot).unwrap(), &["api"], Some(30));
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex("^/api/v4/")).respond_with(stand_in.clone()).with_priority(1).mount(&server).await;
+
+    let (repo, _, second) = docs_history();
+    let env = with(
+        gitbook_target(
+            planted(ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &second }), &server.uri()),
+            &format!("{}/v1", server.uri()),
+        ),
+        &[
+            ("DOCSYNC_DIRECTION", "export"),
+            ("DOCSYNC_EXPORT_MR", "true"),
+            ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync"),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/project/-/pipelines/1"),
+        ],
+    );
+    let mut run = run_docsync("export merge request", &repo, &env, &["sync", "--format", "json", "-vv"]).await;
+    let opened = stand_in.with(|state| state.merge_requests.clone());
+    assert_eq!(opened.len(), 1, "one merge request\n{}", run.context());
+    let description = opened[0]["description"].as_str().unwrap_or_default();
+    assert!(description.starts_with("Opened by docsync"), "{:#}\n{}", opened[0], run.context());
+    for field in ["title", "description"] {
+        let text = opened[0][field].as_str().unwrap_or_default().to_owned();
+        run.files.push((PathBuf::from(format!("the merge request's {field}")), text));
+    }
+    run.assert_no_leak();
+    run.assert_code(0);
+}
+
+/// A docs page whose broken link holds a secret (pasted by mistake): the
+/// pre-flight names the link in its findings, on stdout and in the Code
+/// Quality report, masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_quality_report_of_a_link_holding_a_secret() {
+    let server = echo_server().await;
+    let (repo, first, _) = docs_history();
+    repo.write("docs/guide.md", &format!("# Guide\n\nSee [the fix](fix-{GITBOOK_TOKEN}.md).\n"));
+    let second = repo.commit("Link a page that does not exist");
+    let reports = repo.outside_dir("quality");
+    let code_quality = reports.join("gl-code-quality-report.json");
+    let env = with(
+        gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
+        &[("DOCSYNC_CODEQUALITY", &code_quality.display().to_string())],
+    );
+    for args in [&["lint"][..], &["lint", "--format", "json"]] {
+        let _ = std::fs::remove_file(&code_quality);
+        let mut run = run_docsync("Code Quality", &repo, &env, args).await;
+        let text = std::fs::read_to_string(&code_quality)
+            .unwrap_or_else(|e| panic!("the Code Quality report was written ({e})\n{}", run.context()));
+        assert!(text.contains("fix-[MASKED].md"), "the finding names the link, masked:\n{text}\n{}", run.context());
+        run.files.push((code_quality.clone(), text));
+        run.assert_no_leak();
     }
 }
 
