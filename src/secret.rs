@@ -196,6 +196,22 @@ impl Redacted {
         Redacted(lines.join("\n"))
     }
 
+    /// A JSON document: secrets masked, and bidirectional overrides written
+    /// as `\uXXXX` escapes, the same string to a JSON reader (in JSON they
+    /// can only stand inside strings, and control characters there are
+    /// escaped already), so they reorder nothing where it is shown.
+    pub fn json(text: &str) -> Redacted {
+        let mut out = String::with_capacity(text.len());
+        for c in redact(text).chars() {
+            if is_bidi_control(c) {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+        }
+        Redacted(out)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -374,6 +390,11 @@ mod tests {
         assert_eq!(Redacted::new(server).as_str(), "bad [MASKED]\nok  forged\u{202e}\x1b[31m");
         assert_eq!(Redacted::line(server).as_str(), "bad [MASKED]\\nok  forged\\u{202e}\\u{1b}[31m");
         assert_eq!(Redacted::lines(server).as_str(), "bad [MASKED]\nok  forged\\u{202e}\\u{1b}[31m");
+        let json = serde_json::to_string(&serde_json::json!({ "m": server })).unwrap();
+        let shown = Redacted::json(&json);
+        assert_eq!(shown.as_str(), r#"{"m":"bad [MASKED]\nok  forged\u202e\u001b[31m"}"#);
+        let read: serde_json::Value = serde_json::from_str(shown.as_str()).unwrap();
+        assert_eq!(read["m"], "bad [MASKED]\nok  forged\u{202e}\x1b[31m", "the same string to a JSON reader");
     }
 
     #[test]

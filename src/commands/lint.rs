@@ -10,7 +10,6 @@ use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::plan::SyncPlan;
-use crate::secret::Redacted;
 use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
@@ -57,7 +56,7 @@ pub fn run(
         Format::Text => lint::report::text(&report),
         Format::Json => lint::report::json(&report).context("while writing the result")?,
     };
-    log::result(&Redacted::lines(&text)).context("while writing the result")?;
+    log::result(&crate::output::report::shown(&text, settings.format)).context("while writing the result")?;
     let failing = if flags.strict { report.errors } else { report.new_errors().count() };
     Ok(if failing > 0 { Exit::TargetFailed } else { Exit::Ok })
 }

@@ -15,7 +15,6 @@ use crate::http::HttpClient;
 use crate::log::{self, Terminal};
 use crate::output::report;
 use crate::plan::{self, SyncPlan};
-use crate::secret::Redacted;
 use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Command};
 use crate::settings::{self, Direction, Settings, TargetKind};
@@ -94,14 +93,14 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                 let context = check::CheckContext { project, project_problem, today: check::today() };
                 check::run(&settings, http.as_ref(), &context, settings.format).await
             })?;
-            log::result(&Redacted::lines(&text)).context("while writing the result")?;
+            log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }
         Command::Lint(flags) => lint::run(cli, env, &settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
-            log::result(&Redacted::lines(&text)).context("while writing the result")?;
+            log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }
     }

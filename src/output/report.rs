@@ -11,7 +11,7 @@ use crate::git::range::short;
 use crate::log;
 use crate::output::web_link;
 use crate::plan::SyncPlan;
-use crate::secret::{Redacted, is_bidi_control, printable};
+use crate::secret::{Redacted, printable};
 use crate::settings::flags::Format;
 
 /// Text output lists this many changes; JSON always lists all of them.
@@ -20,23 +20,19 @@ const TEXT_CHANGES_SHOWN: usize = 50;
 /// The result as it is printed and written: secrets masked, and nothing
 /// a server or a path supplied can break a line of it or reorder one.
 pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<Redacted> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(plan)? + "\n",
+        Format::Text => render_text(plan),
+    };
+    Ok(shown(&text, format))
+}
+
+/// A result in `format` as it may be shown: JSON through
+/// [`Redacted::json`], text through [`Redacted::lines`].
+pub fn shown(text: &str, format: Format) -> Redacted {
     match format {
-        Format::Json => {
-            let mut text = String::new();
-            // serde_json escapes control characters in strings but writes
-            // bidirectional overrides as they are; `\uXXXX` is the same string
-            // to a JSON reader and reorders nothing in a job log.
-            for c in serde_json::to_string_pretty(plan)?.chars() {
-                if is_bidi_control(c) {
-                    let _ = write!(text, "\\u{:04x}", u32::from(c));
-                } else {
-                    text.push(c);
-                }
-            }
-            text.push('\n');
-            Ok(Redacted::lines(&text))
-        }
-        Format::Text => Ok(Redacted::lines(&render_text(plan))),
+        Format::Json => Redacted::json(text),
+        Format::Text => Redacted::lines(text),
     }
 }
 

@@ -1061,6 +1061,12 @@ async fn preview_note_echoing_everything() {
         }
         run.assert_no_leak();
         run.assert_code(1);
+        if args.contains(&"json") {
+            let result: Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("the result is JSON ({e})\n{}", run.context()));
+            let message = result["targets"][0]["outcome"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("synced\u{202e}kcab"), "U+202E escaped as JSON escapes it: {message:?}");
+        }
         for line in run.stderr.lines().chain(run.stdout.lines()) {
             assert!(!line.contains('\u{202e}'), "U+202E reached the job log: {line:?}\n{}", run.context());
             assert!(!line.starts_with("ok  handbook"), "a forged line in the job log: {line:?}\n{}", run.context());
