@@ -384,6 +384,14 @@ mod tests {
     }
 
     #[test]
+    fn server_text_cannot_forge_lines_or_reorder_them() {
+        assert_eq!(printable("ada\nok  DOCSYNC_GITLAB_TOKEN  fine"), "ada\\nok  DOCSYNC_GITLAB_TOKEN  fine");
+        assert_eq!(printable("\x1b[32mok\x1b[0m"), "\\u{1b}[32mok\\u{1b}[0m");
+        assert_eq!(printable("evil\u{202e}dm.txt"), "evil\\u{202e}dm.txt");
+        assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
+    }
+
+    #[test]
     fn redacted_text_is_masked_and_log_lines_are_escaped() {
         Secret::new("glpat-redacted-type-value");
         let server = "bad glpat-redacted-type-value\nok  forged\u{202e}\x1b[31m";
