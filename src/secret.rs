@@ -279,18 +279,17 @@ pub fn secret_url(raw: &str) -> Secret {
 /// Registers what a URL docsync sends to but never shows (a webhook URL)
 /// holds, since receivers carry their secret in any part of it and echo it
 /// back (`Cannot POST /hooks/<token>`): its credentials; its path, whole
-/// and each segment; its query, whole and each value. A part shorter than
-/// [`MIN_SECRET_LEN`] is not registered.
+/// (a segment alone is often a name, `/hooks/handbook`, which masking
+/// would erase from every line); its query, whole and each value. A part
+/// shorter than [`MIN_SECRET_LEN`] is not registered.
 pub fn register_hidden_url(url: &Url) {
     register_credentials(url);
     let path = url.path();
     if path != "/" {
-        register(path);
-        register(path.trim_start_matches('/'));
-    }
-    for segment in url.path_segments().into_iter().flatten() {
-        register(segment);
-        register(&percent_decoded(segment));
+        for form in [path.to_owned(), percent_decoded(path)] {
+            register(&form);
+            register(form.trim_start_matches('/'));
+        }
     }
     if let Some(query) = url.query() {
         register(query);
@@ -423,7 +422,8 @@ mod tests {
             "Cannot POST [MASKED]?[MASKED]",
             "the path and query as sent"
         );
-        assert_eq!(redact("unknown hook tok-hidden-2, key key-hidden-3"), "unknown hook [MASKED], key [MASKED]");
+        assert_eq!(redact("unknown hook hooks/tok-hidden-2, key key-hidden-3"), "unknown hook [MASKED], key [MASKED]");
+        assert_eq!(redact("target tok-hidden-2"), "target tok-hidden-2", "a segment alone may be a name");
         // base64("hook:pw-hidden-1")
         assert_eq!(redact("Authorization: Basic aG9vazpwdy1oaWRkZW4tMQ=="), "Authorization: Basic [MASKED]");
         assert_eq!(redact("pw-hidden-1"), "[MASKED]");
