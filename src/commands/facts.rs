@@ -118,6 +118,9 @@ fn range_and_changes(
         refspecs: history_refspecs(settings),
         compare: Some(&compare),
     };
+    if let Some(url) = &history.url {
+        repo.fetch_from(url);
+    }
     let range = range::resolve(repo, &choice, &history)?;
     let changes = range::changes(repo, &range).context("while computing the change set")?;
     tracing::info!(
@@ -249,10 +252,14 @@ async fn read_watermark(settings: &Settings, http: &HttpClient, project: &Projec
             tracing::info!("environment {environment} has no successful deployment yet: no sync watermark");
             Ok(None)
         }
+        // Never followed (the token would go elsewhere), and no reason to
+        // end the run: the range falls back as without a watermark.
         Err(error @ GitLabError::Redirected(_)) => {
             let fix = error.fix().unwrap_or_default();
-            Err(anyhow::anyhow!("{error}\n  fix: {fix}")
-                .context(format!("while reading environment {environment}'s deployments (the sync watermark)")))
+            tracing::warn!(
+                "cannot read environment {environment}'s deployments ({error}): no sync watermark; fix: {fix}"
+            );
+            Ok(None)
         }
         Err(error) => {
             tracing::info!("cannot read environment {environment}'s deployments ({error}): no sync watermark");

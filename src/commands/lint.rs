@@ -9,6 +9,7 @@ use crate::git::repo::Repo;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
+use crate::output::report::{self, ReportKind};
 use crate::plan::SyncPlan;
 use crate::settings::environment::Environment;
 use crate::settings::flags::{Cli, Format, LintFlags};
@@ -25,6 +26,14 @@ pub fn run(
     terminal: Terminal,
     runtime: &Runtime,
 ) -> Result<Exit> {
+    // A report that cannot be written would fail the job after the work;
+    // find out first, as `sync` does.
+    if let Some(path) = &settings.codequality
+        && let Err(error) = report::check_writable(&path.path)
+    {
+        log::error(&report::unwritable(path, ReportKind::CodeQuality, &error));
+        return Ok(Exit::LocalFailure);
+    }
     let http = match settings.pipeline.ci {
         Some(_) => Some(HttpClient::new(&settings.http)?),
         None => None,
@@ -51,14 +60,15 @@ pub fn run(
         targets.push(LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &fallback });
     }
     let report = lint_head(&gathered.repo, &plan, &targets, flags.worktree)?;
-    write_code_quality(settings, &report)?;
     let text = match settings.format {
         Format::Text => lint::report::text(&report),
         Format::Json => lint::report::json(&report).context("while writing the result")?,
     };
+    // The result first: a report that fails to write must not hide it.
     log::result(&crate::output::report::shown(&text, settings.format)).context("while writing the result")?;
     let failing = if flags.strict { report.errors } else { report.new_errors().count() };
-    Ok(if failing > 0 { Exit::TargetFailed } else { Exit::Ok })
+    let exit = if failing > 0 { Exit::TargetFailed } else { Exit::Ok };
+    Ok(exit.worst(write_code_quality(settings, &report)))
 }
 
 fn config_value(value: &Option<String>) -> Option<&str> {
@@ -85,10 +95,14 @@ pub(super) fn lint_head(
     Ok(report)
 }
 
-pub(super) fn write_code_quality(settings: &Settings, report: &LintReport) -> Result<()> {
-    if let Some(path) = &settings.codequality {
-        lint::report::write_code_quality(report, path)
-            .with_context(|| format!("while writing the Code Quality report {}", path.display()))?;
+/// Writes the Code Quality report, if any; exit 4 when it cannot be written.
+fn write_code_quality(settings: &Settings, report: &LintReport) -> Exit {
+    let Some(path) = &settings.codequality else { return Exit::Ok };
+    match lint::report::write_code_quality(report, &path.path) {
+        Ok(()) => Exit::Ok,
+        Err(error) => {
+            log::error(&report::unwritable(path, ReportKind::CodeQuality, &error));
+            Exit::LocalFailure
+        }
     }
-    Ok(())
 }

@@ -16,6 +16,7 @@ use crate::log::{self, Terminal};
 use crate::output::report;
 use crate::plan::{self, SyncPlan};
 use crate::settings::environment::Environment;
+use crate::settings::file::LoadedFile;
 use crate::settings::flags::{Cli, Command};
 use crate::settings::{self, Direction, Settings, TargetKind};
 
@@ -61,6 +62,9 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
         }
+        Command::Sync if settings.targets.is_empty() && settings.pipeline.ci.is_some() => {
+            Err(no_target(file.as_ref()).into())
+        }
         Command::Sync => sync::run(&settings, terminal, runtime, None),
         Command::Export => {
             settings.targets.retain(|t| matches!(t.kind, TargetKind::GitBook(_)));
@@ -104,6 +108,22 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             Ok(exit)
         }
     }
+}
+
+/// A sync job with no target would pass, and record a deployment, having
+/// synced nothing: in CI that is a configuration to fix.
+fn no_target(file: Option<&LoadedFile>) -> BadInput {
+    let (source, file_says) = match file {
+        Some(file) => (file.path.display().to_string(), format!("{} has no [[target]]", file.path.display())),
+        None => ("DOCSYNC_GITBOOK_SPACE".to_owned(), "there is no docsync.toml".to_owned()),
+    };
+    BadInput::new(
+        source,
+        format!(
+            "no target is configured: DOCSYNC_GITBOOK_SPACE and DOCSYNC_DOT_WEBHOOK_URL are unset and {file_says}, so the job would pass without syncing anything"
+        ),
+        "give the component's gitbook_space or dot_webhook_url input (or set DOCSYNC_GITBOOK_SPACE or DOCSYNC_DOT_WEBHOOK_URL), or describe the targets in docsync.toml ([[target]])",
+    )
 }
 
 /// Facts, then the decision: everything up to what `sync` would send.

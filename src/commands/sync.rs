@@ -16,7 +16,7 @@ use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::merge_request_note as merge_requests;
-use crate::output::report;
+use crate::output::report::{self, ReportKind};
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
@@ -24,11 +24,11 @@ use crate::settings::duration::format_duration;
 use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, Target, TargetKind};
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
-use crate::targets::gitbook::answers::{Operation, state_name};
+use crate::targets::gitbook::answers::{Operation, Revision, state_name};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
-use crate::targets::gitbook::verdict::{Verdict, WaitLimits, wait_for_verdict};
+use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
-use super::lint::{lint_head, write_code_quality};
+use super::lint::lint_head;
 
 /// Runs `sync`: the exit code of the worst target, report or GitLab step.
 pub fn run(
@@ -39,14 +39,15 @@ pub fn run(
 ) -> Result<Exit> {
     // A report that cannot be written fails the job after the targets were
     // called; find out before calling any.
-    for (report, what) in reports(settings) {
+    for (report, kind) in reports(settings) {
         if let Err(error) = report::check_writable(&report.path) {
-            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            log::error(&report::unwritable(report, kind, &error));
             return Ok(Exit::LocalFailure);
         }
     }
     let http = HttpClient::new(&settings.http)?;
     let (gathered, mut plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
     let exit = {
@@ -71,7 +72,7 @@ pub fn run(
     });
     // The result first: a report that fails to write must not hide it.
     log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
-    Ok(exit.worst(write_reports(&plan, settings)))
+    Ok(exit.worst(write_reports(&plan, settings, lint_report.as_ref())))
 }
 
 /// The docs pre-flight of the targets [`linted_targets`] names, on head,
@@ -91,52 +92,41 @@ fn lint_before_sending(
             }
             let _section = Section::start(terminal, "docsync_lint", "Docs pre-flight");
             let report = lint_head(repo, plan, &targets, false)?;
-            write_code_quality(settings, &report)?;
             apply_lint(plan, settings, &report);
             Ok(Some(report))
         }
     }
 }
 
-/// Writes the dotenv and JSON reports; exit 4 when one cannot be written.
-fn write_reports(plan: &SyncPlan, settings: &Settings) -> Exit {
+/// Writes the dotenv, JSON and Code Quality reports; exit 4 when one cannot
+/// be written.
+fn write_reports(plan: &SyncPlan, settings: &Settings, lint_report: Option<&LintReport>) -> Exit {
     let mut exit = Exit::Ok;
-    for (report, what) in reports(settings) {
-        let written = match what {
+    for (report, kind) in reports(settings) {
+        let written = match kind {
             ReportKind::Dotenv => report::write_dotenv(plan, &report.path),
             ReportKind::Json => report::write_json(plan, &report.path),
+            ReportKind::CodeQuality => match lint_report {
+                Some(lint_report) => crate::lint::report::write_code_quality(lint_report, &report.path),
+                // The pre-flight checked no target: nothing to report.
+                None => continue,
+            },
         };
         if let Err(error) = written {
-            log::error(&anyhow::anyhow!(report_problem(report, what, &error)));
+            log::error(&report::unwritable(report, kind, &error));
             exit = exit.worst(Exit::LocalFailure);
         }
     }
     exit
 }
 
-#[derive(Clone, Copy)]
-enum ReportKind {
-    Dotenv,
-    Json,
-}
-
+/// The reports this run writes: the Code Quality report only when the
+/// pre-flight runs.
 fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind)> {
     let dotenv = settings.report.iter().map(|r| (r, ReportKind::Dotenv));
-    dotenv.chain(settings.report_json.iter().map(|r| (r, ReportKind::Json)))
-}
-
-/// Exit 4's message: docsync's own failure, naming where the path came from.
-fn report_problem(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> String {
-    let what = match kind {
-        ReportKind::Dotenv => "dotenv report",
-        ReportKind::Json => "JSON report",
-    };
-    format!(
-        "docsync could not finish locally: cannot write the {what} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
-        report.source,
-        report.path.display().to_string(),
-        report.source
-    )
+    let json = settings.report_json.iter().map(|r| (r, ReportKind::Json));
+    let code_quality = settings.codequality.iter().filter(|_| settings.lint != LintMode::Off);
+    dotenv.chain(json).chain(code_quality.map(|r| (r, ReportKind::CodeQuality)))
 }
 
 /// Before calling anything: every acting target has the secrets it needs.
@@ -372,9 +362,12 @@ async fn run_gitbook(
     let name = &target_plan.name;
     let space = &client.target.space;
     let operation = if target_plan.action == Action::Export { "export" } else { "import" };
+    // git/info shows no ref and no `standalone` flag: a preview's import
+    // cannot be told from a branch import there, so none is its verdict.
+    let preview = target_plan.action == Action::Preview;
 
     // Whether the token may read the result, before anything is queued.
-    let mut watch = client.target.wait;
+    let mut watch = client.target.wait && !preview;
     if watch {
         match client.info().await {
             Ok(_) => {}
@@ -391,28 +384,65 @@ async fn run_gitbook(
         }
     }
 
-    let accepted = match client.queue(operation, body, settings.poll_interval).await {
-        Ok(accepted) => accepted,
-        Err(error) => return failure(error),
-    };
-    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
-    if !watch {
-        return Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; result not awaited"));
-    }
-
     let limits = WaitLimits {
         total: client.target.wait_timeout,
         start: client.target.start_timeout,
         poll: settings.poll_interval,
         unreadable: settings.http.retry.retries,
     };
-    let outcome =
-        verdict_outcome(wait_for_verdict(client, accepted, operation, limits).await, target_plan, client.target);
-    // Only a `Success` verdict ends synced.
-    match target_plan.action {
-        Action::Import if outcome.status == OutcomeStatus::Synced => verify(client, outcome, target_plan, head).await,
-        _ => outcome,
+    let accepted = match queue(client, operation, body, limits, !preview).await {
+        Ok(accepted) => accepted,
+        Err(error) => return failure(error),
+    };
+    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
+    if preview && client.target.wait {
+        return Outcome::new(
+            OutcomeStatus::Queued,
+            format!(
+                "preview queued in space {space}; GitBook's Git Sync state does not tell a preview from a branch import, so docsync reports none as its result"
+            ),
+        );
     }
+    if !watch {
+        return Outcome::new(OutcomeStatus::Queued, format!("{operation} queued in space {space}; result not awaited"));
+    }
+    let accepted = match accepted {
+        Ok(accepted) => accepted,
+        Err(why) => {
+            tracing::warn!(
+                "{name}: {why}: GitBook's time of acceptance is unknown, so no operation it shows can be matched to this {operation}"
+            );
+            return unknown(
+                format!(
+                    "{operation} queued in space {space}, result unknown: {why}, so no verdict can be matched to it"
+                ),
+                client.target,
+                operation,
+            );
+        }
+    };
+
+    let verdict = wait_for_verdict(client, accepted, operation, limits).await;
+    if let (Verdict::Replaced { ours, by }, Action::Import) = (&verdict, target_plan.action) {
+        let live = live_revision(client, target_plan).await;
+        return replaced_outcome(ours, by.as_deref(), client.target, operation, Some((live, head)));
+    }
+    let outcome = verdict_outcome(verdict, target_plan, client.target);
+    match (target_plan.action, outcome) {
+        // Only a `Success` verdict ends synced.
+        (Action::Import, outcome) if outcome.status == OutcomeStatus::Synced => {
+            verify(client, outcome, target_plan, head).await
+        }
+        (_, outcome) => outcome,
+    }
+}
+
+/// Queued, and what became of it cannot be known: exit 3.
+fn unknown(message: String, gitbook: &GitBookTarget, operation: &str) -> Outcome {
+    let space = &gitbook.space;
+    Outcome::new(OutcomeStatus::Unreachable, message).with_fix(format!(
+        "check the {operation}'s result in space {space} in GitBook and GitBook's status page; retry the job if it did not run"
+    ))
 }
 
 /// The outcome a verdict on a queued operation means; an import's success
@@ -428,11 +458,6 @@ fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBook
             ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
         },
         Verdict::Failed(op) => failed_outcome(op, operation),
-        // A standalone preview may never show as the space's operation.
-        Verdict::StillRunning(None) | Verdict::NotStarted(_) if target_plan.action == Action::Preview => Outcome::new(
-            OutcomeStatus::Queued,
-            "preview queued; GitBook reported no operation for it before the wait ended",
-        ),
         Verdict::StillRunning(Some(op)) => Outcome::new(
             OutcomeStatus::TimedOut,
             format!("the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)", waited(gitbook.wait_timeout)),
@@ -448,6 +473,8 @@ fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBook
         )
         .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook"),
         Verdict::NotStarted(other) => not_started_outcome(other, gitbook, operation),
+        // run_gitbook() reads the live revision for it first.
+        Verdict::Replaced { ours, by } => replaced_outcome(&ours, by.as_deref(), gitbook, operation, None),
         Verdict::CannotWatch(reason) => {
             tracing::warn!("{name}: cannot read the operation's result ({reason})");
             Outcome::new(
@@ -455,14 +482,74 @@ fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBook
                 format!("{operation} queued in space {space}; the token may not read its result"),
             )
         }
-        Verdict::Unreadable(reason) => Outcome::new(
-            OutcomeStatus::Unreachable,
-            format!("{operation} queued in space {space}, result unknown: GitBook's Git Sync state stayed unreadable ({reason})"),
-        )
-        .with_fix(format!(
-            "check the {operation}'s result in space {space} in GitBook and GitBook's status page; retry the job if it did not run"
-        )),
+        Verdict::Unreadable(reason) => unknown(
+            format!(
+                "{operation} queued in space {space}, result unknown: GitBook's Git Sync state stayed unreadable ({reason})"
+            ),
+            gitbook,
+            operation,
+        ),
+        Verdict::Unmatched(why) => {
+            tracing::warn!("{name}: {why}");
+            unknown(format!("{operation} queued in space {space}, result unknown: {why}"), gitbook, operation)
+        }
     }
+}
+
+/// GitBook no longer shows our operation: another one (or none) took its
+/// place before ours was seen to end, so its verdict is unknown. What is
+/// known, for an import, is the live revision (`live`, with the head): our
+/// commit live is `verified`; anything else is result unknown (exit 3).
+fn replaced_outcome(
+    ours: &Operation,
+    by: Option<&Operation>,
+    gitbook: &GitBookTarget,
+    operation: &str,
+    live: Option<(Option<Revision>, &str)>,
+) -> Outcome {
+    let space = &gitbook.space;
+    let by = match by {
+        Some(op) => format!("{}, started {}", op.describe(), op.started_at.as_deref().unwrap_or("at an unknown time")),
+        None => "no operation".to_owned(),
+    };
+    let lost = format!(
+        "GitBook no longer shows our {operation} (last seen: {}, started {}); in its place: {by}",
+        ours.describe(),
+        ours.started_at.as_deref().unwrap_or("at an unknown time")
+    );
+    tracing::warn!("space {space}: {lost}");
+    let (revision, head) = match live {
+        Some((Some(revision), head)) => (revision, head),
+        _ => {
+            return unknown(format!("{operation} queued in space {space}, result unknown: {lost}"), gitbook, operation)
+                .with_operation(ours.clone());
+        }
+    };
+    let mut outcome = match revision.git.as_ref().map(|git| git.oid.as_str()) {
+        Some(oid) if oid.eq_ignore_ascii_case(head) => Outcome::new(
+            OutcomeStatus::Verified,
+            format!("{lost}; GitBook's live revision is {}, the commit this job imported", short(head)),
+        ),
+        Some(oid) => Outcome {
+            live_commit: Some(oid.to_owned()),
+            ..unknown(
+                format!(
+                    "{operation} queued in space {space}, result unknown: {lost}; GitBook's live revision holds commit {oid}, not the head {head}"
+                ),
+                gitbook,
+                operation,
+            )
+        },
+        None => unknown(
+            format!(
+                "{operation} queued in space {space}, result unknown: {lost}; GitBook's live revision names no commit"
+            ),
+            gitbook,
+            operation,
+        ),
+    };
+    outcome.docs_url = Some(revision.urls.app);
+    outcome.with_operation(ours.clone())
 }
 
 /// GitBook ran the operation, and it failed: its error, and its fix-it link.
@@ -515,13 +602,7 @@ fn not_started_outcome(other: Option<Operation>, gitbook: &GitBookTarget, operat
 /// revision holds, against the head the job imported, and the page to show.
 async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &TargetPlan, head: &str) -> Outcome {
     let name = &target_plan.name;
-    let revision = match client.live_revision().await {
-        Ok(revision) => revision,
-        Err(error) => {
-            tracing::warn!("{name}: cannot read the space's live revision to verify the import ({error})");
-            return outcome;
-        }
-    };
+    let Some(revision) = live_revision(client, target_plan).await else { return outcome };
     outcome.docs_url = Some(revision.urls.app.clone());
     match revision.git.map(|git| git.oid) {
         Some(oid) if oid.eq_ignore_ascii_case(head) => {
@@ -544,6 +625,20 @@ async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &
     }
     tracing::info!("{name}: {}", revision.urls.app);
     outcome
+}
+
+/// The space's live revision, or a warning saying why it cannot be read.
+async fn live_revision(client: &GitBookClient<'_>, target_plan: &TargetPlan) -> Option<Revision> {
+    match client.live_revision().await {
+        Ok(revision) => Some(revision),
+        Err(error) => {
+            tracing::warn!(
+                "{}: cannot read the space's live revision to verify the import ({error})",
+                target_plan.name
+            );
+            None
+        }
+    }
 }
 
 fn failure(error: GitBookError) -> Outcome {

@@ -12,8 +12,41 @@ use std::collections::HashSet;
 use anyhow::Result;
 use git2::{Oid, Repository};
 
+use crate::error::BadInput;
 use crate::git::renames;
 use crate::git::repo::Repo;
+
+/// Why a fetch failed.
+#[derive(Debug)]
+pub enum FetchError {
+    /// The run's configuration is at fault, not the server: a certificate
+    /// no trusted CA signed (exit 2, as for every other request).
+    Configuration(BadInput),
+    /// Anything else; the range falls back as its rules say.
+    Failed(String),
+}
+
+impl FetchError {
+    fn of(error: &git2::Error) -> FetchError {
+        match crate::git::transport::take_untrusted_certificate() {
+            Some(detail) => FetchError::Configuration(BadInput::new(
+                "CI_SERVER_TLS_CA_FILE",
+                format!("the git server's TLS certificate is not trusted ({detail})"),
+                "add its CA to CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)",
+            )),
+            None => FetchError::Failed(crate::secret::redact(error.message())),
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Configuration(bad) => write!(f, "{bad}"),
+            FetchError::Failed(message) => f.write_str(message),
+        }
+    }
+}
 
 /// The rename candidates (indices into the sources and destinations) whose
 /// content the clone lacked before rename detection.
@@ -23,16 +56,24 @@ pub(super) struct MissingBlobs {
 }
 
 impl Repo {
-    /// Fetches more history into a shallow clone: `refspecs` from `url`,
-    /// `depth` commits deep (`None`: the whole history). HTTP(S) goes
-    /// through docsync's own client ([`crate::git::transport`]), with its timeouts.
-    pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), git2::Error> {
+    /// Fetches `refspecs` from `url`: `depth` commits deep into a shallow
+    /// clone (`None`: the whole history). A full clone stays full: the
+    /// depth applies to shallow clones only. HTTP(S) goes through docsync's
+    /// own client ([`crate::git::transport`]), with its timeouts.
+    pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), FetchError> {
         crate::git::transport::register_transports();
-        let mut remote = self.repo.remote_anonymous(url)?;
-        let mut options = git2::FetchOptions::new();
-        options.download_tags(git2::AutotagOption::None);
-        options.depth(depth.unwrap_or(i32::MAX));
-        remote.fetch(refspecs, Some(&mut options), None)
+        // A certificate refused by an earlier fetch is not this fetch's.
+        let _ = crate::git::transport::take_untrusted_certificate();
+        let fetched = (|| {
+            let mut remote = self.repo.remote_anonymous(url)?;
+            let mut options = git2::FetchOptions::new();
+            options.download_tags(git2::AutotagOption::None);
+            if self.is_shallow() {
+                options.depth(depth.unwrap_or(i32::MAX));
+            }
+            remote.fetch(refspecs, Some(&mut options), None)
+        })();
+        fetched.map_err(|error| FetchError::of(&error))
     }
 
     /// Fetches the contents rename detection will compare that a partial
@@ -67,33 +108,31 @@ impl Repo {
                     "fetched {fetched} of {} file contents this partial clone lacks, for rename detection",
                     ids.len()
                 ),
-                Err(why) => tracing::debug!("could not fetch the missing file contents: {why}"),
+                Err(why) => tracing::warn!(
+                    "could not fetch the {} file contents this partial clone lacks, for rename detection: {why}",
+                    ids.len()
+                ),
             }
         }
         MissingBlobs { sources: missing_sources, destinations: missing_destinations }
     }
 
-    /// Fetches blobs a blob-less partial clone lacks from its promisor
-    /// remote (git fetches them lazily; libgit2 cannot), returning how many
-    /// arrived. The fetch goes into an empty scratch repository, so that the
+    /// Fetches blobs a blob-less partial clone lacks (git fetches them
+    /// lazily; libgit2 cannot), returning how many arrived. They come from
+    /// where deepening fetches, with the same credentials
+    /// ([`Repo::fetch_from`]: `CI_REPOSITORY_URL`), else from the promisor
+    /// remote, whose URL a runner may have stripped of its token. The fetch goes into an empty scratch repository, so that the
     /// clone's own commits are not offered as "haves" (the server would
     /// leave out every blob they reach); the blobs are then copied into the
     /// clone's object database.
     fn fetch_blobs(&self, ids: &[Oid]) -> Result<usize, String> {
-        // The promisor remote: `extensions.partialclone` (older git) or the
-        // remote marked `promisor = true`.
-        let config = self.repo.config().map_err(|e| e.message().to_owned())?;
-        let names = self.repo.remotes().map_err(|e| e.message().to_owned())?;
-        let marked = |name: &&str| config.get_bool(&format!("remote.{name}.promisor")).unwrap_or(false);
-        let promisor = config
-            .get_string("extensions.partialclone")
-            .ok()
-            .or_else(|| names.iter().filter_map(|name| name.ok().flatten()).find(marked).map(str::to_owned));
-        let promisor = promisor.ok_or("not a partial clone (no promisor remote)")?;
-        let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
-        let url = remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned();
+        let url = match self.fetch_url.get() {
+            Some(url) => url.clone(),
+            None => self.promisor_url()?,
+        };
         let scratch = self.repo.path().join(format!("docsync-blobs-{}", std::process::id()));
         crate::git::transport::register_transports();
+        let _ = crate::git::transport::take_untrusted_certificate();
         let fetched = (|| -> Result<usize, git2::Error> {
             let scratch_repo = Repository::init_bare(&scratch)?;
             let mut remote = scratch_repo.remote_anonymous(&url)?;
@@ -113,7 +152,23 @@ impl Repo {
             Ok(copied)
         })();
         let _ = std::fs::remove_dir_all(&scratch);
-        fetched.map_err(|e| crate::secret::redact(e.message()))
+        fetched.map_err(|error| FetchError::of(&error).to_string())
+    }
+
+    /// The URL of the partial clone's promisor remote.
+    fn promisor_url(&self) -> Result<String, String> {
+        // The promisor remote: `extensions.partialclone` (older git) or the
+        // remote marked `promisor = true`.
+        let config = self.repo.config().map_err(|e| e.message().to_owned())?;
+        let names = self.repo.remotes().map_err(|e| e.message().to_owned())?;
+        let marked = |name: &&str| config.get_bool(&format!("remote.{name}.promisor")).unwrap_or(false);
+        let promisor = config
+            .get_string("extensions.partialclone")
+            .ok()
+            .or_else(|| names.iter().filter_map(|name| name.ok().flatten()).find(marked).map(str::to_owned));
+        let promisor = promisor.ok_or("not a partial clone (no promisor remote)")?;
+        let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
+        Ok(remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned())
     }
 }
 

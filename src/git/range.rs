@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::error::BadInput;
 use crate::git::diff::Change;
+use crate::git::fetch::FetchError;
 use crate::git::repo::Repo;
-use crate::secret::redact;
 use crate::settings::Settings;
 use crate::settings::pipeline::PipelineSource;
 
@@ -401,8 +401,10 @@ fn ancestry(repo: &Repo, base: &str, head: &str, history: &HistorySource<'_>) ->
             short(base),
             short(head)
         );
-        if let Err(error) = repo.deepen(url, &[head.to_owned()], *depth) {
-            return undecided(&format!("could not fetch head's history: {}", redact(error.message())));
+        match repo.deepen(url, &[head.to_owned()], *depth) {
+            Err(FetchError::Configuration(bad)) => return Err(bad.into()),
+            Err(error) => return undecided(&format!("could not fetch head's history: {error}")),
+            Ok(()) => {}
         }
         if repo.is_ancestor(base, head)? {
             return Ok(Ancestry::Ancestor);
@@ -484,9 +486,13 @@ fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Re
         for depth in DEEPEN_STEPS {
             let shown = depth.map_or("all history".to_owned(), |d| format!("depth {d}"));
             tracing::info!("{} is not in the shallow clone: fetching {shown}", short(revision));
-            if let Err(error) = repo.deepen(url, &history.refspecs, *depth) {
-                tracing::warn!("could not deepen the clone: {}", redact(error.message()));
-                break;
+            match repo.deepen(url, &history.refspecs, *depth) {
+                Err(FetchError::Configuration(bad)) => return Err(bad.into()),
+                Err(error) => {
+                    tracing::warn!("could not deepen the clone: {error}");
+                    break;
+                }
+                Ok(()) => {}
             }
             if let Some(sha) = repo.resolve_commit(revision)? {
                 return Ok(Some(sha));
@@ -499,7 +505,8 @@ fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Re
         tracing::info!("fetching {} by its SHA", short(revision));
         match repo.deepen(url, &[revision.to_owned()], Some(1)) {
             Ok(()) => return repo.resolve_commit(revision).context("after fetching the commit"),
-            Err(error) => tracing::warn!("could not fetch {}: {}", short(revision), redact(error.message())),
+            Err(FetchError::Configuration(bad)) => return Err(bad.into()),
+            Err(error) => tracing::warn!("could not fetch {}: {error}", short(revision)),
         }
     }
     Ok(None)

@@ -60,6 +60,9 @@ pub struct TreeFiles {
 
 pub struct Repo {
     pub(super) repo: Repository,
+    /// Where fetches go for what the clone lacks, with its credentials
+    /// (`CI_REPOSITORY_URL`): set by [`Repo::fetch_from`].
+    pub(super) fetch_url: std::sync::OnceLock<String>,
 }
 
 /// Sets libgit2 up for docsync, once per process, before any other use.
@@ -156,7 +159,7 @@ impl Repo {
             )
             .into());
         }
-        Ok(Repo { repo })
+        Ok(Repo { repo, fetch_url: std::sync::OnceLock::new() })
     }
 
     pub fn is_shallow(&self) -> bool {
@@ -387,6 +390,13 @@ impl Repo {
     }
 
     /// The URL of the `origin` remote, when there is one.
+    /// Fetches of what the clone lacks (a partial clone's file contents)
+    /// go to `url`, with its credentials, as deepening does; the first call
+    /// wins. Without it they go to the clone's promisor remote.
+    pub fn fetch_from(&self, url: &str) {
+        let _ = self.fetch_url.set(url.to_owned());
+    }
+
     pub fn origin_url(&self) -> Option<String> {
         self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
     }

@@ -7,26 +7,33 @@
 //! plus `CI_SERVER_TLS_CA_FILE` and `SSL_CERT_FILE`, `HTTPS_PROXY`/`NO_PROXY`,
 //! the connect timeout, and credentials that never reach a log. Each wait for
 //! the server (the answer, then every piece of the body) is bounded by
-//! `DOCSYNC_HTTP_TIMEOUT`, and all fetches of a run together by the retry
-//! budget, so a server that never answers ends the deepening and the range
-//! falls back as the range rules say. Only fetching is supported: docsync
-//! never pushes.
+//! `DOCSYNC_HTTP_TIMEOUT`, and all fetches of a run together by
+//! `DOCSYNC_FETCH_TIMEOUT`, so a server that never answers ends the
+//! deepening and the range falls back as the range rules say. Only fetching
+//! is supported: docsync never pushes.
+//!
+//! The credentials of a URL (`CI_REPOSITORY_URL` holds the job token) go
+//! only over https, or plain http to loopback: to any other plain-http
+//! host the fetch goes without them, as for a public project. An untrusted
+//! certificate is recorded for [`take_untrusted_certificate`]: bad
+//! configuration, which libgit2's error alone cannot say.
 //!
 //! libgit2 calls the transport synchronously from inside a git2 call, on a
 //! thread that holds no async runtime: the exchanges run on a small runtime
 //! of the transport's own, made on the first fetch.
 
 use std::io::{self, Read, Write};
-use std::sync::{Once, OnceLock};
+use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
-use crate::http::answer::describe;
+use crate::http::answer::{describe, shown_location, untrusted_certificate};
 use crate::http::{HttpSettings, load_ca_file};
 use crate::secret::redact_url;
+use crate::settings::credentials::{is_loopback, shown_origin};
 
 /// Git's own servers and forges recognise git clients by a `git/` agent.
 const USER_AGENT: &str = concat!("git/2.0 (docsync/", env!("CARGO_PKG_VERSION"), ")");
@@ -44,6 +51,17 @@ static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 pub fn register(settings: &HttpSettings) {
     let _ = SETTINGS.set(settings.clone());
     register_transports();
+}
+
+/// The TLS stack's words about the last certificate no trusted CA signed,
+/// until [`take_untrusted_certificate`] takes them.
+static UNTRUSTED_CERTIFICATE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Why the last fetch failed, when it was a certificate no trusted CA
+/// signed: bad configuration (exit 2), where libgit2 only says the fetch
+/// failed.
+pub fn take_untrusted_certificate() -> Option<String> {
+    UNTRUSTED_CERTIFICATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
 }
 
 /// Registers the transports once per process; every fetch in `git::fetch`
@@ -91,10 +109,14 @@ fn build(settings: &HttpSettings) -> anyhow::Result<Shared> {
         .user_agent(USER_AGENT)
         .connect_timeout(settings.connect_timeout)
         // A server may move a repository within itself; credentials never
-        // follow a redirect to another origin.
+        // follow a redirect to another origin. A 301, 302 or 303 would turn
+        // git-upload-pack's POST into a GET without its body: stopped, and
+        // named as a redirect by `send`.
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
             let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
-            if attempt.previous().len() > 5 || !same_origin { attempt.stop() } else { attempt.follow() }
+            let drops_body = matches!(attempt.status().as_u16(), 301..=303)
+                && attempt.previous().last().is_some_and(|from| from.path().ends_with("/git-upload-pack"));
+            if attempt.previous().len() > 5 || !same_origin || drops_body { attempt.stop() } else { attempt.follow() }
         }));
     for (variable, path) in &settings.ca_files {
         builder = builder.tls_certs_merge(load_ca_file(variable, path)?);
@@ -104,7 +126,7 @@ fn build(settings: &HttpSettings) -> anyhow::Result<Shared> {
         .enable_all()
         .build()
         .context("while starting the runtime of git's HTTP transport")?;
-    let budget = settings.retry.budget;
+    let budget = settings.fetch_budget;
     Ok(Shared { runtime, client, timeout: settings.timeout, deadline: Instant::now() + budget, budget })
 }
 
@@ -114,14 +136,25 @@ impl Shared {
     fn wait<T>(&self, url: &Url, future: impl Future<Output = reqwest::Result<T>>) -> io::Result<T> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         let (limit, why) = if left < self.timeout {
-            (left, format!("the fetches' time budget ({}s) is spent", self.budget.as_secs()))
+            (
+                left,
+                format!(
+                    "the git fetches' time budget ({}s, DOCSYNC_FETCH_TIMEOUT) is spent",
+                    self.budget.as_secs_f64()
+                ),
+            )
         } else {
             (self.timeout, format!("no answer within {}s (DOCSYNC_HTTP_TIMEOUT)", self.timeout.as_secs_f64()))
         };
         // The timer must be made inside the runtime, which drives it.
         match self.runtime.block_on(async { tokio::time::timeout(limit, future).await }) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(io::Error::other(format!("{}: {}", redact_url(url), describe(&error)))),
+            Ok(Err(error)) => {
+                if let Some(detail) = untrusted_certificate(&error) {
+                    *UNTRUSTED_CERTIFICATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(detail);
+                }
+                Err(io::Error::other(format!("{}: {}", redact_url(url), describe(&error))))
+            }
             Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, format!("{}: {why}", redact_url(url)))),
         }
     }
@@ -142,9 +175,20 @@ impl SmartSubtransport for SmartHttp {
 }
 
 /// The user name and password of a URL, decoded (`CI_REPOSITORY_URL` holds
-/// `gitlab-ci-token:<job token>`).
+/// `gitlab-ci-token:<job token>`). None over plain http to a host other than
+/// loopback, where they would travel unencrypted: said once per run.
 fn credentials(url: &Url) -> Option<(String, String)> {
     if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    if url.scheme() == "http" && !is_loopback(url) {
+        static SAID: Once = Once::new();
+        SAID.call_once(|| {
+            tracing::warn!(
+                "{} is plain http to another host: docsync fetches from it without the URL's credentials (the job token would travel unencrypted), which works for public projects only; serve GitLab over https",
+                shown_origin(url)
+            );
+        });
         return None;
     }
     let decode = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
@@ -157,6 +201,8 @@ struct Exchange {
     method: reqwest::Method,
     url: Url,
     credentials: Option<(String, String)>,
+    /// The URL held credentials that plain http kept back.
+    withheld: bool,
     service: &'static str,
     request: Vec<u8>,
     response: Option<Answer>,
@@ -183,6 +229,7 @@ impl Exchange {
         };
         let mut endpoint = Url::parse(url).map_err(|error| git2::Error::from_str(&format!("bad URL: {error}")))?;
         let credentials = credentials(&endpoint);
+        let withheld = credentials.is_none() && (!endpoint.username().is_empty() || endpoint.password().is_some());
         // The credentials travel in a header marked sensitive, never in the
         // URL that errors and logs show.
         let _ = endpoint.set_username("");
@@ -193,7 +240,7 @@ impl Exchange {
             .pop_if_empty()
             .extend(segments);
         endpoint.set_query(query);
-        Ok(Exchange { method, url: endpoint, credentials, service, request: Vec::new(), response: None })
+        Ok(Exchange { method, url: endpoint, credentials, withheld, service, request: Vec::new(), response: None })
     }
 
     fn send(&mut self) -> io::Result<Answer> {
@@ -211,8 +258,21 @@ impl Exchange {
         }
         let response = shared.wait(&self.url, request.send())?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers().get(reqwest::header::LOCATION).map_or_else(
+                || "(no Location header)".to_owned(),
+                |value| shown_location(&self.url, &String::from_utf8_lossy(value.as_bytes())),
+            );
+            return Err(io::Error::other(format!(
+                "{} answered {status}, redirecting to {location}; docsync follows a git server's redirect only within its origin and never for git-upload-pack's POST: set CI_REPOSITORY_URL (or the origin remote) to the final URL",
+                redact_url(&self.url)
+            )));
+        }
         if !status.is_success() {
             let hint = match status.as_u16() {
+                401 | 403 if self.withheld => {
+                    ": the URL's credentials were not sent over plain http; serve GitLab over https"
+                }
                 401 | 403 => ": the server refused the credentials (a job token needs read access to the project)",
                 404 => ": no repository at this URL, or no access to it",
                 _ => "",
@@ -286,6 +346,22 @@ mod tests {
         assert_eq!(fetch.method, reqwest::Method::POST);
         assert_eq!(fetch.url.as_str(), "http://127.0.0.1:8080/p.git/git-upload-pack");
         assert_eq!(fetch.credentials, None);
+    }
+
+    #[test]
+    fn credentials_go_over_https_or_to_loopback_only() {
+        let sent = |url: &str| Exchange::new(url, Service::UploadPackLs).expect("a request").credentials.is_some();
+        assert!(sent("https://gitlab-ci-token:job-token-1@gitlab.example.com/g/p.git"));
+        assert!(sent("http://gitlab-ci-token:job-token-1@127.0.0.1:8080/g/p.git"));
+        assert!(sent("http://gitlab-ci-token:job-token-1@localhost/g/p.git"));
+        assert!(sent("http://gitlab-ci-token:job-token-1@[::1]/g/p.git"));
+        let withheld =
+            Exchange::new("http://gitlab-ci-token:job-token-1@gitlab.example.com/g/p.git", Service::UploadPack)
+                .expect("a request");
+        assert_eq!(withheld.credentials, None);
+        assert!(withheld.withheld);
+        // A name that merely starts like loopback is another host.
+        assert!(!sent("http://gitlab-ci-token:job-token-1@127.0.0.1.example.com/g/p.git"));
     }
 
     #[test]

@@ -167,11 +167,8 @@ impl GitLabClient<'_> {
         request: Request,
     ) -> Result<(T, Option<u32>), GitLabError> {
         let response = self.http.send(self.auth.apply(request)).await?;
-        let mut decoder = serde_json::Deserializer::from_slice(&response.body);
-        let value = serde_path_to_error::deserialize(&mut decoder).map_err(|error| GitLabError::Decode {
-            field: error.path().to_string(),
-            detail: error.inner().to_string(),
-        })?;
+        let value =
+            response.json().map_err(|error| GitLabError::Decode { field: error.field, detail: error.detail })?;
         Ok((value, next_page(&response.headers)))
     }
 

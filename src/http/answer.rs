@@ -24,7 +24,7 @@ pub(super) fn server_message_of(response: &Response) -> String {
 
 /// A redirect's target as it may be shown: resolved against the request,
 /// credentials and query masked.
-pub(super) fn shown_location(request_url: &Url, location: &str) -> String {
+pub(crate) fn shown_location(request_url: &Url, location: &str) -> String {
     match request_url.join(location) {
         Ok(mut target) => {
             target.set_query(None);
@@ -36,7 +36,7 @@ pub(super) fn shown_location(request_url: &Url, location: &str) -> String {
 }
 
 /// The TLS stack's words when the server's certificate was refused.
-pub(super) fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
+pub(crate) fn untrusted_certificate(error: &reqwest::Error) -> Option<String> {
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let text = cause.to_string();

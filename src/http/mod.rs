@@ -34,6 +34,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::bounded_file;
 use crate::error::BadInput;
 use crate::http::answer::{describe, retry_after, server_message_of, shown_location, untrusted_certificate};
 use crate::secret::{Secret, redact, redact_url};
@@ -73,6 +74,9 @@ pub struct HttpSettings {
     pub ca_files: Vec<(String, String)>,
     /// Requests in flight at once, across every target (`DOCSYNC_CONCURRENCY`).
     pub max_in_flight: usize,
+    /// How long every git fetch of the run may take together
+    /// (`DOCSYNC_FETCH_TIMEOUT`): deepening, a partial clone's blobs.
+    pub fetch_budget: Duration,
 }
 
 impl Default for HttpSettings {
@@ -83,6 +87,7 @@ impl Default for HttpSettings {
             retry: RetryPolicy::default(),
             ca_files: Vec::new(),
             max_in_flight: 8,
+            fetch_budget: Duration::from_secs(180),
         }
     }
 }
@@ -215,6 +220,33 @@ pub struct Response {
     pub truncated: bool,
     /// How many attempts it took.
     pub attempts: u32,
+}
+
+/// An answer that is not the JSON expected: the field that failed and why,
+/// or, for a body cut at [`MAX_BODY`], that it was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecodable {
+    pub field: String,
+    pub detail: String,
+}
+
+impl Response {
+    /// The body decoded as `T`. A surprise names the failing field; a body
+    /// cut at [`MAX_BODY`] says so, rather than the parse error at the cut.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Undecodable> {
+        if self.truncated {
+            return Err(Undecodable {
+                field: "the whole answer".to_owned(),
+                detail: format!(
+                    "it is longer than {} MiB, where docsync stops reading an answer, so it was cut",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            });
+        }
+        let mut decoder = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut decoder)
+            .map_err(|error| Undecodable { field: error.path().to_string(), detail: error.inner().to_string() })
+    }
 }
 
 pub struct HttpClient {
@@ -448,13 +480,19 @@ fn ambiguous(request: &Request, shown_url: &str, attempts: u32, last: String) ->
     HttpError::Ambiguous { method: request.method.clone(), url: shown_url.to_owned(), attempts, last: redact(&last) }
 }
 
+/// The largest CA bundle read: Debian's whole bundle of public roots is
+/// about 220 KiB, so this leaves room for any private CA chain.
+pub const MAX_CA_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
 /// Reads a CA bundle named by `variable`. A file that cannot be read or holds
 /// no certificate is bad configuration: the TLS stack would otherwise fail
 /// later with a message that names neither the variable nor the file.
 pub fn load_ca_file(variable: &str, path: &str) -> Result<Vec<reqwest::Certificate>, BadInput> {
-    let fix = format!("point {variable} at a readable PEM bundle (-----BEGIN CERTIFICATE----- blocks), or unset it");
-    let pem = std::fs::read(Path::new(path)).map_err(|error| {
-        BadInput::new(variable, format!("cannot read {path}: {error}"), fix.clone()).with_value(path)
+    let fix = format!(
+        "point {variable} at a readable PEM bundle (-----BEGIN CERTIFICATE----- blocks, at most 10 MiB), or unset it"
+    );
+    let pem = bounded_file::read(Path::new(path), MAX_CA_FILE_BYTES).map_err(|refused| {
+        BadInput::new(variable, format!("cannot read {path}: {refused}"), fix.clone()).with_value(path)
     })?;
     let has_pem_block = String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----");
     match reqwest::Certificate::from_pem_bundle(&pem) {

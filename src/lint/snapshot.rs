@@ -7,10 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::bounded_file::{self, Refused};
 use crate::git::repo::Repo;
 
-/// Files larger than this are listed (for `too-large`) but not parsed.
-const MAX_PARSED_BYTES: u64 = 20 * 1024 * 1024;
+use super::MAX_FILE_BYTES;
 
 #[derive(Debug)]
 struct Entry {
@@ -24,10 +24,12 @@ pub struct Snapshot {
     files: BTreeMap<String, Entry>,
 }
 
-/// Whether the rules read this file's text: Markdown and YAML.
+/// Whether the rules read this file's text: Markdown and YAML up to the
+/// size GitBook takes. A larger file is listed, not read: `too-large`
+/// reports it.
 pub fn wanted(path: &str, size: u64) -> bool {
     let lower = path.to_ascii_lowercase();
-    size <= MAX_PARSED_BYTES && [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| lower.ends_with(ext))
+    size <= MAX_FILE_BYTES && [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// Where the files come from.
@@ -91,12 +93,19 @@ fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Resul
                     pending.push(path);
                 }
             } else if kind.is_file() {
-                let size = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
-                let text = if wanted(&path, size) {
-                    let bytes = std::fs::read(entry.path()).with_context(|| format!("while reading {path}"))?;
-                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                let listed = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
+                let (size, text) = if wanted(&path, listed) {
+                    match bounded_file::read(&entry.path(), MAX_FILE_BYTES) {
+                        Ok(bytes) => (listed, Some(String::from_utf8_lossy(&bytes).into_owned())),
+                        // It grew past GitBook's limit after it was listed:
+                        // `too-large`, like a file listed that large.
+                        Err(Refused::TooLarge { .. }) => (MAX_FILE_BYTES + 1, None),
+                        Err(refused) => {
+                            return Err(anyhow::anyhow!("{refused}")).with_context(|| format!("while reading {path}"));
+                        }
+                    }
                 } else {
-                    None
+                    (listed, None)
                 };
                 snapshot.files.insert(path, Entry { size, text });
             }
@@ -219,6 +228,16 @@ mod tests {
         assert_eq!(resolve_within("", "a/b", "../c.md"), "a/c.md");
         assert_eq!(resolve_within("docs", "docs", "./c.md"), "docs/c.md");
         assert_eq!(resolve_within("docs", "docs", "./"), "docs");
+    }
+
+    #[test]
+    fn pages_and_yaml_are_read_up_to_gitbooks_own_limit() {
+        // GitBook takes files up to 100 MB: the pre-flight reads every one
+        // it takes, and lists the rest for `too-large`.
+        assert!(wanted("docs/big.md", 50 * 1024 * 1024));
+        assert!(wanted("docs/big.yaml", MAX_FILE_BYTES));
+        assert!(!wanted("docs/big.md", MAX_FILE_BYTES + 1));
+        assert!(!wanted("docs/image.png", 10));
     }
 
     #[test]

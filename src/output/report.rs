@@ -12,6 +12,7 @@ use crate::log;
 use crate::output::web_link;
 use crate::plan::SyncPlan;
 use crate::secret::{Redacted, printable};
+use crate::settings::ReportPath;
 use crate::settings::flags::Format;
 
 /// Text output lists this many changes; JSON always lists all of them.
@@ -106,6 +107,36 @@ pub const DOTENV_MAX_BYTES: usize = 5_120;
 /// it, so that the whole report stays under [`DOTENV_MAX_BYTES`] whatever
 /// the number of targets: eight short values plus three of these.
 const DOTENV_VALUE_BYTES: usize = 1_500;
+
+/// The files a run writes for GitLab, each at a [`ReportPath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Dotenv,
+    Json,
+    CodeQuality,
+}
+
+impl ReportKind {
+    fn name(self) -> &'static str {
+        match self {
+            ReportKind::Dotenv => "dotenv report",
+            ReportKind::Json => "JSON report",
+            ReportKind::CodeQuality => "Code Quality report",
+        }
+    }
+}
+
+/// Exit 4's message for a report that cannot be written: docsync's own
+/// failure, naming where the path came from and what to do.
+pub fn unwritable(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "docsync could not finish locally: cannot write the {} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
+        kind.name(),
+        report.source,
+        report.path.display().to_string(),
+        report.source
+    )
+}
 
 /// Whether a report can be written at `path`, leaving what is there as it
 /// is: an existing file is opened for writing, else one is created and
@@ -204,6 +235,7 @@ mod tests {
             warnings: Vec::new(),
             outcome: Some(Outcome::new(status, "done")),
             files: Vec::new(),
+            skip_cause: None,
         }
     }
 

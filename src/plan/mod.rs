@@ -113,6 +113,22 @@ pub struct TargetPlan {
     /// The changes that concern this target, for the senders.
     #[serde(skip)]
     pub files: Vec<Change>,
+    /// Why a skipping target skips; `None` when it acts.
+    #[serde(skip)]
+    pub skip_cause: Option<SkipCause>,
+}
+
+/// Why a target skips, as far as a job that deploys is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipCause {
+    /// The range holds nothing for the target to sync (no relevant change,
+    /// `[skip docsync]`, the platform's own commits): its head is as synced
+    /// as the target needs, and a deployment may record it.
+    Content,
+    /// The pipeline or the settings: this job is not where the target
+    /// syncs (another branch, a tag, previews off…). A deployment of it
+    /// would record a commit the target never synced.
+    Configuration,
 }
 
 /// Everything `sync` would do. Serialises to the documented JSON contract.
@@ -208,44 +224,50 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
         warnings: Vec::new(),
         outcome: None,
         files,
+        skip_cause: None,
     };
     let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));
+    let act = |action: Action, reason: String| (action, reason, None);
+    let configured_away = |reason: String| (Action::Skip, reason, Some(SkipCause::Configuration));
 
-    let (action, reason) = match event {
-        Event::Tag(tag) => (Action::Skip, format!("tag pipeline ({tag}): tags are not synced")),
-        Event::Other(source) => (Action::Skip, format!("pipeline source `{source}` does not sync")),
+    let (action, reason, skip_cause) = match event {
+        Event::Tag(tag) => configured_away(format!("tag pipeline ({tag}): tags are not synced")),
+        Event::Other(source) => configured_away(format!("pipeline source `{source}` does not sync")),
         Event::Push { branch } => match (branch, target.branch.as_deref()) {
             (Some(pushed), Some(sync)) if pushed == &sync => {
                 push_action(facts, settings, target, &plan, "push to the sync branch")
             }
-            (Some(pushed), Some(sync)) => (Action::Skip, format!("push to {pushed}, not to the sync branch {sync}")),
-            (_, None) => (
-                Action::Skip,
+            (Some(pushed), Some(sync)) => configured_away(format!("push to {pushed}, not to the sync branch {sync}")),
+            (_, None) => configured_away(
                 "no sync branch is known: set DOCSYNC_BRANCH (GitLab did not set CI_DEFAULT_BRANCH)".to_owned(),
             ),
-            (None, Some(_)) => (Action::Skip, "push pipeline without a branch: nothing to sync".to_owned()),
+            (None, Some(_)) => configured_away("push pipeline without a branch: nothing to sync".to_owned()),
         },
         Event::Local => push_action(facts, settings, target, &plan, "outside CI, planned as a push"),
         Event::MergeRequest { .. } if !target.previews => {
-            (Action::Skip, "merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)".to_owned())
+            configured_away("merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)".to_owned())
         }
-        Event::MergeRequest { .. } if !is_gitbook => (
-            Action::Skip,
+        Event::MergeRequest { .. } if !is_gitbook => configured_away(
             "push-webhook receivers get pushes only: merge request pipelines are planned, not sent".to_owned(),
         ),
-        Event::MergeRequest { .. } if plan.changed == 0 && !settings.force => (Action::Skip, no_change_reason(target)),
-        Event::MergeRequest { iid } => (Action::Preview, format!("merge request !{iid}: standalone preview import")),
+        Event::MergeRequest { .. } if plan.changed == 0 && !settings.force => {
+            (Action::Skip, no_change_reason(target), Some(SkipCause::Content))
+        }
+        Event::MergeRequest { iid } => act(Action::Preview, format!("merge request !{iid}: standalone preview import")),
         Event::Manual(source) => match target.direction {
-            Direction::Import if is_gitbook => (Action::Import, format!("{source} pipeline: full import requested")),
-            Direction::Import => (Action::PushEvent, format!("{source} pipeline: push event for every relevant file")),
-            Direction::Export if is_gitbook => {
-                (Action::Export, format!("{source} pipeline: export from GitBook requested"))
+            Direction::Import if is_gitbook => act(Action::Import, format!("{source} pipeline: full import requested")),
+            Direction::Import => {
+                act(Action::PushEvent, format!("{source} pipeline: push event for every relevant file"))
             }
-            Direction::Export => (Action::Skip, "exports are GitBook → GitLab only".to_owned()),
+            Direction::Export if is_gitbook => {
+                act(Action::Export, format!("{source} pipeline: export from GitBook requested"))
+            }
+            Direction::Export => configured_away("exports are GitBook → GitLab only".to_owned()),
         },
     };
     plan.action = action;
     plan.reason = reason;
+    plan.skip_cause = skip_cause;
     if let Some(nearest) = facts.absent_directories.get(&target.paths.directory) {
         let head = short(&facts.range.head);
         plan.warnings.push(match nearest {
@@ -264,22 +286,30 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
     plan
 }
 
-/// A push (or a local run): act unless a skip rule applies.
-fn push_action(facts: &Facts, settings: &Settings, target: &Target, plan: &TargetPlan, why: &str) -> (Action, String) {
+/// A push (or a local run): act unless a skip rule applies. Every skip rule
+/// here is about what the range holds ([`SkipCause::Content`]).
+fn push_action(
+    facts: &Facts,
+    settings: &Settings,
+    target: &Target,
+    plan: &TargetPlan,
+    why: &str,
+) -> (Action, String, Option<SkipCause>) {
     let act = match target.kind {
         TargetKind::GitBook(_) => Action::Import,
         TargetKind::Dot(_) => Action::PushEvent,
     };
+    let skip = |reason: String| (Action::Skip, reason, Some(SkipCause::Content));
     if settings.force {
-        return (act, format!("{why}, forced (--force): {} relevant changes", plan.changed));
+        return (act, format!("{why}, forced (--force): {} relevant changes", plan.changed), None);
     }
     if plan.changed == 0 {
-        return (Action::Skip, no_change_reason(target));
+        return skip(no_change_reason(target));
     }
     // Like GitLab's `[skip ci]`, the marker is read from the head commit:
     // an old commit carried in by a merge must not silence a whole push.
     if let Some(head) = facts.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
-        return (Action::Skip, format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
+        return skip(format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
     }
     // Only a range whose every commit was read can be the platform's own: a
     // full sync (or changes from the compare API) read the head alone, and
@@ -289,13 +319,12 @@ fn push_action(facts: &Facts, settings: &Settings, target: &Target, plan: &Targe
         && !facts.commits.is_empty()
         && facts.commits.iter().all(|c| is_platform_commit(c, &target.platform_authors))
     {
-        return (
-            Action::Skip,
+        return skip(
             "every commit in the range was made by the docs platform itself (GitBook export commits)".to_owned(),
         );
     }
     let files = if plan.changed == 1 { "file" } else { "files" };
-    (act, format!("{why}: {} relevant {files} changed", plan.changed))
+    (act, format!("{why}: {} relevant {files} changed", plan.changed), None)
 }
 
 /// Refuses the manual requests that would make the sync watermark lie. The
@@ -311,8 +340,7 @@ pub fn check_request(settings: &Settings, requested_by: Option<&str>) -> Result<
         (PipelineSource::Manual(source), None) => source.as_str(),
         _ => return Ok(()),
     };
-    let deploys =
-        ci.environment_name.as_deref().filter(|_| ci.environment_action.as_deref().is_none_or(|a| a == "start"));
+    let deploys = deploys_to(settings);
     let mut problems = Vec::new();
     for target in &settings.targets {
         match target.direction {
@@ -351,6 +379,48 @@ pub fn check_request(settings: &Settings, requested_by: Option<&str>) -> Result<
                 );
             }
         }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
+}
+
+/// The environment the job deploys to: one whose action is `start` (or
+/// unset: older GitLab releases do not set `CI_ENVIRONMENT_ACTION`).
+/// `prepare`, `verify` and `access` record no deployment. When the job
+/// passes, GitLab records its commit there: the sync watermark.
+pub fn deploys_to(settings: &Settings) -> Option<&str> {
+    let ci = settings.pipeline.ci.as_ref()?;
+    ci.environment_name.as_deref().filter(|_| ci.environment_action.as_deref().is_none_or(|a| a == "start"))
+}
+
+/// Refuses, before anything is sent, what would let a job that deploys
+/// pass having synced less than was configured: a dry run, and a target
+/// that skips for a configuration reason. A target with nothing to sync in
+/// the range ([`SkipCause::Content`]) is fine: the watermark may move past
+/// it.
+pub fn check_deployment(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
+    let Some(environment) = deploys_to(settings) else { return Ok(()) };
+    let mut problems = Vec::new();
+    if settings.dry_run {
+        problems.push(BadInput::new(
+            "--dry-run",
+            format!(
+                "a dry run in a job that deploys to environment {environment} would record the head as synced (the sync watermark) when nothing was sent"
+            ),
+            "give the component's dry_run input true (its sync job then prepares the environment and records no deployment), or run the dry run in a job whose environment has action: prepare",
+        ));
+    }
+    for target in plan.targets.iter().filter(|t| t.skip_cause == Some(SkipCause::Configuration)) {
+        problems.push(
+            BadInput::new(
+                "CI_ENVIRONMENT_NAME",
+                format!(
+                    "the job deploys to environment {environment}, but target {} skips ({}): GitLab would record the head as synced (the sync watermark) when the target never synced it",
+                    target.name, target.reason
+                ),
+                "run the job that deploys only where every target syncs: the component's branch input (or DOCSYNC_BRANCH) names the sync branch and its rules follow it; a job of your own needs rules to match, or an environment with action: prepare",
+            )
+            .with_value(environment),
+        );
     }
     if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
 }
@@ -403,7 +473,15 @@ fn gitbook_request(
         warnings.push("no branch is known: set DOCSYNC_BRANCH".into());
         return None;
     };
-    let credentials = clone_credentials(settings, gitbook, action, warnings);
+    let mut notes = Vec::new();
+    let mut credentials = clone_credentials(settings, gitbook, action, &mut notes);
+    if credentials.is_some() {
+        if let Some(warning) = clone_over_plain_http(project, gitbook) {
+            credentials = None;
+            notes = vec![warning];
+        }
+    }
+    warnings.extend(notes);
     let pipeline_time = ci.and_then(|ci| ci.created_at);
     let body = match (action, event) {
         (Action::Preview, Event::MergeRequest { iid }) => GitRequestBody::preview(BodyInput {
@@ -454,6 +532,22 @@ fn gitbook_request(
         url: endpoint(&gitbook.api_url, &gitbook.space, operation).to_string(),
         headers: Vec::new(),
         body: RequestBody::GitBook(Box::new(body)),
+    })
+}
+
+/// GitBook would clone over plain http from another host than loopback,
+/// where a token in the URL travels in cleartext: it gets none, and the
+/// warning says why. (A git token with `CI_PROJECT_URL` on plain http is
+/// refused with the settings already; this holds for the job token and for
+/// an `origin` remote outside CI.)
+fn clone_over_plain_http(project: &crate::git::remote::Project, gitbook: &GitBookTarget) -> Option<String> {
+    let url = &project.web_url;
+    (url.scheme() == "http" && !crate::settings::credentials::is_loopback(url)).then(|| {
+        format!(
+            "{} is plain http: GitBook gets no token in the clone URL ({} or CI_JOB_TOKEN would travel in cleartext), so it clones without credentials, which works for public projects only; serve GitLab over https",
+            crate::settings::credentials::shown_origin(url),
+            gitbook.git_token_source
+        )
     })
 }
 

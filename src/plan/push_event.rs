@@ -53,7 +53,8 @@ pub fn attach_push_events(plan: &mut SyncPlan, facts: &Facts, push: &PushFacts, 
             files: &files,
             filter: &target.paths,
         });
-        let ids = dot::delivery_ids(&event, &target.name, &dot.webhook_url);
+        let pipeline_id = settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_id);
+        let ids = dot::delivery_ids(&event, pipeline_id, &target.name, &dot.webhook_url);
         target_plan.request = Some(PlannedRequest {
             method: "POST",
             url: shown_webhook_url(&dot.webhook_url),

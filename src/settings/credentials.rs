@@ -5,7 +5,8 @@
 //!   control character ([`crate::secret::check_value`]).
 //! - No credential travels over plain `http://` except to loopback. GitLab is
 //!   optional when only `CI_JOB_TOKEN` would be sent (the sync watermark):
-//!   then GitLab is skipped with a warning instead.
+//!   then GitLab is skipped with a warning instead. The git token GitBook
+//!   clones with is refused on a plain-http `CI_PROJECT_URL`.
 //! - An API URL with user info (`https://user:pass@host`) is refused: the
 //!   HTTP client would turn it into Basic auth beside the configured token.
 //!   A webhook URL may carry user info (receivers use it for Basic auth); it
@@ -25,7 +26,12 @@ pub fn check(settings: &mut Settings) -> Vec<BadInput> {
     check_gitlab(settings, &mut problems);
     for target in &settings.targets {
         match &target.kind {
-            TargetKind::GitBook(gitbook) => refuse_userinfo(&gitbook.api_url, "DOCSYNC_GITBOOK_API_URL", &mut problems),
+            TargetKind::GitBook(gitbook) => {
+                refuse_userinfo(&gitbook.api_url, "DOCSYNC_GITBOOK_API_URL", &mut problems);
+                if gitbook.git_token.is_some() {
+                    refuse_plain_http_clone(settings, &gitbook.git_token_source, &mut problems);
+                }
+            }
             // Known to the redactor like every other secret, path and query included.
             TargetKind::Dot(dot) => crate::secret::register_hidden_url(&dot.webhook_url),
         }
@@ -106,6 +112,23 @@ fn check_gitlab(settings: &mut Settings, problems: &mut Vec<BadInput>) {
             shown_origin(url)
         );
         settings.gitlab.plain_http = true;
+    }
+}
+
+/// GitBook clones `CI_PROJECT_URL` + `.git` with the git token in the URL:
+/// over plain http the token would cross the network in cleartext.
+fn refuse_plain_http_clone(settings: &Settings, token_source: &str, problems: &mut Vec<BadInput>) {
+    let project_url = settings.pipeline.ci.as_ref().and_then(|ci| ci.project_url.as_deref());
+    let Some(url) = project_url.and_then(|raw| Url::parse(raw).ok()) else { return };
+    if url.scheme() == "http" && !is_loopback(&url) && problems.iter().all(|p| p.source != "CI_PROJECT_URL") {
+        problems.push(
+            BadInput::new(
+                "CI_PROJECT_URL",
+                format!("plain http: GitBook would clone the project with {token_source} in cleartext"),
+                format!("serve GitLab over https (its external_url), or unset {token_source} for a public project"),
+            )
+            .with_value(crate::secret::redact_url(&url)),
+        );
     }
 }
 

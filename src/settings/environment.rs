@@ -44,7 +44,11 @@ pub struct DocsyncEnv {
     pub http_timeout: Option<String>,
     pub retries: Option<String>,
     pub retry_delay: Option<String>,
+    pub fetch_timeout: Option<String>,
     pub poll_interval: Option<String>,
+    /// Set by the CI/CD component's jobs, which GitLab chose by rules that
+    /// cannot read `docsync.toml`.
+    pub component: Option<String>,
 }
 
 /// Everything the process environment holds that docsync reads: read once in

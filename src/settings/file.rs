@@ -8,12 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bounded_file;
 use crate::error::BadInput;
 use crate::settings::environment::Environment;
 use crate::settings::flags::GlobalFlags;
 use crate::settings::pipeline::non_empty;
 
 pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
+/// The largest `docsync.toml` read: hundreds of targets fit in a few dozen
+/// KiB; anything near this is a wrong path, not a configuration.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// `docsync.toml`, as parsed.
 #[derive(Debug, Default, Deserialize)]
@@ -46,11 +50,13 @@ pub struct FileTarget {
     // its line.
     pub gitlab_token_env: Option<toml::Spanned<String>>,
     pub gitlab_url: Option<toml::Spanned<String>>,
-    pub branch: Option<String>,
+    // The component's jobs refuse these two with their line (see
+    // `refuse_keys_rules_cannot_read`).
+    pub branch: Option<toml::Spanned<String>>,
     pub export_branch: Option<String>,
     pub export_mr: Option<bool>,
     pub concurrency: Option<toml::Spanned<u32>>,
-    pub direction: Option<String>,
+    pub direction: Option<toml::Spanned<String>>,
     pub previews: Option<bool>,
     pub wait: Option<bool>,
     pub wait_timeout: Option<String>,
@@ -63,6 +69,7 @@ pub struct FileTarget {
     pub http_timeout: Option<toml::Spanned<String>>,
     pub retries: Option<toml::Spanned<u32>>,
     pub retry_delay: Option<toml::Spanned<String>>,
+    pub fetch_timeout: Option<toml::Spanned<String>>,
     pub platform_authors: Option<Vec<String>>,
     // Secrets written inline are refused with a pointer to the `_env` key;
     // they are accepted by the parser only to give that message.
@@ -88,18 +95,22 @@ pub fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<Loaded
         (None, Some(path)) => (PathBuf::from(path), true, "DOCSYNC_CONFIG"),
         (None, None) => (PathBuf::from(DEFAULT_CONFIG_FILE), false, DEFAULT_CONFIG_FILE),
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
-        Err(error) => {
-            return Err(BadInput::new(
-                source,
-                format!("cannot read {}: {error}", path.display()),
-                "point it at an existing docsync.toml, or unset it to use the environment only",
-            )
-            .with_value(path.display().to_string()));
-        }
+    let cannot_read = |why: String| {
+        BadInput::new(
+            source,
+            format!("cannot read {}: {why}", path.display()),
+            "point it at an existing docsync.toml (a regular file of at most 1 MiB), or unset it to use the environment only",
+        )
+        .with_value(path.display().to_string())
     };
+    let bytes = match bounded_file::read(&path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(refused) if refused.is_not_found() && !explicit => return Ok(None),
+        Err(refused) => return Err(cannot_read(refused.to_string())),
+    };
+    let text = String::from_utf8(bytes).map_err(|error| {
+        cannot_read(format!("it is not UTF-8 text (invalid bytes at offset {})", error.utf8_error().valid_up_to()))
+    })?;
     let config = parse_file(&path, &text)?;
     Ok(Some(LoadedFile { path, text, config }))
 }
@@ -133,6 +144,7 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
         ("http_timeout", raw.http_timeout.as_ref().map(toml::Spanned::span)),
         ("retries", raw.retries.as_ref().map(toml::Spanned::span)),
         ("retry_delay", raw.retry_delay.as_ref().map(toml::Spanned::span)),
+        ("fetch_timeout", raw.fetch_timeout.as_ref().map(toml::Spanned::span)),
         ("gitlab_url", raw.gitlab_url.as_ref().map(toml::Spanned::span)),
         ("gitlab_token_env", raw.gitlab_token_env.as_ref().map(toml::Spanned::span)),
     ]
@@ -238,6 +250,38 @@ pub(super) fn check_defaults_table(file_name: &str, text: &str, defaults: &FileT
     }
 }
 
+/// In the CI/CD component's jobs, GitLab chose the job by its rules, which
+/// read the inputs and the pipeline's variables but never this file: a
+/// `branch` or `direction` here would have the job sync another branch, or
+/// do another thing, than GitLab chose it for (and the branch's own pushes
+/// would get no job at all).
+pub(super) fn refuse_keys_rules_cannot_read(
+    file_name: &str,
+    text: &str,
+    config: &FileConfig,
+    problems: &mut Vec<BadInput>,
+) {
+    for table in std::iter::once(&config.defaults).chain(&config.target) {
+        for (key, value, variable) in
+            [("branch", &table.branch, "DOCSYNC_BRANCH"), ("direction", &table.direction, "DOCSYNC_DIRECTION")]
+        {
+            let Some(value) = value else { continue };
+            problems.push(
+                BadInput::new(
+                    format!("{file_name}: line {}, key `{key}`", line_of(text, value.span().start)),
+                    format!(
+                        "the component's jobs are chosen by their rules, which cannot read {file_name}: the job would run for another {key} than this one"
+                    ),
+                    format!(
+                        "remove `{key}` from {file_name} and give the component's {key} input instead (or set {variable} as a CI/CD variable): the jobs' rules follow those"
+                    ),
+                )
+                .with_value(value.get_ref().clone()),
+            );
+        }
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
@@ -250,6 +294,22 @@ mod tests {
     use crate::settings::flags::GlobalFlags;
     use crate::settings::resolve::resolve;
     use crate::settings::test_inputs::{env, loaded};
+
+    /// The component's jobs (`DOCSYNC_COMPONENT=true`) refuse the keys
+    /// their rules cannot read, in `[defaults]` and in every `[[target]]`.
+    #[test]
+    fn branch_and_direction_are_refused_in_the_component_only() {
+        let file = loaded(
+            "[[target]]\nname = \"a\"\nkind = \"gitbook\"\ngitbook_space = \"s1\"\nbranch = \"docs-live\"\ndirection = \"export\"\n",
+        );
+        assert!(resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).is_ok());
+        let problems = resolve(&GlobalFlags::default(), &env(&[("DOCSYNC_COMPONENT", "true")]), Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("docsync.toml: line 5, key `branch` = \"docs-live\""), "{problems}");
+        assert!(problems.contains("docsync.toml: line 6, key `direction` = \"export\""), "{problems}");
+        assert!(problems.contains("give the component's branch input instead (or set DOCSYNC_BRANCH"), "{problems}");
+    }
 
     #[test]
     fn inline_secret_unknown_key_and_duplicates_are_refused_with_line() {

@@ -189,4 +189,7 @@ pub struct SettingFlags {
     /// First wait before a retry; it doubles, with jitter [default: 1s].
     #[arg(long, global = true, value_name = "DURATION")]
     pub retry_delay: Option<String>,
+    /// Time all git fetches of a run (deepening a shallow clone, a partial clone's file contents) may take together [default: 180s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
 }

@@ -109,7 +109,7 @@ pub struct Settings {
     /// The docs pre-flight before imports.
     pub lint: LintMode,
     /// Where the pre-flight writes a GitLab Code Quality report.
-    pub codequality: Option<PathBuf>,
+    pub codequality: Option<ReportPath>,
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub targets: Vec<Target>,

@@ -133,6 +133,9 @@ pub struct CiContext {
     pub merge_request: Option<MergeRequest>,
     pub created_at: Option<OffsetDateTime>,
     pub pipeline_url: Option<String>,
+    /// `CI_PIPELINE_ID`, the same in every job of the pipeline and in a
+    /// retried job: what tells one manual re-sync from the next.
+    pub pipeline_id: Option<u64>,
     pub project_url: Option<String>,
     pub project_path: Option<String>,
     pub project_id: Option<u64>,
@@ -247,6 +250,7 @@ impl CiContext {
         let merge_request = merge_request(ci, &source, &mut problems);
         let created_at = created_at(ci, &mut problems);
         let project_id = number("CI_PROJECT_ID", &ci.ci_project_id, &mut problems);
+        let pipeline_id = number("CI_PIPELINE_ID", &ci.ci_pipeline_id, &mut problems);
         let user_id = number("GITLAB_USER_ID", &ci.gitlab_user_id, &mut problems);
         let ssh_port = number("CI_SERVER_SHELL_SSH_PORT", &ci.ci_server_shell_ssh_port, &mut problems)
             .and_then(|port| u16::try_from(port).ok());
@@ -265,6 +269,7 @@ impl CiContext {
             merge_request,
             created_at,
             pipeline_url: owned(&ci.ci_pipeline_url),
+            pipeline_id,
             project_url: owned(&ci.ci_project_url),
             project_path: owned(&ci.ci_project_path),
             project_id,

@@ -12,7 +12,7 @@ use crate::http::{HttpSettings, RetryPolicy};
 use crate::settings::credentials;
 use crate::settings::duration::parse_duration_setting;
 use crate::settings::environment::{DocsyncEnv, Environment};
-use crate::settings::file::{FileConfig, FileTarget, LoadedFile, check_defaults_table};
+use crate::settings::file::{FileConfig, FileTarget, LoadedFile, check_defaults_table, refuse_keys_rules_cannot_read};
 use crate::settings::flags::{GlobalFlags, SettingFlags};
 use crate::settings::lookup::Layers;
 use crate::settings::pipeline::{Pipeline, non_empty};
@@ -48,6 +48,9 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     let defaults = &file_config.defaults;
     if file.is_some() {
         check_defaults_table(&file_name, file_text, defaults, &mut problems);
+    }
+    if non_empty(&env.docsync.component).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        refuse_keys_rules_cannot_read(&file_name, file_text, file_config, &mut problems);
     }
 
     let run =
@@ -107,7 +110,7 @@ struct Outputs {
     report: Option<ReportPath>,
     report_json: Option<ReportPath>,
     lint: LintMode,
-    codequality: Option<PathBuf>,
+    codequality: Option<ReportPath>,
 }
 
 impl RunLayers<'_> {
@@ -127,7 +130,13 @@ impl RunLayers<'_> {
     fn inherited(&self, problems: &mut Vec<BadInput>) -> Inherited {
         let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
         let direction = self
-            .layered(&s.direction, &d.direction, defaults.direction.clone(), "DOCSYNC_DIRECTION", "direction")
+            .layered(
+                &s.direction,
+                &d.direction,
+                defaults.direction.as_ref().map(|d| d.get_ref().clone()),
+                "DOCSYNC_DIRECTION",
+                "direction",
+            )
             .map_or(Some(Direction::Import), |(value, source)| parse_direction(&value, &source, problems));
         let previews = self
             .layered(&s.previews, &d.previews, defaults.previews.map(|b| b.to_string()), "DOCSYNC_PREVIEWS", "previews")
@@ -221,6 +230,17 @@ impl RunLayers<'_> {
             http_defaults.retry.base_delay,
             problems,
         );
+        let fetch_timeout = duration_or(
+            self.layered(
+                &s.fetch_timeout,
+                &d.fetch_timeout,
+                spanned_text(&defaults.fetch_timeout),
+                "DOCSYNC_FETCH_TIMEOUT",
+                "fetch_timeout",
+            ),
+            http_defaults.fetch_budget,
+            problems,
+        );
         let file_retries = defaults.retries.as_ref().map(|n| n.get_ref().to_string());
         let retries = self
             .layered(&s.retries, &d.retries, file_retries, "DOCSYNC_RETRIES", "retries")
@@ -235,6 +255,7 @@ impl RunLayers<'_> {
             },
             ca_files: self.ca_files(pipeline),
             max_in_flight: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+            fetch_budget: fetch_timeout.unwrap_or(http_defaults.fetch_budget),
         };
         (http, poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL))
     }
@@ -282,18 +303,18 @@ impl RunLayers<'_> {
         let lint = self
             .layered(&s.lint, &d.lint, defaults.lint.as_ref().map(|v| v.get_ref().clone()), "DOCSYNC_LINT", "lint")
             .map_or(Some(LintMode::Error), |(value, source)| parse_lint(&value, &source, problems));
-        let codequality = match self.layered(
-            &s.codequality,
-            &d.codequality,
-            defaults.codequality.as_ref().map(|v| v.get_ref().clone()),
+        let codequality = report_path(
+            self.layered(
+                &s.codequality,
+                &d.codequality,
+                defaults.codequality.as_ref().map(|v| v.get_ref().clone()),
+                "DOCSYNC_CODEQUALITY",
+                "codequality",
+            ),
             "DOCSYNC_CODEQUALITY",
-            "codequality",
-        ) {
-            Some((value, _)) if value.eq_ignore_ascii_case("none") || value.eq_ignore_ascii_case("false") => None,
-            Some((value, _)) => Some(PathBuf::from(value)),
-            None if in_ci => Some(PathBuf::from(DEFAULT_CODEQUALITY_IN_CI)),
-            None => None,
-        };
+            DEFAULT_CODEQUALITY_IN_CI,
+            in_ci,
+        );
         Outputs { report, report_json, lint: lint.unwrap_or_default(), codequality }
     }
 

@@ -137,24 +137,38 @@ struct TargetBuilder<'a> {
 }
 
 impl TargetContext<'_> {
-    /// The targets the environment (and flags) describe: `gitbook` and `dot`.
+    /// The targets the run's settings describe, `gitbook` and `dot`: a
+    /// space or webhook URL given as a flag, a variable or in `[defaults]`
+    /// (first that is set) names a target, as it does nowhere else.
     pub(super) fn env_targets(&self, problems: &mut Vec<BadInput>) -> Vec<Target> {
-        let s = self.flags;
-        let d = &self.env.docsync;
+        let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
+        let layers = Layers { file_name: self.file_name, target: None };
         let mut targets = Vec::new();
-        let space = s.gitbook_space.clone().or_else(|| non_empty(&d.gitbook_space).map(str::to_owned));
-        let space_source = if s.gitbook_space.is_some() { "--gitbook-space" } else { "DOCSYNC_GITBOOK_SPACE" };
-        let webhook = s.dot_webhook_url.clone().or_else(|| non_empty(&d.dot_webhook_url).map(str::to_owned));
-        let webhook_source = if s.dot_webhook_url.is_some() { "--dot-webhook-url" } else { "DOCSYNC_DOT_WEBHOOK_URL" };
-        if let Some(space) = space {
+        let space = layers.lookup(
+            None,
+            &s.gitbook_space,
+            &d.gitbook_space,
+            defaults.gitbook_space.clone(),
+            "DOCSYNC_GITBOOK_SPACE",
+            "gitbook_space",
+        );
+        if let Some((space, source)) = space {
             let raw = FileTarget { kind: Some("gitbook".into()), gitbook_space: Some(space), ..FileTarget::default() };
-            if let Some(target) = self.build("gitbook", space_source, &raw, Some(space_source), problems) {
+            if let Some(target) = self.build("gitbook", &source, &raw, Some(&source), problems) {
                 targets.push(target);
             }
         }
-        if let Some(url) = webhook {
+        let webhook = layers.lookup(
+            None,
+            &s.dot_webhook_url,
+            &d.dot_webhook_url,
+            defaults.dot_webhook_url.clone(),
+            "DOCSYNC_DOT_WEBHOOK_URL",
+            "dot_webhook_url",
+        );
+        if let Some((url, source)) = webhook {
             let raw = FileTarget { kind: Some("dot".into()), dot_webhook_url: Some(url), ..FileTarget::default() };
-            if let Some(target) = self.build("dot", webhook_source, &raw, Some(webhook_source), problems) {
+            if let Some(target) = self.build("dot", &source, &raw, Some(&source), problems) {
                 targets.push(target);
             }
         }
@@ -318,10 +332,10 @@ impl TargetBuilder<'_> {
         let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
         self.layers
             .lookup(
-                self.raw.branch.as_deref(),
+                self.raw.branch.as_ref().map(|b| b.get_ref().as_str()),
                 &s.branch,
                 &d.branch,
-                defaults.branch.clone(),
+                defaults.branch.as_ref().map(|b| b.get_ref().clone()),
                 "DOCSYNC_BRANCH",
                 "branch",
             )
@@ -337,7 +351,7 @@ impl TargetBuilder<'_> {
         let inherited = self.context.inherited;
         Overridden {
             direction: match raw.direction.as_ref().filter(|_| from_file) {
-                Some(value) => parse_direction(value, &self.own_key("direction"), problems),
+                Some(value) => parse_direction(value.get_ref(), &self.own_key("direction"), problems),
                 None => Some(inherited.direction),
             },
             previews: raw.previews.filter(|_| from_file).unwrap_or(inherited.previews),
@@ -433,13 +447,14 @@ impl TargetBuilder<'_> {
         })
     }
 
-    /// The GitBook space id: the target's own, else `[defaults]`'.
+    /// The GitBook space id: the target's own (`[defaults]`' names the
+    /// run's `gitbook` target, see [`TargetContext::env_targets`]).
     fn gitbook_space(&self, problems: &mut Vec<BadInput>) -> Option<String> {
         let space_key = match self.env_source {
             None => self.own_key("gitbook_space"),
             Some(source) => source.to_owned(),
         };
-        match self.raw.gitbook_space.clone().or_else(|| self.context.defaults.gitbook_space.clone()) {
+        match self.raw.gitbook_space.clone() {
             Some(space) if valid_space(&space) => Some(space),
             Some(space) => {
                 problems.push(
@@ -470,7 +485,7 @@ impl TargetBuilder<'_> {
             None => self.own_key("dot_webhook_url"),
             Some(source) => source.to_owned(),
         };
-        let url = match raw.dot_webhook_url.clone().or_else(|| defaults.dot_webhook_url.clone()) {
+        let url = match raw.dot_webhook_url.clone() {
             Some(url) => parse_url(&url, &url_key, problems),
             None => {
                 problems.push(BadInput::new(
@@ -529,10 +544,13 @@ impl TargetBuilder<'_> {
 }
 
 pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
-    // File targets are named by file, line and key; the environment's by
-    // their variable.
+    // File targets are named by file, line and key; the run's `gitbook` and
+    // `dot` by the flag, variable or `[defaults]` key that made them.
     let source = |target: &Target, key: &str| {
-        if target.defined_at.starts_with("DOCSYNC_") || target.defined_at.starts_with("--") {
+        if target.defined_at.starts_with("DOCSYNC_")
+            || target.defined_at.starts_with("--")
+            || target.defined_at.contains(": key `")
+        {
             target.defined_at.clone()
         } else {
             format!("{}, key `{key}`", target.defined_at)
@@ -626,6 +644,7 @@ mod tests {
                 "http_timeout" => ("= \"10s\"", Box::new(|t| refused(t, "http_timeout"))),
                 "retries" => ("= 2", Box::new(|t| refused(t, "retries"))),
                 "retry_delay" => ("= \"2s\"", Box::new(|t| refused(t, "retry_delay"))),
+                "fetch_timeout" => ("= \"2m\"", Box::new(|t| refused(t, "fetch_timeout"))),
                 "gitlab_url" => ("= \"https://gitlab.example.com\"", Box::new(|t| refused(t, "gitlab_url"))),
                 "gitlab_token_env" => ("= \"GITLAB_TOKEN_VAR\"", Box::new(|t| refused(t, "gitlab_token_env"))),
                 "gitbook_api_url" => (
@@ -729,6 +748,36 @@ mod tests {
         assert!(problems.contains("docsync.toml: line 5, target \"own\": key `gitbook_token_env` = \"OWN_GB\": the variable OWN_GB it names is not set"), "{problems}");
         assert!(problems.contains("docsync.toml: [defaults] key `gitbook_token_env` = \"SHARED_GB\""), "{problems}");
         assert!(problems.contains("fix: set SHARED_GB as a masked CI/CD variable"), "{problems}");
+    }
+
+    /// `[defaults] gitbook_space` and `dot_webhook_url` make the `gitbook`
+    /// and `dot` targets, as the variables do (which beat them); a
+    /// `[[target]]` names its own.
+    #[test]
+    fn defaults_space_and_webhook_url_make_targets_as_the_variables_do() {
+        let file = loaded(
+            "[defaults]\ngitbook_space = \"spcDefaults\"\ndot_webhook_url = \"https://dot.example.com/hook\"\nproject_directory = \"docs\"\n",
+        );
+        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
+        let names: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["gitbook", "dot"]);
+        assert_eq!(gitbook(&settings.targets[0]).space, "spcDefaults");
+        assert_eq!(settings.targets[0].paths.directory, "docs");
+        assert_eq!(settings.targets[0].defined_at, "docsync.toml: key `gitbook_space`");
+
+        let settings =
+            resolve(&GlobalFlags::default(), &env(&[("DOCSYNC_GITBOOK_SPACE", "spcEnv")]), Some(&file)).unwrap();
+        assert_eq!(settings.targets.len(), 2, "one gitbook target, the variable's");
+        assert_eq!(gitbook(&settings.targets[0]).space, "spcEnv");
+
+        let file = loaded(
+            "[defaults]\ngitbook_space = \"spcDefaults\"\n\n[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\n",
+        );
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(
+            problems.contains("target \"handbook\": key `gitbook_space`: a GitBook target needs a space"),
+            "{problems}"
+        );
     }
 
     #[test]

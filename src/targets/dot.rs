@@ -66,9 +66,13 @@
 //! `X-Gitlab-Event-UUID`, `Idempotency-Key` and `X-Gitlab-Token: <secret>`.
 //! The three identifiers are name-based (UUID v5), so that `docsync plan`
 //! shows exactly what `sync` sends and a retried job sends the same ones:
-//! the webhook UUID names project + target, the event UUID project + range
-//! (shared by every target, as GitLab shares it between a push's hooks), the
-//! idempotency key project + range + target.
+//! the webhook UUID names project + target, the event UUID project + range +
+//! pipeline (`CI_PIPELINE_ID`; shared by every target, as GitLab shares it
+//! between a push's hooks), the idempotency key event + webhook. The
+//! pipeline is in the event because a receiver that deduplicates would
+//! otherwise drop every manual re-sync of the same head; a retried job
+//! keeps `CI_PIPELINE_ID` (only `CI_JOB_ID` changes), so its resend is
+//! still dropped as the duplicate it is.
 
 use std::collections::BTreeMap;
 
@@ -383,15 +387,17 @@ pub fn xmlschema(at: OffsetDateTime) -> String {
 pub struct DeliveryIds {
     /// `X-Gitlab-Webhook-UUID`: the webhook, i.e. project + target.
     pub webhook: Uuid,
-    /// `X-Gitlab-Event-UUID`: the push, i.e. project + range.
+    /// `X-Gitlab-Event-UUID`: the push, i.e. project + range + pipeline.
     pub event: Uuid,
     /// `Idempotency-Key`: this push to this target.
     pub idempotency_key: Uuid,
 }
 
-/// Name-based, so a retried job (same project, range and target) sends the
-/// same identifiers, and `docsync plan` shows the ones `sync` sends.
-pub fn delivery_ids(event: &PushEvent, target_name: &str, webhook_url: &Url) -> DeliveryIds {
+/// Name-based, so a retried job (same project, range, pipeline and target)
+/// sends the same identifiers, and `docsync plan` shows the ones `sync`
+/// sends. `pipeline_id` is `CI_PIPELINE_ID`; without it (a local run) the
+/// range alone names the push.
+pub fn delivery_ids(event: &PushEvent, pipeline_id: Option<u64>, target_name: &str, webhook_url: &Url) -> DeliveryIds {
     let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://gitlab.com/docsync/docsync#push-event");
     let project = match event.project_id {
         Some(id) => format!("id:{id}"),
@@ -399,7 +405,11 @@ pub fn delivery_ids(event: &PushEvent, target_name: &str, webhook_url: &Url) -> 
     };
     let webhook = Uuid::new_v5(&namespace, format!("webhook\0{project}\0{target_name}\0{webhook_url}").as_bytes());
     let range = format!("{}\0{}\0{}", event.git_ref, event.before, event.after);
-    let event_id = Uuid::new_v5(&namespace, format!("event\0{project}\0{range}").as_bytes());
+    let push = match pipeline_id {
+        Some(id) => format!("{range}\0pipeline:{id}"),
+        None => range,
+    };
+    let event_id = Uuid::new_v5(&namespace, format!("event\0{project}\0{push}").as_bytes());
     let idempotency_key = Uuid::new_v5(&namespace, format!("delivery\0{webhook}\0{event_id}").as_bytes());
     DeliveryIds { webhook, event: event_id, idempotency_key }
 }
@@ -758,17 +768,21 @@ mod tests {
     }
 
     #[test]
-    fn delivery_ids_follow_project_range_and_target() {
+    fn delivery_ids_follow_project_range_pipeline_and_target() {
         let history = PushHistory::Range { commits: Vec::new(), total: 0 };
         let event = event(&pipeline(&[]), &history, &[], &markdown_and_yaml());
         let url = Url::parse("https://dot.example.com/hook").unwrap();
-        let ids = delivery_ids(&event, "dot", &url);
-        assert_eq!(ids, delivery_ids(&event.clone(), "dot", &url), "a retried job sends the same ids");
-        let other_target = delivery_ids(&event, "api-context", &url);
+        let ids = delivery_ids(&event, Some(7001), "dot", &url);
+        assert_eq!(ids, delivery_ids(&event.clone(), Some(7001), "dot", &url), "a retried job sends the same ids");
+        let other_pipeline = delivery_ids(&event, Some(7002), "dot", &url);
+        assert_ne!(ids.idempotency_key, other_pipeline.idempotency_key, "a new pipeline is a new delivery");
+        assert_ne!(ids.event, other_pipeline.event);
+        assert_eq!(ids.webhook, other_pipeline.webhook);
+        let other_target = delivery_ids(&event, Some(7001), "api-context", &url);
         assert_ne!(ids.idempotency_key, other_target.idempotency_key);
         assert_ne!(ids.webhook, other_target.webhook);
         assert_eq!(ids.event, other_target.event, "one push is one event for every hook");
-        let other_range = delivery_ids(&PushEvent { after: BEFORE.into(), ..event.clone() }, "dot", &url);
+        let other_range = delivery_ids(&PushEvent { after: BEFORE.into(), ..event.clone() }, Some(7001), "dot", &url);
         assert_ne!(ids.idempotency_key, other_range.idempotency_key);
         assert_ne!(ids.event, other_range.event);
         assert_eq!(ids.webhook, other_range.webhook);

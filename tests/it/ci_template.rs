@@ -252,7 +252,7 @@ fn only_imports_of_the_sync_branch_deploy() {
     for job in ["docsync-manual", "docsync-preview"] {
         assert!(pipeline[job].get("environment").is_none(), "{job} must record no deployment: {:#}", pipeline[job]);
     }
-    assert_eq!(pipeline["docsync-manual"]["variables"]["DOCSYNC_DIRECTION"], "export");
+    assert_eq!(pipeline["docsync-manual"]["variables"]["DOCSYNC_INPUT_DIRECTION"], "export");
     assert_eq!(pipeline["docsync-manual"]["resource_group"], pipeline["docsync-sync"]["resource_group"]);
 }
 
@@ -303,12 +303,40 @@ include:
     assert_eq!(handbook["environment"]["name"], "docs/handbook");
     assert_eq!(api["environment"]["name"], "docs/api");
     assert_ne!(handbook["resource_group"], api["resource_group"], "one resource group per target");
-    assert_eq!(handbook["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcHandbook");
-    assert_eq!(handbook["variables"]["DOCSYNC_BRANCH"], "docs-live");
-    assert_eq!(api["variables"]["DOCSYNC_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
-    assert_eq!(api["variables"]["DOCSYNC_GITBOOK_SPACE"], "");
-    assert_eq!(api["variables"]["DOCSYNC_PREVIEWS"], "false");
-    assert!(handbook["variables"].get("DOCSYNC_PREVIEWS").is_none(), "an input left at its default sets nothing");
+    assert_eq!(handbook["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "spcHandbook");
+    assert_eq!(handbook["variables"]["DOCSYNC_INPUT_BRANCH"], "docs-live");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_DOT_WEBHOOK_URL"], "https://dot.example.invalid/hooks/gitlab");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "");
+    assert_eq!(api["variables"]["DOCSYNC_INPUT_PREVIEWS"], "false");
+    assert!(handbook["variables"].get("DOCSYNC_INPUT_PREVIEWS").is_none(), "an input left at its default sets nothing");
+}
+
+/// The jobs' rules decide the sync branch and the direction from the
+/// values docsync reads: the input, else the pipeline's `DOCSYNC_BRANCH` /
+/// `DOCSYNC_DIRECTION` (top-level or project variables, which `rules:if`
+/// sees: https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions),
+/// else the default branch and `import`.
+#[test]
+fn job_rules_follow_the_branch_and_direction_variables_when_the_inputs_are_left_alone() {
+    let include = "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n";
+    let (sync, manual, none) = (names(&["docsync-sync"]), names(&["docsync-manual"]), BTreeSet::new());
+
+    let project = Project::new(&format!("variables:\n  DOCSYNC_BRANCH: docs-live\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Push("docs-live")), sync, "pushes to DOCSYNC_BRANCH sync");
+    assert_eq!(project.jobs(Pipeline::Push("main")), none, "the default branch is not the sync branch");
+    assert_eq!(project.jobs(Pipeline::ManualOn("web", "docs-live")), sync);
+    assert_eq!(project.jobs(Pipeline::Manual("web")), manual, "a manual import on main deploys nothing");
+
+    // The input beats the variable, as it does for docsync.
+    let project = Project::new(&format!("variables:\n  DOCSYNC_BRANCH: docs-live\n\n{include}      branch: main\n"));
+    assert_eq!(project.jobs(Pipeline::Push("main")), sync);
+    assert_eq!(project.jobs(Pipeline::Push("docs-live")), none);
+
+    let project = Project::new(&format!("variables:\n  DOCSYNC_DIRECTION: export\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Manual("web")), manual, "exports deploy nothing");
+    assert_eq!(project.jobs(Pipeline::Push("main")), sync, "pushes still import");
+    let project = Project::new(&format!("variables:\n  DOCSYNC_DIRECTION: import\n\n{include}"));
+    assert_eq!(project.jobs(Pipeline::Manual("web")), sync);
 }
 
 #[test]
@@ -324,7 +352,16 @@ fn rendered_jobs_keep_the_component_contract() {
         assert!(job["image"].get("entrypoint").is_none(), "the image needs no entrypoint override: {job:#}");
         assert_eq!(job["artifacts"]["reports"]["dotenv"], "docsync.env", "{job:#}");
         assert_eq!(job["variables"]["DOCSYNC_REPORT"], "docsync.env", "{job:#}");
-        assert_eq!(job["script"], serde_json::json!(["docsync sync "]), "{job:#}");
+        let script = job["script"].as_array().expect("a script");
+        assert_eq!(script.last(), Some(&Value::from("docsync sync ${DOCSYNC_INPUT_DRY_RUN:+--dry-run} ")), "{job:#}");
+        // A job variable hides the pipeline's own variable of that name: the
+        // component declares none of docsync's settings but where its
+        // artifacts read the reports, and that it is the component.
+        for name in job["variables"].as_object().expect("job variables").keys() {
+            let declared = !name.starts_with("DOCSYNC_") || name.starts_with("DOCSYNC_INPUT_");
+            let own = ["DOCSYNC_REPORT", "DOCSYNC_CODEQUALITY", "DOCSYNC_COMPONENT"];
+            assert!(declared || own.contains(&name.as_str()), "{name}: {job:#}");
+        }
         // Secrets come from masked CI/CD variables only, never from the
         // pipeline configuration.
         let variables = job["variables"].as_object().expect("job variables");
@@ -336,27 +373,29 @@ fn rendered_jobs_keep_the_component_contract() {
     assert_eq!(preview["interruptible"], true);
     assert_eq!(sync["resource_group"], "docsync/docs");
     // The URL of the docs the job changed, from its dotenv report.
-    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL"}));
+    assert_eq!(sync["environment"], serde_json::json!({"name": "docs", "url": "$DOCSYNC_URL", "action": "start"}));
     for job in [sync, preview] {
         assert_eq!(job["artifacts"]["paths"], serde_json::json!(["docsync.json"]), "the JSON report is kept: {job:#}");
     }
     assert!(preview.get("environment").is_none() && preview.get("resource_group").is_none(), "{preview:#}");
     assert!(pipeline["docsync-manual"].get("environment").is_none(), "{:#}", pipeline["docsync-manual"]);
 
-    // Inputs left at their default reach docsync unset (empty, or not set at
-    // all), so that docsync.toml's [defaults] apply.
+    // Every input travels as DOCSYNC_INPUT_<NAME>, which the script turns
+    // into docsync's variable only when it is not empty; booleans and
+    // options left at their default are not even carried.
     let expected = [
-        ("DOCSYNC_GITBOOK_SPACE", "spcCiLocal"),
-        ("DOCSYNC_GITBOOK_API_URL", ""),
-        ("DOCSYNC_DOT_WEBHOOK_URL", ""),
-        ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
-        ("DOCSYNC_PATHS", ""),
-        ("DOCSYNC_BRANCH", ""),
-        ("DOCSYNC_EXPORT_BRANCH", ""),
-        ("DOCSYNC_WAIT_TIMEOUT", ""),
-        ("DOCSYNC_CONFIG", ""),
-        ("DOCSYNC_LINT", ""),
+        ("DOCSYNC_INPUT_GITBOOK_SPACE", "spcCiLocal"),
+        ("DOCSYNC_INPUT_GITBOOK_API_URL", ""),
+        ("DOCSYNC_INPUT_DOT_WEBHOOK_URL", ""),
+        ("DOCSYNC_INPUT_PROJECT_DIRECTORY", "docs"),
+        ("DOCSYNC_INPUT_PATHS", ""),
+        ("DOCSYNC_INPUT_BRANCH", ""),
+        ("DOCSYNC_INPUT_EXPORT_BRANCH", ""),
+        ("DOCSYNC_INPUT_WAIT_TIMEOUT", ""),
+        ("DOCSYNC_INPUT_CONFIG", ""),
+        ("DOCSYNC_INPUT_LINT", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
+        ("DOCSYNC_COMPONENT", "true"),
     ];
     let variables: BTreeMap<String, Value> =
         sync["variables"].as_object().expect("variables").iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -383,6 +422,17 @@ fn spec_inputs_are_typed_and_documented() {
         assert!(jobs.contains(&format!("$[[ inputs.{name} ]]")), "input {name} is never used");
         assert!(!name.contains("token") && !name.contains("secret"), "secrets must not be inputs: {name}");
         assert!(reference.contains(&format!("| `{name}` |")), "docs/component.md's input table lacks `{name}`");
+    }
+    // Every input carried as DOCSYNC_INPUT_<NAME> is exported by the script.
+    let export_loop = jobs.lines().find_map(|l| l.split_once("- for name in ")).expect("the script's export loop").1;
+    let exported: BTreeSet<&str> = export_loop.split(';').next().unwrap_or_default().split_whitespace().collect();
+    for carried in jobs.split("DOCSYNC_INPUT_").skip(1) {
+        let name: String = carried.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+        if name.is_empty() {
+            continue; // `DOCSYNC_INPUT_$name` in the loop itself
+        }
+        let flag = jobs.contains(&format!("${{DOCSYNC_INPUT_{name}:+--"));
+        assert!(exported.contains(name.as_str()) || flag, "DOCSYNC_INPUT_{name} is never used: {export_loop}");
     }
     assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
     assert_eq!(
@@ -559,6 +609,151 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
     let context = format!("{}\n--- job log\n{job_log}", describe(&output));
     assert!(output.status.success(), "{context}");
     assert!(job_log.contains("merge request previews are off"), "previews = false from the file: {context}");
+}
+
+/// GitLab's "CI/CD variable precedence": job `variables:` beat top-level
+/// `variables:` (https://docs.gitlab.com/ci/variables/#cicd-variable-precedence).
+/// An input left at its default must therefore declare no job variable, or
+/// the pipeline's own `DOCSYNC_*` variables reach docsync empty; an input
+/// that is given beats them.
+#[test]
+fn top_level_variables_reach_docsync_unless_an_input_is_given() {
+    let prism = Prism::start(&gitbook_spec());
+    let top_level = format!(
+        "variables:\n  DOCSYNC_GITBOOK_SPACE: spcTopLevel\n  DOCSYNC_GITBOOK_API_URL: {api}\n  DOCSYNC_PROJECT_DIRECTORY: docs\n  DOCSYNC_WAIT: \"false\"\n",
+        api = prism.api_url()
+    );
+    let top_level_imports = || prism.log().matches("/spaces/spcTopLevel/git/import").count();
+    for (inputs, space) in [("", "spcTopLevel"), ("      gitbook_space: spcInput\n", "spcInput")] {
+        let before = top_level_imports();
+        let project = Project::new(&format!(
+            "{top_level}\ninclude:\n  - local: templates/docsync.yml\n    inputs:\n      args: --format json\n{inputs}"
+        ));
+        let output = project.run_job("docsync-sync", &[]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+        assert!(output.status.success(), "the sync job failed: {context}");
+        assert!(prism.log().contains(&format!("/spaces/{space}/git/import")), "no import into {space}: {context}");
+        assert!(job_log.contains("\"repoProjectDirectory\": \"docs\""), "{context}");
+        assert!(job_log.contains("\"status\": \"queued\""), "DOCSYNC_WAIT from the top level: {context}");
+        if space != "spcTopLevel" {
+            assert_eq!(top_level_imports(), before, "the given input must beat the variable: {context}");
+        }
+    }
+}
+
+/// In CI a sync with no target is exit 2 naming the fix, never a passing
+/// job that records a deployment; `[defaults] gitbook_space` makes the
+/// target as `DOCSYNC_GITBOOK_SPACE` does.
+#[test]
+fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
+    let prism = Prism::start(&gitbook_spec());
+    // Exit code 2, and only it, as a warning: the job's outcome shows the code.
+    let project = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      args: --format json\n\ndocsync-sync:\n  allow_failure:\n    exit_codes: [2]\n",
+    );
+    project.repo.write("docsync.toml", "# targets to come\n");
+    project.repo.commit("An empty docsync.toml");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("no target is configured"), "{context}");
+    assert!(job_log.contains("docsync.toml has no [[target]]"), "the file it read is named: {context}");
+    assert!(job_log.contains("fix: give the component's gitbook_space or dot_webhook_url input"), "{context}");
+
+    project.repo.write(
+        "docsync.toml",
+        &format!(
+            "[defaults]\ngitbook_space = \"spcDefaultsOnly\"\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\n",
+            api = prism.api_url()
+        ),
+    );
+    project.repo.commit("The space in [defaults]");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("PASS  docsync-sync"), "{context}");
+    assert!(prism.log().contains("/spaces/spcDefaultsOnly/git/import"), "{context}");
+    assert!(job_log.contains("\"status\": \"queued\""), "{context}");
+}
+
+/// The sync job records a deployment when it passes, and that deployment
+/// is the sync watermark: a job that skips for a configuration reason, or a
+/// dry run, must not pass there. Skipping because no docs changed passes.
+#[test]
+fn the_deploying_job_passes_only_when_it_synced_what_was_configured() {
+    let prism = Prism::start(&gitbook_spec());
+    let api = prism.api_url();
+    // Exit code 2, and only it, shows as a warning.
+    let exit_2_warns = "docsync-sync:\n  allow_failure:\n    exit_codes: [2]\n";
+    let ran = |project: &Project, pipeline: Pipeline<'_>| {
+        let output = project.run_job_in(pipeline, "docsync-sync", &[]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (stdout.clone(), job_log.clone(), format!("{stdout}\n--- job log\n{job_log}\n--- prism\n{}", prism.log()))
+    };
+
+    // A user's own rule runs the sync job on every push: a push to another
+    // branch is not the sync branch's, and nothing may record it.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployCfg\n      gitbook_api_url: {api}\n      wait: false\n\n{exit_2_warns}  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\n"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("feature"));
+    assert!(stdout.contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("not to the sync branch main"), "{context}");
+    assert!(job_log.contains("deploys to environment docs"), "{context}");
+    assert!(!prism.log().contains("/spaces/spcDeployCfg/"), "nothing may be sent: {context}");
+
+    // No docs change: the job passes (the watermark may move past it).
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployCfg\n      gitbook_api_url: {api}\n      paths: \"*.txt\"\n      args: --format json\n"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("PASS  docsync-sync"), "{context}");
+    assert!(job_log.contains("\"status\": \"nothing_to_do\""), "{context}");
+
+    // A dry run through `args` in the job that deploys: exit 2 naming the input to use.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployDry\n      gitbook_api_url: {api}\n      args: --dry-run\n\n{exit_2_warns}"
+    ));
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("--dry-run: a dry run in a job that deploys to environment docs"), "{context}");
+    assert!(job_log.contains("give the component's dry_run input true"), "{context}");
+
+    // The dry_run input: the sync job prepares its environment, deploys nothing.
+    let project = Project::new(&format!(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcDeployDry\n      gitbook_api_url: {api}\n      dry_run: true\n      args: --format json\n"
+    ));
+    let pipeline = project.preview();
+    assert_eq!(pipeline["docsync-sync"]["environment"]["action"], "prepare", "{:#}", pipeline["docsync-sync"]);
+    assert_eq!(pipeline["docsync-sync"]["environment"]["name"], "docs", "{:#}", pipeline["docsync-sync"]);
+    let (stdout, job_log, context) = ran(&project, Pipeline::Push("main"));
+    assert!(stdout.contains("PASS  docsync-sync"), "{context}");
+    assert!(job_log.contains("\"status\": \"planned\""), "{context}");
+    assert!(!prism.log().contains("/spaces/spcDeployDry/"), "a dry run sends nothing: {context}");
+}
+
+/// GitLab picks the jobs before any job can read docsync.toml, so its
+/// `branch` and `direction` cannot reach the jobs' rules: in the
+/// component's jobs docsync refuses them, naming file, line, key and the
+/// input to use instead.
+#[test]
+fn docsync_toml_branch_and_direction_are_refused_in_the_component_jobs() {
+    let project = Project::new(
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      paths: \"*.txt\"\n\ndocsync-sync:\n  allow_failure:\n    exit_codes: [2]\n",
+    );
+    project.repo.write("docsync.toml", "[defaults]\ndirection = \"export\"\nbranch = \"main\"\n");
+    project.repo.commit("Branch and direction in docsync.toml");
+    let output = project.run_job("docsync-sync", &[]);
+    let job_log = project.state_file("output/docsync-sync.log");
+    let context = format!("{}\n--- job log\n{job_log}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("WARN  docsync-sync"), "not exit 2: {context}");
+    assert!(job_log.contains("docsync.toml: line 2, key `direction`"), "{context}");
+    assert!(job_log.contains("docsync.toml: line 3, key `branch`"), "{context}");
+    assert!(job_log.contains("give the component's direction input"), "{context}");
+    assert!(job_log.contains("give the component's branch input"), "{context}");
 }
 
 /// A manual import on another branch than the sync branch runs in the job
@@ -749,7 +944,7 @@ fn project_pipeline_tests_builds_self_tests_and_releases_on_semver_tags() {
     let self_test = &pipeline["self-test-sync"];
     assert_eq!(self_test["image"]["name"], "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", "{self_test:#}");
     assert!(self_test["script"].to_string().contains("docsync plan"), "{self_test:#}");
-    assert_eq!(self_test["variables"]["DOCSYNC_GITBOOK_SPACE"], "spcSelfTest", "the inputs reached the job");
+    assert_eq!(self_test["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "spcSelfTest", "the inputs reached the job");
     let test = &pipeline["test"];
     assert!(test["script"].to_string().contains("./scripts/test"), "the test job runs the README's command");
     assert!(pipeline["release"]["release"]["tag_name"].is_string(), "release uses the release keyword");

@@ -927,3 +927,47 @@ async fn the_idempotency_key_follows_project_range_and_target() {
         assert_eq!(request.headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()), Some(SECRET));
     }
 }
+
+/// GitLab's predefined variables
+/// (https://docs.gitlab.com/ci/variables/predefined_variables/):
+/// `CI_PIPELINE_ID` is "the instance-level ID of the current pipeline";
+/// `CI_JOB_ID` is "the internal ID of the job, unique across all jobs in
+/// the GitLab instance". Retrying a job (https://docs.gitlab.com/ci/jobs/)
+/// runs a new job, with a new `CI_JOB_ID`, in the same pipeline; running a
+/// pipeline again for the same commit is a new pipeline.
+fn manual_pipeline_env(head: &str, url: &str, pipeline_id: &str, job_id: &str) -> Env {
+    with(
+        gitlab_env(Pipeline::Manual { source: "web", branch: "main", sha: head }, url),
+        &[("CI_PIPELINE_ID", pipeline_id), ("CI_JOB_ID", job_id)],
+    )
+}
+
+#[test]
+fn each_manual_pipeline_is_a_new_delivery_and_a_retried_job_is_not() {
+    let (repo, head) = repo_with_docs();
+    let receiver = Receiver::start(&repo.outside_dir("receiver"), SECRET);
+    let ids = |delivery: &Delivery| {
+        ["Idempotency-Key", "X-Gitlab-Event-UUID", "X-Gitlab-Webhook-UUID"]
+            .map(|name| delivery.header(name).unwrap_or_default().to_owned())
+    };
+
+    // A manual pipeline, its job retried, then a second manual pipeline at
+    // the same head (someone re-syncing by hand).
+    run(&repo, "sync", &manual_pipeline_env(&head, &receiver.url, "7001", "90001")).expect(0);
+    run(&repo, "sync", &manual_pipeline_env(&head, &receiver.url, "7001", "90002")).expect(0);
+    run(&repo, "sync", &manual_pipeline_env(&head, &receiver.url, "7002", "90003")).expect(0);
+
+    let deliveries = receiver.deliveries();
+    assert_eq!(deliveries.len(), 3, "one delivery per run; webhook log:\n{}", receiver.log());
+    let [first, retried, second] = [0, 1, 2].map(|i| ids(&deliveries[i]));
+    assert!(!first[0].is_empty() && !first[1].is_empty(), "{:?}", deliveries[0].headers);
+    assert_eq!(retried, first, "a retried job resends the same delivery: the receiver may drop it");
+    assert_ne!(second[0], first[0], "a new pipeline is a new delivery: a deduplicating receiver must not drop it");
+    assert_ne!(second[1], first[1], "a new pipeline is a new event");
+    assert_eq!(second[2], first[2], "the same webhook");
+    // `plan` in the second pipeline shows the key its sync sent.
+    let plan = run(&repo, "plan", &manual_pipeline_env(&head, &receiver.url, "7002", "90004"));
+    plan.expect(0);
+    let plan_json = plan.json();
+    assert_eq!(dot_target(&plan_json)["request"]["headers"]["Idempotency-Key"], second[0].as_str());
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// Lowest first. The ground floor's modules share rank 0.
 const LAYERS: &[(&str, usize)] = &[
     ("error", 0),
+    ("bounded_file", 0),
     ("secret", 0),
     ("tls", 0),
     ("http", 0),

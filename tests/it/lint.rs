@@ -750,3 +750,80 @@ async fn a_stopped_preview_lists_its_new_findings_in_the_merge_request_note() {
         assert!(text.contains(part), "the note should contain {part:?}:\n{text}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// A Code Quality report that cannot be written
+
+/// A push that changes a page and breaks nothing: the pre-flight passes and
+/// the import is sent.
+fn clean_push(space: &str, prism: &Prism) -> (TestRepo, Env) {
+    let (repo, env) = push_with_a_new_error(space, prism);
+    repo.write("docs/guide/child.md", &format!("{CHILD}\nOne more sentence.\n"));
+    let before = repo.git(&["rev-parse", "HEAD"]);
+    let head = repo.commit("Fix the link");
+    let env = with(env, &[("CI_COMMIT_SHA", &head), ("CI_COMMIT_BEFORE_SHA", before.trim())]);
+    (repo, env)
+}
+
+#[test]
+fn an_unwritable_code_quality_path_stops_lint_and_sync_before_anything_runs() {
+    let prism = prism();
+    let (repo, env) = clean_push("spcLintCqPath", prism);
+    let missing = repo.outside_dir("cq").join("no-such-directory").join("cq.json");
+    let env = with(env, &[("DOCSYNC_CODEQUALITY", &missing.display().to_string())]);
+
+    for command in ["sync", "lint"] {
+        let mut docsync = repo.docsync(&[command, "--format", "json"]);
+        docsync.envs(&env);
+        let run = run_to_end(docsync);
+        run.assert_code(4);
+        assert!(
+            run.stderr.contains("DOCSYNC_CODEQUALITY") && run.stderr.contains("no-such-directory"),
+            "{command}: the error names the variable and the path:\n{}",
+            run.context()
+        );
+        assert!(run.stderr.contains("fix:"), "{command}: the error says what to do:\n{}", run.context());
+        assert!(
+            !run.stderr.contains("docs pre-flight:"),
+            "{command}: checked before the pre-flight ran:\n{}",
+            run.context()
+        );
+    }
+    assert_eq!(prism.log_for_space("spcLintCqPath"), "", "nothing may reach GitBook");
+}
+
+#[test]
+fn a_code_quality_report_that_fails_to_write_still_syncs_and_prints_the_result() {
+    let prism = prism();
+    let (repo, env) = clean_push("spcLintCqFull", prism);
+    let report = repo.outside_dir("cq-full").join("docsync.env");
+    let env = with(env, &[("DOCSYNC_CODEQUALITY", "/dev/full"), ("DOCSYNC_REPORT", &report.display().to_string())]);
+
+    let run = sync(&repo, &env);
+
+    run.assert_code(4);
+    assert_eq!(run.json()["targets"][0]["outcome"]["status"], "queued", "{}", run.context());
+    assert!(run.stderr.contains("DOCSYNC_CODEQUALITY"), "{}", run.context());
+    let dotenv = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(dotenv.contains("DOCSYNC_STATUS="), "the dotenv report is written: {dotenv:?}\n{}", run.context());
+    assert!(prism.logs_for_space("spcLintCqFull", "post /spaces/spcLintCqFull/git/import"), "{}", prism.log());
+}
+
+// ---------------------------------------------------------------------------
+// Large files
+
+#[test]
+fn a_large_yaml_file_without_aliases_is_valid() {
+    let repo = clean_space();
+    // 110,000 values and no alias: GitBook and Dot read it; so must the
+    // pre-flight. (Kept to 440 KB so that the unoptimised test binary
+    // parses it quickly; `lint::yaml`'s unit tests hold the bounds.)
+    repo.write("docs/api/items.yaml", &"- item\n".repeat(110_000));
+    repo.commit("Add a long list");
+    let env = with(
+        Env::new(),
+        &[("DOCSYNC_DOT_WEBHOOK_URL", "https://example.invalid/hooks/gitlab"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")],
+    );
+    let run = lint(&repo, &env, &[]);
+    assert_no_findings(&run);
+}

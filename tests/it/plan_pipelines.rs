@@ -211,6 +211,29 @@ fn tag_pipeline_is_skipped() {
     assert_action(target(&plan, "dot"), "skip", &["tag", "v1.0"]);
 }
 
+/// A job that deploys records its commit as synced when it passes: a tag
+/// pipeline there skips for a configuration reason, so `sync` is exit 2
+/// before anything is sent; without an environment it skips and passes.
+#[test]
+fn a_tag_pipeline_in_a_job_that_deploys_is_refused() {
+    let repo = repo_with_docs();
+    repo.git(&["tag", "v1.0"]);
+    let no_reports = [("DOCSYNC_REPORT", "none"), ("DOCSYNC_REPORT_JSON", "none"), ("DOCSYNC_CODEQUALITY", "none")];
+    let env = with(with(ci_env(Pipeline::Tag { tag: "v1.0", sha: &repo.head() }), &[GITBOOK, DOT]), &no_reports);
+
+    let mut command = repo.docsync(&["sync"]);
+    command.envs(&with(env.clone(), &[("CI_ENVIRONMENT_NAME", "docs")]));
+    assert_bad_input(
+        command,
+        &[
+            "CI_ENVIRONMENT_NAME = \"docs\": the job deploys to environment docs, but target gitbook skips (tag pipeline (v1.0)",
+            "target dot skips",
+        ],
+    );
+    let output = repo.docsync(&["sync"]).envs(&env).output().expect("run docsync");
+    assert_eq!(output.status.code(), Some(0), "{}", common::describe(&output));
+}
+
 #[test]
 fn first_push_of_a_new_branch_is_a_full_sync() {
     let repo = repo_with_docs();

@@ -59,7 +59,13 @@ fn assert_no_empty_timestamp(run: &Run) {
 #[test]
 fn huge_durations_are_bad_input() {
     let (repo, first, second) = docs_repo();
-    for variable in ["DOCSYNC_WAIT_TIMEOUT", "DOCSYNC_POLL_INTERVAL", "DOCSYNC_HTTP_TIMEOUT", "DOCSYNC_RETRY_DELAY"] {
+    for variable in [
+        "DOCSYNC_WAIT_TIMEOUT",
+        "DOCSYNC_POLL_INTERVAL",
+        "DOCSYNC_HTTP_TIMEOUT",
+        "DOCSYNC_RETRY_DELAY",
+        "DOCSYNC_FETCH_TIMEOUT",
+    ] {
         for value in ["18446744073709551615s", "18446744073709551615ms", "9999999999h", "25h"] {
             let run = plan(&repo, &with(push(&first, &second), &[(variable, value)]), &[]);
             assert_bad_input(&run, variable);

@@ -282,11 +282,26 @@ async fn gitlab_tokens_never_follow_a_redirect() {
         assert!(!requests.is_empty(), "check called GitLab");
         assert!(requests.iter().all(|r| r.head.to_ascii_lowercase().contains("private-token: ")), "{requests:#?}");
 
-        // JOB-TOKEN: the sync watermark, read by `plan`.
+        // JOB-TOKEN: the sync watermark, read by `sync`. A redirect means
+        // no watermark (the range falls back), not a failed run without
+        // reports.
         let server = TlsServer::redirecting(307, &location).await;
-        let env = with(gitlab_env(&first, &second, &server), &[("CI_JOB_TOKEN", JOB_TOKEN)]);
-        let run = docsync(&repo, &env, &["plan"]).await;
-        assert_refused_redirect(&run, &location, "CI_API_V4_URL", (&other, &other_tls)).await;
+        let report = repo.outside_dir("reports").join("docsync.env");
+        let env = with(
+            gitlab_env(&first, &second, &server),
+            &[("CI_JOB_TOKEN", JOB_TOKEN), ("DOCSYNC_REPORT", &report.display().to_string())],
+        );
+        let run = docsync(&repo, &env, &["sync", "--format", "json"]).await;
+        run.assert_code(0);
+        let all = everything(&run);
+        assert!(all.contains(&location) && all.contains("CI_API_V4_URL"), "{}", run.context());
+        assert!(all.contains("no sync watermark") && all.contains("final URL"), "{}", run.context());
+        assert!(!SECRETS.iter().any(|secret| all.contains(secret)), "{}", run.context());
+        assert_eq!(run.json()["range"]["mode"], "push", "the range falls back to the push\n{}", run.context());
+        assert!(common::read_dotenv(&report).contains_key("DOCSYNC_RANGE_MODE"), "{}", run.context());
+        let plain = other.received_requests().await.unwrap_or_default();
+        assert!(plain.is_empty(), "the plain-http host was called: {plain:?}");
+        assert_eq!(other_tls.connections.load(Ordering::SeqCst), 0, "the other TLS host was called");
         let requests = server.requests();
         assert_eq!(requests.len(), 1, "{requests:#?}");
         assert!(requests[0].head.to_ascii_lowercase().contains(&format!("job-token: {JOB_TOKEN}")), "{requests:#?}");
@@ -452,6 +467,33 @@ mod http_layer {
         assert_eq!(requests.len(), 2, "sent, then resent after the 504\n{}", run.context());
         let keys: Vec<_> = requests.iter().map(|r| r.headers.get("idempotency-key").cloned()).collect();
         assert!(keys[0].is_some() && keys[0] == keys[1], "the same Idempotency-Key: {keys:?}");
+    }
+
+    /// A JSON answer longer than 4 MiB is cut: the error says so, not that
+    /// the JSON ended early at the cut.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_json_answer_cut_at_4_mib_says_so() {
+        use docsync::gitlab::client::{Auth, GitLabClient};
+        use docsync::secret::Secret;
+
+        let entry = format!(r#"{{"sha":"{}","status":"failed"}}"#, "a".repeat(40));
+        let entries = vec![entry; MAX_BODY / 50 + 1000];
+        let body = format!("[{}]", entries.join(","));
+        assert!(body.len() > MAX_BODY);
+        let server = answering(ResponseTemplate::new(200).set_body_string(body)).await;
+        let http = client(Duration::from_secs(10));
+        let gitlab = GitLabClient {
+            http: &http,
+            api: Url::parse(&format!("{}/api/v4", server.uri())).unwrap(),
+            auth: Auth::Job(Secret::new("job-token-cut-0001")),
+        };
+
+        let error = gitlab.last_deployment("42", "docs/gitbook").await.expect_err("a cut answer");
+
+        let message = error.to_string();
+        assert!(message.contains("longer than 4 MiB") && message.contains("cut"), "{message}");
+        assert!(!message.contains("EOF"), "not a JSON error at the cut: {message}");
+        assert_eq!(received(&server).await, 1, "read once");
     }
 
     /// Peak resident memory of this process, from /proc (Linux).

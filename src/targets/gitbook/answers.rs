@@ -54,6 +54,12 @@ impl Operation {
         OffsetDateTime::parse(self.started_at.as_deref()?, &Rfc3339).ok()
     }
 
+    /// Whether this is `pinned`, an operation seen before: the same
+    /// direction, started at the same moment.
+    pub fn is(&self, pinned: &Operation) -> bool {
+        self.direction == pinned.direction && self.started().is_some() && self.started() == pinned.started()
+    }
+
     /// `import running (content_process), 3/10 tasks`.
     pub fn describe(&self) -> String {
         let mut text = format!("{} {}", self.direction.as_deref().unwrap_or("operation"), state_name(self.state));
@@ -112,14 +118,40 @@ pub struct RevisionUrls {
 /// operation a moment before it answers.
 const CLOCK_ROUNDING: time::Duration = time::Duration::seconds(1);
 
+/// Whose an operation GitBook shows is, measured against our request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// Of our direction, started no earlier than GitBook accepted our
+    /// request.
+    Ours,
+    /// Of the other direction or of none, or started earlier.
+    Someone,
+    /// Of our direction, but its `startedAt` cannot be read, so whether it
+    /// is ours cannot be told: why, in words.
+    Unknown(String),
+}
+
 /// Whether `current` is the operation started by our request: one of our
 /// direction that started no earlier than GitBook accepted the request
 /// (`accepted`, by GitBook's clock, give or take `CLOCK_ROUNDING`). An
-/// older one, or one of the other direction, is someone else's.
-pub fn is_our_operation(accepted: OffsetDateTime, current: &Operation, direction: &str) -> bool {
-    let same_direction = current.direction.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(direction));
-    let started_after = current.started().is_some_and(|started| started >= accepted - CLOCK_ROUNDING);
-    same_direction && started_after
+/// older one, one of the other direction or one without a direction (the
+/// spec requires it) is someone else's.
+pub fn whose(accepted: OffsetDateTime, current: &Operation, direction: &str) -> Whose {
+    if !current.direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(direction)) {
+        return Whose::Someone;
+    }
+    match current.started() {
+        Some(started) if started >= accepted - CLOCK_ROUNDING => Whose::Ours,
+        Some(_) => Whose::Someone,
+        None => Whose::Unknown(match &current.started_at {
+            Some(text) => format!(
+                "GitBook's latest {direction} has startedAt {text:?}, which is not an RFC 3339 time, so docsync cannot tell whether it is ours"
+            ),
+            None => {
+                format!("GitBook's latest {direction} has no startedAt, so docsync cannot tell whether it is ours")
+            }
+        }),
+    }
 }
 
 pub fn state_name(state: OperationState) -> &'static str {
@@ -150,12 +182,43 @@ mod tests {
     #[test]
     fn ours_is_of_our_direction_and_started_after_gitbook_accepted_it() {
         let accepted = at("2026-11-22T15:00:04Z");
-        assert!(is_our_operation(accepted, &op("import", "2026-11-22T15:00:05Z"), "import"));
+        let ours = |operation: &Operation| whose(accepted, operation, "import");
+        assert_eq!(ours(&op("import", "2026-11-22T15:00:05Z")), Whose::Ours);
         // GitBook's Date has whole seconds: a start just before it is ours.
-        assert!(is_our_operation(accepted, &op("import", "2026-11-22T15:00:03.500Z"), "import"));
-        assert!(!is_our_operation(accepted, &op("import", "2026-11-22T15:00:02Z"), "import"));
-        assert!(!is_our_operation(accepted, &op("export", "2026-11-22T15:00:05Z"), "import"));
-        assert!(!is_our_operation(accepted, &op("import", "not a time"), "import"));
+        assert_eq!(ours(&op("import", "2026-11-22T15:00:03.500Z")), Whose::Ours);
+        assert_eq!(ours(&op("import", "2026-11-22T15:00:02Z")), Whose::Someone);
+        assert_eq!(ours(&op("export", "2026-11-22T15:00:05Z")), Whose::Someone);
+    }
+
+    #[test]
+    fn an_operation_without_a_direction_is_someone_elses() {
+        let mut undirected = op("import", "2026-11-22T15:00:05Z");
+        undirected.direction = None;
+        assert_eq!(whose(at("2026-11-22T15:00:04Z"), &undirected, "import"), Whose::Someone);
+    }
+
+    #[test]
+    fn an_unreadable_start_is_unknown_and_says_what_could_not_be_read() {
+        let accepted = at("2026-11-22T15:00:04Z");
+        let Whose::Unknown(why) = whose(accepted, &op("import", "not a time"), "import") else {
+            panic!("an unreadable startedAt is neither ours nor someone else's");
+        };
+        assert!(why.contains("startedAt \"not a time\", which is not an RFC 3339 time"), "{why}");
+        let mut missing = op("import", "");
+        missing.started_at = None;
+        assert!(matches!(whose(accepted, &missing, "import"), Whose::Unknown(why) if why.contains("has no startedAt")));
+        // Of the other direction it is someone else's, readable or not.
+        assert_eq!(whose(accepted, &op("export", "not a time"), "import"), Whose::Someone);
+    }
+
+    #[test]
+    fn a_pinned_operation_is_known_by_its_direction_and_start() {
+        let pinned = op("import", "2026-11-22T15:00:05Z");
+        let mut later = op("import", "2026-11-22T15:00:05.000+00:00");
+        later.state = OperationState::Success;
+        assert!(later.is(&pinned), "the same start, written otherwise, in another state");
+        assert!(!op("import", "2026-11-22T15:00:20Z").is(&pinned));
+        assert!(!op("export", "2026-11-22T15:00:05Z").is(&pinned));
     }
 
     #[test]

@@ -1,17 +1,15 @@
-//! The GitBook client: one space's `git/info`, `content`, and queueing an
-//! import or export (looking before resending after an ambiguous answer),
-//! with failures sorted into what the user must act on.
-
-use std::time::Duration;
+//! The GitBook client: one space's `git/info`, `content`, and sending an
+//! import or export once, with failures sorted into what the user must act
+//! on and the time of each answer by GitBook's clock.
 
 use reqwest::Method;
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::http::{HttpClient, HttpError, Request};
+use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
-use crate::targets::gitbook::answers::{GitSyncState, Revision, is_our_operation};
+use crate::targets::gitbook::answers::{GitSyncState, Revision};
 use crate::targets::gitbook::{GitRequestBody, endpoint, space_url};
 
 /// Why a GitBook call failed, in the terms the user must act on.
@@ -68,10 +66,19 @@ impl GitBookError {
     }
 }
 
-/// How many times an import or export is sent again after an answer that
-/// leaves open whether GitBook got it (timeout, dropped connection, 502,
-/// 504), each time only after `git/info` showed no operation of ours.
-const AMBIGUOUS_RESENDS: u32 = 2;
+/// When GitBook answered, by its own clock (the answer's `Date`); or why
+/// that is not known.
+pub type AnsweredAt = Result<OffsetDateTime, String>;
+
+/// What became of one import or export sent.
+#[derive(Debug)]
+pub enum Sent {
+    /// GitBook queued it (204).
+    Accepted(AnsweredAt),
+    /// A timeout, a dropped connection, 502 or 504: GitBook may have queued
+    /// it, or not.
+    Ambiguous(HttpError),
+}
 
 pub struct GitBookClient<'a> {
     pub http: &'a HttpClient,
@@ -90,10 +97,10 @@ impl GitBookClient<'_> {
     }
 
     /// `GET git/info`, with the time GitBook answered by its own clock.
-    pub async fn info_at(&self) -> Result<(GitSyncState, OffsetDateTime), GitBookError> {
+    pub async fn info_at(&self) -> Result<(GitSyncState, AnsweredAt), GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, "info");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        Ok((decode(&response.body).map_err(decode_error)?, server_time(&response.headers)))
+        Ok((response.json().map_err(decode_error)?, server_time(&response.headers)))
     }
 
     /// `GET content`: the space's live revision.
@@ -102,62 +109,20 @@ impl GitBookClient<'_> {
         // The page tree is not needed, only the revision's git metadata.
         url.query_pairs_mut().append_pair("computed", "false");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
-        decode(&response.body).map_err(decode_error)
+        response.json().map_err(decode_error)
     }
 
-    /// `POST git/import` or `git/export`: GitBook queues the work (204).
-    /// Returns when GitBook accepted it, by GitBook's clock: its operation
-    /// cannot have started earlier (give or take `CLOCK_ROUNDING`).
-    ///
-    /// After an answer that leaves open whether GitBook got the request, it
-    /// reads `git/info` first: an operation of ours that started means the
-    /// request went through, and it is followed, never sent twice.
-    pub async fn queue(
-        &self,
-        operation: &str,
-        body: &GitRequestBody,
-        settle: Duration,
-    ) -> Result<OffsetDateTime, GitBookError> {
+    /// `POST git/import` or `git/export`, once (the HTTP client resends it
+    /// only when it cannot have been processed): GitBook queues the work
+    /// (204). Whether to send it again after an ambiguous answer is the
+    /// caller's to decide, after looking.
+    pub async fn send(&self, operation: &str, body: &GitRequestBody) -> Result<Sent, GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, operation);
-        let mut resends = 0;
-        loop {
-            let sent = tokio::time::Instant::now();
-            let request = self.request(Method::POST, url.clone()).json(&body.wire_json());
-            let ambiguous = match self.http.send(request).await {
-                Ok(response) => return Ok(server_time(&response.headers)),
-                Err(error @ HttpError::Ambiguous { .. }) => error,
-                Err(error) => return Err(self.classify(error, true)),
-            };
-            // GitBook may have queued it: look before sending it again.
-            tokio::time::sleep(settle).await;
-            let (state, now) = match self.info_at().await {
-                Ok(answer) => answer,
-                Err(error) => {
-                    tracing::warn!(
-                        "space {}: cannot tell whether GitBook got the {operation} ({error}); not sending it again",
-                        self.target.space
-                    );
-                    return Err(GitBookError::Unreachable(ambiguous));
-                }
-            };
-            let since = now - time::Duration::try_from(sent.elapsed()).unwrap_or(time::Duration::ZERO);
-            match state.operation {
-                Some(op) if is_our_operation(since, &op, operation) => {
-                    tracing::info!(
-                        "space {}: GitBook started the {operation} although its answer was lost ({ambiguous}); following it",
-                        self.target.space
-                    );
-                    return Ok(since);
-                }
-                _ if resends < AMBIGUOUS_RESENDS => {
-                    resends += 1;
-                    tracing::warn!(
-                        "space {}: {ambiguous}; git/info shows no {operation} of ours, sending it again ({resends}/{AMBIGUOUS_RESENDS})",
-                        self.target.space
-                    );
-                }
-                _ => return Err(GitBookError::Unreachable(ambiguous)),
-            }
+        let request = self.request(Method::POST, url).json(&body.wire_json());
+        match self.http.send(request).await {
+            Ok(response) => Ok(Sent::Accepted(server_time(&response.headers))),
+            Err(error @ HttpError::Ambiguous { .. }) => Ok(Sent::Ambiguous(error)),
+            Err(error) => Err(self.classify(error, true)),
         }
     }
 
@@ -195,26 +160,21 @@ impl GitBookClient<'_> {
     }
 }
 
-/// A typed answer; a surprise names the failing field.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
+fn decode_error(error: Undecodable) -> GitBookError {
+    GitBookError::Decode { field: error.field, detail: error.detail }
 }
 
-fn decode_error(error: serde_path_to_error::Error<serde_json::Error>) -> GitBookError {
-    GitBookError::Decode { field: error.path().to_string(), detail: error.inner().to_string() }
-}
-
-/// The time of an answer by GitBook's clock (its `Date` header); the local
-/// clock when a server sends none.
-fn server_time(headers: &reqwest::header::HeaderMap) -> OffsetDateTime {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    headers
-        .get(reqwest::header::DATE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| time::PrimitiveDateTime::parse(text.trim(), &format).ok())
-        .map_or_else(OffsetDateTime::now_utc, time::PrimitiveDateTime::assume_utc)
+/// The time of an answer by GitBook's clock: its `Date` header, an HTTP
+/// date (RFC 9110). Never the runner's clock: the two need not agree, and
+/// an operation is matched to our request by GitBook's alone.
+fn server_time(headers: &reqwest::header::HeaderMap) -> AnsweredAt {
+    let Some(value) = headers.get(reqwest::header::DATE) else {
+        return Err("GitBook's answer has no Date header".to_owned());
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    httpdate::parse_http_date(text.trim())
+        .map(OffsetDateTime::from)
+        .map_err(|_| format!("GitBook's answer has a Date header {text:?} that is not an HTTP date"))
 }
 
 #[cfg(test)]
@@ -227,10 +187,25 @@ mod tests {
         OffsetDateTime::parse(text, &Rfc3339).unwrap()
     }
 
+    fn date(value: &str) -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::DATE, value.parse().unwrap());
+        headers
+    }
+
     #[test]
     fn server_time_reads_the_date_header() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::DATE, "Sun, 22 Nov 2026 15:00:04 GMT".parse().unwrap());
-        assert_eq!(server_time(&headers), at("2026-11-22T15:00:04Z"));
+        assert_eq!(server_time(&date("Sun, 22 Nov 2026 15:00:04 GMT")), Ok(at("2026-11-22T15:00:04Z")));
+        // RFC 9110's obsolete forms, which a recipient must accept.
+        assert_eq!(server_time(&date("Sunday, 22-Nov-26 15:00:04 GMT")), Ok(at("2026-11-22T15:00:04Z")));
+        assert_eq!(server_time(&date("Sun Nov 22 15:00:04 2026")), Ok(at("2026-11-22T15:00:04Z")));
+    }
+
+    #[test]
+    fn no_readable_date_is_said_never_replaced_by_the_runners_clock() {
+        let none = server_time(&reqwest::header::HeaderMap::new()).unwrap_err();
+        assert!(none.contains("no Date header"), "{none}");
+        let numeric = server_time(&date("Sun, 22 Nov 2026 15:00:04 -0000")).unwrap_err();
+        assert!(numeric.contains("\"Sun, 22 Nov 2026 15:00:04 -0000\" that is not an HTTP date"), "{numeric}");
     }
 }
