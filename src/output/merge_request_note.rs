@@ -110,11 +110,7 @@ fn preview_note_body(
         fenced(&outcome.message)
     );
     if let Some(action) = &outcome.error_action {
-        let label = code(&action.label);
-        match web_link(&action.url) {
-            Some(url) => body.push_str(&format!("\n\nGitBook's fix: [{label}](<{url}>)")),
-            None => body.push_str(&format!("\n\nGitBook's fix: {label} (its link is not an http(s) address)")),
-        }
+        body.push_str(&format!("\n\nGitBook's fix: {}", fix_link(&action.label, &action.url)));
     }
     if let Some(url) = outcome.docs_url.as_deref().and_then(web_link) {
         body.push_str(&format!("\n\n[Open in GitBook](<{url}>)"));
@@ -135,6 +131,14 @@ fn preview_note_body(
         body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
     }
     Redacted::new(&body)
+}
+
+/// GitBook's fix-it link: its label in code, linked only to an http(s) address.
+fn fix_link(label: &str, url: &str) -> String {
+    match web_link(url) {
+        Some(url) => format!("[{}](<{url}>)", code(label)),
+        None => format!("{} (its link is not an http(s) address)", code(label)),
+    }
 }
 
 fn pipeline_url(settings: &Settings) -> Option<Url> {
@@ -335,6 +339,15 @@ mod tests {
         assert_eq!(code("a `b` c"), "``a `b` c``");
         assert_eq!(code("`edge"), "`` `edge ``");
         assert_eq!(code("two\nlines\u{202e}"), "`two\\nlines\\u{202e}`");
+    }
+
+    #[test]
+    fn gitbooks_fix_link_goes_only_to_http() {
+        assert_eq!(
+            fix_link("Reconnect @all", "https://app.gitbook.com/s/x/settings?a=<b>"),
+            "[`Reconnect @all`](<https://app.gitbook.com/s/x/settings?a=%3Cb%3E>)"
+        );
+        assert_eq!(fix_link("Fix", "javascript:alert(1)"), "`Fix` (its link is not an http(s) address)");
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::gitlab::stand_in::{StandIn, State};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -949,39 +949,24 @@ async fn every_command_against_servers_echoing_in_every_form() {
 // ---------------------------------------------------------------------------
 // What docsync writes to GitLab: the preview note
 
-/// GitBook failing a preview the careless way: the operation's `error`
-/// echoes the import request it got (the clone URL with the git token,
-/// percent-encoded, and `Authorization: Bearer <GitBook token>`) and every
-/// other planted secret, as a server that logged them would; it also
+/// GitBook refusing a preview import the careless way (the preview's note
+/// also lists a pre-flight finding that quotes a secret): its error message
 /// carries Markdown meant to act in the note (`@all`, a link, a
 /// `javascript:` URL, HTML) and a line break and U+202E meant to forge
-/// job-log lines. `errorAction` echoes the GitBook token in its label and
-/// in a `javascript:` URL.
-struct FailedPreview {
-    imports: Arc<Mutex<Vec<String>>>,
-}
+/// job-log lines, then echoes the request it got (the clone URL with the
+/// git token, percent-encoded, and `Authorization: Bearer <GitBook
+/// token>`) and every other planted secret, as a server that logged them
+/// would.
+struct RefusedPreview;
 
-impl Respond for FailedPreview {
+impl Respond for RefusedPreview {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let imports = self.imports.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).join(" ");
-        ResponseTemplate::new(200).set_body_json(json!({
-            "installationId": "inst-1", "installationProvider": "gitlab", "installationStatus": "active",
-            "operation": {
-                "state": "failure", "direction": "import",
-                // Never the operation shown before the import: a new start each time.
-                "startedAt": format!("2026-11-22T15:{:02}:00Z", next_minute()),
-                "error": format!(
-                    "clone failed: {imports} {}; also {JOB_TOKEN} {GITLAB_TOKEN} {REPOSITORY_URL}; \
-                     @all see [details](javascript:alert(1)) <img src=x onerror=alert(1)>\
-                     \nok  handbook  synced\u{202e}kcab",
-                    echo(request)
-                ),
-                "errorAction": {
-                    "label": format!("Fix the token {GITBOOK_TOKEN} @all"),
-                    "url": format!("javascript:alert('{GITBOOK_TOKEN}')"),
-                }
-            }
-        }))
+        let message = format!(
+            "@all see [details](javascript:alert(1)) <img src=x onerror=alert(1)>\
+             \nok  handbook  synced\u{202e}kcab; clone failed: {}; also {JOB_TOKEN} {GITLAB_TOKEN} {REPOSITORY_URL}",
+            echo(request)
+        );
+        ResponseTemplate::new(400).set_body_json(json!({ "error": { "code": 400, "message": message } }))
     }
 }
 
@@ -1017,16 +1002,7 @@ fn assert_inert_markdown(note: &str, context: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_note_echoing_everything() {
     let server = echo_server().await;
-    let imports = Arc::new(Mutex::new(Vec::new()));
-    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", {
-        let imports = Arc::clone(&imports);
-        move |request: &Request| {
-            imports.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(echo(request));
-            gitbook_accepted()
-        }
-    })
-    .await;
-    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", FailedPreview { imports: Arc::clone(&imports) }).await;
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", RefusedPreview).await;
     let mut state = State::new();
     let bot = common::read_project_file("tests/fixtures/gitlab/user_project_bot.json");
     state.add_token(GITLAB_TOKEN, serde_json::from_str(&bot).unwrap(), &["api"], Some(30));
@@ -1034,7 +1010,11 @@ async fn preview_note_echoing_everything() {
     let stand_in = StandIn::new(state);
     Mock::given(path_regex("^/api/v4/")).respond_with(stand_in.clone()).with_priority(1).mount(&server).await;
 
-    let (repo, first, second) = docs_history();
+    let (repo, first, _) = docs_history();
+    // A secret pasted into a docs page: the pre-flight's finding, which the
+    // note lists, quotes it.
+    repo.write("docs/guide.md", &format!("# Guide\n\nSee [the fix](fix-{GITBOOK_TOKEN}.md).\n"));
+    let second = repo.commit("Link a page that does not exist");
     let env = with(
         gitbook_target(
             planted(
@@ -1043,14 +1023,19 @@ async fn preview_note_echoing_everything() {
             ),
             &format!("{}/v1", server.uri()),
         ),
-        &[("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN), ("CI_PIPELINE_URL", "https://gitlab.example.com/p/-/pipelines/1")],
+        &[
+            ("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/p/-/pipelines/1"),
+            ("DOCSYNC_LINT", "warn"),
+        ],
     );
     for args in [&["sync", "-vv"][..], &["sync", "--format", "json"]] {
         let mut run = run_docsync("preview note", &repo, &env, args).await;
         let notes = stand_in.with(|state| state.notes.get(&7).cloned().unwrap_or_default());
         assert_eq!(notes.len(), 1, "one note, updated by the second run\n{}", run.context());
         let note = notes[0]["body"].as_str().unwrap_or_default().to_owned();
-        assert!(note.contains("clone failed"), "GitBook's error is in the note:\n{note}\n{}", run.context());
+        assert!(note.contains("@all see"), "GitBook's error is in the note:\n{note}\n{}", run.context());
+        assert!(note.contains("fix-[MASKED].md"), "the finding is in the note, masked:\n{note}\n{}", run.context());
         assert_inert_markdown(&note, &run.context());
         run.files.push((PathBuf::from("the merge request note"), note));
         for request in server.received_requests().await.unwrap_or_default() {
