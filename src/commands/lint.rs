@@ -1,31 +1,27 @@
 //! `docsync lint`: the docs pre-flight of every target on its own, and the
 //! pre-flight's reading of head's docs that `sync` runs before sending.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
-use crate::error::Exit;
+use crate::error::{BadInput, Exit};
+use crate::git::range::{self, RangeMode};
 use crate::git::repo::Repo;
+use crate::git::worktree;
 use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::output::report::{self, ReportKind};
-use crate::plan::SyncPlan;
-use crate::settings::environment::Environment;
-use crate::settings::flags::{Cli, Format, LintFlags};
+use crate::plan::{RangeView, SyncPlan};
+use crate::settings::flags::{Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
 
 /// `docsync lint`: the docs pre-flight of every target, on the range's head
 /// commit (or the working tree). Without a configured target, the project
 /// directory is checked as a GitBook space.
-pub fn run(
-    cli: &Cli,
-    env: &Environment,
-    settings: &Settings,
-    flags: LintFlags,
-    terminal: Terminal,
-    runtime: &Runtime,
-) -> Result<Exit> {
+pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     // A report that cannot be written would fail the job after the work;
     // find out first, as `sync` does.
     if let Some(path) = &settings.codequality
@@ -42,22 +38,24 @@ pub fn run(
     let fallback;
     let mut targets: Vec<LintTarget<'_>> = settings.targets.iter().map(LintTarget::of).collect();
     if targets.is_empty() {
-        let directory = cli
-            .global
-            .settings
-            .project_directory
-            .as_deref()
-            .or(config_value(&env.docsync.project_directory))
-            .unwrap_or("")
-            .trim_start_matches("./")
-            .trim_matches('/')
-            .to_owned();
+        let directory = settings.project_directory.path.clone();
         tracing::info!(
             "no target configured: checking {} as a GitBook space",
             if directory.is_empty() { "the repository root" } else { directory.as_str() }
         );
         fallback = PathFilter::new(directory, Vec::new()).context("while reading the project directory")?;
         targets.push(LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &fallback });
+    }
+    if flags.worktree {
+        let root = gathered.repo.workdir().context("the repository has no working tree")?;
+        for target in &targets {
+            let source = if settings.targets.is_empty() {
+                settings.project_directory.source.clone().unwrap_or_else(|| "project directory".to_owned())
+            } else {
+                format!("target {}: project directory", target.name)
+            };
+            refuse_symlinks(&root, &target.paths.directory, &source)?;
+        }
     }
     let report = lint_head(&gathered.repo, &plan, &targets, flags.worktree)?;
     let text = match settings.format {
@@ -71,8 +69,32 @@ pub fn run(
     Ok(exit.worst(write_code_quality(settings, &report)))
 }
 
-fn config_value(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
+/// A project directory reached through a symbolic link in the working tree
+/// is refused: git, and so GitBook, never follows one, and the link may lead
+/// anywhere on the machine.
+fn refuse_symlinks(root: &Path, directory: &str, source: &str) -> Result<()> {
+    let mut path = root.to_path_buf();
+    for part in directory.split('/').filter(|part| !part.is_empty()) {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(BadInput::new(
+                    source,
+                    format!(
+                        "{} is a symbolic link: git does not follow it, and neither does GitBook",
+                        path.strip_prefix(root).unwrap_or(&path).display()
+                    ),
+                    "name the real directory inside the repository, like docs or handbook/en",
+                )
+                .with_value(directory)
+                .into());
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error).with_context(|| format!("while reading {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// The pre-flight on the plan's head commit, or on the working tree.
@@ -82,10 +104,60 @@ pub(super) fn lint_head(
     targets: &[LintTarget<'_>],
     worktree: bool,
 ) -> Result<LintReport> {
-    let source = if worktree { lint::Source::Worktree } else { lint::Source::Commit(&plan.range.head) };
     let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
-    let snapshot = lint::read_files(repo, source, &directories).context("while reading the docs")?;
-    let report = lint::check(targets, &snapshot, &lint::RangeChanges::new(&plan.changes));
+    // With --worktree, what is uncommitted or untracked is part of the
+    // range: CI will see it once committed.
+    let (snapshot, range) = if worktree {
+        let checked_out = repo.resolve_commit("HEAD")?;
+        if checked_out.as_deref() != Some(plan.range.head.as_str()) {
+            return Err(BadInput::new(
+                "--worktree",
+                format!(
+                    "the working tree is a checkout of {}, not of the range's head {}",
+                    checked_out.as_deref().map_or("nothing", range::short),
+                    range::short(&plan.range.head)
+                ),
+                "drop --to (or DOCSYNC_TO), or check out the range's head first",
+            )
+            .into());
+        }
+        let status = repo.worktree_status()?;
+        let snapshot = lint::read_files(repo, lint::Source::Worktree(&status.ignored), &directories);
+        let changes = worktree::carry_on(plan.changes.clone(), status.changes);
+        (snapshot, lint::RangeChanges::within(&changes, &directories))
+    } else {
+        let snapshot = lint::read_files(repo, lint::Source::Commit(&plan.range.head), &directories);
+        (snapshot, lint::RangeChanges::within(&plan.changes, &directories))
+    };
+    let snapshot = snapshot.context("while reading the docs")?;
+    let mut report = lint::check(targets, &snapshot, &range);
+    match readable_base(repo, &plan.range) {
+        Some(base) if report.needs_base(&range) => {
+            let reading = || format!("while reading the docs at the base {}", range::short(base));
+            let at_base = match report.edited_pages(&range) {
+                // Only these pages differ at the base: check just them.
+                Some(pages) => {
+                    let mut snapshot = snapshot;
+                    snapshot.take_from_commit(repo, base, pages).with_context(reading)?;
+                    lint::check_files(targets, &snapshot, pages)
+                }
+                None => {
+                    // Head's files go before the base's are read: never both
+                    // in memory at once.
+                    drop(snapshot);
+                    let base_files =
+                        lint::read_files(repo, lint::Source::Commit(base), &directories).with_context(reading)?;
+                    lint::check(targets, &base_files, &lint::RangeChanges::default())
+                }
+            };
+            report = report.compared_with_base(&at_base, &range);
+        }
+        Some(_) => {}
+        None if report.errors > 0 => tracing::info!(
+            "the range has no base in the clone (a full sync, or a base beyond a shallow clone): a finding counts as new when the range touched its file"
+        ),
+        None => {}
+    }
     tracing::info!(
         "docs pre-flight: {} error(s), {} warning(s), {} new error(s)",
         report.errors,
@@ -93,6 +165,14 @@ pub(super) fn lint_head(
         report.new_errors().count()
     );
     Ok(report)
+}
+
+/// The range's base, when its findings can be read: a range with a base
+/// (not a full sync) that the clone holds (GitLab's compare API answers
+/// only for a base the clone lacks).
+fn readable_base<'a>(repo: &Repo, range: &'a RangeView) -> Option<&'a str> {
+    let base = range.base.as_deref()?;
+    (range.mode != RangeMode::Full && repo.has_commit(base)).then_some(base)
 }
 
 /// Writes the Code Quality report, if any; exit 4 when it cannot be written.

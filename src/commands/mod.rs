@@ -100,7 +100,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }
-        Command::Lint(flags) => lint::run(cli, env, &settings, flags, terminal, runtime),
+        Command::Lint(flags) => lint::run(&settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;

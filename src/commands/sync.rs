@@ -197,7 +197,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
             let line = format!(
                 "{}: {}:{}: {}[{}]: {}",
                 target_plan.name,
-                finding.path,
+                crate::git::diff::quoted_path(&finding.path),
                 finding.line,
                 finding.severity.as_str(),
                 finding.rule.id(),
@@ -223,7 +223,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
         let first = &new
             .iter()
             .find(|f| f.severity == Severity::Error)
-            .map(|f| format!("{}:{}: {}", f.path, f.line, f.message))
+            .map(|f| format!("{}:{}: {}", crate::git::diff::quoted_path(&f.path), f.line, f.message))
             .unwrap_or_default();
         let mut outcome = Outcome::new(
             OutcomeStatus::Failed,
@@ -231,6 +231,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
         )
         .with_fix("fix the findings listed (run `docsync lint` locally), or set DOCSYNC_LINT=warn to import anyway");
         outcome.findings = new;
+        outcome.stopped_before_sending = true;
         target_plan.outcome = Some(outcome);
     }
 }

@@ -446,16 +446,29 @@ impl renames::Blobs for ObjectDatabase<'_> {
 /// double quotes, octal escapes), with a warning; so is a UTF-8 path that
 /// starts with `"`, the only kind that could be taken for a quoted one.
 pub(super) fn path_of(bytes: &[u8]) -> String {
+    let path = path_of_quietly(bytes);
+    if std::str::from_utf8(bytes).is_err() {
+        tracing::warn!("the path {path} is not UTF-8: it is shown quoted as git does, and no platform can read it");
+    }
+    path
+}
+
+/// `path_of` without its warning (for the files of a directory already
+/// warned about).
+pub(super) fn path_of_quietly(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) if !text.starts_with('"') => text.to_owned(),
         Ok(text) => quote_path(bytes, false).unwrap_or_else(|| text.to_owned()),
-        Err(_) => {
-            let quoted = quote_path(bytes, true).unwrap_or_default();
-            tracing::warn!(
-                "the path {quoted} is not UTF-8: it is shown quoted as git does, and no platform can read it"
-            );
-            quoted
-        }
+        Err(_) => quote_path(bytes, true).unwrap_or_default(),
+    }
+}
+
+/// A path (UTF-8 already) as git prints it: C-quoted when it holds a
+/// control character, so that printing it starts no new line.
+pub fn quoted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.chars().any(char::is_control).then(|| quote_path(path.as_bytes(), false)).flatten() {
+        Some(quoted) => std::borrow::Cow::Owned(quoted),
+        None => std::borrow::Cow::Borrowed(path),
     }
 }
 

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::{Context, Result};
-use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ObjectType, Oid, Repository, Tree, TreeEntry};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{BadInput, LocalFailure};
-use crate::git::diff::{Change, path_of};
+use crate::git::diff::{Change, path_of, path_of_quietly};
 
 /// A commit as the skip rules and the push event need it.
 #[derive(Debug, Clone)]
@@ -234,17 +234,17 @@ impl Repo {
         let wanted = directory.to_lowercase();
         let depth = directory.matches('/').count();
         let mut best: Option<(usize, String)> = None;
-        tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+        walk_tree(&self.repo, &tree, &mut Vec::new(), &mut |path, entry| {
             if entry.kind() != Some(ObjectType::Tree) {
-                return TreeWalkResult::Skip;
+                return false;
             }
-            let path = format!("{parent}{}", path_of(entry.name_bytes()));
+            let path = path_of_quietly(path);
             let distance = edit_distance(&wanted, &path.to_lowercase());
             if best.as_ref().is_none_or(|(d, _)| distance < *d) {
-                best = Some((distance, path));
+                best = Some((distance, path.clone()));
             }
             // Deeper directories than the wanted one cannot be nearer.
-            if parent.matches('/').count() >= depth { TreeWalkResult::Skip } else { TreeWalkResult::Ok }
+            path.matches('/').count() < depth
         })
         .context("while listing the directories of the head commit")?;
         let limit = (wanted.chars().count() / 3).max(1);
@@ -270,14 +270,18 @@ impl Repo {
                 _ => return Ok(TreeFiles::default()),
             },
         };
-        let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
+        let mut prefix = if directory.is_empty() { Vec::new() } else { format!("{directory}/").into_bytes() };
         let odb = self.repo.odb()?;
         let mut found = TreeFiles::default();
-        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        walk_tree(&self.repo, &tree, &mut prefix, &mut |path, entry| {
+            if entry.kind() == Some(ObjectType::Tree) {
+                warn_if_not_utf8(path);
+                return true;
+            }
             let regular = entry.filemode() == i32::from(git2::FileMode::Blob)
                 || entry.filemode() == i32::from(git2::FileMode::BlobExecutable);
             if regular {
-                let path = format!("{prefix}{dir}{}", path_of(entry.name_bytes()));
+                let path = file_path(path);
                 let (size, content) = match odb.read_header(entry.id()) {
                     Ok((size, _)) if read(&path, size as u64) => {
                         (size as u64, odb.read(entry.id()).ok().map(|object| object.data().to_vec()))
@@ -290,10 +294,25 @@ impl Repo {
                 };
                 found.files.push(TreeFile { path, size, content });
             }
-            TreeWalkResult::Ok
+            false
         })
         .with_context(|| format!("while listing the files of {directory:?} at {commit}"))?;
         Ok(found)
+    }
+
+    /// One file of a commit's tree (a regular file, repository-relative):
+    /// its size, and its content when `read` asks for it; `None` when the
+    /// tree has no such file or the clone lacks its blob.
+    pub fn file_at(&self, commit: &str, path: &str, read: impl Fn(&str, u64) -> bool) -> Result<Option<TreeFile>> {
+        let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Blob) => entry,
+            _ => return Ok(None),
+        };
+        let odb = self.repo.odb()?;
+        let Ok((size, _)) = odb.read_header(entry.id()) else { return Ok(None) };
+        let content = if read(path, size as u64) { Some(odb.read(entry.id())?.data().to_vec()) } else { None };
+        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content }))
     }
 
     /// The commits reachable from `head` but not from `base` (all of them
@@ -435,4 +454,45 @@ fn git_time(time: git2::Time) -> OffsetDateTime {
     // A date git accepts may lie beyond the year 9999 in its own offset
     // (`@253402300799 +0100`): it is then shown in UTC.
     utc.checked_to_offset(offset).unwrap_or(utc)
+}
+
+/// Every entry below `tree`, parents before children, with its path's bytes
+/// (`dir` then the name); `visit` says whether to enter a tree. git2's own
+/// walk hands the directory over as text and fails on a name that is not
+/// UTF-8, which git allows.
+fn walk_tree(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    dir: &mut Vec<u8>,
+    visit: &mut dyn FnMut(&[u8], &TreeEntry<'_>) -> bool,
+) -> Result<(), git2::Error> {
+    for entry in tree.iter() {
+        let length = dir.len();
+        dir.extend_from_slice(entry.name_bytes());
+        if visit(dir, &entry) && entry.kind() == Some(ObjectType::Tree) {
+            dir.push(b'/');
+            walk_tree(repo, &repo.find_tree(entry.id())?, dir, visit)?;
+        }
+        dir.truncate(length);
+    }
+    Ok(())
+}
+
+/// Warns, once per directory, about a directory whose own name is not
+/// UTF-8 (its files are then quoted without a warning each).
+pub fn warn_if_not_utf8(directory: &[u8]) {
+    let parent = directory.iter().rposition(|&b| b == b'/').map_or(&directory[..0], |i| &directory[..i]);
+    if std::str::from_utf8(directory).is_err() && std::str::from_utf8(parent).is_ok() {
+        tracing::warn!(
+            "the directory {} is not UTF-8: its files are shown quoted as git does, and no platform can read them",
+            path_of_quietly(directory)
+        );
+    }
+}
+
+/// A file's path as text: as `path_of` has it, without a second warning
+/// when the directory already had one.
+pub fn file_path(path: &[u8]) -> String {
+    let parent = path.iter().rposition(|&b| b == b'/').map_or(&path[..0], |i| &path[..i]);
+    if std::str::from_utf8(parent).is_ok() { path_of(path) } else { path_of_quietly(path) }
 }

@@ -25,9 +25,97 @@ pub struct SpaceConfig {
     pub summary: String,
     /// The `redirects:` keys (old URL paths).
     pub redirects: Vec<Redirect>,
+    /// Where the file's `redirects:` key is, when it has one.
+    redirects_key: Option<RedirectsKey>,
 }
 
+/// The `redirects:` key of a `.gitbook.yaml`: its line, and how its entries
+/// are indented (`None` when they are written inline, `{a: b}`).
 #[derive(Debug)]
+struct RedirectsKey {
+    line: usize,
+    indent: Option<String>,
+}
+
+impl SpaceConfig {
+    /// The project directory the configuration file sits in.
+    fn root_directory(&self) -> String {
+        snapshot::parent(&self.config_path).to_owned()
+    }
+
+    /// How `other` lays the space out differently, in words.
+    fn differences(&self, other: &SpaceConfig) -> Vec<String> {
+        let mut differences = Vec::new();
+        for (what, ours, theirs) in [
+            ("root", &self.root, &other.root),
+            ("readme", &self.readme, &other.readme),
+            ("summary", &self.summary, &other.summary),
+        ] {
+            if ours != theirs {
+                let name =
+                    |path: &str| if path.is_empty() { "the repository root".to_owned() } else { path.to_owned() };
+                differences.push(format!(
+                    "{what} {}, not {}",
+                    escape_invisible(&name(ours)),
+                    escape_invisible(&name(theirs))
+                ));
+            }
+        }
+        if self.redirects != other.redirects {
+            differences.push(format!("{} redirect(s), not {}", self.redirects.len(), other.redirects.len()));
+        }
+        differences
+    }
+
+    /// What to add to `.gitbook.yaml` for a redirect from `slug` to
+    /// `target`: merged into the `redirects:` key the file has (a second
+    /// one would make the YAML invalid), indented like its entries.
+    pub fn redirect_fix(&self, slug: &str, target: &str) -> String {
+        let entry = format!("{}: {}", yaml_scalar(slug), yaml_scalar(target));
+        let path = &self.config_path;
+        match &self.redirects_key {
+            Some(RedirectsKey { line, indent: Some(indent) }) => {
+                format!("add under `redirects:` in {path} (line {line}):\n{indent}{entry}")
+            }
+            Some(RedirectsKey { line, indent: None }) => {
+                format!("add `{entry}` to the `redirects:` mapping of {path} (line {line})")
+            }
+            None => format!("add to {path}:\nredirects:\n  {entry}"),
+        }
+    }
+}
+
+/// A YAML scalar that reads back as `text`: plain when it can be, else
+/// double-quoted.
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace())
+        && !text.ends_with(|c: char| c == ':' || c.is_whitespace())
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.chars().any(char::is_control);
+    if plain {
+        return text.to_owned();
+    }
+    serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+}
+
+/// How the entries below the `redirects:` key on `line` (1-based) are
+/// indented: like the first of them; two spaces when there is none yet;
+/// `None` when the value is written on the key's own line.
+fn redirects_indent(text: &str, line: usize) -> Option<String> {
+    let mut lines = text.lines().skip(line.saturating_sub(1));
+    let key_line = lines.next()?;
+    let after = key_line.split_once(':').map_or("", |(_, rest)| rest).trim();
+    if !after.is_empty() && !after.starts_with('#') {
+        return None;
+    }
+    let next = lines.find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let indent = next.map(|l| &l[..l.len() - l.trim_start().len()]).unwrap_or("");
+    Some(if indent.is_empty() { "  ".to_owned() } else { indent.to_owned() })
+}
+
+#[derive(Debug, PartialEq, Eq)]
 pub struct Redirect {
     key: String,
 }
@@ -45,14 +133,32 @@ impl Redirect {
 /// becomes a `gitbook-config` finding and the default is used instead.
 pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> SpaceConfig {
     let config_path = snapshot::join(directory, CONFIG_FILE);
-    let mut config = SpaceConfig {
+    match snapshot.text(&config_path) {
+        Some(text) => read_text(directory, config_path, text, snapshot, found),
+        None => defaults(directory, config_path),
+    }
+}
+
+fn defaults(directory: &str, config_path: String) -> SpaceConfig {
+    SpaceConfig {
         root: directory.to_owned(),
         readme: snapshot::join(directory, "README.md"),
         summary: snapshot::join(directory, "SUMMARY.md"),
         redirects: Vec::new(),
-        config_path: config_path.clone(),
-    };
-    let Some(text) = snapshot.text(&config_path) else { return config };
+        redirects_key: None,
+        config_path,
+    }
+}
+
+/// `read` of the file's text.
+fn read_text(
+    directory: &str,
+    config_path: String,
+    text: &str,
+    snapshot: &Snapshot,
+    found: &mut Vec<Found>,
+) -> SpaceConfig {
+    let mut config = defaults(directory, config_path.clone());
     let map = match yaml::mapping(text) {
         Ok(map) => map,
         Err((line, message)) => {
@@ -68,19 +174,12 @@ pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Spa
             return config;
         }
     };
-    for (key, value) in &map {
-        if !matches!(key.as_str(), "root" | "structure" | "redirects") {
-            found.push(
-                config_problem(
-                    &config_path,
-                    yaml::key_line(text, key, value),
-                    format!("unknown key `{key}`"),
-                    "GitBook reads only root, structure and redirects",
-                )
-                .key(format!("key:{key}")),
-            );
-        }
-    }
+    // Keys GitBook does not know, checked once the space's layout is known.
+    let unknown: Vec<(&String, usize)> = map
+        .iter()
+        .filter(|(key, _)| !KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key, yaml::key_line(text, key, value)))
+        .collect();
     if let Some(root) = map.get("root") {
         read_root(yaml::key_line(text, "root", root), &root.value, directory, snapshot, &mut config, found);
     }
@@ -100,9 +199,112 @@ pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Spa
         }
     }
     if let Some(redirects) = map.get("redirects") {
+        let line = yaml::key_line(text, "redirects", redirects);
+        config.redirects_key = Some(RedirectsKey { line, indent: redirects_indent(text, line) });
         read_redirects(text, redirects, &config_path, directory, &mut config, snapshot, found);
     }
+    for (key, line) in unknown {
+        found.push(unknown_key(key, line, text, &map, &config, snapshot));
+    }
     config
+}
+
+/// The keys GitBook reads.
+const KEYS: [&str; 3] = ["root", "structure", "redirects"];
+
+/// A key GitBook does not know, which it ignores. One that is a known key
+/// but for invisible characters (a zero-width space copied from GitBook's
+/// own sample) is an error only when ignoring it changes the space: when
+/// its value is what GitBook does anyway, a warning.
+fn unknown_key(
+    key: &str,
+    line: usize,
+    text: &str,
+    map: &yaml::Mapping,
+    config: &SpaceConfig,
+    snapshot: &Snapshot,
+) -> Found {
+    let shown = escape_invisible(key);
+    let visible: String = key.chars().filter(|c| !is_invisible(*c)).collect();
+    let problem = |message: String, fix: String| {
+        Found::new(Rule::GitBookConfig, &config.config_path, line, message).fix(fix).key(format!("key:{shown}"))
+    };
+    if visible == key || !KEYS.contains(&visible.as_str()) {
+        return problem(
+            format!("unknown key `{shown}`: GitBook ignores it"),
+            "GitBook reads only root, structure and redirects".to_owned(),
+        );
+    }
+    let fix = format!(
+        "delete the invisible character{}: write `{visible}:`",
+        if key.chars().filter(|c| is_invisible(*c)).count() > 1 { "s" } else { "" }
+    );
+    let ignored = format!(
+        "key `{shown}` is not `{visible}`: it holds an invisible character, and GitBook ignores keys it does not know"
+    );
+    if map.contains_key(&visible) {
+        return problem(format!("{ignored} (the file's `{visible}` applies)"), fix).severity(Severity::Warning);
+    }
+    // The space as it would be if GitBook read the key, and the invisible
+    // characters that came along with it in its value (GitBook's sample
+    // carries one after `SUMMARY.md` too).
+    let meant = read_text(
+        &config.root_directory(),
+        config.config_path.clone(),
+        &cleaned(text, line),
+        snapshot,
+        &mut Vec::new(),
+    );
+    let differences = config.differences(&meant);
+    if differences.is_empty() {
+        return problem(format!("{ignored}; its value is GitBook's default, so nothing changes"), fix)
+            .severity(Severity::Warning);
+    }
+    problem(format!("{ignored}, so the space has {}", differences.join(", ")), fix)
+}
+
+/// `text` without invisible characters in the key on `line` (1-based) and
+/// the indented lines below it: the key as its author meant it.
+fn cleaned(text: &str, line: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_key = false;
+    for (index, text_line) in text.split_inclusive('\n').enumerate() {
+        let indented = text_line.starts_with([' ', '\t']) || text_line.trim().is_empty();
+        in_key = index + 1 == line || (in_key && indented);
+        if in_key {
+            out.extend(text_line.chars().filter(|c| *c == '\n' || !is_invisible(*c)));
+        } else {
+            out.push_str(text_line);
+        }
+    }
+    out
+}
+
+/// Whether a character shows nothing: controls, format characters
+/// (zero-width spaces and joiners, direction marks, the byte order mark),
+/// and spaces other than the ASCII one.
+fn is_invisible(c: char) -> bool {
+    (c.is_whitespace() && c != ' ')
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fff8}' | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
+/// `text` with each invisible character written as `\u{200b}`.
+pub fn escape_invisible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by line
@@ -176,7 +378,7 @@ fn read_structure(
     for (key, value) in entries {
         if !matches!(key.as_str(), "readme" | "summary") {
             found.push(problem(
-                format!("unknown key `structure.{key}`"),
+                format!("unknown key `structure.{}`", escape_invisible(key)),
                 "structure holds only readme and summary",
                 format!("key:structure.{key}"),
             ));

@@ -4,8 +4,9 @@
 //!
 //! The flow: [`Snapshot`] (the files, from the head commit or the working
 //! tree, read once) + the range's changes → per-target rules → [`Finding`]s
-//! → [`report`] (text, JSON, GitLab Code Quality). Checking is pure: it
-//! reads nothing but the snapshot.
+//! → compared with the base's findings when the base can be read (a
+//! finding is new when the base lacked it) → [`report`] (text, JSON, GitLab
+//! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
 mod gitbook_config;
 mod pages;
@@ -14,7 +15,7 @@ mod snapshot;
 mod summary;
 mod yaml;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -45,7 +46,7 @@ impl Severity {
 }
 
 /// The rules, with the ids of the JSON contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
     GitBookConfig,
     ReadmeMissing,
@@ -100,7 +101,8 @@ impl Serialize for Rule {
 pub struct Finding {
     pub rule: Rule,
     pub severity: Severity,
-    /// Whether the range introduced it (only new errors fail).
+    /// Whether the range introduced it: absent at the range's base (only new
+    /// errors fail); see [`LintReport::compared_with_base`].
     pub new: bool,
     pub target: String,
     /// Relative to the repository root.
@@ -175,9 +177,26 @@ pub struct RangeChanges {
     removed: HashSet<String>,
     /// Pages gone from their path: (old path, new path when renamed).
     moved: Vec<(String, Option<String>)>,
+    /// Renamed files: new path → old path, to find a finding at the base.
+    renamed_from: HashMap<String, String>,
+    /// Whether the range added, deleted or renamed a file, or modified one
+    /// that is no page: a finding in an untouched file may then be new.
+    structural: bool,
 }
 
 impl RangeChanges {
+    /// The changes to files below the checked directories: the checks read
+    /// no other file, so no other change can make a finding new.
+    pub fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
+        let inside = |path: &str| directories.iter().any(|directory| snapshot::is_inside(path, directory));
+        let relevant: Vec<Change> = changes
+            .iter()
+            .filter(|change| inside(&change.path) || change.old_path.as_deref().is_some_and(inside))
+            .cloned()
+            .collect();
+        RangeChanges::new(&relevant)
+    }
+
     pub fn new(changes: &[Change]) -> RangeChanges {
         let mut range = RangeChanges::default();
         for change in changes {
@@ -185,19 +204,24 @@ impl RangeChanges {
                 ChangeStatus::Added => {
                     range.touched.insert(change.path.clone());
                     range.added.insert(change.path.clone());
+                    range.structural = true;
                 }
                 ChangeStatus::Modified => {
                     range.touched.insert(change.path.clone());
+                    range.structural |= !is_page(&change.path);
                 }
                 ChangeStatus::Renamed => {
                     range.touched.insert(change.path.clone());
                     range.added.insert(change.path.clone());
+                    range.structural = true;
                     if let Some(old) = &change.old_path {
                         range.removed.insert(old.clone());
                         range.moved.push((old.clone(), Some(change.path.clone())));
+                        range.renamed_from.insert(change.path.clone(), old.clone());
                     }
                 }
                 ChangeStatus::Deleted => {
+                    range.structural = true;
                     range.removed.insert(change.path.clone());
                     range.moved.push((change.path.clone(), None));
                 }
@@ -213,15 +237,84 @@ pub struct LintReport {
     pub findings: Vec<Finding>,
     pub errors: usize,
     pub warnings: usize,
+    /// The pages whose text other files' findings depend on: each space's
+    /// summary (a page it drops is no longer imported).
+    #[serde(skip)]
+    summaries: BTreeSet<String>,
 }
 
+/// What a finding is, wherever its line: its rule, target, file (its path
+/// at the base for a renamed file) and subject (the link, the key, the
+/// page; empty for rules with one finding per file).
+type Identity<'a> = (Rule, &'a str, &'a str, &'a str);
+
 impl LintReport {
-    fn from_findings(mut findings: Vec<Finding>) -> LintReport {
+    fn from_findings(mut findings: Vec<Finding>, summaries: BTreeSet<String>) -> LintReport {
         findings.sort_by(|a, b| {
             (&a.target, &a.path, a.line, a.rule, &a.key).cmp(&(&b.target, &b.path, b.line, b.rule, &b.key))
         });
         let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-        LintReport { warnings: findings.len() - errors, errors, findings }
+        LintReport { warnings: findings.len() - errors, errors, findings, summaries }
+    }
+
+    /// Whether the base's findings could tell a different story than the
+    /// file rule: some finding lies in a file the range touched, or the
+    /// range changed what other files' findings depend on (a file added,
+    /// deleted or renamed; a configuration file; a summary). Otherwise
+    /// every finding was there at the base, and the base need not be read.
+    pub fn needs_base(&self, range: &RangeChanges) -> bool {
+        !self.findings.is_empty()
+            && (range.structural
+                || self.summaries.iter().any(|summary| range.touched.contains(summary))
+                || self.findings.iter().any(|f| range.touched.contains(&f.path) || range.removed.contains(&f.path)))
+    }
+
+    /// The files whose findings can differ at the base when the range only
+    /// edited pages (no summary, no configuration, nothing added, deleted
+    /// or renamed): those pages. Every other file's findings are then the
+    /// same at the base. `None` when the range changed more.
+    pub fn edited_pages<'a>(&self, range: &'a RangeChanges) -> Option<&'a HashSet<String>> {
+        let summary_touched = self.summaries.iter().any(|summary| range.touched.contains(summary));
+        (!range.structural && !summary_touched).then_some(&range.touched)
+    }
+
+    /// Each finding is new when the base (`base`, checked with no range, or
+    /// only in the edited pages) did not have it. Identities are compared, not lines; when the head
+    /// has more findings of one identity than the base, the later ones in
+    /// the file are the new ones. A page left out of the summary is an
+    /// error when new, a warning when it was left out before.
+    pub fn compared_with_base(self, base: &LintReport, range: &RangeChanges) -> LintReport {
+        let mut at_base: HashMap<Identity<'_>, usize> = HashMap::new();
+        for finding in &base.findings {
+            *at_base.entry((finding.rule, &finding.target, &finding.path, &finding.key)).or_default() += 1;
+        }
+        let only_edited = self.edited_pages(range);
+        let new: Vec<bool> = self
+            .findings
+            .iter()
+            .map(|finding| {
+                if only_edited.is_some_and(|edited| !edited.contains(&finding.path)) {
+                    // Its file and everything it depends on are as at the base.
+                    return false;
+                }
+                let path = range.renamed_from.get(&finding.path).unwrap_or(&finding.path);
+                match at_base.get_mut(&(finding.rule, finding.target.as_str(), path.as_str(), finding.key.as_str())) {
+                    Some(count) if *count > 0 => {
+                        *count -= 1;
+                        false
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
+        let mut findings = self.findings;
+        for (finding, new) in findings.iter_mut().zip(new) {
+            finding.new = new;
+            if finding.rule == Rule::PageNotInSummary {
+                finding.severity = if new { Severity::Error } else { Severity::Warning };
+            }
+        }
+        LintReport::from_findings(findings, self.summaries)
     }
 
     pub fn new_errors(&self) -> impl Iterator<Item = &Finding> {
@@ -256,21 +349,44 @@ impl<'a> LintTarget<'a> {
     }
 }
 
-/// Checks every target against the snapshot. Pure.
+/// Checks every target against the snapshot, "new" by the file rule
+/// ([`decide_new`]); [`LintReport::compared_with_base`] then corrects it
+/// when the base can be read. Pure.
 pub fn check(targets: &[LintTarget<'_>], snapshot: &Snapshot, range: &RangeChanges) -> LintReport {
+    check_in(targets, snapshot, range, None)
+}
+
+/// The findings in these files only, for the base of a range that only
+/// edited them (see [`LintReport::edited_pages`]): the other pages are not
+/// parsed. Pure.
+pub fn check_files(targets: &[LintTarget<'_>], snapshot: &Snapshot, files: &HashSet<String>) -> LintReport {
+    let mut report = check_in(targets, snapshot, &RangeChanges::default(), Some(files));
+    report.findings.retain(|finding| files.contains(&finding.path));
+    LintReport::from_findings(report.findings, report.summaries)
+}
+
+fn check_in(
+    targets: &[LintTarget<'_>],
+    snapshot: &Snapshot,
+    range: &RangeChanges,
+    only: Option<&HashSet<String>>,
+) -> LintReport {
     let mut findings = Vec::new();
+    let mut summaries = BTreeSet::new();
     for target in targets {
         let found = match target.kind {
-            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range),
-            LintKind::Dot => check_dot(target.paths, snapshot),
+            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range, only, &mut summaries),
+            LintKind::Dot => check_dot(target.paths, snapshot, only),
         };
         findings.extend(found.into_iter().map(|found| decide_new(found, target.name, range)));
     }
-    LintReport::from_findings(findings)
+    LintReport::from_findings(findings, summaries)
 }
 
-/// Whether the range introduced a finding: its file was added, modified or
-/// renamed, with the rules' own exceptions.
+/// The file rule, for a range whose base cannot be read (a shallow clone
+/// without it, changes from GitLab's compare API, a full sync): a finding
+/// is new when its file was added, modified or renamed, with the rules' own
+/// exceptions.
 fn decide_new(found: Found, target: &str, range: &RangeChanges) -> Finding {
     let new = found.new.unwrap_or_else(|| match found.rule {
         Rule::PageNotInSummary => range.added.contains(&found.path),
@@ -301,7 +417,13 @@ fn decide_new(found: Found, target: &str, range: &RangeChanges) -> Finding {
 
 /// A GitBook target: the site file when the directory has one (its spaces
 /// are checked one by one), else the directory as one space.
-fn check_gitbook(directory: &str, snapshot: &Snapshot, range: &RangeChanges) -> Vec<Found> {
+fn check_gitbook(
+    directory: &str,
+    snapshot: &Snapshot,
+    range: &RangeChanges,
+    only: Option<&HashSet<String>>,
+    summaries: &mut BTreeSet<String>,
+) -> Vec<Found> {
     let mut found = Vec::new();
     let spaces = match gitbook_config::site_file(directory, snapshot) {
         Some(site_path) => {
@@ -315,13 +437,21 @@ fn check_gitbook(directory: &str, snapshot: &Snapshot, range: &RangeChanges) -> 
         // Another space nested inside this one is not this one's content.
         let nested: Vec<&str> =
             all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
-        check_space(space, &nested, snapshot, range, &mut found);
+        summaries.insert(check_space(space, &nested, snapshot, range, only, &mut found));
     }
     found
 }
 
-/// One GitBook space: `.gitbook.yaml`, readme, summary, pages.
-fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &RangeChanges, found: &mut Vec<Found>) {
+/// One GitBook space: `.gitbook.yaml`, readme, summary, pages; returns the
+/// summary's path.
+fn check_space(
+    directory: &str,
+    nested: &[&str],
+    snapshot: &Snapshot,
+    range: &RangeChanges,
+    only: Option<&HashSet<String>>,
+    found: &mut Vec<Found>,
+) -> String {
     let space = Space { config: gitbook_config::read(directory, snapshot, found), nested, snapshot };
     let config = &space.config;
     check_readme(config, snapshot, found);
@@ -329,7 +459,7 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
     let has_summary = check_summary_lists_pages(config, &pages, snapshot, found);
     check_sizes(&space, &pages, has_summary, range, found);
     for page in &pages {
-        if *page == config.summary {
+        if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
             continue;
         }
         if let Some(text) = snapshot.text(page) {
@@ -337,6 +467,7 @@ fn check_space(directory: &str, nested: &[&str], snapshot: &Snapshot, range: &Ra
         }
     }
     check_moved_pages(&space, range, found);
+    space.config.summary
 }
 
 /// A space as its checks see it: its configuration, and which files are
@@ -380,7 +511,7 @@ fn check_summary_lists_pages(
     found: &mut Vec<Found>,
 ) -> bool {
     let Some(text) = snapshot.text(&config.summary) else { return false };
-    let summary = summary::parse(&config.summary, text);
+    let summary = summary::parse(&config.summary, &config.root, text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
         if *page == config.summary || listed.contains(*page) {
@@ -395,7 +526,7 @@ fn check_summary_lists_pages(
             )
             .fix(format!(
                 "add `* [Title]({})` to {} where the page belongs, or delete the page",
-                snapshot::relative(page, snapshot::parent(&config.summary)),
+                pages::link_destination(&snapshot::relative(page, snapshot::parent(&config.summary))),
                 config.summary
             )),
         );
@@ -463,15 +594,16 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
                 1,
                 format!("page {verb} without a redirect: links to /{slug} will break"),
             )
-            .fix(format!("add to {}:\nredirects:\n  {slug}: {target}", config.config_path))
+            .fix(config.redirect_fix(&slug, &target))
             .key(slug),
         );
     }
 }
 
-fn check_dot(paths: &PathFilter, snapshot: &Snapshot) -> Vec<Found> {
+fn check_dot(paths: &PathFilter, snapshot: &Snapshot, only: Option<&HashSet<String>>) -> Vec<Found> {
     let mut found = Vec::new();
-    for file in snapshot.files_under(&paths.directory).filter(|p| paths.matches(p)) {
+    let checked = |path: &str| paths.matches(path) && only.is_none_or(|only| only.contains(path));
+    for file in snapshot.files_under(&paths.directory).filter(|p| checked(p)) {
         let Some(text) = snapshot.text(file) else { continue };
         if is_yaml(file) {
             if let Err((line, message)) = pages::parse_yaml_documents(text) {
@@ -533,6 +665,53 @@ mod tests {
         // …and one more is not.
         files.push(("docs/README.md", "# Home\n"));
         assert_eq!(count(&files), 1);
+    }
+
+    fn change(status: ChangeStatus, path: &str, old_path: Option<&str>) -> Change {
+        Change { status, path: path.into(), old_path: old_path.map(str::to_owned), kind: Default::default() }
+    }
+
+    /// The base is read only when it could change a finding's `new`.
+    #[test]
+    fn the_base_is_needed_only_when_a_finding_may_be_new() {
+        let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let files = [
+            ("docs/README.md", "# Home\n"),
+            ("docs/SUMMARY.md", "* [Home](README.md)\n* [A](a.md)\n* [B](b.md)\n"),
+            ("docs/a.md", "[x](missing.md)\n"),
+            ("docs/b.md", "# B\n"),
+        ];
+        let snapshot = Snapshot::from_files(files);
+        let needs = |changes: &[Change]| {
+            let range = RangeChanges::new(changes);
+            check(&targets, &snapshot, &range).needs_base(&range)
+        };
+        // An edit of another page cannot change a.md's finding, nor can a
+        // file added outside the space…
+        assert!(!needs(&[change(ChangeStatus::Modified, "docs/b.md", None)]));
+        let outside = RangeChanges::within(&[change(ChangeStatus::Added, "src/main.rs", None)], &["docs"]);
+        assert!(!check(&targets, &snapshot, &outside).needs_base(&outside));
+        // …an edit of a.md, of the summary, or a deletion can.
+        assert!(needs(&[change(ChangeStatus::Modified, "docs/a.md", None)]));
+        assert!(needs(&[change(ChangeStatus::Modified, "docs/SUMMARY.md", None)]));
+        assert!(needs(&[change(ChangeStatus::Deleted, "docs/c.md", None)]));
+        assert!(needs(&[change(ChangeStatus::Modified, "docs/.gitbook.yaml", None)]));
+    }
+
+    /// Identity ignores the line and follows renames; extras are new.
+    #[test]
+    fn a_finding_is_new_when_the_base_lacks_it() {
+        let filter = PathFilter::new(String::new(), Vec::new()).expect("no globs");
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let base = Snapshot::from_files([("README.md", "# Home\n"), ("a.md", "[x](gone.md)\n")]);
+        let head = Snapshot::from_files([("README.md", "# Home\n"), ("b.md", "Moved.\n\n[x](gone.md) [y](gone.md)\n")]);
+        let range = RangeChanges::new(&[change(ChangeStatus::Renamed, "b.md", Some("a.md"))]);
+        let at_base = check(&targets, &base, &RangeChanges::default());
+        let report = check(&targets, &head, &range).compared_with_base(&at_base, &range);
+        let links: Vec<(usize, bool)> =
+            report.findings.iter().filter(|f| f.rule == Rule::BrokenLink).map(|f| (f.line, f.new)).collect();
+        assert_eq!(links, [(3, false), (3, true)]);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! GitBook blocks (`{% hint %}` … `{% endhint %}`). The page is parsed once
 //! with pulldown-cmark; what lies inside fenced or inline code never counts.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag};
 use serde_json::Value;
 
 use super::snapshot::{self, Snapshot};
@@ -40,8 +41,10 @@ pub enum Destination {
     External,
     /// `#anchor` on the same page, or nothing.
     Anchor,
-    /// A site-absolute path (`/docs/page`), which GitBook leaves alone.
-    Absolute,
+    /// A site-absolute path (`/docs/page`): decoded, without the leading
+    /// `/`, `#` or `?`. GitBook leaves it alone in a page; a `SUMMARY.md`
+    /// entry names a file from the space's root this way.
+    Absolute(String),
     /// A link GitBook itself left dangling on export.
     Dangling(String),
     /// A file, relative to the linking file: decoded, without `#` or `?`.
@@ -56,23 +59,61 @@ pub fn classify(destination: &str) -> Destination {
     if destination.starts_with("//") || has_scheme(destination) {
         return Destination::External;
     }
-    // `/broken/…` is what GitBook exports today, `broken-reference` what it
-    // exported before.
+    // `/broken/…` is what GitBook exports today, `broken-reference` (with
+    // or without a trailing `/`) what it exported before.
+    let bare = destination.trim_end_matches('/');
     if destination.starts_with("/broken/pages/")
         || destination.starts_with("/broken/spaces/")
-        || destination == "broken-reference"
-        || destination.ends_with("/broken-reference")
+        || bare == "broken-reference"
+        || bare.ends_with("/broken-reference")
     {
         return Destination::Dangling(destination.to_owned());
     }
-    if destination.starts_with('/') {
-        return Destination::Absolute;
-    }
     let path = destination.split(['#', '?']).next().unwrap_or("");
+    if let Some(absolute) = path.strip_prefix('/') {
+        return Destination::Absolute(decode(absolute));
+    }
     if path.is_empty() {
         return Destination::Anchor;
     }
-    Destination::File(percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned())
+    Destination::File(decode(path))
+}
+
+fn decode(path: &str) -> String {
+    percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
+}
+
+/// `path` as a CommonMark link destination that names it exactly when
+/// pasted: as it is when it can be, else in `<…>` (GitBook's own exports
+/// write paths with spaces so), with `<`, `>` and `\` escaped.
+pub fn link_destination(path: &str) -> String {
+    let mut depth = 0usize;
+    let balanced = path.chars().all(|c| {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        true
+    }) && depth == 0;
+    let plain = balanced
+        && !path.is_empty()
+        && !path.starts_with('<')
+        && !path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\');
+    if plain {
+        return path.to_owned();
+    }
+    let mut out = String::with_capacity(path.len() + 2);
+    out.push('<');
+    for c in path.chars() {
+        if matches!(c, '<' | '>' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('>');
+    out
 }
 
 fn has_scheme(destination: &str) -> bool {
@@ -129,6 +170,24 @@ pub fn parse_yaml_documents(text: &str) -> Result<(), (usize, String)> {
     yaml::documents(text)
 }
 
+/// The page a link to a missing `path` means, when it lacks `.md` or has a
+/// built site's `.html` for it (`guide`, `guide.html` for `guide.md`).
+pub fn page_meant(path: &str, snapshot: &Snapshot) -> Option<String> {
+    let stem = path.strip_suffix(".html").or_else(|| path.strip_suffix(".htm")).unwrap_or(path);
+    Some(format!("{stem}.md")).filter(|page| snapshot.exists(page))
+}
+
+/// A block whose end tag has not come yet.
+struct OpenBlock<'a> {
+    name: &'a str,
+    line: usize,
+    /// Whether it must be closed.
+    required: bool,
+    start: usize,
+    /// A `content-ref`'s `url`.
+    url: Option<&'a str>,
+}
+
 /// The GitBook blocks that must be closed.
 const CLOSED_BLOCKS: &[&str] =
     &["hint", "tabs", "tab", "stepper", "step", "columns", "column", "code", "updates", "update", "if", "content-ref"];
@@ -159,29 +218,94 @@ pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mu
     let body = &text[body_start..];
     let page = Page { path, dir: snapshot::parent(path), root, snapshot, lines: &lines, base: body_start };
 
-    let mut code: Vec<Range<usize>> = Vec::new();
+    // What no reader sees: code, and HTML comments.
+    let mut hidden: Vec<Range<usize>> = Vec::new();
+    let mut links: Vec<Link<'_>> = Vec::new();
     // GitBook writes formatted code blocks as HTML: `<pre><code>…</pre>`.
     let mut in_pre = false;
+    // An HTML block comes one line per event: a comment may span several.
+    let mut in_comment = false;
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
         match event {
-            Event::Start(Tag::Link { dest_url, .. }) => page.link(&dest_url, range.start, "link", found),
-            Event::Start(Tag::Image { dest_url, .. }) => page.link(&dest_url, range.start, "image", found),
-            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => code.push(range),
+            // `<support@example.com>` is an address, not a file.
+            Event::Start(Tag::Link { link_type: LinkType::Email, .. }) => {}
+            Event::Start(Tag::Link { dest_url, .. }) => links.push(Link::new(dest_url, range.start, "link")),
+            Event::Start(Tag::Image { dest_url, .. }) => links.push(Link::new(dest_url, range.start, "image")),
+            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => hidden.push(range),
             Event::Html(html) | Event::InlineHtml(html) => {
-                let opens = html.contains("<pre");
-                if in_pre || opens {
-                    code.push(range);
-                    in_pre = (in_pre || opens) && !html.contains("</pre>");
-                    continue;
-                }
-                for (offset, value) in html_links(&html) {
-                    page.link(&value, range.start + offset, "HTML link", found);
+                for (offset, piece, comment) in html_pieces(&html, &mut in_comment) {
+                    let start = range.start + offset;
+                    let opens = !comment && piece.contains("<pre");
+                    if comment || in_pre || opens {
+                        hidden.push(start..start + piece.len());
+                        in_pre = !comment && (in_pre || opens) && !piece.contains("</pre>");
+                        continue;
+                    }
+                    for (at, value) in html_links(piece) {
+                        links.push(Link::new(value.into(), start + at, "HTML link"));
+                    }
                 }
             }
             _ => {}
         }
     }
-    page.blocks(body, &code, found);
+    let references = page.blocks(body, &hidden, found);
+    for link in &links {
+        // `{% content-ref url="x.md" %}` holds a link to x.md: one reference.
+        let repeated = references.iter().any(|(span, url)| span.contains(&link.offset) && *url == *link.destination);
+        if !repeated {
+            page.link(&link.destination, link.offset, link.what, found);
+        }
+    }
+}
+
+/// A link, image or HTML `src`/`href` of a page, checked once the page's
+/// blocks are known.
+struct Link<'a> {
+    destination: CowStr<'a>,
+    offset: usize,
+    what: &'static str,
+}
+
+impl<'a> Link<'a> {
+    fn new(destination: CowStr<'a>, offset: usize, what: &'static str) -> Link<'a> {
+        Link { destination, offset, what }
+    }
+}
+
+/// An HTML event's text cut into pieces, each with its offset and whether
+/// it lies inside a comment (`<!-- … -->`, which may run on from an earlier
+/// event: `in_comment` carries that over).
+fn html_pieces<'h>(html: &'h str, in_comment: &mut bool) -> Vec<(usize, &'h str, bool)> {
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < html.len() {
+        let rest = &html[at..];
+        if *in_comment {
+            let end = match rest.find("-->") {
+                Some(i) => {
+                    *in_comment = false;
+                    i + 3
+                }
+                None => rest.len(),
+            };
+            pieces.push((at, &rest[..end], true));
+            at += end;
+        } else {
+            let end = match rest.find("<!--") {
+                Some(i) => {
+                    *in_comment = true;
+                    i
+                }
+                None => rest.len(),
+            };
+            if end > 0 {
+                pieces.push((at, &rest[..end], false));
+            }
+            at += end;
+        }
+    }
+    pieces
 }
 
 struct Page<'a> {
@@ -219,45 +343,92 @@ impl Page<'_> {
             }
             _ => return,
         };
-        let resolved = snapshot::resolve_within(self.root, self.dir, &file);
-        if !self.snapshot.exists(&resolved) && !self.snapshot.is_dir(&resolved) {
-            found.push(
-                Found::new(
-                    Rule::BrokenLink,
-                    self.path,
-                    line,
-                    format!("{what} `{destination}` points at {resolved}, which does not exist"),
-                )
-                .fix("fix the path (relative to this page, within the space), or add the file")
-                .key(destination.to_owned()),
-            );
+        let (resolved, climbed_out) = snapshot::resolve_within(self.root, self.dir, &file);
+        if self.snapshot.exists(&resolved) || self.snapshot.is_dir(&resolved) {
+            return;
         }
+        let (message, fix) = if climbed_out {
+            // `..` above the root stays at the root, which exports rely on;
+            // naming that clamped path would name one nobody wrote.
+            let root = if self.root.is_empty() { "the repository root" } else { self.root };
+            (
+                format!(
+                    "{what} `{destination}` leaves the space: it climbs above {root}, and no such file is in the space"
+                ),
+                "link a file inside the space, or the other space's published URL".to_owned(),
+            )
+        } else if let Some(page) = page_meant(&resolved, self.snapshot) {
+            let path_end = destination.find(['#', '?']).unwrap_or(destination.len());
+            let path = &destination[..path_end];
+            let stem = path.strip_suffix(".html").or_else(|| path.strip_suffix(".htm")).unwrap_or(path);
+            let written = format!("{stem}.md{}", &destination[path_end..]);
+            (
+                format!("{what} `{destination}` names {resolved}, which does not exist; the page is {page}"),
+                format!("write `{written}`: GitBook links pages by their file"),
+            )
+        } else {
+            (
+                format!("{what} `{destination}` points at {resolved}, which does not exist"),
+                "fix the path (relative to this page, within the space), or add the file".to_owned(),
+            )
+        };
+        found.push(Found::new(Rule::BrokenLink, self.path, line, message).fix(fix).key(destination.to_owned()));
     }
 
-    /// `block-unclosed` and `block-attribute`, for tags outside code.
-    fn blocks(&self, body: &str, code: &[Range<usize>], found: &mut Vec<Found>) {
-        let in_code = |offset: usize| {
-            let i = code.partition_point(|r| r.start <= offset);
-            code[..i].iter().rev().take(4).any(|r| r.contains(&offset))
+    /// `block-unclosed` and `block-attribute`, for tags outside hidden
+    /// ranges (code, comments); returns each `content-ref` block's span and
+    /// `url`. A tag is `{%` … `%}` with no other `{%` inside and a name that
+    /// starts with a letter: a `{%` in a URL (`?left={%22ds%22:1}`) is none.
+    /// Linear in the page's length, however many tags stay open.
+    fn blocks(&self, body: &str, hidden: &[Range<usize>], found: &mut Vec<Found>) -> Vec<(Range<usize>, String)> {
+        let in_hidden = |offset: usize| {
+            let i = hidden.partition_point(|r| r.start <= offset);
+            hidden[..i].iter().rev().take(4).any(|r| r.contains(&offset))
         };
-        // Open blocks: name, line, whether it must be closed.
-        let mut open: Vec<(String, usize, bool)> = Vec::new();
+        let mut open: Vec<OpenBlock<'_>> = Vec::new();
+        // Where each name sits in `open`, innermost last: closing a block
+        // finds it without scanning every block left open.
+        let mut open_at: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut references = Vec::new();
         let mut from = 0;
+        // The first `%}` at or after `from`, found once for every `{%` before it.
+        let mut next_close: Option<usize> = None;
         while let Some(start) = body[from..].find("{%").map(|i| from + i) {
-            let Some(length) = body[start + 2..].find("%}") else { break };
-            from = start + 2 + length + 2;
-            if in_code(start) {
+            let close = match next_close.filter(|&close| close >= start + 2) {
+                Some(close) => close,
+                None => match body[start + 2..].find("%}") {
+                    Some(i) => start + 2 + i,
+                    None => break,
+                },
+            };
+            next_close = Some(close);
+            if let Some(i) = body[start + 2..close].find("{%") {
+                from = start + 2 + i;
                 continue;
             }
-            let inner = body[start + 2..start + 2 + length].trim_matches(|c: char| c == '-' || c.is_whitespace());
+            let inner = body[start + 2..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
             let (name, attributes) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
+            if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                from = start + 2;
+                continue;
+            }
+            from = close + 2;
+            if in_hidden(start) {
+                continue;
+            }
             let line = self.line(start);
             if let Some(closed) = name.strip_prefix("end") {
-                match open.iter().rposition(|(n, _, _)| n == closed) {
+                match open_at.get(closed).and_then(|at| at.last().copied()) {
                     Some(at) => {
-                        for (name, opened, required) in open.drain(at..).skip(1) {
-                            if required {
-                                found.push(self.unclosed(&name, opened, Some((closed, line))));
+                        for (index, block) in open.drain(at..).enumerate() {
+                            if let Some(positions) = open_at.get_mut(block.name) {
+                                positions.pop();
+                            }
+                            if let Some(url) = block.url {
+                                references.push((block.start..from, url.to_owned()));
+                            }
+                            if index > 0 && block.required {
+                                found.push(self.unclosed(block.name, block.line, Some((closed, line))));
                             }
                         }
                     }
@@ -279,13 +450,19 @@ impl Page<'_> {
                 continue;
             }
             self.attributes(name, attributes, start, line, found);
-            open.push((name.to_owned(), line, CLOSED_BLOCKS.contains(&name)));
+            let url = if name == "content-ref" { attribute(attributes, "url") } else { None };
+            open_at.entry(name).or_default().push(open.len());
+            open.push(OpenBlock { name, line, required: CLOSED_BLOCKS.contains(&name), start, url });
         }
-        for (name, line, required) in open {
-            if required {
-                found.push(self.unclosed(&name, line, None));
+        for block in open {
+            if let Some(url) = block.url {
+                references.push((block.start..body.len(), url.to_owned()));
+            }
+            if block.required {
+                found.push(self.unclosed(block.name, block.line, None));
             }
         }
+        references
     }
 
     fn unclosed(&self, name: &str, line: usize, closed_by: Option<(&str, usize)>) -> Found {
@@ -519,7 +696,10 @@ mod tests {
         assert_eq!(classify("https://x.y/a.md"), Destination::External);
         assert_eq!(classify("mailto:a@b.c"), Destination::External);
         assert_eq!(classify("#top"), Destination::Anchor);
-        assert_eq!(classify("/docs/page"), Destination::Absolute);
+        assert_eq!(classify("/docs/page"), Destination::Absolute("docs/page".into()));
+        assert_eq!(classify("/a%20b.md#x"), Destination::Absolute("a b.md".into()));
+        assert_eq!(classify("broken-reference/"), Destination::Dangling("broken-reference/".into()));
+        assert_eq!(classify("../broken-reference"), Destination::Dangling("../broken-reference".into()));
         assert_eq!(classify("/broken/pages/abc"), Destination::Dangling("/broken/pages/abc".into()));
         assert_eq!(classify("a%20b.md#x"), Destination::File("a b.md".into()));
         assert_eq!(classify("../c.md?plain=1"), Destination::File("../c.md".into()));
@@ -539,6 +719,33 @@ mod tests {
         assert_eq!(values, ["a.png", "c.md"]);
         let entity = r#"<img src="../Filice&#x27;s Talk &amp; more.png">"#;
         assert_eq!(html_links(entity)[0].1, "../Filice's Talk & more.png");
+    }
+
+    #[test]
+    fn link_destinations_read_back_as_the_path() {
+        for path in ["a.md", "my page.md", "a (draft).md", "a)b.md", "a<b>.md", "x\\y.md", "<a.md", "f(x)/g.md"] {
+            let markdown = format!("[T]({})", link_destination(path));
+            let parsed = Parser::new(&markdown).find_map(|event| match event {
+                Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.into_string()),
+                _ => None,
+            });
+            assert_eq!(parsed.as_deref(), Some(path), "{markdown}");
+        }
+        assert_eq!(link_destination("a.md"), "a.md");
+        assert_eq!(link_destination("my page.md"), "<my page.md>");
+    }
+
+    #[test]
+    fn html_comments_cut_out() {
+        let mut in_comment = false;
+        let pieces = html_pieces("<a href=\"x\"> <!-- <img src=\"y\"> --> <b>", &mut in_comment);
+        let comments: Vec<(&str, bool)> = pieces.iter().map(|(_, p, c)| (*p, *c)).collect();
+        assert_eq!(comments, [("<a href=\"x\"> ", false), ("<!-- <img src=\"y\"> -->", true), (" <b>", false)]);
+        assert!(!in_comment);
+        assert_eq!(html_pieces("<!--\n", &mut in_comment), [(0, "<!--\n", true)]);
+        assert_eq!(html_pieces("<img src=\"z\">\n", &mut in_comment), [(0, "<img src=\"z\">\n", true)]);
+        assert_eq!(html_pieces("--> <i>\n", &mut in_comment), [(0, "-->", true), (3, " <i>\n", false)]);
+        assert!(!in_comment);
     }
 
     #[test]

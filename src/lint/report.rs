@@ -1,6 +1,7 @@
 //! The pre-flight's outputs: compiler-style text, the JSON contract, and a
 //! GitLab Code Quality report for the merge request widget.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,8 +9,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Finding, LintReport, Severity};
+use crate::git::diff::quoted_path;
 
 /// `path:line: error[rule]: message`, then the fix, then a summary line.
+/// One finding starts one line whatever its file is named: a path holding
+/// a control character (a newline) is quoted as git quotes it, and control
+/// characters in messages are escaped.
 pub fn text(report: &LintReport) -> String {
     let mut out = String::new();
     let several = report.findings.iter().any(|f| f.target != report.findings[0].target);
@@ -17,11 +22,11 @@ pub fn text(report: &LintReport) -> String {
         let _ = write!(
             out,
             "{}:{}: {}[{}]: {}",
-            finding.path,
+            quoted_path(&finding.path),
             finding.line,
             finding.severity.as_str(),
             finding.rule.id(),
-            finding.message
+            escape_controls(&finding.message)
         );
         if several {
             let _ = write!(out, " (target {})", finding.target);
@@ -33,7 +38,7 @@ pub fn text(report: &LintReport) -> String {
         if let Some(fix) = &finding.fix {
             for (index, line) in fix.lines().enumerate() {
                 let lead = if index == 0 { "  fix: " } else { "       " };
-                let _ = writeln!(out, "{lead}{line}");
+                let _ = writeln!(out, "{lead}{}", escape_controls(line));
             }
         }
     }
@@ -48,6 +53,15 @@ pub fn text(report: &LintReport) -> String {
         plural(new_errors)
     );
     out
+}
+
+fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -2,13 +2,13 @@
 //! (so CI and a local run agree) or from the working tree (`--worktree`).
 //! Paths are repository-relative with `/` separators.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::bounded_file::{self, Refused};
-use crate::git::repo::Repo;
+use crate::git::repo::{self, Repo};
 
 use super::MAX_FILE_BYTES;
 
@@ -35,7 +35,9 @@ pub fn wanted(path: &str, size: u64) -> bool {
 /// Where the files come from.
 pub enum Source<'a> {
     Commit(&'a str),
-    Worktree,
+    /// The working tree, without the paths git ignores (GitBook never sees
+    /// them); a directory among them ends with `/`.
+    Worktree(&'a HashSet<String>),
 }
 
 /// Reads the files below each directory (repository-relative, empty for the
@@ -66,31 +68,43 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
                     snapshot.files.insert(file.path, Entry { size: file.size, text });
                 }
             }
-            Source::Worktree => {
+            Source::Worktree(ignored) => {
                 let root = repo.workdir().context("the repository has no working tree")?;
-                read_worktree(&root, directory, &mut snapshot)?;
+                read_worktree(&root, directory, ignored, &mut snapshot)?;
             }
         }
     }
     Ok(snapshot)
 }
 
-fn read_worktree(root: &Path, directory: &str, snapshot: &mut Snapshot) -> Result<()> {
-    let mut pending = vec![directory.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let entries = match std::fs::read_dir(root.join(&dir)) {
+fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapshot: &mut Snapshot) -> Result<()> {
+    // Each directory as the file system names it, and as bytes for its
+    // path's text (quoted as git quotes it when it is not UTF-8).
+    let mut pending = vec![(root.join(directory), directory.as_bytes().to_vec())];
+    while let Some((dir, dir_bytes)) = pending.pop() {
+        let shown = || repo::file_path(&dir_bytes);
+        let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(error).with_context(|| format!("while reading the directory {dir:?}")),
+            Err(error) => return Err(error).with_context(|| format!("while reading the directory {}", shown())),
         };
         for entry in entries {
-            let entry = entry.with_context(|| format!("while reading the directory {dir:?}"))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = join(&dir, &name);
-            let kind = entry.file_type().with_context(|| format!("while reading {path}"))?;
+            let entry = entry.with_context(|| format!("while reading the directory {}", shown()))?;
+            let name = entry.file_name();
+            let mut bytes = dir_bytes.clone();
+            if !bytes.is_empty() {
+                bytes.push(b'/');
+            }
+            bytes.extend_from_slice(name.as_encoded_bytes());
+            let kind = entry.file_type().with_context(|| format!("while reading {}", repo::file_path(&bytes)))?;
+            let path = repo::file_path(&bytes);
+            if ignored.contains(&path) || (kind.is_dir() && ignored.contains(&format!("{path}/"))) {
+                continue;
+            }
             if kind.is_dir() {
                 if name != ".git" {
-                    pending.push(path);
+                    repo::warn_if_not_utf8(&bytes);
+                    pending.push((entry.path(), bytes));
                 }
             } else if kind.is_file() {
                 let listed = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
@@ -122,6 +136,23 @@ impl Snapshot {
             .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Some(text.to_owned()) }))
             .collect();
         Snapshot { files }
+    }
+
+    /// Puts a commit's version of these files in place of the snapshot's
+    /// (text and size): the base, where only they differ.
+    pub fn take_from_commit<'a>(
+        &mut self,
+        repo: &Repo,
+        commit: &str,
+        paths: impl IntoIterator<Item = &'a String>,
+    ) -> Result<()> {
+        for path in paths {
+            if let Some(file) = repo.file_at(commit, path, wanted)? {
+                let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                self.files.insert(file.path, Entry { size: file.size, text });
+            }
+        }
+        Ok(())
     }
 
     pub fn exists(&self, path: &str) -> bool {
@@ -194,22 +225,23 @@ pub fn resolve(dir: &str, relative: &str) -> Option<String> {
 
 /// A link of a page in `dir` resolved the way GitBook resolves it, like a
 /// URL whose root is the space's `root`: `..` above the root stays there
-/// (links GitBook exported rely on it).
-pub fn resolve_within(root: &str, dir: &str, relative: &str) -> String {
+/// (links GitBook exported rely on it); and whether it climbed above the
+/// root so.
+pub fn resolve_within(root: &str, dir: &str, relative: &str) -> (String, bool) {
     let inside = self::relative(dir, root);
     let mut parts: Vec<&str> =
         if relative.starts_with('/') || dir == root { Vec::new() } else { inside.split('/').collect() };
     parts.retain(|p| !p.is_empty());
+    let mut climbed_out = false;
     for part in relative.split('/') {
         match part {
             "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
+            ".." => climbed_out |= parts.pop().is_none(),
             part => parts.push(part),
         }
     }
-    if parts.is_empty() { root.to_owned() } else { join(root, &parts.join("/")) }
+    let resolved = if parts.is_empty() { root.to_owned() } else { join(root, &parts.join("/")) };
+    (resolved, climbed_out)
 }
 
 #[cfg(test)]
@@ -224,10 +256,10 @@ mod tests {
         assert!(is_inside("docs/a.md", "docs"));
         assert!(!is_inside("docsy/a.md", "docs"));
         assert_eq!(relative("docs/a/b.md", "docs"), "a/b.md");
-        assert_eq!(resolve_within("docs", "docs/a", "../../../img/x.png"), "docs/img/x.png");
-        assert_eq!(resolve_within("", "a/b", "../c.md"), "a/c.md");
-        assert_eq!(resolve_within("docs", "docs", "./c.md"), "docs/c.md");
-        assert_eq!(resolve_within("docs", "docs", "./"), "docs");
+        assert_eq!(resolve_within("docs", "docs/a", "../../../img/x.png"), ("docs/img/x.png".into(), true));
+        assert_eq!(resolve_within("", "a/b", "../c.md"), ("a/c.md".into(), false));
+        assert_eq!(resolve_within("docs", "docs", "./c.md"), ("docs/c.md".into(), false));
+        assert_eq!(resolve_within("docs", "docs", "./"), ("docs".into(), false));
     }
 
     #[test]

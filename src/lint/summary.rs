@@ -1,13 +1,14 @@
 //! `SUMMARY.md` read the way GitBook reads it: the `#` title is ignored,
 //! `##` headings (which may carry HTML anchors) group pages, nested lists
-//! are child pages, and each list item's link is its page. External URLs and
-//! `#anchor` links are link entries, not files. Nothing inside code counts.
+//! are child pages, and each list item's link is its page; one starting
+//! with `/` is a page from the space's root. External URLs and `#anchor`
+//! links are link entries, not files. Nothing inside code counts.
 
 use std::collections::{HashMap, HashSet};
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::pages::{Destination, Lines, classify, markdown_options};
+use super::pages::{Destination, Lines, classify, markdown_options, page_meant};
 use super::snapshot::{self, Snapshot};
 use super::{Found, Rule};
 
@@ -30,7 +31,10 @@ pub struct Entry {
     pub anchored: bool,
 }
 
-pub fn parse(path: &str, text: &str) -> Summary {
+/// The summary at `path` of the space whose root is `root`: an entry
+/// starting with `/` (`* [Guide](/contents/guide.md)`) names a file from the
+/// space's root, as GitBook reads it.
+pub fn parse(path: &str, root: &str, text: &str) -> Summary {
     let lines = Lines::new(text);
     let dir = snapshot::parent(path);
     let mut entries = Vec::new();
@@ -53,6 +57,7 @@ pub fn parse(path: &str, text: &str) -> Summary {
                 *seen = true;
                 let page = match classify(&dest_url) {
                     Destination::File(file) => Some(snapshot::resolve(dir, &file).ok_or(file)),
+                    Destination::Absolute(file) => Some(snapshot::resolve(root, &file).ok_or(file)),
                     _ => None,
                 };
                 let anchored = page.is_some() && dest_url.contains('#');
@@ -112,15 +117,17 @@ pub fn check(
             continue;
         }
         if !snapshot.exists(&page) {
+            let message = if snapshot.is_dir(&page) {
+                format!("entry `{}` names the folder {page}, which has no README.md", entry.link)
+            } else if let Some(meant) = page_meant(&page, snapshot) {
+                format!("entry `{}` names {page}, which does not exist; the page is {meant}", entry.link)
+            } else {
+                format!("entry `{}` names {page}, which does not exist", entry.link)
+            };
             found.push(
-                Found::new(
-                    Rule::SummaryMissingFile,
-                    path,
-                    entry.line,
-                    format!("entry `{}` names {page}, which does not exist", entry.link),
-                )
-                .fix("fix the link, restore the page, or remove the entry")
-                .key(page.clone()),
+                Found::new(Rule::SummaryMissingFile, path, entry.line, message)
+                    .fix("fix the link, restore the page, or remove the entry")
+                    .key(page.clone()),
             );
             continue;
         }
@@ -154,7 +161,7 @@ mod tests {
 
     #[test]
     fn entries_with_lines_and_kinds() {
-        let summary = parse("docs/SUMMARY.md", SUMMARY);
+        let summary = parse("docs/SUMMARY.md", "docs", SUMMARY);
         let pages: Vec<(usize, Option<&str>)> =
             summary.entries.iter().map(|e| (e.line, e.page.as_ref().and_then(|p| p.as_deref().ok()))).collect();
         assert_eq!(

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::git::diff::ChangeStatus;
+use crate::git::diff::{ChangeStatus, quoted_path};
 use crate::git::range::short;
 use crate::log;
 use crate::output::web_link;
@@ -51,10 +51,10 @@ fn render_text(plan: &SyncPlan) -> String {
     for change in plan.changes.iter().take(TEXT_CHANGES_SHOWN) {
         match (&change.status, &change.old_path) {
             (ChangeStatus::Renamed, Some(old)) => {
-                let _ = writeln!(out, "  R  {} -> {}", printable(old), printable(&change.path));
+                let _ = writeln!(out, "  R  {} -> {}", quoted_path(old), quoted_path(&change.path));
             }
             (status, _) => {
-                let _ = writeln!(out, "  {}  {}", status.letter(), printable(&change.path));
+                let _ = writeln!(out, "  {}  {}", status.letter(), quoted_path(&change.path));
             }
         }
     }
@@ -89,7 +89,8 @@ fn render_text(plan: &SyncPlan) -> String {
                 let _ = writeln!(out, "  {:name_width$}  fix: {}", "", printable(fix));
             }
         }
-        if let Some(request) = &target.request {
+        let sent_nothing = target.outcome.as_ref().is_some_and(|o| o.stopped_before_sending);
+        if let Some(request) = target.request.as_ref().filter(|_| !sent_nothing) {
             let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, printable(&request.url));
         }
         for warning in &target.warnings {

@@ -87,6 +87,9 @@ pub struct Outcome {
     /// The docs pre-flight's findings new in the range.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// The docs pre-flight stopped the target: its request was never sent.
+    #[serde(skip)]
+    pub stopped_before_sending: bool,
 }
 
 impl Outcome {
@@ -102,6 +105,7 @@ impl Outcome {
             live_commit: None,
             bad_configuration: false,
             findings: Vec::new(),
+            stopped_before_sending: false,
         }
     }
 

@@ -91,6 +91,18 @@ pub struct ReportPath {
     pub source: String,
 }
 
+/// The run's project directory (`--project-directory`,
+/// `DOCSYNC_PROJECT_DIRECTORY`, `[defaults]`), normalised: what `lint`
+/// checks when no target is configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectDirectory {
+    /// Relative to the repository root, without leading or trailing slash;
+    /// empty for the root itself.
+    pub path: String,
+    /// The flag, variable or file key that set it; `None` for the default.
+    pub source: Option<String>,
+}
+
 /// The validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -113,6 +125,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub targets: Vec<Target>,
+    pub project_directory: ProjectDirectory,
     /// Where the repository is: `GIT_DIR` and `GIT_WORK_TREE` (relative to
     /// the working directory), else found from the working directory.
     pub git_dir: Option<PathBuf>,

@@ -20,9 +20,10 @@ use crate::settings::target::{
     DEFAULT_START_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Inherited, Target, TargetContext, TargetKind, check_unique,
 };
 use crate::settings::values::{
-    parse_bool, parse_concurrency, parse_direction, parse_lint, parse_retries, parse_url, split_list,
+    normalize_directory, parse_bool, parse_concurrency, parse_direction, parse_lint, parse_retries, parse_url,
+    split_list,
 };
-use crate::settings::{Direction, GitLabSettings, LintMode, ReportPath, Settings};
+use crate::settings::{Direction, GitLabSettings, LintMode, ProjectDirectory, ReportPath, Settings};
 
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
 pub const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
@@ -56,6 +57,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     let run =
         RunLayers { flags: &flags.settings, env, defaults, layers: Layers { file_name: &file_name, target: None } };
     let inherited = run.inherited(&mut problems);
+    let project_directory = run.project_directory(&mut problems);
     let (http, poll_interval) = run.http(&pipeline, &mut problems);
     let outputs = run.outputs(pipeline.ci.is_some(), &mut problems);
     let gitlab = run.gitlab(&pipeline, &mut problems);
@@ -86,10 +88,15 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         report_json: outputs.report_json,
         gitlab,
         targets,
+        project_directory,
         git_dir: env.git_dir.as_ref().map(PathBuf::from),
         git_work_tree: env.git_work_tree.as_ref().map(PathBuf::from),
     };
     problems.extend(credentials::check(&mut settings));
+    // The run and each target of the environment read the same layers for
+    // some settings (the project directory): one bad value, one problem.
+    let mut said = std::collections::HashSet::new();
+    problems.retain(|problem| said.insert(problem.to_string()));
     if !problems.is_empty() {
         return Err(BadInputs(problems));
     }
@@ -179,6 +186,25 @@ impl RunLayers<'_> {
             wait_timeout: wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
             start_timeout: start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
             platform_authors,
+        }
+    }
+
+    /// The run's project directory, refused like a target's when it leaves
+    /// the repository: `lint` without a target checks it.
+    fn project_directory(&self, problems: &mut Vec<BadInput>) -> ProjectDirectory {
+        let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
+        match self.layered(
+            &s.project_directory,
+            &d.project_directory,
+            defaults.project_directory.clone(),
+            "DOCSYNC_PROJECT_DIRECTORY",
+            "project_directory",
+        ) {
+            Some((value, source)) => ProjectDirectory {
+                path: normalize_directory(&value, &source, problems).unwrap_or_default(),
+                source: Some(source),
+            },
+            None => ProjectDirectory::default(),
         }
     }
 

@@ -395,8 +395,10 @@ fn moved_without_redirect() {
     );
     let fix = findings(&run).into_iter().find(|f| f["rule"] == "moved-without-redirect").map(|f| f["fix"].clone());
     assert!(
-        fix.as_ref().and_then(Value::as_str).is_some_and(|f| f.contains("redirects:\n  guide/child: guide/kid.md")),
-        "the fix is the lines to paste: {fix:?}"
+        fix.as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.starts_with("add under `redirects:`") && f.ends_with("\n  guide/child: guide/kid.md")),
+        "the fix is the line to paste under the file's own redirects: {fix:?}"
     );
 
     // With the redirect in place, nothing is reported.

@@ -20,6 +20,8 @@ mod help;
 mod input_limits;
 mod layers;
 mod lint;
+mod lint_false_errors;
+mod lint_new_findings;
 mod monorepo;
 mod packaging;
 mod plan_pipelines;
