@@ -1,13 +1,19 @@
-//! Logs: one line per event on stderr, through the secret redactor; colour
-//! only where it renders; GitLab collapsible sections around long phases.
+//! Every writer of output: logs (one line per event on stderr, colour only
+//! where it renders, GitLab collapsible sections around long phases), the
+//! result on stdout and the report files. Each takes [`Redacted`] text
+//! only; clippy's `disallowed-methods` (clippy.toml) keeps stdout, stderr
+//! and file writes out of every other module.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::Level;
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::secret::redact;
+use crate::secret::Redacted;
+pub use crate::secret::printable;
 
 /// What decides whether logs are coloured and sectioned.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,6 +30,7 @@ impl Terminal {
         !self.no_color && (self.gitlab_ci || self.stderr_is_tty)
     }
 
+    #[allow(clippy::disallowed_methods, reason = "asks whether stderr is a terminal; writes nothing")]
     pub fn detect(gitlab_ci: bool, no_color: bool) -> Terminal {
         Terminal { gitlab_ci, no_color, stderr_is_tty: io::stderr().is_terminal() }
     }
@@ -41,7 +48,19 @@ pub fn level(verbose: u8, quiet: u8) -> Level {
 }
 
 pub fn init(level: Level, terminal: Terminal) {
+    // Each field of an event is masked and escaped on its own, before the
+    // formatter adds its colours: a server's text inside a message cannot
+    // forge a line, reorder one, or colour one.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let shown = Redacted::line(&format!("{value:?}"));
+        match field.name() {
+            "message" => write!(writer, "{shown}"),
+            name => write!(writer, "{name}={shown}"),
+        }
+    })
+    .delimited(" ");
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(fields)
         .with_writer(RedactingStderr)
         .with_max_level(level)
         .with_ansi(terminal.colour())
@@ -74,22 +93,36 @@ impl Write for EventBuffer {
 
 impl Drop for EventBuffer {
     fn drop(&mut self) {
-        let text = redact(&String::from_utf8_lossy(&self.0));
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        // The fields are escaped already; the line itself holds the
+        // formatter's colours and line break, which stay.
+        to_stderr(&Redacted::new(&String::from_utf8_lossy(&self.0)));
     }
 }
 
-/// Prints an error that ended the run, with its whole chain, once.
-pub fn error(error: &anyhow::Error) {
-    let text = redact(&format!("error: {error:#}\n"));
-    let _ = io::stderr().lock().write_all(text.as_bytes());
+#[allow(clippy::disallowed_methods, reason = "the one writer of stderr, and it takes redacted text")]
+fn to_stderr(text: &Redacted) {
+    let _ = io::stderr().lock().write_all(text.as_str().as_bytes());
 }
 
-/// Writes the result to stdout, secrets masked.
-pub fn result(text: &str) -> io::Result<()> {
+/// Prints an error that ended the run, with its whole chain, once. Its
+/// lines (the problem, then its fix) are docsync's; anything else that
+/// could break or reorder a line is escaped.
+pub fn error(error: &anyhow::Error) {
+    to_stderr(&Redacted::lines(&format!("error: {error:#}\n")));
+}
+
+/// Writes the result to stdout.
+#[allow(clippy::disallowed_methods, reason = "the one writer of stdout, and it takes redacted text")]
+pub fn result(text: &Redacted) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    out.write_all(redact(text).as_bytes())?;
+    out.write_all(text.as_str().as_bytes())?;
     out.flush()
+}
+
+/// Writes a report file (dotenv, JSON, Code Quality).
+#[allow(clippy::disallowed_methods, reason = "the one writer of report files, and it takes redacted text")]
+pub fn write_report(path: &Path, text: &Redacted) -> io::Result<()> {
+    std::fs::write(path, text.as_str())
 }
 
 /// A GitLab collapsible section in the job log; closed when dropped.
@@ -102,8 +135,11 @@ pub struct Section {
 impl Section {
     pub fn start(terminal: Terminal, name: &str, header: &str) -> Section {
         if terminal.gitlab_ci {
-            let line = format!("\x1b[0Ksection_start:{}:{name}[collapsed=true]\r\x1b[0K{header}\n", unix_now());
-            let _ = io::stderr().lock().write_all(redact(&line).as_bytes());
+            let header = Redacted::line(header);
+            to_stderr(&Redacted::new(&format!(
+                "\x1b[0Ksection_start:{}:{name}[collapsed=true]\r\x1b[0K{header}\n",
+                unix_now()
+            )));
         } else {
             tracing::info!("{header}");
         }
@@ -114,27 +150,9 @@ impl Section {
 impl Drop for Section {
     fn drop(&mut self) {
         if self.gitlab {
-            let line = format!("\x1b[0Ksection_end:{}:{}\r\x1b[0K\n", unix_now(), self.name);
-            let _ = io::stderr().lock().write_all(line.as_bytes());
+            to_stderr(&Redacted::new(&format!("\x1b[0Ksection_end:{}:{}\r\x1b[0K\n", unix_now(), self.name)));
         }
     }
-}
-
-/// Text a server supplied, safe to print: control characters (newlines,
-/// ANSI escapes) and bidirectional overrides (U+202E…) shown escaped, so a
-/// user name or a path cannot forge lines or reorder what a reader sees.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi =
-            matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn unix_now() -> u64 {
@@ -152,14 +170,6 @@ mod tests {
         assert!(!t(true, true, true), "NO_COLOR wins");
         assert!(!t(false, false, false), "no colour into a pipe");
         assert!(t(false, false, true));
-    }
-
-    #[test]
-    fn server_text_cannot_forge_lines_or_reorder_them() {
-        assert_eq!(printable("ada\nok  DOCSYNC_GITLAB_TOKEN  fine"), "ada\\nok  DOCSYNC_GITLAB_TOKEN  fine");
-        assert_eq!(printable("\x1b[32mok\x1b[0m"), "\\u{1b}[32mok\\u{1b}[0m");
-        assert_eq!(printable("evil\u{202e}dm.txt"), "evil\\u{202e}dm.txt");
-        assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
     }
 
     #[test]

@@ -18,6 +18,8 @@
 use std::fmt;
 use std::sync::RwLock;
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BadInput;
@@ -164,6 +166,91 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// Text fit for output: every registered secret masked. Each writer of
+/// output (stdout and stderr, the dotenv, JSON and Code Quality reports, the
+/// merge request note and description) takes this type, and the redactor
+/// is the only way to make one: no writer can be handed text that skipped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// `text` with every registered secret masked; line breaks and other
+    /// characters kept (a report, a note).
+    pub fn new(text: &str) -> Redacted {
+        Redacted(redact(text))
+    }
+
+    /// One log line: secrets masked, then control characters (line breaks,
+    /// ANSI escapes) and bidirectional overrides escaped ([`printable`]), so
+    /// that text a server supplied cannot forge lines or reorder them.
+    pub fn line(text: &str) -> Redacted {
+        Redacted(printable(&redact(text)))
+    }
+
+    /// Lines docsync laid out itself (a report, an error with its fix):
+    /// secrets masked, every control and bidirectional character but the
+    /// line break escaped.
+    pub fn lines(text: &str) -> Redacted {
+        let masked = redact(text);
+        let lines: Vec<String> = masked.split('\n').map(printable).collect();
+        Redacted(lines.join("\n"))
+    }
+
+    /// A JSON document: secrets masked, and bidirectional overrides written
+    /// as `\uXXXX` escapes, the same string to a JSON reader (in JSON they
+    /// can only stand inside strings, and control characters there are
+    /// escaped already), so they reorder nothing where it is shown.
+    pub fn json(text: &str) -> Redacted {
+        let mut out = String::with_capacity(text.len());
+        for c in redact(text).chars() {
+            if is_bidi_control(c) {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+        }
+        Redacted(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for Redacted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Text safe to show on one line: control characters (newlines, ANSI
+/// escapes) and bidirectional overrides (U+202E…) shown escaped, so a user
+/// name, a path or a server's message cannot forge lines or reorder what a
+/// reader sees.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The characters that change the order text is displayed in (Unicode's
+/// `Bidi_Control`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A URL with any user name and password replaced by [`MASK`]; the one
 /// function applied to every URL that can carry credentials before it is shown.
 pub fn redact_url(url: &Url) -> String {
@@ -184,14 +271,53 @@ pub fn redact_url(url: &Url) -> String {
 /// secrets, and returns the URL as a secret too.
 pub fn secret_url(raw: &str) -> Secret {
     if let Ok(url) = Url::parse(raw) {
-        if let Some(password) = url.password() {
-            register(password);
-            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
-                register(&decoded);
-            }
-        }
+        register_credentials(&url);
     }
     Secret::new(raw)
+}
+
+/// Registers what a URL docsync sends to but never shows (a webhook URL)
+/// holds, since receivers carry their secret in any part of it and echo it
+/// back (`Cannot POST /hooks/<token>`): its credentials; its path, whole
+/// (a segment alone is often a name, `/hooks/handbook`, which masking
+/// would erase from every line); its query, whole and each value. A part
+/// shorter than [`MIN_SECRET_LEN`] is not registered.
+pub fn register_hidden_url(url: &Url) {
+    register_credentials(url);
+    let path = url.path();
+    if path != "/" {
+        for form in [path.to_owned(), percent_decoded(path)] {
+            register(&form);
+            register(form.trim_start_matches('/'));
+        }
+    }
+    if let Some(query) = url.query() {
+        register(query);
+        for (_, value) in url.query_pairs() {
+            register(&value);
+        }
+    }
+}
+
+/// A URL's password, as written and decoded, and the `Authorization:
+/// Basic` value made of its user info: the HTTP client sends user info as
+/// Basic auth (`base64(user:password)`, both decoded), and a server may
+/// echo that header.
+fn register_credentials(url: &Url) {
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let user = percent_decoded(url.username());
+    if let Some(password) = url.password() {
+        register(password);
+        register(&percent_decoded(password));
+    }
+    let password = url.password().map(percent_decoded).unwrap_or_default();
+    register(&BASE64_STANDARD.encode(format!("{user}:{password}")));
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -257,8 +383,50 @@ mod tests {
     }
 
     #[test]
+    fn server_text_cannot_forge_lines_or_reorder_them() {
+        assert_eq!(printable("ada\nok  DOCSYNC_GITLAB_TOKEN  fine"), "ada\\nok  DOCSYNC_GITLAB_TOKEN  fine");
+        assert_eq!(printable("\x1b[32mok\x1b[0m"), "\\u{1b}[32mok\\u{1b}[0m");
+        assert_eq!(printable("evil\u{202e}dm.txt"), "evil\\u{202e}dm.txt");
+        assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
+    }
+
+    #[test]
+    fn redacted_text_is_masked_and_log_lines_are_escaped() {
+        Secret::new("glpat-redacted-type-value");
+        let server = "bad glpat-redacted-type-value\nok  forged\u{202e}\x1b[31m";
+        assert_eq!(Redacted::new(server).as_str(), "bad [MASKED]\nok  forged\u{202e}\x1b[31m");
+        assert_eq!(Redacted::line(server).as_str(), "bad [MASKED]\\nok  forged\\u{202e}\\u{1b}[31m");
+        assert_eq!(Redacted::lines(server).as_str(), "bad [MASKED]\nok  forged\\u{202e}\\u{1b}[31m");
+        let json = serde_json::to_string(&serde_json::json!({ "m": server })).unwrap();
+        let shown = Redacted::json(&json);
+        assert_eq!(shown.as_str(), r#"{"m":"bad [MASKED]\nok  forged\u202e\u001b[31m"}"#);
+        let read: serde_json::Value = serde_json::from_str(shown.as_str()).unwrap();
+        assert_eq!(read["m"], "bad [MASKED]\nok  forged\u{202e}\x1b[31m", "the same string to a JSON reader");
+    }
+
+    #[test]
     fn secret_url_registers_encoded_and_decoded_password() {
         secret_url("https://gitlab-ci-token:p%40ss-word-1@gitlab.example.com/g/p.git");
         assert_eq!(redact("p@ss-word-1 and p%40ss-word-1"), "[MASKED] and [MASKED]");
+        // base64("gitlab-ci-token:p@ss-word-1"), the Basic auth git sends.
+        assert_eq!(redact("Basic Z2l0bGFiLWNpLXRva2VuOnBAc3Mtd29yZC0x"), "Basic [MASKED]");
+    }
+
+    #[test]
+    fn a_hidden_urls_credentials_path_and_query_are_registered() {
+        let url =
+            Url::parse("https://hook:pw-hidden-1@dot.example.com/hooks/tok%2Dhidden-2?key=key-hidden-3&x=1").unwrap();
+        register_hidden_url(&url);
+        assert_eq!(
+            redact("Cannot POST /hooks/tok%2Dhidden-2?key=key-hidden-3&x=1"),
+            "Cannot POST [MASKED]?[MASKED]",
+            "the path and query as sent"
+        );
+        assert_eq!(redact("unknown hook hooks/tok-hidden-2, key key-hidden-3"), "unknown hook [MASKED], key [MASKED]");
+        assert_eq!(redact("target tok-hidden-2"), "target tok-hidden-2", "a segment alone may be a name");
+        // base64("hook:pw-hidden-1")
+        assert_eq!(redact("Authorization: Basic aG9vazpwdy1oaWRkZW4tMQ=="), "Authorization: Basic [MASKED]");
+        assert_eq!(redact("pw-hidden-1"), "[MASKED]");
+        assert_eq!(redact("the /hooks/ endpoint"), "the /hooks/ endpoint", "a part shorter than 8 stays");
     }
 }

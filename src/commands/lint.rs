@@ -63,7 +63,7 @@ pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &
         Format::Json => lint::report::json(&report).context("while writing the result")?,
     };
     // The result first: a report that fails to write must not hide it.
-    log::result(&text).context("while writing the result")?;
+    log::result(&crate::output::report::shown(&text, settings.format)).context("while writing the result")?;
     let failing = if flags.strict { report.errors } else { report.new_errors().count() };
     let exit = if failing > 0 { Exit::TargetFailed } else { Exit::Ok };
     Ok(exit.worst(write_code_quality(settings, &report)))

@@ -97,14 +97,14 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                 let context = check::CheckContext { project, project_problem, today: check::today() };
                 check::run(&settings, http.as_ref(), &context, settings.format).await
             })?;
-            log::result(&text).context("while writing the result")?;
+            log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }
         Command::Lint(flags) => lint::run(&settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
-            log::result(&text).context("while writing the result")?;
+            log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }
     }

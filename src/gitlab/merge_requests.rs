@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::gitlab::client::{GitLabClient, GitLabError};
 use crate::http::Request;
+use crate::secret::Redacted;
 
 /// A merge request, as created or listed.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,8 +52,8 @@ pub struct NoteAuthor {
 struct NewMergeRequest<'a> {
     source_branch: &'a str,
     target_branch: &'a str,
-    title: &'a str,
-    description: &'a str,
+    title: &'a Redacted,
+    description: &'a Redacted,
     remove_source_branch: bool,
 }
 
@@ -74,14 +75,16 @@ impl GitLabClient<'_> {
     /// Opens a merge request, or returns the open one GitLab reports as a
     /// duplicate (409). After an answer that leaves it unknown whether
     /// GitLab created it (a timeout, 502, 504), looks for it before sending
-    /// the request once more. `true` when this call opened it.
+    /// the request once more. `true` when this call opened it. Title and
+    /// description are shown to everyone who can see the project: they are
+    /// [`Redacted`].
     pub async fn open_merge_request(
         &self,
         project: &str,
         source: &str,
         target: &str,
-        title: &str,
-        description: &str,
+        title: &Redacted,
+        description: &Redacted,
     ) -> Result<(MergeRequest, bool), GitLabError> {
         let body = NewMergeRequest {
             source_branch: source,
@@ -130,8 +133,15 @@ impl GitLabClient<'_> {
     /// Posts a note on a merge request, or updates docsync's earlier one, so
     /// a retried job leaves one note, current. After an answer that leaves
     /// it unknown whether GitLab stored the note, looks again before sending
-    /// it once more.
-    pub async fn upsert_note(&self, project: &str, iid: u64, marker: &str, body: &str) -> Result<Note, GitLabError> {
+    /// it once more. The body is [`Redacted`]: a note is read by everyone
+    /// who can see the merge request.
+    pub async fn upsert_note(
+        &self,
+        project: &str,
+        iid: u64,
+        marker: &str,
+        body: &Redacted,
+    ) -> Result<Note, GitLabError> {
         let iid = iid.to_string();
         let me = self.user().await?;
         let payload = serde_json::json!({ "body": body });
@@ -149,7 +159,7 @@ impl GitLabClient<'_> {
             Err(error) if error.is_ambiguous() => {
                 tracing::info!("GitLab's answer to the note was lost: looking for it before sending it again");
                 match self.own_note(project, &iid, me.id, marker).await? {
-                    Some(note) if note.body == body => Ok(note),
+                    Some(note) if note.body == body.as_str() => Ok(note),
                     found => self.call(write(found.as_ref())).await,
                 }
             }

@@ -137,5 +137,5 @@ pub fn write_code_quality(report: &LintReport, path: &Path) -> std::io::Result<(
     let issues = code_quality(report);
     let mut text = serde_json::to_string_pretty(&issues).map_err(std::io::Error::other)?;
     text.push('\n');
-    std::fs::write(path, text)
+    crate::log::write_report(path, &crate::secret::Redacted::json(&text))
 }

@@ -9,8 +9,10 @@ use crate::error::Exit;
 use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
+use crate::output::web_link;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::secret::{Redacted, printable};
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
@@ -89,44 +91,80 @@ fn note_marker(target: &Target) -> String {
     format!("<!-- docsync:preview:{} -->", target.name)
 }
 
-/// The preview note: the marker, the outcome, GitBook's fix-it link and the pipeline.
+/// The preview note: the marker, the outcome, GitBook's fix-it link and
+/// the pipeline. Text from a server (GitBook's error, its fix-it label) is
+/// fenced or in code, so a mention (`@all`), a link or HTML in it does
+/// nothing; a link is kept only to an http(s) address ([`web_link`]).
 fn preview_note_body(
     target: &Target,
     gitbook: &GitBookTarget,
     outcome: &Outcome,
     marker: &str,
     settings: &Settings,
-) -> String {
+) -> Redacted {
     let mut body = format!(
-        "{marker}\n**docsync** — GitBook preview of `{}` (space `{}`): **{}**\n\n{}",
-        target.name,
-        gitbook.space,
+        "{marker}\n**docsync** — GitBook preview of {} (space {}): **{}**\n\n{}",
+        code(&target.name),
+        code(&gitbook.space),
         outcome.status.as_str(),
-        outcome.message
+        fenced(&outcome.message)
     );
     if let Some(action) = &outcome.error_action {
-        body.push_str(&format!("\n\n[{}]({})", action.label, action.url));
+        body.push_str(&format!("\n\nGitBook's fix: {}", fix_link(&action.label, &action.url)));
     }
-    if let Some(url) = &outcome.docs_url {
-        body.push_str(&format!("\n\n[Open in GitBook]({url})"));
+    if let Some(url) = outcome.docs_url.as_deref().and_then(web_link) {
+        body.push_str(&format!("\n\n[Open in GitBook](<{url}>)"));
     }
     if !outcome.findings.is_empty() {
         body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));
         for finding in &outcome.findings {
             body.push_str(&format!(
-                "\n- `{}:{}` {}[`{}`]: {}",
-                finding.path,
-                finding.line,
+                "\n- {} {}[`{}`]: {}",
+                code(&format!("{}:{}", finding.path, finding.line)),
                 finding.severity.as_str(),
                 finding.rule.id(),
-                finding.message
+                printable(&finding.message)
             ));
         }
     }
-    if let Some(url) = settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()) {
+    if let Some(url) = pipeline_url(settings) {
         body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
     }
-    body
+    Redacted::new(&body)
+}
+
+/// GitBook's fix-it link: its label in code, linked only to an http(s) address.
+fn fix_link(label: &str, url: &str) -> String {
+    match web_link(url) {
+        Some(url) => format!("[{}](<{url}>)", code(label)),
+        None => format!("{} (its link is not an http(s) address)", code(label)),
+    }
+}
+
+fn pipeline_url(settings: &Settings) -> Option<Url> {
+    settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link)
+}
+
+/// `text` on one line as a Markdown code span: delimited by one backtick
+/// more than its longest run of backticks, so it cannot close early.
+fn code(text: &str) -> String {
+    let text = printable(text);
+    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
+    // A backtick at either edge would join the delimiter: a space keeps it apart.
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// `text` on one line in a fenced code block whose fence is longer than any
+/// run of backticks in it: nothing inside is Markdown, and nothing closes it.
+fn fenced(text: &str) -> String {
+    let text = printable(text);
+    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+    format!("{fence}text\n{text}\n{fence}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// The fix for a note GitLab did not take, fitting its answer.
@@ -279,12 +317,43 @@ async fn default_branch_and_url(
 }
 
 /// The export merge request's title and description.
-fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (String, String) {
-    let title = format!("GitBook: content of space {}", gitbook.space);
+fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (Redacted, Redacted) {
+    let title = format!("GitBook: content of space {}", printable(&gitbook.space));
+    let pipeline = ci.and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link);
     let description = format!(
-        "Opened by docsync after exporting GitBook space `{}` to `{source}`.{}",
-        gitbook.space,
-        ci.and_then(|ci| ci.pipeline_url.as_deref()).map(|u| format!("\n\nPipeline: {u}")).unwrap_or_default()
+        "Opened by docsync after exporting GitBook space {} to {}.{}",
+        code(&gitbook.space),
+        code(source),
+        pipeline.map(|u| format!("\n\nPipeline: {u}")).unwrap_or_default()
     );
-    (title, description)
+    (Redacted::line(&title), Redacted::new(&description))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_cannot_be_closed_by_the_text() {
+        assert_eq!(code("plain"), "`plain`");
+        assert_eq!(code("a `b` c"), "``a `b` c``");
+        assert_eq!(code("`edge"), "`` `edge ``");
+        assert_eq!(code("two\nlines\u{202e}"), "`two\\nlines\\u{202e}`");
+    }
+
+    #[test]
+    fn gitbooks_fix_link_goes_only_to_http() {
+        assert_eq!(
+            fix_link("Reconnect @all", "https://app.gitbook.com/s/x/settings?a=<b>"),
+            "[`Reconnect @all`](<https://app.gitbook.com/s/x/settings?a=%3Cb%3E>)"
+        );
+        assert_eq!(fix_link("Fix", "javascript:alert(1)"), "`Fix` (its link is not an http(s) address)");
+    }
+
+    #[test]
+    fn fenced_text_cannot_close_its_fence() {
+        assert_eq!(fenced("@all [x](javascript:y)"), "```text\n@all [x](javascript:y)\n```");
+        assert_eq!(fenced("a\n```\n@all"), "````text\na\\n```\\n@all\n````");
+        assert_eq!(fenced("````"), "`````text\n````\n`````");
+    }
 }

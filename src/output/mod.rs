@@ -3,3 +3,22 @@
 
 pub mod merge_request_note;
 pub mod report;
+
+use url::Url;
+
+use crate::secret::is_bidi_control;
+
+/// A server's address fit to be handed on (`DOCSYNC_URL`) or linked to
+/// (the merge request note): an absolute `http`/`https` URL of printable
+/// characters, without credentials and without `$` (GitLab expands
+/// variables in a dotenv value where a later job uses it). `None` for
+/// anything else: a `javascript:` URL, a NUL, an escape sequence.
+pub fn web_link(raw: &str) -> Option<Url> {
+    let printable = |c: char| !c.is_control() && !c.is_whitespace() && !is_bidi_control(c) && c != '$';
+    if !raw.chars().all(printable) {
+        return None;
+    }
+    let url = Url::parse(raw).ok()?;
+    let plain = url.username().is_empty() && url.password().is_none();
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some() && plain).then_some(url)
+}

@@ -8,21 +8,32 @@ use std::path::Path;
 
 use crate::git::diff::{ChangeStatus, quoted_path};
 use crate::git::range::short;
+use crate::log;
+use crate::output::web_link;
 use crate::plan::SyncPlan;
+use crate::secret::{Redacted, printable};
 use crate::settings::ReportPath;
 use crate::settings::flags::Format;
 
 /// Text output lists this many changes; JSON always lists all of them.
 const TEXT_CHANGES_SHOWN: usize = 50;
 
-pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<String> {
+/// The result as it is printed and written: secrets masked, and nothing
+/// a server or a path supplied can break a line of it or reorder one.
+pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<Redacted> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(plan)? + "\n",
+        Format::Text => render_text(plan),
+    };
+    Ok(shown(&text, format))
+}
+
+/// A result in `format` as it may be shown: JSON through
+/// [`Redacted::json`], text through [`Redacted::lines`].
+pub fn shown(text: &str, format: Format) -> Redacted {
     match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(plan)?;
-            text.push('\n');
-            Ok(text)
-        }
-        Format::Text => Ok(render_text(plan)),
+        Format::Json => Redacted::json(text),
+        Format::Text => Redacted::lines(text),
     }
 }
 
@@ -34,7 +45,7 @@ fn render_text(plan: &SyncPlan) -> String {
     let range = &plan.range;
     let base = range.base.as_deref().map_or("(none)", short);
     let _ = writeln!(out, "range    {base}..{} ({})", short(&range.head), range.mode);
-    let _ = writeln!(out, "         {}", range.reason);
+    let _ = writeln!(out, "         {}", printable(&range.reason));
 
     let _ = writeln!(out, "changes  {}", plan.changes.len());
     for change in plan.changes.iter().take(TEXT_CHANGES_SHOWN) {
@@ -66,20 +77,24 @@ fn render_text(plan: &SyncPlan) -> String {
         let _ = writeln!(
             out,
             "  {:name_width$}  {:7}  {:10}  {:>4} changed  {}",
-            target.name, target.kind, action, target.changed, target.reason
+            target.name,
+            target.kind,
+            action,
+            target.changed,
+            printable(&target.reason)
         );
         if let Some(outcome) = &target.outcome {
-            let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), outcome.message);
+            let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
-                let _ = writeln!(out, "  {:name_width$}  fix: {fix}", "");
+                let _ = writeln!(out, "  {:name_width$}  fix: {}", "", printable(fix));
             }
         }
         let sent_nothing = target.outcome.as_ref().is_some_and(|o| o.stopped_before_sending);
         if let Some(request) = target.request.as_ref().filter(|_| !sent_nothing) {
-            let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, request.url);
+            let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, printable(&request.url));
         }
         for warning in &target.warnings {
-            let _ = writeln!(out, "  {:name_width$}  warning: {warning}", "");
+            let _ = writeln!(out, "  {:name_width$}  warning: {}", "", printable(warning));
         }
     }
     out
@@ -143,13 +158,12 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
 
 /// Writes the dotenv report for `artifacts:reports:dotenv`.
 pub fn write_dotenv(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, crate::secret::redact(&dotenv(plan)))
+    log::write_report(path, &Redacted::lines(&dotenv(plan)))
 }
 
 /// Writes the JSON report: the same document as `sync --format json`.
 pub fn write_json(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    let text = render(plan, Format::Json).map_err(std::io::Error::other)?;
-    std::fs::write(path, crate::secret::redact(&text))
+    log::write_report(path, &render(plan, Format::Json).map_err(std::io::Error::other)?)
 }
 
 /// The run in a few variables of fixed names, within GitLab's limits
@@ -176,9 +190,11 @@ pub fn dotenv(plan: &SyncPlan) -> String {
         .map(|t| t.name.as_str());
     line("DOCSYNC_FAILED", &name_list(failed));
     // The docs the job changed, for the environment's URL: the first
-    // target that has a page to show.
-    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).next();
-    line("DOCSYNC_URL", url.filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
+    // target that has a page to show. GitBook supplies it, and GitLab
+    // expands variables in it where a later job uses it: only a printable
+    // http(s) URL without `$` is handed on.
+    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).find_map(web_link);
+    line("DOCSYNC_URL", url.as_ref().map(|u| u.as_str()).filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
     out
 }
 
@@ -284,6 +300,30 @@ mod tests {
         assert!(text.contains("DOCSYNC_TARGETS=docs-en,docs_en,api\n"), "{text}");
         assert!(text.contains("DOCSYNC_FAILED=docs-en,api\n"), "{text}");
         assert!(text.contains("DOCSYNC_URL=\n"), "{text}");
+    }
+
+    #[test]
+    fn dotenv_hands_on_only_a_printable_http_url() {
+        let url_of = |docs_url: &str| {
+            let mut plan = plan(vec![target("docs".into(), OutcomeStatus::Verified)]);
+            if let Some(outcome) = plan.targets[0].outcome.as_mut() {
+                outcome.docs_url = Some(docs_url.to_owned());
+            }
+            let text = dotenv(&plan);
+            variables(&text).into_iter().find(|(k, _)| *k == "DOCSYNC_URL").map(|(_, v)| v.to_owned())
+        };
+        assert_eq!(url_of("https://app.gitbook.com/s/spc1/").as_deref(), Some("https://app.gitbook.com/s/spc1/"));
+        for bad in [
+            "https://app.gitbook.com/s/\0nul",
+            "https://app.gitbook.com/s/\x1b[31mred",
+            "https://app.gitbook.com/s/$CI_JOB_TOKEN",
+            "https://app.gitbook.com/s/\u{202e}txt",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://user:pass@app.gitbook.com/s/x",
+        ] {
+            assert_eq!(url_of(bad).as_deref(), Some(""), "{bad:?}");
+        }
     }
 
     #[test]

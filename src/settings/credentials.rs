@@ -15,7 +15,7 @@
 use url::Url;
 
 use crate::error::BadInput;
-use crate::secret::{MASK, Secret, check_value, secret_url};
+use crate::secret::{MASK, Secret, check_value};
 use crate::settings::{Settings, TargetKind};
 
 /// Every problem of the settings' credentials; may also turn GitLab calls
@@ -32,12 +32,8 @@ pub fn check(settings: &mut Settings) -> Vec<BadInput> {
                     refuse_plain_http_clone(settings, &gitbook.git_token_source, &mut problems);
                 }
             }
-            TargetKind::Dot(dot) => {
-                // Known to the redactor like every other secret.
-                if dot.webhook_url.password().is_some() {
-                    secret_url(dot.webhook_url.as_str());
-                }
-            }
+            // Known to the redactor like every other secret, path and query included.
+            TargetKind::Dot(dot) => crate::secret::register_hidden_url(&dot.webhook_url),
         }
     }
     problems

@@ -11,7 +11,7 @@
 //! checked for the planted secrets (see [`assert_no_secrets`]).
 
 use crate::common;
-mod stand_in;
+pub mod stand_in;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,8 +6,14 @@
 //! would cut a secret), JSON-escaped, percent-encoded, and in the
 //! `Location` of a redirect — and each run's stdout, stderr and reports
 //! are searched for every planted value, JSON-escaped and URL-encoded.
+//! GitBook's failed operation echoes them in `error` and `errorAction`;
+//! webhook receivers echo `Authorization` (the Basic auth of the webhook
+//! URL's user info), the path and the query; what docsync wrote to GitLab
+//! (the stand-in's stored merge request note, the export merge request's
+//! title and description) and the Code Quality report are searched too.
 
 use crate::common;
+use crate::gitlab::stand_in::{StandIn, State};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -32,6 +38,14 @@ const GIT_TOKEN: &str = "gittok-PLANTED-6666";
 /// for the scenarios where the clone URL GitBook received is echoed back.
 const SPECIAL_GIT_TOKEN: &str = r#"gittok/PLANTED+7777@x:y"z\w"#;
 
+/// A webhook URL's secrets: receivers carry one in the user info (sent as
+/// Basic auth), the path or the query.
+const DOT_URL_PASSWORD: &str = "dotpass-PLANTED-8888";
+/// `Authorization: Basic` for `hookuser:<DOT_URL_PASSWORD>`.
+const DOT_URL_BASIC: &str = "aG9va3VzZXI6ZG90cGFzcy1QTEFOVEVELTg4ODg=";
+const DOT_PATH_TOKEN: &str = "dotpath-PLANTED-9999";
+const DOT_QUERY_KEY: &str = "dotkey-PLANTED-0000";
+
 /// Every planted value, with where it was planted.
 const PLANTED: &[(&str, &str)] = &[
     ("DOCSYNC_GITBOOK_TOKEN", GITBOOK_TOKEN),
@@ -41,6 +55,10 @@ const PLANTED: &[(&str, &str)] = &[
     ("CI_REPOSITORY_URL (password)", REPOSITORY_URL_PASSWORD),
     ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
     ("DOCSYNC_GIT_TOKEN (special characters)", SPECIAL_GIT_TOKEN),
+    ("DOCSYNC_DOT_WEBHOOK_URL (password)", DOT_URL_PASSWORD),
+    ("DOCSYNC_DOT_WEBHOOK_URL (Basic auth)", DOT_URL_BASIC),
+    ("DOCSYNC_DOT_WEBHOOK_URL (path)", DOT_PATH_TOKEN),
+    ("DOCSYNC_DOT_WEBHOOK_URL (query)", DOT_QUERY_KEY),
 ];
 
 // ---------------------------------------------------------------------------
@@ -733,6 +751,153 @@ async fn dot_push_event_delivered_and_refused() {
     assert_eq!(event["object_kind"], "push", "{event:#}");
 }
 
+/// A receiver that refuses the way web frameworks do, echoing the path and
+/// query it was called at and the `Authorization` it got: Express's
+/// `Cannot POST /hooks/<token>`, as plain text.
+struct CannotPost(u16);
+
+impl Respond for CannotPost {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let authorization = request.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let query = request.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        ResponseTemplate::new(self.0)
+            .set_body_string(format!("Cannot POST {}{query} (Authorization: {authorization})", request.url.path()))
+    }
+}
+
+/// The webhook URL's user info, path and query are secrets too: a receiver
+/// echoing them (and the Basic auth made of the user info) shows nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_receiver_echoing_the_webhook_urls_secrets() {
+    let (repo, first, second) = docs_history();
+    for status in [401, 404] {
+        let receiver = echo_server().await;
+        mount(&receiver, "POST", "^/hooks/", CannotPost(status)).await;
+        let webhook = format!(
+            "http://hookuser:{DOT_URL_PASSWORD}@{}/hooks/{DOT_PATH_TOKEN}?key={DOT_QUERY_KEY}",
+            receiver.address()
+        );
+        let reports = repo.outside_dir(&format!("reports-{status}"));
+        let json_report = reports.join("docsync.json");
+        let env = with(
+            planted(push_env(&first, &second), &receiver.uri()),
+            &[
+                ("DOCSYNC_DOT_WEBHOOK_URL", &webhook),
+                ("DOCSYNC_REPORT", &report_in(&reports)),
+                ("DOCSYNC_REPORT_JSON", &json_report.display().to_string()),
+            ],
+        );
+        for args in [&["plan", "--format", "json", "-vv"][..], &["sync", "-vv"], &["sync", "--format", "json"]] {
+            let mut run = run_docsync(&format!("Dot receiver answers {status}"), &repo, &env, args).await;
+            if let Ok(text) = std::fs::read_to_string(&json_report) {
+                run.files.push((json_report.clone(), text));
+            }
+            run.assert_no_leak();
+            if args[0] == "sync" {
+                run.assert_code(1);
+                assert!(run.stdout.contains("Cannot POST"), "the receiver's answer is shown\n{}", run.context());
+            }
+        }
+        let requests = receiver.received_requests().await.unwrap_or_default();
+        let hooks: Vec<&Request> = requests.iter().filter(|r| r.url.path().starts_with("/hooks/")).collect();
+        assert!(!hooks.is_empty(), "the push event was sent");
+        assert!(
+            hooks.iter().all(|r| r.headers.get("authorization").and_then(|v| v.to_str().ok())
+                == Some(&format!("Basic {DOT_URL_BASIC}"))),
+            "the user info went as Basic auth: the secrets were in play"
+        );
+    }
+}
+
+/// An export that opens a merge request: GitBook's success echoes the
+/// request (the GitBook token) and the git token in its stage; the merge
+/// request's title and description, as GitLab (the stand-in) stored them,
+/// are searched like every other output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_merge_request_description() {
+    let server = echo_server().await;
+    let exports = Arc::new(AtomicUsize::new(0));
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/export$", {
+        let exports = Arc::clone(&exports);
+        move |_: &Request| {
+            exports.fetch_add(1, Ordering::SeqCst);
+            gitbook_accepted()
+        }
+    })
+    .await;
+    mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", {
+        let exports = Arc::clone(&exports);
+        move |request: &Request| {
+            let latest = exports.load(Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "installationId": "inst-1", "installationProvider": "gitlab", "installationStatus": "active",
+                "operation": {
+                    "state": "success", "direction": "export",
+                    "stage": format!("pushed with {GIT_TOKEN} after {}", echo(request)),
+                    "startedAt": format!("2026-11-22T15:{latest:02}:05Z"),
+                }
+            }))
+        }
+    })
+    .await;
+    let mut state = State::new();
+    let bot = common::read_project_file("tests/fixtures/gitlab/user_project_bot.json");
+    state.add_token(GITLAB_TOKEN, serde_json::from_str(&bot).unwrap(), &["api"], Some(30));
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex("^/api/v4/")).respond_with(stand_in.clone()).with_priority(1).mount(&server).await;
+
+    let (repo, _, second) = docs_history();
+    let env = with(
+        gitbook_target(
+            planted(ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &second }), &server.uri()),
+            &format!("{}/v1", server.uri()),
+        ),
+        &[
+            ("DOCSYNC_DIRECTION", "export"),
+            ("DOCSYNC_EXPORT_MR", "true"),
+            ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync"),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/project/-/pipelines/1"),
+        ],
+    );
+    let mut run = run_docsync("export merge request", &repo, &env, &["sync", "--format", "json", "-vv"]).await;
+    let opened = stand_in.with(|state| state.merge_requests.clone());
+    assert_eq!(opened.len(), 1, "one merge request\n{}", run.context());
+    let description = opened[0]["description"].as_str().unwrap_or_default();
+    assert!(description.starts_with("Opened by docsync"), "{:#}\n{}", opened[0], run.context());
+    for field in ["title", "description"] {
+        let text = opened[0][field].as_str().unwrap_or_default().to_owned();
+        run.files.push((PathBuf::from(format!("the merge request's {field}")), text));
+    }
+    run.assert_no_leak();
+    run.assert_code(0);
+}
+
+/// A docs page whose broken link holds a secret (pasted by mistake): the
+/// pre-flight names the link in its findings, on stdout and in the Code
+/// Quality report, masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_quality_report_of_a_link_holding_a_secret() {
+    let server = echo_server().await;
+    let (repo, first, _) = docs_history();
+    repo.write("docs/guide.md", &format!("# Guide\n\nSee [the fix](fix-{GITBOOK_TOKEN}.md).\n"));
+    let second = repo.commit("Link a page that does not exist");
+    let reports = repo.outside_dir("quality");
+    let code_quality = reports.join("gl-code-quality-report.json");
+    let env = with(
+        gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
+        &[("DOCSYNC_CODEQUALITY", &code_quality.display().to_string())],
+    );
+    for args in [&["lint"][..], &["lint", "--format", "json"]] {
+        let _ = std::fs::remove_file(&code_quality);
+        let mut run = run_docsync("Code Quality", &repo, &env, args).await;
+        let text = std::fs::read_to_string(&code_quality)
+            .unwrap_or_else(|e| panic!("the Code Quality report was written ({e})\n{}", run.context()));
+        assert!(text.contains("fix-[MASKED].md"), "the finding names the link, masked:\n{text}\n{}", run.context());
+        run.files.push((code_quality.clone(), text));
+        run.assert_no_leak();
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Every command against servers echoing in every form
 
@@ -778,5 +943,118 @@ async fn every_command_against_servers_echoing_in_every_form() {
         }
         let requests = server.received_requests().await.unwrap_or_default();
         assert!(requests.iter().any(|r| r.headers.get("authorization").is_some()), "the secrets were in play ({name})");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What docsync writes to GitLab: the preview note
+
+/// GitBook refusing a preview import the careless way (the preview's note
+/// also lists a pre-flight finding that quotes a secret): its error message
+/// carries Markdown meant to act in the note (`@all`, a link, a
+/// `javascript:` URL, HTML) and a line break and U+202E meant to forge
+/// job-log lines, then echoes the request it got (the clone URL with the
+/// git token, percent-encoded, and `Authorization: Bearer <GitBook
+/// token>`) and every other planted secret, as a server that logged them
+/// would.
+struct RefusedPreview;
+
+impl Respond for RefusedPreview {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let message = format!(
+            "@all see [details](javascript:alert(1)) <img src=x onerror=alert(1)>\
+             \nok  handbook  synced\u{202e}kcab; clone failed: {}; also {JOB_TOKEN} {GITLAB_TOKEN} {REPOSITORY_URL}",
+            echo(request)
+        );
+        ResponseTemplate::new(400).set_body_json(json!({ "error": { "code": 400, "message": message } }))
+    }
+}
+
+/// The text GitBook's `error` is shown within must not act as Markdown in
+/// the note: no mention, link or HTML outside code.
+fn assert_inert_markdown(note: &str, context: &str) {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut in_code = 0;
+    for event in Parser::new(note) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code += 1,
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code -= 1,
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                assert!(
+                    dest_url.starts_with("https://") || dest_url.starts_with("http://"),
+                    "a link to {dest_url:?} in the note:\n{note}\n{context}"
+                );
+            }
+            // docsync's own: its marker, and the pipeline line in small print.
+            Event::Html(html) | Event::InlineHtml(html)
+                if !html.starts_with("<!-- docsync:") && !["<sub>", "</sub>"].contains(&html.as_ref()) =>
+            {
+                panic!("HTML {html:?} in the note:\n{note}\n{context}")
+            }
+            Event::Text(text) if in_code == 0 => {
+                assert!(!text.contains("@all"), "a mention in the note's text {text:?}:\n{note}\n{context}");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_note_echoing_everything() {
+    let server = echo_server().await;
+    mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", RefusedPreview).await;
+    let mut state = State::new();
+    let bot = common::read_project_file("tests/fixtures/gitlab/user_project_bot.json");
+    state.add_token(GITLAB_TOKEN, serde_json::from_str(&bot).unwrap(), &["api"], Some(30));
+    state.notes.insert(7, Vec::new());
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex("^/api/v4/")).respond_with(stand_in.clone()).with_priority(1).mount(&server).await;
+
+    let (repo, first, _) = docs_history();
+    // A secret pasted into a docs page: the pre-flight's finding, which the
+    // note lists, quotes it.
+    repo.write("docs/guide.md", &format!("# Guide\n\nSee [the fix](fix-{GITBOOK_TOKEN}.md).\n"));
+    let second = repo.commit("Link a page that does not exist");
+    let env = with(
+        gitbook_target(
+            planted(
+                ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &first, sha: &second, source_branch_sha: None }),
+                &server.uri(),
+            ),
+            &format!("{}/v1", server.uri()),
+        ),
+        &[
+            ("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/p/-/pipelines/1"),
+            ("DOCSYNC_LINT", "warn"),
+        ],
+    );
+    for args in [&["sync", "-vv"][..], &["sync", "--format", "json"]] {
+        let mut run = run_docsync("preview note", &repo, &env, args).await;
+        let notes = stand_in.with(|state| state.notes.get(&7).cloned().unwrap_or_default());
+        assert_eq!(notes.len(), 1, "one note, updated by the second run\n{}", run.context());
+        let note = notes[0]["body"].as_str().unwrap_or_default().to_owned();
+        assert!(note.contains("@all see"), "GitBook's error is in the note:\n{note}\n{}", run.context());
+        assert!(note.contains("fix-[MASKED].md"), "the finding is in the note, masked:\n{note}\n{}", run.context());
+        assert_inert_markdown(&note, &run.context());
+        run.files.push((PathBuf::from("the merge request note"), note));
+        for request in server.received_requests().await.unwrap_or_default() {
+            if request.url.path().contains("/notes") && request.method.as_str() != "GET" {
+                let sent = String::from_utf8_lossy(&request.body).into_owned();
+                run.files.push((PathBuf::from(format!("the request {} {}", request.method, request.url)), sent));
+            }
+        }
+        run.assert_no_leak();
+        run.assert_code(1);
+        if args.contains(&"json") {
+            let result: Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("the result is JSON ({e})\n{}", run.context()));
+            let message = result["targets"][0]["outcome"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("synced\u{202e}kcab"), "U+202E escaped as JSON escapes it: {message:?}");
+        }
+        for line in run.stderr.lines().chain(run.stdout.lines()) {
+            assert!(!line.contains('\u{202e}'), "U+202E reached the job log: {line:?}\n{}", run.context());
+            assert!(!line.starts_with("ok  handbook"), "a forged line in the job log: {line:?}\n{}", run.context());
+        }
     }
 }
