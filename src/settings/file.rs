@@ -49,6 +49,7 @@ pub struct FileTarget {
     pub branch: Option<String>,
     pub export_branch: Option<String>,
     pub export_mr: Option<bool>,
+    pub gitbook_edits: Option<String>,
     pub concurrency: Option<toml::Spanned<u32>>,
     pub direction: Option<String>,
     pub previews: Option<bool>,
