@@ -843,6 +843,16 @@ fn unread_space(
     let message = format!("cannot read space {space}'s content before importing, so nothing was imported: {error}");
     let outcome = match &error {
         _ if error.is_configuration() => failure(error),
+        // The fix is the API URL's, as for any request redirected.
+        GitBookError::Redirected(_) => {
+            let fix = error.fix();
+            Outcome::new(OutcomeStatus::Failed, message).with_fix(fix)
+        }
+        // A 4xx GitBook explains: its message is in the error.
+        GitBookError::Rejected { source } if source.status().is_some_and(|s| s.is_client_error()) => {
+            let fix = error.fix();
+            Outcome::new(OutcomeStatus::Failed, message).with_fix(fix)
+        }
         GitBookError::Unauthorized { .. } | GitBookError::SpaceNotFound { .. } => Outcome::new(OutcomeStatus::Failed, message)
             .with_fix(format!(
                 "{} needs read access to space {space}'s content (a member's API token), or the space id is wrong (copy it from the space's URL: app.gitbook.com/o/…/s/<space id>); to import without reading, set gitbook_edits = \"overwrite\"",
