@@ -57,6 +57,7 @@ pub fn run(
         runtime.block_on(async {
             let guard = ImportGuard {
                 repo: &gathered.repo,
+                settings,
                 requested: settings.force || crate::plan::is_request(settings, requested_by),
                 fetch_url: settings
                     .pipeline
@@ -706,6 +707,7 @@ const LIVE_COMMIT_DEPTH: i32 = 1000;
 /// import head again), and where to fetch a commit the clone lacks.
 pub struct ImportGuard<'a> {
     pub repo: &'a Repo,
+    pub settings: &'a Settings,
     pub requested: bool,
     pub fetch_url: Option<String>,
     pub refspecs: Vec<String>,
@@ -728,15 +730,32 @@ impl ImportGuard<'_> {
         if let Ok(Some(ancestry)) = self.repo.ancestry(commit, head) {
             return ancestry;
         }
-        if let Some(url) = &self.fetch_url {
-            if let Err(error) = self.repo.deepen(url, &self.refspecs, Some(LIVE_COMMIT_DEPTH)) {
-                tracing::warn!("{name}: cannot fetch the branch to find GitBook's live commit {commit}: {error}");
+        let is_commit_id = commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit());
+        if let (Some(url), true) = (&self.fetch_url, is_commit_id) {
+            // docsync's git transport runs a runtime of its own, which cannot
+            // be entered from this async task's thread: the fetch runs on a
+            // thread of its own, through a handle of its own on the clone.
+            // The same handle then reads the history it fetched.
+            let (settings, refspecs) = (self.settings, &self.refspecs);
+            let fetched = std::thread::scope(|scope| {
+                let fetch = scope.spawn(move || -> Result<Option<Ancestry>, String> {
+                    let repo = super::facts::open_repo(settings).map_err(|e| format!("{e:#}"))?;
+                    repo.deepen(url, refspecs, Some(LIVE_COMMIT_DEPTH)).map_err(|e| e.to_string())?;
+                    repo.ancestry(commit, head).map_err(|e| format!("{e:#}"))
+                });
+                fetch.join().unwrap_or_else(|_| Err("the fetch's thread panicked".to_owned()))
+            });
+            match fetched {
+                Ok(Some(ancestry)) => return ancestry,
+                Ok(None) => tracing::info!(
+                    "{name}: GitBook's live commit {commit} is not in the branch's last {LIVE_COMMIT_DEPTH} commits"
+                ),
+                Err(error) => {
+                    tracing::warn!("{name}: cannot fetch the branch to find GitBook's live commit {commit}: {error}")
+                }
             }
         }
-        match self.repo.ancestry(commit, head) {
-            Ok(Some(ancestry)) => ancestry,
-            _ => Ancestry::Unrelated,
-        }
+        Ancestry::Unrelated
     }
 
     fn in_branch(&self, commit: &str, head: &str) -> bool {

@@ -427,6 +427,46 @@ async fn a_space_that_cannot_be_read_is_not_imported_on_a_guess() {
     }
 }
 
+/// A shallow clone lacks the live revision's commit: docsync fetches the
+/// branch deeper through its own HTTP transport (from its own thread: the
+/// transport's runtime cannot run inside the sync's), finds the commit an
+/// ancestor, and imports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_commit_the_shallow_clone_lacks_is_fetched_over_http() {
+    use crate::git_transport::{GitServer, Options};
+    let origin = TestRepo::new();
+    origin.write("docs/README.md", "# Docs\n");
+    let live = origin.commit("Docs");
+    for n in 1..=3 {
+        origin.write("docs/README.md", &format!("# Docs\n\nVersion {n}.\n"));
+        origin.commit(&format!("Edit {n}"));
+    }
+    let head = origin.head();
+    let shallow = origin.clone_shallow("shallow", 1);
+    assert!(!shallow.git_output(&["cat-file", "-e", &live]).status.success(), "the clone lacks the live commit");
+    let git = GitServer::start(origin.root(), Options::default());
+    let (server, stand_in) =
+        StandIn::start(vec![revision("rev-1", "update", &[], Some(&live), true)], &[], &head).await;
+    let mut command = shallow.docsync(&["sync", "--format", "json"]);
+    command.envs(common::with(
+        ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &head }),
+        &[
+            ("CI_REPOSITORY_URL", &git.url("", "repo")),
+            ("DOCSYNC_GITBOOK_SPACE", SPACE),
+            ("DOCSYNC_GITBOOK_TOKEN", TOKEN),
+            ("DOCSYNC_GITBOOK_API_URL", &api(&server)),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            ("DOCSYNC_POLL_INTERVAL", "50ms"),
+            ("DOCSYNC_RETRIES", "0"),
+            ("DOCSYNC_REPORT", "none"),
+        ],
+    ));
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    run.assert_code(0);
+    assert_eq!(outcome(&run)["status"], "verified", "{}", run.context());
+    assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
+}
+
 #[test]
 fn a_bad_gitbook_edits_value_names_its_source() {
     let repo = TestRepo::new();
