@@ -264,6 +264,31 @@ async fn the_incident_with_refuse_imports_nothing_and_names_the_page() {
     }
 }
 
+/// GitBook's strings reach the log, the result and the reports: a page
+/// title echoing the tokens, with a line break, shows neither the tokens nor
+/// a second log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_naming_pages_that_echo_the_tokens_shows_no_secret() {
+    let (job, stand_in, _server) = incident("push", &[]).await;
+    stand_in.0.lock().unwrap().changes.insert(
+        "rev-2".into(),
+        json!({ "changes": [
+            { "type": "page_created", "page": { "id": "p-new", "type": "document",
+              "title": format!("Tokens {TOKEN}\nERROR forged line {GIT_TOKEN}"), "path": "new" } },
+        ] }),
+    );
+    let run = sync(&job).await;
+    run.assert_code(1);
+    let json_report = std::fs::read_to_string(job.report.with_file_name("docsync.json")).unwrap_or_default();
+    for secret in [TOKEN, GIT_TOKEN] {
+        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("JSON report", &json_report)] {
+            assert!(!text.contains(secret), "{secret} in the {what}\n{}", run.context());
+        }
+    }
+    assert!(!run.stderr.lines().any(|l| l.starts_with("ERROR forged")), "{}", run.context());
+    assert!(run.stderr.contains("Tokens [MASKED]"), "{}", run.context());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_incident_with_overwrite_imports_and_names_the_page() {
     let (job, stand_in, _server) = incident("push", &[("DOCSYNC_GITBOOK_EDITS", "overwrite")]).await;
