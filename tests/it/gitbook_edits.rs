@@ -492,6 +492,46 @@ async fn a_live_commit_the_shallow_clone_lacks_is_fetched_over_http() {
     assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
 }
 
+/// `docsync status` shows the live revision: made in GitBook, or from a
+/// commit in the branch's history or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_live_revision_and_whether_its_commit_is_in_the_branch() {
+    let (job, stand_in, _server) = incident("push", &[]).await;
+    let status = || async {
+        let mut command = job.repo.docsync(&["status", "--format", "json"]);
+        command.envs(&job.env);
+        common::run_in_background(command, Duration::from_secs(60)).await
+    };
+    let run = status().await;
+    run.assert_code(0);
+    let live = &run.json()["targets"][0]["live_revision"];
+    assert_eq!((&live["id"], &live["type"]), (&json!("rev-2"), &json!("edits")), "{}", run.context());
+    assert!(live.get("commit").is_none(), "made in GitBook: {live:#}");
+
+    stand_in.0.lock().unwrap().live = "rev-1".into();
+    let run = status().await;
+    let live = &run.json()["targets"][0]["live_revision"];
+    assert_eq!((&live["commit"], &live["commit_in_branch"]), (&json!(job.base), &json!(true)), "{live:#}");
+
+    let elsewhere = "0123456789abcdef0123456789abcdef01234567";
+    stand_in
+        .0
+        .lock()
+        .unwrap()
+        .revisions
+        .insert("rev-1".into(), revision("rev-1", "update", &[], Some(elsewhere), true));
+    let mut command = job.repo.docsync(&["status"]);
+    command.envs(&job.env);
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    assert!(
+        run.stdout.contains(&format!(
+            "live revision rev-1 (update, 2026-11-22T14:30:00Z): from commit {elsewhere}, NOT in this branch's history"
+        )),
+        "{}",
+        run.context()
+    );
+}
+
 #[test]
 fn a_bad_gitbook_edits_value_names_its_source() {
     let repo = TestRepo::new();

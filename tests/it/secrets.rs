@@ -540,9 +540,10 @@ async fn echoed_clone_url_with_an_encoded_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_success_and_refusal() {
-    let (repo, _, _) = docs_history();
+    let (repo, first, _) = docs_history();
     let server = echo_server().await;
     mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
+    mount_live(&server, &first).await;
     let env = gitbook_target(planted(Env::new(), &server.uri()), &format!("{}/v1", server.uri()));
     for args in [&["status", "-vv"][..], &["status", "--format", "json"]] {
         let run = run_docsync("status", &repo, &env, args).await;
