@@ -715,7 +715,7 @@ pub struct ImportGuard<'a> {
 
 /// The guard let the import go ahead: what it says about it.
 #[derive(Default)]
-pub struct Proceed {
+struct Proceed {
     /// Added to the outcome's message.
     note: Option<String>,
     /// GitBook's edits the import replaces (`gitbook_edits = "overwrite"`).
