@@ -290,7 +290,7 @@ fn compare_changes(
 
 /// The refs a shallow clone is deepened along: the pipeline's own ref, which
 /// is all a GitLab job fetches.
-fn history_refspecs(settings: &Settings) -> Vec<String> {
+pub(super) fn history_refspecs(settings: &Settings) -> Vec<String> {
     match settings.pipeline.ci.as_ref() {
         Some(ci) => match (&ci.merge_request, &ci.branch) {
             (Some(mr), _) => {

@@ -103,7 +103,18 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
         Command::Lint(flags) => lint::run(&settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
-            let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format))?;
+            // Whether a live revision's commit is in the checkout's history;
+            // unknown without a repository.
+            let repo = facts::open_repo(&settings).ok();
+            let head = repo.as_ref().and_then(|repo| repo.resolve_commit("HEAD").ok().flatten());
+            let in_branch = |commit: &str| -> Option<bool> {
+                let (repo, head) = (repo.as_ref()?, head.as_deref()?);
+                Some(matches!(
+                    repo.ancestry(commit, head),
+                    Ok(Some(crate::git::repo::Ancestry::Same | crate::git::repo::Ancestry::Older))
+                ))
+            };
+            let (text, exit) = runtime.block_on(status::collect(&settings, &http, settings.format, &in_branch))?;
             log::result(&report::shown(&text, settings.format)).context("while writing the result")?;
             Ok(exit)
         }

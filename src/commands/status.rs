@@ -1,4 +1,5 @@
-//! `docsync status`: each GitBook space's Git Sync state and last operation.
+//! `docsync status`: each GitBook space's Git Sync state, last operation
+//! and live revision (whether it came from Git, and from this branch).
 
 use anyhow::Result;
 use serde::Serialize;
@@ -18,14 +19,39 @@ struct SpaceStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<GitSyncState>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    live_revision: Option<LiveRevision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<String>,
 }
 
+/// The space's live revision, as the guard before an import reads it.
+#[derive(Debug, Serialize)]
+struct LiveRevision {
+    id: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    /// The commit it came from; `None`: made in GitBook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    /// Whether that commit is in the checkout's history (`None`: unknown,
+    /// or no commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit_in_branch: Option<bool>,
+    url: String,
+}
+
 /// Reads every GitBook target's state; returns the rendered result and the
 /// exit code (1 when a space could not be read, 3 when unreachable).
-pub async fn collect(settings: &Settings, http: &HttpClient, format: Format) -> Result<(String, Exit)> {
+pub async fn collect(
+    settings: &Settings,
+    http: &HttpClient,
+    format: Format,
+    in_branch: &dyn Fn(&str) -> Option<bool>,
+) -> Result<(String, Exit)> {
     let mut spaces = Vec::new();
     let mut exit = Exit::Ok;
     for target in &settings.targets {
@@ -43,11 +69,29 @@ pub async fn collect(settings: &Settings, http: &HttpClient, format: Format) -> 
             name: target.name.clone(),
             space: gitbook.space.clone(),
             state: None,
+            live_revision: None,
             error: None,
             fix: None,
         };
-        match client.info().await {
-            Ok(state) => status.state = Some(state),
+        let read = match client.info().await {
+            Ok(state) => {
+                status.state = Some(state);
+                client.live_revision().await
+            }
+            Err(error) => Err(error),
+        };
+        match read {
+            Ok(revision) => {
+                let commit = revision.git.map(|git| git.oid);
+                status.live_revision = Some(LiveRevision {
+                    commit_in_branch: commit.as_deref().and_then(in_branch),
+                    id: revision.id,
+                    kind: revision.kind,
+                    created_at: revision.created_at,
+                    commit,
+                    url: revision.urls.app,
+                });
+            }
             Err(error) => {
                 exit = exit.worst(match error {
                     _ if error.is_configuration() => Exit::BadInput,
@@ -112,6 +156,22 @@ fn render_text(spaces: &[SpaceStatus]) -> String {
                     let _ = writeln!(out, "    fix         {}: {}", action.label, action.url);
                 }
             }
+        }
+        if let Some(live) = &space.live_revision {
+            let origin = match (&live.commit, live.commit_in_branch) {
+                (None, _) => "made in GitBook, from no commit".to_owned(),
+                (Some(commit), Some(true)) => format!("from commit {commit}, in this branch's history"),
+                (Some(commit), Some(false)) => format!("from commit {commit}, NOT in this branch's history"),
+                (Some(commit), None) => format!("from commit {commit}"),
+            };
+            let _ = writeln!(
+                out,
+                "  live revision {} ({}, {}): {origin}",
+                live.id,
+                field(&live.kind),
+                field(&live.created_at)
+            );
+            let _ = writeln!(out, "    url         {}", live.url);
         }
     }
     out

@@ -10,6 +10,7 @@ use tokio::runtime::Runtime;
 
 use crate::error::{BadInput, BadInputs, Exit};
 use crate::git::range::short;
+use crate::git::repo::Ancestry;
 use crate::git::repo::Repo;
 use crate::gitlab::instance::locate_project;
 use crate::http::HttpClient;
@@ -20,12 +21,14 @@ use crate::output::report::{self, ReportKind};
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
+use crate::settings::GitBookEdits;
 use crate::settings::duration::format_duration;
 use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, Target, TargetKind};
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
 use super::lint::lint_head;
@@ -53,7 +56,19 @@ pub fn run(
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
-            let exit = execute(&mut plan, settings, &http).await;
+            let guard = ImportGuard {
+                repo: &gathered.repo,
+                settings,
+                requested: settings.force || crate::plan::is_request(settings, requested_by),
+                fetch_url: settings
+                    .pipeline
+                    .repository_url
+                    .as_ref()
+                    .map(|url| url.expose().to_owned())
+                    .or_else(|| gathered.origin_url.clone()),
+                refspecs: super::facts::history_refspecs(settings),
+            };
+            let exit = execute(&mut plan, settings, &http, &guard).await;
             let located = match merge_requests::reports_to_gitlab(&plan, settings) {
                 true => locate_project(settings, &http, gathered.origin_url.as_deref()).await,
                 false => Ok(None),
@@ -65,7 +80,7 @@ pub fn run(
         })
     };
     plan.status = Some(match exit {
-        Exit::Ok if plan.targets.iter().all(|t| t.action == Action::Skip) => "nothing_to_do",
+        Exit::Ok if plan.targets.iter().all(sent_nothing) => "nothing_to_do",
         Exit::Ok => "synced",
         Exit::Unreachable => "unreachable",
         Exit::TargetFailed | Exit::BadInput | Exit::LocalFailure => "failed",
@@ -96,6 +111,16 @@ fn lint_before_sending(
             Ok(Some(report))
         }
     }
+}
+
+/// Whether a target sent nothing: skipped by the plan, or its space already
+/// held the head or newer.
+fn sent_nothing(target_plan: &TargetPlan) -> bool {
+    target_plan.action == Action::Skip
+        || target_plan
+            .outcome
+            .as_ref()
+            .is_some_and(|o| matches!(o.status, OutcomeStatus::AlreadyImported | OutcomeStatus::Superseded))
 }
 
 /// Writes the dotenv, JSON and Code Quality reports; exit 4 when one cannot
@@ -250,7 +275,7 @@ pub fn attach_findings(plan: &mut SyncPlan, report: &LintReport) {
 /// Carries out the plan; fills in every target's outcome and returns the
 /// run's exit code. A target whose outcome is already decided (stopped by
 /// the docs pre-flight) keeps it and sends nothing.
-pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient) -> Exit {
+pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient, guard: &ImportGuard<'_>) -> Exit {
     let head = plan.range.head.as_str();
     let jobs: Vec<_> = plan
         .targets
@@ -267,7 +292,7 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
                     (action, Some(_)) if settings.dry_run => {
                         Outcome::new(OutcomeStatus::Planned, format!("--dry-run: would {}", action_name(action)))
                     }
-                    (_, Some(target)) => run_target(target_plan, target, settings, http, head).await,
+                    (_, Some(target)) => run_target(target_plan, target, settings, http, head, guard).await,
                 }
             }
         })
@@ -298,6 +323,7 @@ async fn run_target(
     settings: &Settings,
     http: &HttpClient,
     head: &str,
+    guard: &ImportGuard<'_>,
 ) -> Outcome {
     for warning in &target_plan.warnings {
         tracing::warn!("{}: {warning}", target.name);
@@ -315,7 +341,19 @@ async fn run_target(
                     "a GitBook target was planned with another kind of request",
                 );
             };
-            run_gitbook(&client, target_plan, body, settings, head).await
+            if target_plan.action != Action::Import {
+                return run_gitbook(&client, target_plan, body, settings, head).await;
+            }
+            let proceed = match guard.check(&client, head, &target.name).await {
+                Ok(proceed) => proceed,
+                Err(outcome) => return *outcome,
+            };
+            let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+            if let Some(note) = proceed.note {
+                outcome.message = format!("{}; {note}", outcome.message);
+            }
+            outcome.gitbook_edits = proceed.replaced;
+            outcome
         }
         TargetKind::Dot(dot) => {
             let (Some(secret), Some(request)) = (&dot.secret, &target_plan.request) else {
@@ -650,4 +688,189 @@ fn failure(error: GitBookError) -> Outcome {
     };
     let fix = error.fix();
     Outcome { bad_configuration: error.is_configuration(), ..Outcome::new(status, error.to_string()).with_fix(fix) }
+}
+
+/// How deep a shallow clone is fetched to find the live revision's commit.
+const LIVE_COMMIT_DEPTH: i32 = 1000;
+
+/// What the guard before a branch import needs from the run: the clone,
+/// whether the run was asked for (a manual pipeline or `--force`, which
+/// import head again), and where to fetch a commit the clone lacks.
+pub struct ImportGuard<'a> {
+    pub repo: &'a Repo,
+    pub settings: &'a Settings,
+    pub requested: bool,
+    pub fetch_url: Option<String>,
+    pub refspecs: Vec<String>,
+}
+
+/// The guard let the import go ahead: what it says about it.
+#[derive(Default)]
+struct Proceed {
+    /// Added to the outcome's message.
+    note: Option<String>,
+    /// GitBook's edits the import replaces (`gitbook_edits = "overwrite"`).
+    replaced: Option<GitBookEditsFound>,
+}
+
+impl ImportGuard<'_> {
+    /// Where `commit` stands against `head`; a commit the clone lacks is
+    /// fetched (the branch, at most [`LIVE_COMMIT_DEPTH`] commits deep)
+    /// once, and is unrelated if it is still missing.
+    fn ancestry(&self, commit: &str, head: &str, name: &str) -> Ancestry {
+        if let Ok(Some(ancestry)) = self.repo.ancestry(commit, head) {
+            return ancestry;
+        }
+        let is_commit_id = commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit());
+        if let (Some(url), true) = (&self.fetch_url, is_commit_id) {
+            // docsync's git transport runs a runtime of its own, which cannot
+            // be entered from this async task's thread: the fetch runs on a
+            // thread of its own, through a handle of its own on the clone.
+            // The same handle then reads the history it fetched.
+            let (settings, refspecs) = (self.settings, &self.refspecs);
+            let fetched = std::thread::scope(|scope| {
+                let fetch = scope.spawn(move || -> Result<Option<Ancestry>, String> {
+                    let repo = super::facts::open_repo(settings).map_err(|e| format!("{e:#}"))?;
+                    repo.deepen(url, refspecs, Some(LIVE_COMMIT_DEPTH)).map_err(|e| e.to_string())?;
+                    repo.ancestry(commit, head).map_err(|e| format!("{e:#}"))
+                });
+                fetch.join().unwrap_or_else(|_| Err("the fetch's thread panicked".to_owned()))
+            });
+            match fetched {
+                Ok(Some(ancestry)) => return ancestry,
+                Ok(None) => tracing::info!(
+                    "{name}: GitBook's live commit {commit} is not in the branch's last {LIVE_COMMIT_DEPTH} commits"
+                ),
+                Err(error) => {
+                    tracing::warn!("{name}: cannot fetch the branch to find GitBook's live commit {commit}: {error}")
+                }
+            }
+        }
+        Ancestry::Unrelated
+    }
+
+    fn in_branch(&self, commit: &str, head: &str) -> bool {
+        matches!(self.repo.ancestry(commit, head), Ok(Some(Ancestry::Same | Ancestry::Older)))
+    }
+
+    /// Before a branch import: reads the space's live revision and decides
+    /// whether the import may replace it. `Err` is the target's outcome,
+    /// nothing imported.
+    async fn check(&self, client: &GitBookClient<'_>, head: &str, name: &str) -> Result<Proceed, Box<Outcome>> {
+        let mode = client.target.gitbook_edits;
+        let space = &client.target.space;
+        let live = match client.live_revision().await {
+            Ok(live) => live,
+            Err(error) => return unread_space(error, mode, client.target, name),
+        };
+        let ancestry = live.git.as_ref().map(|git| self.ancestry(&git.oid, head, name));
+        let stop = |status, message: String| {
+            let mut outcome = Outcome::new(status, message);
+            outcome.docs_url = Some(live.urls.app.clone());
+            outcome.live_commit = live.git.as_ref().map(|git| git.oid.clone());
+            Err(Box::new(outcome))
+        };
+        match classify(ancestry, !live.pages.is_empty(), self.requested) {
+            Guard::Import => return Ok(Proceed::default()),
+            Guard::AlreadyImported => {
+                return stop(
+                    OutcomeStatus::AlreadyImported,
+                    format!(
+                        "GitBook's live revision of space {space} already holds {}, the head: nothing imported (run the pipeline manually, or with --force, to import it again)",
+                        short(head)
+                    ),
+                );
+            }
+            Guard::Superseded => {
+                let live_commit = live.git.as_ref().map(|git| git.oid.as_str()).unwrap_or_default();
+                return stop(
+                    OutcomeStatus::Superseded,
+                    format!(
+                        "GitBook's live revision of space {space} holds commit {}, newer than the head {}: nothing imported",
+                        short(live_commit),
+                        short(head)
+                    ),
+                );
+            }
+            Guard::Edits => {}
+        }
+        let found = match read_edits(client, &live, |commit| self.in_branch(commit, head)).await {
+            Ok(found) => found,
+            Err(error) => return unread_space(error, mode, client.target, name),
+        };
+        let held = format!(
+            "GitBook holds work Git does not have: space {space}'s live {}; pages changed in GitBook since the last revision from this branch: {}",
+            found.describe_revision(),
+            found.describe_pages()
+        );
+        match mode {
+            GitBookEdits::Overwrite => {
+                tracing::warn!("{name}: {held}; importing anyway (gitbook_edits = \"overwrite\") replaces them");
+                Ok(Proceed {
+                    note: Some(format!("replaced what GitBook held (gitbook_edits = \"overwrite\"): {held}")),
+                    replaced: Some(found),
+                })
+            }
+            GitBookEdits::Refuse => {
+                let mut outcome = Outcome::new(OutcomeStatus::Conflict, format!("{held}; nothing imported"))
+                    .with_fix(conflict_fix(client.target));
+                outcome.docs_url = Some(live.urls.app.clone());
+                outcome.live_commit = live.git.as_ref().map(|git| git.oid.clone());
+                outcome.gitbook_edits = Some(found);
+                Err(Box::new(outcome))
+            }
+        }
+    }
+}
+
+fn conflict_fix(gitbook: &GitBookTarget) -> String {
+    format!(
+        "let GitBook export first (run the component's manual export job, or `docsync export`), merge its branch, then run this pipeline again; or, to replace GitBook's edits (also for an intended first import into a space whose pages were made in GitBook), set gitbook_edits = \"overwrite\" (DOCSYNC_GITBOOK_EDITS=overwrite) for this run. Space {}",
+        gitbook.space
+    )
+}
+
+/// The space could not be read before an import: the import does not go
+/// ahead on a guess, unless `gitbook_edits = "overwrite"`.
+fn unread_space(
+    error: GitBookError,
+    mode: GitBookEdits,
+    gitbook: &GitBookTarget,
+    name: &str,
+) -> Result<Proceed, Box<Outcome>> {
+    let space = &gitbook.space;
+    if mode == GitBookEdits::Overwrite && !error.is_configuration() {
+        tracing::warn!(
+            "{name}: cannot read space {space}'s content before importing ({error}); importing anyway (gitbook_edits = \"overwrite\")"
+        );
+        return Ok(Proceed {
+            note: Some(format!(
+                "space {space} could not be read before the import ({error}): what it held is unknown, and was replaced (gitbook_edits = \"overwrite\")"
+            )),
+            replaced: None,
+        });
+    }
+    let message = format!("cannot read space {space}'s content before importing, so nothing was imported: {error}");
+    let outcome = match &error {
+        _ if error.is_configuration() => failure(error),
+        // The fix is the API URL's, as for any request redirected.
+        GitBookError::Redirected(_) => {
+            let fix = error.fix();
+            Outcome::new(OutcomeStatus::Failed, message).with_fix(fix)
+        }
+        // A 4xx GitBook explains: its message is in the error.
+        GitBookError::Rejected { source } if source.status().is_some_and(|s| s.is_client_error()) => {
+            let fix = error.fix();
+            Outcome::new(OutcomeStatus::Failed, message).with_fix(fix)
+        }
+        GitBookError::Unauthorized { .. } | GitBookError::SpaceNotFound { .. } => Outcome::new(OutcomeStatus::Failed, message)
+            .with_fix(format!(
+                "{} needs read access to space {space}'s content (a member's API token), or the space id is wrong (copy it from the space's URL: app.gitbook.com/o/…/s/<space id>); to import without reading, set gitbook_edits = \"overwrite\"",
+                gitbook.token_source
+            )),
+        _ => Outcome::new(OutcomeStatus::Unreachable, message).with_fix(
+            "check GitBook's status page and DOCSYNC_GITBOOK_API_URL, then retry the job; to import without reading the space, set gitbook_edits = \"overwrite\"",
+        ),
+    };
+    Err(Box::new(outcome))
 }

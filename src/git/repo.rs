@@ -58,6 +58,18 @@ pub struct TreeFiles {
     pub missing: usize,
 }
 
+/// Where one commit stands against another in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    Same,
+    /// An ancestor of the other.
+    Older,
+    /// A descendant of the other.
+    Newer,
+    /// Neither: another branch, a rewritten history.
+    Unrelated,
+}
+
 pub struct Repo {
     pub(super) repo: Repository,
     /// Where fetches go for what the clone lacks, with its credentials
@@ -209,6 +221,24 @@ impl Repo {
     pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
         let (ancestor, descendant) = (Oid::from_str(ancestor)?, Oid::from_str(descendant)?);
         Ok(ancestor == descendant || self.repo.graph_descendant_of(descendant, ancestor)?)
+    }
+
+    /// Where `commit` stands against `head` in the clone's history; `None`
+    /// when the clone does not hold `commit` (or it is no commit id).
+    pub fn ancestry(&self, commit: &str, head: &str) -> Result<Option<Ancestry>> {
+        if !self.has_commit(commit) {
+            return Ok(None);
+        }
+        let (commit, head) = (Oid::from_str(commit)?, Oid::from_str(head)?);
+        Ok(Some(if commit == head {
+            Ancestry::Same
+        } else if self.repo.graph_descendant_of(head, commit)? {
+            Ancestry::Older
+        } else if self.repo.graph_descendant_of(commit, head)? {
+            Ancestry::Newer
+        } else {
+            Ancestry::Unrelated
+        }))
     }
 
     pub fn commit_time(&self, sha: &str) -> Result<OffsetDateTime> {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::error::Exit;
 use crate::lint::Finding;
 use crate::targets::gitbook::answers::{ErrorAction, Operation};
+use crate::targets::gitbook::space::GitBookEditsFound;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +28,13 @@ pub enum OutcomeStatus {
     TimedOut,
     /// No answer after retries; or queued, and the result stayed unreadable.
     Unreachable,
+    /// GitBook's live revision already holds the head commit: nothing sent.
+    AlreadyImported,
+    /// GitBook's live revision holds a commit newer than the head: nothing
+    /// sent.
+    Superseded,
+    /// GitBook holds work Git does not have: nothing imported.
+    Conflict,
 }
 
 impl OutcomeStatus {
@@ -36,8 +44,12 @@ impl OutcomeStatus {
             | OutcomeStatus::Verified
             | OutcomeStatus::Queued
             | OutcomeStatus::Planned
-            | OutcomeStatus::Skipped => Exit::Ok,
-            OutcomeStatus::Failed | OutcomeStatus::NotStarted | OutcomeStatus::TimedOut => Exit::TargetFailed,
+            | OutcomeStatus::Skipped
+            | OutcomeStatus::AlreadyImported
+            | OutcomeStatus::Superseded => Exit::Ok,
+            OutcomeStatus::Failed | OutcomeStatus::NotStarted | OutcomeStatus::TimedOut | OutcomeStatus::Conflict => {
+                Exit::TargetFailed
+            }
             OutcomeStatus::Unreachable => Exit::Unreachable,
         }
     }
@@ -53,6 +65,9 @@ impl OutcomeStatus {
             OutcomeStatus::NotStarted => "not_started",
             OutcomeStatus::TimedOut => "timed_out",
             OutcomeStatus::Unreachable => "unreachable",
+            OutcomeStatus::AlreadyImported => "already_imported",
+            OutcomeStatus::Superseded => "superseded",
+            OutcomeStatus::Conflict => "conflict",
         }
     }
 }
@@ -84,6 +99,11 @@ pub struct Outcome {
     /// certificate): the run exits 2.
     #[serde(skip)]
     pub bad_configuration: bool,
+    /// What GitBook held that Git did not, read before the import: on a
+    /// `conflict`, what was kept; after `gitbook_edits = "overwrite"`, what
+    /// was replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitbook_edits: Option<GitBookEditsFound>,
     /// The docs pre-flight's findings new in the range.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
@@ -104,6 +124,7 @@ impl Outcome {
             docs_url: None,
             live_commit: None,
             bad_configuration: false,
+            gitbook_edits: None,
             findings: Vec::new(),
             stopped_before_sending: false,
         }

@@ -27,6 +27,7 @@ pub struct DocsyncEnv {
     pub branch: Option<String>,
     pub export_branch: Option<String>,
     pub export_mr: Option<String>,
+    pub gitbook_edits: Option<String>,
     pub concurrency: Option<String>,
     pub direction: Option<String>,
     pub previews: Option<String>,

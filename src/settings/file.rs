@@ -55,6 +55,7 @@ pub struct FileTarget {
     pub branch: Option<toml::Spanned<String>>,
     pub export_branch: Option<String>,
     pub export_mr: Option<bool>,
+    pub gitbook_edits: Option<String>,
     pub concurrency: Option<toml::Spanned<u32>>,
     pub direction: Option<toml::Spanned<String>>,
     pub previews: Option<bool>,

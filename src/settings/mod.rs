@@ -51,7 +51,7 @@ use crate::settings::pipeline::Pipeline;
 
 // The settings' types most stages read, at the path they always had.
 pub use crate::settings::paths::PathFilter;
-pub use crate::settings::target::{DotTarget, GitBookTarget, Target, TargetKind};
+pub use crate::settings::target::{DotTarget, GitBookEdits, GitBookTarget, Target, TargetKind};
 
 /// What the docs pre-flight does before a sync (`DOCSYNC_LINT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -20,13 +20,34 @@ use crate::settings::flags::SettingFlags;
 use crate::settings::lookup::Layers;
 use crate::settings::paths::PathFilter;
 use crate::settings::pipeline::{Pipeline, non_empty};
-use crate::settings::values::{normalize_directory, parse_bool, parse_direction, parse_url, split_list};
+use crate::settings::values::{
+    normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url, split_list,
+};
 
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 pub(super) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(super) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What an import does when the space holds work Git does not have
+/// (`gitbook_edits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitBookEdits {
+    /// Import nothing: the target ends `conflict`.
+    Refuse,
+    /// Import anyway, naming what is replaced.
+    Overwrite,
+}
+
+impl GitBookEdits {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitBookEdits::Refuse => "refuse",
+            GitBookEdits::Overwrite => "overwrite",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct GitBookTarget {
@@ -39,6 +60,8 @@ pub struct GitBookTarget {
     pub git_token_source: String,
     pub export_branch: Option<String>,
     pub export_mr: bool,
+    /// What an import does when GitBook holds edits Git does not have.
+    pub gitbook_edits: GitBookEdits,
     /// Wait for GitBook's verdict, and for how long.
     pub wait: bool,
     pub wait_timeout: Duration,
@@ -432,6 +455,17 @@ impl TargetBuilder<'_> {
                 "export_mr",
             )
             .map_or(Some(false), |(value, source)| parse_bool(&value, &source, problems));
+        let gitbook_edits = self
+            .layers
+            .lookup(
+                raw.gitbook_edits.as_deref(),
+                &s.gitbook_edits,
+                &d.gitbook_edits,
+                defaults.gitbook_edits.clone(),
+                "DOCSYNC_GITBOOK_EDITS",
+                "gitbook_edits",
+            )
+            .map_or(Some(GitBookEdits::Refuse), |(value, source)| parse_gitbook_edits(&value, &source, problems));
         Some(GitBookTarget {
             space: space?,
             api_url: api_url?,
@@ -441,6 +475,7 @@ impl TargetBuilder<'_> {
             git_token_source,
             export_branch,
             export_mr: export_mr.unwrap_or(false),
+            gitbook_edits: gitbook_edits?,
             wait: overridden.wait,
             wait_timeout: overridden.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
             start_timeout: overridden.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
@@ -592,6 +627,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::secret::Secret;
+    use crate::settings::GitBookEdits;
     use crate::settings::file::FileTarget;
     use crate::settings::flags::GlobalFlags;
     use crate::settings::resolve::resolve;
@@ -673,6 +709,10 @@ mod tests {
                     Box::new(|t| assert_eq!(gitbook(t.unwrap()).export_branch.as_deref(), Some("gitbook"))),
                 ),
                 "export_mr" => ("= true", Box::new(|t| assert!(gitbook(t.unwrap()).export_mr))),
+                "gitbook_edits" => (
+                    "= \"overwrite\"",
+                    Box::new(|t| assert_eq!(gitbook(t.unwrap()).gitbook_edits, GitBookEdits::Overwrite)),
+                ),
                 "direction" => ("= \"export\"", Box::new(|t| assert_eq!(t.unwrap().direction, Direction::Export))),
                 "previews" => ("= false", Box::new(|t| assert!(!t.unwrap().previews))),
                 "wait" => ("= false", Box::new(|t| assert!(!gitbook(t.unwrap()).wait))),

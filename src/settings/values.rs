@@ -6,7 +6,7 @@
 use url::Url;
 
 use crate::error::BadInput;
-use crate::settings::{Direction, LintMode};
+use crate::settings::{Direction, GitBookEdits, LintMode};
 
 const MAX_CONCURRENCY: usize = 64;
 
@@ -51,6 +51,24 @@ pub(super) fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadI
                     source,
                     "unknown direction",
                     "use import (GitLab → platform) or export (GitBook → GitLab)",
+                )
+                .with_value(value),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn parse_gitbook_edits(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<GitBookEdits> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "refuse" => Some(GitBookEdits::Refuse),
+        "overwrite" => Some(GitBookEdits::Overwrite),
+        _ => {
+            problems.push(
+                BadInput::new(
+                    source,
+                    "unknown way to treat edits made in GitBook",
+                    "use refuse (import nothing) or overwrite (import anyway, replacing them)",
                 )
                 .with_value(value),
             );

@@ -539,7 +539,9 @@ include:
 "#,
         api = prism.api_url()
     ));
-    let output = project.run_job("docsync-sync", &[]);
+    // Prism's example live revision names a commit no branch holds: the
+    // import goes ahead only with gitbook_edits = overwrite.
+    let output = project.run_job("docsync-sync", &[("DOCSYNC_GITBOOK_EDITS", "overwrite")]);
     let job_log = project.state_file("output/docsync-sync.log");
     let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
     assert!(output.status.success(), "the sync job failed: {context}");
@@ -585,7 +587,7 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
     project.repo.write(
         "docsync.toml",
         &format!(
-            "[defaults]\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\nwait_timeout = \"1m\"\npreviews = false\nexport_mr = true\n",
+            "[defaults]\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\nwait_timeout = \"1m\"\npreviews = false\nexport_mr = true\ngitbook_edits = \"overwrite\"\n",
             api = prism.api_url()
         ),
     );

@@ -98,7 +98,7 @@ server.serve_forever()
 
 /// How the server behaves.
 #[derive(Default)]
-struct Options {
+pub(crate) struct Options {
     tls: bool,
     /// `user:password` the server requires.
     auth: Option<&'static str>,
@@ -106,7 +106,7 @@ struct Options {
 }
 
 /// The server, stopped when dropped.
-struct GitServer {
+pub(crate) struct GitServer {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -124,7 +124,7 @@ struct Seen {
 
 impl GitServer {
     /// Serves the repositories under `root` (the test's temporary directory).
-    fn start(root: &Path, options: Options) -> GitServer {
+    pub(crate) fn start(root: &Path, options: Options) -> GitServer {
         let log = root.join(format!("git-server-{}.log", common::free_port()));
         let tls = if options.tls {
             let dir = manifest_dir().join("tests/fixtures/tls");
@@ -154,7 +154,7 @@ impl GitServer {
     }
 
     /// The URL of repository `name` on 127.0.0.1, with `userinfo` (`user:password@`).
-    fn url(&self, userinfo: &str, name: &str) -> String {
+    pub(crate) fn url(&self, userinfo: &str, name: &str) -> String {
         format!("{}://{userinfo}127.0.0.1:{}/{name}", self.scheme, self.port)
     }
 

@@ -12,7 +12,7 @@ use crate::common;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,7 +21,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::{
     ACCEPTED_DATE, Job, NEW_STARTED, OLD_STARTED, PIPELINE_CREATED_AT_UTC, Pipeline, Run, TestRepo, ci_env,
-    gitbook_accepted, gitbook_state, mock_server, old_success, read_dotenv, run_in_background,
+    gitbook_accepted, gitbook_state, mock_server, mount_live_before_import, old_success, read_dotenv,
+    run_in_background,
 };
 
 const SPACE: &str = "spcFaults";
@@ -341,6 +342,7 @@ async fn import_is_followed_through_its_stages_to_success() {
     );
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
@@ -360,10 +362,15 @@ async fn import_is_followed_through_its_stages_to_success() {
     assert_headers(&requests);
     assert_import_bodies(&requests);
     assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{:?}", routes(&requests));
-    // One read before the import, then one per answer until success, then
-    // the live revision.
+    // The live revision before the import (the guard, docs/gitbook.md),
+    // one git/info read before the import, then one per answer until
+    // success, then the live revision.
     assert_eq!(count(&requests, "GET", INFO_PATH), 1 + 6, "{:?}", routes(&requests));
-    assert_eq!(routes(&requests)[..2], [format!("GET {INFO_PATH}"), format!("POST {IMPORT_PATH}")]);
+    assert_eq!(
+        routes(&requests)[..3],
+        [format!("GET {CONTENT_PATH}"), format!("GET {INFO_PATH}"), format!("POST {IMPORT_PATH}")]
+    );
+    assert_eq!(count(&requests, "GET", CONTENT_PATH), 2, "{:?}", routes(&requests));
     assert_eq!(routes(&requests).last(), Some(&format!("GET {CONTENT_PATH}")), "{:?}", routes(&requests));
     assert_report(&job, "synced", "verified");
     assert_eq!(read_dotenv(&job.report).get("DOCSYNC_URL").map(String::as_str), Some(DOCS_URL));
@@ -382,6 +389,7 @@ async fn failed_import_shows_gitbooks_error_and_fix_link() {
     let timeline = Timeline::new(old_success(), vec![old_success(), new_operation("running", "cloning"), failure]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
@@ -397,6 +405,7 @@ async fn failed_import_shows_gitbooks_error_and_fix_link() {
         let server = mock_server().await;
         mount_timeline(&server, &timeline).await;
         let job = push_job(&api(&server), &[]);
+        mount_live_before_import(&server, SPACE, &job.base).await;
         run_docsync(&job, &["sync", "--format", "json"]).await
     };
     json_run.assert_code(1);
@@ -414,6 +423,7 @@ async fn import_still_running_when_the_wait_ends_fails_the_job() {
     let timeline = Timeline::new(old_success(), vec![new_operation("running", "importing pages")]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "1s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
@@ -430,6 +440,7 @@ async fn an_older_finished_operation_is_never_taken_for_ours() {
     let timeline = Timeline::new(old_success(), vec![old_success()]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "1s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(1);
@@ -450,6 +461,7 @@ async fn a_token_that_cannot_read_git_info_still_queues_the_import() {
     mount_import(&server, gitbook_accepted()).await;
     mount_info(&server, gitbook_error(403, "You do not have permission to read this space's Git Sync")).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
@@ -469,12 +481,14 @@ async fn without_waiting_there_is_one_post_and_no_git_info() {
     mount_import(&server, gitbook_accepted()).await;
     mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success())).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(0);
     assert_eq!(only_target(&run.json())["outcome"]["status"], "queued", "{}", run.context());
     let requests = received(&server).await;
-    assert_eq!(routes(&requests), [format!("POST {IMPORT_PATH}")]);
+    // The guard's one read of the live revision, then the import.
+    assert_eq!(routes(&requests), [format!("GET {CONTENT_PATH}"), format!("POST {IMPORT_PATH}")]);
     assert_headers(&requests);
     assert_import_bodies(&requests);
 }
@@ -491,6 +505,7 @@ async fn rate_limit_is_waited_out_as_retry_after_says() {
     ]);
     mount_import(&server, SequenceResponder(Arc::clone(&imports))).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "3")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(0);
@@ -509,6 +524,7 @@ async fn service_unavailable_every_time_is_unreachable_after_the_retries() {
     let server = mock_server().await;
     mount_import(&server, gitbook_error(503, "Service Unavailable")).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
@@ -563,18 +579,21 @@ impl Drop for SlammingDoor {
 
 /// The import's connection is dropped: GitBook may have queued it. docsync
 /// reads git/info before sending it again; when that cannot be read either,
-/// the import is never sent twice.
+/// the import is never sent twice. (`gitbook_edits = "overwrite"`: the
+/// space's content, unreadable too, does not hold the import back.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connections_are_unreachable_and_never_resent_blind() {
     let door = SlammingDoor::open();
     let api = format!("http://127.0.0.1:{}/v1", door.port);
-    let job = push_job(&api, &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2")]);
+    let job =
+        push_job(&api, &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "2"), ("DOCSYNC_GITBOOK_EDITS", "overwrite")]);
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
     assert!(run.stderr.contains("not sending it again"), "{}", run.context());
-    // One import, then git/info read three times (a read is retried).
-    assert_eq!(door.accepted.load(Ordering::SeqCst), 1 + 3, "{}", run.context());
+    // The content read three times (a read is retried), one import, then
+    // git/info read three times.
+    assert_eq!(door.accepted.load(Ordering::SeqCst), 3 + 1 + 3, "{}", run.context());
     assert_report(&job, "unreachable", "unreachable");
 }
 
@@ -596,6 +615,7 @@ async fn answers_slower_than_the_http_timeout_are_resent_after_a_look_then_unrea
             ("DOCSYNC_START_TIMEOUT", "300ms"),
         ],
     );
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
@@ -613,6 +633,7 @@ async fn refused_import(answer: ResponseTemplate) -> (Run, Vec<Request>) {
     let server = mock_server().await;
     mount_import(&server, answer).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_RETRIES", "3")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     let run = run_docsync(&job, &["sync"]).await;
     let requests = received(&server).await;
     assert_eq!(
@@ -682,6 +703,7 @@ async fn someone_elses_running_operation_is_logged_and_never_taken_for_ours() {
     );
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
@@ -702,6 +724,7 @@ async fn no_operation_of_ours_within_the_start_timeout_is_not_started() {
     let timeline = Timeline::new(old_success(), vec![old_success()]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_START_TIMEOUT", "1s"), ("DOCSYNC_WAIT_TIMEOUT", "20s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
@@ -722,6 +745,7 @@ async fn an_unreadable_verdict_is_unreachable_result_unknown() {
         mount_import(&server, gitbook_accepted()).await;
         mount_info(&server, answer).await;
         let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "2")]);
+        mount_live_before_import(&server, SPACE, &job.base).await;
 
         let run = run_docsync(&job, &["sync"]).await;
         assert_eq!(run.code(), Some(3), "{label}\n{}", run.context());
@@ -742,6 +766,7 @@ async fn a_hanging_poll_is_bounded_by_the_wait_timeout() {
     mount_import(&server, SequenceResponder(Sequence::for_timeline(&hanging))).await;
     mount_info(&server, HangingAfterImport(Arc::clone(&hanging))).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT_TIMEOUT", "3s"), ("DOCSYNC_HTTP_TIMEOUT", "30s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
@@ -771,6 +796,7 @@ async fn progress_lines_show_stage_tasks_and_time_waited() {
     let timeline = Timeline::new(old_success(), vec![counted, new_operation("success", "finalize")]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync"]).await;
@@ -787,6 +813,7 @@ async fn a_live_revision_of_another_commit_is_a_warning_naming_both() {
     let timeline = Timeline::new(old_success(), vec![new_operation("success", "finalize")]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.base).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
@@ -826,6 +853,7 @@ async fn an_export_after_a_504_that_gitbook_started_is_sent_once() {
         .await;
     mount_info(&server, DatedInfo(Arc::clone(&timeline))).await;
     let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "3")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["export", "--format", "json"]).await;
     run.assert_code(0);
@@ -845,6 +873,7 @@ async fn an_import_after_a_504_that_gitbook_did_not_start_is_resent_bounded() {
     mount_info(&server, ResponseTemplate::new(200).set_body_json(old_success()).insert_header("date", ACCEPTED_DATE))
         .await;
     let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "3"), ("DOCSYNC_START_TIMEOUT", "300ms")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(3);
@@ -893,6 +922,7 @@ async fn a_later_operation_in_place_of_ours_is_never_taken_for_ours() {
         );
         let imports = mount_timeline(&server, &timeline).await;
         let job = push_job(&api(&server), &[]);
+        mount_live_before_import(&server, SPACE, &job.base).await;
         mount_content(&server, if live.is_some() { &job.head } else { OTHER_COMMIT }).await;
 
         let run = run_docsync(&job, &["sync", "--format", "json"]).await;
@@ -918,13 +948,15 @@ async fn an_operation_without_a_direction_is_not_ours() {
     let timeline = Timeline::new(old_success(), vec![undirected]);
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_START_TIMEOUT", "1s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(1);
     let result = run.json();
     assert_eq!(only_target(&result)["outcome"]["status"], "not_started", "{result:#}");
-    assert_eq!(count(&received(&server).await, "GET", CONTENT_PATH), 0, "nothing of ours to verify");
+    // The guard's read before the import only: nothing of ours to verify.
+    assert_eq!(count(&received(&server).await, "GET", CONTENT_PATH), 1, "nothing of ours to verify");
 }
 
 /// On a merge request, a branch import starts after the preview's 204 and
@@ -939,6 +971,7 @@ async fn a_preview_never_takes_a_branch_imports_verdict() {
     let timeline = Timeline::new(old_success(), vec![operation("running", "import", NEW_STARTED), branch_failure]);
     let imports = mount_timeline(&server, &timeline).await;
     let mut job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     let (base, head) = (job.base.clone(), job.head.clone());
     for (key, value) in ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &base, sha: &head, source_branch_sha: None })
     {
@@ -974,14 +1007,22 @@ async fn without_gitbooks_date_no_verdict_is_matched() {
 
     // hyper, under wiremock, dates every answer itself: a GitBook that sends
     // no Date at all is a bare HTTP/1.1 server.
+    let live: Arc<OnceLock<String>> = Arc::default();
     let answer = {
-        let shown = shown.clone();
+        let (shown, live) = (shown.clone(), Arc::clone(&live));
         move |request_line: &str| {
-            Some(if request_line.starts_with("POST ") { BARE_NO_CONTENT.to_owned() } else { bare_json(&shown, "") })
+            Some(if request_line.starts_with("POST ") {
+                BARE_NO_CONTENT.to_owned()
+            } else if request_line.contains("/content") {
+                bare_json(&revision(live.get().map(String::as_str).unwrap_or_default()), "")
+            } else {
+                bare_json(&shown, "")
+            })
         }
     };
     let undated = BareGitBook::open(Box::new(answer));
     let job = push_job(&undated.api(), &[]);
+    let _ = live.set(job.base.clone());
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     assert_unmatched(&run, "no Date header");
     assert_eq!(undated.posts.load(Ordering::SeqCst), 1, "{}", run.context());
@@ -997,6 +1038,7 @@ async fn without_gitbooks_date_no_verdict_is_matched() {
     mount_import(&server, SequenceResponder(Arc::clone(&imports))).await;
     mount_info(&server, InfoResponder(Arc::clone(&timeline))).await;
     let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     assert_unmatched(&run, numeric);
@@ -1106,6 +1148,7 @@ async fn an_unreadable_started_at_is_named_not_blamed_on_the_installation() {
     );
     mount_timeline(&server, &timeline).await;
     let job = push_job(&api(&server), &[("DOCSYNC_START_TIMEOUT", "1s")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
     mount_content(&server, &job.head).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
@@ -1158,6 +1201,7 @@ async fn a_request_gitbook_starts_late_after_a_502_or_504_is_sent_once() {
         let starts_later = StartsLater { posts: Arc::clone(&posts), delay: Duration::from_millis(1500), direction };
         mount_info(&server, starts_later).await;
         let job = push_job(&api(&server), &[("DOCSYNC_RETRIES", "3")]);
+        mount_live_before_import(&server, SPACE, &job.base).await;
         mount_content(&server, &job.head).await;
 
         let run = run_docsync(&job, &[command, "--format", "json"]).await;
@@ -1174,13 +1218,18 @@ async fn a_request_gitbook_starts_late_after_a_502_or_504_is_sent_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_whose_connection_dropped_and_that_gitbook_starts_late_is_sent_once() {
     let first_post: Arc<Mutex<Option<Instant>>> = Arc::default();
+    // The live revision before the import: the job's base.
+    let live: Arc<OnceLock<String>> = Arc::default();
     let answer = {
-        let first_post = Arc::clone(&first_post);
+        let (first_post, live) = (Arc::clone(&first_post), Arc::clone(&live));
         move |request_line: &str| {
             let mut first = first_post.lock().unwrap_or_else(|p| p.into_inner());
             if request_line.starts_with("POST ") {
                 first.get_or_insert_with(Instant::now);
                 return None;
+            }
+            if request_line.contains("/content") && first.is_none() {
+                return Some(bare_json(&revision(live.get().map(String::as_str).unwrap_or_default()), ""));
             }
             if request_line.contains("/content") {
                 return Some(bare_json(&revision(OTHER_COMMIT), ""));
@@ -1197,6 +1246,7 @@ async fn an_import_whose_connection_dropped_and_that_gitbook_starts_late_is_sent
     };
     let gitbook = BareGitBook::open(Box::new(answer));
     let job = push_job(&gitbook.api(), &[("DOCSYNC_RETRIES", "2")]);
+    let _ = live.set(job.base.clone());
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     assert_eq!(gitbook.posts.load(Ordering::SeqCst), 1, "one import only\n{}", run.context());
@@ -1216,6 +1266,7 @@ async fn an_unwritable_report_path_exits_4_before_any_request() {
     for variable in ["DOCSYNC_REPORT", "DOCSYNC_REPORT_JSON"] {
         let server = mock_server().await;
         let mut job = push_job(&api(&server), &[]);
+        mount_live_before_import(&server, SPACE, &job.base).await;
         let missing = job.repo.root().join("no-such-directory").join("report");
         job.set(variable, &missing.display().to_string());
 
@@ -1234,6 +1285,7 @@ async fn a_report_that_fails_to_write_still_prints_the_result() {
     let server = mock_server().await;
     mount_import(&server, gitbook_accepted()).await;
     let job = push_job(&api(&server), &[("DOCSYNC_WAIT", "false"), ("DOCSYNC_REPORT_JSON", "/dev/full")]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
 
     let run = run_docsync(&job, &["sync", "--format", "json"]).await;
     run.assert_code(4);
@@ -1261,6 +1313,9 @@ async fn twenty_five_targets_write_a_dotenv_gitlab_accepts_and_a_full_json_repor
     job.repo.git(&["commit", "-q", "--amend", "--no-edit"]);
     job.head = job.repo.head();
     job.set("CI_COMMIT_SHA", &job.head.clone());
+    for i in 0..names.len() {
+        mount_live_before_import(&server, &format!("spc{i:02}"), &job.base).await;
+    }
 
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(0);

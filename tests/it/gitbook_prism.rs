@@ -79,6 +79,10 @@ fn gitbook_env(env: Env, api_url: &str, space: &str) -> Env {
             // the live revision went unread. No test here waits for a timeout.
             ("DOCSYNC_HTTP_TIMEOUT", "60s"),
             ("DOCSYNC_REPORT", "none"),
+            // Prism's example live revision names a commit no branch holds:
+            // the guard reads GitBook's edits back (requests Prism checks),
+            // then the import goes ahead.
+            ("DOCSYNC_GITBOOK_EDITS", "overwrite"),
         ],
     )
 }
@@ -157,6 +161,34 @@ fn push_import_on_the_sync_branch_conforms() {
     assert_eq!(target["outcome"]["status"], "queued", "{target:#}");
     assert_eq!(target["request"]["body"]["timestamp"], PIPELINE_CREATED_AT_UTC, "{target:#}");
     assert_eq!(result["status"], "synced", "{result:#}");
+}
+
+/// The guard's reads before an import: the live revision, its changes and
+/// its parent, each a request the spec allows and an answer docsync decodes.
+/// Prism's example revision holds a commit no branch has, so the default
+/// `gitbook_edits = "refuse"` ends the target `conflict`, nothing imported.
+#[test]
+fn the_guards_reads_before_an_import_conform() {
+    let prism = prism();
+    let (repo, first, second) = docs_history();
+    let env = with(
+        gitbook_env(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &prism.api_url(),
+            "spcGuard",
+        ),
+        &[("DOCSYNC_GITBOOK_EDITS", "refuse")],
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    let prism_lines = prism.log_for_space("spcGuard");
+    assert_eq!(run.code(), Some(1), "{}\nPrism's log:\n{prism_lines}", run.context());
+    let result = run.json();
+    assert_eq!(only_target(&result)["outcome"]["status"], "conflict", "{result:#}");
+    for route in ["get /spaces/spcGuard/content", "/changes", "get /spaces/spcGuard/revisions/"] {
+        assert!(prism_lines.contains(route), "Prism never logged {route:?}:\n{prism_lines}");
+    }
+    assert!(!prism_lines.contains("post /spaces/spcGuard/git/import"), "{prism_lines}");
+    assert!(!prism_lines.contains('✖'), "Prism refused a request of the guard:\n{prism_lines}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod ci_template;
 mod differential;
 mod dot_webhook;
 mod git_transport;
+mod gitbook_edits;
 mod gitbook_faults;
 mod gitbook_prism;
 mod gitlab;

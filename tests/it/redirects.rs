@@ -205,7 +205,11 @@ async fn gitbook_redirects_are_never_followed() {
     let other = other_host().await;
     let other_tls = TlsServer::start(String::new()).await;
     for location in locations(&other, &other_tls, "/v1/spaces/spcRedirect/git/import") {
-        for (status, wait) in [(302, "false"), (307, "false"), (308, "true")] {
+        // 302: the guard's read of the space before the import is redirected,
+        // so nothing is imported; 307 and 308, with gitbook_edits = overwrite
+        // (an unread space does not hold the import back): the import is.
+        for (status, wait, edits) in [(302, "false", "refuse"), (307, "false", "overwrite"), (308, "true", "overwrite")]
+        {
             let server = TlsServer::redirecting(status, &location).await;
             let env = quick(with(
                 ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
@@ -215,12 +219,17 @@ async fn gitbook_redirects_are_never_followed() {
                     ("DOCSYNC_GIT_TOKEN", GIT_TOKEN),
                     ("DOCSYNC_GITBOOK_API_URL", &server.url("/v1")),
                     ("DOCSYNC_WAIT", wait),
+                    ("DOCSYNC_GITBOOK_EDITS", edits),
                 ],
             ));
             let run = docsync(&repo, &env, &["sync"]).await;
             assert_refused_redirect(&run, &location, "DOCSYNC_GITBOOK_API_URL", (&other, &other_tls)).await;
             let requests = server.requests();
             let imports: Vec<&Seen> = requests.iter().filter(|r| r.head.starts_with("POST ")).collect();
+            if edits == "refuse" {
+                assert!(imports.is_empty(), "the space's content was not read: nothing imported: {requests:#?}");
+                continue;
+            }
             assert_eq!(imports.len(), 1, "one import, never resent after a redirect: {requests:#?}");
             assert!(imports[0].head.contains(&format!("Bearer {GITBOOK_TOKEN}")), "{imports:#?}");
             assert!(imports[0].body.contains(GIT_TOKEN), "the import body carried the git token: {imports:#?}");

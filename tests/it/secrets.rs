@@ -287,6 +287,13 @@ async fn mount(server: &MockServer, verb: &str, route: &str, responder: impl Res
     Mock::given(method(verb)).and(path_regex(route)).respond_with(responder).mount(server).await;
 }
 
+/// The space's live revision, read before every import: commit `oid`, the
+/// one before the push.
+async fn mount_live(server: &MockServer, oid: &str) {
+    let revision = common::live_revision(oid);
+    mount(server, "GET", "^/v1/spaces/spcSecrets/content$", ResponseTemplate::new(200).set_body_json(revision)).await;
+}
+
 /// `git/info` with an operation whose error and fix link echo the request.
 struct EchoingFailedOperation;
 
@@ -474,6 +481,7 @@ async fn sync_success_with_trace_logs() {
     })
     .await;
     let (repo, first, second) = docs_history();
+    mount_live(&server, &first).await;
     let env = gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri()));
     for args in [&["sync", "-vv"][..], &["sync", "--format", "json", "-vv"]] {
         let run = run_docsync("sync success", &repo, &env, args).await;
@@ -490,6 +498,7 @@ async fn sync_failure_reported_by_gitbook_echoing_everything() {
     mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", gitbook_accepted()).await;
     mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
     let (repo, first, second) = docs_history();
+    mount_live(&server, &first).await;
     let artifacts = repo.outside_dir("artifacts");
     let env = with(
         gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
@@ -510,6 +519,7 @@ async fn refusals_that_echo_the_token_and_body() {
         let server = echo_server().await;
         mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", Echo(status)).await;
         mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", Echo(status)).await;
+        mount_live(&server, &first).await;
         let env = gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri()));
         for wait in ["true", "false"] {
             let env = with(env.clone(), &[("DOCSYNC_WAIT", wait)]);
@@ -529,13 +539,15 @@ async fn echoed_clone_url_with_an_encoded_token() {
     let server = echo_server().await;
     mount(&server, "POST", "^/v1/spaces/spcSecrets/git/import$", Echo(400)).await;
     let (repo, first, second) = docs_history();
+    mount_live(&server, &first).await;
     let env = with(
         gitbook_target(planted(push_env(&first, &second), &server.uri()), &format!("{}/v1", server.uri())),
         &[("DOCSYNC_GIT_TOKEN", SPECIAL_GIT_TOKEN), ("DOCSYNC_WAIT", "false")],
     );
     let run = run_docsync("encoded clone URL echoed", &repo, &env, &["sync", "--format", "json"]).await;
     let requests = server.received_requests().await.unwrap_or_default();
-    let body = requests.first().map(|r| String::from_utf8_lossy(&r.body).into_owned()).unwrap_or_default();
+    let import = requests.iter().find(|r| r.method.as_str() == "POST");
+    let body = import.map(|r| String::from_utf8_lossy(&r.body).into_owned()).unwrap_or_default();
     assert!(
         body.contains("gittok%2FPLANTED%2B7777%40x%3Ay%22z%5Cw"),
         "the clone URL carries the encoded token: {body}"
@@ -546,9 +558,10 @@ async fn echoed_clone_url_with_an_encoded_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_success_and_refusal() {
-    let (repo, _, _) = docs_history();
+    let (repo, first, _) = docs_history();
     let server = echo_server().await;
     mount(&server, "GET", "^/v1/spaces/spcSecrets/git/info$", EchoingFailedOperation).await;
+    mount_live(&server, &first).await;
     let env = gitbook_target(planted(Env::new(), &server.uri()), &format!("{}/v1", server.uri()));
     for args in [&["status", "-vv"][..], &["status", "--format", "json"]] {
         let run = run_docsync("status", &repo, &env, args).await;

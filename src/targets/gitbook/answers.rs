@@ -95,13 +95,83 @@ pub struct ErrorAction {
     pub url: String,
 }
 
-/// GitBook's live revision of a space (`GET content`), narrowed to what
-/// tells which commit it holds and where to see it.
+/// A revision of a space (`GET content`, `GET revisions/{revisionId}`),
+/// narrowed to what tells which commit it holds, where it came from, its
+/// pages and where to see it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Revision {
     #[serde(default)]
+    pub id: String,
+    /// `edits`, `merge`, `rollback`, `update`, `computed`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub parents: Vec<String>,
+    #[serde(default)]
     pub git: Option<RevisionCommit>,
+    #[serde(default, deserialize_with = "pages_read")]
+    pub pages: Vec<RevisionPage>,
     pub urls: RevisionUrls,
+}
+
+/// The pages docsync can read: links, computed pages and entries of shapes
+/// it does not know are left out, not an error (only a page's file and
+/// link are read, to name it).
+fn pages_read<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<RevisionPage>, D::Error> {
+    let entries = Option::<Vec<serde_json::Value>>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(entries.into_iter().filter_map(|entry| serde_json::from_value(entry).ok()).collect())
+}
+
+/// A page of a revision, and the pages under it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevisionPage {
+    #[serde(default)]
+    pub id: String,
+    /// The file in the repository the page came from or goes to.
+    #[serde(default)]
+    pub git: Option<PageFile>,
+    #[serde(default)]
+    pub urls: Option<RevisionUrls>,
+    #[serde(default, deserialize_with = "pages_read")]
+    pub pages: Vec<RevisionPage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PageFile {
+    pub path: String,
+}
+
+/// `GET revisions/{revisionId}/changes`: what a revision changed, by page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevisionChanges {
+    #[serde(default)]
+    pub changes: Vec<SemanticChange>,
+    /// How many changes GitBook left out of the answer.
+    #[serde(default)]
+    pub more: Option<f64>,
+}
+
+/// One change; those not of a page (files, variables…) have no `page`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SemanticChange {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub page: Option<ChangedPage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangedPage {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    /// The page's path in GitBook (not in the repository).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

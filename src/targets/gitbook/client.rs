@@ -9,7 +9,7 @@ use url::Url;
 use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
-use crate::targets::gitbook::answers::{GitSyncState, Revision};
+use crate::targets::gitbook::answers::{GitSyncState, Revision, RevisionChanges};
 use crate::targets::gitbook::{GitRequestBody, endpoint, space_url};
 
 /// Why a GitBook call failed, in the terms the user must act on.
@@ -108,6 +108,21 @@ impl GitBookClient<'_> {
         let mut url = space_url(&self.target.api_url, &self.target.space, &["content"]);
         // The page tree is not needed, only the revision's git metadata.
         url.query_pairs_mut().append_pair("computed", "false");
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        response.json().map_err(decode_error)
+    }
+
+    /// `GET revisions/{revisionId}`: an earlier revision of the space.
+    pub async fn revision(&self, id: &str) -> Result<Revision, GitBookError> {
+        let mut url = space_url(&self.target.api_url, &self.target.space, &["revisions", id]);
+        url.query_pairs_mut().append_pair("computed", "false");
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        response.json().map_err(decode_error)
+    }
+
+    /// `GET revisions/{revisionId}/changes`: what a revision changed.
+    pub async fn revision_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
+        let url = space_url(&self.target.api_url, &self.target.space, &["revisions", id, "changes"]);
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
         response.json().map_err(decode_error)
     }

@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod client;
+pub mod space;
 pub mod verdict;
 
 use serde::Serialize;

@@ -562,6 +562,36 @@ pub fn gitbook_state(operation: Option<Value>) -> Value {
     state
 }
 
+/// GitBook's live revision of a space, as its spec shapes it: one page,
+/// imported from commit `oid`.
+pub fn live_revision(oid: &str) -> Value {
+    serde_json::json!({
+        "object": "revision", "id": "rev-live", "type": "update", "parents": ["rev-0"],
+        "pages": [{ "id": "p-1", "kind": "sheet", "type": "document", "title": "Docs", "path": "readme",
+                    "slug": "readme", "pages": [], "urls": { "app": "https://app.gitbook.com/o/org/s/spc/readme" },
+                    "git": { "oid": "b1", "path": "README.md" } }],
+        "files": [], "reusableContents": [], "tags": [],
+        "createdAt": "2026-11-22T14:00:40Z",
+        "git": { "oid": oid, "message": "docs", "createdByGitBook": false },
+        "urls": { "app": "https://app.gitbook.com/o/org/s/spc/" },
+    })
+}
+
+/// The space's live revision before the job's import holds `oid`, the
+/// commit the last push imported (an ancestor of the head): docsync reads
+/// it once before every branch import (docs/gitbook.md, "Edits made in
+/// GitBook"). Answers that first read only; later reads go to the test's
+/// own mocks.
+pub async fn mount_live_before_import(server: &MockServer, space: &str, oid: &str) {
+    Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex(format!("^(/.*)?/spaces/{space}/content$")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(live_revision(oid)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
 /// GitBook's finished operation from before the job.
 pub fn old_success() -> Value {
     gitbook_state(Some(serde_json::json!({
