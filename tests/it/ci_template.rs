@@ -622,9 +622,11 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
 fn top_level_variables_reach_docsync_unless_an_input_is_given() {
     let prism = Prism::start(&gitbook_spec());
     let top_level = format!(
-        "variables:\n  DOCSYNC_GITBOOK_SPACE: spcTopLevel\n  DOCSYNC_GITBOOK_API_URL: {api}\n  DOCSYNC_PROJECT_DIRECTORY: docs\n  DOCSYNC_WAIT: \"false\"\n",
+        "variables:\n  DOCSYNC_GITBOOK_SPACE: spcTopLevel\n  DOCSYNC_GITBOOK_API_URL: {api}\n  DOCSYNC_PROJECT_DIRECTORY: docs\n  DOCSYNC_WAIT: \"false\"\n  DOCSYNC_GITBOOK_EDITS: overwrite\n",
         api = prism.api_url()
     );
+    // (Prism's example live revision names a commit no branch holds: the
+    // import goes ahead only with gitbook_edits = overwrite.)
     let top_level_imports = || prism.log().matches("/spaces/spcTopLevel/git/import").count();
     for (inputs, space) in [("", "spcTopLevel"), ("      gitbook_space: spcInput\n", "spcInput")] {
         let before = top_level_imports();
@@ -667,7 +669,7 @@ fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
     project.repo.write(
         "docsync.toml",
         &format!(
-            "[defaults]\ngitbook_space = \"spcDefaultsOnly\"\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\n",
+            "[defaults]\ngitbook_space = \"spcDefaultsOnly\"\ngitbook_api_url = \"{api}\"\nproject_directory = \"docs\"\nwait = false\ngitbook_edits = \"overwrite\"\n",
             api = prism.api_url()
         ),
     );

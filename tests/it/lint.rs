@@ -801,7 +801,16 @@ fn a_code_quality_report_that_fails_to_write_still_syncs_and_prints_the_result()
     let prism = prism();
     let (repo, env) = clean_push("spcLintCqFull", prism);
     let report = repo.outside_dir("cq-full").join("docsync.env");
-    let env = with(env, &[("DOCSYNC_CODEQUALITY", "/dev/full"), ("DOCSYNC_REPORT", &report.display().to_string())]);
+    // Prism's example live revision names a commit no branch holds: the
+    // import goes ahead only with gitbook_edits = overwrite.
+    let env = with(
+        env,
+        &[
+            ("DOCSYNC_CODEQUALITY", "/dev/full"),
+            ("DOCSYNC_REPORT", &report.display().to_string()),
+            ("DOCSYNC_GITBOOK_EDITS", "overwrite"),
+        ],
+    );
 
     let run = sync(&repo, &env);
 
