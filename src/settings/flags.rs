@@ -144,7 +144,7 @@ pub struct SettingFlags {
     /// Open a merge request from the export branch into the default branch (true/false).
     #[arg(long, global = true, value_name = "BOOL")]
     pub export_mr: Option<String>,
-    /// Targets synced at once [default: 8].
+    /// HTTP requests in flight at once, across all targets (1-64) [default: 8].
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<String>,
     /// `import` or `export`, for manual pipelines [default: import].

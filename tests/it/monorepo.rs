@@ -1,4 +1,4 @@
-//! Monorepos: one job, many targets (issue 7). A repository holds several
+//! Monorepos: one job, many targets. A repository holds several
 //! documentation directories (`handbook/`, `api/`, `guides/en/`,
 //! `guides/fr/`) next to code (`src/`), and a `docsync.toml` gives each its
 //! GitBook space, plus push-webhook (Dot) receivers for two of them.
