@@ -57,7 +57,8 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
-        if let Ok(at) = httpdate_parse(value) {
+        // Any of the three forms RFC 9110 has recipients accept.
+        if let Ok(at) = httpdate::parse_http_date(value) {
             return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
         }
     }
@@ -73,14 +74,6 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         }
     }
     None
-}
-
-fn httpdate_parse(value: &str) -> Result<SystemTime, time::error::Parse> {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, &format)?.assume_utc();
-    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(at.unix_timestamp().max(0) as u64))
 }
 
 /// The server's own words from an error body: GitBook's `error.message`,
@@ -185,6 +178,51 @@ mod tests {
         headers.insert("ratelimit-reset", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    /// RFC 9110 section 5.6.7: a recipient accepts the two obsolete forms
+    /// of an HTTP date too (RFC 850's and C's asctime).
+    #[test]
+    fn retry_after_dates_in_every_form_rfc_9110_accepts() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for date in ["Fri, 15 Jan 2027 08:00:30 GMT", "Friday, 15-Jan-27 08:00:30 GMT", "Fri Jan 15 08:00:30 2027"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", HeaderValue::from_static(date));
+            assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)), "{date}");
+        }
+        // A date already past asks for no wait; a header that is neither
+        // seconds nor a date asks for none either.
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
+        headers.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers, now), None);
+    }
+
+    /// Any second a server can write as an HTTP date reads back as the
+    /// wait until it.
+    #[test]
+    fn retry_after_reads_every_date_httpdate_writes() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let config = Config {
+            cases: 1_000,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+            ..Config::default()
+        };
+        // From now to the end of year 9999, the last an HTTP date can write.
+        let result = TestRunner::new(config).run(&(0u64..253_402_300_799 - 1_800_000_000), |ahead| {
+            let at = now + Duration::from_secs(ahead);
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap());
+            prop_assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(ahead)));
+            Ok(())
+        });
+        if let Err(failure) = result {
+            panic!("{failure}");
+        }
     }
 
     #[test]

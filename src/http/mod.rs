@@ -5,7 +5,7 @@
 //! connect and request timeouts; user agent `docsync/<version>`.
 //!
 //! Retries: connection errors, timeouts and 408, 429, 502, 503, 504, with
-//! exponential backoff and full jitter, honouring `Retry-After` and rate-limit
+//! exponential backoff and equal jitter, honouring `Retry-After` and rate-limit
 //! reset headers, bounded in count and in total time. Never another 4xx. A 429
 //! also holds back every other request to the same host until the limit
 //! resets, so many targets on one host slow down together.
@@ -415,7 +415,8 @@ impl HttpClient {
         Ok(Response { status, headers, body, truncated, attempts: 0 })
     }
 
-    /// Full jitter: a random wait between half and all of the exponential step.
+    /// Equal jitter: a random wait between half and all of the exponential
+    /// step, so that a retry never comes sooner than half the step.
     fn backoff(&self, attempt: u32) -> Duration {
         let step = self.retry.base_delay.saturating_mul(1u32 << (attempt - 1).min(16));
         let step = step.min(self.retry.max_delay);

@@ -3,6 +3,8 @@
 //! request it would send. Pure, so `docsync plan` can print it and tests can
 //! check it as data.
 
+#[cfg(test)]
+mod decide_tests;
 pub mod facts;
 pub mod outcome;
 mod push_event;
@@ -23,7 +25,8 @@ use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
 
 use facts::Facts;
 
-/// The marker that skips a push, in any commit message of the range.
+/// The marker that skips a push: read in the head commit's message only,
+/// in any letter case.
 pub const SKIP_MARKER: &str = "[skip docsync]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -208,9 +211,11 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
         .changes
         .iter()
         .filter(|change| {
-            // A submodule's pointer moving is no docs change.
-            change.kind == ChangeKind::File && target.paths.matches(&change.path)
-                || change.old_path.as_deref().is_some_and(|old| target.paths.matches(old))
+            // A submodule is no docs file: neither its pointer moving nor
+            // the submodule itself moving is a docs change.
+            change.kind == ChangeKind::File
+                && (target.paths.matches(&change.path)
+                    || change.old_path.as_deref().is_some_and(|old| target.paths.matches(old)))
         })
         .cloned()
         .collect();

@@ -122,7 +122,7 @@ pub(super) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, BadInput
         BadInput::new(
             format!("{}{location}", path.display()),
             error.message().trim().to_owned(),
-            "keys are the settings' names in lower case without DOCSYNC_ (see the README's settings table)",
+            "keys are the settings' names in lower case without DOCSYNC_ (docs/settings.md lists them)",
         )
     })
 }

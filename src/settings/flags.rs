@@ -147,7 +147,7 @@ pub struct SettingFlags {
     /// What an import does when GitBook holds edits Git does not have: refuse or overwrite [default: refuse].
     #[arg(long, global = true, value_name = "MODE")]
     pub gitbook_edits: Option<String>,
-    /// Targets synced at once [default: 8].
+    /// HTTP requests in flight at once, across all targets (1-64) [default: 8].
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<String>,
     /// `import` or `export`, for manual pipelines [default: import].

@@ -6,7 +6,8 @@
 //! component crosses directories, `{a,b}` alternatives (nested too), `\`
 //! escapes. A glob without `/` matches the file name at any depth. Like
 //! globset, matching is on bytes: `?` is one byte of UTF-8, and a class
-//! holding a non-ASCII character holds its bytes.
+//! holding a non-ASCII character holds its bytes. A property test checks
+//! the matcher against globset itself (a dev-dependency).
 //!
 //! It is separate from the settings because it is a small language of its
 //! own: a parser to tokens, then each glob compiled to an automaton run
@@ -584,8 +585,8 @@ mod tests {
 
     /// What globset (0.4.19, literal separator, behind the same `**/`
     /// for a glob without `/`) answered for each glob on [`PATHS`],
-    /// recorded before it was replaced; a random comparison of 200,000
-    /// globs against globset agreed too.
+    /// recorded before it was replaced (globset, a dev-dependency, checks
+    /// random globs too: `matches_as_globset_on_random_globs_and_paths`).
     const GLOBSET_MATCHED: &[(&str, &[&str])] = &[
         ("*.md", &["a.md", "x/a.md", "guides/a.md", "guides/x/a.md", "bé.md", "README.md", ".md"]),
         ("guides/*.md", &["guides/a.md"]),
@@ -613,6 +614,60 @@ mod tests {
         ("[à-é]", &[]),
         ("**/**", PATHS),
     ];
+
+    /// Random globs over the syntax's every piece, each matched against
+    /// random paths by this matcher and by globset (0.4.19, literal
+    /// separator, behind the same `**/` for a glob without `/`): the same
+    /// globs refused, the same paths matched.
+    #[test]
+    fn matches_as_globset_on_random_globs_and_paths() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+
+        const GLOB_PIECES: &[&str] = &[
+            "a", "b", "é", ".", "-", "/", "./", "*", "**", "**/", "/**", "?", "[a-c]", "[!a]", "[^b-]", "[]a]", "[é]",
+            "{", "}", ",", "{a,b}", "{,a}", "\\", "\\*", "[", "]",
+        ];
+        const PATH_PIECES: &[&str] = &["a", "b", "c", "é", ".", "-", "/", "*", "]", "ab", "md"];
+        fn joined(pieces: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(pieces), 0..max).prop_map(|p| p.concat())
+        }
+        let reference = |glob: &str| {
+            // What `GlobSet::new` does before parsing, as docsync did with globset.
+            let anchored = glob.trim_start_matches("./").trim_start_matches('/');
+            let pattern = if anchored.contains('/') { anchored.to_owned() } else { format!("**/{anchored}") };
+            let glob = globset::GlobBuilder::new(&pattern).literal_separator(true).build()?;
+            globset::GlobSetBuilder::new().add(glob).build()
+        };
+        let config = Config {
+            cases: 3_000,
+            max_shrink_iters: 256,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+            ..Config::default()
+        };
+        let cases = (joined(GLOB_PIECES, 7), prop::collection::vec(joined(PATH_PIECES, 7), 1..16));
+        let result = TestRunner::new(config).run(&cases, |(glob, paths)| {
+            let ours = GlobSet::new(std::slice::from_ref(&glob));
+            match (ours, reference(&glob)) {
+                (Ok(ours), Ok(theirs)) => {
+                    // git refuses a `..` component in a tree (and globset
+                    // never matches a name `..` by its literal strategies),
+                    // so no path docsync matches holds one.
+                    for path in paths.iter().filter(|path| !path.split('/').any(|part| part == "..")) {
+                        prop_assert_eq!(ours.is_match(path), theirs.is_match(path), "{:?} on {:?}", glob, path);
+                    }
+                }
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => {
+                    prop_assert!(false, "{glob:?}: ours {:?}, globset {:?}", ours.err(), theirs.err());
+                }
+            }
+            Ok(())
+        });
+        if let Err(failure) = result {
+            panic!("{failure}");
+        }
+    }
 
     #[test]
     fn matches_as_globset_did() {

@@ -1,8 +1,9 @@
 //! The one layered lookup of a setting: the most specific layer that sets
 //! it wins, and the value comes with where it was found (a flag, a variable,
 //! a file's key), which every message about a bad value names. The run's
-//! settings and every target's go through it, so the precedence is written
-//! once.
+//! settings and the targets' flag, variable and `[defaults]` layers go
+//! through it; a `[[target]]`'s own keys are mostly laid over its answer
+//! afterwards (`target.rs`, `overridden`), and secrets are looked up apart.
 
 use crate::settings::pipeline::non_empty;
 

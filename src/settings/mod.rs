@@ -5,10 +5,13 @@
 //! Precedence, for every setting: a flag beats the environment, which beats
 //! the config file's `[defaults]`, which beats the built-in default. A
 //! `[[target]]`'s own keys are the most specific and win for that target.
-//! The precedence is written once, in the lookup every setting goes through
-//! (`lookup`); a bad value is named by where it came from (the flag, the
-//! variable, or the file, line and key). Secrets follow the same order, a
-//! target's own `*_env` key first.
+//! The flag, variable and `[defaults]` layers are searched by one lookup
+//! (`lookup`), which the run's settings and most target settings go
+//! through; a `[[target]]`'s own keys are laid over the run's values in
+//! `target.rs`, and secrets have their own order (a target's own `*_env`
+//! key first, then the `DOCSYNC_` variable, then `[defaults]`). A bad
+//! value is named by where it came from (the flag, the variable, or the
+//! file, line and key).
 //!
 //! The environment describes at most two targets (one GitBook space through
 //! `DOCSYNC_GITBOOK_SPACE`, one push-webhook receiver through

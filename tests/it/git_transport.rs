@@ -360,7 +360,8 @@ fn the_fetch_budget_is_a_setting() {
     run.assert_code(0);
     assert_eq!(run.json()["range"]["mode"], "full", "{}", run.context());
     assert!(run.stderr.contains("DOCSYNC_FETCH_TIMEOUT"), "the message names the setting\n{}", run.context());
-    assert!(run.elapsed < Duration::from_secs(20), "the budget of 1s ended the fetches\n{}", run.context());
+    // Before the HTTP timeout (60 s) could have ended them: the budget did.
+    assert!(run.elapsed < Duration::from_secs(60), "the budget of 1s ended the fetches\n{}", run.context());
     drop(silent);
 
     let run = plan(&shallow, &with(env, &[("DOCSYNC_FETCH_TIMEOUT", "soon")]));

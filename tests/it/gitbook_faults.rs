@@ -729,7 +729,14 @@ async fn no_operation_of_ours_within_the_start_timeout_is_not_started() {
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
     run.assert_says(&["not_started", "DOCSYNC_START_TIMEOUT", "Git Sync installation", "DOCSYNC_GITBOOK_TOKEN"]);
-    assert!(run.elapsed < Duration::from_secs(10), "ended after the start timeout, not the wait\n{}", run.context());
+    // Reads are paced by the poll interval (50 ms, ×1.5 up to 250 ms): the
+    // 1 s start timeout has room for the read before the import and at most
+    // 7 after it (a slow machine reads less, never more); waiting the 20 s
+    // wait timeout would have read about 80 times.
+    let requests = received(&server).await;
+    assert_eq!(count(&requests, "POST", IMPORT_PATH), 1, "{:?}", routes(&requests));
+    let reads = count(&requests, "GET", INFO_PATH);
+    assert!((2..=10).contains(&reads), "{reads} reads of git info: {:?}", routes(&requests));
     assert_report(&job, "failed", "not_started");
 }
 
@@ -771,7 +778,9 @@ async fn a_hanging_poll_is_bounded_by_the_wait_timeout() {
     let run = run_docsync(&job, &["sync"]).await;
     run.assert_code(1);
     run.assert_says(&["DOCSYNC_WAIT_TIMEOUT"]);
-    assert!(run.elapsed < Duration::from_secs(8), "the wait is 3 s\n{}", run.context());
+    // Before the HTTP timeout could have ended the hanging read: the wait
+    // timeout did.
+    assert!(run.elapsed < Duration::from_secs(30), "the wait is 3 s, the HTTP timeout 30 s\n{}", run.context());
     assert_report(&job, "failed", "timed_out");
 }
 

@@ -1,5 +1,5 @@
-//! The docs pre-flight must never block an import falsely (issue 25,
-//! "Pre-flight II"). Each case is a shape found in real GitBook repositories
+//! The docs pre-flight must never block an import falsely. Each case is a
+//! shape found in real GitBook repositories
 //! (an email autolink, a commented-out image, a `{%` inside a Grafana URL,
 //! `/`-prefixed SUMMARY entries, a zero-width space copied from GitBook's
 //! sample `.gitbook.yaml`, a directory name that is not UTF-8), built as a
