@@ -162,15 +162,13 @@ fn read_text(
     let map = match yaml::mapping(text) {
         Ok(map) => map,
         Err((line, message)) => {
-            found.push(
-                config_problem(
-                    &config_path,
-                    line,
-                    format!("not valid YAML: {message}"),
-                    "fix the YAML syntax (indent with spaces)",
-                )
-                .key("syntax"),
-            );
+            found.push(config_problem(
+                &config_path,
+                line,
+                "syntax",
+                format!("not valid YAML: {message}"),
+                "fix the YAML syntax (indent with spaces)",
+            ));
             return config;
         }
     };
@@ -187,15 +185,13 @@ fn read_text(
         let line = yaml::key_line(text, "structure", structure);
         let explicit_summary = read_structure(line, &structure.value, directory, &mut config, found);
         if explicit_summary && !snapshot.exists(&config.summary) {
-            found.push(
-                config_problem(
-                    &config_path,
-                    1,
-                    format!("structure.summary names {}, which does not exist", config.summary),
-                    "add the file or fix the path (relative to root)",
-                )
-                .key("structure.summary"),
-            );
+            found.push(config_problem(
+                &config_path,
+                1,
+                "structure.summary",
+                format!("structure.summary names {}, which does not exist", config.summary),
+                "add the file or fix the path (relative to root)",
+            ));
         }
     }
     if let Some(redirects) = map.get("redirects") {
@@ -307,10 +303,11 @@ pub fn escape_invisible(text: &str) -> String {
     out
 }
 
-/// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by line
-/// unless the caller keys it better.
-fn config_problem(config_path: &str, line: usize, message: String, fix: &str) -> Found {
-    Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(format!("{line}"))
+/// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by what
+/// it is about (`root`, `structure.summary`): never by its line, which
+/// shifts when a line is added above it and would make an old finding new.
+fn config_problem(config_path: &str, line: usize, key: impl Into<String>, message: String, fix: &str) -> Found {
+    Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(key)
 }
 
 /// `root:`, relative to the project directory; the readme and summary
@@ -323,7 +320,7 @@ fn read_root(
     config: &mut SpaceConfig,
     found: &mut Vec<Found>,
 ) {
-    let problem = |message: String, fix: &str| config_problem(&config.config_path, line, message, fix).key("root");
+    let problem = |message: String, fix: &str| config_problem(&config.config_path, line, "root", message, fix);
     match root {
         Value::String(value) => match snapshot::resolve(directory, value) {
             Some(resolved) if snapshot::is_inside(&resolved, directory) => {
@@ -360,7 +357,7 @@ fn read_structure(
     found: &mut Vec<Found>,
 ) -> bool {
     let problem =
-        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, message, fix).key(key);
+        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, key, message, fix);
     let entries = match structure {
         Value::Object(entries) => entries,
         Value::Null => return false,

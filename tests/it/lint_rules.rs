@@ -1,0 +1,73 @@
+//! More of what GitBook documents, checked before anything is sent (issue
+//! 25, items 10-13): the subjects that keep an old finding old, the size
+//! check of every target, the `ignore` setting, anchors, redirects from
+//! pages that still exist, two readmes, and the files of one import.
+
+use crate::common;
+
+use serde_json::Value;
+
+use common::{Env, Run, TestRepo, run_to_end, with};
+
+fn gitbook_target() -> Env {
+    with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcRules"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")])
+}
+
+/// `docsync lint --format json` outside CI (the range is HEAD~1..HEAD).
+fn lint(repo: &TestRepo, env: &Env, extra: &[&str]) -> Run {
+    let mut args = vec!["lint", "--format", "json"];
+    args.extend_from_slice(extra);
+    let mut command = repo.docsync(&args);
+    command.envs(env);
+    run_to_end(command)
+}
+
+fn findings(run: &Run) -> Vec<Value> {
+    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
+}
+
+/// The findings of one rule: `(path, line, new)`, in the report's order.
+fn of_rule(run: &Run, rule: &str) -> Vec<(String, u64, bool)> {
+    findings(run)
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or("").to_owned(),
+                f["line"].as_u64().unwrap_or(0),
+                f["new"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+// ---- A. a `.gitbook.yaml` finding's subject is not its line ---------------
+
+/// Every kind of problem `.gitbook.yaml` can hold, each once.
+const GITBOOK_YAML: &str = "\
+root: ./
+structure:
+  readme: README.md
+  summary: SUMMARY.md
+  sidebar: nav.md
+redirects:
+  outside: ../../elsewhere.md
+  missing: gone.md
+colour: blue
+";
+
+#[test]
+fn old_gitbook_yaml_errors_stay_old_when_lines_shift() {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n");
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n");
+    repo.write("docs/.gitbook.yaml", GITBOOK_YAML);
+    repo.commit("A .gitbook.yaml with old problems");
+    repo.write("docs/.gitbook.yaml", &format!("# GitBook's layout of this space\n\n{GITBOOK_YAML}"));
+    repo.commit("Explain .gitbook.yaml");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    let config = of_rule(&run, "gitbook-config");
+    assert!(config.len() >= 4, "{}", run.context());
+    assert!(config.iter().all(|(_, _, new)| !new), "a shifted line made an old finding new\n{}", run.context());
+    run.assert_code(0);
+}
