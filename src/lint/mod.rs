@@ -604,7 +604,25 @@ fn check_dot(paths: &PathFilter, snapshot: &Snapshot, only: Option<&HashSet<Stri
     let mut found = Vec::new();
     let checked = |path: &str| paths.matches(path) && only.is_none_or(|only| only.contains(path));
     for file in snapshot.files_under(&paths.directory).filter(|p| checked(p)) {
-        let Some(text) = snapshot.text(file) else { continue };
+        let Some(text) = snapshot.text(file) else {
+            // Not read: over the size the pre-flight reads. Saying nothing
+            // would pass a file nobody checked.
+            if (is_yaml(file) || is_page(file)) && snapshot.size(file) > MAX_FILE_BYTES {
+                found.push(
+                    Found::new(
+                        Rule::TooLarge,
+                        file,
+                        1,
+                        format!(
+                            "{} MB: the pre-flight reads files up to 100 MB, so its YAML is not checked",
+                            snapshot.size(file) / (1024 * 1024)
+                        ),
+                    )
+                    .fix("make the file smaller (split it), or leave it out of the target's paths"),
+                );
+            }
+            continue;
+        };
         if is_yaml(file) {
             if let Err((line, message)) = pages::parse_yaml_documents(text) {
                 found.push(

@@ -71,3 +71,27 @@ fn old_gitbook_yaml_errors_stay_old_when_lines_shift() {
     assert!(config.iter().all(|(_, _, new)| !new), "a shifted line made an old finding new\n{}", run.context());
     run.assert_code(0);
 }
+
+// ---- B. a Dot target's file too large to check is a finding ---------------
+
+fn dot_target() -> Env {
+    with(
+        Env::new(),
+        &[("DOCSYNC_DOT_WEBHOOK_URL", "https://example.invalid/hooks/gitlab"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")],
+    )
+}
+
+#[test]
+fn a_dot_targets_file_over_100_mib_is_too_large_not_skipped() {
+    let repo = TestRepo::new();
+    repo.write("docs/intro.md", "# Intro\n");
+    repo.commit("Docs for Dot");
+    // A sparse file one byte over GitBook's 100 MiB, new in the working
+    // tree: it takes no disk space, and git never hashes an untracked file.
+    let big = std::fs::File::create(repo.path.join("docs/dump.yaml")).expect("create docs/dump.yaml");
+    big.set_len(100 * 1024 * 1024 + 1).expect("grow docs/dump.yaml");
+    repo.write("docs/small.yaml", "a: 1\n");
+    let run = lint(&repo, &dot_target(), &["--worktree"]);
+    assert_eq!(of_rule(&run, "too-large"), [("docs/dump.yaml".to_owned(), 1, true)], "{}", run.context());
+    run.assert_code(1);
+}
