@@ -79,7 +79,7 @@ pub struct GlobalFlags {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
-    /// Sync even when the skip rules (no relevant change, platform-only commits, [skip docsync]) say not to.
+    /// Sync even when the skip rules (no relevant change, platform-only commits, [skip docsync]) say not to, import despite new pre-flight errors, and send GitBook "force": true. To bypass only the pre-flight: DOCSYNC_LINT=warn.
     #[arg(long, global = true)]
     pub force: bool,
 

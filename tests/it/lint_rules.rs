@@ -95,3 +95,42 @@ fn a_dot_targets_file_over_100_mib_is_too_large_not_skipped() {
     assert_eq!(of_rule(&run, "too-large"), [("docs/dump.yaml".to_owned(), 1, true)], "{}", run.context());
     run.assert_code(1);
 }
+
+// ---- 10. --force is more than a bypass of the pre-flight ------------------
+
+/// A push whose commit adds a broken link, as a sync job sees it; GitBook's
+/// API is a closed port, which the pre-flight's stop never reaches.
+fn push_with_a_new_error() -> (TestRepo, Env) {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n");
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n");
+    let before = repo.commit("A space");
+    repo.write("docs/README.md", "# Home\n\nSee [the setup](setup.md).\n");
+    let head = repo.commit("Link a page that does not exist");
+    let env = with(
+        common::ci_env(common::Pipeline::Push { branch: "main", before: &before, sha: &head }),
+        &[
+            ("DOCSYNC_GITBOOK_SPACE", "spcForce"),
+            ("DOCSYNC_GITBOOK_TOKEN", "gbtok-lint-rules"),
+            ("DOCSYNC_GITBOOK_API_URL", &format!("http://127.0.0.1:{}/v1", common::free_port())),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            ("DOCSYNC_RETRIES", "0"),
+            ("DOCSYNC_REPORT", "none"),
+        ],
+    );
+    (repo, env)
+}
+
+#[test]
+fn a_stopped_import_points_at_lint_warn_not_force() {
+    let (repo, env) = push_with_a_new_error();
+    let mut command = repo.docsync(&["sync", "--format", "json"]);
+    command.envs(&env);
+    let run = run_to_end(command);
+    run.assert_code(1);
+    let outcome = &run.json()["targets"][0]["outcome"];
+    assert_eq!(outcome["status"], "failed", "{}", run.context());
+    let fix = outcome["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("set DOCSYNC_LINT=warn to import despite them"), "{}", run.context());
+    assert!(fix.contains("not --force, which also overrides the skip rules"), "{}", run.context());
+}
