@@ -514,7 +514,10 @@ fn check_summary_lists_pages(
     let summary = summary::parse(&config.summary, &config.root, text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
-        if *page == config.summary || listed.contains(*page) {
+        // The readme is the space's first page whether the summary lists
+        // it or not ("readme: your documentation's first page", GitBook's
+        // content configuration).
+        if *page == config.summary || *page == config.readme || listed.contains(*page) {
             continue;
         }
         found.push(

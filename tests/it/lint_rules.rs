@@ -134,3 +134,18 @@ fn a_stopped_import_points_at_lint_warn_not_force() {
     assert!(fix.contains("set DOCSYNC_LINT=warn to import despite them"), "{}", run.context());
     assert!(fix.contains("not --force, which also overrides the skip rules"), "{}", run.context());
 }
+
+// ---- C. the readme is the space's first page, listed or not ---------------
+
+#[test]
+fn the_readme_needs_no_summary_entry() {
+    let repo = TestRepo::new();
+    repo.write("docs/intro.md", "# Intro\n");
+    repo.write("docs/guide.md", "# Guide\n");
+    repo.write("docs/.gitbook.yaml", "structure:\n  readme: intro.md\n");
+    repo.write("docs/SUMMARY.md", "* [Guide](guide.md)\n");
+    repo.commit("A space whose readme is intro.md");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    assert_eq!(of_rule(&run, "page-not-in-summary"), [], "{}", run.context());
+    run.assert_code(0);
+}
