@@ -331,6 +331,8 @@ pub struct LintTarget<'a> {
     pub name: &'a str,
     pub kind: LintKind,
     pub paths: &'a PathFilter,
+    /// The files never read (the target's `ignore` globs).
+    pub ignore: Option<&'a PathFilter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,7 +347,7 @@ impl<'a> LintTarget<'a> {
             TargetKind::GitBook(_) => LintKind::GitBook,
             TargetKind::Dot(_) => LintKind::Dot,
         };
-        LintTarget { name: &target.name, kind, paths: &target.paths }
+        LintTarget { name: &target.name, kind, paths: &target.paths, ignore: target.ignore.as_ref() }
     }
 }
 
@@ -375,8 +377,8 @@ fn check_in(
     let mut summaries = BTreeSet::new();
     for target in targets {
         let found = match target.kind {
-            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range, only, &mut summaries),
-            LintKind::Dot => check_dot(target.paths, snapshot, only),
+            LintKind::GitBook => check_gitbook(target, snapshot, range, only, &mut summaries),
+            LintKind::Dot => check_dot(target.paths, target.ignore, snapshot, only),
         };
         findings.extend(found.into_iter().map(|found| decide_new(found, target.name, range)));
     }
@@ -418,13 +420,14 @@ fn decide_new(found: Found, target: &str, range: &RangeChanges) -> Finding {
 /// A GitBook target: the site file when the directory has one (its spaces
 /// are checked one by one), else the directory as one space.
 fn check_gitbook(
-    directory: &str,
+    target: &LintTarget<'_>,
     snapshot: &Snapshot,
     range: &RangeChanges,
     only: Option<&HashSet<String>>,
     summaries: &mut BTreeSet<String>,
 ) -> Vec<Found> {
     let mut found = Vec::new();
+    let directory = target.paths.directory.as_str();
     let spaces = match gitbook_config::site_file(directory, snapshot) {
         Some(site_path) => {
             let site = gitbook_config::check_site(&site_path, directory, snapshot, &mut found);
@@ -437,7 +440,13 @@ fn check_gitbook(
         // Another space nested inside this one is not this one's content.
         let nested: Vec<&str> =
             all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
-        summaries.insert(check_space(space, &nested, snapshot, range, only, &mut found));
+        let space = Space {
+            config: gitbook_config::read(space, snapshot, &mut found),
+            nested: &nested,
+            ignore: target.ignore,
+            snapshot,
+        };
+        summaries.insert(check_space(space, range, only, &mut found));
     }
     found
 }
@@ -445,21 +454,23 @@ fn check_gitbook(
 /// One GitBook space: `.gitbook.yaml`, readme, summary, pages; returns the
 /// summary's path.
 fn check_space(
-    directory: &str,
-    nested: &[&str],
-    snapshot: &Snapshot,
+    space: Space<'_>,
     range: &RangeChanges,
     only: Option<&HashSet<String>>,
     found: &mut Vec<Found>,
 ) -> String {
-    let space = Space { config: gitbook_config::read(directory, snapshot, found), nested, snapshot };
-    let config = &space.config;
+    let (config, snapshot) = (&space.config, space.snapshot);
     check_readme(config, snapshot, found);
-    let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| is_page(p) && space.holds(p)).collect();
-    let has_summary = check_summary_lists_pages(config, &pages, snapshot, found);
-    check_sizes(&space, &pages, has_summary, range, found);
+    let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| space.is_page(p)).collect();
+    let listed = check_summary_lists_pages(&space, &pages, found);
+    check_sizes(&space, &pages, listed.is_some(), range, found);
     for page in &pages {
         if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
+            continue;
+        }
+        // Markdown under a dot-folder (`.github/`, `.gitlab/`) is a page
+        // only when the summary lists it.
+        if space.in_dot_folder(page) && !listed.as_ref().is_some_and(|listed| listed.contains(*page)) {
             continue;
         }
         if let Some(text) = snapshot.text(page) {
@@ -476,6 +487,8 @@ struct Space<'a> {
     config: gitbook_config::SpaceConfig,
     /// The roots of the spaces nested inside this one.
     nested: &'a [&'a str],
+    /// The target's `ignore` globs: files never read.
+    ignore: Option<&'a PathFilter>,
     snapshot: &'a Snapshot,
 }
 
@@ -487,6 +500,19 @@ impl Space<'_> {
         snapshot::is_inside(path, root)
             && !self.nested.iter().any(|n| snapshot::is_inside(path, n))
             && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
+    }
+
+    /// A Markdown file of the space that the pre-flight reads: not ignored.
+    fn is_page(&self, path: &str) -> bool {
+        is_page(path) && self.holds(path) && !self.ignore.is_some_and(|ignore| ignore.covers(path))
+    }
+
+    /// Whether the path lies in a folder whose name starts with a dot
+    /// (`.github/`, `.gitlab/`) below the space's root: files for the Git
+    /// host, not for GitBook.
+    fn in_dot_folder(&self, path: &str) -> bool {
+        let relative = snapshot::relative(path, &self.config.root);
+        relative.rsplit_once('/').is_some_and(|(folders, _)| folders.split('/').any(|f| f.starts_with('.')))
     }
 }
 
@@ -502,22 +528,19 @@ fn check_readme(config: &gitbook_config::SpaceConfig, snapshot: &Snapshot, found
     }
 }
 
-/// The summary's own checks, and every page it leaves out; whether the
-/// space has a summary.
-fn check_summary_lists_pages(
-    config: &gitbook_config::SpaceConfig,
-    pages: &[&str],
-    snapshot: &Snapshot,
-    found: &mut Vec<Found>,
-) -> bool {
-    let Some(text) = snapshot.text(&config.summary) else { return false };
+/// The summary's own checks, and every page it leaves out; the pages it
+/// lists, `None` when the space has no summary.
+fn check_summary_lists_pages(space: &Space<'_>, pages: &[&str], found: &mut Vec<Found>) -> Option<HashSet<String>> {
+    let (config, snapshot) = (&space.config, space.snapshot);
+    let text = snapshot.text(&config.summary)?;
     let summary = summary::parse(&config.summary, &config.root, text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
         // The readme is the space's first page whether the summary lists
         // it or not ("readme: your documentation's first page", GitBook's
-        // content configuration).
-        if *page == config.summary || *page == config.readme || listed.contains(*page) {
+        // content configuration). Markdown under a dot-folder is for the
+        // Git host.
+        if *page == config.summary || *page == config.readme || listed.contains(*page) || space.in_dot_folder(page) {
             continue;
         }
         found.push(
@@ -534,7 +557,7 @@ fn check_summary_lists_pages(
             )),
         );
     }
-    true
+    Some(listed)
 }
 
 /// GitBook's limits: pages per space, bytes per file.
@@ -578,7 +601,7 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
     let (config, snapshot) = (&space.config, space.snapshot);
     let root = &config.root;
     for (old, new) in &range.moved {
-        if !is_page(old) || !space.holds(old) || *old == config.summary || snapshot.exists(old) {
+        if !space.is_page(old) || space.in_dot_folder(old) || *old == config.summary || snapshot.exists(old) {
             continue;
         }
         let slug = page_slug(&snapshot::relative(old, root));
@@ -603,9 +626,18 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
     }
 }
 
-fn check_dot(paths: &PathFilter, snapshot: &Snapshot, only: Option<&HashSet<String>>) -> Vec<Found> {
+fn check_dot(
+    paths: &PathFilter,
+    ignore: Option<&PathFilter>,
+    snapshot: &Snapshot,
+    only: Option<&HashSet<String>>,
+) -> Vec<Found> {
     let mut found = Vec::new();
-    let checked = |path: &str| paths.matches(path) && only.is_none_or(|only| only.contains(path));
+    let checked = |path: &str| {
+        paths.matches(path)
+            && !ignore.is_some_and(|ignore| ignore.covers(path))
+            && only.is_none_or(|only| only.contains(path))
+    };
     for file in snapshot.files_under(&paths.directory).filter(|p| checked(p)) {
         let Some(text) = snapshot.text(file) else {
             // Not read: over the size the pre-flight reads. Saying nothing
@@ -676,7 +708,7 @@ mod tests {
         let mut files: Vec<(&str, &str)> = pages.iter().map(|p| (p.as_str(), "# P\n")).collect();
         files.push(("docs/SUMMARY.md", "* [P](p0.md)\n"));
         let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let count = |files: &[(&str, &str)]| {
             let report = check(&targets, &Snapshot::from_files(files.iter().copied()), &RangeChanges::default());
             report.findings.iter().filter(|f| f.rule == Rule::TooLarge).count()
@@ -696,7 +728,7 @@ mod tests {
     #[test]
     fn the_base_is_needed_only_when_a_finding_may_be_new() {
         let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let files = [
             ("docs/README.md", "# Home\n"),
             ("docs/SUMMARY.md", "* [Home](README.md)\n* [A](a.md)\n* [B](b.md)\n"),
@@ -724,7 +756,7 @@ mod tests {
     #[test]
     fn a_finding_is_new_when_the_base_lacks_it() {
         let filter = PathFilter::new(String::new(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let base = Snapshot::from_files([("README.md", "# Home\n"), ("a.md", "[x](gone.md)\n")]);
         let head = Snapshot::from_files([("README.md", "# Home\n"), ("b.md", "Moved.\n\n[x](gone.md) [y](gone.md)\n")]);
         let range = RangeChanges::new(&[change(ChangeStatus::Renamed, "b.md", Some("a.md"))]);

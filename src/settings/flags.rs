@@ -129,6 +129,9 @@ pub struct SettingFlags {
     /// Comma-separated globs of files that count as docs changes.
     #[arg(long, global = true, value_name = "GLOBS")]
     pub paths: Option<String>,
+    /// Comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform).
+    #[arg(long, global = true, value_name = "GLOBS")]
+    pub ignore: Option<String>,
     /// Push-webhook receiver URL; turns the Dot target on.
     #[arg(long, global = true, value_name = "URL")]
     pub dot_webhook_url: Option<String>,

@@ -149,3 +149,88 @@ fn the_readme_needs_no_summary_entry() {
     assert_eq!(of_rule(&run, "page-not-in-summary"), [], "{}", run.context());
     run.assert_code(0);
 }
+
+// ---- 11. Markdown not meant for GitBook -----------------------------------
+
+/// A space at the repository root with Markdown for the Git host and a
+/// draft: each would be a finding if the pre-flight read it.
+fn space_with_host_files() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# Home\n");
+    repo.write("SUMMARY.md", "* [Home](README.md)\n* [Guide](guide.md)\n");
+    repo.write("guide.md", "# Guide\n");
+    repo.write("drafts/wip.md", "# WIP\n\nSee [the plan](plan.md).\n");
+    repo.write(".github/CONTRIBUTING.md", "# Contributing\n\nRun [the tests](../scripts/test.md).\n");
+    repo.write(".gitlab/issue_templates/bug.md", "Describe the bug. {% hint style=\"info\" %}\n");
+    repo.commit("Docs, drafts and the Git host's templates");
+    repo
+}
+
+fn root_target(extra: &[(&str, &str)]) -> Env {
+    with(with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcRoot")]), extra)
+}
+
+#[test]
+fn markdown_under_dot_folders_is_not_a_gitbook_page() {
+    let repo = space_with_host_files();
+    let run = lint(&repo, &root_target(&[]), &[]);
+    let paths: Vec<String> = findings(&run).iter().map(|f| f["path"].as_str().unwrap_or("").to_owned()).collect();
+    assert!(!paths.iter().any(|p| p.starts_with(".github/") || p.starts_with(".gitlab/")), "{}", run.context());
+    // The draft is still a page GitBook would not import.
+    assert_eq!(of_rule(&run, "page-not-in-summary"), [("drafts/wip.md".to_owned(), 1, true)], "{}", run.context());
+    // A dot-folder page the summary lists is GitBook's, and checked: its
+    // link is new, as the range made it a page.
+    repo.write("SUMMARY.md", "* [Home](README.md)\n* [Guide](guide.md)\n* [Contributing](.github/CONTRIBUTING.md)\n");
+    repo.commit("List the contributing guide");
+    let run = lint(&repo, &root_target(&[]), &[]);
+    let links = of_rule(&run, "broken-link");
+    assert!(links.contains(&(".github/CONTRIBUTING.md".to_owned(), 3, true)), "{}", run.context());
+}
+
+#[test]
+fn ignored_files_are_never_read() {
+    let repo = space_with_host_files();
+    for (how, env, args) in [
+        ("DOCSYNC_IGNORE", root_target(&[("DOCSYNC_IGNORE", "drafts/**")]), vec![]),
+        ("--ignore", root_target(&[]), vec!["--ignore", "drafts/**"]),
+    ] {
+        let run = lint(&repo, &env, &args);
+        assert_eq!(findings(&run), Vec::<Value>::new(), "{how}\n{}", run.context());
+        run.assert_code(0);
+    }
+    // The key of a [[target]] in docsync.toml.
+    repo.write(
+        "docsync.toml",
+        "[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\ngitbook_space = \"spcToml\"\nignore = [\"drafts/*.md\"]\n",
+    );
+    let run = lint(&repo, &Env::new(), &[]);
+    assert_eq!(findings(&run), Vec::<Value>::new(), "{}", run.context());
+    // Without a target, the run's setting applies to the project directory.
+    std::fs::remove_file(repo.path.join("docsync.toml")).expect("remove docsync.toml");
+    let run = lint(&repo, &with(Env::new(), &[("DOCSYNC_IGNORE", "drafts")]), &[]);
+    assert_eq!(findings(&run), Vec::<Value>::new(), "{}", run.context());
+}
+
+#[test]
+fn an_ignored_dot_file_is_not_parsed() {
+    let repo = TestRepo::new();
+    repo.write("docs/good.yaml", "a: 1\n");
+    repo.write("docs/templates/broken.yaml", "a: {{ value }}: b\n");
+    repo.commit("A template that is no YAML yet");
+    let run = lint(&repo, &dot_target(), &[]);
+    assert_eq!(of_rule(&run, "dot-yaml").len(), 1, "{}", run.context());
+    let run = lint(&repo, &with(dot_target(), &[("DOCSYNC_IGNORE", "templates/**")]), &[]);
+    assert_eq!(of_rule(&run, "dot-yaml"), [], "{}", run.context());
+    run.assert_code(0);
+}
+
+#[test]
+fn a_bad_ignore_glob_is_bad_input_naming_its_source() {
+    let repo = space_with_host_files();
+    let run = lint(&repo, &root_target(&[("DOCSYNC_IGNORE", "drafts/[a-z")]), &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("DOCSYNC_IGNORE") && run.stderr.contains("drafts/[a-z"), "{}", run.context());
+    let run = lint(&repo, &with(Env::new(), &[("DOCSYNC_IGNORE", "drafts/[a-z")]), &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("DOCSYNC_IGNORE"), "{}", run.context());
+}
