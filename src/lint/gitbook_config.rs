@@ -121,11 +121,31 @@ pub struct Redirect {
 }
 
 impl Redirect {
+    /// The URL path as written, without a leading `/` or `./` or a
+    /// trailing `/`.
+    fn path(&self) -> &str {
+        self.key.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/')
+    }
+
     /// Whether this redirect covers a page's old URL path (written with or
     /// without `.md`, a leading `/` or `./`).
     pub fn matches(&self, slug: &str) -> bool {
-        let key = self.key.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        let key = self.path();
         key == slug || key.strip_suffix(".md") == Some(slug)
+    }
+
+    /// The page that still answers at the redirect's path (`old.md`,
+    /// `old/README.md`), when there is one: GitBook then never redirects.
+    fn page_at(&self, root: &str, snapshot: &Snapshot) -> Option<String> {
+        let key = self.path();
+        if key.is_empty() {
+            return None;
+        }
+        let stem = key.strip_suffix(".md").unwrap_or(key);
+        [format!("{stem}.md"), format!("{stem}/README.md")]
+            .into_iter()
+            .filter_map(|relative| snapshot::resolve(root, &relative))
+            .find(|path| snapshot::is_inside(path, root) && snapshot.exists(path))
     }
 }
 
@@ -467,7 +487,26 @@ fn read_redirects(
                 &key,
             )),
         }
-        config.redirects.push(Redirect { key });
+        let redirect = Redirect { key };
+        // "As long as a page exists for a path, GitBook won't be looking for
+        // a possible redirect" (Git Sync troubleshooting).
+        if let Some(page) = redirect.page_at(&config.root, snapshot) {
+            found.push(
+                Found::new(
+                    Rule::GitBookConfig,
+                    config_path,
+                    line,
+                    format!(
+                        "redirect `{}` never applies: {page} still exists, and GitBook redirects only from a path without a page",
+                        redirect.key
+                    ),
+                )
+                .fix(format!("delete or move {page} (the redirect then takes its URL), or remove the redirect"))
+                .key(format!("redirect-shadowed:{}", redirect.key))
+                .severity(Severity::Warning),
+            );
+        }
+        config.redirects.push(redirect);
     }
 }
 

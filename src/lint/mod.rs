@@ -15,7 +15,7 @@ mod snapshot;
 mod summary;
 mod yaml;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -50,10 +50,12 @@ impl Severity {
 pub enum Rule {
     GitBookConfig,
     ReadmeMissing,
+    ReadmeDuplicate,
     SummaryMissingFile,
     SummaryDuplicate,
     PageNotInSummary,
     BrokenLink,
+    BrokenAnchor,
     FrontMatter,
     BlockUnclosed,
     BlockAttribute,
@@ -67,10 +69,12 @@ impl Rule {
         match self {
             Rule::GitBookConfig => "gitbook-config",
             Rule::ReadmeMissing => "readme-missing",
+            Rule::ReadmeDuplicate => "readme-duplicate",
             Rule::SummaryMissingFile => "summary-missing-file",
             Rule::SummaryDuplicate => "summary-duplicate",
             Rule::PageNotInSummary => "page-not-in-summary",
             Rule::BrokenLink => "broken-link",
+            Rule::BrokenAnchor => "broken-anchor",
             Rule::FrontMatter => "front-matter",
             Rule::BlockUnclosed => "block-unclosed",
             Rule::BlockAttribute => "block-attribute",
@@ -84,7 +88,7 @@ impl Rule {
     /// page new in the range, which its finding sets itself.
     fn severity(self) -> Severity {
         match self {
-            Rule::BlockAttribute | Rule::MovedWithoutRedirect => Severity::Warning,
+            Rule::BlockAttribute | Rule::MovedWithoutRedirect | Rule::BrokenAnchor => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -293,9 +297,13 @@ impl LintReport {
             .findings
             .iter()
             .map(|finding| {
-                if only_edited.is_some_and(|edited| !edited.contains(&finding.path)) {
-                    // Its file and everything it depends on are as at the base.
-                    return false;
+                if let Some(edited) = only_edited.filter(|edited| !edited.contains(&finding.path)) {
+                    // Its file and everything it depends on are as at the
+                    // base, but for a link into a page the range edited:
+                    // its anchor may be what the range removed, and the
+                    // base's findings in this file were not read again.
+                    return finding.rule == Rule::BrokenAnchor
+                        && finding.key.rsplit_once('#').is_some_and(|(page, _)| edited.contains(page));
                 }
                 let path = range.renamed_from.get(&finding.path).unwrap_or(&finding.path);
                 match at_base.get_mut(&(finding.rule, finding.target.as_str(), path.as_str(), finding.key.as_str())) {
@@ -461,9 +469,12 @@ fn check_space(
 ) -> String {
     let (config, snapshot) = (&space.config, space.snapshot);
     check_readme(config, snapshot, found);
+    check_readme_variants(&space, found);
     let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| space.is_page(p)).collect();
     let listed = check_summary_lists_pages(&space, &pages, found);
     check_sizes(&space, &pages, listed.is_some(), range, found);
+    let mut anchors: HashMap<String, pages::Anchors> = HashMap::new();
+    let mut anchor_links = Vec::new();
     for page in &pages {
         if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
             continue;
@@ -474,11 +485,45 @@ fn check_space(
             continue;
         }
         if let Some(text) = snapshot.text(page) {
-            pages::check(page, text, &config.root, snapshot, found);
+            let facts = pages::check(page, text, &config.root, snapshot, found);
+            anchors.insert((*page).to_owned(), facts.anchors);
+            anchor_links.extend(facts.anchor_links.into_iter().map(|link| (*page, link)));
         }
     }
+    check_anchors(anchor_links, anchors, snapshot, found);
     check_moved_pages(&space, range, found);
     space.config.summary
+}
+
+/// `broken-anchor`: each link into a section of a page whose headings
+/// and HTML ids give no such anchor. A page no check read (another
+/// space's, an ignored one) is read for its anchors here, once.
+fn check_anchors(
+    links: Vec<(&str, pages::AnchorLink)>,
+    mut anchors: HashMap<String, pages::Anchors>,
+    snapshot: &Snapshot,
+    found: &mut Vec<Found>,
+) {
+    for (path, link) in links {
+        let target = anchors
+            .entry(link.page.clone())
+            .or_insert_with(|| snapshot.text(&link.page).map(pages::anchors).unwrap_or_default());
+        if target.has(&link.fragment) {
+            continue;
+        }
+        let which = if link.page == path { "this page".to_owned() } else { link.page.clone() };
+        found.push(
+            Found::new(
+                Rule::BrokenAnchor,
+                path,
+                link.line,
+                format!("link `{}`: {which} has no heading or anchor `#{}`", link.destination, link.fragment),
+            )
+            .fix("link a heading the page has (its text, lower case, spaces as hyphens), or add the heading")
+            // The page linked, to tell when the range changed its headings.
+            .key(format!("{}#{}", link.page, link.fragment)),
+        );
+    }
 }
 
 /// A space as its checks see it: its configuration, and which files are
@@ -525,6 +570,39 @@ fn check_readme(config: &gitbook_config::SpaceConfig, snapshot: &Snapshot, found
                     config.readme
                 )),
         );
+    }
+}
+
+/// Two READMEs in one folder (`README.md`, `readme.md`, `README`): GitBook
+/// takes either as the folder's page (the space's first page at the
+/// root), "unpredictable file precedence" (Git Sync troubleshooting). The
+/// one kept is the configured readme at the root, `README.md` elsewhere
+/// (else the first by name); each other one is a finding.
+fn check_readme_variants(space: &Space<'_>, found: &mut Vec<Found>) {
+    let (config, snapshot) = (&space.config, space.snapshot);
+    let is_readme = |path: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+        matches!(name.as_str(), "readme.md" | "readme.markdown" | "readme")
+    };
+    let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for file in snapshot.files_under(&config.root).filter(|p| space.holds(p) && is_readme(p)) {
+        folders.entry(snapshot::parent(file)).or_default().push(file);
+    }
+    for (folder, readmes) in folders.into_iter().filter(|(_, readmes)| readmes.len() > 1) {
+        let preferred = if folder == config.root { config.readme.clone() } else { snapshot::join(folder, "README.md") };
+        let kept = readmes.iter().copied().find(|r| *r == preferred).unwrap_or(readmes[0]);
+        for other in readmes.iter().copied().filter(|r| *r != kept) {
+            let what = if folder == config.root { "the space's first page" } else { "the folder's page" };
+            found.push(
+                Found::new(
+                    Rule::ReadmeDuplicate,
+                    other,
+                    1,
+                    format!("{other} and {kept} are both READMEs of one folder: GitBook takes either as {what}"),
+                )
+                .fix(format!("merge {other} into {kept} and delete it, or rename it")),
+            );
+        }
     }
 }
 

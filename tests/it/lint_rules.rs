@@ -234,3 +234,88 @@ fn a_bad_ignore_glob_is_bad_input_naming_its_source() {
     run.assert_code(2);
     assert!(run.stderr.contains("DOCSYNC_IGNORE"), "{}", run.context());
 }
+
+// ---- 12. anchors, shadowed redirects, two READMEs -------------------------
+
+const GUIDE: &str = "\
+# Guide
+
+## Get Started
+
+## What's new?
+
+## Intro
+
+## Intro
+
+## Install <a href=\"#setup\" id=\"setup\"></a>
+
+```markdown
+## In code
+```
+";
+
+fn space_with_anchors(links: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", &format!("# Home\n\n## Local heading\n\n{links}"));
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n* [Guide](guide.md)\n");
+    repo.write("docs/guide.md", GUIDE);
+    repo.commit("Links into sections");
+    repo
+}
+
+#[test]
+fn links_into_sections_are_checked_against_the_pages_headings() {
+    let good = "[a](guide.md#get-started) [b](guide.md#whats-new) [c](guide.md#intro-1) [d](guide.md#setup) \
+                [e](#local-heading) [f](./guide.md#Get-Started) [g](guide.md) [h](guide.md#top)\n";
+    let repo = space_with_anchors(good);
+    let run = lint(&repo, &gitbook_target(), &[]);
+    assert_eq!(of_rule(&run, "broken-anchor"), [], "{}", run.context());
+    run.assert_code(0);
+
+    let bad = "[a](guide.md#get-going)\n\n[b](#nowhere)\n\n[c](guide.md#in-code)\n";
+    let repo = space_with_anchors(bad);
+    let run = lint(&repo, &gitbook_target(), &[]);
+    let anchors = of_rule(&run, "broken-anchor");
+    let lines: Vec<u64> = anchors.iter().map(|(_, line, _)| *line).collect();
+    assert_eq!(lines, [5, 7, 9], "{}", run.context());
+    let first = findings(&run).into_iter().find(|f| f["rule"] == "broken-anchor").unwrap_or_default();
+    assert_eq!(first["severity"], "warning", "{first:#}");
+    assert_eq!(first["message"], "link `guide.md#get-going`: docs/guide.md has no heading or anchor `#get-going`");
+    // Warnings never block.
+    run.assert_code(0);
+}
+
+#[test]
+fn a_redirect_from_a_page_that_still_exists_is_a_warning() {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n");
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n* [Old](old.md)\n* [New](new.md)\n");
+    repo.write("docs/old.md", "# Old\n");
+    repo.write("docs/new.md", "# New\n");
+    repo.write("docs/.gitbook.yaml", "redirects:\n  old: new.md\n  gone: new.md\n");
+    repo.commit("A redirect from a page that is still there");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    let config: Vec<Value> = findings(&run).into_iter().filter(|f| f["rule"] == "gitbook-config").collect();
+    assert_eq!(config.len(), 1, "{}", run.context());
+    assert_eq!(config[0]["severity"], "warning");
+    assert_eq!(config[0]["line"], 2);
+    assert!(config[0]["message"].as_str().unwrap_or("").contains("docs/old.md still exists"), "{}", run.context());
+    run.assert_code(0);
+}
+
+#[test]
+fn two_readmes_in_one_folder_are_an_error() {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n");
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n* [Guides](guides/README.md)\n");
+    repo.write("docs/guides/README.md", "# Guides\n");
+    repo.commit("One README per folder");
+    repo.write("docs/readme.md", "# Home, again\n");
+    repo.write("docs/guides/Readme.md", "# Guides, again\n");
+    repo.commit("Two more");
+    let run = lint(&repo, &gitbook_target(), &[]);
+    let expected = [("docs/guides/Readme.md".to_owned(), 1, true), ("docs/readme.md".to_owned(), 1, true)];
+    assert_eq!(of_rule(&run, "readme-duplicate"), expected, "{}", run.context());
+    run.assert_code(1);
+}
