@@ -154,7 +154,7 @@ impl Redirect {
 pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> SpaceConfig {
     let config_path = snapshot::join(directory, CONFIG_FILE);
     match snapshot.text(&config_path) {
-        Some(text) => read_text(directory, config_path, text, snapshot, found),
+        Some(text) => read_text(directory, config_path, &text, snapshot, found),
         None => defaults(directory, config_path),
     }
 }
@@ -600,7 +600,7 @@ fn site_node(node: &yaml::Node) -> Result<Node, (usize, String)> {
 pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
     let mut site = Site { directories: Vec::new() };
     let Some(text) = snapshot.text(path) else { return site };
-    let nodes = match site_structure(text) {
+    let nodes = match site_structure(&text) {
         Ok(nodes) => nodes,
         Err((line, message)) => {
             found.push(

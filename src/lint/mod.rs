@@ -485,7 +485,7 @@ fn check_space(
             continue;
         }
         if let Some(text) = snapshot.text(page) {
-            let facts = pages::check(page, text, &config.root, snapshot, found);
+            let facts = pages::check(page, &text, &config.root, snapshot, found);
             anchors.insert((*page).to_owned(), facts.anchors);
             anchor_links.extend(facts.anchor_links.into_iter().map(|link| (*page, link)));
         }
@@ -507,7 +507,7 @@ fn check_anchors(
     for (path, link) in links {
         let target = anchors
             .entry(link.page.clone())
-            .or_insert_with(|| snapshot.text(&link.page).map(pages::anchors).unwrap_or_default());
+            .or_insert_with(|| snapshot.text(&link.page).map(|text| pages::anchors(&text)).unwrap_or_default());
         if target.has(&link.fragment) {
             continue;
         }
@@ -611,7 +611,7 @@ fn check_readme_variants(space: &Space<'_>, found: &mut Vec<Found>) {
 fn check_summary_lists_pages(space: &Space<'_>, pages: &[&str], found: &mut Vec<Found>) -> Option<HashSet<String>> {
     let (config, snapshot) = (&space.config, space.snapshot);
     let text = snapshot.text(&config.summary)?;
-    let summary = summary::parse(&config.summary, &config.root, text);
+    let summary = summary::parse(&config.summary, &config.root, &text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
         // The readme is the space's first page whether the summary lists
@@ -737,14 +737,14 @@ fn check_dot(
             continue;
         };
         if is_yaml(file) {
-            if let Err((line, message)) = pages::parse_yaml_documents(text) {
+            if let Err((line, message)) = pages::parse_yaml_documents(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("YAML does not parse: {message}"))
                         .fix("fix the YAML syntax (quote values holding `: `, `#` or leading special characters)"),
                 );
             }
         } else if is_page(file) {
-            if let Some((line, message)) = pages::front_matter_syntax(text) {
+            if let Some((line, message)) = pages::front_matter_syntax(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("front matter does not parse: {message}"))
                         .fix("fix the YAML between the `---` lines (quote values holding `: ` or `#`)"),
