@@ -473,8 +473,9 @@ fn check_space(
     let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| space.is_page(p)).collect();
     let listed = check_summary_lists_pages(&space, &pages, found);
     check_sizes(&space, &pages, listed.is_some(), range, found);
-    let mut anchors: HashMap<String, pages::Anchors> = HashMap::new();
-    let mut anchor_links = Vec::new();
+    // Links into other pages' sections, checked once every page is: a
+    // page's anchors are kept only while it is checked.
+    let mut into_other_pages = Vec::new();
     for page in &pages {
         if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
             continue;
@@ -486,44 +487,50 @@ fn check_space(
         }
         if let Some(text) = snapshot.text(page) {
             let facts = pages::check(page, &text, &config.root, snapshot, found);
-            anchors.insert((*page).to_owned(), facts.anchors);
-            anchor_links.extend(facts.anchor_links.into_iter().map(|link| (*page, link)));
+            for link in facts.anchor_links {
+                if link.page == *page {
+                    check_anchor(page, &link, &facts.anchors, found);
+                } else {
+                    into_other_pages.push((*page, link));
+                }
+            }
         }
     }
-    check_anchors(anchor_links, anchors, snapshot, found);
+    check_anchors(into_other_pages, snapshot, found);
     check_moved_pages(&space, range, found);
     space.config.summary
 }
 
-/// `broken-anchor`: each link into a section of a page whose headings
-/// and HTML ids give no such anchor. A page no check read (another
-/// space's, an ignored one) is read for its anchors here, once.
-fn check_anchors(
-    links: Vec<(&str, pages::AnchorLink)>,
-    mut anchors: HashMap<String, pages::Anchors>,
-    snapshot: &Snapshot,
-    found: &mut Vec<Found>,
-) {
+/// `broken-anchor` for links into other pages' sections: each page
+/// linked so is read again for its anchors, once.
+fn check_anchors(links: Vec<(&str, pages::AnchorLink)>, snapshot: &Snapshot, found: &mut Vec<Found>) {
+    let mut anchors: HashMap<String, pages::Anchors> = HashMap::new();
     for (path, link) in links {
         let target = anchors
             .entry(link.page.clone())
             .or_insert_with(|| snapshot.text(&link.page).map(|text| pages::anchors(&text)).unwrap_or_default());
-        if target.has(&link.fragment) {
-            continue;
-        }
-        let which = if link.page == path { "this page".to_owned() } else { link.page.clone() };
-        found.push(
-            Found::new(
-                Rule::BrokenAnchor,
-                path,
-                link.line,
-                format!("link `{}`: {which} has no heading or anchor `#{}`", link.destination, link.fragment),
-            )
-            .fix("link a heading the page has (its text, lower case, spaces as hyphens), or add the heading")
-            // The page linked, to tell when the range changed its headings.
-            .key(format!("{}#{}", link.page, link.fragment)),
-        );
+        check_anchor(path, &link, target, found);
     }
+}
+
+/// `broken-anchor` when the linked page's headings and HTML ids give no
+/// such anchor.
+fn check_anchor(path: &str, link: &pages::AnchorLink, target: &pages::Anchors, found: &mut Vec<Found>) {
+    if target.has(&link.fragment) {
+        return;
+    }
+    let which = if link.page == path { "this page".to_owned() } else { link.page.clone() };
+    found.push(
+        Found::new(
+            Rule::BrokenAnchor,
+            path,
+            link.line,
+            format!("link `{}`: {which} has no heading or anchor `#{}`", link.destination, link.fragment),
+        )
+        .fix("link a heading the page has (its text, lower case, spaces as hyphens), or add the heading")
+        // The page linked, to tell when the range changed its headings.
+        .key(format!("{}#{}", link.page, link.fragment)),
+    );
 }
 
 /// A space as its checks see it: its configuration, and which files are
