@@ -35,7 +35,7 @@ pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &
         None => None,
     };
     let (gathered, plan) = super::gather_and_decide(settings, terminal, None, runtime, http.as_ref())?;
-    let fallback;
+    let (fallback, fallback_ignore);
     let mut targets: Vec<LintTarget<'_>> = settings.targets.iter().map(LintTarget::of).collect();
     if targets.is_empty() {
         let directory = settings.project_directory.path.clone();
@@ -43,8 +43,20 @@ pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &
             "no target configured: checking {} as a GitBook space",
             if directory.is_empty() { "the repository root" } else { directory.as_str() }
         );
+        let ignore = &settings.project_directory.ignore;
+        // The globs were checked when the settings were resolved.
+        fallback_ignore = if ignore.is_empty() {
+            None
+        } else {
+            Some(PathFilter::new(directory.clone(), ignore.clone()).context("while reading the ignore globs")?)
+        };
         fallback = PathFilter::new(directory, Vec::new()).context("while reading the project directory")?;
-        targets.push(LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &fallback });
+        targets.push(LintTarget {
+            name: "gitbook",
+            kind: LintKind::GitBook,
+            paths: &fallback,
+            ignore: fallback_ignore.as_ref(),
+        });
     }
     if flags.worktree {
         let root = gathered.repo.workdir().context("the repository has no working tree")?;

@@ -238,7 +238,13 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
             continue;
         }
         if settings.force || settings.lint == LintMode::Warn {
-            let why = if settings.force { "--force" } else { "DOCSYNC_LINT=warn" };
+            // --force does more than pass the pre-flight: say what bypasses
+            // only the pre-flight.
+            let why = if settings.force {
+                "--force; DOCSYNC_LINT=warn bypasses only the pre-flight, without --force's overrides"
+            } else {
+                "DOCSYNC_LINT=warn"
+            };
             tracing::warn!(
                 "{}: the docs pre-flight found {errors} new error(s); importing anyway ({why})",
                 target_plan.name
@@ -254,7 +260,10 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
             OutcomeStatus::Failed,
             format!("the docs pre-flight found {errors} new error(s), so nothing was sent (first: {first})"),
         )
-        .with_fix("fix the findings listed (run `docsync lint` locally), or set DOCSYNC_LINT=warn to import anyway");
+        .with_fix(
+            "fix the findings listed (run `docsync lint` locally), or set DOCSYNC_LINT=warn to import despite them \
+             (not --force, which also overrides the skip rules and sends GitBook \"force\": true)",
+        );
         outcome.findings = new;
         outcome.stopped_before_sending = true;
         target_plan.outcome = Some(outcome);

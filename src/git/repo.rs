@@ -48,6 +48,32 @@ pub struct TreeFile {
     pub path: String,
     pub size: u64,
     pub content: Option<Vec<u8>>,
+    /// Its blob, to read its content later through a [`BlobReader`].
+    pub blob: BlobId,
+}
+
+/// A blob of the repository, to read later.
+#[derive(Debug, Clone, Copy)]
+pub struct BlobId(Oid);
+
+/// Reads blobs one at a time, through its own handle on the repository:
+/// the pre-flight reads each page when it checks it and drops it after,
+/// rather than holding every page at once.
+pub struct BlobReader {
+    repo: Repository,
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobReader").field("path", &self.repo.path()).finish()
+    }
+}
+
+impl BlobReader {
+    /// The blob's bytes; `None` when the clone lacks it.
+    pub fn read(&self, blob: BlobId) -> Option<Vec<u8>> {
+        self.repo.find_blob(blob.0).ok().map(|blob| blob.content().to_vec())
+    }
 }
 
 /// The files of a directory at a commit.
@@ -322,7 +348,7 @@ impl Repo {
                         (0, None)
                     }
                 };
-                found.files.push(TreeFile { path, size, content });
+                found.files.push(TreeFile { path, size, content, blob: BlobId(entry.id()) });
             }
             false
         })
@@ -342,7 +368,13 @@ impl Repo {
         let odb = self.repo.odb()?;
         let Ok((size, _)) = odb.read_header(entry.id()) else { return Ok(None) };
         let content = if read(path, size as u64) { Some(odb.read(entry.id())?.data().to_vec()) } else { None };
-        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content }))
+        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content, blob: BlobId(entry.id()) }))
+    }
+
+    /// A reader of this repository's blobs, on a handle of its own.
+    pub fn blob_reader(&self) -> Result<BlobReader> {
+        let repo = Repository::open(self.repo.path()).context("while opening the repository to read its files")?;
+        Ok(BlobReader { repo })
     }
 
     /// The commits reachable from `head` but not from `base` (all of them

@@ -121,11 +121,31 @@ pub struct Redirect {
 }
 
 impl Redirect {
+    /// The URL path as written, without a leading `/` or `./` or a
+    /// trailing `/`.
+    fn path(&self) -> &str {
+        self.key.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/')
+    }
+
     /// Whether this redirect covers a page's old URL path (written with or
     /// without `.md`, a leading `/` or `./`).
     pub fn matches(&self, slug: &str) -> bool {
-        let key = self.key.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        let key = self.path();
         key == slug || key.strip_suffix(".md") == Some(slug)
+    }
+
+    /// The page that still answers at the redirect's path (`old.md`,
+    /// `old/README.md`), when there is one: GitBook then never redirects.
+    fn page_at(&self, root: &str, snapshot: &Snapshot) -> Option<String> {
+        let key = self.path();
+        if key.is_empty() {
+            return None;
+        }
+        let stem = key.strip_suffix(".md").unwrap_or(key);
+        [format!("{stem}.md"), format!("{stem}/README.md")]
+            .into_iter()
+            .filter_map(|relative| snapshot::resolve(root, &relative))
+            .find(|path| snapshot::is_inside(path, root) && snapshot.exists(path))
     }
 }
 
@@ -134,7 +154,7 @@ impl Redirect {
 pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> SpaceConfig {
     let config_path = snapshot::join(directory, CONFIG_FILE);
     match snapshot.text(&config_path) {
-        Some(text) => read_text(directory, config_path, text, snapshot, found),
+        Some(text) => read_text(directory, config_path, &text, snapshot, found),
         None => defaults(directory, config_path),
     }
 }
@@ -162,15 +182,13 @@ fn read_text(
     let map = match yaml::mapping(text) {
         Ok(map) => map,
         Err((line, message)) => {
-            found.push(
-                config_problem(
-                    &config_path,
-                    line,
-                    format!("not valid YAML: {message}"),
-                    "fix the YAML syntax (indent with spaces)",
-                )
-                .key("syntax"),
-            );
+            found.push(config_problem(
+                &config_path,
+                line,
+                "syntax",
+                format!("not valid YAML: {message}"),
+                "fix the YAML syntax (indent with spaces)",
+            ));
             return config;
         }
     };
@@ -187,15 +205,13 @@ fn read_text(
         let line = yaml::key_line(text, "structure", structure);
         let explicit_summary = read_structure(line, &structure.value, directory, &mut config, found);
         if explicit_summary && !snapshot.exists(&config.summary) {
-            found.push(
-                config_problem(
-                    &config_path,
-                    1,
-                    format!("structure.summary names {}, which does not exist", config.summary),
-                    "add the file or fix the path (relative to root)",
-                )
-                .key("structure.summary"),
-            );
+            found.push(config_problem(
+                &config_path,
+                1,
+                "structure.summary",
+                format!("structure.summary names {}, which does not exist", config.summary),
+                "add the file or fix the path (relative to root)",
+            ));
         }
     }
     if let Some(redirects) = map.get("redirects") {
@@ -307,10 +323,11 @@ pub fn escape_invisible(text: &str) -> String {
     out
 }
 
-/// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by line
-/// unless the caller keys it better.
-fn config_problem(config_path: &str, line: usize, message: String, fix: &str) -> Found {
-    Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(format!("{line}"))
+/// A `gitbook-config` finding in the space's `.gitbook.yaml`, keyed by what
+/// it is about (`root`, `structure.summary`): never by its line, which
+/// shifts when a line is added above it and would make an old finding new.
+fn config_problem(config_path: &str, line: usize, key: impl Into<String>, message: String, fix: &str) -> Found {
+    Found::new(Rule::GitBookConfig, config_path, line, message).fix(fix).key(key)
 }
 
 /// `root:`, relative to the project directory; the readme and summary
@@ -323,7 +340,7 @@ fn read_root(
     config: &mut SpaceConfig,
     found: &mut Vec<Found>,
 ) {
-    let problem = |message: String, fix: &str| config_problem(&config.config_path, line, message, fix).key("root");
+    let problem = |message: String, fix: &str| config_problem(&config.config_path, line, "root", message, fix);
     match root {
         Value::String(value) => match snapshot::resolve(directory, value) {
             Some(resolved) if snapshot::is_inside(&resolved, directory) => {
@@ -360,7 +377,7 @@ fn read_structure(
     found: &mut Vec<Found>,
 ) -> bool {
     let problem =
-        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, message, fix).key(key);
+        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, key, message, fix);
     let entries = match structure {
         Value::Object(entries) => entries,
         Value::Null => return false,
@@ -470,7 +487,26 @@ fn read_redirects(
                 &key,
             )),
         }
-        config.redirects.push(Redirect { key });
+        let redirect = Redirect { key };
+        // "As long as a page exists for a path, GitBook won't be looking for
+        // a possible redirect" (Git Sync troubleshooting).
+        if let Some(page) = redirect.page_at(&config.root, snapshot) {
+            found.push(
+                Found::new(
+                    Rule::GitBookConfig,
+                    config_path,
+                    line,
+                    format!(
+                        "redirect `{}` never applies: {page} still exists, and GitBook redirects only from a path without a page",
+                        redirect.key
+                    ),
+                )
+                .fix(format!("delete or move {page} (the redirect then takes its URL), or remove the redirect"))
+                .key(format!("redirect-shadowed:{}", redirect.key))
+                .severity(Severity::Warning),
+            );
+        }
+        config.redirects.push(redirect);
     }
 }
 
@@ -564,7 +600,7 @@ fn site_node(node: &yaml::Node) -> Result<Node, (usize, String)> {
 pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
     let mut site = Site { directories: Vec::new() };
     let Some(text) = snapshot.text(path) else { return site };
-    let nodes = match site_structure(text) {
+    let nodes = match site_structure(&text) {
         Ok(nodes) => nodes,
         Err((line, message)) => {
             found.push(

@@ -15,7 +15,7 @@ mod snapshot;
 mod summary;
 mod yaml;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -50,10 +50,12 @@ impl Severity {
 pub enum Rule {
     GitBookConfig,
     ReadmeMissing,
+    ReadmeDuplicate,
     SummaryMissingFile,
     SummaryDuplicate,
     PageNotInSummary,
     BrokenLink,
+    BrokenAnchor,
     FrontMatter,
     BlockUnclosed,
     BlockAttribute,
@@ -67,10 +69,12 @@ impl Rule {
         match self {
             Rule::GitBookConfig => "gitbook-config",
             Rule::ReadmeMissing => "readme-missing",
+            Rule::ReadmeDuplicate => "readme-duplicate",
             Rule::SummaryMissingFile => "summary-missing-file",
             Rule::SummaryDuplicate => "summary-duplicate",
             Rule::PageNotInSummary => "page-not-in-summary",
             Rule::BrokenLink => "broken-link",
+            Rule::BrokenAnchor => "broken-anchor",
             Rule::FrontMatter => "front-matter",
             Rule::BlockUnclosed => "block-unclosed",
             Rule::BlockAttribute => "block-attribute",
@@ -84,7 +88,7 @@ impl Rule {
     /// page new in the range, which its finding sets itself.
     fn severity(self) -> Severity {
         match self {
-            Rule::BlockAttribute | Rule::MovedWithoutRedirect => Severity::Warning,
+            Rule::BlockAttribute | Rule::MovedWithoutRedirect | Rule::BrokenAnchor => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -293,9 +297,13 @@ impl LintReport {
             .findings
             .iter()
             .map(|finding| {
-                if only_edited.is_some_and(|edited| !edited.contains(&finding.path)) {
-                    // Its file and everything it depends on are as at the base.
-                    return false;
+                if let Some(edited) = only_edited.filter(|edited| !edited.contains(&finding.path)) {
+                    // Its file and everything it depends on are as at the
+                    // base, but for a link into a page the range edited:
+                    // its anchor may be what the range removed, and the
+                    // base's findings in this file were not read again.
+                    return finding.rule == Rule::BrokenAnchor
+                        && finding.key.rsplit_once('#').is_some_and(|(page, _)| edited.contains(page));
                 }
                 let path = range.renamed_from.get(&finding.path).unwrap_or(&finding.path);
                 match at_base.get_mut(&(finding.rule, finding.target.as_str(), path.as_str(), finding.key.as_str())) {
@@ -331,6 +339,8 @@ pub struct LintTarget<'a> {
     pub name: &'a str,
     pub kind: LintKind,
     pub paths: &'a PathFilter,
+    /// The files never read (the target's `ignore` globs).
+    pub ignore: Option<&'a PathFilter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,7 +355,7 @@ impl<'a> LintTarget<'a> {
             TargetKind::GitBook(_) => LintKind::GitBook,
             TargetKind::Dot(_) => LintKind::Dot,
         };
-        LintTarget { name: &target.name, kind, paths: &target.paths }
+        LintTarget { name: &target.name, kind, paths: &target.paths, ignore: target.ignore.as_ref() }
     }
 }
 
@@ -375,8 +385,8 @@ fn check_in(
     let mut summaries = BTreeSet::new();
     for target in targets {
         let found = match target.kind {
-            LintKind::GitBook => check_gitbook(&target.paths.directory, snapshot, range, only, &mut summaries),
-            LintKind::Dot => check_dot(target.paths, snapshot, only),
+            LintKind::GitBook => check_gitbook(target, snapshot, range, only, &mut summaries),
+            LintKind::Dot => check_dot(target.paths, target.ignore, snapshot, only),
         };
         findings.extend(found.into_iter().map(|found| decide_new(found, target.name, range)));
     }
@@ -418,13 +428,14 @@ fn decide_new(found: Found, target: &str, range: &RangeChanges) -> Finding {
 /// A GitBook target: the site file when the directory has one (its spaces
 /// are checked one by one), else the directory as one space.
 fn check_gitbook(
-    directory: &str,
+    target: &LintTarget<'_>,
     snapshot: &Snapshot,
     range: &RangeChanges,
     only: Option<&HashSet<String>>,
     summaries: &mut BTreeSet<String>,
 ) -> Vec<Found> {
     let mut found = Vec::new();
+    let directory = target.paths.directory.as_str();
     let spaces = match gitbook_config::site_file(directory, snapshot) {
         Some(site_path) => {
             let site = gitbook_config::check_site(&site_path, directory, snapshot, &mut found);
@@ -437,7 +448,13 @@ fn check_gitbook(
         // Another space nested inside this one is not this one's content.
         let nested: Vec<&str> =
             all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
-        summaries.insert(check_space(space, &nested, snapshot, range, only, &mut found));
+        let space = Space {
+            config: gitbook_config::read(space, snapshot, &mut found),
+            nested: &nested,
+            ignore: target.ignore,
+            snapshot,
+        };
+        summaries.insert(check_space(space, range, only, &mut found));
     }
     found
 }
@@ -445,29 +462,75 @@ fn check_gitbook(
 /// One GitBook space: `.gitbook.yaml`, readme, summary, pages; returns the
 /// summary's path.
 fn check_space(
-    directory: &str,
-    nested: &[&str],
-    snapshot: &Snapshot,
+    space: Space<'_>,
     range: &RangeChanges,
     only: Option<&HashSet<String>>,
     found: &mut Vec<Found>,
 ) -> String {
-    let space = Space { config: gitbook_config::read(directory, snapshot, found), nested, snapshot };
-    let config = &space.config;
+    let (config, snapshot) = (&space.config, space.snapshot);
     check_readme(config, snapshot, found);
-    let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| is_page(p) && space.holds(p)).collect();
-    let has_summary = check_summary_lists_pages(config, &pages, snapshot, found);
-    check_sizes(&space, &pages, has_summary, range, found);
+    check_readme_variants(&space, found);
+    let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| space.is_page(p)).collect();
+    let listed = check_summary_lists_pages(&space, &pages, found);
+    check_sizes(&space, &pages, listed.is_some(), range, found);
+    // Links into other pages' sections, checked once every page is: a
+    // page's anchors are kept only while it is checked.
+    let mut into_other_pages = Vec::new();
     for page in &pages {
         if *page == config.summary || only.is_some_and(|only| !only.contains(*page)) {
             continue;
         }
+        // Markdown under a dot-folder (`.github/`, `.gitlab/`) is a page
+        // only when the summary lists it.
+        if space.in_dot_folder(page) && !listed.as_ref().is_some_and(|listed| listed.contains(*page)) {
+            continue;
+        }
         if let Some(text) = snapshot.text(page) {
-            pages::check(page, text, &config.root, snapshot, found);
+            let facts = pages::check(page, &text, &config.root, snapshot, found);
+            for link in facts.anchor_links {
+                if link.page == *page {
+                    check_anchor(page, &link, &facts.anchors, found);
+                } else {
+                    into_other_pages.push((*page, link));
+                }
+            }
         }
     }
+    check_anchors(into_other_pages, snapshot, found);
     check_moved_pages(&space, range, found);
     space.config.summary
+}
+
+/// `broken-anchor` for links into other pages' sections: each page
+/// linked so is read again for its anchors, once.
+fn check_anchors(links: Vec<(&str, pages::AnchorLink)>, snapshot: &Snapshot, found: &mut Vec<Found>) {
+    let mut anchors: HashMap<String, pages::Anchors> = HashMap::new();
+    for (path, link) in links {
+        let target = anchors
+            .entry(link.page.clone())
+            .or_insert_with(|| snapshot.text(&link.page).map(|text| pages::anchors(&text)).unwrap_or_default());
+        check_anchor(path, &link, target, found);
+    }
+}
+
+/// `broken-anchor` when the linked page's headings and HTML ids give no
+/// such anchor.
+fn check_anchor(path: &str, link: &pages::AnchorLink, target: &pages::Anchors, found: &mut Vec<Found>) {
+    if target.has(&link.fragment) {
+        return;
+    }
+    let which = if link.page == path { "this page".to_owned() } else { link.page.clone() };
+    found.push(
+        Found::new(
+            Rule::BrokenAnchor,
+            path,
+            link.line,
+            format!("link `{}`: {which} has no heading or anchor `#{}`", link.destination, link.fragment),
+        )
+        .fix("link a heading the page has (its text, lower case, spaces as hyphens), or add the heading")
+        // The page linked, to tell when the range changed its headings.
+        .key(format!("{}#{}", link.page, link.fragment)),
+    );
 }
 
 /// A space as its checks see it: its configuration, and which files are
@@ -476,6 +539,8 @@ struct Space<'a> {
     config: gitbook_config::SpaceConfig,
     /// The roots of the spaces nested inside this one.
     nested: &'a [&'a str],
+    /// The target's `ignore` globs: files never read.
+    ignore: Option<&'a PathFilter>,
     snapshot: &'a Snapshot,
 }
 
@@ -487,6 +552,19 @@ impl Space<'_> {
         snapshot::is_inside(path, root)
             && !self.nested.iter().any(|n| snapshot::is_inside(path, n))
             && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
+    }
+
+    /// A Markdown file of the space that the pre-flight reads: not ignored.
+    fn is_page(&self, path: &str) -> bool {
+        is_page(path) && self.holds(path) && !self.ignore.is_some_and(|ignore| ignore.covers(path))
+    }
+
+    /// Whether the path lies in a folder whose name starts with a dot
+    /// (`.github/`, `.gitlab/`) below the space's root: files for the Git
+    /// host, not for GitBook.
+    fn in_dot_folder(&self, path: &str) -> bool {
+        let relative = snapshot::relative(path, &self.config.root);
+        relative.rsplit_once('/').is_some_and(|(folders, _)| folders.split('/').any(|f| f.starts_with('.')))
     }
 }
 
@@ -502,19 +580,52 @@ fn check_readme(config: &gitbook_config::SpaceConfig, snapshot: &Snapshot, found
     }
 }
 
-/// The summary's own checks, and every page it leaves out; whether the
-/// space has a summary.
-fn check_summary_lists_pages(
-    config: &gitbook_config::SpaceConfig,
-    pages: &[&str],
-    snapshot: &Snapshot,
-    found: &mut Vec<Found>,
-) -> bool {
-    let Some(text) = snapshot.text(&config.summary) else { return false };
-    let summary = summary::parse(&config.summary, &config.root, text);
+/// Two READMEs in one folder (`README.md`, `readme.md`, `README`): GitBook
+/// takes either as the folder's page (the space's first page at the
+/// root), "unpredictable file precedence" (Git Sync troubleshooting). The
+/// one kept is the configured readme at the root, `README.md` elsewhere
+/// (else the first by name); each other one is a finding.
+fn check_readme_variants(space: &Space<'_>, found: &mut Vec<Found>) {
+    let (config, snapshot) = (&space.config, space.snapshot);
+    let is_readme = |path: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+        matches!(name.as_str(), "readme.md" | "readme.markdown" | "readme")
+    };
+    let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for file in snapshot.files_under(&config.root).filter(|p| space.holds(p) && is_readme(p)) {
+        folders.entry(snapshot::parent(file)).or_default().push(file);
+    }
+    for (folder, readmes) in folders.into_iter().filter(|(_, readmes)| readmes.len() > 1) {
+        let preferred = if folder == config.root { config.readme.clone() } else { snapshot::join(folder, "README.md") };
+        let kept = readmes.iter().copied().find(|r| *r == preferred).unwrap_or(readmes[0]);
+        for other in readmes.iter().copied().filter(|r| *r != kept) {
+            let what = if folder == config.root { "the space's first page" } else { "the folder's page" };
+            found.push(
+                Found::new(
+                    Rule::ReadmeDuplicate,
+                    other,
+                    1,
+                    format!("{other} and {kept} are both READMEs of one folder: GitBook takes either as {what}"),
+                )
+                .fix(format!("merge {other} into {kept} and delete it, or rename it")),
+            );
+        }
+    }
+}
+
+/// The summary's own checks, and every page it leaves out; the pages it
+/// lists, `None` when the space has no summary.
+fn check_summary_lists_pages(space: &Space<'_>, pages: &[&str], found: &mut Vec<Found>) -> Option<HashSet<String>> {
+    let (config, snapshot) = (&space.config, space.snapshot);
+    let text = snapshot.text(&config.summary)?;
+    let summary = summary::parse(&config.summary, &config.root, &text);
     let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
     for page in pages {
-        if *page == config.summary || listed.contains(*page) {
+        // The readme is the space's first page whether the summary lists
+        // it or not ("readme: your documentation's first page", GitBook's
+        // content configuration). Markdown under a dot-folder is for the
+        // Git host.
+        if *page == config.summary || *page == config.readme || listed.contains(*page) || space.in_dot_folder(page) {
             continue;
         }
         found.push(
@@ -531,7 +642,7 @@ fn check_summary_lists_pages(
             )),
         );
     }
-    true
+    Some(listed)
 }
 
 /// GitBook's limits: pages per space, bytes per file.
@@ -575,7 +686,7 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
     let (config, snapshot) = (&space.config, space.snapshot);
     let root = &config.root;
     for (old, new) in &range.moved {
-        if !is_page(old) || !space.holds(old) || *old == config.summary || snapshot.exists(old) {
+        if !space.is_page(old) || space.in_dot_folder(old) || *old == config.summary || snapshot.exists(old) {
             continue;
         }
         let slug = page_slug(&snapshot::relative(old, root));
@@ -600,20 +711,47 @@ fn check_moved_pages(space: &Space<'_>, range: &RangeChanges, found: &mut Vec<Fo
     }
 }
 
-fn check_dot(paths: &PathFilter, snapshot: &Snapshot, only: Option<&HashSet<String>>) -> Vec<Found> {
+fn check_dot(
+    paths: &PathFilter,
+    ignore: Option<&PathFilter>,
+    snapshot: &Snapshot,
+    only: Option<&HashSet<String>>,
+) -> Vec<Found> {
     let mut found = Vec::new();
-    let checked = |path: &str| paths.matches(path) && only.is_none_or(|only| only.contains(path));
+    let checked = |path: &str| {
+        paths.matches(path)
+            && !ignore.is_some_and(|ignore| ignore.covers(path))
+            && only.is_none_or(|only| only.contains(path))
+    };
     for file in snapshot.files_under(&paths.directory).filter(|p| checked(p)) {
-        let Some(text) = snapshot.text(file) else { continue };
+        let Some(text) = snapshot.text(file) else {
+            // Not read: over the size the pre-flight reads. Saying nothing
+            // would pass a file nobody checked.
+            if (is_yaml(file) || is_page(file)) && snapshot.size(file) > MAX_FILE_BYTES {
+                found.push(
+                    Found::new(
+                        Rule::TooLarge,
+                        file,
+                        1,
+                        format!(
+                            "{} MB: the pre-flight reads files up to 100 MB, so its YAML is not checked",
+                            snapshot.size(file) / (1024 * 1024)
+                        ),
+                    )
+                    .fix("make the file smaller (split it), or leave it out of the target's paths"),
+                );
+            }
+            continue;
+        };
         if is_yaml(file) {
-            if let Err((line, message)) = pages::parse_yaml_documents(text) {
+            if let Err((line, message)) = pages::parse_yaml_documents(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("YAML does not parse: {message}"))
                         .fix("fix the YAML syntax (quote values holding `: `, `#` or leading special characters)"),
                 );
             }
         } else if is_page(file) {
-            if let Some((line, message)) = pages::front_matter_syntax(text) {
+            if let Some((line, message)) = pages::front_matter_syntax(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("front matter does not parse: {message}"))
                         .fix("fix the YAML between the `---` lines (quote values holding `: ` or `#`)"),
@@ -655,7 +793,7 @@ mod tests {
         let mut files: Vec<(&str, &str)> = pages.iter().map(|p| (p.as_str(), "# P\n")).collect();
         files.push(("docs/SUMMARY.md", "* [P](p0.md)\n"));
         let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let count = |files: &[(&str, &str)]| {
             let report = check(&targets, &Snapshot::from_files(files.iter().copied()), &RangeChanges::default());
             report.findings.iter().filter(|f| f.rule == Rule::TooLarge).count()
@@ -675,7 +813,7 @@ mod tests {
     #[test]
     fn the_base_is_needed_only_when_a_finding_may_be_new() {
         let filter = PathFilter::new("docs".into(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let files = [
             ("docs/README.md", "# Home\n"),
             ("docs/SUMMARY.md", "* [Home](README.md)\n* [A](a.md)\n* [B](b.md)\n"),
@@ -703,7 +841,7 @@ mod tests {
     #[test]
     fn a_finding_is_new_when_the_base_lacks_it() {
         let filter = PathFilter::new(String::new(), Vec::new()).expect("no globs");
-        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter }];
+        let targets = [LintTarget { name: "gitbook", kind: LintKind::GitBook, paths: &filter, ignore: None }];
         let base = Snapshot::from_files([("README.md", "# Home\n"), ("a.md", "[x](gone.md)\n")]);
         let head = Snapshot::from_files([("README.md", "# Home\n"), ("b.md", "Moved.\n\n[x](gone.md) [y](gone.md)\n")]);
         let range = RangeChanges::new(&[change(ChangeStatus::Renamed, "b.md", Some("a.md"))]);

@@ -2,10 +2,10 @@
 //! GitBook blocks (`{% hint %}` … `{% endhint %}`). The page is parsed once
 //! with pulldown-cmark; what lies inside fenced or inline code never counts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 
 use super::snapshot::{self, Snapshot};
@@ -194,8 +194,137 @@ const CLOSED_BLOCKS: &[&str] =
 /// GitBook's hint styles.
 const HINT_STYLES: &[&str] = &["info", "success", "warning", "danger"];
 
-/// The checks of one page: front matter, links, blocks.
-pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mut Vec<Found>) {
+/// The anchors a page has: one per heading, and every HTML `id` (GitBook
+/// writes an anchor set with "Edit anchor" as `## Title <a href="#x"
+/// id="x"></a>`), each kept as its skeleton (see [`anchor_skeleton`]).
+#[derive(Debug, Default)]
+pub struct Anchors(HashSet<String>);
+
+impl Anchors {
+    fn add(&mut self, text: &str) {
+        self.0.insert(anchor_skeleton(text));
+    }
+
+    /// Whether a link's fragment (`#Section-2`, percent-encoded or not)
+    /// names one of them; a `-N` suffix is the N-th heading of that text.
+    pub fn has(&self, fragment: &str) -> bool {
+        let skeleton = anchor_skeleton(&decode(fragment));
+        // `#top` is the top of any page (HTML's "indicated part of the
+        // document" rule, ASCII case-insensitive).
+        if skeleton.is_empty() || fragment.eq_ignore_ascii_case("top") || self.0.contains(&skeleton) {
+            return true;
+        }
+        fragment
+            .rsplit_once('-')
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .is_some_and(|(text, _)| self.0.contains(&anchor_skeleton(&decode(text))))
+    }
+}
+
+/// An anchor as compared: its letters and digits, lower case. GitBook's
+/// anchor is "identical to the text in your header" (its Headings page)
+/// written as a URL fragment (`## Get Started` is `#get-started`); how
+/// spaces and punctuation become hyphens is not documented, so only what
+/// every such rule keeps is compared.
+fn anchor_skeleton(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// A link into a section of a page (`page.md#section`, `#section`).
+#[derive(Debug)]
+pub struct AnchorLink {
+    pub line: usize,
+    pub destination: String,
+    /// The page linked, repository-relative (the linking page for `#x`).
+    pub page: String,
+    pub fragment: String,
+}
+
+/// What the space's checks need of a page beyond its own findings.
+#[derive(Debug, Default)]
+pub struct PageFacts {
+    pub anchors: Anchors,
+    pub anchor_links: Vec<AnchorLink>,
+}
+
+/// Collects the anchors of a page from its parser's events.
+#[derive(Default)]
+struct AnchorCollector {
+    /// The text of the heading being read.
+    heading: Option<String>,
+    anchors: Anchors,
+}
+
+impl AnchorCollector {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Start(Tag::Heading { .. }) => self.heading = Some(String::new()),
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some(text) = self.heading.take() {
+                    self.anchors.add(&text);
+                }
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some(heading) = self.heading.as_mut() {
+                    heading.push_str(text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An HTML piece outside comments and code.
+    fn html(&mut self, piece: &str) {
+        for id in html_ids(piece) {
+            self.anchors.add(id);
+        }
+    }
+}
+
+/// The values of the `id` attributes of the tags in an HTML piece.
+fn html_ids(html: &str) -> impl Iterator<Item = &str> {
+    html.match_indices("id=").filter_map(move |(at, _)| {
+        let before = html[..at].chars().next_back()?;
+        if !before.is_ascii_whitespace() {
+            return None;
+        }
+        let rest = &html[at + 3..];
+        match rest.chars().next()? {
+            quote @ ('"' | '\'') => rest[1..].split(quote).next(),
+            _ => rest.split(|c: char| c.is_ascii_whitespace() || c == '>').next(),
+        }
+    })
+}
+
+/// The anchors of a page that is not checked itself (another page links
+/// into it): its headings and HTML ids, outside code and comments.
+pub fn anchors(text: &str) -> Anchors {
+    let body = match front_matter(text) {
+        Ok(Some(front)) => &text[front.body..],
+        Ok(None) => text,
+        Err(_) => return Anchors::default(),
+    };
+    let mut collector = AnchorCollector::default();
+    let (mut in_comment, mut in_pre) = (false, false);
+    for event in Parser::new_ext(body, markdown_options()) {
+        if let Event::Html(html) | Event::InlineHtml(html) = &event {
+            for (_, piece, comment) in html_pieces(html, &mut in_comment) {
+                let opens = !comment && piece.contains("<pre");
+                if comment || in_pre || opens {
+                    in_pre = !comment && (in_pre || opens) && !piece.contains("</pre>");
+                    continue;
+                }
+                collector.html(piece);
+            }
+        }
+        collector.event(&event);
+    }
+    collector.anchors
+}
+
+/// The checks of one page: front matter, links, blocks; returns what the
+/// space's checks need of it (its anchors and its links into anchors).
+pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> PageFacts {
     let lines = Lines::new(text);
     let body_start = match front_matter(text) {
         Ok(Some(front)) => {
@@ -212,7 +341,7 @@ pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mu
                     .fix("close the front matter with a line holding only `---`")
                     .key("unclosed"),
             );
-            return;
+            return PageFacts::default();
         }
     };
     let body = &text[body_start..];
@@ -225,7 +354,9 @@ pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mu
     let mut in_pre = false;
     // An HTML block comes one line per event: a comment may span several.
     let mut in_comment = false;
+    let mut collector = AnchorCollector::default();
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
+        collector.event(&event);
         match event {
             // `<support@example.com>` is an address, not a file.
             Event::Start(Tag::Link { link_type: LinkType::Email, .. }) => {}
@@ -244,19 +375,23 @@ pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mu
                     for (at, value) in html_links(piece) {
                         links.push(Link::new(value.into(), start + at, "HTML link"));
                     }
+                    collector.html(piece);
                 }
             }
             _ => {}
         }
     }
     let references = page.blocks(body, &hidden, found);
+    let mut anchor_links = Vec::new();
     for link in &links {
         // `{% content-ref url="x.md" %}` holds a link to x.md: one reference.
         let repeated = references.iter().any(|(span, url)| span.contains(&link.offset) && *url == *link.destination);
         if !repeated {
             page.link(&link.destination, link.offset, link.what, found);
         }
+        anchor_links.extend(page.anchor_link(&link.destination, link.offset));
     }
+    PageFacts { anchors: collector.anchors, anchor_links }
 }
 
 /// A link, image or HTML `src`/`href` of a page, checked once the page's
@@ -321,6 +456,32 @@ struct Page<'a> {
 impl Page<'_> {
     fn line(&self, body_offset: usize) -> usize {
         self.lines.line(self.base + body_offset)
+    }
+
+    /// A link into a section of an existing page of the space: the
+    /// page's own (`#x`), or another Markdown page (`guide.md#x`).
+    fn anchor_link(&self, destination: &str, offset: usize) -> Option<AnchorLink> {
+        let (path, fragment) = destination.trim().split_once('#')?;
+        if fragment.is_empty() {
+            return None;
+        }
+        let page = if path.is_empty() {
+            self.path.to_owned()
+        } else {
+            let Destination::File(file) = classify(destination) else { return None };
+            let (resolved, _) = snapshot::resolve_within(self.root, self.dir, &file);
+            let lower = resolved.to_ascii_lowercase();
+            if !self.snapshot.exists(&resolved) || !(lower.ends_with(".md") || lower.ends_with(".markdown")) {
+                return None;
+            }
+            resolved
+        };
+        Some(AnchorLink {
+            line: self.line(offset),
+            destination: destination.to_owned(),
+            page,
+            fragment: fragment.to_owned(),
+        })
     }
 
     /// `broken-link` for a link, image or block reference.

@@ -2,26 +2,46 @@
 //! (so CI and a local run agree) or from the working tree (`--worktree`).
 //! Paths are repository-relative with `/` separators.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::bounded_file::{self, Refused};
-use crate::git::repo::{self, Repo};
+use crate::git::repo::{self, BlobId, BlobReader, Repo};
 
 use super::MAX_FILE_BYTES;
 
 #[derive(Debug)]
 struct Entry {
     size: u64,
-    text: Option<String>,
+    text: Text,
 }
 
-/// The files below some directories, with the text of those the rules parse.
+/// A file's text, as the rules get it.
+#[derive(Debug)]
+enum Text {
+    /// Not read: no Markdown or YAML, or over the size read.
+    None,
+    Held(String),
+    /// In a commit: read when a rule asks, and dropped after.
+    Blob(BlobId),
+}
+
+/// The files below some directories, with the text of those the rules
+/// parse: held for the working tree, read from the repository one file at
+/// a time for a commit (a space of 100,000 pages is never held at once).
 #[derive(Debug, Default)]
 pub struct Snapshot {
     files: BTreeMap<String, Entry>,
+    blobs: Option<BlobReader>,
+}
+
+/// Bytes as text: the bytes themselves when they are UTF-8 (no copy),
+/// else with U+FFFD for what is not.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// Whether the rules read this file's text: Markdown and YAML up to the
@@ -56,7 +76,11 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
     for directory in outer {
         match source {
             Source::Commit(commit) => {
-                let found = repo.files_at(commit, directory, wanted)?;
+                if snapshot.blobs.is_none() {
+                    snapshot.blobs = Some(repo.blob_reader()?);
+                }
+                // Sizes now, text when a rule reads it.
+                let found = repo.files_at(commit, directory, |_, _| false)?;
                 if found.missing > 0 {
                     tracing::warn!(
                         "{} file(s) under {directory:?} are not in the clone (a partial clone?): their sizes are unknown",
@@ -64,7 +88,7 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
                     );
                 }
                 for file in found.files {
-                    let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                    let text = if wanted(&file.path, file.size) { Text::Blob(file.blob) } else { Text::None };
                     snapshot.files.insert(file.path, Entry { size: file.size, text });
                 }
             }
@@ -110,16 +134,16 @@ fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapsh
                 let listed = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
                 let (size, text) = if wanted(&path, listed) {
                     match bounded_file::read(&entry.path(), MAX_FILE_BYTES) {
-                        Ok(bytes) => (listed, Some(String::from_utf8_lossy(&bytes).into_owned())),
+                        Ok(bytes) => (listed, Text::Held(into_text(bytes))),
                         // It grew past GitBook's limit after it was listed:
                         // `too-large`, like a file listed that large.
-                        Err(Refused::TooLarge { .. }) => (MAX_FILE_BYTES + 1, None),
+                        Err(Refused::TooLarge { .. }) => (MAX_FILE_BYTES + 1, Text::None),
                         Err(refused) => {
                             return Err(anyhow::anyhow!("{refused}")).with_context(|| format!("while reading {path}"));
                         }
                     }
                 } else {
-                    (listed, None)
+                    (listed, Text::None)
                 };
                 snapshot.files.insert(path, Entry { size, text });
             }
@@ -133,9 +157,9 @@ impl Snapshot {
     pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Snapshot {
         let files = files
             .into_iter()
-            .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Some(text.to_owned()) }))
+            .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Text::Held(text.to_owned()) }))
             .collect();
-        Snapshot { files }
+        Snapshot { files, blobs: None }
     }
 
     /// Puts a commit's version of these files in place of the snapshot's
@@ -148,7 +172,7 @@ impl Snapshot {
     ) -> Result<()> {
         for path in paths {
             if let Some(file) = repo.file_at(commit, path, wanted)? {
-                let text = file.content.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                let text = file.content.map_or(Text::None, |bytes| Text::Held(into_text(bytes)));
                 self.files.insert(file.path, Entry { size: file.size, text });
             }
         }
@@ -168,8 +192,14 @@ impl Snapshot {
         self.files.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix))
     }
 
-    pub fn text(&self, path: &str) -> Option<&str> {
-        self.files.get(path).and_then(|e| e.text.as_deref())
+    /// The file's text, when the rules read it: borrowed when held, read
+    /// from the repository otherwise (`None` when the clone lacks it).
+    pub fn text(&self, path: &str) -> Option<Cow<'_, str>> {
+        match &self.files.get(path)?.text {
+            Text::None => None,
+            Text::Held(text) => Some(Cow::Borrowed(text)),
+            Text::Blob(blob) => self.blobs.as_ref()?.read(*blob).map(|bytes| Cow::Owned(into_text(bytes))),
+        }
     }
 
     pub fn size(&self, path: &str) -> u64 {

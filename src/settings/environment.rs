@@ -20,6 +20,7 @@ pub struct DocsyncEnv {
     pub git_token: Option<Secret>,
     pub project_directory: Option<String>,
     pub paths: Option<String>,
+    pub ignore: Option<String>,
     pub dot_webhook_url: Option<String>,
     pub dot_webhook_secret: Option<Secret>,
     pub gitlab_token: Option<Secret>,

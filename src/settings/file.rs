@@ -43,6 +43,7 @@ pub struct FileTarget {
     pub git_token_env: Option<String>,
     pub project_directory: Option<String>,
     pub paths: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
     pub dot_webhook_url: Option<String>,
     pub dot_webhook_secret_env: Option<String>,
     // The GitLab instance, its token, the request budget and the report are

@@ -79,7 +79,7 @@ pub struct GlobalFlags {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
-    /// Sync even when the skip rules (no relevant change, platform-only commits, [skip docsync]) say not to.
+    /// Sync even when the skip rules (no relevant change, platform-only commits, [skip docsync]) say not to, import despite new pre-flight errors, and send GitBook "force": true. To bypass only the pre-flight: DOCSYNC_LINT=warn.
     #[arg(long, global = true)]
     pub force: bool,
 
@@ -129,6 +129,9 @@ pub struct SettingFlags {
     /// Comma-separated globs of files that count as docs changes.
     #[arg(long, global = true, value_name = "GLOBS")]
     pub paths: Option<String>,
+    /// Comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform).
+    #[arg(long, global = true, value_name = "GLOBS")]
+    pub ignore: Option<String>,
     /// Push-webhook receiver URL; turns the Dot target on.
     #[arg(long, global = true, value_name = "URL")]
     pub dot_webhook_url: Option<String>,

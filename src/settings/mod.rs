@@ -104,6 +104,9 @@ pub struct ProjectDirectory {
     pub path: String,
     /// The flag, variable or file key that set it; `None` for the default.
     pub source: Option<String>,
+    /// The `ignore` globs of the run (flag, variable, `[defaults]`), valid,
+    /// relative to the directory; empty for none.
+    pub ignore: Vec<String>,
 }
 
 /// The validated settings of one run.

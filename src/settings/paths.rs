@@ -37,6 +37,23 @@ impl PathFilter {
         };
         self.matcher.as_ref().is_none_or(|set| set.is_match(inside))
     }
+
+    /// Whether the path, or a folder it lies in below the directory,
+    /// matches: `drafts`, `drafts/` and `.github` name whole folders, as in
+    /// `.gitignore` (the `ignore` setting).
+    pub fn covers(&self, path: &str) -> bool {
+        if self.matches(path) {
+            return true;
+        }
+        let mut at = path;
+        while let Some((folder, _)) = at.rsplit_once('/').filter(|(folder, _)| folder.len() > self.directory.len()) {
+            if self.matches(folder) || self.matches(&format!("{folder}/")) {
+                return true;
+            }
+            at = folder;
+        }
+        false
+    }
 }
 
 #[cfg(test)]
@@ -55,5 +72,16 @@ mod tests {
         assert!(!md.matches("docs/a.png"));
         let root = PathFilter::new(String::new(), vec!["*.md".into()]).unwrap();
         assert!(root.matches("README.md") && root.matches("a/b/ç é.md"));
+    }
+
+    #[test]
+    fn a_glob_that_names_a_folder_covers_its_files() {
+        let ignore = PathFilter::new("docs".into(), vec!["drafts".into(), ".github/".into(), "a/*.md".into()]).unwrap();
+        assert!(ignore.covers("docs/drafts/wip.md") && ignore.covers("docs/x/drafts/deep/wip.md"));
+        assert!(ignore.covers("docs/.github/CONTRIBUTING.md") && ignore.covers("docs/a/b.md"));
+        assert!(!ignore.covers("docs/draftsman.md") && !ignore.covers("docs/a/b/c.txt"));
+        // The directory itself is never matched as a folder of its files.
+        let root_named = PathFilter::new("drafts".into(), vec!["drafts".into()]).unwrap();
+        assert!(!root_named.covers("drafts/wip.md"));
     }
 }

@@ -193,7 +193,31 @@ impl RunLayers<'_> {
     /// the repository: `lint` without a target checks it.
     fn project_directory(&self, problems: &mut Vec<BadInput>) -> ProjectDirectory {
         let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
-        match self.layered(
+        let ignore = self.layered(
+            &s.ignore,
+            &d.ignore,
+            defaults.ignore.as_ref().map(|globs| globs.join(",")),
+            "DOCSYNC_IGNORE",
+            "ignore",
+        );
+        let ignore = match ignore.map(|(list, source)| (split_list(&list), source)) {
+            Some((globs, source)) => match crate::settings::PathFilter::new(String::new(), globs.clone()) {
+                Ok(_) => globs,
+                Err(error) => {
+                    problems.push(
+                        BadInput::new(
+                            source,
+                            format!("not a valid glob: {error}"),
+                            "write globs like .github/** or drafts/*.md, separated by commas",
+                        )
+                        .with_value(globs.join(",")),
+                    );
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        let mut directory = match self.layered(
             &s.project_directory,
             &d.project_directory,
             defaults.project_directory.clone(),
@@ -203,9 +227,12 @@ impl RunLayers<'_> {
             Some((value, source)) => ProjectDirectory {
                 path: normalize_directory(&value, &source, problems).unwrap_or_default(),
                 source: Some(source),
+                ignore: Vec::new(),
             },
             None => ProjectDirectory::default(),
-        }
+        };
+        directory.ignore = ignore;
+        directory
     }
 
     /// The one HTTP client's settings (request budget, timeout, retries, CA

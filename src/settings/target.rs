@@ -103,6 +103,9 @@ pub struct Target {
     /// settings nor `CI_DEFAULT_BRANCH` name one (a local run).
     pub branch: Option<String>,
     pub paths: PathFilter,
+    /// The files the docs pre-flight never reads (`ignore`), in the same
+    /// directory; `None` when there are no globs.
+    pub ignore: Option<PathFilter>,
     /// What a manual pipeline asks of this target.
     pub direction: Direction,
     /// Standalone imports of merge requests (GitBook only).
@@ -236,6 +239,7 @@ impl TargetContext<'_> {
         } else {
             TargetKind::Dot(target.dot(problems)?)
         };
+        let ignore = target.ignore_filter(directory.as_deref(), problems);
         let paths = target.path_filter(directory, globs, problems);
         if problems.len() > before {
             return None;
@@ -245,6 +249,7 @@ impl TargetContext<'_> {
             defined_at: label.to_owned(),
             branch,
             paths: paths?,
+            ignore,
             direction: overridden.direction?,
             previews: overridden.previews,
             platform_authors: overridden.platform_authors,
@@ -347,6 +352,46 @@ impl TargetBuilder<'_> {
             DOT_DEFAULT_PATHS.iter().map(|s| (*s).to_owned()).collect()
         } else {
             Vec::new()
+        }
+    }
+
+    /// The `ignore` globs as written, like `paths`: the target's own list,
+    /// else the flag or variable, else `[defaults]`; none by default.
+    fn ignore_globs(&self) -> (Vec<String>, String) {
+        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
+        if self.is_file_target() && self.raw.ignore.is_some() {
+            (self.raw.ignore.clone().unwrap_or_default(), self.own_key("ignore"))
+        } else if let Some(list) = s.ignore.as_deref() {
+            (split_list(list), "--ignore".to_owned())
+        } else if let Some(list) = non_empty(&d.ignore) {
+            (split_list(list), "DOCSYNC_IGNORE".to_owned())
+        } else if let Some(list) = &defaults.ignore {
+            (list.clone(), format!("{}: [defaults] key `ignore`", self.context.file_name))
+        } else {
+            (Vec::new(), String::new())
+        }
+    }
+
+    /// The `ignore` globs as a filter over the target's directory; `None`
+    /// when there are none, or they or the directory are refused.
+    fn ignore_filter(&self, directory: Option<&str>, problems: &mut Vec<BadInput>) -> Option<PathFilter> {
+        let (globs, source) = self.ignore_globs();
+        if globs.is_empty() {
+            return None;
+        }
+        match PathFilter::new(directory?.to_owned(), globs.clone()) {
+            Ok(filter) => Some(filter),
+            Err(error) => {
+                problems.push(
+                    BadInput::new(
+                        source,
+                        format!("not a valid glob: {error}"),
+                        "write globs like .github/** or drafts/*.md, separated by commas",
+                    )
+                    .with_value(globs.join(",")),
+                );
+                None
+            }
         }
     }
 
@@ -703,6 +748,15 @@ mod tests {
                     ("= \"handbook\"", Box::new(|t| assert_eq!(t.unwrap().paths.directory, "handbook")))
                 }
                 "paths" => ("= [\"*.md\"]", Box::new(|t| assert_eq!(t.unwrap().paths.globs, ["*.md"]))),
+                "ignore" => (
+                    "= [\"drafts/**\"]",
+                    Box::new(|t| {
+                        assert_eq!(
+                            t.unwrap().ignore.as_ref().map(|i| i.globs.clone()),
+                            Some(vec!["drafts/**".to_owned()])
+                        )
+                    }),
+                ),
                 "branch" => ("= \"live\"", Box::new(|t| assert_eq!(t.unwrap().branch.as_deref(), Some("live")))),
                 "export_branch" => (
                     "= \"gitbook\"",

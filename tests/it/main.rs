@@ -23,6 +23,7 @@ mod layers;
 mod lint;
 mod lint_false_errors;
 mod lint_new_findings;
+mod lint_rules;
 mod monorepo;
 mod packaging;
 mod plan_pipelines;
