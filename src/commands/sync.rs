@@ -28,7 +28,7 @@ use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
-use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, read_edits};
+use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
 use super::lint::lint_head;
@@ -344,7 +344,7 @@ async fn run_target(
             if target_plan.action != Action::Import {
                 return run_gitbook(&client, target_plan, body, settings, head).await;
             }
-            let proceed = match guard.check(&client, head, &target.name).await {
+            let proceed = match guard.check(&client, target_plan, body, head).await {
                 Ok(proceed) => proceed,
                 Err(outcome) => return *outcome,
             };
@@ -756,7 +756,14 @@ impl ImportGuard<'_> {
     /// Before a branch import: reads the space's live revision and decides
     /// whether the import may replace it. `Err` is the target's outcome,
     /// nothing imported.
-    async fn check(&self, client: &GitBookClient<'_>, head: &str, name: &str) -> Result<Proceed, Box<Outcome>> {
+    async fn check(
+        &self,
+        client: &GitBookClient<'_>,
+        target_plan: &TargetPlan,
+        body: &GitRequestBody,
+        head: &str,
+    ) -> Result<Proceed, Box<Outcome>> {
+        let name = target_plan.name.as_str();
         let mode = client.target.gitbook_edits;
         let space = &client.target.space;
         let live = match client.live_revision().await {
@@ -811,6 +818,9 @@ impl ImportGuard<'_> {
                     replaced: Some(found),
                 })
             }
+            GitBookEdits::Export => {
+                Err(Box::new(export_edits(client, target_plan, body, self.settings, head, found, &live, held).await))
+            }
             GitBookEdits::Refuse => {
                 let mut outcome = Outcome::new(OutcomeStatus::Conflict, format!("{held}; nothing imported"))
                     .with_fix(conflict_fix(client.target));
@@ -821,6 +831,60 @@ impl ImportGuard<'_> {
             }
         }
     }
+}
+
+/// `gitbook_edits = "export"`: instead of the import, GitBook exports the
+/// space to a branch of its own ([`edits_branch`]), which
+/// `merge_request_note::report` then proposes for merging into the sync
+/// branch. The target ends `conflict` (exit 1) once GitBook took the
+/// export, or with the export's own failure.
+#[allow(clippy::too_many_arguments, reason = "the guard's facts, passed on")]
+async fn export_edits(
+    client: &GitBookClient<'_>,
+    target_plan: &TargetPlan,
+    import: &GitRequestBody,
+    settings: &Settings,
+    head: &str,
+    mut found: GitBookEditsFound,
+    live: &Revision,
+    held: String,
+) -> Outcome {
+    let branch = edits_branch(&live.id);
+    let into = import.branch().unwrap_or("the sync branch").to_owned();
+    let message = format!(
+        "GitBook edits of space {} up to revision {}, kept by docsync before importing {}",
+        client.target.space,
+        live.id,
+        short(head)
+    );
+    let body = import.export_to(&branch, message);
+    let plan = TargetPlan { action: Action::Export, ..target_plan.clone() };
+    tracing::warn!("{}: {held}; GitBook exports them to branch {branch} instead of the import", target_plan.name);
+    let exported = run_gitbook(client, &plan, &body, settings, head).await;
+    if !matches!(exported.status, OutcomeStatus::Synced | OutcomeStatus::Queued) {
+        return Outcome {
+            message: format!(
+                "{held}; nothing imported, and GitBook's export of them to branch {branch} did not succeed: {}",
+                exported.message
+            ),
+            gitbook_edits: Some(found),
+            ..exported
+        };
+    }
+    let done = if exported.status == OutcomeStatus::Synced { "exported" } else { "was asked to export" };
+    found.exported_to = Some(branch.clone());
+    let mut outcome = Outcome::new(
+        OutcomeStatus::Conflict,
+        format!("{held}; nothing imported: GitBook {done} them to branch {branch}"),
+    )
+    .with_fix(format!(
+        "merge branch {branch} into {into} (its merge request, when docsync could open one), then run this pipeline again; or set gitbook_edits = \"overwrite\" (DOCSYNC_GITBOOK_EDITS=overwrite) to replace GitBook's edits"
+    ));
+    outcome.operation = exported.operation;
+    outcome.docs_url = Some(live.urls.app.clone());
+    outcome.live_commit = live.git.as_ref().map(|git| git.oid.clone());
+    outcome.gitbook_edits = Some(found);
+    outcome
 }
 
 fn conflict_fix(gitbook: &GitBookTarget) -> String {

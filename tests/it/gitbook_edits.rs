@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::gitlab::stand_in::{PROJECT_ID, PROJECT_WEB_URL, StandIn as GitLabStandIn, State as GitLabState};
 use common::{ACCEPTED_DATE, Job, NEW_STARTED, Pipeline, Run, TestRepo, ci_env, mock_server, old_success};
 
 const SPACE: &str = "spcEdits";
@@ -34,6 +35,8 @@ struct Space {
     /// The commit an import makes live (GitBook reads the branch's head).
     imports: String,
     imported: bool,
+    /// The branches GitBook was asked to export to, in order.
+    exported_to: Vec<String>,
     /// `(method, path)` of every request, in order.
     requests: Vec<(String, String)>,
     /// Answer every read of the space with this status instead.
@@ -81,6 +84,7 @@ impl StandIn {
             live,
             imports: imports.to_owned(),
             imported: false,
+            exported_to: Vec::new(),
             requests: Vec::new(),
             refuse_reads: None,
         };
@@ -143,6 +147,19 @@ impl Respond for StandIn {
                 space.live = id;
                 space.imported = true;
                 ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
+            }
+            ("POST", ["git", "export"]) => {
+                // An export leaves the live revision as it is.
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let branch = body["ref"].as_str().unwrap_or_default().to_owned();
+                space.exported_to.push(branch);
+                ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
+            }
+            ("GET", ["git", "info"]) if !space.exported_to.is_empty() => {
+                ResponseTemplate::new(200).set_body_json(common::gitbook_state(Some(json!({
+                    "state": "success", "direction": "export", "stage": "done",
+                    "startedAt": NEW_STARTED, "endedAt": "2026-11-22T15:00:20Z",
+                }))))
             }
             ("GET", ["git", "info"]) if space.imported => {
                 ResponseTemplate::new(200).set_body_json(common::gitbook_state(Some(json!({
@@ -301,6 +318,90 @@ async fn the_incident_with_overwrite_imports_and_names_the_page() {
     assert_eq!(outcome["gitbook_edits"]["pages"][0]["path"], "guide.md", "{outcome:#}");
     assert!(run.stderr.contains("WARN") && run.stderr.contains("importing anyway"), "{}", run.context());
     assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
+}
+
+const GITLAB_TOKEN: &str = "glpat-edits-0003";
+
+/// GitLab's side on the same server: a project with the sync branch and
+/// docsync's token (tests/it/gitlab/stand_in.rs answers as GitLab's REST
+/// API does). Returns the stand-in and the job's variables that point at it.
+async fn gitlab(server: &MockServer) -> (GitLabStandIn, Vec<(String, String)>) {
+    let mut state = GitLabState::new();
+    state.add_token(
+        GITLAB_TOKEN,
+        json!({ "id": 77, "username": "project_42_bot_1", "name": "docsync" }),
+        &["api"],
+        Some(30),
+    );
+    let stand_in = GitLabStandIn::new(state);
+    Mock::given(wiremock::matchers::path_regex("^/api/v4/")).respond_with(stand_in.clone()).mount(server).await;
+    let env = [
+        ("CI_API_V4_URL", format!("{}/api/v4", server.uri())),
+        ("CI_PROJECT_ID", PROJECT_ID.to_string()),
+        ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN.to_owned()),
+    ];
+    (stand_in, env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+async fn merge_request_creates(server: &MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/merge_requests")).count()
+}
+
+/// The incident with `export`: GitBook exports its edits to a branch of
+/// their own, docsync opens one merge request from it into the sync branch
+/// and imports nothing; a retried job opens no second merge request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_with_export_has_gitbook_export_its_edits_and_opens_one_merge_request() {
+    let (mut job, stand_in, server) = incident("push", &[("DOCSYNC_GITBOOK_EDITS", "export")]).await;
+    let (gitlab, env) = gitlab(&server).await;
+    job.env.extend(env);
+    let branch = "docsync/gitbook-edits-rev-2";
+    let merge_request = format!("{PROJECT_WEB_URL}/-/merge_requests/1");
+    for attempt in ["first", "retried"] {
+        let run = sync(&job).await;
+        run.assert_code(1);
+        let outcome = outcome(&run);
+        assert_eq!(outcome["status"], "conflict", "{attempt}: {}", run.context());
+        assert_eq!(outcome["gitbook_edits"]["exported_to"], branch, "{attempt}: {outcome:#}");
+        assert_eq!(outcome["merge_request"], merge_request.as_str(), "{attempt}: {outcome:#}");
+        let message = outcome["message"].as_str().unwrap_or_default();
+        for part in ["page_edited guide.md", branch, "nothing imported", &merge_request] {
+            assert!(message.contains(part), "{attempt}: {part:?} missing from {message}");
+        }
+        assert!(outcome["fix"].as_str().unwrap_or_default().contains(&format!("merge branch {branch} into main")));
+        assert_eq!(stand_in.imports(), 0, "{attempt}: {:?}", stand_in.requests());
+        assert!(!run.stdout.contains(GITLAB_TOKEN) && !run.stderr.contains(GITLAB_TOKEN), "{}", run.context());
+    }
+    let exported = stand_in.0.lock().unwrap().exported_to.clone();
+    // One export per job: a retried job asks GitBook again, to the same branch.
+    assert_eq!(exported, [format!("refs/heads/{branch}"), format!("refs/heads/{branch}")]);
+    let opened = gitlab.with(|state| state.merge_requests.clone());
+    assert_eq!(opened.len(), 1, "{opened:#?}");
+    assert_eq!((&opened[0]["source_branch"], &opened[0]["target_branch"]), (&json!(branch), &json!("main")));
+    let description = opened[0]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("`guide.md`") && description.contains(GUIDE_URL), "{description}");
+    assert_eq!(merge_request_creates(&server).await, 1, "the retried job looked the merge request up first");
+}
+
+/// Without a GitLab token the export still happens; the outcome says to
+/// open the merge request by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_gitbook_edits_without_a_gitlab_token_says_to_open_the_merge_request() {
+    let (job, stand_in, server) = incident("push", &[("DOCSYNC_GITBOOK_EDITS", "export")]).await;
+    let run = sync(&job).await;
+    run.assert_code(1);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "conflict", "{}", run.context());
+    let message = outcome["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("no DOCSYNC_GITLAB_TOKEN")
+            && message.contains("open a merge request from docsync/gitbook-edits-rev-2 into main"),
+        "{message}"
+    );
+    assert_eq!(stand_in.0.lock().unwrap().exported_to.len(), 1);
+    assert_eq!(stand_in.imports(), 0);
+    assert_eq!(merge_request_creates(&server).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
