@@ -5,6 +5,8 @@
 //! reports to GitLab. One target's failure never stops the others; the
 //! run's exit code is the worst outcome.
 
+use std::collections::BTreeSet;
+
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
@@ -27,6 +29,7 @@ use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, 
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
+use crate::targets::gitbook::change_requests::{OpenChangeRequests, clashing};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
@@ -348,7 +351,19 @@ async fn run_target(
                 Ok(proceed) => proceed,
                 Err(outcome) => return *outcome,
             };
+            let change_requests = match &proceed.live {
+                Some(live) => open_change_requests(&client, target_plan, target, live).await,
+                None => None,
+            };
             let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+            if let Some(found) = change_requests {
+                outcome.message = format!(
+                    "{}; warning: open change requests in GitBook edit pages this sync changes: {}",
+                    outcome.message,
+                    found.describe().join("; ")
+                );
+                outcome.change_requests = Some(found);
+            }
             if let Some(note) = proceed.note {
                 outcome.message = format!("{}; {note}", outcome.message);
             }
@@ -711,6 +726,8 @@ struct Proceed {
     note: Option<String>,
     /// GitBook's edits the import replaces (`gitbook_edits = "overwrite"`).
     replaced: Option<GitBookEditsFound>,
+    /// The live revision the import replaces, when it could be read.
+    live: Option<Revision>,
 }
 
 impl ImportGuard<'_> {
@@ -778,7 +795,7 @@ impl ImportGuard<'_> {
             Err(Box::new(outcome))
         };
         match classify(ancestry, !live.pages.is_empty(), self.requested) {
-            Guard::Import => return Ok(Proceed::default()),
+            Guard::Import => return Ok(Proceed { live: Some(live), ..Proceed::default() }),
             Guard::AlreadyImported => {
                 return stop(
                     OutcomeStatus::AlreadyImported,
@@ -816,6 +833,7 @@ impl ImportGuard<'_> {
                 Ok(Proceed {
                     note: Some(format!("replaced what GitBook held (gitbook_edits = \"overwrite\"): {held}")),
                     replaced: Some(found),
+                    live: Some(live),
                 })
             }
             GitBookEdits::Export => {
@@ -829,6 +847,39 @@ impl ImportGuard<'_> {
                 outcome.gitbook_edits = Some(found);
                 Err(Box::new(outcome))
             }
+        }
+    }
+}
+
+/// The open change requests in GitBook that edit a page the range changes
+/// in the target's directory, each a warning; `None` when none does (or the
+/// range changes no file there, when nothing is read). A failed read is a
+/// warning too: change requests never block an import.
+async fn open_change_requests(
+    client: &GitBookClient<'_>,
+    target_plan: &TargetPlan,
+    target: &Target,
+    live: &Revision,
+) -> Option<OpenChangeRequests> {
+    let changed: BTreeSet<String> = target_plan
+        .files
+        .iter()
+        .flat_map(|change| std::iter::once(change.path.clone()).chain(change.old_path.clone()))
+        .collect();
+    if changed.is_empty() {
+        return None;
+    }
+    match clashing(client, &live.pages, &target.paths.directory, &changed).await {
+        Ok(found) if found.worth_telling() => {
+            for line in found.describe() {
+                tracing::warn!("{}: open change request in GitBook: {line}", target.name);
+            }
+            Some(found)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!("{}: cannot read the space's open change requests ({error})", target.name);
+            None
         }
     }
 }
@@ -912,6 +963,7 @@ fn unread_space(
                 "space {space} could not be read before the import ({error}): what it held is unknown, and was replaced (gitbook_edits = \"overwrite\")"
             )),
             replaced: None,
+            live: None,
         });
     }
     let message = format!("cannot read space {space}'s content before importing, so nothing was imported: {error}");

@@ -37,6 +37,10 @@ struct Space {
     imported: bool,
     /// The branches GitBook was asked to export to, in order.
     exported_to: Vec<String>,
+    /// The open change requests, most recently updated first, and what
+    /// each changes.
+    change_requests: Vec<Value>,
+    change_request_changes: BTreeMap<String, Value>,
     /// `(method, path)` of every request, in order.
     requests: Vec<(String, String)>,
     /// Answer every read of the space with this status instead.
@@ -85,6 +89,8 @@ impl StandIn {
             imports: imports.to_owned(),
             imported: false,
             exported_to: Vec::new(),
+            change_requests: Vec::new(),
+            change_request_changes: BTreeMap::new(),
             requests: Vec::new(),
             refuse_reads: None,
         };
@@ -148,6 +154,25 @@ impl Respond for StandIn {
                 space.imported = true;
                 ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
             }
+            ("GET", ["change-requests"]) => {
+                // GitBook's list: `limit` items, `next` when more follow.
+                let limit = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "limit")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(20);
+                let items: Vec<Value> = space.change_requests.iter().take(limit).cloned().collect();
+                let mut list = json!({ "items": items, "count": space.change_requests.len() });
+                if space.change_requests.len() > limit {
+                    list["next"] = json!({ "page": "2" });
+                }
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("GET", ["change-requests", id, "changes"]) => match space.change_request_changes.get(*id) {
+                Some(changes) => ResponseTemplate::new(200).set_body_json(changes),
+                None => not_found(),
+            },
             ("POST", ["git", "export"]) => {
                 // An export leaves the live revision as it is.
                 let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
@@ -405,7 +430,7 @@ async fn an_export_of_gitbook_edits_without_a_gitlab_token_says_to_open_the_merg
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_revision_from_an_ancestor_costs_one_request_and_imports() {
+async fn a_live_revision_from_an_ancestor_costs_two_reads_and_imports() {
     let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
     let job = job(&api(&server), "push", &[]);
     {
@@ -419,13 +444,119 @@ async fn a_live_revision_from_an_ancestor_costs_one_request_and_imports() {
     assert_eq!(outcome(&run)["status"], "verified", "{}", run.context());
     assert_eq!(stand_in.imports(), 1);
     let requests = stand_in.requests();
-    // The guard's one read comes before the import; the second is the
-    // verification after it, as before the guard.
+    // The guard's read and the open change requests' list come before the
+    // import; the second read of the content is the verification after it,
+    // as before the guard.
     assert_eq!(requests[0], ("GET".to_owned(), "content".to_owned()), "{requests:?}");
-    assert_eq!(requests[1], ("GET".to_owned(), "git/info".to_owned()), "{requests:?}");
-    assert_eq!(requests[2], ("POST".to_owned(), "git/import".to_owned()), "{requests:?}");
+    assert_eq!(requests[1], ("GET".to_owned(), "change-requests".to_owned()), "{requests:?}");
+    assert_eq!(requests[2], ("GET".to_owned(), "git/info".to_owned()), "{requests:?}");
+    assert_eq!(requests[3], ("POST".to_owned(), "git/import".to_owned()), "{requests:?}");
     assert_eq!(stand_in.count("GET", "content"), 2, "{requests:?}");
     assert_eq!(requests.iter().filter(|(_, p)| p.starts_with("revisions")).count(), 0, "{requests:?}");
+    // The open change requests: one list request, no more when none is open.
+    assert_eq!(stand_in.count("GET", "change-requests"), 1, "{requests:?}");
+    assert_eq!(requests.iter().filter(|(_, p)| p.starts_with("change-requests/")).count(), 0, "{requests:?}");
+}
+
+/// A change request as GitBook's spec shapes it, changing `pages` (ids).
+fn change_request(space: &mut Space, number: u64, subject: &str, pages: &[&str]) {
+    let id = format!("cr-{number}");
+    space.change_requests.push(json!({
+        "object": "change-request", "id": id, "number": number, "status": "open", "subject": subject,
+        "createdBy": { "object": "user", "id": "u-ada", "displayName": "Ada Lovelace",
+                       "urls": { "location": "https://api.gitbook.com/v1/users/u-ada" } },
+        "createdAt": "2026-11-22T13:00:00Z", "updatedAt": "2026-11-22T14:00:00Z",
+        "space": SPACE, "revision": "cr-rev", "revisionInitial": "rev-1", "comments": 0, "outdated": false,
+        "urls": { "app": format!("{SPACE_URL}/~/changes/{number}"), "location": "https://api.gitbook.com/v1/cr" },
+    }));
+    let changes: Vec<Value> = pages
+        .iter()
+        .map(|page| json!({ "type": "page_edited", "page": { "id": page, "type": "document", "title": page, "path": page } }))
+        .collect();
+    space.change_request_changes.insert(id, json!({ "changes": changes }));
+}
+
+/// Open change requests that edit a page the push changes are warnings in
+/// the log and the JSON outcome; one on another page is not named. The
+/// import goes ahead: a list request, then one per open change request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_change_requests_on_the_pages_a_push_changes_are_warnings() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        // The push edits docs/README.md: page p-readme.
+        change_request(&mut space, 12, "Rework the intro", &["p-readme", "p-new"]);
+        change_request(&mut space, 13, "Guide typo", &["p-guide"]);
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "verified", "{}", run.context());
+    let clashes = &outcome["change_requests"]["clashes"];
+    assert_eq!(
+        clashes,
+        &json!([{ "number": 12, "subject": "Rework the intro", "author": "Ada Lovelace",
+                  "pages": ["docs/README.md"], "url": format!("{SPACE_URL}/~/changes/12") }]),
+        "{outcome:#}"
+    );
+    assert_eq!(outcome["change_requests"]["read"], 2, "{outcome:#}");
+    let line = format!("#12 \"Rework the intro\" by \"Ada Lovelace\": docs/README.md {SPACE_URL}/~/changes/12");
+    assert!(run.stderr.contains(&line) && run.stderr.contains("WARN"), "{line}\n{}", run.context());
+    assert!(outcome["message"].as_str().unwrap_or_default().contains(&line), "{outcome:#}");
+    assert!(!run.stderr.contains("#13"), "{}", run.context());
+    assert_eq!(stand_in.imports(), 1);
+    assert_eq!(stand_in.count("GET", "change-requests"), 1);
+    assert_eq!(stand_in.count("GET", "/changes") - stand_in.count("GET", "/revisions"), 2, "{:?}", stand_in.requests());
+}
+
+/// No live page holds a file the push changes: no change request can
+/// clash with it, so none is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_change_request_is_read_when_the_push_changes_no_pages_file() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        // The push edits docs/README.md; the page holding it is gone.
+        space.revisions.get_mut("rev-1").unwrap()["pages"].as_array_mut().unwrap().remove(0);
+        change_request(&mut space, 12, "Rework the intro", &["p-readme", "p-guide"]);
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    assert!(outcome(&run).get("change_requests").is_none(), "{}", run.context());
+    assert_eq!(stand_in.count("GET", "change-requests"), 0, "{:?}", stand_in.requests());
+    assert_eq!(stand_in.imports(), 1);
+}
+
+/// More open change requests than docsync reads: it reads the 100 most
+/// recently updated, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_hundred_open_change_requests_are_read_to_the_bound_and_said_so() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        for number in 1..=101 {
+            change_request(&mut space, number, "Other page", &["p-other"]);
+        }
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!((&outcome["change_requests"]["read"], &outcome["change_requests"]["more"]), (&json!(100), &json!(true)));
+    assert!(run.stderr.contains("only the 100 most recently updated were read"), "{}", run.context());
+    let reads = stand_in.requests().iter().filter(|(_, p)| p.starts_with("change-requests/")).count();
+    assert_eq!(reads, 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! answers, and the wait for its verdict are each a module below.
 
 pub mod answers;
+pub mod change_requests;
 pub mod client;
 pub mod space;
 pub mod verdict;
