@@ -344,6 +344,13 @@ async fn run_target(
                     "a GitBook target was planned with another kind of request",
                 );
             };
+            if target_plan.action == Action::Preview {
+                let (held, change_requests) = guard.before_preview(&client, target_plan, target, head).await;
+                let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+                outcome.gitbook_edits = held;
+                outcome.change_requests = change_requests;
+                return outcome;
+            }
             if target_plan.action != Action::Import {
                 return run_gitbook(&client, target_plan, body, settings, head).await;
             }
@@ -768,6 +775,47 @@ impl ImportGuard<'_> {
 
     fn in_branch(&self, commit: &str, head: &str) -> bool {
         matches!(self.repo.ancestry(commit, head), Ok(Some(Ancestry::Same | Ancestry::Older)))
+    }
+
+    /// Before a merge request preview, which never replaces the space and
+    /// so is never blocked: what the reviewer should know before merging,
+    /// for the note. The pages GitBook holds edits on that Git does not
+    /// have (read as before an import), and the open change requests that
+    /// edit the merge request's pages. A failed read is a warning.
+    async fn before_preview(
+        &self,
+        client: &GitBookClient<'_>,
+        target_plan: &TargetPlan,
+        target: &Target,
+        head: &str,
+    ) -> (Option<GitBookEditsFound>, Option<OpenChangeRequests>) {
+        let name = &target.name;
+        let live = match client.live_revision().await {
+            Ok(live) => live,
+            Err(error) => {
+                tracing::warn!("{name}: cannot read the space's live revision for the preview's note ({error})");
+                return (None, None);
+            }
+        };
+        let ancestry = live.git.as_ref().map(|git| self.ancestry(&git.oid, head, name));
+        let held = match classify(ancestry, !live.pages.is_empty(), false) {
+            Guard::Edits => match read_edits(client, &live, |commit| self.in_branch(commit, head)).await {
+                Ok(found) => {
+                    tracing::warn!(
+                        "{name}: GitBook holds work Git does not have: the space's live {}; pages: {}",
+                        found.describe_revision(),
+                        found.describe_pages()
+                    );
+                    Some(found)
+                }
+                Err(error) => {
+                    tracing::warn!("{name}: cannot read what GitBook holds for the preview's note ({error})");
+                    None
+                }
+            },
+            Guard::Import | Guard::AlreadyImported | Guard::Superseded => None,
+        };
+        (held, open_change_requests(client, target_plan, target, &live).await)
     }
 
     /// Before a branch import: reads the space's live revision and decides

@@ -16,6 +16,8 @@ use crate::plan::{Action, SyncPlan, TargetPlan};
 use crate::secret::{Redacted, printable};
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
+use crate::targets::gitbook::change_requests::MAX_CHANGE_REQUESTS;
+use crate::targets::gitbook::space::GitBookEditsFound;
 
 /// Whether a target of the plan reports to GitLab, so the project must be
 /// located (outside CI too, for an export's merge request).
@@ -179,21 +181,30 @@ fn edits_merge_request_text(
     );
     if let Some(found) = target_plan.outcome.as_ref().and_then(|o| o.gitbook_edits.as_ref()) {
         description.push_str(&format!("\n\nLive {}\n", code(&found.describe_revision())));
-        for page in &found.pages {
-            let path = page.path.as_deref().map_or_else(|| "(no file in the repository)".to_owned(), code);
-            description.push_str(&format!("\n- {} {path} {}", code(&page.change), code(&page.title)));
-            if let Some(url) = page.url.as_deref().and_then(web_link) {
-                description.push_str(&format!(" [in GitBook](<{url}>)"));
-            }
-        }
-        if let Some(why) = &found.incomplete {
-            description.push_str(&format!("\n\n{}", fenced(why)));
-        }
+        description.push_str(&edited_pages(found));
     }
     if let Some(url) = ci.and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link) {
         description.push_str(&format!("\n\nPipeline: {url}"));
     }
     (Redacted::line(&title), Redacted::new(&description))
+}
+
+/// The pages GitBook changed, one list item each, GitBook's strings in
+/// code spans, a link only to an http(s) address; then why the walk
+/// stopped short, when it did.
+fn edited_pages(found: &GitBookEditsFound) -> String {
+    let mut text = String::new();
+    for page in &found.pages {
+        let path = page.path.as_deref().map_or_else(|| "(no file in the repository)".to_owned(), code);
+        text.push_str(&format!("\n- {} {path} {}", code(&page.change), code(&page.title)));
+        if let Some(url) = page.url.as_deref().and_then(web_link) {
+            text.push_str(&format!(" [in GitBook](<{url}>)"));
+        }
+    }
+    if let Some(why) = &found.incomplete {
+        text.push_str(&format!("\n\n{}", fenced(why)));
+    }
+    text
 }
 
 /// Where docsync finds its own note again.
@@ -224,6 +235,32 @@ fn preview_note_body(
     }
     if let Some(url) = outcome.docs_url.as_deref().and_then(web_link) {
         body.push_str(&format!("\n\n[Open in GitBook](<{url}>)"));
+    }
+    if let Some(held) = &outcome.gitbook_edits {
+        body.push_str(&format!(
+            "\n\n**GitBook holds edits Git does not have** (live {}): merging this imports over them unless GitBook exports them first\n",
+            code(&held.describe_revision())
+        ));
+        body.push_str(&edited_pages(held));
+    }
+    if let Some(open) = &outcome.change_requests {
+        body.push_str("\n\n**Open change requests in GitBook on this merge request's pages**\n");
+        for clash in &open.clashes {
+            let pages: Vec<String> = clash.pages.iter().map(|p| code(p)).collect();
+            body.push_str(&format!("\n- #{} {}", clash.number, code(&clash.subject)));
+            if let Some(author) = &clash.author {
+                body.push_str(&format!(" by {}", code(author)));
+            }
+            body.push_str(&format!(": {}", pages.join(", ")));
+            if let Some(url) = clash.url.as_deref().and_then(web_link) {
+                body.push_str(&format!(" [in GitBook](<{url}>)"));
+            }
+        }
+        if open.more {
+            body.push_str(&format!(
+                "\n\nMore than {MAX_CHANGE_REQUESTS} change requests are open: only the {MAX_CHANGE_REQUESTS} most recently updated were read."
+            ));
+        }
     }
     if !outcome.findings.is_empty() {
         body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));

@@ -209,6 +209,9 @@ fn job(api: &str, pipeline: &str, extra: &[(&str, &str)]) -> Job {
     let head = repo.commit("Edit the docs");
     let mut env = match pipeline {
         "push" => ci_env(Pipeline::Push { branch: "main", before: &base, sha: &head }),
+        "merge_request" => {
+            ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &base, sha: &head, source_branch_sha: None })
+        }
         source => ci_env(Pipeline::Manual { source, branch: "main", sha: &head }),
     };
     let artifacts = repo.outside_dir("artifacts");
@@ -407,6 +410,38 @@ async fn the_incident_with_export_has_gitbook_export_its_edits_and_opens_one_mer
     let description = opened[0]["description"].as_str().unwrap_or_default();
     assert!(description.contains("`guide.md`") && description.contains(GUIDE_URL), "{description}");
     assert_eq!(merge_request_creates(&server).await, 1, "the retried job looked the merge request up first");
+}
+
+/// A merge request preview is never blocked, but its note tells the
+/// reviewer what GitBook holds that Git does not (the page edited in
+/// GitBook) and the open change requests on the merge request's pages,
+/// GitBook's strings escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previews_note_lists_gitbooks_edits_and_the_change_requests_on_its_pages() {
+    let (mut job, stand_in, server) = incident("merge_request", &[]).await;
+    let (gitlab, env) = gitlab(&server).await;
+    gitlab.with(|state| state.notes.insert(7, Vec::new()));
+    job.env.extend(env);
+    change_request(&mut stand_in.0.lock().unwrap(), 12, "Intro @all <b>", &["p-readme"]);
+    change_request(&mut stand_in.0.lock().unwrap(), 13, "Guide typo", &["p-guide"]);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "queued", "{}", run.context());
+    assert_eq!(stand_in.imports(), 1, "a preview is never blocked: {:?}", stand_in.requests());
+    let notes = gitlab.with(|state| state.notes.get(&7).cloned().unwrap_or_default());
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    let note = notes[0]["body"].as_str().unwrap_or_default();
+    for part in [
+        "**GitBook holds edits Git does not have**",
+        "- `page_edited` `guide.md` `Guide`",
+        &format!("[in GitBook](<{GUIDE_URL}>)"),
+        "**Open change requests in GitBook on this merge request's pages**",
+        "- #12 `Intro @all <b>` by `Ada Lovelace`: `docs/README.md`",
+    ] {
+        assert!(note.contains(part), "{part:?} missing from the note:\n{note}");
+    }
+    assert!(!note.contains("#13"), "{note}");
 }
 
 /// Without a GitLab token the export still happens; the outcome says to
@@ -724,6 +759,41 @@ async fn a_live_commit_the_shallow_clone_lacks_is_fetched_over_http() {
     assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
 }
 
+/// `docsync status` lists each space's open change requests: number,
+/// subject, author, when updated, link; and says when more are open than
+/// it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_open_change_requests() {
+    let (job, stand_in, _server) = incident("push", &[]).await;
+    change_request(&mut stand_in.0.lock().unwrap(), 12, "Rework\nthe intro", &["p-readme"]);
+    let mut command = job.repo.docsync(&["status", "--format", "json"]);
+    command.envs(&job.env);
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    run.assert_code(0);
+    assert_eq!(
+        run.json()["targets"][0]["open_change_requests"],
+        json!({ "items": [{ "number": 12, "subject": "Rework\nthe intro", "author": "Ada Lovelace",
+                            "updated_at": "2026-11-22T14:00:00Z", "url": format!("{SPACE_URL}/~/changes/12") }] }),
+        "{}",
+        run.context()
+    );
+    for number in 13..=112 {
+        change_request(&mut stand_in.0.lock().unwrap(), number, "More", &[]);
+    }
+    let mut command = job.repo.docsync(&["status"]);
+    command.envs(&job.env);
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    run.assert_code(0);
+    let expected = format!("    #12 \"Rework\\nthe intro\" by \"Ada Lovelace\" {SPACE_URL}/~/changes/12\n");
+    assert!(run.stdout.contains(&expected), "{expected}\n{}", run.context());
+    assert!(
+        run.stdout.contains("open change requests  100 (more are open: the 100 most recently updated shown)"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(stand_in.count("GET", "change-requests"), 2, "one list request per status: {:?}", stand_in.requests());
+}
+
 /// `docsync status` shows the live revision: made in GitBook, or from a
 /// commit in the branch's history or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -739,6 +809,7 @@ async fn status_shows_the_live_revision_and_whether_its_commit_is_in_the_branch(
     let live = &run.json()["targets"][0]["live_revision"];
     assert_eq!((&live["id"], &live["type"]), (&json!("rev-2"), &json!("edits")), "{}", run.context());
     assert!(live.get("commit").is_none(), "made in GitBook: {live:#}");
+    assert_eq!(run.json()["targets"][0]["open_change_requests"], json!({ "items": [] }), "{}", run.context());
 
     stand_in.0.lock().unwrap().live = "rev-1".into();
     let run = status().await;

@@ -45,6 +45,8 @@ pub struct ChangeRequest {
     #[serde(default)]
     pub created_by: Option<Author>,
     #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
     pub urls: Option<RevisionUrls>,
 }
 
