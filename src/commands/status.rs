@@ -1,5 +1,6 @@
 //! `docsync status`: each GitBook space's Git Sync state, last operation
-//! and live revision (whether it came from Git, and from this branch).
+//! and live revision (whether it came from Git, and from this branch), and
+//! its open change requests.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -10,6 +11,7 @@ use crate::http::HttpClient;
 use crate::settings::flags::Format;
 use crate::settings::{Settings, TargetKind};
 use crate::targets::gitbook::answers::{GitSyncState, state_name};
+use crate::targets::gitbook::change_requests::{ChangeRequestList, MAX_CHANGE_REQUESTS};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 #[derive(Debug, Serialize)]
@@ -20,6 +22,9 @@ struct SpaceStatus {
     state: Option<GitSyncState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     live_revision: Option<LiveRevision>,
+    /// The space's open change requests, the most recently updated first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_change_requests: Option<OpenChangeRequestList>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +47,46 @@ struct LiveRevision {
     #[serde(skip_serializing_if = "Option::is_none")]
     commit_in_branch: Option<bool>,
     url: String,
+}
+
+/// The open change requests, at most [`MAX_CHANGE_REQUESTS`].
+#[derive(Debug, Serialize)]
+struct OpenChangeRequestList {
+    items: Vec<OpenChangeRequest>,
+    /// More are open than are listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    more: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenChangeRequest {
+    number: u64,
+    subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+impl From<ChangeRequestList> for OpenChangeRequestList {
+    fn from(list: ChangeRequestList) -> OpenChangeRequestList {
+        let more = list.more();
+        let items = list
+            .items
+            .into_iter()
+            .take(MAX_CHANGE_REQUESTS)
+            .map(|cr| OpenChangeRequest {
+                number: cr.number as u64,
+                subject: cr.subject.unwrap_or_default(),
+                author: cr.created_by.map(|a| a.display_name).filter(|a| !a.is_empty()),
+                updated_at: cr.updated_at,
+                url: cr.urls.map(|urls| urls.app),
+            })
+            .collect();
+        OpenChangeRequestList { items, more }
+    }
 }
 
 /// Reads every GitBook target's state; returns the rendered result and the
@@ -70,18 +115,23 @@ pub async fn collect(
             space: gitbook.space.clone(),
             state: None,
             live_revision: None,
+            open_change_requests: None,
             error: None,
             fix: None,
         };
         let read = match client.info().await {
             Ok(state) => {
                 status.state = Some(state);
-                client.live_revision().await
+                match client.live_revision().await {
+                    Ok(revision) => client.open_change_requests(MAX_CHANGE_REQUESTS).await.map(|list| (revision, list)),
+                    Err(error) => Err(error),
+                }
             }
             Err(error) => Err(error),
         };
         match read {
-            Ok(revision) => {
+            Ok((revision, list)) => {
+                status.open_change_requests = Some(list.into());
                 let commit = revision.git.map(|git| git.oid);
                 status.live_revision = Some(LiveRevision {
                     commit_in_branch: commit.as_deref().and_then(in_branch),
@@ -172,6 +222,19 @@ fn render_text(spaces: &[SpaceStatus]) -> String {
                 field(&live.created_at)
             );
             let _ = writeln!(out, "    url         {}", live.url);
+        }
+        if let Some(open) = &space.open_change_requests {
+            let more = if open.more {
+                format!(" (more are open: the {MAX_CHANGE_REQUESTS} most recently updated shown)")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  open change requests  {}{more}", open.items.len());
+            for cr in &open.items {
+                let by = cr.author.as_ref().map(|a| format!(" by {a:?}")).unwrap_or_default();
+                let url = cr.url.as_deref().map(|u| format!(" {}", u.escape_debug())).unwrap_or_default();
+                let _ = writeln!(out, "    #{} {:?}{by}{url}", cr.number, cr.subject);
+            }
         }
     }
     out

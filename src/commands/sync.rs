@@ -5,6 +5,8 @@
 //! reports to GitLab. One target's failure never stops the others; the
 //! run's exit code is the worst outcome.
 
+use std::collections::BTreeSet;
+
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
@@ -27,8 +29,9 @@ use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, 
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
+use crate::targets::gitbook::change_requests::{OpenChangeRequests, clashing};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
-use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, read_edits};
+use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
 use super::lint::lint_head;
@@ -350,14 +353,33 @@ async fn run_target(
                     "a GitBook target was planned with another kind of request",
                 );
             };
+            if target_plan.action == Action::Preview {
+                let (held, change_requests) = guard.before_preview(&client, target_plan, target, head).await;
+                let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+                outcome.gitbook_edits = held;
+                outcome.change_requests = change_requests;
+                return outcome;
+            }
             if target_plan.action != Action::Import {
                 return run_gitbook(&client, target_plan, body, settings, head).await;
             }
-            let proceed = match guard.check(&client, head, &target.name).await {
+            let proceed = match guard.check(&client, target_plan, body, head).await {
                 Ok(proceed) => proceed,
                 Err(outcome) => return *outcome,
             };
+            let change_requests = match &proceed.live {
+                Some(live) => open_change_requests(&client, target_plan, target, live).await,
+                None => None,
+            };
             let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+            if let Some(found) = change_requests {
+                outcome.message = format!(
+                    "{}; warning: open change requests in GitBook edit pages this sync changes: {}",
+                    outcome.message,
+                    found.describe().join("; ")
+                );
+                outcome.change_requests = Some(found);
+            }
             if let Some(note) = proceed.note {
                 outcome.message = format!("{}; {note}", outcome.message);
             }
@@ -720,6 +742,8 @@ struct Proceed {
     note: Option<String>,
     /// GitBook's edits the import replaces (`gitbook_edits = "overwrite"`).
     replaced: Option<GitBookEditsFound>,
+    /// The live revision the import replaces, when it could be read.
+    live: Option<Revision>,
 }
 
 impl ImportGuard<'_> {
@@ -762,10 +786,58 @@ impl ImportGuard<'_> {
         matches!(self.repo.ancestry(commit, head), Ok(Some(Ancestry::Same | Ancestry::Older)))
     }
 
+    /// Before a merge request preview, which never replaces the space and
+    /// so is never blocked: what the reviewer should know before merging,
+    /// for the note. The pages GitBook holds edits on that Git does not
+    /// have (read as before an import), and the open change requests that
+    /// edit the merge request's pages. A failed read is a warning.
+    async fn before_preview(
+        &self,
+        client: &GitBookClient<'_>,
+        target_plan: &TargetPlan,
+        target: &Target,
+        head: &str,
+    ) -> (Option<GitBookEditsFound>, Option<OpenChangeRequests>) {
+        let name = &target.name;
+        let live = match client.live_revision().await {
+            Ok(live) => live,
+            Err(error) => {
+                tracing::warn!("{name}: cannot read the space's live revision for the preview's note ({error})");
+                return (None, None);
+            }
+        };
+        let ancestry = live.git.as_ref().map(|git| self.ancestry(&git.oid, head, name));
+        let held = match classify(ancestry, !live.pages.is_empty(), false) {
+            Guard::Edits => match read_edits(client, &live, |commit| self.in_branch(commit, head)).await {
+                Ok(found) => {
+                    tracing::warn!(
+                        "{name}: GitBook holds work Git does not have: the space's live {}; pages: {}",
+                        found.describe_revision(),
+                        found.describe_pages()
+                    );
+                    Some(found)
+                }
+                Err(error) => {
+                    tracing::warn!("{name}: cannot read what GitBook holds for the preview's note ({error})");
+                    None
+                }
+            },
+            Guard::Import | Guard::AlreadyImported | Guard::Superseded => None,
+        };
+        (held, open_change_requests(client, target_plan, target, &live).await)
+    }
+
     /// Before a branch import: reads the space's live revision and decides
     /// whether the import may replace it. `Err` is the target's outcome,
     /// nothing imported.
-    async fn check(&self, client: &GitBookClient<'_>, head: &str, name: &str) -> Result<Proceed, Box<Outcome>> {
+    async fn check(
+        &self,
+        client: &GitBookClient<'_>,
+        target_plan: &TargetPlan,
+        body: &GitRequestBody,
+        head: &str,
+    ) -> Result<Proceed, Box<Outcome>> {
+        let name = target_plan.name.as_str();
         let mode = client.target.gitbook_edits;
         let space = &client.target.space;
         let live = match client.live_revision().await {
@@ -780,7 +852,7 @@ impl ImportGuard<'_> {
             Err(Box::new(outcome))
         };
         match classify(ancestry, !live.pages.is_empty(), self.requested) {
-            Guard::Import => return Ok(Proceed::default()),
+            Guard::Import => return Ok(Proceed { live: Some(live), ..Proceed::default() }),
             Guard::AlreadyImported => {
                 return stop(
                     OutcomeStatus::AlreadyImported,
@@ -818,7 +890,11 @@ impl ImportGuard<'_> {
                 Ok(Proceed {
                     note: Some(format!("replaced what GitBook held (gitbook_edits = \"overwrite\"): {held}")),
                     replaced: Some(found),
+                    live: Some(live),
                 })
+            }
+            GitBookEdits::Export => {
+                Err(Box::new(export_edits(client, target_plan, body, self.settings, head, found, &live, held).await))
             }
             GitBookEdits::Refuse => {
                 let mut outcome = Outcome::new(OutcomeStatus::Conflict, format!("{held}; nothing imported"))
@@ -830,6 +906,93 @@ impl ImportGuard<'_> {
             }
         }
     }
+}
+
+/// The open change requests in GitBook that edit a page the range changes
+/// in the target's directory, each a warning; `None` when none does (or the
+/// range changes no file there, when nothing is read). A failed read is a
+/// warning too: change requests never block an import.
+async fn open_change_requests(
+    client: &GitBookClient<'_>,
+    target_plan: &TargetPlan,
+    target: &Target,
+    live: &Revision,
+) -> Option<OpenChangeRequests> {
+    let changed: BTreeSet<String> = target_plan
+        .files
+        .iter()
+        .flat_map(|change| std::iter::once(change.path.clone()).chain(change.old_path.clone()))
+        .collect();
+    if changed.is_empty() {
+        return None;
+    }
+    match clashing(client, &live.pages, &target.paths.directory, &changed).await {
+        Ok(found) if found.worth_telling() => {
+            for line in found.describe() {
+                tracing::warn!("{}: open change request in GitBook: {line}", target.name);
+            }
+            Some(found)
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::warn!("{}: cannot read the space's open change requests ({error})", target.name);
+            None
+        }
+    }
+}
+
+/// `gitbook_edits = "export"`: instead of the import, GitBook exports the
+/// space to a branch of its own ([`edits_branch`]), which
+/// `merge_request_note::report` then proposes for merging into the sync
+/// branch. The target ends `conflict` (exit 1) once GitBook took the
+/// export, or with the export's own failure.
+#[allow(clippy::too_many_arguments, reason = "the guard's facts, passed on")]
+async fn export_edits(
+    client: &GitBookClient<'_>,
+    target_plan: &TargetPlan,
+    import: &GitRequestBody,
+    settings: &Settings,
+    head: &str,
+    mut found: GitBookEditsFound,
+    live: &Revision,
+    held: String,
+) -> Outcome {
+    let branch = edits_branch(&live.id);
+    let into = import.branch().unwrap_or("the sync branch").to_owned();
+    let message = format!(
+        "GitBook edits of space {} up to revision {}, kept by docsync before importing {}",
+        client.target.space,
+        live.id,
+        short(head)
+    );
+    let body = import.export_to(&branch, message);
+    let plan = TargetPlan { action: Action::Export, ..target_plan.clone() };
+    tracing::warn!("{}: {held}; GitBook exports them to branch {branch} instead of the import", target_plan.name);
+    let exported = run_gitbook(client, &plan, &body, settings, head).await;
+    if !matches!(exported.status, OutcomeStatus::Synced | OutcomeStatus::Queued) {
+        return Outcome {
+            message: format!(
+                "{held}; nothing imported, and GitBook's export of them to branch {branch} did not succeed: {}",
+                exported.message
+            ),
+            gitbook_edits: Some(found),
+            ..exported
+        };
+    }
+    let done = if exported.status == OutcomeStatus::Synced { "exported" } else { "was asked to export" };
+    found.exported_to = Some(branch.clone());
+    let mut outcome = Outcome::new(
+        OutcomeStatus::Conflict,
+        format!("{held}; nothing imported: GitBook {done} them to branch {branch}"),
+    )
+    .with_fix(format!(
+        "merge branch {branch} into {into} (its merge request, when docsync could open one), then run this pipeline again; or set gitbook_edits = \"overwrite\" (DOCSYNC_GITBOOK_EDITS=overwrite) to replace GitBook's edits"
+    ));
+    outcome.operation = exported.operation;
+    outcome.docs_url = Some(live.urls.app.clone());
+    outcome.live_commit = live.git.as_ref().map(|git| git.oid.clone());
+    outcome.gitbook_edits = Some(found);
+    outcome
 }
 
 fn conflict_fix(gitbook: &GitBookTarget) -> String {
@@ -857,6 +1020,7 @@ fn unread_space(
                 "space {space} could not be read before the import ({error}): what it held is unknown, and was replaced (gitbook_edits = \"overwrite\")"
             )),
             replaced: None,
+            live: None,
         });
     }
     let message = format!("cannot read space {space}'s content before importing, so nothing was imported: {error}");

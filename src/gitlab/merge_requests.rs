@@ -115,6 +115,24 @@ impl GitLabClient<'_> {
         }
     }
 
+    /// The open merge request from `source` into `target`, else a new one
+    /// ([`GitLabClient::open_merge_request`]): a job retried after the
+    /// merge request was opened sends no second create. `true` when this
+    /// call opened it.
+    pub async fn find_or_open_merge_request(
+        &self,
+        project: &str,
+        source: &str,
+        target: &str,
+        title: &Redacted,
+        description: &Redacted,
+    ) -> Result<(MergeRequest, bool), GitLabError> {
+        match self.open_merge_request_from(project, source, target).await? {
+            Some(open) => Ok((open, false)),
+            None => self.open_merge_request(project, source, target, title, description).await,
+        }
+    }
+
     /// docsync's own note on a merge request: written by `author` (the
     /// token's user) and holding `marker`. A quote of it by someone else is
     /// not it. Every page is read: on a busy merge request it is not on the

@@ -1,7 +1,8 @@
 //! What `sync` tells GitLab afterwards: the outcome of a merge request
 //! preview as a note on the merge request, and, after an export to a branch
 //! other than the default one, a merge request from that branch
-//! (`DOCSYNC_EXPORT_MR=true`).
+//! (`DOCSYNC_EXPORT_MR=true`), and one from the branch GitBook exported
+//! its own edits to instead of an import (`gitbook_edits = "export"`).
 
 use url::Url;
 
@@ -15,6 +16,8 @@ use crate::plan::{Action, SyncPlan, TargetPlan};
 use crate::secret::{Redacted, printable};
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
+use crate::targets::gitbook::change_requests::MAX_CHANGE_REQUESTS;
+use crate::targets::gitbook::space::GitBookEditsFound;
 
 /// Whether a target of the plan reports to GitLab, so the project must be
 /// located (outside CI too, for an export's merge request).
@@ -24,7 +27,9 @@ pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
             .targets
             .iter()
             .any(|t| t.name == target_plan.name && matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr));
-        target_plan.action == Action::Preview || (target_plan.action == Action::Export && wants_mr)
+        target_plan.action == Action::Preview
+            || (target_plan.action == Action::Export && wants_mr)
+            || edits_export(target_plan).is_some()
     })
 }
 
@@ -73,6 +78,12 @@ pub async fn report(
                     }
                 }
             }
+            Action::Import => {
+                if let Some((source, into)) = edits_export(target_plan) {
+                    open_edits_merge_request(target_plan, target, gitbook, settings, http, project, &source, &into)
+                        .await;
+                }
+            }
             Action::Export
                 if gitbook.export_mr
                     && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
@@ -84,6 +95,116 @@ pub async fn report(
         }
     }
     exit
+}
+
+/// The branch GitBook exported its edits to instead of an import
+/// (`gitbook_edits = "export"`), and the sync branch it is to be merged into.
+fn edits_export(target_plan: &TargetPlan) -> Option<(String, String)> {
+    let outcome = target_plan.outcome.as_ref().filter(|o| o.status == OutcomeStatus::Conflict)?;
+    let source = outcome.gitbook_edits.as_ref()?.exported_to.clone()?;
+    let into = target_plan.request.as_ref()?.body.gitbook()?.branch()?.to_owned();
+    Some((source, into))
+}
+
+/// Opens (or finds open) the merge request from the branch GitBook
+/// exported its edits to into the sync branch. The target is a `conflict`
+/// already (exit 1): a merge request that cannot be opened is a warning,
+/// and the outcome says to open it by hand.
+#[allow(clippy::too_many_arguments, reason = "the report's context, passed on")]
+async fn open_edits_merge_request(
+    target_plan: &mut TargetPlan,
+    target: &Target,
+    gitbook: &GitBookTarget,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+    source: &str,
+    into: &str,
+) {
+    let name = &target.name;
+    let by_hand = format!("open a merge request from {source} into {into}");
+    let client_and_project = match (&settings.gitlab.token, project) {
+        (Some(token), Ok(Some(project))) => {
+            Ok((GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) }, project))
+        }
+        (None, _) => Err("no DOCSYNC_GITLAB_TOKEN to open its merge request".to_owned()),
+        (_, Ok(None)) => Err("the GitLab project is unknown, so no merge request was opened".to_owned()),
+        (_, Err(problem)) => {
+            Err(format!("the GitLab project is unknown ({}), so no merge request was opened", problem.message))
+        }
+    };
+    let opened = match client_and_project {
+        Ok((client, project)) => {
+            let ci = settings.pipeline.ci.as_ref();
+            let (title, description) = edits_merge_request_text(gitbook, target_plan, source, ci);
+            client
+                .find_or_open_merge_request(&project.project, source, into, &title, &description)
+                .await
+                .map(|(merge_request, created)| (merge_request, created, project_url(ci)))
+                .map_err(|error| format!("its merge request could not be opened: {error}"))
+        }
+        Err(why) => Err(why),
+    };
+    let Some(outcome) = target_plan.outcome.as_mut() else { return };
+    match opened {
+        Ok((merge_request, created, project_url)) => {
+            let verb = if created { "opened" } else { "already open:" };
+            let url = merge_request.url(project_url.as_ref()).unwrap_or_else(|| format!("!{}", merge_request.iid));
+            tracing::info!("{name}: merge request {verb} {url}");
+            outcome.message.push_str(&format!("; merge request {verb} {url}"));
+            outcome.merge_request = Some(url);
+        }
+        Err(why) => {
+            tracing::warn!("{name}: {why}: {by_hand}");
+            outcome.message.push_str(&format!("; {why}: {by_hand}"));
+        }
+    }
+}
+
+fn project_url(ci: Option<&CiContext>) -> Option<Url> {
+    ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok())
+}
+
+/// The edits merge request's title and description: the revision and the
+/// pages GitBook changed, its strings in code spans.
+fn edits_merge_request_text(
+    gitbook: &GitBookTarget,
+    target_plan: &TargetPlan,
+    source: &str,
+    ci: Option<&CiContext>,
+) -> (Redacted, Redacted) {
+    let title = format!("GitBook: edits made in space {}", printable(&gitbook.space));
+    let mut description = format!(
+        "Opened by docsync, which did not import into GitBook space {} because the space holds work Git does not have: GitBook exported it to {}. Merge this, then run the sync again.",
+        code(&gitbook.space),
+        code(source)
+    );
+    if let Some(found) = target_plan.outcome.as_ref().and_then(|o| o.gitbook_edits.as_ref()) {
+        description.push_str(&format!("\n\nLive {}\n", code(&found.describe_revision())));
+        description.push_str(&edited_pages(found));
+    }
+    if let Some(url) = ci.and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link) {
+        description.push_str(&format!("\n\nPipeline: {url}"));
+    }
+    (Redacted::line(&title), Redacted::new(&description))
+}
+
+/// The pages GitBook changed, one list item each, GitBook's strings in
+/// code spans, a link only to an http(s) address; then why the walk
+/// stopped short, when it did.
+fn edited_pages(found: &GitBookEditsFound) -> String {
+    let mut text = String::new();
+    for page in &found.pages {
+        let path = page.path.as_deref().map_or_else(|| "(no file in the repository)".to_owned(), code);
+        text.push_str(&format!("\n- {} {path} {}", code(&page.change), code(&page.title)));
+        if let Some(url) = page.url.as_deref().and_then(web_link) {
+            text.push_str(&format!(" [in GitBook](<{url}>)"));
+        }
+    }
+    if let Some(why) = &found.incomplete {
+        text.push_str(&format!("\n\n{}", fenced(why)));
+    }
+    text
 }
 
 /// Where docsync finds its own note again.
@@ -114,6 +235,32 @@ fn preview_note_body(
     }
     if let Some(url) = outcome.docs_url.as_deref().and_then(web_link) {
         body.push_str(&format!("\n\n[Open in GitBook](<{url}>)"));
+    }
+    if let Some(held) = &outcome.gitbook_edits {
+        body.push_str(&format!(
+            "\n\n**GitBook holds edits Git does not have** (live {}): merging this imports over them unless GitBook exports them first\n",
+            code(&held.describe_revision())
+        ));
+        body.push_str(&edited_pages(held));
+    }
+    if let Some(open) = &outcome.change_requests {
+        body.push_str("\n\n**Open change requests in GitBook on this merge request's pages**\n");
+        for clash in &open.clashes {
+            let pages: Vec<String> = clash.pages.iter().map(|p| code(p)).collect();
+            body.push_str(&format!("\n- #{} {}", clash.number, code(&clash.subject)));
+            if let Some(author) = &clash.author {
+                body.push_str(&format!(" by {}", code(author)));
+            }
+            body.push_str(&format!(": {}", pages.join(", ")));
+            if let Some(url) = clash.url.as_deref().and_then(web_link) {
+                body.push_str(&format!(" [in GitBook](<{url}>)"));
+            }
+        }
+        if open.more {
+            body.push_str(&format!(
+                "\n\nMore than {MAX_CHANGE_REQUESTS} change requests are open: only the {MAX_CHANGE_REQUESTS} most recently updated were read."
+            ));
+        }
     }
     if !outcome.findings.is_empty() {
         body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));

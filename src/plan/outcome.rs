@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::error::Exit;
 use crate::lint::Finding;
 use crate::targets::gitbook::answers::{ErrorAction, Operation};
+use crate::targets::gitbook::change_requests::OpenChangeRequests;
 use crate::targets::gitbook::space::GitBookEditsFound;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,6 +105,10 @@ pub struct Outcome {
     /// was replaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gitbook_edits: Option<GitBookEditsFound>,
+    /// Open change requests in GitBook that edit a page the sync changes
+    /// too (a warning), when any do or more were open than were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_requests: Option<OpenChangeRequests>,
     /// The docs pre-flight's findings new in the range.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
@@ -125,6 +130,7 @@ impl Outcome {
             live_commit: None,
             bad_configuration: false,
             gitbook_edits: None,
+            change_requests: None,
             findings: Vec::new(),
             stopped_before_sending: false,
         }

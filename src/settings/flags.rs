@@ -147,7 +147,7 @@ pub struct SettingFlags {
     /// Open a merge request from the export branch into the default branch (true/false).
     #[arg(long, global = true, value_name = "BOOL")]
     pub export_mr: Option<String>,
-    /// What an import does when GitBook holds edits Git does not have: refuse or overwrite [default: refuse].
+    /// What an import does when GitBook holds edits Git does not have: refuse, export or overwrite [default: refuse].
     #[arg(long, global = true, value_name = "MODE")]
     pub gitbook_edits: Option<String>,
     /// HTTP requests in flight at once, across all targets (1-64) [default: 8].

@@ -36,6 +36,9 @@ pub(super) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
 pub enum GitBookEdits {
     /// Import nothing: the target ends `conflict`.
     Refuse,
+    /// Import nothing, let GitBook export its content to a branch of its
+    /// own and open a merge request for it: the target ends `conflict`.
+    Export,
     /// Import anyway, naming what is replaced.
     Overwrite,
 }
@@ -44,6 +47,7 @@ impl GitBookEdits {
     pub fn as_str(self) -> &'static str {
         match self {
             GitBookEdits::Refuse => "refuse",
+            GitBookEdits::Export => "export",
             GitBookEdits::Overwrite => "overwrite",
         }
     }

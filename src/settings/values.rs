@@ -62,13 +62,14 @@ pub(super) fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadI
 pub(super) fn parse_gitbook_edits(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<GitBookEdits> {
     match value.trim().to_ascii_lowercase().as_str() {
         "refuse" => Some(GitBookEdits::Refuse),
+        "export" => Some(GitBookEdits::Export),
         "overwrite" => Some(GitBookEdits::Overwrite),
         _ => {
             problems.push(
                 BadInput::new(
                     source,
                     "unknown way to treat edits made in GitBook",
-                    "use refuse (import nothing) or overwrite (import anyway, replacing them)",
+                    "use refuse (import nothing), export (import nothing; GitBook exports its edits to a branch for a merge request) or overwrite (import anyway, replacing them)",
                 )
                 .with_value(value),
             );

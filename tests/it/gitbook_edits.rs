@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::gitlab::stand_in::{PROJECT_ID, PROJECT_WEB_URL, StandIn as GitLabStandIn, State as GitLabState};
 use common::{ACCEPTED_DATE, Job, NEW_STARTED, Pipeline, Run, TestRepo, ci_env, mock_server, old_success};
 
 const SPACE: &str = "spcEdits";
@@ -34,6 +35,12 @@ struct Space {
     /// The commit an import makes live (GitBook reads the branch's head).
     imports: String,
     imported: bool,
+    /// The branches GitBook was asked to export to, in order.
+    exported_to: Vec<String>,
+    /// The open change requests, most recently updated first, and what
+    /// each changes.
+    change_requests: Vec<Value>,
+    change_request_changes: BTreeMap<String, Value>,
     /// `(method, path)` of every request, in order.
     requests: Vec<(String, String)>,
     /// Answer every read of the space with this status instead.
@@ -81,6 +88,9 @@ impl StandIn {
             live,
             imports: imports.to_owned(),
             imported: false,
+            exported_to: Vec::new(),
+            change_requests: Vec::new(),
+            change_request_changes: BTreeMap::new(),
             requests: Vec::new(),
             refuse_reads: None,
         };
@@ -144,6 +154,38 @@ impl Respond for StandIn {
                 space.imported = true;
                 ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
             }
+            ("GET", ["change-requests"]) => {
+                // GitBook's list: `limit` items, `next` when more follow.
+                let limit = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "limit")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(20);
+                let items: Vec<Value> = space.change_requests.iter().take(limit).cloned().collect();
+                let mut list = json!({ "items": items, "count": space.change_requests.len() });
+                if space.change_requests.len() > limit {
+                    list["next"] = json!({ "page": "2" });
+                }
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("GET", ["change-requests", id, "changes"]) => match space.change_request_changes.get(*id) {
+                Some(changes) => ResponseTemplate::new(200).set_body_json(changes),
+                None => not_found(),
+            },
+            ("POST", ["git", "export"]) => {
+                // An export leaves the live revision as it is.
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let branch = body["ref"].as_str().unwrap_or_default().to_owned();
+                space.exported_to.push(branch);
+                ResponseTemplate::new(204).insert_header("date", ACCEPTED_DATE)
+            }
+            ("GET", ["git", "info"]) if !space.exported_to.is_empty() => {
+                ResponseTemplate::new(200).set_body_json(common::gitbook_state(Some(json!({
+                    "state": "success", "direction": "export", "stage": "done",
+                    "startedAt": NEW_STARTED, "endedAt": "2026-11-22T15:00:20Z",
+                }))))
+            }
             ("GET", ["git", "info"]) if space.imported => {
                 ResponseTemplate::new(200).set_body_json(common::gitbook_state(Some(json!({
                     "state": "success", "direction": "import", "stage": "done",
@@ -167,6 +209,9 @@ fn job(api: &str, pipeline: &str, extra: &[(&str, &str)]) -> Job {
     let head = repo.commit("Edit the docs");
     let mut env = match pipeline {
         "push" => ci_env(Pipeline::Push { branch: "main", before: &base, sha: &head }),
+        "merge_request" => {
+            ci_env(Pipeline::MergeRequest { iid: 7, diff_base: &base, sha: &head, source_branch_sha: None })
+        }
         source => ci_env(Pipeline::Manual { source, branch: "main", sha: &head }),
     };
     let artifacts = repo.outside_dir("artifacts");
@@ -303,8 +348,124 @@ async fn the_incident_with_overwrite_imports_and_names_the_page() {
     assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
 }
 
+const GITLAB_TOKEN: &str = "glpat-edits-0003";
+
+/// GitLab's side on the same server: a project with the sync branch and
+/// docsync's token (tests/it/gitlab/stand_in.rs answers as GitLab's REST
+/// API does). Returns the stand-in and the job's variables that point at it.
+async fn gitlab(server: &MockServer) -> (GitLabStandIn, Vec<(String, String)>) {
+    let mut state = GitLabState::new();
+    state.add_token(
+        GITLAB_TOKEN,
+        json!({ "id": 77, "username": "project_42_bot_1", "name": "docsync" }),
+        &["api"],
+        Some(30),
+    );
+    let stand_in = GitLabStandIn::new(state);
+    Mock::given(wiremock::matchers::path_regex("^/api/v4/")).respond_with(stand_in.clone()).mount(server).await;
+    let env = [
+        ("CI_API_V4_URL", format!("{}/api/v4", server.uri())),
+        ("CI_PROJECT_ID", PROJECT_ID.to_string()),
+        ("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN.to_owned()),
+    ];
+    (stand_in, env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+async fn merge_request_creates(server: &MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/merge_requests")).count()
+}
+
+/// The incident with `export`: GitBook exports its edits to a branch of
+/// their own, docsync opens one merge request from it into the sync branch
+/// and imports nothing; a retried job opens no second merge request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_revision_from_an_ancestor_costs_one_request_and_imports() {
+async fn the_incident_with_export_has_gitbook_export_its_edits_and_opens_one_merge_request() {
+    let (mut job, stand_in, server) = incident("push", &[("DOCSYNC_GITBOOK_EDITS", "export")]).await;
+    let (gitlab, env) = gitlab(&server).await;
+    job.env.extend(env);
+    let branch = "docsync/gitbook-edits-rev-2";
+    let merge_request = format!("{PROJECT_WEB_URL}/-/merge_requests/1");
+    for attempt in ["first", "retried"] {
+        let run = sync(&job).await;
+        run.assert_code(1);
+        let outcome = outcome(&run);
+        assert_eq!(outcome["status"], "conflict", "{attempt}: {}", run.context());
+        assert_eq!(outcome["gitbook_edits"]["exported_to"], branch, "{attempt}: {outcome:#}");
+        assert_eq!(outcome["merge_request"], merge_request.as_str(), "{attempt}: {outcome:#}");
+        let message = outcome["message"].as_str().unwrap_or_default();
+        for part in ["page_edited guide.md", branch, "nothing imported", &merge_request] {
+            assert!(message.contains(part), "{attempt}: {part:?} missing from {message}");
+        }
+        assert!(outcome["fix"].as_str().unwrap_or_default().contains(&format!("merge branch {branch} into main")));
+        assert_eq!(stand_in.imports(), 0, "{attempt}: {:?}", stand_in.requests());
+        assert!(!run.stdout.contains(GITLAB_TOKEN) && !run.stderr.contains(GITLAB_TOKEN), "{}", run.context());
+    }
+    let exported = stand_in.0.lock().unwrap().exported_to.clone();
+    // One export per job: a retried job asks GitBook again, to the same branch.
+    assert_eq!(exported, [format!("refs/heads/{branch}"), format!("refs/heads/{branch}")]);
+    let opened = gitlab.with(|state| state.merge_requests.clone());
+    assert_eq!(opened.len(), 1, "{opened:#?}");
+    assert_eq!((&opened[0]["source_branch"], &opened[0]["target_branch"]), (&json!(branch), &json!("main")));
+    let description = opened[0]["description"].as_str().unwrap_or_default();
+    assert!(description.contains("`guide.md`") && description.contains(GUIDE_URL), "{description}");
+    assert_eq!(merge_request_creates(&server).await, 1, "the retried job looked the merge request up first");
+}
+
+/// A merge request preview is never blocked, but its note tells the
+/// reviewer what GitBook holds that Git does not (the page edited in
+/// GitBook) and the open change requests on the merge request's pages,
+/// GitBook's strings escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_previews_note_lists_gitbooks_edits_and_the_change_requests_on_its_pages() {
+    let (mut job, stand_in, server) = incident("merge_request", &[]).await;
+    let (gitlab, env) = gitlab(&server).await;
+    gitlab.with(|state| state.notes.insert(7, Vec::new()));
+    job.env.extend(env);
+    change_request(&mut stand_in.0.lock().unwrap(), 12, "Intro @all <b>", &["p-readme"]);
+    change_request(&mut stand_in.0.lock().unwrap(), 13, "Guide typo", &["p-guide"]);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "queued", "{}", run.context());
+    assert_eq!(stand_in.imports(), 1, "a preview is never blocked: {:?}", stand_in.requests());
+    let notes = gitlab.with(|state| state.notes.get(&7).cloned().unwrap_or_default());
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    let note = notes[0]["body"].as_str().unwrap_or_default();
+    for part in [
+        "**GitBook holds edits Git does not have**",
+        "- `page_edited` `guide.md` `Guide`",
+        &format!("[in GitBook](<{GUIDE_URL}>)"),
+        "**Open change requests in GitBook on this merge request's pages**",
+        "- #12 `Intro @all <b>` by `Ada Lovelace`: `docs/README.md`",
+    ] {
+        assert!(note.contains(part), "{part:?} missing from the note:\n{note}");
+    }
+    assert!(!note.contains("#13"), "{note}");
+}
+
+/// Without a GitLab token the export still happens; the outcome says to
+/// open the merge request by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_gitbook_edits_without_a_gitlab_token_says_to_open_the_merge_request() {
+    let (job, stand_in, server) = incident("push", &[("DOCSYNC_GITBOOK_EDITS", "export")]).await;
+    let run = sync(&job).await;
+    run.assert_code(1);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "conflict", "{}", run.context());
+    let message = outcome["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("no DOCSYNC_GITLAB_TOKEN")
+            && message.contains("open a merge request from docsync/gitbook-edits-rev-2 into main"),
+        "{message}"
+    );
+    assert_eq!(stand_in.0.lock().unwrap().exported_to.len(), 1);
+    assert_eq!(stand_in.imports(), 0);
+    assert_eq!(merge_request_creates(&server).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_revision_from_an_ancestor_costs_two_reads_and_imports() {
     let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
     let job = job(&api(&server), "push", &[]);
     {
@@ -318,13 +479,119 @@ async fn a_live_revision_from_an_ancestor_costs_one_request_and_imports() {
     assert_eq!(outcome(&run)["status"], "verified", "{}", run.context());
     assert_eq!(stand_in.imports(), 1);
     let requests = stand_in.requests();
-    // The guard's one read comes before the import; the second is the
-    // verification after it, as before the guard.
+    // The guard's read and the open change requests' list come before the
+    // import; the second read of the content is the verification after it,
+    // as before the guard.
     assert_eq!(requests[0], ("GET".to_owned(), "content".to_owned()), "{requests:?}");
-    assert_eq!(requests[1], ("GET".to_owned(), "git/info".to_owned()), "{requests:?}");
-    assert_eq!(requests[2], ("POST".to_owned(), "git/import".to_owned()), "{requests:?}");
+    assert_eq!(requests[1], ("GET".to_owned(), "change-requests".to_owned()), "{requests:?}");
+    assert_eq!(requests[2], ("GET".to_owned(), "git/info".to_owned()), "{requests:?}");
+    assert_eq!(requests[3], ("POST".to_owned(), "git/import".to_owned()), "{requests:?}");
     assert_eq!(stand_in.count("GET", "content"), 2, "{requests:?}");
     assert_eq!(requests.iter().filter(|(_, p)| p.starts_with("revisions")).count(), 0, "{requests:?}");
+    // The open change requests: one list request, no more when none is open.
+    assert_eq!(stand_in.count("GET", "change-requests"), 1, "{requests:?}");
+    assert_eq!(requests.iter().filter(|(_, p)| p.starts_with("change-requests/")).count(), 0, "{requests:?}");
+}
+
+/// A change request as GitBook's spec shapes it, changing `pages` (ids).
+fn change_request(space: &mut Space, number: u64, subject: &str, pages: &[&str]) {
+    let id = format!("cr-{number}");
+    space.change_requests.push(json!({
+        "object": "change-request", "id": id, "number": number, "status": "open", "subject": subject,
+        "createdBy": { "object": "user", "id": "u-ada", "displayName": "Ada Lovelace",
+                       "urls": { "location": "https://api.gitbook.com/v1/users/u-ada" } },
+        "createdAt": "2026-11-22T13:00:00Z", "updatedAt": "2026-11-22T14:00:00Z",
+        "space": SPACE, "revision": "cr-rev", "revisionInitial": "rev-1", "comments": 0, "outdated": false,
+        "urls": { "app": format!("{SPACE_URL}/~/changes/{number}"), "location": "https://api.gitbook.com/v1/cr" },
+    }));
+    let changes: Vec<Value> = pages
+        .iter()
+        .map(|page| json!({ "type": "page_edited", "page": { "id": page, "type": "document", "title": page, "path": page } }))
+        .collect();
+    space.change_request_changes.insert(id, json!({ "changes": changes }));
+}
+
+/// Open change requests that edit a page the push changes are warnings in
+/// the log and the JSON outcome; one on another page is not named. The
+/// import goes ahead: a list request, then one per open change request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_change_requests_on_the_pages_a_push_changes_are_warnings() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        // The push edits docs/README.md: page p-readme.
+        change_request(&mut space, 12, "Rework the intro", &["p-readme", "p-new"]);
+        change_request(&mut space, 13, "Guide typo", &["p-guide"]);
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!(outcome["status"], "verified", "{}", run.context());
+    let clashes = &outcome["change_requests"]["clashes"];
+    assert_eq!(
+        clashes,
+        &json!([{ "number": 12, "subject": "Rework the intro", "author": "Ada Lovelace",
+                  "pages": ["docs/README.md"], "url": format!("{SPACE_URL}/~/changes/12") }]),
+        "{outcome:#}"
+    );
+    assert_eq!(outcome["change_requests"]["read"], 2, "{outcome:#}");
+    let line = format!("#12 \"Rework the intro\" by \"Ada Lovelace\": docs/README.md {SPACE_URL}/~/changes/12");
+    assert!(run.stderr.contains(&line) && run.stderr.contains("WARN"), "{line}\n{}", run.context());
+    assert!(outcome["message"].as_str().unwrap_or_default().contains(&line), "{outcome:#}");
+    assert!(!run.stderr.contains("#13"), "{}", run.context());
+    assert_eq!(stand_in.imports(), 1);
+    assert_eq!(stand_in.count("GET", "change-requests"), 1);
+    assert_eq!(stand_in.count("GET", "/changes") - stand_in.count("GET", "/revisions"), 2, "{:?}", stand_in.requests());
+}
+
+/// No live page holds a file the push changes: no change request can
+/// clash with it, so none is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_change_request_is_read_when_the_push_changes_no_pages_file() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        // The push edits docs/README.md; the page holding it is gone.
+        space.revisions.get_mut("rev-1").unwrap()["pages"].as_array_mut().unwrap().remove(0);
+        change_request(&mut space, 12, "Rework the intro", &["p-readme", "p-guide"]);
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    assert!(outcome(&run).get("change_requests").is_none(), "{}", run.context());
+    assert_eq!(stand_in.count("GET", "change-requests"), 0, "{:?}", stand_in.requests());
+    assert_eq!(stand_in.imports(), 1);
+}
+
+/// More open change requests than docsync reads: it reads the 100 most
+/// recently updated, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_hundred_open_change_requests_are_read_to_the_bound_and_said_so() {
+    let (server, stand_in) = StandIn::start(Vec::new(), &[], "").await;
+    let job = job(&api(&server), "push", &[]);
+    {
+        let mut space = stand_in.0.lock().unwrap();
+        space.revisions.insert("rev-1".into(), revision("rev-1", "update", &[], Some(&job.base), true));
+        space.live = "rev-1".into();
+        for number in 1..=101 {
+            change_request(&mut space, number, "Other page", &["p-other"]);
+        }
+    }
+    imports(&stand_in, &job.head);
+    let run = sync(&job).await;
+    run.assert_code(0);
+    let outcome = outcome(&run);
+    assert_eq!((&outcome["change_requests"]["read"], &outcome["change_requests"]["more"]), (&json!(100), &json!(true)));
+    assert!(run.stderr.contains("only the 100 most recently updated were read"), "{}", run.context());
+    let reads = stand_in.requests().iter().filter(|(_, p)| p.starts_with("change-requests/")).count();
+    assert_eq!(reads, 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,6 +759,41 @@ async fn a_live_commit_the_shallow_clone_lacks_is_fetched_over_http() {
     assert_eq!(stand_in.imports(), 1, "{:?}", stand_in.requests());
 }
 
+/// `docsync status` lists each space's open change requests: number,
+/// subject, author, when updated, link; and says when more are open than
+/// it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_open_change_requests() {
+    let (job, stand_in, _server) = incident("push", &[]).await;
+    change_request(&mut stand_in.0.lock().unwrap(), 12, "Rework\nthe intro", &["p-readme"]);
+    let mut command = job.repo.docsync(&["status", "--format", "json"]);
+    command.envs(&job.env);
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    run.assert_code(0);
+    assert_eq!(
+        run.json()["targets"][0]["open_change_requests"],
+        json!({ "items": [{ "number": 12, "subject": "Rework\nthe intro", "author": "Ada Lovelace",
+                            "updated_at": "2026-11-22T14:00:00Z", "url": format!("{SPACE_URL}/~/changes/12") }] }),
+        "{}",
+        run.context()
+    );
+    for number in 13..=112 {
+        change_request(&mut stand_in.0.lock().unwrap(), number, "More", &[]);
+    }
+    let mut command = job.repo.docsync(&["status"]);
+    command.envs(&job.env);
+    let run = common::run_in_background(command, Duration::from_secs(60)).await;
+    run.assert_code(0);
+    let expected = format!("    #12 \"Rework\\nthe intro\" by \"Ada Lovelace\" {SPACE_URL}/~/changes/12\n");
+    assert!(run.stdout.contains(&expected), "{expected}\n{}", run.context());
+    assert!(
+        run.stdout.contains("open change requests  100 (more are open: the 100 most recently updated shown)"),
+        "{}",
+        run.context()
+    );
+    assert_eq!(stand_in.count("GET", "change-requests"), 2, "one list request per status: {:?}", stand_in.requests());
+}
+
 /// `docsync status` shows the live revision: made in GitBook, or from a
 /// commit in the branch's history or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,6 +809,7 @@ async fn status_shows_the_live_revision_and_whether_its_commit_is_in_the_branch(
     let live = &run.json()["targets"][0]["live_revision"];
     assert_eq!((&live["id"], &live["type"]), (&json!("rev-2"), &json!("edits")), "{}", run.context());
     assert!(live.get("commit").is_none(), "made in GitBook: {live:#}");
+    assert_eq!(run.json()["targets"][0]["open_change_requests"], json!({ "items": [] }), "{}", run.context());
 
     stand_in.0.lock().unwrap().live = "rev-1".into();
     let run = status().await;

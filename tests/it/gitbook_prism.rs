@@ -191,6 +191,36 @@ fn the_guards_reads_before_an_import_conform() {
     assert!(!prism_lines.contains('✖'), "Prism refused a request of the guard:\n{prism_lines}");
 }
 
+/// The open change requests' reads conform: Prism's example live revision
+/// holds one page, whose file is `string` (the spec's placeholder), so a
+/// push that changes `docs/string` reads the list and each listed change
+/// request's changes.
+#[test]
+fn the_open_change_requests_reads_conform() {
+    let prism = prism();
+    let (repo, first, _) = docs_history();
+    repo.write("docs/string", "# A page named as Prism's example names it\n");
+    let second = repo.commit("Edit the page Prism's example names");
+    let env = with(
+        gitbook_env(
+            ci_env(Pipeline::Push { branch: "main", before: &first, sha: &second }),
+            &prism.api_url(),
+            "spcChangeRequests",
+        ),
+        &[("DOCSYNC_GITBOOK_EDITS", "overwrite")],
+    );
+    let run = run(&repo, &env, &["sync", "--format", "json"]);
+    let prism_lines = prism.log_for_space("spcChangeRequests");
+    assert_eq!(run.code(), Some(0), "{}\nPrism's log:\n{prism_lines}", run.context());
+    let result = run.json();
+    let clashes = &only_target(&result)["outcome"]["change_requests"]["clashes"];
+    assert_eq!(clashes[0]["pages"], serde_json::json!(["docs/string"]), "{result:#}");
+    for route in ["get /spaces/spcChangeRequests/change-requests ", "/change-requests/string/changes "] {
+        assert!(prism_lines.contains(route), "Prism never logged {route:?}:\n{prism_lines}");
+    }
+    assert!(!prism_lines.contains('✖'), "Prism refused a request:\n{prism_lines}");
+}
+
 #[test]
 fn merge_request_preview_conforms() {
     let prism = prism();

@@ -271,6 +271,7 @@ impl FakeGitBook {
         let (space, operation) = match segments.as_slice() {
             ["v1", "spaces", space, "git", operation] => ((*space).to_owned(), (*operation).to_owned()),
             ["v1", "spaces", space, "content"] => ((*space).to_owned(), "content".to_owned()),
+            ["v1", "spaces", space, "change-requests"] => ((*space).to_owned(), "change-requests".to_owned()),
             _ => return (599, unexpected_request(request)),
         };
         let Some(behaviour) = self.spaces.get(&space).copied() else {
@@ -294,6 +295,8 @@ impl FakeGitBook {
                 "pages": [], "files": [], "reusableContents": [], "tags": [],
                 "createdAt": "2026-11-22T14:00:00Z", "urls": { "app": format!("https://app.gitbook.com/s/{space}") },
             }))),
+            // `docsync status` lists the open change requests: none.
+            ("GET", "change-requests", _) => (200, ResponseTemplate::new(200).set_body_json(json!({ "items": [] }))),
             ("GET", "info", _) if !imported => (200, ResponseTemplate::new(200).set_body_json(old_success())),
             ("GET", "info", Space::OperationFails) => (200, ResponseTemplate::new(200).set_body_json(gitbook_state(Some(json!({
                 "state": "failure", "direction": "import", "stage": "cloning", "startedAt": NEW_STARTED,
@@ -332,7 +335,7 @@ fn gitbook_error(code: u16, message: &str) -> ResponseTemplate {
 
 async fn gitbook(fake: &Arc<FakeGitBook>) -> MockServer {
     let server = mock_server().await;
-    Mock::given(wiremock::matchers::path_regex(r"^/v1/spaces/[^/]+/(git/[a-z]+|content)$"))
+    Mock::given(wiremock::matchers::path_regex(r"^/v1/spaces/[^/]+/(git/[a-z]+|content|change-requests)$"))
         .respond_with(FakeGitBookResponder(Arc::clone(fake)))
         .named("GitBook")
         .mount(&server)
@@ -662,7 +665,7 @@ async fn a_429_for_one_space_holds_back_the_other_spaces_on_the_host() {
             .mount(&server)
             .await;
     }
-    Mock::given(wiremock::matchers::path_regex(r"^/v1/spaces/[^/]+/(git/[a-z]+|content)$"))
+    Mock::given(wiremock::matchers::path_regex(r"^/v1/spaces/[^/]+/(git/[a-z]+|content|change-requests)$"))
         .respond_with(FakeGitBookResponder(Arc::clone(&fake)))
         .with_priority(5)
         .mount(&server)

@@ -292,6 +292,9 @@ async fn mount(server: &MockServer, verb: &str, route: &str, responder: impl Res
 async fn mount_live(server: &MockServer, oid: &str) {
     let revision = common::live_revision(oid);
     mount(server, "GET", "^/v1/spaces/spcSecrets/content$", ResponseTemplate::new(200).set_body_json(revision)).await;
+    // `docsync status` lists the open change requests: none.
+    let none = ResponseTemplate::new(200).set_body_json(serde_json::json!({ "items": [] }));
+    mount(server, "GET", "^/v1/spaces/spcSecrets/change-requests$", none).await;
 }
 
 /// `git/info` with an operation whose error and fix link echo the request.

@@ -10,6 +10,7 @@ use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
 use crate::targets::gitbook::answers::{GitSyncState, Revision, RevisionChanges};
+use crate::targets::gitbook::change_requests::ChangeRequestList;
 use crate::targets::gitbook::{GitRequestBody, endpoint, space_url};
 
 /// Why a GitBook call failed, in the terms the user must act on.
@@ -123,6 +124,28 @@ impl GitBookClient<'_> {
     /// `GET revisions/{revisionId}/changes`: what a revision changed.
     pub async fn revision_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
         let url = space_url(&self.target.api_url, &self.target.space, &["revisions", id, "changes"]);
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        response.json().map_err(decode_error)
+    }
+
+    /// `GET change-requests?status=open`: the `limit` most recently updated
+    /// open change requests.
+    pub async fn open_change_requests(&self, limit: usize) -> Result<ChangeRequestList, GitBookError> {
+        let mut url = space_url(&self.target.api_url, &self.target.space, &["change-requests"]);
+        url.query_pairs_mut()
+            .append_pair("status", "open")
+            .append_pair("orderBy", "updatedAt")
+            .append_pair("limit", &limit.to_string());
+        let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
+        response.json().map_err(decode_error)
+    }
+
+    /// `GET change-requests/{changeRequestId}/changes`: the pages a change
+    /// request changes against the revision it started from.
+    pub async fn change_request_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
+        let mut url = space_url(&self.target.api_url, &self.target.space, &["change-requests", id, "changes"]);
+        // GitBook's default is 10 changes.
+        url.query_pairs_mut().append_pair("limit", "100");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
         response.json().map_err(decode_error)
     }

@@ -5,6 +5,7 @@
 //! answers, and the wait for its verdict are each a module below.
 
 pub mod answers;
+pub mod change_requests;
 pub mod client;
 pub mod space;
 pub mod verdict;
@@ -84,6 +85,28 @@ impl GitRequestBody {
 
     pub fn export(input: BodyInput<'_>, commit_message: String) -> GitRequestBody {
         GitRequestBody { commit_message: Some(commit_message), ..GitRequestBody::new(input) }
+    }
+
+    /// An export of the space this import was for, to `branch` of the same
+    /// repository and directory instead (`gitbook_edits = "export"`).
+    pub fn export_to(&self, branch: &str, commit_message: String) -> GitRequestBody {
+        let mut tree = Url::parse(&self.repo_commit_url).ok();
+        if let Some(segments) = tree.as_mut().and_then(|url| url.path_segments_mut().ok()).as_mut() {
+            // `<project>/-/commit` → `<project>/-/blob/<branch>`.
+            segments.pop().extend(["blob"]).extend(branch.split('/'));
+        }
+        GitRequestBody {
+            git_ref: format!("refs/heads/{branch}"),
+            repo_tree_url: tree.map_or_else(|| self.repo_tree_url.clone(), String::from),
+            commit_message: Some(commit_message),
+            standalone: false,
+            ..self.clone()
+        }
+    }
+
+    /// The branch a `refs/heads/…` body reads or writes.
+    pub fn branch(&self) -> Option<&str> {
+        self.git_ref.strip_prefix("refs/heads/")
     }
 }
 
@@ -187,6 +210,27 @@ mod tests {
             force: false,
         });
         assert_eq!(body.repo_tree_url, "https://gitlab.example.com/g/p/-/blob/docs/x%3Fy%23z%20%25");
+    }
+
+    #[test]
+    fn an_export_of_an_imports_space_writes_its_own_branch() {
+        let project = Project::from_url("https://gitlab.example.com/g/p").unwrap();
+        let import = GitRequestBody::import(BodyInput {
+            project: &project,
+            credentials: None,
+            git_ref: "refs/heads/main".into(),
+            branch: "main",
+            directory: "docs",
+            timestamp: None,
+            force: false,
+        });
+        let export = import.export_to("docsync/gitbook-edits-rev-2", "GitBook's edits".into());
+        assert_eq!(export.git_ref, "refs/heads/docsync/gitbook-edits-rev-2");
+        assert_eq!(export.branch(), Some("docsync/gitbook-edits-rev-2"));
+        assert_eq!(export.repo_tree_url, "https://gitlab.example.com/g/p/-/blob/docsync/gitbook-edits-rev-2");
+        assert_eq!(export.repo_commit_url, import.repo_commit_url);
+        assert_eq!(export.repo_project_directory.as_deref(), Some("docs"));
+        assert_eq!(export.commit_message.as_deref(), Some("GitBook's edits"));
     }
 
     #[test]

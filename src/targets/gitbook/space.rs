@@ -64,6 +64,21 @@ pub struct GitBookEditsFound {
     /// Why the walk stopped short of a revision from Git, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// `gitbook_edits = "export"`: the branch GitBook exported the space to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported_to: Option<String>,
+}
+
+/// The branch `gitbook_edits = "export"` has GitBook export the space to:
+/// `docsync/gitbook-edits-<short revision id>`. The id is GitBook's: only
+/// what a branch name may hold is kept, so the same revision always gets
+/// the same branch (a retried job exports to it again, and finds its merge
+/// request open).
+pub fn edits_branch(revision: &str) -> String {
+    let short: String =
+        revision.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(12).collect();
+    let short = if short.is_empty() { "unnamed".to_owned() } else { short };
+    format!("docsync/gitbook-edits-{short}")
 }
 
 /// One page changed in GitBook.
@@ -137,6 +152,7 @@ pub async fn read_edits(
         pages: Vec::new(),
         revisions_read: 0,
         incomplete: None,
+        exported_to: None,
     };
     let mut current = live.clone();
     let mut seen = std::collections::HashSet::from([live.id.clone()]);
@@ -210,6 +226,13 @@ mod tests {
     }
 
     #[test]
+    fn the_export_branch_keeps_only_what_a_branch_name_may_hold() {
+        assert_eq!(edits_branch("rev-2"), "docsync/gitbook-edits-rev-2");
+        assert_eq!(edits_branch("Xa1b2c3d4e5f6g7h8"), "docsync/gitbook-edits-Xa1b2c3d4e5f");
+        assert_eq!(edits_branch("../~^:?*[ @{"), "docsync/gitbook-edits-unnamed");
+    }
+
+    #[test]
     fn pages_are_found_anywhere_in_the_tree() {
         let tree: Vec<RevisionPage> = serde_json::from_value(serde_json::json!([
             { "id": "a", "pages": [{ "id": "b", "git": { "path": "guide/b.md" } }] }
@@ -234,6 +257,7 @@ mod tests {
             }],
             revisions_read: 50,
             incomplete: Some("stopped after 50 revisions".into()),
+            exported_to: None,
         };
         assert_eq!(found.describe_revision(), "revision rev-9 (edits, 2026-11-22T15:00:30Z)");
         assert_eq!(
