@@ -3,6 +3,7 @@
 //! and the pre-flight all match paths with it, and its glob engine is its
 //! own business.
 
+use crate::error::BadInput;
 use crate::settings::glob::{GlobError, GlobSet};
 
 /// Which files concern a target: a directory and globs inside it.
@@ -23,6 +24,24 @@ impl PathFilter {
     pub fn new(directory: String, globs: Vec<String>) -> Result<PathFilter, GlobError> {
         let matcher = if globs.is_empty() { None } else { Some(GlobSet::new(&globs)?) };
         Ok(PathFilter { directory, globs, matcher })
+    }
+
+    /// [`PathFilter::new`], or the bad input naming where the globs came
+    /// from (`source`), with an example of globs that fit the setting.
+    pub fn checked(
+        directory: String,
+        globs: Vec<String>,
+        source: impl Into<String>,
+        example: &str,
+    ) -> Result<PathFilter, BadInput> {
+        PathFilter::new(directory, globs.clone()).map_err(|error| {
+            BadInput::new(
+                source,
+                format!("not a valid glob: {error}"),
+                format!("write globs like {example}, separated by commas"),
+            )
+            .with_value(globs.join(","))
+        })
     }
 
     /// Whether a repository-relative path concerns this target.

@@ -201,20 +201,15 @@ impl RunLayers<'_> {
             "ignore",
         );
         let ignore = match ignore.map(|(list, source)| (split_list(&list), source)) {
-            Some((globs, source)) => match crate::settings::PathFilter::new(String::new(), globs.clone()) {
-                Ok(_) => globs,
-                Err(error) => {
-                    problems.push(
-                        BadInput::new(
-                            source,
-                            format!("not a valid glob: {error}"),
-                            "write globs like .github/** or drafts/*.md, separated by commas",
-                        )
-                        .with_value(globs.join(",")),
-                    );
-                    Vec::new()
+            Some((globs, source)) => {
+                match crate::settings::PathFilter::checked(String::new(), globs, source, ".github/** or drafts/*.md") {
+                    Ok(filter) => filter.globs,
+                    Err(problem) => {
+                        problems.push(problem);
+                        Vec::new()
+                    }
                 }
-            },
+            }
             None => Vec::new(),
         };
         let mut directory = match self.layered(

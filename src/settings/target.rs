@@ -383,20 +383,9 @@ impl TargetBuilder<'_> {
         if globs.is_empty() {
             return None;
         }
-        match PathFilter::new(directory?.to_owned(), globs.clone()) {
-            Ok(filter) => Some(filter),
-            Err(error) => {
-                problems.push(
-                    BadInput::new(
-                        source,
-                        format!("not a valid glob: {error}"),
-                        "write globs like .github/** or drafts/*.md, separated by commas",
-                    )
-                    .with_value(globs.join(",")),
-                );
-                None
-            }
-        }
+        PathFilter::checked(directory?.to_owned(), globs, source, ".github/** or drafts/*.md")
+            .map_err(|problem| problems.push(problem))
+            .ok()
     }
 
     /// The branch whose pushes sync the target, else the project's default.
@@ -609,21 +598,9 @@ impl TargetBuilder<'_> {
         } else {
             "DOCSYNC_PATHS".to_owned()
         };
-        match directory.map(|dir| PathFilter::new(dir, globs.clone())) {
-            Some(Ok(filter)) => Some(filter),
-            Some(Err(error)) => {
-                problems.push(
-                    BadInput::new(
-                        globs_source,
-                        format!("not a valid glob: {error}"),
-                        "write globs like *.md or guides/**/*.md, separated by commas",
-                    )
-                    .with_value(globs.join(",")),
-                );
-                None
-            }
-            None => None,
-        }
+        PathFilter::checked(directory?, globs, globs_source, "*.md or guides/**/*.md")
+            .map_err(|problem| problems.push(problem))
+            .ok()
     }
 }
 
