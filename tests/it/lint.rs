@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use serde_json::Value;
 
 use common::prism::{Prism, gitbook_spec};
-use common::{Env, Pipeline, Run, TestRepo, ci_env, run_to_end, with};
+use common::{Env, Pipeline, Run, TestRepo, ci_env, findings, lint, run_to_end, with};
 
 const GITBOOK_YAML: &str =
     "root: ./\nstructure:\n  readme: README.md\n  summary: SUMMARY.md\nredirects:\n  old-guide: guide.md\n";
@@ -41,19 +41,6 @@ fn clean_space() -> TestRepo {
 /// The GitBook target's variables (no token: `lint` sends nothing).
 fn gitbook_target() -> Env {
     with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcLint"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")])
-}
-
-/// `docsync lint --format json` outside CI: the range is HEAD~1..HEAD.
-fn lint(repo: &TestRepo, env: &Env, extra: &[&str]) -> Run {
-    let mut args = vec!["lint", "--format", "json"];
-    args.extend_from_slice(extra);
-    let mut command = repo.docsync(&args);
-    command.envs(env);
-    run_to_end(command)
-}
-
-fn findings(run: &Run) -> Vec<Value> {
-    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
 }
 
 /// The 1-based line of the first line of `text` holding `needle`.

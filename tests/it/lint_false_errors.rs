@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use common::prism::{Prism, gitbook_spec};
-use common::{Env, Pipeline, Run, TestRepo, ci_env, run_to_end, with};
+use common::{Env, Pipeline, Run, TestRepo, ci_env, findings, run_to_end, with};
 
 const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n";
 
@@ -35,13 +35,7 @@ fn gitbook_target() -> Env {
 
 /// `docsync lint --format json` outside CI: the range is HEAD~1..HEAD.
 fn lint(repo: &TestRepo) -> Run {
-    let mut command = repo.docsync(&["lint", "--format", "json"]);
-    command.envs(gitbook_target());
-    run_to_end(command)
-}
-
-fn findings(run: &Run) -> Vec<Value> {
-    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
+    common::lint(repo, &gitbook_target(), &[])
 }
 
 fn assert_clean(run: &Run) {

@@ -7,23 +7,10 @@ use crate::common;
 
 use serde_json::Value;
 
-use common::{Env, Run, TestRepo, run_to_end, with};
+use common::{Env, Run, TestRepo, findings, lint, run_to_end, with};
 
 fn gitbook_target() -> Env {
     with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcRules"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")])
-}
-
-/// `docsync lint --format json` outside CI (the range is HEAD~1..HEAD).
-fn lint(repo: &TestRepo, env: &Env, extra: &[&str]) -> Run {
-    let mut args = vec!["lint", "--format", "json"];
-    args.extend_from_slice(extra);
-    let mut command = repo.docsync(&args);
-    command.envs(env);
-    run_to_end(command)
-}
-
-fn findings(run: &Run) -> Vec<Value> {
-    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
 }
 
 /// The findings of one rule: `(path, line, new)`, in the report's order.

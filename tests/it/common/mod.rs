@@ -475,6 +475,21 @@ pub fn run_to_end(mut command: Command) -> Run {
     Run::new(output, started.elapsed())
 }
 
+/// `docsync lint --format json` with `env` and `extra` arguments, run to its
+/// end (outside CI the range is HEAD~1..HEAD).
+pub fn lint(repo: &TestRepo, env: &Env, extra: &[&str]) -> Run {
+    let mut args = vec!["lint", "--format", "json"];
+    args.extend_from_slice(extra);
+    let mut command = repo.docsync(&args);
+    command.envs(env);
+    run_to_end(command)
+}
+
+/// The `findings` of a `lint --format json` result.
+pub fn findings(run: &Run) -> Vec<Value> {
+    run.json()["findings"].as_array().unwrap_or_else(|| panic!("no findings list\n{}", run.context())).clone()
+}
+
 /// Runs `command` on a blocking thread, killed after `timeout`: the wiremock
 /// servers of the test live on its async runtime and must keep serving while
 /// the binary waits for their answers.
