@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `docsync sync` with 50 GitBook targets against a slow local API.
 
-Issue 7 (monorepos) asks for one job that syncs dozens of spaces at once with
+A monorepo wants one job that syncs dozens of spaces at once with
 a bounded number of requests in flight. This starts a GitBook-style API on
 127.0.0.1 that answers every request after 100 ms:
 

@@ -1540,7 +1540,7 @@ async fn a_retried_preview_on_a_busy_merge_request_updates_its_own_note() {
     assert!(quoted["body"].as_str().unwrap_or_default().starts_with("> "), "the quote is untouched: {quoted:#}");
 }
 
-/// Issue 11 item 6: the note was stored but its answer was lost (502):
+/// The note was stored but its answer was lost (502):
 /// docsync looks before sending it again, and leaves one note.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_whose_answer_was_lost_is_looked_up_not_posted_twice() {
@@ -1774,7 +1774,7 @@ async fn an_export_merge_request_gitlab_refuses_fails_with_the_fix() {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 16: what docsync tells about GitLab is true
+// What docsync tells about GitLab is true
 
 /// The done-when case: a project access token with only `read_repository`,
 /// as recommended for imports, cannot read `/user` or the project; that is

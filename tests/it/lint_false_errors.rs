@@ -60,7 +60,7 @@ fn fix(finding: &Value) -> &str {
 }
 
 // ---------------------------------------------------------------------------
-// Item 1: what is not a link, and what is not a tag
+// what is not a link, and what is not a tag
 
 #[test]
 fn email_autolinks_are_addresses_not_files() {
@@ -123,7 +123,7 @@ fn a_page_of_embeds_and_stray_end_tags_is_checked_in_linear_time() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 2: SUMMARY entries from the space root
+// SUMMARY entries from the space root
 
 #[test]
 fn summary_entries_starting_with_a_slash_resolve_from_the_space_root() {
@@ -144,7 +144,7 @@ fn summary_entries_starting_with_a_slash_resolve_from_the_space_root() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 3: invisible characters in `.gitbook.yaml` keys
+// invisible characters in `.gitbook.yaml` keys
 
 #[test]
 fn a_zero_width_space_in_a_default_key_is_a_warning_shown_escaped() {
@@ -185,7 +185,7 @@ fn a_zero_width_space_in_a_key_that_matters_is_an_error() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 4: directory names that are not UTF-8
+// directory names that are not UTF-8
 
 #[cfg(unix)]
 fn with_a_non_utf8_directory() -> (TestRepo, String, String) {
@@ -258,7 +258,7 @@ fn a_directory_name_that_is_not_utf8_does_not_stop_a_sync() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 8: fixes that work when pasted
+// fixes that work when pasted
 
 /// The Markdown the fix of a `page-not-in-summary` finding says to add.
 fn summary_line_of(finding: &Value) -> String {
@@ -318,7 +318,7 @@ fn the_redirect_suggested_for_a_moved_page_merges_into_the_existing_key() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 9: findings that say what is true
+// findings that say what is true
 
 #[test]
 fn a_link_that_climbs_out_of_the_space_says_so() {

@@ -1,5 +1,5 @@
-//! More of what GitBook documents, checked before anything is sent (issue
-//! 25, items 10-13): the subjects that keep an old finding old, the size
+//! More of what GitBook documents, checked before anything is sent:
+//! the subjects that keep an old finding old, the size
 //! check of every target, the `ignore` setting, anchors, redirects from
 //! pages that still exist, two readmes, and the files of one import.
 
