@@ -9,6 +9,7 @@ use url::Url;
 use crate::error::Exit;
 use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
+use crate::gitlab::merge_requests::MergeRequest;
 use crate::http::HttpClient;
 use crate::output::web_link;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
@@ -148,17 +149,29 @@ async fn open_edits_merge_request(
     let Some(outcome) = target_plan.outcome.as_mut() else { return };
     match opened {
         Ok((merge_request, created, project_url)) => {
-            let verb = if created { "opened" } else { "already open:" };
-            let url = merge_request.url(project_url.as_ref()).unwrap_or_else(|| format!("!{}", merge_request.iid));
-            tracing::info!("{name}: merge request {verb} {url}");
-            outcome.message.push_str(&format!("; merge request {verb} {url}"));
-            outcome.merge_request = Some(url);
+            record_merge_request(outcome, name, &merge_request, created, project_url.as_ref());
         }
         Err(why) => {
             tracing::warn!("{name}: {why}: {by_hand}");
             outcome.message.push_str(&format!("; {why}: {by_hand}"));
         }
     }
+}
+
+/// Logs the merge request a target's run opened (or found open) and
+/// records its URL in the outcome.
+fn record_merge_request(
+    outcome: &mut Outcome,
+    name: &str,
+    merge_request: &MergeRequest,
+    created: bool,
+    project_url: Option<&Url>,
+) {
+    let verb = if created { "opened" } else { "already open:" };
+    let url = merge_request.url(project_url).unwrap_or_else(|| format!("!{}", merge_request.iid));
+    tracing::info!("{name}: merge request {verb} {url}");
+    outcome.message.push_str(&format!("; merge request {verb} {url}"));
+    outcome.merge_request = Some(url);
 }
 
 fn project_url(ci: Option<&CiContext>) -> Option<Url> {
@@ -414,12 +427,8 @@ async fn open_export_merge_request(
     let (title, description) = merge_request_text(gitbook, source, ci);
     match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
         Ok((merge_request, created)) => {
-            let verb = if created { "opened" } else { "already open:" };
-            let url = merge_request.url(project_url.as_ref()).unwrap_or_else(|| format!("!{}", merge_request.iid));
-            tracing::info!("{}: merge request {verb} {url}", target.name);
             if let Some(outcome) = target_plan.outcome.as_mut() {
-                outcome.message.push_str(&format!("; merge request {verb} {url}"));
-                outcome.merge_request = Some(url);
+                record_merge_request(outcome, &target.name, &merge_request, created, project_url.as_ref());
             }
             Exit::Ok
         }
@@ -443,7 +452,7 @@ async fn default_branch_and_url(
     ci: Option<&CiContext>,
     name: &str,
 ) -> Result<(Option<String>, Option<Url>), (String, &'static str)> {
-    let mut project_url = ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok());
+    let mut project_url = project_url(ci);
     let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
     if default_branch.is_none() || project_url.is_none() {
         match client.project(&project.project).await {
