@@ -20,6 +20,7 @@ use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::merge_request_note as merge_requests;
 use crate::output::report::{self, ReportKind};
+use crate::output::review_discussions;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
@@ -56,6 +57,7 @@ pub fn run(
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
+    let review_comments = review_discussions::comments(&plan, settings, lint_report.as_ref(), &gathered.repo);
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
@@ -79,7 +81,9 @@ pub fn run(
             if let Some(report) = &lint_report {
                 attach_findings(&mut plan, report);
             }
-            exit.worst(merge_requests::report(&mut plan, settings, &http, located.as_ref().map(Option::as_ref)).await)
+            let located = located.as_ref().map(Option::as_ref);
+            review_discussions::post(&mut plan, settings, &http, located, &review_comments).await;
+            exit.worst(merge_requests::report(&mut plan, settings, &http, located).await)
         })
     };
     plan.status = Some(match exit {

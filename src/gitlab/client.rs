@@ -205,6 +205,31 @@ impl GitLabClient<'_> {
     }
 }
 
+impl GitLabClient<'_> {
+    /// Every entry of a paginated list, page by page (at most [`MAX_PAGES`]
+    /// pages of 100).
+    pub(super) async fn all_pages<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, GitLabError> {
+        let mut all = Vec::new();
+        let mut page = 1;
+        loop {
+            let number = page.to_string();
+            let mut paged = query.to_vec();
+            paged.extend([("per_page", "100"), ("page", number.as_str())]);
+            let (entries, next): (Vec<T>, _) =
+                self.call_with_next_page(Request::new(Method::GET, self.url(segments, &paged))).await?;
+            all.extend(entries);
+            match next {
+                Some(next) if next > page && next <= MAX_PAGES => page = next,
+                _ => return Ok(all),
+            }
+        }
+    }
+}
+
 /// The next page of a paginated answer, as GitLab announces it.
 fn next_page(headers: &reqwest::header::HeaderMap) -> Option<u32> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);

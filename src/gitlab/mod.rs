@@ -1,11 +1,12 @@
 //! GitLab's REST API, as docsync needs it: the instance behind a pasted URL,
 //! what a token is and may do (for `docsync check`), the last synced commit
 //! (the deployment watermark), the compare fallback for shallow clones, merge
-//! requests and merge request notes. The client and its error are shared;
+//! requests, merge request notes and diff threads. The client and its error are shared;
 //! each subject of the API is its own module.
 
 pub mod client;
 pub mod compare;
+pub mod discussions;
 pub mod instance;
 pub mod merge_requests;
 pub mod token;

@@ -12,6 +12,7 @@ mod gitbook_config;
 mod pages;
 pub mod report;
 mod snapshot;
+pub mod suggestion;
 mod summary;
 mod yaml;
 

@@ -1,8 +1,9 @@
 //! What a run leaves behind: the report on stdout and in files, and the
-//! notes and merge requests it writes to GitLab.
+//! notes, diff threads and merge requests it writes to GitLab.
 
 pub mod merge_request_note;
 pub mod report;
+pub mod review_discussions;
 
 use url::Url;
 

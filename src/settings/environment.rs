@@ -41,6 +41,7 @@ pub struct DocsyncEnv {
     pub report_json: Option<String>,
     pub lint: Option<String>,
     pub codequality: Option<String>,
+    pub review_comments: Option<String>,
     pub config: Option<String>,
     pub platform_authors: Option<String>,
     pub http_timeout: Option<String>,

@@ -67,6 +67,7 @@ pub struct FileTarget {
     pub report_json: Option<toml::Spanned<String>>,
     pub lint: Option<toml::Spanned<String>>,
     pub codequality: Option<toml::Spanned<String>>,
+    pub review_comments: Option<toml::Spanned<bool>>,
     pub poll_interval: Option<toml::Spanned<String>>,
     pub http_timeout: Option<toml::Spanned<String>>,
     pub retries: Option<toml::Spanned<u32>>,
@@ -141,6 +142,8 @@ fn run_wide_keys(raw: &FileTarget) -> Vec<(&'static str, std::ops::Range<usize>)
         // One pre-flight and one Code Quality report serve the whole run.
         ("lint", raw.lint.as_ref().map(toml::Spanned::span)),
         ("codequality", raw.codequality.as_ref().map(toml::Spanned::span)),
+        // One merge request, one set of threads.
+        ("review_comments", raw.review_comments.as_ref().map(toml::Spanned::span)),
         // One HTTP client and one polling pace serve every target.
         ("poll_interval", raw.poll_interval.as_ref().map(toml::Spanned::span)),
         ("http_timeout", raw.http_timeout.as_ref().map(toml::Spanned::span)),

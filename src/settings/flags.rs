@@ -177,6 +177,9 @@ pub struct SettingFlags {
     /// The docs pre-flight before an import: error, warn or off [default: error].
     #[arg(long, global = true, value_name = "MODE")]
     pub lint: Option<String>,
+    /// Pre-flight findings as threads on the merge request's diff lines (true/false) [default: true when DOCSYNC_GITLAB_TOKEN is set].
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub review_comments: Option<String>,
     /// GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside].
     #[arg(long, global = true, value_name = "PATH")]
     pub codequality: Option<String>,

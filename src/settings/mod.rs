@@ -84,6 +84,8 @@ pub struct GitLabSettings {
     /// GitLab is plain http to another host and only `CI_JOB_TOKEN` would
     /// be sent there: GitLab is not called (see [`crate::settings::credentials`]).
     pub plain_http: bool,
+    /// Pre-flight findings as threads on the merge request's diff lines.
+    pub review_comments: bool,
 }
 
 /// Where a report goes, and what set it: `DOCSYNC_REPORT`, `--report`, a

@@ -387,7 +387,18 @@ impl RunLayers<'_> {
                 self.env.required_secret(name.get_ref(), &source, problems)
             }),
         };
-        GitLabSettings { url, token, token_source, plain_http: false }
+        let file_review_comments = defaults.review_comments.as_ref().map(|v| v.get_ref().to_string());
+        let review_comments = self
+            .layered(
+                &s.review_comments,
+                &d.review_comments,
+                file_review_comments,
+                "DOCSYNC_REVIEW_COMMENTS",
+                "review_comments",
+            )
+            .map_or(Some(token.is_some()), |(value, source)| parse_bool(&value, &source, problems))
+            .unwrap_or_default();
+        GitLabSettings { url, token, token_source, plain_http: false, review_comments }
     }
 
     /// Every target, from the file then the environment, each space and

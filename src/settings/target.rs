@@ -702,6 +702,7 @@ mod tests {
                 "report_json" => ("= \"x.json\"", Box::new(|t| refused(t, "report_json"))),
                 "lint" => ("= \"warn\"", Box::new(|t| refused(t, "lint"))),
                 "codequality" => ("= \"cq.json\"", Box::new(|t| refused(t, "codequality"))),
+                "review_comments" => ("= false", Box::new(|t| refused(t, "review_comments"))),
                 "poll_interval" => ("= \"2s\"", Box::new(|t| refused(t, "poll_interval"))),
                 "http_timeout" => ("= \"10s\"", Box::new(|t| refused(t, "http_timeout"))),
                 "retries" => ("= 2", Box::new(|t| refused(t, "retries"))),
