@@ -8,6 +8,18 @@
 //! cover the call, 404 for what does not exist and 409 for a second open
 //! merge request from one branch.
 //!
+//! Merge requests carry their `diff_refs` and their diff ("Get single MR",
+//! "List merge request diffs": <https://docs.gitlab.com/api/merge_requests/>),
+//! and threads on the diff are kept as GitLab keeps them ("Discussions
+//! API": <https://docs.gitlab.com/api/discussions/>): created, listed with
+//! pagination, resolved. A thread's `position` is checked against the
+//! merge request's diff as GitLab checks it: an added line takes
+//! `new_line` only, a removed line `old_line` only, an unchanged line in
+//! a hunk both (gitlab-org/gitlab issue 35935); any other position, or
+//! SHAs other than the latest `diff_refs`, gets GitLab's
+//! `400 Bad request - Note {:line_code=>["can't be blank", "must be a
+//! valid line code"]}` and is recorded in [`State::refused_positions`].
+//!
 //! Faults a real GitLab makes only now and then are switched on in
 //! [`State`]: an answer lost after the write was done (502), a merge
 //! request answer without `web_url`, a `status` filter that is ignored.
@@ -43,6 +55,13 @@ pub struct State {
     pub notes: BTreeMap<u64, Vec<Value>>,
     /// Newest first, as `order_by=finished_at&sort=desc` lists them.
     pub deployments: Vec<Value>,
+    /// merge request iid → its diff, one entry per file, as "List merge
+    /// request diffs" answers it.
+    pub diffs: BTreeMap<u64, Vec<Value>>,
+    /// merge request iid → its threads, oldest first.
+    pub discussions: BTreeMap<u64, Vec<Value>>,
+    /// The positions refused with 400, as sent.
+    pub refused_positions: Vec<Value>,
     /// `"POST /notes"`-style faults: the write is done, then the answer is
     /// a 502, once per entry.
     pub lose_answer_of: Vec<&'static str>,
@@ -101,6 +120,35 @@ impl State {
         });
         self.notes.entry(iid).or_default().push(note);
         id
+    }
+
+    /// Merge request `iid` from `feature` into `main`, whose latest diff is
+    /// `files` (each `{old_path, new_path, diff, new_file, renamed_file,
+    /// deleted_file}`) between `base` and `head`.
+    pub fn add_merge_request(&mut self, iid: u64, author: &Value, base: &str, head: &str, files: Vec<Value>) {
+        let id = self.id();
+        let at = self.now();
+        self.merge_requests.retain(|mr| mr["iid"] != iid);
+        self.merge_requests.push(json!({
+            "id": id, "iid": iid, "project_id": PROJECT_ID, "title": "Reorganise the docs", "description": "",
+            "state": "opened", "created_at": at, "updated_at": at, "source_branch": "feature",
+            "target_branch": "main", "author": { "id": author["id"], "username": author["username"] },
+            "sha": head, "web_url": format!("{PROJECT_WEB_URL}/-/merge_requests/{iid}"),
+            "diff_refs": { "base_sha": base, "start_sha": base, "head_sha": head },
+        }));
+        self.diffs.insert(iid, files);
+        self.notes.entry(iid).or_default();
+        self.discussions.entry(iid).or_default();
+    }
+
+    /// A new push to merge request `iid`: its latest diff is now `files`,
+    /// between `base` and `head`.
+    pub fn push_to_merge_request(&mut self, iid: u64, base: &str, head: &str, files: Vec<Value>) {
+        if let Some(mr) = self.merge_requests.iter_mut().find(|mr| mr["iid"] == iid) {
+            mr["sha"] = json!(head);
+            mr["diff_refs"] = json!({ "base_sha": base, "start_sha": base, "head_sha": head });
+        }
+        self.diffs.insert(iid, files);
     }
 
     pub fn add_deployment(&mut self, sha: &str, status: &str) {
@@ -267,6 +315,34 @@ impl State {
                 paginate(request, listed)
             }
             ("POST", ["projects", _, "merge_requests"]) => self.create_merge_request(request, &token),
+            ("GET", ["projects", _, "merge_requests", iid]) => {
+                match self.merge_requests.iter().find(|mr| iid.parse::<u64>().is_ok_and(|iid| mr["iid"] == iid)) {
+                    Some(mr) => ResponseTemplate::new(200).set_body_json(self.shown_merge_request(mr)),
+                    None => error(404, "404 Not found"),
+                }
+            }
+            ("GET", ["projects", _, "merge_requests", iid, "diffs"]) => {
+                match iid.parse().ok().and_then(|iid: u64| self.diffs.get(&iid)) {
+                    Some(files) => paginate(request, files.clone()),
+                    None => error(404, "404 Not found"),
+                }
+            }
+            ("GET", ["projects", _, "merge_requests", iid, "discussions"]) => {
+                match iid.parse().ok().and_then(|iid: u64| self.discussions.get(&iid)) {
+                    Some(threads) => paginate(request, threads.clone()),
+                    None => error(404, "404 Not found"),
+                }
+            }
+            ("POST", ["projects", _, "merge_requests", iid, "discussions"]) => {
+                let Some(iid) = iid.parse::<u64>().ok().filter(|iid| self.discussions.contains_key(iid)) else {
+                    return error(404, "404 Not found");
+                };
+                self.create_discussion(request, &token, iid)
+            }
+            ("PUT", ["projects", _, "merge_requests", iid, "discussions", id]) => {
+                let iid = iid.parse::<u64>().unwrap_or_default();
+                self.resolve_discussion(request, &token, iid, id)
+            }
             ("GET", ["projects", _, "merge_requests", iid, "notes"]) => {
                 let Some(notes) = iid.parse().ok().and_then(|iid: u64| self.notes.get(&iid)) else {
                     return error(404, "404 Not found");
@@ -323,6 +399,92 @@ impl State {
         }
     }
 
+    /// "Create a new thread in the merge request diff"
+    /// (<https://docs.gitlab.com/api/discussions/#create-a-new-thread-in-the-merge-request-diff>):
+    /// `body`, and a `position` GitLab can place on the latest diff.
+    fn create_discussion(&mut self, request: &Request, token: &Token, iid: u64) -> ResponseTemplate {
+        let Some(body) = body_field(request, "body") else {
+            return error(400, "400 Bad request - body is missing");
+        };
+        let sent: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let position = sent.get("position").cloned();
+        if let Some(position) = &position {
+            if !self.places(iid, position) {
+                self.refused_positions.push(position.clone());
+                return error(
+                    400,
+                    "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}",
+                );
+            }
+        }
+        let at = self.now();
+        let note_id = self.id();
+        let discussion_id = format!("{:040x}", self.id());
+        let note = json!({
+            "id": note_id, "type": if position.is_some() { "DiffNote" } else { "DiscussionNote" },
+            "body": body, "attachment": null,
+            "author": { "id": token.user["id"], "username": token.user["username"], "name": token.user["name"], "state": "active" },
+            "created_at": at, "updated_at": at, "system": false, "noteable_id": 9104,
+            "noteable_type": "MergeRequest", "project_id": PROJECT_ID, "noteable_iid": iid,
+            "resolvable": true, "resolved": false, "resolved_by": null, "resolved_at": null,
+            "position": position,
+        });
+        let discussion = json!({ "id": discussion_id, "individual_note": false, "notes": [note] });
+        self.discussions.entry(iid).or_default().push(discussion.clone());
+        self.answer_or_lose("POST /discussions", ResponseTemplate::new(201).set_body_json(discussion))
+    }
+
+    /// Whether GitLab can place `position` on merge request `iid`'s latest
+    /// diff: its SHAs are the `diff_refs`, its file is in the diff, and its
+    /// line is one the diff shows, with the line fields that kind of line
+    /// takes (gitlab-org/gitlab issue 35935).
+    fn places(&self, iid: u64, position: &Value) -> bool {
+        let Some(mr) = self.merge_requests.iter().find(|mr| mr["iid"] == iid) else { return false };
+        let refs = &mr["diff_refs"];
+        let same = |key: &str| position[key].is_string() && position[key] == refs[key];
+        if position["position_type"] != "text" || !same("base_sha") || !same("start_sha") || !same("head_sha") {
+            return false;
+        }
+        let Some(file) = self.diffs.get(&iid).and_then(|files| {
+            files.iter().find(|f| f["new_path"] == position["new_path"] && f["old_path"] == position["old_path"])
+        }) else {
+            return false;
+        };
+        let (old_line, new_line) = (position["old_line"].as_u64(), position["new_line"].as_u64());
+        diff_lines(file["diff"].as_str().unwrap_or_default()).iter().any(|line| match line {
+            DiffLine::Added(new) => old_line.is_none() && new_line == Some(*new),
+            DiffLine::Removed(old) => new_line.is_none() && old_line == Some(*old),
+            DiffLine::Unchanged(old, new) => old_line == Some(*old) && new_line == Some(*new),
+        })
+    }
+
+    /// "Resolve a merge request thread"
+    /// (<https://docs.gitlab.com/api/discussions/#resolve-a-merge-request-thread>):
+    /// `PUT …/discussions/:id?resolved=true`; the thread's notes are resolved.
+    fn resolve_discussion(&mut self, request: &Request, token: &Token, iid: u64, id: &str) -> ResponseTemplate {
+        let Some(resolved) = query(request, "resolved").map(|r| r == "true") else {
+            return error(400, "400 Bad request - resolved is missing");
+        };
+        let at = self.now();
+        let Some(thread) =
+            self.discussions.get_mut(&iid).and_then(|threads| threads.iter_mut().find(|t| t["id"] == id))
+        else {
+            return error(404, "404 Not found");
+        };
+        if let Some(notes) = thread["notes"].as_array_mut() {
+            for note in notes.iter_mut().filter(|n| n["resolvable"] == true) {
+                note["resolved"] = json!(resolved);
+                note["resolved_by"] = if resolved {
+                    json!({ "id": token.user["id"], "username": token.user["username"] })
+                } else {
+                    Value::Null
+                };
+                note["resolved_at"] = if resolved { json!(at) } else { Value::Null };
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(thread.clone())
+    }
+
     fn shown_merge_request(&self, mr: &Value) -> Value {
         let mut shown = mr.clone();
         if self.omit_web_url {
@@ -363,4 +525,39 @@ impl State {
 fn body_field(request: &Request, key: &str) -> Option<String> {
     let body: Value = serde_json::from_slice(&request.body).ok()?;
     body.get(key)?.as_str().map(str::to_owned)
+}
+
+/// A line a unified diff shows: added (its new number), removed (its old
+/// number) or unchanged (both).
+enum DiffLine {
+    Added(u64),
+    Removed(u64),
+    Unchanged(u64, u64),
+}
+
+fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    let mut lines = Vec::new();
+    let (mut old, mut new) = (0, 0);
+    for line in diff.lines() {
+        if let Some(header) = line.strip_prefix("@@ ") {
+            let start = |sign: char| {
+                header
+                    .split_whitespace()
+                    .find_map(|part| part.strip_prefix(sign))
+                    .and_then(|range| range.split(',').next()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            (old, new) = (start('-'), start('+'));
+        } else if line.starts_with('+') {
+            lines.push(DiffLine::Added(new));
+            new += 1;
+        } else if line.starts_with('-') {
+            lines.push(DiffLine::Removed(old));
+            old += 1;
+        } else if !line.starts_with('\\') {
+            lines.push(DiffLine::Unchanged(old, new));
+            (old, new) = (old + 1, new + 1);
+        }
+    }
+    lines
 }
