@@ -553,6 +553,26 @@ mod tests {
         assert!(problems.contains("DOCSYNC_GITBOOK_API_URL = \"api.gitbook.com\": not a URL"), "{problems}");
     }
 
+    /// `review_comments`: on when a GitLab token is set, off without one;
+    /// the flag, the variable and the file's `[defaults]` layer as every
+    /// setting does, and a bad value names its source.
+    #[test]
+    fn review_comments_follow_the_token_unless_set() {
+        let token = ("DOCSYNC_GITLAB_TOKEN", "glpat-review-comments-test");
+        let space = ("DOCSYNC_GITBOOK_SPACE", "spc1");
+        assert!(resolve_env(&[space, token]).unwrap().gitlab.review_comments);
+        assert!(!resolve_env(&[space]).unwrap().gitlab.review_comments);
+        let off = ("DOCSYNC_REVIEW_COMMENTS", "false");
+        assert!(!resolve_env(&[space, token, off]).unwrap().gitlab.review_comments);
+        let file = loaded("[defaults]\nreview_comments = false\n");
+        assert!(!resolve(&GlobalFlags::default(), &env(&[space, token]), Some(&file)).unwrap().gitlab.review_comments);
+        let mut flags = GlobalFlags::default();
+        flags.settings.review_comments = Some("true".into());
+        assert!(resolve(&flags, &env(&[space, token, off]), Some(&file)).unwrap().gitlab.review_comments);
+        let problems = resolve_env(&[space, ("DOCSYNC_REVIEW_COMMENTS", "sometimes")]).unwrap_err().to_string();
+        assert!(problems.contains("DOCSYNC_REVIEW_COMMENTS = \"sometimes\": not a boolean"), "{problems}");
+    }
+
     #[test]
     fn flag_beats_environment_beats_file() {
         let file = loaded("[defaults]\nwait_timeout = \"5m\"\ndirection = \"export\"\nbranch = \"docs\"\n");
