@@ -82,7 +82,7 @@ pub fn run(
                 attach_findings(&mut plan, report);
             }
             let located = located.as_ref().map(Option::as_ref);
-            review_discussions::post(&mut plan, settings, &http, located, &review_comments).await;
+            review_discussions::post(&mut plan, settings, &http, located, review_comments.as_deref()).await;
             exit.worst(merge_requests::report(&mut plan, settings, &http, located).await)
         })
     };

@@ -105,8 +105,9 @@ pub struct DiffComment {
     pub identity: String,
     pub path: String,
     pub line: usize,
-    /// The line's text at the pipeline's head, matched against the diff's.
-    pub line_text: String,
+    /// The line's text at the pipeline's head, matched against the diff's;
+    /// `None` when the head has no such file or line.
+    pub line_text: Option<String>,
     /// The body, [`marker`] included: read by everyone who can see the
     /// merge request.
     pub body: Redacted,
@@ -195,7 +196,9 @@ impl GitLabClient<'_> {
                 review.kept += 1;
                 continue;
             }
-            let Some(old_path) = added.old_path(&comment.path, comment.line, &comment.line_text) else {
+            let placed =
+                comment.line_text.as_deref().and_then(|text| added.old_path(&comment.path, comment.line, text));
+            let Some(old_path) = placed else {
                 review.off_the_diff += 1;
                 continue;
             };

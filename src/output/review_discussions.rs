@@ -25,13 +25,17 @@ const MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The threads the run would open: one per new finding of a previewing
 /// target (one per identity when targets share a file), read at the
-/// plan's head. Empty outside a merge request pipeline, with
-/// `review_comments` off or without a pre-flight.
-pub fn comments(plan: &SyncPlan, settings: &Settings, report: Option<&LintReport>, repo: &Repo) -> Vec<DiffComment> {
+/// plan's head. `None` outside a merge request pipeline, with
+/// `review_comments` off, or without a pre-flight: a run that did not
+/// look knows no finding gone.
+pub fn comments(
+    plan: &SyncPlan,
+    settings: &Settings,
+    report: Option<&LintReport>,
+    repo: &Repo,
+) -> Option<Vec<DiffComment>> {
     let in_merge_request = settings.pipeline.ci.as_ref().is_some_and(|ci| ci.merge_request.is_some());
-    let (Some(report), true, true) = (report, in_merge_request, settings.gitlab.review_comments) else {
-        return Vec::new();
-    };
+    let report = report.filter(|_| in_merge_request && settings.gitlab.review_comments)?;
     let moves: Vec<(String, String)> = plan
         .changes
         .iter()
@@ -51,18 +55,19 @@ pub fn comments(plan: &SyncPlan, settings: &Settings, report: Option<&LintReport
             let file = repo.file_at(&plan.range.head, &finding.path, |_, size| size <= MAX_PAGE_BYTES);
             file.ok().flatten().and_then(|f| f.content).and_then(|bytes| String::from_utf8(bytes).ok())
         });
-        let Some(page) = page.as_deref() else { continue };
-        let Some(line_text) = page.lines().nth(finding.line - 1) else { continue };
-        let suggestion = suggest(finding, page, &moves);
+        // A file the head does not have (a page moved without a redirect)
+        // has no line to open a thread on; its finding is still present.
+        let line_text = page.as_deref().and_then(|page| page.lines().nth(finding.line - 1));
+        let suggestion = page.as_deref().and_then(|page| suggest(finding, page, &moves));
         comments.push(DiffComment {
             body: body(finding, &identity, suggestion.as_ref()),
             identity,
             path: finding.path.clone(),
             line: finding.line,
-            line_text: line_text.to_owned(),
+            line_text: line_text.map(str::to_owned),
         });
     }
-    comments
+    Some(comments)
 }
 
 /// What makes a finding the same one from push to push: its rule, file
@@ -116,7 +121,7 @@ pub async fn post(
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
-    comments: &[DiffComment],
+    comments: Option<&[DiffComment]>,
 ) {
     let ci = settings.pipeline.ci.as_ref();
     let (Some(iid), Some(head)) =
@@ -124,7 +129,8 @@ pub async fn post(
     else {
         return;
     };
-    if !settings.gitlab.review_comments || !plan.targets.iter().any(|t| t.action == Action::Preview) {
+    let Some(comments) = comments else { return };
+    if !plan.targets.iter().any(|t| t.action == Action::Preview) {
         return;
     }
     let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {

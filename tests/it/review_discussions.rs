@@ -268,34 +268,36 @@ async fn the_stand_in_refuses_a_position_on_a_line_the_diff_does_not_add() {
     assert_eq!(stand_in.with(|s| s.refused_positions.len()), 1);
 }
 
-/// A token without the `api` scope: GitLab answers 403
-/// `insufficient_scope`; the note is posted, the job does not fail for it,
-/// and the warning says why and what to do.
+/// A token without the `api` scope (GitLab answers 403
+/// `insufficient_scope`), or a GitLab that refuses positions (400, as one
+/// that cannot place a line code does): the note is posted, the job does
+/// not fail for it, and the warning says why and what to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_without_api_scope_leaves_the_note_alone_with_a_warning() {
-    let mr = merge_request();
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
-    let route = format!("/api/v4/projects/{PROJECT_ID}/merge_requests/{IID}/discussions");
-    Mock::given(method("POST"))
-        .and(path(route))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "error": "insufficient_scope",
-            "error_description": "The request requires higher privileges than provided by the access token.",
-            "scope": "api",
-        })))
-        .mount(&server)
-        .await;
-    let env = job_env(&server, &mr, &mr.head);
+async fn threads_gitlab_refuses_leave_the_note_alone_with_a_warning() {
+    let scope = ResponseTemplate::new(403).set_body_json(json!({
+        "error": "insufficient_scope",
+        "error_description": "The request requires higher privileges than provided by the access token.",
+        "scope": "api",
+    }));
+    let position = ResponseTemplate::new(400).set_body_json(json!({
+        "message": "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}",
+    }));
+    for (answer, why) in [(scope, "api scope"), (position, "GitLab refused a thread's position")] {
+        let mr = merge_request();
+        let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+        let route = format!("/api/v4/projects/{PROJECT_ID}/merge_requests/{IID}/discussions");
+        Mock::given(method("POST")).and(path(route)).respond_with(answer).mount(&server).await;
 
-    let run = sync(&mr.repo, &env).await;
-    run.assert_code(1);
-    assert!(run.stderr.contains("could not be put on !7's diff lines"), "{}", run.context());
-    assert!(run.stderr.contains("api scope"), "{}", run.context());
-    let warnings = run.json()["targets"][0]["warnings"].to_string();
-    assert!(warnings.contains("note only"), "{warnings}");
-    assert_eq!(sent(&server, "POST", "discussions").await.len(), 1, "one attempt, then the note alone");
-    assert_eq!(sent(&server, "POST", "notes").await.len(), 1, "the note is posted");
-    assert!(threads(&stand_in).is_empty());
+        let run = sync(&mr.repo, &job_env(&server, &mr, &mr.head)).await;
+        run.assert_code(1);
+        assert!(run.stderr.contains("could not be put on !7's diff lines"), "{}", run.context());
+        assert!(run.stderr.contains(why), "{why}: {}", run.context());
+        let warnings = run.json()["targets"][0]["warnings"].to_string();
+        assert!(warnings.contains("note only") && warnings.contains(why), "{warnings}");
+        assert_eq!(sent(&server, "POST", "discussions").await.len(), 1, "one attempt, then the note alone");
+        assert_eq!(sent(&server, "POST", "notes").await.len(), 1, "the note is posted");
+        assert!(threads(&stand_in).is_empty());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,7 +365,8 @@ async fn a_finding_on_a_line_the_merge_request_does_not_add_stays_in_the_note() 
     assert!(run.stdout.contains("docs/guide.md"), "the finding is reported:\n{}", run.context());
     assert!(sent(&server, "POST", "discussions").await.is_empty(), "{}", run.context());
     assert!(stand_in.with(|s| s.refused_positions.is_empty()));
-    assert!(run.stderr.contains("1 finding(s) on lines the merge request does not add"), "{}", run.context());
+    // The broken link, and the FAQ moved without a redirect.
+    assert!(run.stderr.contains("0 opened, 0 already open, 0 resolved; 2 finding(s) on lines"), "{}", run.context());
 }
 
 /// GitLab stored the thread but its answer was lost (502): docsync looks
@@ -380,4 +383,25 @@ async fn a_thread_whose_answer_was_lost_is_looked_up_not_opened_twice() {
     run.assert_code(1);
     assert_eq!(sent(&server, "POST", "discussions").await.len(), 2, "{}", run.context());
     assert_eq!(threads(&stand_in).len(), 2);
+}
+
+/// A run without the pre-flight knows nothing of the findings: it leaves
+/// the threads as they are, rather than resolving them as gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_without_the_preflight_resolves_no_thread() {
+    let mr = merge_request();
+    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/spaces/spcReview/git/import"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let env = job_env(&server, &mr, &mr.head);
+    sync(&mr.repo, &env).await.assert_code(1);
+    assert_eq!(threads(&stand_in).len(), 2);
+
+    let run = sync(&mr.repo, &with(env, &[("DOCSYNC_LINT", "off")])).await;
+    run.assert_code(0);
+    assert!(sent(&server, "PUT", "discussions/").await.is_empty(), "{}", run.context());
+    assert!(threads(&stand_in).iter().all(|t| first_note(t)["resolved"] == false));
 }
