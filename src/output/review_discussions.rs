@@ -182,6 +182,11 @@ fn fallback_warning(error: &GitLabError, iid: u64) -> String {
         GitLabError::Forbidden(_) => {
             "the token's user may not comment on it (it needs at least the Reporter role), or set DOCSYNC_REVIEW_COMMENTS=false"
         }
+        // "List merge request diffs" came with GitLab 15.7 (it replaced the
+        // deprecated `…/changes`).
+        GitLabError::NotFound(_) => {
+            "GitLab knows no such merge request for this token, or is older than 15.7, which lists no merge request diffs; or set DOCSYNC_REVIEW_COMMENTS=false"
+        }
         _ if error.is_server_side() => "GitLab's own error: retry the job later",
         _ => "set DOCSYNC_REVIEW_COMMENTS=false to stop trying",
     };
