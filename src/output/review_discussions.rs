@@ -88,9 +88,12 @@ fn body(finding: &Finding, identity: &str, suggestion: Option<&Suggestion>) -> R
         finding.rule.id(),
         finding.severity.as_str()
     );
-    let mut said = printable(&finding.message);
+    // Line breaks stay (a fix may be a YAML block); other control
+    // characters are shown escaped.
+    let shown = |text: &str| text.lines().map(printable).collect::<Vec<_>>().join("\n");
+    let mut said = shown(&finding.message);
     if let Some(fix) = &finding.fix {
-        said.push_str(&format!("\nfix: {}", printable(fix)));
+        said.push_str(&format!("\nfix: {}", shown(fix)));
     }
     text.push_str(&fence("text", &said));
     if let Some(suggestion) = suggestion.filter(|s| redact(&s.replacement) == s.replacement) {
