@@ -405,3 +405,40 @@ async fn a_run_without_the_preflight_resolves_no_thread() {
     assert!(sent(&server, "PUT", "discussions/").await.is_empty(), "{}", run.context());
     assert!(threads(&stand_in).iter().all(|t| first_note(t)["resolved"] == false));
 }
+
+/// The two other mechanical fixes, on a page the merge request adds: a
+/// front matter value that needs quotes, and a hint never closed (a
+/// suggestion over the hint's paragraph, `suggestion:-0+2`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_matter_quotes_and_closing_tags_are_suggested() {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Docs\n");
+    repo.write("docs/SUMMARY.md", "# Table of contents\n\n* [Docs](README.md)\n");
+    let base = repo.commit("Add the docs");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("docs/SUMMARY.md", "# Table of contents\n\n* [Docs](README.md)\n* [Setup](setup.md)\n");
+    repo.write(
+        "docs/setup.md",
+        "---\ndescription: Setup: the fast way\n---\n\n# Setup\n\n{% hint style=\"info\" %}\nRead this first.\nIt takes a minute.\n\n## Next\n",
+    );
+    let head = repo.commit("Add the setup page");
+    let mr = MergeRequest { repo, base, head };
+    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+
+    let run = sync(&mr.repo, &job_env(&server, &mr, &mr.head)).await;
+    run.assert_code(1);
+    assert!(stand_in.with(|s| s.refused_positions.is_empty()), "{}", run.context());
+    let bodies: Vec<String> =
+        threads(&stand_in).iter().map(|t| first_note(t)["body"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(bodies.len(), 2, "{bodies:#?}\n{}", run.context());
+    assert!(
+        bodies.iter().any(|b| b.contains("```suggestion\ndescription: \"Setup: the fast way\"\n```")),
+        "{bodies:#?}"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains(
+            "```suggestion:-0+2\n{% hint style=\"info\" %}\nRead this first.\nIt takes a minute.\n{% endhint %}\n```"
+        )),
+        "{bodies:#?}"
+    );
+}
