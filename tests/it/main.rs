@@ -29,4 +29,5 @@ mod packaging;
 mod plan_pipelines;
 mod properties;
 mod redirects;
+mod review_note;
 mod secrets;
