@@ -63,9 +63,12 @@ fn edited_pages(found: &GitBookEditsFound) -> String {
 /// Where docsync finds its one note on a merge request again.
 pub const NOTE_MARKER: &str = "<!-- docsync:preview -->";
 
-/// GitLab's limit of a note's length, in characters: "Limited to 1,000,000
-/// characters" (GitLab API docs, Notes API, "Create new merge request
-/// note"); beyond it GitLab refuses the note (400, "Note is too long").
+/// GitLab's limit of a note's length, in characters: the `body` is
+/// "Limited to 1,000,000 characters" (GitLab API docs, Notes API, "Create
+/// new merge request note",
+/// <https://docs.gitlab.com/ee/api/notes.html#create-new-merge-request-note>);
+/// beyond it GitLab refuses the whole note: `400 Bad request - Note
+/// {:note=>["is too long (maximum is 1000000 characters)"]}`.
 pub const MAX_NOTE_CHARS: usize = 1_000_000;
 
 /// How many pages, and how many new findings, a target's section lists;
@@ -279,7 +282,7 @@ fn pages_text(changes: &TargetChanges, live_pages: &BTreeMap<String, String>) ->
     }
     if changes.pages.len() > MAX_LISTED {
         text.push_str(&format!(
-            "\n\n…and {} more pages: the first {MAX_LISTED} are listed (the job's log has them all).",
+            "\n\n…and {} more pages: the first {MAX_LISTED} are listed (the job's JSON report lists every changed file).",
             changes.pages.len() - MAX_LISTED
         ));
     }
@@ -351,7 +354,10 @@ fn findings_text(new: &[Finding], old: usize) -> String {
         ));
     }
     if new.len() > MAX_LISTED {
-        text.push_str(&format!("\n\n…and {} more new findings (the job's log has them all).", new.len() - MAX_LISTED));
+        text.push_str(&format!(
+            "\n\n…and {} more new findings (the job's JSON report lists them all).",
+            new.len() - MAX_LISTED
+        ));
     }
     if old > 0 {
         text.push_str(&format!(
@@ -394,7 +400,7 @@ pub fn holds(note: &str, ours: &[NoteSection]) -> bool {
     ours.iter().all(|section| note.contains(&section.text()))
 }
 
-const CUT_LINE: &str = "**The note is cut here**: GitLab takes notes of up to 1,000,000 characters. The job's log and its JSON report hold everything.";
+const CUT_LINE: &str = "**The note is cut here**: GitLab takes notes of up to 1,000,000 characters. The job's JSON report lists every changed file and finding.";
 
 /// `note` whole when it fits in `limit` characters; else its lines up to
 /// the limit, an open code block closed, and [`CUT_LINE`].

@@ -114,8 +114,7 @@ fn prism_with_live_revision(base: &str) -> Prism {
         ],
     });
     let paths = &mut spec["paths"];
-    paths["/spaces/{spaceId}/content"]["get"]["responses"]["200"]["content"]["application/json"]["example"] =
-        revision;
+    paths["/spaces/{spaceId}/content"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = revision;
     paths["/spaces/{spaceId}/change-requests"]["get"]["responses"]["200"]["content"]["application/json"]["example"] =
         json!({ "items": [] });
     let dir = tempfile::tempdir().expect("create a temporary directory");
