@@ -22,7 +22,7 @@ use crate::output::merge_request_note::{
     self as note, MAX_LISTED, NOTE_MARKER, NoteSection, PageChange, PageStatus, TargetChanges,
 };
 use crate::plan::outcome::{Outcome, OutcomeStatus};
-use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::plan::{Action, SkipCause, SyncPlan, TargetPlan};
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
@@ -37,7 +37,17 @@ pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
         target_plan.action == Action::Preview
             || (target_plan.action == Action::Export && wants_mr)
             || edits_export(target_plan).is_some()
+            || (note_merge_request(settings).is_some() && retires(target_plan, settings))
     })
+}
+
+/// Whether a target's part of the note is to go: a GitBook target the
+/// merge request no longer changes (from an earlier push, its part would
+/// tell reviewers of changes that are gone).
+fn retires(target_plan: &TargetPlan, settings: &Settings) -> bool {
+    target_plan.action == Action::Skip
+        && target_plan.skip_cause == Some(SkipCause::Content)
+        && settings.targets.iter().any(|t| t.name == target_plan.name && matches!(t.kind, TargetKind::GitBook(_)))
 }
 
 /// The merge request the note goes on: the pipeline's, when a token can
@@ -204,12 +214,28 @@ async fn write_note(
             Some(note::section(target, gitbook, outcome, changes.get(&target.name)))
         })
         .collect();
-    if sections.is_empty() {
+    let retired: Vec<String> = plan.targets.iter().filter(|t| retires(t, settings)).map(|t| t.name.clone()).collect();
+    if sections.is_empty() && retired.is_empty() {
         return;
     }
-    let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {
-        tracing::info!("no DOCSYNC_GITLAB_TOKEN, so the preview result is not posted on !{iid}");
-        return;
+    let (token, project) = match (&settings.gitlab.token, project) {
+        (Some(token), Ok(Some(project))) => (token, project),
+        (None, _) => {
+            tracing::info!("no DOCSYNC_GITLAB_TOKEN, so the preview result is not posted on !{iid}");
+            return;
+        }
+        (Some(_), Ok(None)) => {
+            tracing::warn!("the GitLab project is unknown, so the preview result is not posted on !{iid}");
+            return;
+        }
+        (Some(_), Err(problem)) => {
+            tracing::warn!(
+                "the GitLab project is unknown ({}), so the preview result is not posted on !{iid}; fix: {}",
+                problem.message,
+                problem.fix
+            );
+            return;
+        }
     };
     let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
     let pipeline = note::pipeline_url(settings);
@@ -218,17 +244,18 @@ async fn write_note(
             &project.project,
             iid,
             NOTE_MARKER,
-            |existing| note::compose(existing, &sections, pipeline.as_ref()),
-            |now| note::holds(now, &sections),
+            |existing| note::compose(existing, &sections, &retired, pipeline.as_ref()),
+            |now| note::holds(now, &sections, &retired),
         )
         .await;
-    let names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).chain(retired.iter().map(String::as_str)).collect();
     let warning = match written {
-        Ok(written) if written.held => {
+        Ok(None) => return,
+        Ok(Some(written)) if written.held => {
             tracing::info!("{}: preview result posted on !{iid} (note {})", names.join(", "), written.note.id);
             return;
         }
-        Ok(written) => {
+        Ok(Some(written)) => {
             let warning = format!(
                 "the preview result could not be kept in note {} on !{iid}: other jobs' writes dropped it {} times; fix: retry this job once the others are done",
                 written.note.id,

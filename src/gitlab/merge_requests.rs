@@ -152,7 +152,8 @@ impl GitLabClient<'_> {
     /// Writes docsync's one note on a merge request: posts it, or updates
     /// the one it wrote before, so a retried job leaves one note, current.
     /// `compose` makes the body from the note as GitLab holds it now (other
-    /// jobs' parts kept); GitLab has no conditional update of a note, so
+    /// jobs' parts kept), `None` when there is no note and nothing to post
+    /// (then nothing is written, and the answer is `None`); GitLab has no conditional update of a note, so
     /// after writing docsync reads the note again, and when another job's
     /// write in between dropped what `holds` looks for, composes and writes
     /// again, at most [`NOTE_WRITES`] times. A body GitLab holds already is
@@ -165,9 +166,9 @@ impl GitLabClient<'_> {
         project: &str,
         iid: u64,
         marker: &str,
-        compose: impl Fn(Option<&str>) -> Redacted,
+        compose: impl Fn(Option<&str>) -> Option<Redacted>,
         holds: impl Fn(&str) -> bool,
-    ) -> Result<WrittenNote, GitLabError> {
+    ) -> Result<Option<WrittenNote>, GitLabError> {
         let iid = iid.to_string();
         let me = self.user().await?;
         let write = |existing: Option<&Note>, body: &Redacted| {
@@ -188,7 +189,7 @@ impl GitLabClient<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let body = compose(existing.as_ref().map(|note| note.body.as_str()));
+            let Some(body) = compose(existing.as_ref().map(|note| note.body.as_str())) else { return Ok(None) };
             let written = match &existing {
                 Some(note) if note.body == body.as_str() => note.clone(),
                 _ => match self.call::<Note>(write(existing.as_ref(), &body)).await {
@@ -206,9 +207,9 @@ impl GitLabClient<'_> {
                 // Not listed yet (a lagging replica): nothing says another
                 // job's write dropped this one, and a second post would be
                 // a second note.
-                None => return Ok(WrittenNote { note: written, rewrites: attempt - 1, held: true }),
+                None => return Ok(Some(WrittenNote { note: written, rewrites: attempt - 1, held: true })),
                 Some(now) if holds(&now.body) || attempt == NOTE_WRITES => {
-                    return Ok(WrittenNote { held: holds(&now.body), note: now, rewrites: attempt - 1 });
+                    return Ok(Some(WrittenNote { held: holds(&now.body), note: now, rewrites: attempt - 1 }));
                 }
                 Some(now) => {
                     tracing::info!(

@@ -369,19 +369,35 @@ fn findings_text(new: &[Finding], old: usize) -> String {
 
 /// The whole note: the marker, a table with one row per target, each
 /// target's section, the pipeline. `ours` replace the sections of the same
-/// targets in `existing` (docsync's note as GitLab holds it now); the other
-/// targets' sections are kept as they are, so jobs that each sync some
-/// targets share one note. Cut at [`MAX_NOTE_CHARS`], with a line saying
-/// so.
-pub fn compose(existing: Option<&str>, ours: &[NoteSection], pipeline: Option<&Url>) -> Redacted {
+/// targets in `existing` (docsync's note as GitLab holds it now), the
+/// sections of `retired` targets (nothing of theirs to preview any more)
+/// are dropped, and the other targets' sections are kept as they are, so
+/// jobs that each sync some targets share one note. Cut at
+/// [`MAX_NOTE_CHARS`], with a line saying so. `None` when there is no note
+/// and nothing to put in one.
+pub fn compose(
+    existing: Option<&str>,
+    ours: &[NoteSection],
+    retired: &[String],
+    pipeline: Option<&Url>,
+) -> Option<Redacted> {
+    if existing.is_none() && ours.is_empty() {
+        return None;
+    }
     let mut sections: BTreeMap<String, NoteSection> =
         existing.map(NoteSection::parse_all).unwrap_or_default().into_iter().map(|s| (s.name.clone(), s)).collect();
+    for name in retired {
+        sections.remove(name);
+    }
     for section in ours {
         sections.insert(section.name.clone(), section.clone());
     }
-    let mut note = format!(
-        "{NOTE_MARKER}\n### docsync: what merging this changes in GitBook\n\n| target | space | preview | took | pages | pre-flight |\n|---|---|---|---|---|---|"
-    );
+    let mut note = format!("{NOTE_MARKER}\n### docsync: what merging this changes in GitBook");
+    if sections.is_empty() {
+        note.push_str("\n\nNothing in this merge request changes a GitBook space any more.");
+    } else {
+        note.push_str("\n\n| target | space | preview | took | pages | pre-flight |\n|---|---|---|---|---|---|");
+    }
     for section in sections.values() {
         note.push_str(&format!("\n{}", section.row));
     }
@@ -391,13 +407,14 @@ pub fn compose(existing: Option<&str>, ours: &[NoteSection], pipeline: Option<&U
     if let Some(url) = pipeline {
         note.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
     }
-    Redacted::new(&cut_to_fit(note, MAX_NOTE_CHARS))
+    Some(Redacted::new(&cut_to_fit(note, MAX_NOTE_CHARS)))
 }
 
-/// Whether `note` holds `ours` as written: another job's write in between
-/// did not drop or replace them.
-pub fn holds(note: &str, ours: &[NoteSection]) -> bool {
+/// Whether `note` holds `ours` as written, and no section of `retired`:
+/// another job's write in between did not undo this one's.
+pub fn holds(note: &str, ours: &[NoteSection], retired: &[String]) -> bool {
     ours.iter().all(|section| note.contains(&section.text()))
+        && retired.iter().all(|name| !note.contains(&NoteSection::start(name)))
 }
 
 const CUT_LINE: &str = "**The note is cut here**: GitLab takes notes of up to 1,000,000 characters. The job's JSON report lists every changed file and finding.";
@@ -519,19 +536,32 @@ mod tests {
 
     #[test]
     fn a_job_replaces_its_own_parts_and_keeps_the_others() {
-        let first = compose(None, &[part("alpha", "alpha v1"), part("beta", "beta v1")], None);
-        let second = compose(Some(first.as_str()), &[part("beta", "beta v2")], None);
+        let first = compose(None, &[part("alpha", "alpha v1"), part("beta", "beta v1")], &[], None).unwrap();
+        let second = compose(Some(first.as_str()), &[part("beta", "beta v2")], &[], None).unwrap();
         let text = second.as_str();
         assert!(text.starts_with(NOTE_MARKER), "{text}");
         assert!(text.contains("alpha v1") && text.contains("beta v2") && !text.contains("beta v1"), "{text}");
         assert!(text.contains("| `alpha` |\n| `beta` |"), "one table, a row per target:\n{text}");
-        assert!(holds(text, &[part("beta", "beta v2")]));
-        assert!(!holds(first.as_str(), &[part("beta", "beta v2")]), "a stale part is not held");
+        assert!(holds(text, &[part("beta", "beta v2")], &[]));
+        assert!(!holds(first.as_str(), &[part("beta", "beta v2")], &[]), "a stale part is not held");
+    }
+
+    #[test]
+    fn a_target_with_nothing_to_preview_any_more_leaves_the_note() {
+        let first = compose(None, &[part("alpha", "alpha v1"), part("beta", "beta v1")], &[], None).unwrap();
+        let retired = ["alpha".to_owned()];
+        let second = compose(Some(first.as_str()), &[], &retired, None).unwrap();
+        assert!(!second.as_str().contains("alpha"), "{second}");
+        assert!(second.as_str().contains("beta v1"), "{second}");
+        assert!(holds(second.as_str(), &[], &retired) && !holds(first.as_str(), &[], &retired));
+        let last = compose(Some(second.as_str()), &[], &["beta".to_owned()], None).unwrap();
+        assert!(last.as_str().contains("Nothing in this merge request changes a GitBook space any more"), "{last}");
+        assert_eq!(compose(None, &[], &retired, None), None, "no note is posted to say nothing");
     }
 
     #[test]
     fn a_part_cut_off_by_hand_or_by_the_limit_is_dropped_not_mangled() {
-        let whole = compose(None, &[part("alpha", "a"), part("beta", "b")], None);
+        let whole = compose(None, &[part("alpha", "a"), part("beta", "b")], &[], None).unwrap();
         let cut = whole.as_str().split("<!-- docsync:end:beta -->").next().unwrap_or_default();
         let parsed = NoteSection::parse_all(cut);
         assert_eq!(parsed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["alpha"]);
@@ -541,13 +571,13 @@ mod tests {
     fn a_note_over_gitlabs_limit_is_cut_with_a_line_saying_so() {
         let line = "x".repeat(99);
         let huge = format!("```text\n{}```", format!("{line}\n").repeat(20_000));
-        let note = compose(None, &[part("alpha", &huge)], None);
+        let note = compose(None, &[part("alpha", &huge)], &[], None).unwrap();
         let text = note.as_str();
         assert!(text.chars().count() <= MAX_NOTE_CHARS, "{} characters", text.chars().count());
         assert!(text.chars().count() > MAX_NOTE_CHARS - 1_000, "cut close to the limit, not far below");
         assert!(text.ends_with(CUT_LINE), "{}", &text[text.len() - 300..]);
         assert!(text.contains("\n```\n\n**The note is cut here**"), "the open code block is closed first");
-        let small = compose(None, &[part("alpha", "short")], None);
+        let small = compose(None, &[part("alpha", "short")], &[], None).unwrap();
         assert!(!small.as_str().contains("cut here"));
     }
 

@@ -267,3 +267,27 @@ async fn jobs_racing_on_the_note_keep_each_others_parts() {
     assert_eq!(writes(&server, "POST").await, 1, "one note posted");
     assert_eq!(writes(&server, "PUT").await, 2, "beta wrote twice: once lost, once kept");
 }
+
+/// A later push takes the docs changes back out of the merge request: the
+/// target has nothing to preview, and its part of the note goes, so
+/// reviewers are not told of changes that are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_the_merge_request_no_longer_changes_leaves_the_note() {
+    let (repo, base, head) = merge_request_shape();
+    let prism = prism_with_live_revision(&base);
+    let (server, stand_in) = gitlab().await;
+    sync(&repo, &env(&base, &head, &server, &prism.api_url())).await.assert_code(0);
+    repo.git(&["rm", "-rq", "docs"]);
+    repo.git(&["checkout", &base, "--", "docs"]);
+    let reverted = repo.commit("Keep the docs as they are");
+
+    let run = sync(&repo, &env(&base, &reverted, &server, &prism.api_url())).await;
+    run.assert_code(0);
+    assert_eq!(run.json()["targets"][0]["action"], "skip", "{}", run.context());
+    let stored = notes(&stand_in);
+    assert_eq!(stored.len(), 1, "one note: {stored:#?}");
+    let note = stored[0]["body"].as_str().unwrap_or_default();
+    assert!(!note.contains("docsync:target:gitbook"), "the target's part is gone:\n{note}");
+    assert!(note.contains("Nothing in this merge request changes a GitBook space any more"), "{note}");
+    assert_eq!((writes(&server, "POST").await, writes(&server, "PUT").await), (1, 1));
+}
