@@ -214,7 +214,11 @@ async fn write_note(
             Some(note::section(target, gitbook, outcome, changes.get(&target.name)))
         })
         .collect();
-    let retired: Vec<String> = plan.targets.iter().filter(|t| retires(t, settings)).map(|t| t.name.clone()).collect();
+    // Without a token there is no note to take parts out of: say nothing.
+    let retired: Vec<String> = match note_merge_request(settings) {
+        Some(_) => plan.targets.iter().filter(|t| retires(t, settings)).map(|t| t.name.clone()).collect(),
+        None => Vec::new(),
+    };
     if sections.is_empty() && retired.is_empty() {
         return;
     }

@@ -91,7 +91,7 @@ fn live_page(id: &str, title: &str, path: &str, url: &str) -> Value {
 /// Prism on the published spec, whose live revision holds the base's
 /// pages, and no open change request. One page's title and URL hold the
 /// GitBook token, as a careless or hostile server might echo it.
-fn prism_with_live_revision(base: &str) -> Prism {
+fn prism_with_live_revision(base: &str) -> (Prism, tempfile::TempDir) {
     let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(gitbook_spec()).expect("read the spec"))
         .expect("the spec is JSON");
     let revision = json!({
@@ -120,10 +120,9 @@ fn prism_with_live_revision(base: &str) -> Prism {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let altered = dir.path().join("gitbook.review-note.openapi.json");
     std::fs::write(&altered, serde_json::to_vec_pretty(&spec).expect("serialise the spec")).expect("write the spec");
-    let prism = Prism::start(&altered);
-    // Prism read the spec when it started.
-    drop(dir);
-    prism
+    // Prism watches its spec and stops serving when the file goes: the
+    // directory lives as long as Prism.
+    (Prism::start(&altered), dir)
 }
 
 /// GitLab with merge request !7 and the project's bot, whose token is
@@ -191,7 +190,7 @@ fn assert_no_secret(what: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_note_shows_what_merging_changes_and_a_retried_job_updates_it() {
     let (repo, base, head) = merge_request_shape();
-    let prism = prism_with_live_revision(&base);
+    let (prism, _spec) = prism_with_live_revision(&base);
     let (server, stand_in) = gitlab().await;
     let env = env(&base, &head, &server, &prism.api_url());
 
@@ -233,7 +232,7 @@ async fn the_note_shows_what_merging_changes_and_a_retried_job_updates_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_racing_on_the_note_keep_each_others_parts() {
     let (repo, base, head) = merge_request_shape();
-    let prism = prism_with_live_revision(&base);
+    let (prism, _spec) = prism_with_live_revision(&base);
     let (server, stand_in) = gitlab().await;
     let api = prism.api_url();
     let config = |name: &str| {
@@ -274,7 +273,7 @@ async fn jobs_racing_on_the_note_keep_each_others_parts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_the_merge_request_no_longer_changes_leaves_the_note() {
     let (repo, base, head) = merge_request_shape();
-    let prism = prism_with_live_revision(&base);
+    let (prism, _spec) = prism_with_live_revision(&base);
     let (server, stand_in) = gitlab().await;
     sync(&repo, &env(&base, &head, &server, &prism.api_url())).await.assert_code(0);
     repo.git(&["rm", "-rq", "docs"]);
