@@ -23,6 +23,7 @@ use crate::settings::{self, Direction, Settings, TargetKind};
 pub mod check;
 pub mod facts;
 pub mod lint;
+pub mod review;
 pub mod status;
 pub mod sync;
 

@@ -5,7 +5,7 @@
 //! reports to GitLab. One target's failure never stops the others; the
 //! run's exit code is the worst outcome.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
@@ -18,7 +18,6 @@ use crate::gitlab::instance::locate_project;
 use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
-use crate::output::merge_request_note as merge_requests;
 use crate::output::report::{self, ReportKind};
 use crate::output::review_discussions;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
@@ -30,12 +29,13 @@ use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, 
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
-use crate::targets::gitbook::change_requests::{OpenChangeRequests, clashing};
+use crate::targets::gitbook::change_requests::{OpenChangeRequests, clashing, page_links};
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
 use super::lint::lint_head;
+use super::review;
 
 /// Runs `sync`: the exit code of the worst target, report or GitLab step.
 pub fn run(
@@ -58,6 +58,7 @@ pub fn run(
     preflight(&plan, settings)?;
     let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
     let review_comments = review_discussions::comments(&plan, settings, lint_report.as_ref(), &gathered.repo);
+    let review_changes = review::changes(&plan, settings, &gathered.repo, lint_report.as_ref());
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
@@ -74,16 +75,16 @@ pub fn run(
                 refspecs: super::facts::history_refspecs(settings),
             };
             let exit = execute(&mut plan, settings, &http, &guard).await;
-            let located = match merge_requests::reports_to_gitlab(&plan, settings) {
+            let located = match review::reports_to_gitlab(&plan, settings) {
                 true => locate_project(settings, &http, gathered.origin_url.as_deref()).await,
                 false => Ok(None),
             };
             if let Some(report) = &lint_report {
                 attach_findings(&mut plan, report);
             }
-            let located = located.as_ref().map(Option::as_ref);
-            review_discussions::post(&mut plan, settings, &http, located, review_comments.as_deref()).await;
-            exit.worst(merge_requests::report(&mut plan, settings, &http, located).await)
+            let project = located.as_ref().map(Option::as_ref);
+            review_discussions::post(&mut plan, settings, &http, project, review_comments.as_deref()).await;
+            exit.worst(review::report(&mut plan, settings, &http, project, &review_changes).await)
         })
     };
     plan.status = Some(match exit {
@@ -358,10 +359,13 @@ async fn run_target(
                 );
             };
             if target_plan.action == Action::Preview {
-                let (held, change_requests) = guard.before_preview(&client, target_plan, target, head).await;
+                let before = guard.before_preview(&client, target_plan, target, head).await;
+                let started = std::time::Instant::now();
                 let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
-                outcome.gitbook_edits = held;
-                outcome.change_requests = change_requests;
+                outcome.elapsed = Some(started.elapsed());
+                outcome.gitbook_edits = before.held;
+                outcome.change_requests = before.change_requests;
+                outcome.live_pages = before.live_pages;
                 return outcome;
             }
             if target_plan.action != Action::Import {
@@ -750,6 +754,16 @@ struct Proceed {
     live: Option<Revision>,
 }
 
+/// What the reviewer of a merge request should know from the space before
+/// its preview, read with one `GET …/content`.
+#[derive(Default)]
+struct BeforePreview {
+    held: Option<GitBookEditsFound>,
+    change_requests: Option<OpenChangeRequests>,
+    /// The live pages' files → their pages in GitBook, for the note's links.
+    live_pages: BTreeMap<String, String>,
+}
+
 impl ImportGuard<'_> {
     /// Where `commit` stands against `head`; a commit the clone lacks is
     /// fetched (the branch, at most [`LIVE_COMMIT_DEPTH`] commits deep)
@@ -801,13 +815,13 @@ impl ImportGuard<'_> {
         target_plan: &TargetPlan,
         target: &Target,
         head: &str,
-    ) -> (Option<GitBookEditsFound>, Option<OpenChangeRequests>) {
+    ) -> BeforePreview {
         let name = &target.name;
         let live = match client.live_revision().await {
             Ok(live) => live,
             Err(error) => {
                 tracing::warn!("{name}: cannot read the space's live revision for the preview's note ({error})");
-                return (None, None);
+                return BeforePreview::default();
             }
         };
         let ancestry = live.git.as_ref().map(|git| self.ancestry(&git.oid, head, name));
@@ -828,7 +842,11 @@ impl ImportGuard<'_> {
             },
             Guard::Import | Guard::AlreadyImported | Guard::Superseded => None,
         };
-        (held, open_change_requests(client, target_plan, target, &live).await)
+        BeforePreview {
+            held,
+            change_requests: open_change_requests(client, target_plan, target, &live).await,
+            live_pages: page_links(&live.pages, &target.paths.directory),
+        }
     }
 
     /// Before a branch import: reads the space's live revision and decides
@@ -947,7 +965,7 @@ async fn open_change_requests(
 
 /// `gitbook_edits = "export"`: instead of the import, GitBook exports the
 /// space to a branch of its own ([`edits_branch`]), which
-/// `merge_request_note::report` then proposes for merging into the sync
+/// `review::report` then proposes for merging into the sync
 /// branch. The target ends `conflict` (exit 1) once GitBook took the
 /// export, or with the export's own failure.
 #[allow(clippy::too_many_arguments, reason = "the guard's facts, passed on")]

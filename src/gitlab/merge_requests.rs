@@ -1,5 +1,6 @@
 //! Merge requests and docsync's note on one: opened or found, written or
-//! updated, looking first whenever GitLab's answer to a write was lost. The
+//! updated, looking first whenever GitLab's answer to a write was lost,
+//! and written again when another job's write dropped this one's part. The
 //! note's text is the output stage's.
 
 use reqwest::{Method, StatusCode};
@@ -148,40 +149,115 @@ impl GitLabClient<'_> {
         .await
     }
 
-    /// Posts a note on a merge request, or updates docsync's earlier one, so
-    /// a retried job leaves one note, current. After an answer that leaves
-    /// it unknown whether GitLab stored the note, looks again before sending
-    /// it once more. The body is [`Redacted`]: a note is read by everyone
-    /// who can see the merge request.
-    pub async fn upsert_note(
+    /// Writes docsync's one note on a merge request: posts it, or updates
+    /// the one it wrote before, so a retried job leaves one note, current.
+    /// `compose` makes the body from the note as GitLab holds it now (other
+    /// jobs' parts kept), `None` when there is no note and nothing to post
+    /// (then nothing is written, and the answer is `None`); GitLab has no conditional update of a note, so
+    /// after writing docsync reads the note again, and when another job's
+    /// write in between dropped what `holds` looks for, composes and writes
+    /// again, at most [`NOTE_WRITES`] times. A body GitLab holds already is
+    /// not sent again. After an answer that leaves it unknown whether
+    /// GitLab stored the note, looks again before sending it once more.
+    /// The body is [`Redacted`]: a note is read by everyone who can see the
+    /// merge request.
+    pub async fn write_note(
         &self,
         project: &str,
         iid: u64,
         marker: &str,
-        body: &Redacted,
-    ) -> Result<Note, GitLabError> {
+        compose: impl Fn(Option<&str>) -> Option<Redacted>,
+        holds: impl Fn(&str) -> bool,
+    ) -> Result<Option<WrittenNote>, GitLabError> {
         let iid = iid.to_string();
         let me = self.user().await?;
-        let payload = serde_json::json!({ "body": body });
-        let write = |existing: Option<&Note>| match existing {
-            Some(note) => Request::new(
-                Method::PUT,
-                self.url(&["projects", project, "merge_requests", &iid, "notes", &note.id.to_string()], &[]),
-            )
-            .json(&payload),
-            None => Request::new(Method::POST, self.url(&["projects", project, "merge_requests", &iid, "notes"], &[]))
+        let write = |existing: Option<&Note>, body: &Redacted| {
+            let payload = serde_json::json!({ "body": body });
+            match existing {
+                Some(note) => Request::new(
+                    Method::PUT,
+                    self.url(&["projects", project, "merge_requests", &iid, "notes", &note.id.to_string()], &[]),
+                )
                 .json(&payload),
-        };
-        let existing = self.own_note(project, &iid, me.id, marker).await?;
-        match self.call::<Note>(write(existing.as_ref())).await {
-            Err(error) if error.is_ambiguous() => {
-                tracing::info!("GitLab's answer to the note was lost: looking for it before sending it again");
-                match self.own_note(project, &iid, me.id, marker).await? {
-                    Some(note) if note.body == body.as_str() => Ok(note),
-                    found => self.call(write(found.as_ref())).await,
+                None => {
+                    Request::new(Method::POST, self.url(&["projects", project, "merge_requests", &iid, "notes"], &[]))
+                        .json(&payload)
                 }
             }
-            result => result,
+        };
+        let mut existing = self.own_note(project, &iid, me.id, marker).await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(body) = compose(existing.as_ref().map(|note| note.body.as_str())) else { return Ok(None) };
+            let written = match &existing {
+                Some(note) if note.body == body.as_str() => note.clone(),
+                _ => match self.call::<Note>(write(existing.as_ref(), &body)).await {
+                    Err(error) if error.is_ambiguous() => {
+                        tracing::info!("GitLab's answer to the note was lost: looking for it before sending it again");
+                        match self.own_note(project, &iid, me.id, marker).await? {
+                            Some(note) if note.body == body.as_str() => note,
+                            found => self.call(write(found.as_ref(), &body)).await?,
+                        }
+                    }
+                    result => result?,
+                },
+            };
+            match self.own_note(project, &iid, me.id, marker).await? {
+                // Not listed yet (a lagging replica): nothing says another
+                // job's write dropped this one, and a second post would be
+                // a second note.
+                None => return Ok(Some(WrittenNote { note: written, rewrites: attempt - 1, held: true })),
+                Some(now) if holds(&now.body) || attempt == NOTE_WRITES => {
+                    return Ok(Some(WrittenNote { held: holds(&now.body), note: now, rewrites: attempt - 1 }));
+                }
+                Some(now) => {
+                    tracing::info!(
+                        "another job wrote docsync's note {} on !{iid} at the same time: writing this job's part again",
+                        now.id
+                    );
+                    existing = Some(now);
+                }
+            }
+        }
+    }
+}
+
+/// How many times a job writes its part of the note while other jobs'
+/// writes keep dropping it.
+pub const NOTE_WRITES: u32 = 3;
+
+/// docsync's note, written.
+#[derive(Debug)]
+pub struct WrittenNote {
+    pub note: Note,
+    /// How many times another job's write made this one write again.
+    pub rewrites: u32,
+    /// Whether the note holds this job's part: `false` when other jobs'
+    /// writes dropped it [`NOTE_WRITES`] times.
+    pub held: bool,
+}
+
+/// The fix for a note GitLab did not take, fitting its answer.
+pub fn note_fix(error: &GitLabError, iid: u64, project: &str) -> String {
+    match error {
+        GitLabError::Unauthorized(_) => {
+            "DOCSYNC_GITLAB_TOKEN is revoked, expired or mistyped: store a valid project access token in it".into()
+        }
+        GitLabError::InsufficientScope { .. } => "give DOCSYNC_GITLAB_TOKEN the api scope (a new token)".into(),
+        GitLabError::Forbidden(_) => format!(
+            "DOCSYNC_GITLAB_TOKEN's user may not comment on !{iid}: give it the Reporter role or more (and check the merge request is not locked)"
+        ),
+        GitLabError::NotFound(_) => format!(
+            "no merge request !{iid} in project {project} that DOCSYNC_GITLAB_TOKEN can see: check that the token belongs to this project"
+        ),
+        GitLabError::Decode { .. } => {
+            "something other than GitLab's API answered: check CI_API_V4_URL (or DOCSYNC_GITLAB_URL)".into()
+        }
+        GitLabError::Redirected(_) => error.fix().unwrap_or_default(),
+        error if error.is_server_side() => "that is GitLab's own error: retry the job later".into(),
+        GitLabError::Rejected(_) | GitLabError::Unreachable(_) => {
+            "check GitLab's answer above, then retry the job".into()
         }
     }
 }

@@ -87,7 +87,7 @@ impl SpaceConfig {
 
 /// A YAML scalar that reads back as `text`: plain when it can be, else
 /// double-quoted.
-fn yaml_scalar(text: &str) -> String {
+pub(super) fn yaml_scalar(text: &str) -> String {
     let plain = !text.is_empty()
         && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace())
         && !text.ends_with(|c: char| c == ':' || c.is_whitespace())

@@ -9,6 +9,7 @@
 //! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
 mod gitbook_config;
+pub mod outline;
 mod pages;
 pub mod report;
 mod snapshot;

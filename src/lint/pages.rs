@@ -154,6 +154,14 @@ fn front_matter(text: &str) -> Result<Option<FrontMatter<'_>>, usize> {
     Err(1)
 }
 
+/// The page's Markdown after its front matter (all of it without one).
+pub fn without_front_matter(text: &str) -> &str {
+    match front_matter(text) {
+        Ok(Some(front)) => &text[front.body.min(text.len())..],
+        _ => text,
+    }
+}
+
 /// The front matter's YAML syntax problem, if any (the `dot-yaml` rule).
 pub fn front_matter_syntax(text: &str) -> Option<(usize, String)> {
     match front_matter(text) {

@@ -1,186 +1,26 @@
-//! What `sync` tells GitLab afterwards: the outcome of a merge request
-//! preview as a note on the merge request, and, after an export to a branch
-//! other than the default one, a merge request from that branch
-//! (`DOCSYNC_EXPORT_MR=true`), and one from the branch GitBook exported
-//! its own edits to instead of an import (`gitbook_edits = "export"`).
+//! What `sync` tells GitLab, as text: the merge request's one note (what
+//! merging it changes in each target's space, section by section) and the
+//! titles and descriptions of the merge requests docsync opens. Rendering
+//! only: the command reads the facts and the GitLab stage posts.
+
+use std::collections::BTreeMap;
 
 use url::Url;
 
-use crate::error::Exit;
-use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
-use crate::gitlab::instance::{LocateProblem, ProjectApi};
-use crate::gitlab::merge_requests::MergeRequest;
-use crate::http::HttpClient;
+use crate::lint::Finding;
+use crate::lint::outline::{NavChange, redirects_block};
 use crate::output::web_link;
-use crate::plan::outcome::{Outcome, OutcomeStatus};
-use crate::plan::{Action, SyncPlan, TargetPlan};
+use crate::plan::TargetPlan;
+use crate::plan::outcome::Outcome;
 use crate::secret::{Redacted, printable};
 use crate::settings::pipeline::CiContext;
-use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
-use crate::targets::gitbook::change_requests::MAX_CHANGE_REQUESTS;
+use crate::settings::{GitBookTarget, Settings, Target};
+use crate::targets::gitbook::change_requests::{MAX_CHANGE_REQUESTS, OpenChangeRequests};
 use crate::targets::gitbook::space::GitBookEditsFound;
-
-/// Whether a target of the plan reports to GitLab, so the project must be
-/// located (outside CI too, for an export's merge request).
-pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
-    plan.targets.iter().any(|target_plan| {
-        let wants_mr = settings
-            .targets
-            .iter()
-            .any(|t| t.name == target_plan.name && matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr));
-        target_plan.action == Action::Preview
-            || (target_plan.action == Action::Export && wants_mr)
-            || edits_export(target_plan).is_some()
-    })
-}
-
-/// Posts preview notes and opens export merge requests; returns the exit
-/// code these steps add (a wanted merge request that could not be opened
-/// fails the job, a note that could not be posted only warns). `project` is
-/// where the project was found, or why it was not.
-pub async fn report(
-    plan: &mut SyncPlan,
-    settings: &Settings,
-    http: &HttpClient,
-    project: Result<Option<&ProjectApi>, &LocateProblem>,
-) -> Exit {
-    let mut exit = Exit::Ok;
-    let ci = settings.pipeline.ci.as_ref();
-    for target_plan in &mut plan.targets {
-        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
-        let TargetKind::GitBook(gitbook) = &target.kind else { continue };
-        if target_plan.outcome.is_none() {
-            continue;
-        }
-
-        match target_plan.action {
-            Action::Preview => {
-                let Some(iid) = ci.and_then(|ci| ci.merge_request.as_ref()).map(|mr| mr.iid) else { continue };
-                let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {
-                    tracing::info!(
-                        "{}: no DOCSYNC_GITLAB_TOKEN, so the preview result is not posted on !{iid}",
-                        target.name
-                    );
-                    continue;
-                };
-                let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
-                let marker = note_marker(target);
-                let Some(outcome) = target_plan.outcome.as_ref() else { continue };
-                let body = preview_note_body(target, gitbook, outcome, &marker, settings);
-                match client.upsert_note(&project.project, iid, &marker, &body).await {
-                    Ok(note) => tracing::info!("{}: preview result posted on !{iid} (note {})", target.name, note.id),
-                    Err(error) => {
-                        let fix = note_fix(&error, iid, project);
-                        tracing::warn!("{}: could not post the preview result on !{iid}: {error}", target.name);
-                        tracing::warn!("{}: fix: {fix}", target.name);
-                        target_plan
-                            .warnings
-                            .push(format!("the preview result could not be posted on !{iid}: {error}; fix: {fix}"));
-                    }
-                }
-            }
-            Action::Import => {
-                if let Some((source, into)) = edits_export(target_plan) {
-                    open_edits_merge_request(target_plan, target, gitbook, settings, http, project, &source, &into)
-                        .await;
-                }
-            }
-            Action::Export
-                if gitbook.export_mr
-                    && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
-            {
-                exit =
-                    exit.worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
-            }
-            _ => {}
-        }
-    }
-    exit
-}
-
-/// The branch GitBook exported its edits to instead of an import
-/// (`gitbook_edits = "export"`), and the sync branch it is to be merged into.
-fn edits_export(target_plan: &TargetPlan) -> Option<(String, String)> {
-    let outcome = target_plan.outcome.as_ref().filter(|o| o.status == OutcomeStatus::Conflict)?;
-    let source = outcome.gitbook_edits.as_ref()?.exported_to.clone()?;
-    let into = target_plan.request.as_ref()?.body.gitbook()?.branch()?.to_owned();
-    Some((source, into))
-}
-
-/// Opens (or finds open) the merge request from the branch GitBook
-/// exported its edits to into the sync branch. The target is a `conflict`
-/// already (exit 1): a merge request that cannot be opened is a warning,
-/// and the outcome says to open it by hand.
-#[allow(clippy::too_many_arguments, reason = "the report's context, passed on")]
-async fn open_edits_merge_request(
-    target_plan: &mut TargetPlan,
-    target: &Target,
-    gitbook: &GitBookTarget,
-    settings: &Settings,
-    http: &HttpClient,
-    project: Result<Option<&ProjectApi>, &LocateProblem>,
-    source: &str,
-    into: &str,
-) {
-    let name = &target.name;
-    let by_hand = format!("open a merge request from {source} into {into}");
-    let client_and_project = match (&settings.gitlab.token, project) {
-        (Some(token), Ok(Some(project))) => {
-            Ok((GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) }, project))
-        }
-        (None, _) => Err("no DOCSYNC_GITLAB_TOKEN to open its merge request".to_owned()),
-        (_, Ok(None)) => Err("the GitLab project is unknown, so no merge request was opened".to_owned()),
-        (_, Err(problem)) => {
-            Err(format!("the GitLab project is unknown ({}), so no merge request was opened", problem.message))
-        }
-    };
-    let opened = match client_and_project {
-        Ok((client, project)) => {
-            let ci = settings.pipeline.ci.as_ref();
-            let (title, description) = edits_merge_request_text(gitbook, target_plan, source, ci);
-            client
-                .find_or_open_merge_request(&project.project, source, into, &title, &description)
-                .await
-                .map(|(merge_request, created)| (merge_request, created, project_url(ci)))
-                .map_err(|error| format!("its merge request could not be opened: {error}"))
-        }
-        Err(why) => Err(why),
-    };
-    let Some(outcome) = target_plan.outcome.as_mut() else { return };
-    match opened {
-        Ok((merge_request, created, project_url)) => {
-            record_merge_request(outcome, name, &merge_request, created, project_url.as_ref());
-        }
-        Err(why) => {
-            tracing::warn!("{name}: {why}: {by_hand}");
-            outcome.message.push_str(&format!("; {why}: {by_hand}"));
-        }
-    }
-}
-
-/// Logs the merge request a target's run opened (or found open) and
-/// records its URL in the outcome.
-fn record_merge_request(
-    outcome: &mut Outcome,
-    name: &str,
-    merge_request: &MergeRequest,
-    created: bool,
-    project_url: Option<&Url>,
-) {
-    let verb = if created { "opened" } else { "already open:" };
-    let url = merge_request.url(project_url).unwrap_or_else(|| format!("!{}", merge_request.iid));
-    tracing::info!("{name}: merge request {verb} {url}");
-    outcome.message.push_str(&format!("; merge request {verb} {url}"));
-    outcome.merge_request = Some(url);
-}
-
-fn project_url(ci: Option<&CiContext>) -> Option<Url> {
-    ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok())
-}
 
 /// The edits merge request's title and description: the revision and the
 /// pages GitBook changed, its strings in code spans.
-fn edits_merge_request_text(
+pub fn edits_merge_request_text(
     gitbook: &GitBookTarget,
     target_plan: &TargetPlan,
     source: &str,
@@ -220,27 +60,160 @@ fn edited_pages(found: &GitBookEditsFound) -> String {
     text
 }
 
-/// Where docsync finds its own note again.
-fn note_marker(target: &Target) -> String {
-    format!("<!-- docsync:preview:{} -->", target.name)
+/// Where docsync finds its one note on a merge request again.
+pub const NOTE_MARKER: &str = "<!-- docsync:preview -->";
+
+/// GitLab's limit of a note's length, in characters: the `body` is
+/// "Limited to 1,000,000 characters" (GitLab API docs, Notes API, "Create
+/// new merge request note",
+/// <https://docs.gitlab.com/ee/api/notes.html#create-new-merge-request-note>);
+/// beyond it GitLab refuses the whole note: `400 Bad request - Note
+/// {:note=>["is too long (maximum is 1000000 characters)"]}`.
+pub const MAX_NOTE_CHARS: usize = 1_000_000;
+
+/// How many pages, and how many new findings, a target's section lists;
+/// the rest is a count.
+pub const MAX_LISTED: usize = 50;
+
+/// What a merge request changes in one target, read from the plan and from
+/// the repository at the range's base and head: the note's facts besides
+/// the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct TargetChanges {
+    /// Every page the range adds, changes, moves or deletes in the target
+    /// (Markdown files but the summary), added first, then changed, moved
+    /// and deleted, each by path; titles only for the first
+    /// [`MAX_LISTED`].
+    pub pages: Vec<PageChange>,
+    /// The summary the space reads, and its change as a reader sees it.
+    pub summary: String,
+    pub navigation: Vec<NavChange>,
+    /// The `.gitbook.yaml` the redirects go into, and the redirects the
+    /// moves need (old URL path → new file).
+    pub config_path: String,
+    pub redirects: Vec<(String, String)>,
+    /// The pre-flight's findings that were there at the base already.
+    pub old_findings: usize,
 }
 
-/// The preview note: the marker, the outcome, GitBook's fix-it link and
-/// the pipeline. Text from a server (GitBook's error, its fix-it label) is
-/// fenced or in code, so a mention (`@all`), a link or HTML in it does
-/// nothing; a link is kept only to an http(s) address ([`web_link`]).
-fn preview_note_body(
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PageStatus {
+    Added,
+    Changed,
+    Moved { from: String },
+    Deleted,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageChange {
+    pub status: PageStatus,
+    /// Repository-relative; for a deleted page, where it was.
+    pub path: String,
+    /// Its summary entry's title, else its first heading.
+    pub title: Option<String>,
+}
+
+impl PageChange {
+    /// Where the live space has it, if anywhere: where it was before.
+    fn live_path(&self) -> Option<&str> {
+        match &self.status {
+            PageStatus::Added => None,
+            PageStatus::Changed | PageStatus::Deleted => Some(&self.path),
+            PageStatus::Moved { from } => Some(from),
+        }
+    }
+}
+
+/// One target's part of the note: its row of the table at the top and its
+/// section, both redacted. The note keeps the other targets' parts as they
+/// are (in fan-out, other jobs write them).
+#[derive(Debug, Clone)]
+pub struct NoteSection {
+    pub name: String,
+    row: Redacted,
+    body: Redacted,
+}
+
+impl NoteSection {
+    fn start(name: &str) -> String {
+        format!("<!-- docsync:target:{name} -->")
+    }
+
+    fn end(name: &str) -> String {
+        format!("<!-- docsync:end:{name} -->")
+    }
+
+    /// The section as it stands in the note, markers and row included.
+    fn text(&self) -> String {
+        format!(
+            "{}\n<!-- docsync:row {} -->\n{}\n{}",
+            Self::start(&self.name),
+            self.row,
+            self.body,
+            Self::end(&self.name)
+        )
+    }
+
+    /// The sections of a note docsync wrote, in the order they stand; a
+    /// section whose end was cut off is dropped (its job writes it again).
+    fn parse_all(note: &str) -> Vec<NoteSection> {
+        let mut sections = Vec::new();
+        let mut rest = note;
+        while let Some(at) = rest.find("<!-- docsync:target:") {
+            rest = &rest[at..];
+            let Some((first, after)) = rest.split_once('\n') else { break };
+            let Some(name) = first.strip_prefix("<!-- docsync:target:").and_then(|n| n.strip_suffix(" -->")) else {
+                rest = after;
+                continue;
+            };
+            let end = Self::end(name);
+            let Some((inside, after_end)) = after.split_once(&end) else {
+                rest = after;
+                continue;
+            };
+            let (row_line, body) = inside.split_once('\n').unwrap_or((inside, ""));
+            if let Some(row) = row_line.strip_prefix("<!-- docsync:row ").and_then(|r| r.strip_suffix(" -->")) {
+                sections.push(NoteSection {
+                    name: name.to_owned(),
+                    row: Redacted::new(row),
+                    body: Redacted::new(body.strip_suffix('\n').unwrap_or(body)),
+                });
+            }
+            rest = after_end;
+        }
+        sections
+    }
+}
+
+/// One target's section of the note: the outcome and how long the preview
+/// took, the pages with titles and links into GitBook, the navigation's
+/// change, the redirects the moves need, GitBook's edits and change
+/// requests, the pre-flight's findings. Text from a server (GitBook's
+/// error, its fix-it label, page titles) and from the repository is fenced
+/// or in code, so a mention (`@all`), a link or HTML in it does nothing; a
+/// link is kept only to an http(s) address ([`web_link`]).
+pub fn section(
     target: &Target,
     gitbook: &GitBookTarget,
     outcome: &Outcome,
-    marker: &str,
-    settings: &Settings,
-) -> Redacted {
-    let mut body = format!(
-        "{marker}\n**docsync** — GitBook preview of {} (space {}): **{}**\n\n{}",
+    changes: Option<&TargetChanges>,
+) -> NoteSection {
+    let took = outcome.elapsed.map(|d| format!("{:.1} s", d.as_secs_f64())).unwrap_or_else(|| "—".into());
+    let pages = changes.map_or_else(|| "—".to_owned(), |c| page_counts(&c.pages));
+    let old = changes.map_or(0, |c| c.old_findings);
+    let row = format!(
+        "| {} | {} | **{}** | {took} | {pages} | {} new, {old} old |",
         code(&target.name),
         code(&gitbook.space),
         outcome.status.as_str(),
+        outcome.findings.len()
+    );
+    let mut body = format!(
+        "#### {} — space {}: **{}**{}\n\n{}",
+        code(&target.name),
+        code(&gitbook.space),
+        outcome.status.as_str(),
+        outcome.elapsed.map(|_| format!(" in {took}")).unwrap_or_default(),
         fenced(&outcome.message)
     );
     if let Some(action) = &outcome.error_action {
@@ -248,6 +221,17 @@ fn preview_note_body(
     }
     if let Some(url) = outcome.docs_url.as_deref().and_then(web_link) {
         body.push_str(&format!("\n\n[Open in GitBook](<{url}>)"));
+    }
+    if let Some(changes) = changes {
+        body.push_str(&pages_text(changes, &outcome.live_pages));
+        body.push_str(&navigation_text(changes));
+        if !changes.redirects.is_empty() {
+            body.push_str(&format!(
+                "\n\n**Redirects the moves need** (old links keep working): add to {}\n\n{}",
+                code(&changes.config_path),
+                fenced_as("yaml", &redirects_block(&changes.redirects))
+            ));
+        }
     }
     if let Some(held) = &outcome.gitbook_edits {
         body.push_str(&format!(
@@ -257,40 +241,220 @@ fn preview_note_body(
         body.push_str(&edited_pages(held));
     }
     if let Some(open) = &outcome.change_requests {
-        body.push_str("\n\n**Open change requests in GitBook on this merge request's pages**\n");
-        for clash in &open.clashes {
-            let pages: Vec<String> = clash.pages.iter().map(|p| code(p)).collect();
-            body.push_str(&format!("\n- #{} {}", clash.number, code(&clash.subject)));
-            if let Some(author) = &clash.author {
-                body.push_str(&format!(" by {}", code(author)));
+        body.push_str(&change_requests_text(open));
+    }
+    body.push_str(&findings_text(&outcome.findings, old));
+    NoteSection { name: target.name.clone(), row: Redacted::new(&row), body: Redacted::new(&body) }
+}
+
+fn page_counts(pages: &[PageChange]) -> String {
+    let count = |wanted: fn(&PageStatus) -> bool| pages.iter().filter(|p| wanted(&p.status)).count();
+    format!(
+        "{} added, {} changed, {} moved, {} deleted",
+        count(|s| *s == PageStatus::Added),
+        count(|s| *s == PageStatus::Changed),
+        count(|s| matches!(s, PageStatus::Moved { .. })),
+        count(|s| *s == PageStatus::Deleted)
+    )
+}
+
+/// The pages, the first [`MAX_LISTED`] of them listed, each with its title
+/// and, when the live space has it, its page in GitBook.
+fn pages_text(changes: &TargetChanges, live_pages: &BTreeMap<String, String>) -> String {
+    if changes.pages.is_empty() {
+        return "\n\n**Pages**: none changed".into();
+    }
+    let mut text = format!("\n\n**Pages** ({})\n", page_counts(&changes.pages));
+    for page in changes.pages.iter().take(MAX_LISTED) {
+        let what = match &page.status {
+            PageStatus::Added => format!("added {}", code(&page.path)),
+            PageStatus::Changed => format!("changed {}", code(&page.path)),
+            PageStatus::Moved { from } => format!("moved {} → {}", code(from), code(&page.path)),
+            PageStatus::Deleted => format!("deleted {}", code(&page.path)),
+        };
+        text.push_str(&format!("\n- {what}"));
+        if let Some(title) = &page.title {
+            text.push_str(&format!(" {}", code(title)));
+        }
+        if let Some(url) = page.live_path().and_then(|path| live_pages.get(path)).and_then(|u| web_link(u)) {
+            text.push_str(&format!(" [in GitBook](<{url}>)"));
+        }
+    }
+    if changes.pages.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "\n\n…and {} more pages: the first {MAX_LISTED} are listed (the job's JSON report lists every changed file).",
+            changes.pages.len() - MAX_LISTED
+        ));
+    }
+    text
+}
+
+/// The navigation's change: entries added, removed and moved between
+/// groups, never the summary's text diff.
+fn navigation_text(changes: &TargetChanges) -> String {
+    if changes.navigation.is_empty() {
+        return String::new();
+    }
+    let place = |place: &[String]| match place {
+        [] => "the top level".to_owned(),
+        place => place.iter().map(|p| code(p)).collect::<Vec<_>>().join(" › "),
+    };
+    let mut text = format!("\n\n**Navigation** ({})\n", code(&changes.summary));
+    for (index, change) in changes.navigation.iter().enumerate() {
+        if index == MAX_LISTED {
+            text.push_str(&format!("\n\n…and {} more entries.", changes.navigation.len() - MAX_LISTED));
+            break;
+        }
+        text.push_str(&match change {
+            NavChange::Added { title, place: at } => format!("\n- added {} under {}", code(title), place(at)),
+            NavChange::Removed { title, place: at } => format!("\n- removed {} from {}", code(title), place(at)),
+            NavChange::Moved { title, from, to } => {
+                format!("\n- moved {} from {} to {}", code(title), place(from), place(to))
             }
-            body.push_str(&format!(": {}", pages.join(", ")));
-            if let Some(url) = clash.url.as_deref().and_then(web_link) {
-                body.push_str(&format!(" [in GitBook](<{url}>)"));
-            }
-        }
-        if open.more {
-            body.push_str(&format!(
-                "\n\nMore than {MAX_CHANGE_REQUESTS} change requests are open: only the {MAX_CHANGE_REQUESTS} most recently updated were read."
-            ));
-        }
+        });
     }
-    if !outcome.findings.is_empty() {
-        body.push_str(&format!("\n\n**Docs pre-flight**: {} new finding(s)\n", outcome.findings.len()));
-        for finding in &outcome.findings {
-            body.push_str(&format!(
-                "\n- {} {}[`{}`]: {}",
-                code(&format!("{}:{}", finding.path, finding.line)),
-                finding.severity.as_str(),
-                finding.rule.id(),
-                printable(&finding.message)
-            ));
+    text
+}
+
+fn change_requests_text(open: &OpenChangeRequests) -> String {
+    let mut text = "\n\n**Open change requests in GitBook on this merge request's pages**\n".to_owned();
+    for clash in &open.clashes {
+        let pages: Vec<String> = clash.pages.iter().map(|p| code(p)).collect();
+        text.push_str(&format!("\n- #{} {}", clash.number, code(&clash.subject)));
+        if let Some(author) = &clash.author {
+            text.push_str(&format!(" by {}", code(author)));
+        }
+        text.push_str(&format!(": {}", pages.join(", ")));
+        if let Some(url) = clash.url.as_deref().and_then(web_link) {
+            text.push_str(&format!(" [in GitBook](<{url}>)"));
         }
     }
-    if let Some(url) = pipeline_url(settings) {
-        body.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
+    if open.more {
+        text.push_str(&format!(
+            "\n\nMore than {MAX_CHANGE_REQUESTS} change requests are open: only the {MAX_CHANGE_REQUESTS} most recently updated were read."
+        ));
     }
-    Redacted::new(&body)
+    text
+}
+
+/// The new findings (the first [`MAX_LISTED`]), then how many were there
+/// at the base already.
+fn findings_text(new: &[Finding], old: usize) -> String {
+    if new.is_empty() && old == 0 {
+        return String::new();
+    }
+    let mut text = format!("\n\n**Docs pre-flight**: {} new finding(s)\n", new.len());
+    for finding in new.iter().take(MAX_LISTED) {
+        text.push_str(&format!(
+            "\n- {} {}[`{}`]: {}",
+            code(&format!("{}:{}", finding.path, finding.line)),
+            finding.severity.as_str(),
+            finding.rule.id(),
+            printable(&finding.message)
+        ));
+    }
+    if new.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "\n\n…and {} more new findings (the job's JSON report lists them all).",
+            new.len() - MAX_LISTED
+        ));
+    }
+    if old > 0 {
+        text.push_str(&format!(
+            "\n\n{old} finding(s) were there before this merge request; `docsync lint` lists them."
+        ));
+    }
+    text
+}
+
+/// The whole note: the marker, a table with one row per target, each
+/// target's section, the pipeline. `ours` replace the sections of the same
+/// targets in `existing` (docsync's note as GitLab holds it now), the
+/// sections of `retired` targets (nothing of theirs to preview any more)
+/// are dropped, and the other targets' sections are kept as they are, so
+/// jobs that each sync some targets share one note. Cut at
+/// [`MAX_NOTE_CHARS`], with a line saying so. `None` when there is no note
+/// and nothing to put in one.
+pub fn compose(
+    existing: Option<&str>,
+    ours: &[NoteSection],
+    retired: &[String],
+    pipeline: Option<&Url>,
+) -> Option<Redacted> {
+    if existing.is_none() && ours.is_empty() {
+        return None;
+    }
+    let mut sections: BTreeMap<String, NoteSection> =
+        existing.map(NoteSection::parse_all).unwrap_or_default().into_iter().map(|s| (s.name.clone(), s)).collect();
+    for name in retired {
+        sections.remove(name);
+    }
+    for section in ours {
+        sections.insert(section.name.clone(), section.clone());
+    }
+    let mut note = format!("{NOTE_MARKER}\n### docsync: what merging this changes in GitBook");
+    if sections.is_empty() {
+        note.push_str("\n\nNothing in this merge request changes a GitBook space any more.");
+    } else {
+        note.push_str("\n\n| target | space | preview | took | pages | pre-flight |\n|---|---|---|---|---|---|");
+    }
+    for section in sections.values() {
+        note.push_str(&format!("\n{}", section.row));
+    }
+    for section in sections.values() {
+        note.push_str(&format!("\n\n{}", section.text()));
+    }
+    if let Some(url) = pipeline {
+        note.push_str(&format!("\n\n<sub>Pipeline: {url}</sub>"));
+    }
+    Some(Redacted::new(&cut_to_fit(note, MAX_NOTE_CHARS)))
+}
+
+/// Whether `note` holds `ours` as written, and no section of `retired`:
+/// another job's write in between did not undo this one's.
+pub fn holds(note: &str, ours: &[NoteSection], retired: &[String]) -> bool {
+    ours.iter().all(|section| note.contains(&section.text()))
+        && retired.iter().all(|name| !note.contains(&NoteSection::start(name)))
+}
+
+const CUT_LINE: &str = "**The note is cut here**: GitLab takes notes of up to 1,000,000 characters. The job's JSON report lists every changed file and finding.";
+
+/// `note` whole when it fits in `limit` characters; else its lines up to
+/// the limit, an open code block closed, and [`CUT_LINE`].
+fn cut_to_fit(note: String, limit: usize) -> String {
+    if note.chars().count() <= limit {
+        return note;
+    }
+    // Room for the line saying so and a fence that closes an open block.
+    let budget = limit.saturating_sub(CUT_LINE.len() + 64);
+    let mut kept = String::new();
+    let mut used = 0;
+    let mut open_fence: Option<String> = None;
+    for line in note.split_inclusive('\n') {
+        let length = line.chars().count();
+        if used + length > budget {
+            break;
+        }
+        used += length;
+        kept.push_str(line);
+        let trimmed = line.trim_end();
+        let ticks: String = trimmed.chars().take_while(|c| *c == '`').collect();
+        match &open_fence {
+            Some(fence) if trimmed == fence => open_fence = None,
+            None if ticks.len() >= 3 => open_fence = Some(ticks),
+            _ => {}
+        }
+    }
+    if !kept.ends_with('\n') {
+        kept.push('\n');
+    }
+    if let Some(fence) = open_fence {
+        kept.push_str(&fence);
+        kept.push('\n');
+    }
+    kept.push('\n');
+    kept.push_str(CUT_LINE);
+    kept
 }
 
 /// GitBook's fix-it link: its label in code, linked only to an http(s) address.
@@ -301,7 +465,7 @@ fn fix_link(label: &str, url: &str) -> String {
     }
 }
 
-fn pipeline_url(settings: &Settings) -> Option<Url> {
+pub fn pipeline_url(settings: &Settings) -> Option<Url> {
     settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link)
 }
 
@@ -318,162 +482,22 @@ fn code(text: &str) -> String {
 /// `text` on one line in a fenced code block whose fence is longer than any
 /// run of backticks in it: nothing inside is Markdown, and nothing closes it.
 fn fenced(text: &str) -> String {
-    let text = printable(text);
-    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
-    format!("{fence}text\n{text}\n{fence}")
+    fenced_as("text", &printable(text))
+}
+
+/// `text`, lines kept, in a fenced code block of `language` whose fence is
+/// longer than any run of backticks in it.
+fn fenced_as(language: &str, text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    format!("{fence}{language}\n{text}\n{fence}")
 }
 
 fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
-/// The fix for a note GitLab did not take, fitting its answer.
-fn note_fix(error: &GitLabError, iid: u64, project: &ProjectApi) -> String {
-    match error {
-        GitLabError::Unauthorized(_) => {
-            "DOCSYNC_GITLAB_TOKEN is revoked, expired or mistyped: store a valid project access token in it".into()
-        }
-        GitLabError::InsufficientScope { .. } => "give DOCSYNC_GITLAB_TOKEN the api scope (a new token)".into(),
-        GitLabError::Forbidden(_) => format!(
-            "DOCSYNC_GITLAB_TOKEN's user may not comment on !{iid}: give it the Reporter role or more (and check the merge request is not locked)"
-        ),
-        GitLabError::NotFound(_) => format!(
-            "no merge request !{iid} in project {} that DOCSYNC_GITLAB_TOKEN can see: check that the token belongs to this project",
-            project.project
-        ),
-        GitLabError::Decode { .. } => {
-            "something other than GitLab's API answered: check CI_API_V4_URL (or DOCSYNC_GITLAB_URL)".into()
-        }
-        GitLabError::Redirected(_) => error.fix().unwrap_or_default(),
-        error if error.is_server_side() => "that is GitLab's own error: retry the job later".into(),
-        GitLabError::Rejected(_) | GitLabError::Unreachable(_) => {
-            "check GitLab's answer above, then retry the job".into()
-        }
-    }
-}
-
-/// Fails the target with `message` and `fix`; returns the exit code it adds.
-fn fail(target_plan: &mut TargetPlan, message: &str, fix: &str) -> Exit {
-    tracing::error!("{}: failed — {message}", target_plan.name);
-    tracing::error!("{}: fix: {fix}", target_plan.name);
-    if let Some(outcome) = target_plan.outcome.as_mut() {
-        outcome.status = OutcomeStatus::Failed;
-        outcome.message.push_str(&format!("; {message}"));
-        outcome.fix = Some(fix.into());
-    }
-    Exit::TargetFailed
-}
-
-/// Opens (or finds open) the merge request from the export branch into
-/// the default branch. The project and its default branch come from CI
-/// variables, else from the API (outside CI, or without `CI_DEFAULT_BRANCH`).
-async fn open_export_merge_request(
-    target_plan: &mut TargetPlan,
-    target: &Target,
-    gitbook: &GitBookTarget,
-    settings: &Settings,
-    http: &HttpClient,
-    project: Result<Option<&ProjectApi>, &LocateProblem>,
-) -> Exit {
-    let ci = settings.pipeline.ci.as_ref();
-    let Some(source) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else {
-        return fail(
-            target_plan,
-            "DOCSYNC_EXPORT_MR=true but the export branch is unknown",
-            "set DOCSYNC_EXPORT_BRANCH (or DOCSYNC_BRANCH)",
-        );
-    };
-    if ci.and_then(|ci| ci.default_branch.as_deref()) == Some(source) {
-        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
-        return Exit::Ok;
-    }
-    let Some(token) = &settings.gitlab.token else {
-        return fail(
-            target_plan,
-            "DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request",
-            "set DOCSYNC_GITLAB_TOKEN to a project access token with the api scope",
-        );
-    };
-    let project = match project {
-        Ok(Some(project)) => project,
-        Ok(None) => {
-            return fail(
-                target_plan,
-                "DOCSYNC_EXPORT_MR=true but the GitLab project is unknown",
-                "run the export in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL",
-            );
-        }
-        Err(problem) => {
-            let message = format!("DOCSYNC_EXPORT_MR=true but the GitLab project is unknown: {}", problem.message);
-            return fail(target_plan, &message, &problem.fix);
-        }
-    };
-    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
-    let (default_branch, project_url) = match default_branch_and_url(&client, project, ci, &target.name).await {
-        Ok(found) => found,
-        Err((message, fix)) => return fail(target_plan, &message, fix),
-    };
-    let Some(destination) = default_branch else {
-        return fail(
-            target_plan,
-            "GitLab says the project has no default branch to open the merge request into",
-            "push a default branch to the project, then retry the job",
-        );
-    };
-    if source == destination {
-        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
-        return Exit::Ok;
-    }
-    let (title, description) = merge_request_text(gitbook, source, ci);
-    match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
-        Ok((merge_request, created)) => {
-            if let Some(outcome) = target_plan.outcome.as_mut() {
-                record_merge_request(outcome, &target.name, &merge_request, created, project_url.as_ref());
-            }
-            Exit::Ok
-        }
-        Err(error) => {
-            let message = format!("the merge request could not be opened: {error}");
-            fail(
-                target_plan,
-                &message,
-                "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job",
-            )
-        }
-    }
-}
-
-/// The project's default branch (the merge request's target) and web URL:
-/// from CI variables, else from the API. `Err` holds the failure and its
-/// fix when the default branch cannot be had; a missing URL is only logged.
-async fn default_branch_and_url(
-    client: &GitLabClient<'_>,
-    project: &ProjectApi,
-    ci: Option<&CiContext>,
-    name: &str,
-) -> Result<(Option<String>, Option<Url>), (String, &'static str)> {
-    let mut project_url = project_url(ci);
-    let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
-    if default_branch.is_none() || project_url.is_none() {
-        match client.project(&project.project).await {
-            Ok(info) => {
-                default_branch = default_branch.or(info.default_branch);
-                project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
-            }
-            Err(error) if default_branch.is_none() => {
-                let message =
-                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
-                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
-                return Err((message, fix));
-            }
-            Err(error) => tracing::info!("{name}: the project's URL cannot be read: {error}"),
-        }
-    }
-    Ok((default_branch, project_url))
-}
-
 /// The export merge request's title and description.
-fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (Redacted, Redacted) {
+pub fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (Redacted, Redacted) {
     let title = format!("GitBook: content of space {}", printable(&gitbook.space));
     let pipeline = ci.and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link);
     let description = format!(
@@ -504,6 +528,70 @@ mod tests {
             "[`Reconnect @all`](<https://app.gitbook.com/s/x/settings?a=%3Cb%3E>)"
         );
         assert_eq!(fix_link("Fix", "javascript:alert(1)"), "`Fix` (its link is not an http(s) address)");
+    }
+
+    fn part(name: &str, body: &str) -> NoteSection {
+        NoteSection { name: name.into(), row: Redacted::new(&format!("| `{name}` |")), body: Redacted::new(body) }
+    }
+
+    #[test]
+    fn a_job_replaces_its_own_parts_and_keeps_the_others() {
+        let first = compose(None, &[part("alpha", "alpha v1"), part("beta", "beta v1")], &[], None).unwrap();
+        let second = compose(Some(first.as_str()), &[part("beta", "beta v2")], &[], None).unwrap();
+        let text = second.as_str();
+        assert!(text.starts_with(NOTE_MARKER), "{text}");
+        assert!(text.contains("alpha v1") && text.contains("beta v2") && !text.contains("beta v1"), "{text}");
+        assert!(text.contains("| `alpha` |\n| `beta` |"), "one table, a row per target:\n{text}");
+        assert!(holds(text, &[part("beta", "beta v2")], &[]));
+        assert!(!holds(first.as_str(), &[part("beta", "beta v2")], &[]), "a stale part is not held");
+    }
+
+    #[test]
+    fn a_target_with_nothing_to_preview_any_more_leaves_the_note() {
+        let first = compose(None, &[part("alpha", "alpha v1"), part("beta", "beta v1")], &[], None).unwrap();
+        let retired = ["alpha".to_owned()];
+        let second = compose(Some(first.as_str()), &[], &retired, None).unwrap();
+        assert!(!second.as_str().contains("alpha"), "{second}");
+        assert!(second.as_str().contains("beta v1"), "{second}");
+        assert!(holds(second.as_str(), &[], &retired) && !holds(first.as_str(), &[], &retired));
+        let last = compose(Some(second.as_str()), &[], &["beta".to_owned()], None).unwrap();
+        assert!(last.as_str().contains("Nothing in this merge request changes a GitBook space any more"), "{last}");
+        assert_eq!(compose(None, &[], &retired, None), None, "no note is posted to say nothing");
+    }
+
+    #[test]
+    fn a_part_cut_off_by_hand_or_by_the_limit_is_dropped_not_mangled() {
+        let whole = compose(None, &[part("alpha", "a"), part("beta", "b")], &[], None).unwrap();
+        let cut = whole.as_str().split("<!-- docsync:end:beta -->").next().unwrap_or_default();
+        let parsed = NoteSection::parse_all(cut);
+        assert_eq!(parsed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["alpha"]);
+    }
+
+    #[test]
+    fn a_note_over_gitlabs_limit_is_cut_with_a_line_saying_so() {
+        let line = "x".repeat(99);
+        let huge = format!("```text\n{}```", format!("{line}\n").repeat(20_000));
+        let note = compose(None, &[part("alpha", &huge)], &[], None).unwrap();
+        let text = note.as_str();
+        assert!(text.chars().count() <= MAX_NOTE_CHARS, "{} characters", text.chars().count());
+        assert!(text.chars().count() > MAX_NOTE_CHARS - 1_000, "cut close to the limit, not far below");
+        assert!(text.ends_with(CUT_LINE), "{}", &text[text.len() - 300..]);
+        assert!(text.contains("\n```\n\n**The note is cut here**"), "the open code block is closed first");
+        let small = compose(None, &[part("alpha", "short")], &[], None).unwrap();
+        assert!(!small.as_str().contains("cut here"));
+    }
+
+    #[test]
+    fn more_than_fifty_pages_shows_fifty_and_a_count() {
+        let pages = (0..73)
+            .map(|n| PageChange { status: PageStatus::Added, path: format!("docs/p{n:02}.md"), title: None })
+            .collect();
+        let changes = TargetChanges { pages, ..TargetChanges::default() };
+        let text = pages_text(&changes, &BTreeMap::new());
+        assert_eq!(text.matches("\n- added").count(), MAX_LISTED, "{text}");
+        assert!(text.contains("`docs/p49.md`") && !text.contains("`docs/p50.md`"), "{text}");
+        assert!(text.contains("…and 23 more pages: the first 50 are listed"), "{text}");
+        assert!(text.contains("(73 added, 0 changed, 0 moved, 0 deleted)"), "{text}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What a run leaves behind: the report on stdout and in files, and the
-//! notes, diff threads and merge requests it writes to GitLab.
+//! text of the note, the diff threads and the merge requests it writes to GitLab.
 
 pub mod merge_request_note;
 pub mod report;

@@ -1,6 +1,9 @@
 //! How each target's sync ended: the result types the executor fills in and
 //! the report, the merge request note and the exit code read.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::error::Exit;
@@ -115,6 +118,14 @@ pub struct Outcome {
     /// The docs pre-flight stopped the target: its request was never sent.
     #[serde(skip)]
     pub stopped_before_sending: bool,
+    /// The pages of the space's live revision read before a preview: file
+    /// in the repository → GitBook's page, for the merge request note.
+    #[serde(skip)]
+    pub live_pages: BTreeMap<String, String>,
+    /// How long the preview's import took, from its request to GitBook's
+    /// answer (or the end of waiting).
+    #[serde(skip)]
+    pub elapsed: Option<Duration>,
 }
 
 impl Outcome {
@@ -133,6 +144,8 @@ impl Outcome {
             change_requests: None,
             findings: Vec::new(),
             stopped_before_sending: false,
+            live_pages: BTreeMap::new(),
+            elapsed: None,
         }
     }
 

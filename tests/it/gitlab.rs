@@ -1467,7 +1467,7 @@ fn ada() -> Value {
     fixture("user_person.json")
 }
 
-const MARKER: &str = "<!-- docsync:preview:gitbook -->";
+const MARKER: &str = "<!-- docsync:preview -->";
 
 fn notes_of(stand_in: &StandIn, iid: u64) -> Vec<Value> {
     stand_in.with(|state| state.notes.get(&iid).cloned().unwrap_or_default())

@@ -30,4 +30,5 @@ mod plan_pipelines;
 mod properties;
 mod redirects;
 mod review_discussions;
+mod review_note;
 mod secrets;

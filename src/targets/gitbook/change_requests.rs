@@ -169,6 +169,21 @@ fn changed_pages(
     }
 }
 
+/// Every page of the tree that has a file and a page in GitBook: its file
+/// in the repository → GitBook's page (`urls.app`), for the merge request
+/// note's links.
+pub fn page_links(pages: &[RevisionPage], directory: &str) -> BTreeMap<String, String> {
+    let mut links = BTreeMap::new();
+    let mut stack: Vec<&RevisionPage> = pages.iter().collect();
+    while let Some(page) = stack.pop() {
+        if let (Some(file), Some(urls)) = (&page.git, &page.urls) {
+            links.insert(in_repository(directory, &file.path), urls.app.clone());
+        }
+        stack.extend(&page.pages);
+    }
+    links
+}
+
 /// A page's file, given relative to the project directory, as a path in
 /// the repository.
 fn in_repository(directory: &str, path: &str) -> String {

@@ -22,7 +22,10 @@
 //!
 //! Faults a real GitLab makes only now and then are switched on in
 //! [`State`]: an answer lost after the write was done (502), a merge
-//! request answer without `web_url`, a `status` filter that is ignored.
+//! request answer without `web_url`, a `status` filter that is ignored,
+//! and another job's write to the same note landing right after one of
+//! docsync's (GitLab has no conditional update of a note: the last write
+//! wins).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -69,6 +72,10 @@ pub struct State {
     pub omit_web_url: bool,
     /// The deployments' `status` filter is ignored, as by a careless proxy.
     pub ignore_status_filter: bool,
+    /// After the next `PUT` of a note, another job that read the note
+    /// before that write writes what it read back, once: the `PUT`'s
+    /// change is lost, as it is when two jobs read, then write, at once.
+    pub stale_write_after_put: bool,
     next_id: u64,
     clock: u64,
 }
@@ -370,6 +377,7 @@ impl State {
             }
             ("PUT", ["projects", _, "merge_requests", iid, "notes", note_id]) => {
                 let at = self.now();
+                let later = self.now();
                 let Some(body) = body_field(request, "body") else {
                     return error(400, "400 Bad request - body is missing");
                 };
@@ -380,9 +388,15 @@ impl State {
                 if note["author"]["id"] != token.user["id"] {
                     return error(403, "403 Forbidden");
                 }
+                let before = note["body"].clone();
                 note["body"] = json!(body);
                 note["updated_at"] = json!(at);
-                let note = note.clone();
+                let answered = note.clone();
+                if std::mem::take(&mut self.stale_write_after_put) {
+                    note["body"] = before;
+                    note["updated_at"] = json!(later);
+                }
+                let note = answered;
                 self.answer_or_lose("PUT /notes", ResponseTemplate::new(200).set_body_json(note))
             }
             _ => ResponseTemplate::new(599).set_body_string(format!("the stand-in has no route {method} {path}")),

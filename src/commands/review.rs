@@ -1,0 +1,481 @@
+//! After the targets ran, what `sync` tells GitLab: the merge request's
+//! one note (what merging it changes in each previewed target), and the
+//! merge requests an export or GitBook's own edits call for. The facts the
+//! note needs from the repository are read here, before anything async
+//! runs; the text is the output stage's, the requests the GitLab stage's.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use url::Url;
+
+use crate::error::Exit;
+use crate::git::diff::{ChangeKind, ChangeStatus};
+use crate::git::repo::Repo;
+use crate::gitlab::client::{Auth, GitLabClient};
+use crate::gitlab::instance::{LocateProblem, ProjectApi};
+use crate::gitlab::merge_requests::{MergeRequest, note_fix};
+use crate::http::HttpClient;
+use crate::lint::LintReport;
+use crate::lint::outline::{SpaceView, navigation_change, page_title};
+use crate::output::merge_request_note::{
+    self as note, MAX_LISTED, NOTE_MARKER, NoteSection, PageChange, PageStatus, TargetChanges,
+};
+use crate::plan::outcome::{Outcome, OutcomeStatus};
+use crate::plan::{Action, SkipCause, SyncPlan, TargetPlan};
+use crate::settings::pipeline::CiContext;
+use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
+
+/// Whether a target of the plan reports to GitLab, so the project must be
+/// located (outside CI too, for an export's merge request).
+pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
+    plan.targets.iter().any(|target_plan| {
+        let wants_mr = settings
+            .targets
+            .iter()
+            .any(|t| t.name == target_plan.name && matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr));
+        target_plan.action == Action::Preview
+            || (target_plan.action == Action::Export && wants_mr)
+            || edits_export(target_plan).is_some()
+            || (note_merge_request(settings).is_some() && retires(target_plan, settings))
+    })
+}
+
+/// Whether a target's part of the note is to go: a GitBook target the
+/// merge request no longer changes (from an earlier push, its part would
+/// tell reviewers of changes that are gone).
+fn retires(target_plan: &TargetPlan, settings: &Settings) -> bool {
+    target_plan.action == Action::Skip
+        && target_plan.skip_cause == Some(SkipCause::Content)
+        && settings.targets.iter().any(|t| t.name == target_plan.name && matches!(t.kind, TargetKind::GitBook(_)))
+}
+
+/// The merge request the note goes on: the pipeline's, when a token can
+/// write it.
+fn note_merge_request(settings: &Settings) -> Option<u64> {
+    let iid = settings.pipeline.ci.as_ref()?.merge_request.as_ref()?.iid;
+    settings.gitlab.token.as_ref().map(|_| iid)
+}
+
+/// What the merge request changes in each previewed GitBook target, read
+/// from the repository at the range's base and head: only when a note will
+/// be posted. A target whose facts cannot be read gets a note without
+/// them, and a warning.
+pub fn changes(
+    plan: &SyncPlan,
+    settings: &Settings,
+    repo: &Repo,
+    lint: Option<&LintReport>,
+) -> BTreeMap<String, TargetChanges> {
+    let mut all = BTreeMap::new();
+    if note_merge_request(settings).is_none() {
+        return all;
+    }
+    for target_plan in plan.targets.iter().filter(|t| t.action == Action::Preview) {
+        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
+        if !matches!(target.kind, TargetKind::GitBook(_)) {
+            continue;
+        }
+        let old_findings = lint.map_or(0, |lint| lint.for_target(&target.name).filter(|f| !f.new).count());
+        match target_changes(target_plan, target, plan.range.base.as_deref(), &plan.range.head, repo) {
+            Ok(changes) => {
+                all.insert(target.name.clone(), TargetChanges { old_findings, ..changes });
+            }
+            Err(error) => {
+                tracing::warn!("{}: cannot read what the merge request changes for its note: {error:#}", target.name)
+            }
+        }
+    }
+    all
+}
+
+fn target_changes(
+    target_plan: &TargetPlan,
+    target: &Target,
+    base: Option<&str>,
+    head: &str,
+    repo: &Repo,
+) -> Result<TargetChanges> {
+    let directory = &target.paths.directory;
+    let after = SpaceView::at(repo, head, directory)?;
+    let before = base.map(|base| SpaceView::at(repo, base, directory)).transpose()?;
+    let is_page = |path: &str| {
+        let lower = path.to_ascii_lowercase();
+        (lower.ends_with(".md") || lower.ends_with(".markdown")) && path != after.summary_path()
+    };
+    let mut pages: Vec<PageChange> = target_plan
+        .files
+        .iter()
+        .filter(|change| change.kind == ChangeKind::File && is_page(&change.path))
+        .map(|change| PageChange {
+            status: match (change.status, &change.old_path) {
+                (ChangeStatus::Added, _) => PageStatus::Added,
+                (ChangeStatus::Modified, _) => PageStatus::Changed,
+                (ChangeStatus::Deleted, _) => PageStatus::Deleted,
+                (ChangeStatus::Renamed, Some(from)) => PageStatus::Moved { from: from.clone() },
+                (ChangeStatus::Renamed, None) => PageStatus::Changed,
+            },
+            path: change.path.clone(),
+            title: None,
+        })
+        .collect();
+    pages.sort_by(|a, b| (&a.status, &a.path).cmp(&(&b.status, &b.path)));
+    for page in pages.iter_mut().take(MAX_LISTED) {
+        // A deleted page is read where it was, at the base.
+        let (view, commit) = match (&page.status, &before, base) {
+            (PageStatus::Deleted, Some(before), Some(base)) => (before, base),
+            (PageStatus::Deleted, _, _) => continue,
+            _ => (&after, head),
+        };
+        page.title = match view.summary_title(&page.path) {
+            Some(title) => Some(title.to_owned()),
+            None => page_title(repo, commit, &page.path)?,
+        };
+    }
+    let moves: Vec<(&str, &str)> = pages
+        .iter()
+        .filter_map(|page| match &page.status {
+            PageStatus::Moved { from } => Some((from.as_str(), page.path.as_str())),
+            _ => None,
+        })
+        .collect();
+    let navigation = navigation_change(before.as_ref().map_or(&[][..], |b| &b.navigation), &after.navigation, &moves);
+    let redirects = if before.is_some() { after.redirects_needed(&moves) } else { Vec::new() };
+    Ok(TargetChanges {
+        summary: after.summary_path().to_owned(),
+        config_path: after.config_path().to_owned(),
+        navigation,
+        redirects,
+        pages,
+        old_findings: 0,
+    })
+}
+
+/// Writes the merge request's note and opens the merge requests exports
+/// call for; returns the exit code these steps add (a wanted merge request
+/// that could not be opened fails the job, a note that could not be
+/// written only warns). `project` is where the project was found, or why it
+/// was not.
+pub async fn report(
+    plan: &mut SyncPlan,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+    changes: &BTreeMap<String, TargetChanges>,
+) -> Exit {
+    write_note(plan, settings, http, project, changes).await;
+    let mut exit = Exit::Ok;
+    for target_plan in &mut plan.targets {
+        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
+        let TargetKind::GitBook(gitbook) = &target.kind else { continue };
+        if target_plan.outcome.is_none() {
+            continue;
+        }
+        match target_plan.action {
+            Action::Import => {
+                if let Some((source, into)) = edits_export(target_plan) {
+                    open_edits_merge_request(target_plan, target, gitbook, settings, http, project, &source, &into)
+                        .await;
+                }
+            }
+            Action::Export
+                if gitbook.export_mr
+                    && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
+            {
+                exit =
+                    exit.worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
+            }
+            _ => {}
+        }
+    }
+    exit
+}
+
+/// The one note on the pipeline's merge request, with a section per
+/// previewed GitBook target; a note that cannot be written is a warning
+/// on each of them.
+async fn write_note(
+    plan: &mut SyncPlan,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+    changes: &BTreeMap<String, TargetChanges>,
+) {
+    let ci = settings.pipeline.ci.as_ref();
+    let Some(iid) = ci.and_then(|ci| ci.merge_request.as_ref()).map(|mr| mr.iid) else { return };
+    let sections: Vec<NoteSection> = plan
+        .targets
+        .iter()
+        .filter(|target_plan| target_plan.action == Action::Preview)
+        .filter_map(|target_plan| {
+            let target = settings.targets.iter().find(|t| t.name == target_plan.name)?;
+            let TargetKind::GitBook(gitbook) = &target.kind else { return None };
+            let outcome = target_plan.outcome.as_ref()?;
+            Some(note::section(target, gitbook, outcome, changes.get(&target.name)))
+        })
+        .collect();
+    // Without a token there is no note to take parts out of: say nothing.
+    let retired: Vec<String> = match note_merge_request(settings) {
+        Some(_) => plan.targets.iter().filter(|t| retires(t, settings)).map(|t| t.name.clone()).collect(),
+        None => Vec::new(),
+    };
+    if sections.is_empty() && retired.is_empty() {
+        return;
+    }
+    let (token, project) = match (&settings.gitlab.token, project) {
+        (Some(token), Ok(Some(project))) => (token, project),
+        (None, _) => {
+            tracing::info!("no DOCSYNC_GITLAB_TOKEN, so the preview result is not posted on !{iid}");
+            return;
+        }
+        (Some(_), Ok(None)) => {
+            tracing::warn!("the GitLab project is unknown, so the preview result is not posted on !{iid}");
+            return;
+        }
+        (Some(_), Err(problem)) => {
+            tracing::warn!(
+                "the GitLab project is unknown ({}), so the preview result is not posted on !{iid}; fix: {}",
+                problem.message,
+                problem.fix
+            );
+            return;
+        }
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
+    let pipeline = note::pipeline_url(settings);
+    let written = client
+        .write_note(
+            &project.project,
+            iid,
+            NOTE_MARKER,
+            |existing| note::compose(existing, &sections, &retired, pipeline.as_ref()),
+            |now| note::holds(now, &sections, &retired),
+        )
+        .await;
+    let names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).chain(retired.iter().map(String::as_str)).collect();
+    let warning = match written {
+        Ok(None) => return,
+        Ok(Some(written)) if written.held => {
+            tracing::info!("{}: preview result posted on !{iid} (note {})", names.join(", "), written.note.id);
+            return;
+        }
+        Ok(Some(written)) => {
+            let warning = format!(
+                "the preview result could not be kept in note {} on !{iid}: other jobs' writes dropped it {} times; fix: retry this job once the others are done",
+                written.note.id,
+                written.rewrites + 1
+            );
+            tracing::warn!("{}: {warning}", names.join(", "));
+            warning
+        }
+        Err(error) => {
+            let fix = note_fix(&error, iid, &project.project);
+            tracing::warn!("{}: could not post the preview result on !{iid}: {error}", names.join(", "));
+            tracing::warn!("{}: fix: {fix}", names.join(", "));
+            format!("the preview result could not be posted on !{iid}: {error}; fix: {fix}")
+        }
+    };
+    for target_plan in plan.targets.iter_mut().filter(|t| names.contains(&t.name.as_str())) {
+        target_plan.warnings.push(warning.clone());
+    }
+}
+
+/// The branch GitBook exported its edits to instead of an import
+/// (`gitbook_edits = "export"`), and the sync branch it is to be merged into.
+fn edits_export(target_plan: &TargetPlan) -> Option<(String, String)> {
+    let outcome = target_plan.outcome.as_ref().filter(|o| o.status == OutcomeStatus::Conflict)?;
+    let source = outcome.gitbook_edits.as_ref()?.exported_to.clone()?;
+    let into = target_plan.request.as_ref()?.body.gitbook()?.branch()?.to_owned();
+    Some((source, into))
+}
+
+/// Opens (or finds open) the merge request from the branch GitBook
+/// exported its edits to into the sync branch. The target is a `conflict`
+/// already (exit 1): a merge request that cannot be opened is a warning,
+/// and the outcome says to open it by hand.
+#[allow(clippy::too_many_arguments, reason = "the report's context, passed on")]
+async fn open_edits_merge_request(
+    target_plan: &mut TargetPlan,
+    target: &Target,
+    gitbook: &GitBookTarget,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+    source: &str,
+    into: &str,
+) {
+    let name = &target.name;
+    let by_hand = format!("open a merge request from {source} into {into}");
+    let client_and_project = match (&settings.gitlab.token, project) {
+        (Some(token), Ok(Some(project))) => {
+            Ok((GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) }, project))
+        }
+        (None, _) => Err("no DOCSYNC_GITLAB_TOKEN to open its merge request".to_owned()),
+        (_, Ok(None)) => Err("the GitLab project is unknown, so no merge request was opened".to_owned()),
+        (_, Err(problem)) => {
+            Err(format!("the GitLab project is unknown ({}), so no merge request was opened", problem.message))
+        }
+    };
+    let opened = match client_and_project {
+        Ok((client, project)) => {
+            let ci = settings.pipeline.ci.as_ref();
+            let (title, description) = note::edits_merge_request_text(gitbook, target_plan, source, ci);
+            client
+                .find_or_open_merge_request(&project.project, source, into, &title, &description)
+                .await
+                .map(|(merge_request, created)| (merge_request, created, project_url(ci)))
+                .map_err(|error| format!("its merge request could not be opened: {error}"))
+        }
+        Err(why) => Err(why),
+    };
+    let Some(outcome) = target_plan.outcome.as_mut() else { return };
+    match opened {
+        Ok((merge_request, created, project_url)) => {
+            record_merge_request(outcome, name, &merge_request, created, project_url.as_ref());
+        }
+        Err(why) => {
+            tracing::warn!("{name}: {why}: {by_hand}");
+            outcome.message.push_str(&format!("; {why}: {by_hand}"));
+        }
+    }
+}
+
+/// Logs the merge request a target's run opened (or found open) and
+/// records its URL in the outcome.
+fn record_merge_request(
+    outcome: &mut Outcome,
+    name: &str,
+    merge_request: &MergeRequest,
+    created: bool,
+    project_url: Option<&Url>,
+) {
+    let verb = if created { "opened" } else { "already open:" };
+    let url = merge_request.url(project_url).unwrap_or_else(|| format!("!{}", merge_request.iid));
+    tracing::info!("{name}: merge request {verb} {url}");
+    outcome.message.push_str(&format!("; merge request {verb} {url}"));
+    outcome.merge_request = Some(url);
+}
+
+fn project_url(ci: Option<&CiContext>) -> Option<Url> {
+    ci.and_then(|ci| ci.project_url.as_deref()).and_then(|url| Url::parse(url).ok())
+}
+
+/// Fails the target with `message` and `fix`; returns the exit code it adds.
+fn fail(target_plan: &mut TargetPlan, message: &str, fix: &str) -> Exit {
+    tracing::error!("{}: failed — {message}", target_plan.name);
+    tracing::error!("{}: fix: {fix}", target_plan.name);
+    if let Some(outcome) = target_plan.outcome.as_mut() {
+        outcome.status = OutcomeStatus::Failed;
+        outcome.message.push_str(&format!("; {message}"));
+        outcome.fix = Some(fix.into());
+    }
+    Exit::TargetFailed
+}
+
+/// Opens (or finds open) the merge request from the export branch into
+/// the default branch. The project and its default branch come from CI
+/// variables, else from the API (outside CI, or without `CI_DEFAULT_BRANCH`).
+async fn open_export_merge_request(
+    target_plan: &mut TargetPlan,
+    target: &Target,
+    gitbook: &GitBookTarget,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+) -> Exit {
+    let ci = settings.pipeline.ci.as_ref();
+    let Some(source) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else {
+        return fail(
+            target_plan,
+            "DOCSYNC_EXPORT_MR=true but the export branch is unknown",
+            "set DOCSYNC_EXPORT_BRANCH (or DOCSYNC_BRANCH)",
+        );
+    };
+    if ci.and_then(|ci| ci.default_branch.as_deref()) == Some(source) {
+        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
+        return Exit::Ok;
+    }
+    let Some(token) = &settings.gitlab.token else {
+        return fail(
+            target_plan,
+            "DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request",
+            "set DOCSYNC_GITLAB_TOKEN to a project access token with the api scope",
+        );
+    };
+    let project = match project {
+        Ok(Some(project)) => project,
+        Ok(None) => {
+            return fail(
+                target_plan,
+                "DOCSYNC_EXPORT_MR=true but the GitLab project is unknown",
+                "run the export in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL",
+            );
+        }
+        Err(problem) => {
+            let message = format!("DOCSYNC_EXPORT_MR=true but the GitLab project is unknown: {}", problem.message);
+            return fail(target_plan, &message, &problem.fix);
+        }
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
+    let (default_branch, project_url) = match default_branch_and_url(&client, project, ci, &target.name).await {
+        Ok(found) => found,
+        Err((message, fix)) => return fail(target_plan, &message, fix),
+    };
+    let Some(destination) = default_branch else {
+        return fail(
+            target_plan,
+            "GitLab says the project has no default branch to open the merge request into",
+            "push a default branch to the project, then retry the job",
+        );
+    };
+    if source == destination {
+        tracing::info!("{}: exported straight to the default branch {source}: no merge request needed", target.name);
+        return Exit::Ok;
+    }
+    let (title, description) = note::merge_request_text(gitbook, source, ci);
+    match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
+        Ok((merge_request, created)) => {
+            if let Some(outcome) = target_plan.outcome.as_mut() {
+                record_merge_request(outcome, &target.name, &merge_request, created, project_url.as_ref());
+            }
+            Exit::Ok
+        }
+        Err(error) => {
+            let message = format!("the merge request could not be opened: {error}");
+            fail(
+                target_plan,
+                &message,
+                "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job",
+            )
+        }
+    }
+}
+
+/// The project's default branch (the merge request's target) and web URL:
+/// from CI variables, else from the API. `Err` holds the failure and its
+/// fix when the default branch cannot be had; a missing URL is only logged.
+async fn default_branch_and_url(
+    client: &GitLabClient<'_>,
+    project: &ProjectApi,
+    ci: Option<&CiContext>,
+    name: &str,
+) -> Result<(Option<String>, Option<Url>), (String, &'static str)> {
+    let mut project_url = project_url(ci);
+    let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
+    if default_branch.is_none() || project_url.is_none() {
+        match client.project(&project.project).await {
+            Ok(info) => {
+                default_branch = default_branch.or(info.default_branch);
+                project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
+            }
+            Err(error) if default_branch.is_none() => {
+                let message =
+                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
+                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
+                return Err((message, fix));
+            }
+            Err(error) => tracing::info!("{name}: the project's URL cannot be read: {error}"),
+        }
+    }
+    Ok((default_branch, project_url))
+}
