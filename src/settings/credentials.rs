@@ -120,7 +120,8 @@ fn check_gitlab(settings: &mut Settings, problems: &mut Vec<BadInput>) {
 fn refuse_plain_http_clone(settings: &Settings, token_source: &str, problems: &mut Vec<BadInput>) {
     let project_url = settings.pipeline.ci.as_ref().and_then(|ci| ci.project_url.as_deref());
     let Some(url) = project_url.and_then(|raw| Url::parse(raw).ok()) else { return };
-    if url.scheme() == "http" && !is_loopback(&url) && problems.iter().all(|p| p.source != "CI_PROJECT_URL") {
+    if url.scheme() == "http" && !is_loopback(&url) && problems.iter().all(|p| p.source.to_string() != "CI_PROJECT_URL")
+    {
         problems.push(
             BadInput::new(
                 "CI_PROJECT_URL",
