@@ -91,28 +91,28 @@ macro_rules! settings {
 
 settings! {
     GITBOOK_SPACE: "gitbook_space", Some("gitbook-space"), Some("gitbook_space"), "ID", GitBook, Text, "—",
-        "GitBook space id; turns the GitBook target on.",
+        "GitBook space id; turns the GitBook target on",
         "GitBook space id; turns the GitBook target on, or fills the space of a GitBook `[[target]]` that names none";
     GITBOOK_TOKEN: "gitbook_token", None, Some("gitbook_token_env"), "", GitBook, Secret, "—",
         "",
         "GitBook API token";
     GITBOOK_API_URL: "gitbook_api_url", Some("gitbook-api-url"), Some("gitbook_api_url"), "URL", GitBook, Url, "`https://api.gitbook.com/v1`",
-        "GitBook-style API base URL [default: https://api.gitbook.com/v1].",
+        "GitBook-style API base URL [default: https://api.gitbook.com/v1]",
         "GitBook-style API base; no user info";
     GIT_TOKEN: "git_token", None, Some("git_token_env"), "", GitBook, Secret, "— (`CI_JOB_TOKEN` with a warning, for imports that are waited for)",
         "",
         "token GitBook clones (and pushes) the project with";
     PROJECT_DIRECTORY: "project_directory", Some("project-directory"), Some("project_directory"), "DIR", Target, Text, "repository root",
-        "The docs root inside the repository [default: the repository root].",
+        "The docs root inside the repository [default: the repository root]",
         "the docs root inside the repository";
     PATHS: "paths", Some("paths"), Some("paths"), "GLOBS", Target, List, "GitBook: every file; Dot: `*.md,*.markdown,*.yaml,*.yml`",
-        "Comma-separated globs of files that count as docs changes.",
+        "Comma-separated globs of files that count as docs changes",
         "comma-separated globs of the files that count as docs changes, relative to the project directory; a comma inside `{…}` is part of the glob; an empty list is refused";
     IGNORE: "ignore", Some("ignore"), Some("ignore"), "GLOBS", Target, List, "none",
-        "Comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform).",
+        "Comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform)",
         "comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform: templates, drafts), relative to the project directory, matched like `paths`; the files still exist for links and summary entries. Changes to them still count for `paths`";
     DOT_WEBHOOK_URL: "dot_webhook_url", Some("dot-webhook-url"), Some("dot_webhook_url"), "URL", Dot, Url, "—",
-        "Push-webhook receiver URL; turns the Dot target on.",
+        "Push-webhook receiver URL; turns the Dot target on",
         "push-webhook receiver; turns the Dot target on, or fills the URL of a Dot `[[target]]` that names none; two Dot targets on one URL are refused";
     DOT_WEBHOOK_SECRET: "dot_webhook_secret", None, Some("dot_webhook_secret_env"), "", Dot, Secret, "—",
         "",
@@ -121,37 +121,37 @@ settings! {
         "",
         "GitLab API token for `check`, the compare fallback, notes and merge requests";
     GITLAB_URL: "gitlab_url", Some("gitlab-url"), Some("gitlab_url"), "URL", Run, Url, "`CI_SERVER_URL`",
-        "GitLab instance URL, outside CI [default: CI_SERVER_URL].",
+        "GitLab instance URL, outside CI [default: CI_SERVER_URL]",
         "GitLab instance outside CI; a pasted project URL is resolved to its instance. In CI the job's instance (`CI_SERVER_URL`) is used and another one set here is a warning";
     BRANCH: "branch", Some("branch"), Some("branch"), "BRANCH", Target, Text, "`CI_DEFAULT_BRANCH`",
-        "The branch whose pushes sync [default: CI_DEFAULT_BRANCH].",
+        "The branch whose pushes sync [default: CI_DEFAULT_BRANCH]",
         "the branch whose pushes sync";
     EXPORT_BRANCH: "export_branch", Some("export-branch"), Some("export_branch"), "BRANCH", GitBook, Text, "the sync branch",
-        "Branch GitBook exports to [default: the sync branch].",
+        "Branch GitBook exports to [default: the sync branch]",
         "the branch GitBook exports to";
     EXPORT_MR: "export_mr", Some("export-mr"), Some("export_mr"), "BOOL", GitBook, Bool, "`false`",
-        "Open a merge request from the export branch into the default branch (true/false).",
+        "Open a merge request from the export branch into the default branch (true/false)",
         "open a merge request from the export branch into the default branch";
     GITBOOK_EDITS: "gitbook_edits", Some("gitbook-edits"), Some("gitbook_edits"), "MODE", GitBook, Text, "`refuse`",
-        "What an import does when GitBook holds edits Git does not have: refuse, export or overwrite [default: refuse].",
+        "What an import does when GitBook holds edits Git does not have: refuse, export or overwrite [default: refuse]",
         "what a branch import does when the space holds work Git does not have: `refuse` (import nothing, `conflict`), `export` (import nothing, `conflict`; GitBook exports its edits to a branch, docsync opens a merge request for it) or `overwrite` (import anyway, naming what is replaced); see [gitbook.md](gitbook.md#edits-made-in-gitbook)";
     CONCURRENCY: "concurrency", Some("concurrency"), Some("concurrency"), "N", Run, Number, "`8`",
-        "HTTP requests in flight at once, across all targets (1-64) [default: 8].",
+        "HTTP requests in flight at once, across all targets (1-64) [default: 8]",
         "HTTP requests in flight at once, across all targets (1–64)";
     DIRECTION: "direction", Some("direction"), Some("direction"), "DIRECTION", GitBook, Text, "`import`",
-        "`import` or `export`, for manual pipelines [default: import].",
+        "`import` or `export`, for manual pipelines [default: import]",
         "`import` or `export`, for manual pipelines";
     PREVIEWS: "previews", Some("previews"), Some("previews"), "BOOL", GitBook, Bool, "`true`",
-        "Standalone GitBook imports on merge request pipelines (true/false) [default: true].",
+        "Standalone GitBook imports on merge request pipelines (true/false) [default: true]",
         "standalone GitBook imports on merge request pipelines";
     WAIT: "wait", Some("wait"), Some("wait"), "BOOL", GitBook, Bool, "`true`",
-        "Wait for GitBook's operation result (true/false) [default: true].",
+        "Wait for GitBook's operation result (true/false) [default: true]",
         "wait for GitBook's verdict";
     WAIT_TIMEOUT: "wait_timeout", Some("wait-timeout"), Some("wait_timeout"), "DURATION", GitBook, Duration, "`10m`",
-        "How long to wait for GitBook's result, like 90s, 10m, 1h [default: 10m].",
+        "How long to wait for GitBook's result, like 90s, 10m, 1h [default: 10m]",
         "how long to wait for it (`90s`, `10m`, `1h30m`; more than 0, at most 24h)";
     START_TIMEOUT: "start_timeout", Some("start-timeout"), Some("start_timeout"), "DURATION", GitBook, Duration, "`2m`",
-        "How long GitBook may take to start our operation, like 2m [default: 2m].",
+        "How long GitBook may take to start our operation, like 2m [default: 2m]",
         "how long GitBook may take to start our operation before the target ends `not_started`";
     FROM: "from", Some("from"), None, "REV", Invocation, Text, "from the pipeline",
         "Start of the range: any revision git understands (SHA, branch, tag, HEAD~3). [env: DOCSYNC_FROM]",
@@ -160,37 +160,37 @@ settings! {
         "End of the range (default: the pipeline's commit, or HEAD). [env: DOCSYNC_TO]",
         "explicit range end";
     REPORT: "report", Some("report"), Some("report"), "PATH", Run, Text, "`docsync.env` in CI, none outside",
-        "Dotenv report path [default: docsync.env in CI, none outside].",
+        "Dotenv report path [default: docsync.env in CI, none outside]",
         "dotenv report path (`none` to disable)";
     REPORT_JSON: "report_json", Some("report-json"), Some("report_json"), "PATH", Run, Text, "`docsync.json` in CI, none outside",
-        "JSON report path, the `--format json` result [default: docsync.json in CI, none outside].",
+        "JSON report path, the `--format json` result [default: docsync.json in CI, none outside]",
         "JSON report path (`none` to disable)";
     LINT: "lint", Some("lint"), Some("lint"), "MODE", Run, Text, "`error`",
-        "The docs pre-flight before an import: error, warn or off [default: error].",
+        "The docs pre-flight before an import: error, warn or off [default: error]",
         "the docs pre-flight before an import: `error`, `warn` or `off`";
     CODEQUALITY: "codequality", Some("codequality"), Some("codequality"), "PATH", Run, Text, "`gl-code-quality-report.json` in CI, none outside",
-        "GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside].",
+        "GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside]",
         "where the pre-flight writes a GitLab Code Quality report (`none` to disable)";
     CONFIG: "config", Some("config"), None, "PATH", Invocation, Text, "`docsync.toml` if present",
         "Config file for several targets (default: docsync.toml when present). [env: DOCSYNC_CONFIG]",
         "the config file for several targets";
     PLATFORM_AUTHORS: "platform_authors", Some("platform-authors"), Some("platform_authors"), "LIST", Target, List, "`gitbook-bot,ghost@gitbook.com`",
-        "Authors (names or e-mails, comma-separated) whose commits are the platform's own [default: gitbook-bot,ghost@gitbook.com].",
+        "Authors (names or e-mails, comma-separated) whose commits are the platform's own [default: gitbook-bot,ghost@gitbook.com]",
         "authors (names or e-mails) whose commits are the platform's own";
     POLL_INTERVAL: "poll_interval", Some("poll-interval"), Some("poll_interval"), "DURATION", Run, Duration, "`1s`",
-        "First interval between reads of GitBook's state; it grows while waiting [default: 1s].",
+        "First interval between reads of GitBook's state; it grows while waiting [default: 1s]",
         "first interval between reads of GitBook's state (grows ×1.5 up to 5×)";
     HTTP_TIMEOUT: "http_timeout", Some("http-timeout"), Some("http_timeout"), "DURATION", Run, Duration, "`30s`",
-        "Timeout of one HTTP request [default: 30s].",
+        "Timeout of one HTTP request [default: 30s]",
         "timeout of one HTTP request, and of each wait for a git server while fetching";
     RETRIES: "retries", Some("retries"), Some("retries"), "N", Run, Number, "`4`",
-        "Retries of a request after the first attempt, 0 to 20 [default: 4].",
+        "Retries of a request after the first attempt, 0 to 20 [default: 4]",
         "retries after the first attempt (0–20)";
     RETRY_DELAY: "retry_delay", Some("retry-delay"), Some("retry_delay"), "DURATION", Run, Duration, "`1s`",
-        "First wait before a retry; it doubles, with jitter [default: 1s].",
+        "First wait before a retry; it doubles, with jitter [default: 1s]",
         "first wait before a retry (doubles, with jitter)";
     FETCH_TIMEOUT: "fetch_timeout", Some("fetch-timeout"), Some("fetch_timeout"), "DURATION", Run, Duration, "`180s`",
-        "Time all git fetches of a run (deepening a shallow clone, a partial clone's file contents) may take together [default: 180s].",
+        "Time all git fetches of a run (deepening a shallow clone, a partial clone's file contents) may take together [default: 180s]",
         "time all git fetches of a run take together at most (deepening a shallow clone, a partial clone's file contents); when it is spent the range falls back as [commit-range.md](commit-range.md) says";
 }
 
@@ -292,16 +292,13 @@ mod tests {
         let mut declared = BTreeMap::new();
         for setting in ALL {
             if let Some(flag) = setting.flag {
-                let help = setting.help.trim_end_matches('.').to_owned();
+                let help = setting.help.to_owned();
                 declared.insert(flag.to_owned(), (setting.value_name.to_owned(), help));
             }
         }
         let not_settings = ["format", "dry-run", "force", "target", "verbose", "quiet", "help", "version"];
-        let shown_settings: BTreeMap<String, (String, String)> = shown
-            .into_iter()
-            .filter(|(long, _)| !not_settings.contains(&long.as_str()))
-            .map(|(long, (value_name, help))| (long, (value_name, help.trim_end_matches('.').to_owned())))
-            .collect();
+        let shown_settings: BTreeMap<String, (String, String)> =
+            shown.into_iter().filter(|(long, _)| !not_settings.contains(&long.as_str())).collect();
         assert_eq!(shown_settings, declared);
     }
 

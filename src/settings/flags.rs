@@ -85,6 +85,11 @@ pub struct GlobalFlags {
     #[arg(long, global = true)]
     pub force: bool,
 
+    // `--from`, `--to`, `--config` here (in the order `--help` shows), then
+    // every other setting under its own heading.
+    #[command(flatten)]
+    pub settings: SettingFlags,
+
     /// Only these targets (by name); repeatable.
     #[arg(long = "target", global = true, value_name = "NAME")]
     pub targets: Vec<String>,
@@ -96,9 +101,6 @@ pub struct GlobalFlags {
     /// Less log detail (-q warnings and errors only, -qq errors only).
     #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
     pub quiet: u8,
-
-    #[command(flatten)]
-    pub settings: SettingFlags,
 }
 
 /// The settings given as flags, by setting: one flag per declaration in
