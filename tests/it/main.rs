@@ -30,3 +30,4 @@ mod plan_pipelines;
 mod properties;
 mod redirects;
 mod secrets;
+mod settings_symptoms;
