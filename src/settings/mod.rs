@@ -79,6 +79,9 @@ pub enum Direction {
 #[derive(Debug, Clone, Default)]
 pub struct GitLabSettings {
     pub url: Option<Url>,
+    /// Where the URL came from: the flag, variable or file key, else
+    /// `CI_SERVER_URL`; `None` without a URL.
+    pub url_source: Option<crate::error::Source>,
     pub token: Option<Secret>,
     /// The variable the token came from, for messages.
     pub token_source: String,

@@ -227,13 +227,14 @@ impl RunLayers<'_> {
 
     /// The GitLab instance and its API token.
     fn gitlab(&self, pipeline: &Pipeline, problems: &mut Vec<BadInput>) -> GitLabSettings {
-        let url = self
-            .layered(&GITLAB_URL)
-            .map(|found| (found.text(), found.source))
-            .or_else(|| pipeline.server_url.clone().map(|url| (url, Source::Variable("CI_SERVER_URL".to_owned()))))
-            .and_then(|(value, source)| parse_url(&value, source, problems));
+        let (value, url_source) = match self.layered(&GITLAB_URL) {
+            Some(found) => (Some(found.text()), found.source),
+            None => (pipeline.server_url.clone(), Source::Variable("CI_SERVER_URL".to_owned())),
+        };
+        let url = value.and_then(|value| parse_url(&value, &url_source, problems));
         let (token, token_source) = self.layers.secret(&GITLAB_TOKEN, None, problems);
-        GitLabSettings { url, token, token_source, plain_http: false }
+        let url_source = url.is_some().then_some(url_source);
+        GitLabSettings { url, url_source, token, token_source, plain_http: false }
     }
 
     /// In CI the job's own instance (`CI_SERVER_URL`) is the one docsync
