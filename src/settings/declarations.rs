@@ -141,9 +141,9 @@ settings! {
     DIRECTION: "direction", Some("direction"), Some("direction"), "DIRECTION", GitBook, Text, "`import`",
         "`import` or `export`, for manual pipelines [default: import]",
         "`import` or `export`, for manual pipelines";
-    PREVIEWS: "previews", Some("previews"), Some("previews"), "BOOL", GitBook, Bool, "`true`",
+    PREVIEWS: "previews", Some("previews"), Some("previews"), "BOOL", Target, Bool, "`true`",
         "Standalone GitBook imports on merge request pipelines (true/false) [default: true]",
-        "standalone GitBook imports on merge request pipelines";
+        "standalone GitBook imports on merge request pipelines (for a Dot target: whether merge request pipelines plan it)";
     WAIT: "wait", Some("wait"), Some("wait"), "BOOL", GitBook, Bool, "`true`",
         "Wait for GitBook's operation result (true/false) [default: true]",
         "wait for GitBook's verdict";
