@@ -11,7 +11,7 @@ use crate::settings::declarations::{self, Setting};
 use crate::settings::pipeline::CiEnv;
 
 /// The `DOCSYNC_*` variables as found, by setting (the variable each
-/// declaration in [`declarations::ALL`] names). Empty values count as
+/// declaration in `declarations::ALL` names). Empty values count as
 /// unset. Secrets are kept as [`Secret`]s, so that no debug print shows them.
 #[derive(Debug, Default)]
 pub struct DocsyncEnv {

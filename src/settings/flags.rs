@@ -104,7 +104,7 @@ pub struct GlobalFlags {
 }
 
 /// The settings given as flags, by setting: one flag per declaration in
-/// [`declarations::ALL`] that has one, built from the declaration (its
+/// `declarations::ALL` that has one, built from the declaration (its
 /// name, placeholder and help). Values stay strings here so that one
 /// validator reports every bad value the same way, whichever layer it came
 /// from. An empty flag (`--paths ""`) counts as unset, like an empty

@@ -2,21 +2,18 @@
 //! `docsync.toml`, turned into one validated [`Settings`] by the pure
 //! function [`resolve::resolve`].
 //!
-//! Precedence, for every setting: a flag beats the environment, which beats
-//! the config file's `[defaults]`, which beats the built-in default. A
-//! `[[target]]`'s own keys are the most specific and win for that target.
-//! The flag, variable and `[defaults]` layers are searched by one lookup
-//! (`lookup`), which the run's settings and most target settings go
-//! through; a `[[target]]`'s own keys are laid over the run's values in
-//! `target.rs`, and secrets have their own order (a target's own `*_env`
-//! key first, then the `DOCSYNC_` variable, then `[defaults]`). A bad
-//! value is named by where it came from (the flag, the variable, or the
-//! file, line and key).
+//! Each setting is declared once (`declarations`): its flag, variable,
+//! file key, scope, type, default and help. The flags are built from the
+//! declarations, the environment and the file are read by them, and one
+//! layered lookup (`lookup`) finds every value, secrets and globs included:
+//! a `[[target]]`'s own key, then the flag, then the `DOCSYNC_` variable,
+//! then the file's `[defaults]`, then the built-in default. The value comes
+//! with its [`crate::error::Source`], which every message about it names.
 //!
-//! The environment describes at most two targets (one GitBook space through
-//! `DOCSYNC_GITBOOK_SPACE`, one push-webhook receiver through
-//! `DOCSYNC_DOT_WEBHOOK_URL`), named `gitbook` and `dot`; the file can
-//! describe many. Both end up in the same list of [`Target`]s.
+//! The run's layers also describe up to two targets of their own (`gitbook`
+//! from a space, `dot` from a webhook URL) unless a `[[target]]` of that
+//! kind takes the value; the file can describe many. All end up in the same
+//! list of [`Target`]s.
 //!
 //! Secrets are never written in the file: the file names the variable that
 //! holds each one (`gitbook_token_env = "GITBOOK_TOKEN"`).
