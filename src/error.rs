@@ -46,12 +46,76 @@ impl From<Exit> for ExitCode {
 /// Values echoed in errors are cut to this many characters.
 pub const MAX_SHOWN_VALUE: usize = 120;
 
+/// Where a value came from: carried with the value from the layered lookup
+/// to every message about it, so that a message names the layer that
+/// really set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag, with its dashes: `--wait-timeout`.
+    Flag(String),
+    /// An environment variable: `DOCSYNC_WAIT_TIMEOUT`, `CI_SERVER_URL`, or
+    /// the variable a file's `*_env` key names.
+    Variable(String),
+    /// A key of the config file's `[defaults]`.
+    FileDefaults { file: String, key: String, line: usize },
+    /// A key of one `[[target]]`: `target` is its name, or `#2` for the
+    /// second table when it has none.
+    TargetKey { file: String, target: String, key: String, line: usize },
+    /// No layer set it: the built-in default, named by the variable that
+    /// would change it.
+    Default { variable: &'static str },
+    /// Any other input named as it is: `--target`, `CI_*`, a file and line.
+    Input(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(name) | Source::Variable(name) | Source::Input(name) => f.write_str(name),
+            Source::FileDefaults { file, key, line } => write!(f, "{file}: line {line}, key `{key}`"),
+            Source::TargetKey { file, target, key, line } if target.starts_with('#') => {
+                write!(f, "{file}: line {line}, target {target}, key `{key}`")
+            }
+            Source::TargetKey { file, target, key, line } => {
+                write!(f, "{file}: line {line}, target \"{target}\", key `{key}`")
+            }
+            Source::Default { variable } => f.write_str(variable),
+        }
+    }
+}
+
+impl From<&str> for Source {
+    fn from(input: &str) -> Source {
+        Source::Input(input.to_owned())
+    }
+}
+
+impl From<String> for Source {
+    fn from(input: String) -> Source {
+        Source::Input(input)
+    }
+}
+
+impl From<&String> for Source {
+    fn from(input: &String) -> Source {
+        Source::Input(input.clone())
+    }
+}
+
+impl From<&Source> for Source {
+    fn from(source: &Source) -> Source {
+        source.clone()
+    }
+}
+
 /// Bad configuration or input: exit code 2. It always names where the value
 /// came from (a variable, a flag, a file and key), what is wrong and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadInput {
-    /// `DOCSYNC_WAIT_TIMEOUT`, `--from`, `docsync.toml: target "x" key y`…
-    pub source: String,
+    /// `DOCSYNC_WAIT_TIMEOUT`, `--from`, `docsync.toml: line 4, key `paths``…
+    /// (boxed: a file key's source holds three strings, and `BadInput` is
+    /// the error of many `Result`s).
+    pub source: Box<Source>,
     /// The offending value, already masked when it is a secret; `None` when
     /// the problem is a missing value.
     pub value: Option<String>,
@@ -60,8 +124,8 @@ pub struct BadInput {
 }
 
 impl BadInput {
-    pub fn new(source: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        BadInput { source: source.into(), value: None, problem: problem.into(), fix: fix.into() }
+    pub fn new(source: impl Into<Source>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        BadInput { source: Box::new(source.into()), value: None, problem: problem.into(), fix: fix.into() }
     }
 
     /// The offending value, redacted, then cut to [`MAX_SHOWN_VALUE`]

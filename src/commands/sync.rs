@@ -538,18 +538,29 @@ fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBook
         Verdict::Failed(op) => failed_outcome(op, operation),
         Verdict::StillRunning(Some(op)) => Outcome::new(
             OutcomeStatus::TimedOut,
-            format!("the {operation} was still running after {} (DOCSYNC_WAIT_TIMEOUT)", waited(gitbook.wait_timeout)),
+            format!(
+                "the {operation} was still running after {} ({})",
+                waited(gitbook.wait_timeout),
+                gitbook.wait_timeout_source
+            ),
         )
-        .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook")
+        .with_fix(format!(
+            "raise {}, or set DOCSYNC_WAIT=false and watch the space in GitBook",
+            gitbook.wait_timeout_source
+        ))
         .with_operation(op),
         Verdict::StillRunning(None) => Outcome::new(
             OutcomeStatus::TimedOut,
             format!(
-                "GitBook had not started the {operation} when the wait ended after {} (DOCSYNC_WAIT_TIMEOUT)",
-                waited(gitbook.wait_timeout)
+                "GitBook had not started the {operation} when the wait ended after {} ({})",
+                waited(gitbook.wait_timeout),
+                gitbook.wait_timeout_source
             ),
         )
-        .with_fix("raise DOCSYNC_WAIT_TIMEOUT, or set DOCSYNC_WAIT=false and watch the space in GitBook"),
+        .with_fix(format!(
+            "raise {}, or set DOCSYNC_WAIT=false and watch the space in GitBook",
+            gitbook.wait_timeout_source
+        )),
         Verdict::NotStarted(other) => not_started_outcome(other, gitbook, operation),
         // run_gitbook() reads the live revision for it first.
         Verdict::Replaced { ours, by } => replaced_outcome(&ours, by.as_deref(), gitbook, operation, None),
@@ -657,8 +668,9 @@ fn not_started_outcome(other: Option<Operation>, gitbook: &GitBookTarget, operat
     let mut outcome = Outcome::new(
         OutcomeStatus::NotStarted,
         format!(
-            "GitBook accepted the {operation} but started no {operation} of ours within {} (DOCSYNC_START_TIMEOUT)",
-            waited(gitbook.start_timeout)
+            "GitBook accepted the {operation} but started no {operation} of ours within {} ({})",
+            waited(gitbook.start_timeout),
+            gitbook.start_timeout_source
         ),
     )
     .with_fix(format!(

@@ -122,10 +122,12 @@ pub async fn locate_project(
     }
     let Some(pasted) = &settings.gitlab.url else { return Ok(None) };
     let auth = settings.gitlab.token.as_ref().map(Auth::for_token);
+    let source =
+        settings.gitlab.url_source.as_ref().map_or_else(|| "DOCSYNC_GITLAB_URL".to_owned(), ToString::to_string);
     let instance = resolve_instance(http, pasted, auth.as_ref()).await.map_err(|error| LocateProblem {
-        subject: "DOCSYNC_GITLAB_URL".into(),
+        subject: source.clone(),
         message: error.to_string(),
-        fix: "set DOCSYNC_GITLAB_URL to the instance or project URL you open in the browser".into(),
+        fix: format!("set {source} to the instance or project URL you open in the browser"),
     })?;
     let below_instance = |url: &Url| -> Option<String> {
         if url.host_str() != instance.host_str() {

@@ -70,20 +70,21 @@ fn check_secret_values(settings: &Settings, problems: &mut Vec<BadInput>) {
 
 /// The GitLab URLs a token would be sent to: the API of the pipeline
 /// (`CI_API_V4_URL`, else `CI_SERVER_URL`) and the instance outside CI
-/// (`DOCSYNC_GITLAB_URL`, else `CI_SERVER_URL`).
-fn gitlab_urls(settings: &Settings) -> Vec<(&'static str, Url)> {
+/// (`gitlab_url` by the layer that set it, else `CI_SERVER_URL`).
+fn gitlab_urls(settings: &Settings) -> Vec<(String, Url)> {
     let pipeline = &settings.pipeline;
     let parse = |raw: &Option<String>| raw.as_deref().and_then(|raw| Url::parse(raw).ok());
     let mut urls = Vec::new();
     if let Some(url) = parse(&pipeline.api_v4_url) {
-        urls.push(("CI_API_V4_URL", url));
+        urls.push(("CI_API_V4_URL".to_owned(), url));
     }
     if let Some(url) = parse(&pipeline.server_url) {
-        urls.push(("CI_SERVER_URL", url));
+        urls.push(("CI_SERVER_URL".to_owned(), url));
     }
     if let Some(url) = &settings.gitlab.url {
         if urls.iter().all(|(_, known)| known != url) {
-            urls.push(("DOCSYNC_GITLAB_URL", url.clone()));
+            let source = settings.gitlab.url_source.as_ref().map(ToString::to_string);
+            urls.push((source.unwrap_or_else(|| "DOCSYNC_GITLAB_URL".to_owned()), url.clone()));
         }
     }
     urls
@@ -100,7 +101,7 @@ fn check_gitlab(settings: &mut Settings, problems: &mut Vec<BadInput>) {
     if settings.gitlab.token.is_some() {
         problems.push(
             BadInput::new(
-                *source,
+                source.as_str(),
                 format!("plain http would send {} unencrypted to {}", settings.gitlab.token_source, shown_origin(url)),
                 format!("set {source} to the instance's https:// URL, or unset {}", settings.gitlab.token_source),
             )
@@ -120,7 +121,8 @@ fn check_gitlab(settings: &mut Settings, problems: &mut Vec<BadInput>) {
 fn refuse_plain_http_clone(settings: &Settings, token_source: &str, problems: &mut Vec<BadInput>) {
     let project_url = settings.pipeline.ci.as_ref().and_then(|ci| ci.project_url.as_deref());
     let Some(url) = project_url.and_then(|raw| Url::parse(raw).ok()) else { return };
-    if url.scheme() == "http" && !is_loopback(&url) && problems.iter().all(|p| p.source != "CI_PROJECT_URL") {
+    if url.scheme() == "http" && !is_loopback(&url) && problems.iter().all(|p| p.source.to_string() != "CI_PROJECT_URL")
+    {
         problems.push(
             BadInput::new(
                 "CI_PROJECT_URL",

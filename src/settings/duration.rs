@@ -12,7 +12,11 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// A setting's duration, above zero and at most [`MAX_DURATION`]; else a
 /// problem naming `source` and the value.
-pub(super) fn parse_duration_setting(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Duration> {
+pub(super) fn parse_duration_setting(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<Duration> {
     match parse_duration(value) {
         Some(duration) if duration > MAX_DURATION => {
             problems.push(
@@ -26,7 +30,14 @@ pub(super) fn parse_duration_setting(value: &str, source: &str, problems: &mut V
             None
         }
         Some(duration) if !duration.is_zero() => Some(duration),
-        _ => {
+        Some(_) => {
+            problems.push(
+                BadInput::new(source, "must be more than 0", "give a duration above zero, like 90s or 10m")
+                    .with_value(value),
+            );
+            None
+        }
+        None => {
             problems.push(
                 BadInput::new(source, "not a duration", "write a number with a unit, like 90s, 10m, 1h or 1h30m")
                     .with_value(value),

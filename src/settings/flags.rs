@@ -7,9 +7,11 @@
 //! flags: a command line is visible to every process on the runner and is
 //! echoed into job logs.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::settings::declarations::{self, Scope, Setting};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,17 +85,10 @@ pub struct GlobalFlags {
     #[arg(long, global = true)]
     pub force: bool,
 
-    /// Start of the range: any revision git understands (SHA, branch, tag, HEAD~3). [env: DOCSYNC_FROM]
-    #[arg(long, global = true, value_name = "REV")]
-    pub from: Option<String>,
-
-    /// End of the range (default: the pipeline's commit, or HEAD). [env: DOCSYNC_TO]
-    #[arg(long, global = true, value_name = "REV")]
-    pub to: Option<String>,
-
-    /// Config file for several targets (default: docsync.toml when present). [env: DOCSYNC_CONFIG]
-    #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    // `--from`, `--to`, `--config` here (in the order `--help` shows), then
+    // every other setting under its own heading.
+    #[command(flatten)]
+    pub settings: SettingFlags,
 
     /// Only these targets (by name); repeatable.
     #[arg(long = "target", global = true, value_name = "NAME")]
@@ -106,99 +101,74 @@ pub struct GlobalFlags {
     /// Less log detail (-q warnings and errors only, -qq errors only).
     #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
     pub quiet: u8,
-
-    #[command(flatten)]
-    pub settings: SettingFlags,
 }
 
-/// The settings that may also be given as flags; each mirrors `DOCSYNC_<NAME>`.
-/// Values stay strings here so that one validator reports every bad value the
-/// same way, whichever source it came from.
-#[derive(Debug, Default, Clone, Args)]
-#[command(next_help_heading = "Settings (each also DOCSYNC_<NAME> and a docsync.toml key)")]
-pub struct SettingFlags {
-    /// GitBook space id; turns the GitBook target on.
-    #[arg(long, global = true, value_name = "ID")]
-    pub gitbook_space: Option<String>,
-    /// GitBook-style API base URL [default: https://api.gitbook.com/v1].
-    #[arg(long, global = true, value_name = "URL")]
-    pub gitbook_api_url: Option<String>,
-    /// The docs root inside the repository [default: the repository root].
-    #[arg(long, global = true, value_name = "DIR")]
-    pub project_directory: Option<String>,
-    /// Comma-separated globs of files that count as docs changes.
-    #[arg(long, global = true, value_name = "GLOBS")]
-    pub paths: Option<String>,
-    /// Comma-separated globs of files the docs pre-flight never reads (Markdown not meant for the platform).
-    #[arg(long, global = true, value_name = "GLOBS")]
-    pub ignore: Option<String>,
-    /// Push-webhook receiver URL; turns the Dot target on.
-    #[arg(long, global = true, value_name = "URL")]
-    pub dot_webhook_url: Option<String>,
-    /// GitLab instance URL, outside CI [default: CI_SERVER_URL].
-    #[arg(long, global = true, value_name = "URL")]
-    pub gitlab_url: Option<String>,
-    /// The branch whose pushes sync [default: CI_DEFAULT_BRANCH].
-    #[arg(long, global = true, value_name = "BRANCH")]
-    pub branch: Option<String>,
-    /// Branch GitBook exports to [default: the sync branch].
-    #[arg(long, global = true, value_name = "BRANCH")]
-    pub export_branch: Option<String>,
-    /// Open a merge request from the export branch into the default branch (true/false).
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub export_mr: Option<String>,
-    /// What an import does when GitBook holds edits Git does not have: refuse, export or overwrite [default: refuse].
-    #[arg(long, global = true, value_name = "MODE")]
-    pub gitbook_edits: Option<String>,
-    /// HTTP requests in flight at once, across all targets (1-64) [default: 8].
-    #[arg(long, global = true, value_name = "N")]
-    pub concurrency: Option<String>,
-    /// `import` or `export`, for manual pipelines [default: import].
-    #[arg(long, global = true, value_name = "DIRECTION")]
-    pub direction: Option<String>,
-    /// Standalone GitBook imports on merge request pipelines (true/false) [default: true].
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub previews: Option<String>,
-    /// Wait for GitBook's operation result (true/false) [default: true].
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub wait: Option<String>,
-    /// How long to wait for GitBook's result, like 90s, 10m, 1h [default: 10m].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub wait_timeout: Option<String>,
-    /// How long GitBook may take to start our operation, like 2m [default: 2m].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub start_timeout: Option<String>,
-    /// Dotenv report path [default: docsync.env in CI, none outside].
-    #[arg(long, global = true, value_name = "PATH")]
-    pub report: Option<String>,
-    /// JSON report path, the `--format json` result [default: docsync.json in CI, none outside].
-    #[arg(long, global = true, value_name = "PATH")]
-    pub report_json: Option<String>,
-    /// The docs pre-flight before an import: error, warn or off [default: error].
-    #[arg(long, global = true, value_name = "MODE")]
-    pub lint: Option<String>,
-    /// Pre-flight findings as threads on the merge request's diff lines (true/false) [default: true when DOCSYNC_GITLAB_TOKEN is set].
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub review_comments: Option<String>,
-    /// GitLab Code Quality report of the pre-flight, or none [default: gl-code-quality-report.json in CI, none outside].
-    #[arg(long, global = true, value_name = "PATH")]
-    pub codequality: Option<String>,
-    /// Authors (names or e-mails, comma-separated) whose commits are the platform's own [default: gitbook-bot,ghost@gitbook.com].
-    #[arg(long, global = true, value_name = "LIST")]
-    pub platform_authors: Option<String>,
-    /// First interval between reads of GitBook's state; it grows while waiting [default: 1s].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub poll_interval: Option<String>,
-    /// Timeout of one HTTP request [default: 30s].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub http_timeout: Option<String>,
-    /// Retries of a request after the first attempt, 0 to 20 [default: 4].
-    #[arg(long, global = true, value_name = "N")]
-    pub retries: Option<String>,
-    /// First wait before a retry; it doubles, with jitter [default: 1s].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub retry_delay: Option<String>,
-    /// Time all git fetches of a run (deepening a shallow clone, a partial clone's file contents) may take together [default: 180s].
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub fetch_timeout: Option<String>,
+/// The settings given as flags, by setting: one flag per declaration in
+/// `declarations::ALL` that has one, built from the declaration (its
+/// name, placeholder and help). Values stay strings here so that one
+/// validator reports every bad value the same way, whichever layer it came
+/// from. An empty flag (`--paths ""`) counts as unset, like an empty
+/// variable.
+#[derive(Debug, Default, Clone)]
+pub struct SettingFlags(BTreeMap<&'static str, String>);
+
+impl SettingFlags {
+    /// The flag's value; `None` when not given or empty.
+    pub(crate) fn get(&self, setting: &Setting) -> Option<&str> {
+        self.0.get(setting.name).map(String::as_str).filter(|value| !value.trim().is_empty())
+    }
+
+    /// Sets a flag as the command line would (tests).
+    #[cfg(test)]
+    pub(crate) fn set(&mut self, setting: &Setting, value: &str) {
+        self.0.insert(setting.name, value.to_owned());
+    }
 }
+
+impl clap::FromArgMatches for SettingFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = SettingFlags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for setting in declarations::ALL.iter().filter(|setting| setting.flag.is_some()) {
+            if let Some(value) = matches.try_get_one::<String>(setting.name).ok().flatten() {
+                self.0.insert(setting.name, value.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for SettingFlags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        let flag = |setting: &Setting, long: &'static str| {
+            Arg::new(setting.name)
+                .long(long)
+                .global(true)
+                .value_name(setting.value_name)
+                .help(setting.help)
+                .action(ArgAction::Set)
+        };
+        // The range and the config file belong to one invocation: the
+        // general options; every other setting under its own heading.
+        let command = declarations::ALL
+            .iter()
+            .filter(|setting| setting.scope == Scope::Invocation)
+            .filter_map(|setting| setting.flag.map(|long| flag(setting, long)))
+            .fold(command, clap::Command::arg);
+        declarations::ALL
+            .iter()
+            .filter(|setting| setting.scope != Scope::Invocation)
+            .filter_map(|setting| setting.flag.map(|long| flag(setting, long).help_heading(SETTINGS_HEADING)))
+            .fold(command, clap::Command::arg)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+const SETTINGS_HEADING: &str = "Settings (each also DOCSYNC_<NAME> and a docsync.toml key)";

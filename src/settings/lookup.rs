@@ -1,46 +1,131 @@
-//! The one layered lookup of a setting: the most specific layer that sets
-//! it wins, and the value comes with where it was found (a flag, a variable,
-//! a file's key), which every message about a bad value names. The run's
-//! settings and the targets' flag, variable and `[defaults]` layers go
-//! through it; a `[[target]]`'s own keys are mostly laid over its answer
-//! afterwards (`target.rs`, `overridden`), and secrets are looked up apart.
+//! The one layered lookup of a setting, by its declaration: the most
+//! specific layer that sets it wins (a `[[target]]`'s own key, the flag,
+//! the `DOCSYNC_` variable, the file's `[defaults]`), and the value comes
+//! with its [`Source`], which every message about it names. Empty flags and
+//! variables count as unset. Secrets go through the same layers; the file's
+//! layers name the variable that holds them.
 
-use crate::settings::pipeline::non_empty;
+use crate::error::{BadInput, Source};
+use crate::secret::Secret;
+use crate::settings::declarations::Setting;
+use crate::settings::environment::Environment;
+use crate::settings::file::{FileTable, RawValue, defaults_source};
+use crate::settings::flags::SettingFlags;
+use crate::settings::values::split_list;
 
-/// Where one setting is looked up: the file's `[defaults]` and, for a
-/// `[[target]]`, the target's own keys first.
-#[derive(Debug, Clone, Copy)]
+/// The run's layers: flags, the environment, the file's `[defaults]`.
+#[derive(Clone, Copy)]
 pub(super) struct Layers<'a> {
+    pub flags: &'a SettingFlags,
+    pub env: &'a Environment,
+    pub defaults: &'a FileTable,
     /// The config file, to name its keys in messages.
     pub file_name: &'a str,
-    /// The `[[target]]` whose own keys come first, by its label; `None` for
-    /// the run's settings and the environment's targets.
-    pub target: Option<&'a str>,
+}
+
+/// A `[[target]]`'s own keys, the layer above the run's.
+pub(super) struct Own<'a> {
+    pub table: &'a FileTable,
+    /// Its name, or `#2` for the second table when it has none.
+    pub target: String,
+}
+
+/// A setting's value as found, and where.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    pub value: RawValue,
+    pub source: Source,
+}
+
+impl Found {
+    /// The value as text: a list is written back comma-separated.
+    pub fn text(&self) -> String {
+        match &self.value {
+            RawValue::Text(text) => text.clone(),
+            RawValue::List(items) => items.join(","),
+        }
+    }
+
+    /// The value as a list: text is split at commas outside `{…}`.
+    pub fn list(&self) -> Vec<String> {
+        match &self.value {
+            RawValue::Text(text) => split_list(text),
+            RawValue::List(items) => items.clone(),
+        }
+    }
 }
 
 impl Layers<'_> {
-    /// The first layer that sets the value, most specific first: the
-    /// target's own key, the flag, the `DOCSYNC_` variable, the file's
-    /// `[defaults]`; with where it came from. `None` leaves the built-in
-    /// default to the caller, which knows its type.
-    pub fn lookup(
+    /// The first layer that sets the value, most specific first. `None`
+    /// leaves the built-in default to the caller, which knows its type.
+    pub fn lookup(&self, setting: &Setting, own: Option<&Own<'_>>) -> Option<Found> {
+        if let Some(own) = own {
+            if let Some(found) = own.table.get(setting) {
+                return Some(Found {
+                    value: found.value.clone(),
+                    source: self.target_source(setting, own, found.line),
+                });
+            }
+        }
+        if let (Some(value), Some(flag)) = (self.flags.get(setting), setting.flag) {
+            return Some(Found { value: RawValue::Text(value.to_owned()), source: Source::Flag(format!("--{flag}")) });
+        }
+        if let Some(value) = self.env.docsync.get(setting) {
+            return Some(Found {
+                value: RawValue::Text(value.to_owned()),
+                source: Source::Variable(setting.variable.to_owned()),
+            });
+        }
+        self.defaults
+            .get(setting)
+            .map(|found| Found { value: found.value.clone(), source: defaults_source(self.file_name, setting, found) })
+    }
+
+    fn target_source(&self, setting: &Setting, own: &Own<'_>, line: usize) -> Source {
+        Source::TargetKey {
+            file: self.file_name.to_owned(),
+            target: own.target.clone(),
+            key: setting.key.unwrap_or(setting.name).to_owned(),
+            line,
+        }
+    }
+
+    /// A secret, through the same layers: a file key names the variable
+    /// that holds it, which must then be set (a missing secret is never
+    /// replaced by another one, nor silently absent). With the name of the
+    /// variable it is (or would be) in, for messages.
+    pub fn secret(
         &self,
-        own: Option<&str>,
-        flag: &Option<String>,
-        variable: &Option<String>,
-        defaults: Option<String>,
-        variable_name: &str,
-        key: &str,
-    ) -> Option<(String, String)> {
-        if let (Some(label), Some(value)) = (self.target, own) {
-            return Some((value.to_owned(), format!("{label}: key `{key}`")));
+        setting: &Setting,
+        own: Option<&Own<'_>>,
+        problems: &mut Vec<BadInput>,
+    ) -> (Option<Secret>, String) {
+        let named = |table: &FileTable| match table.get(setting) {
+            Some(found) => match &found.value {
+                RawValue::Text(name) => Some((name.clone(), found.line)),
+                RawValue::List(_) => None,
+            },
+            None => None,
+        };
+        if let Some(own) = own {
+            if let Some((name, line)) = named(own.table) {
+                let source = self.target_source(setting, own, line);
+                return (self.env.required_secret(&name, source, problems), name);
+            }
         }
-        if let Some(value) = flag.as_deref() {
-            return Some((value.to_owned(), format!("--{}", key.replace('_', "-"))));
+        if let Some(secret) = self.env.docsync.secret(setting) {
+            return (Some(secret.clone()), setting.variable.to_owned());
         }
-        if let Some(value) = non_empty(variable) {
-            return Some((value.to_owned(), variable_name.to_owned()));
+        match named(self.defaults) {
+            Some((name, line)) => {
+                let source = Source::FileDefaults {
+                    file: self.file_name.to_owned(),
+                    key: setting.key.unwrap_or(setting.name).to_owned(),
+                    line,
+                };
+                (self.env.required_secret(&name, source, problems), name)
+            }
+            None => (None, setting.variable.to_owned()),
         }
-        defaults.map(|value| (value, format!("{}: key `{key}`", self.file_name)))
     }
 }

@@ -31,7 +31,7 @@ impl PathFilter {
     pub fn checked(
         directory: String,
         globs: Vec<String>,
-        source: impl Into<String>,
+        source: impl Into<crate::error::Source>,
         example: &str,
     ) -> Result<PathFilter, BadInput> {
         PathFilter::new(directory, globs.clone()).map_err(|error| {

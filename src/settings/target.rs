@@ -9,26 +9,30 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::BadInput;
+use crate::error::{BadInput, Source};
 use crate::secret::Secret;
 use crate::settings::Direction;
 use crate::settings::credentials::refuse_plain_http;
-use crate::settings::duration::parse_duration_setting;
-use crate::settings::environment::Environment;
-use crate::settings::file::{FileTarget, checked_target};
-use crate::settings::flags::SettingFlags;
-use crate::settings::lookup::Layers;
-use crate::settings::paths::PathFilter;
-use crate::settings::pipeline::{Pipeline, non_empty};
-use crate::settings::values::{
-    normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url, split_list,
+use crate::settings::declarations::{
+    BRANCH, DIRECTION, DOT_WEBHOOK_SECRET, DOT_WEBHOOK_URL, EXPORT_BRANCH, EXPORT_MR, GIT_TOKEN, GITBOOK_API_URL,
+    GITBOOK_EDITS, GITBOOK_SPACE, GITBOOK_TOKEN, IGNORE, PATHS, PLATFORM_AUTHORS, PREVIEWS, PROJECT_DIRECTORY,
+    START_TIMEOUT, Setting, WAIT, WAIT_TIMEOUT,
 };
+use crate::settings::duration::parse_duration_setting;
+use crate::settings::file::{FileTable, checked_target, target_label};
+use crate::settings::lookup::{Found, Layers, Own};
+use crate::settings::paths::PathFilter;
+use crate::settings::pipeline::Pipeline;
+use crate::settings::values::{normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url};
 
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 pub(super) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(super) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
+/// Author names or e-mails of commits the platform made itself (GitBook's
+/// export commits). Matched case-insensitively.
+const DEFAULT_PLATFORM_AUTHORS: &[&str] = &["gitbook-bot", "ghost@gitbook.com"];
 
 /// What an import does when the space holds work Git does not have
 /// (`gitbook_edits`).
@@ -69,19 +73,25 @@ pub struct GitBookTarget {
     /// Wait for GitBook's verdict, and for how long.
     pub wait: bool,
     pub wait_timeout: Duration,
+    /// Where `wait_timeout` came from, for the message when it runs out.
+    pub wait_timeout_source: Source,
     /// How long GitBook may take to start our operation before the target
     /// ends `not_started`.
     pub start_timeout: Duration,
+    pub start_timeout_source: Source,
 }
 
 #[derive(Debug, Clone)]
 pub struct DotTarget {
     pub webhook_url: Url,
+    /// Where the URL came from, for messages.
+    pub webhook_url_source: Source,
     pub secret: Option<Secret>,
     pub secret_source: String,
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "one per target, built once per run")]
 pub enum TargetKind {
     GitBook(GitBookTarget),
     Dot(DotTarget),
@@ -119,86 +129,41 @@ pub struct Target {
     pub kind: TargetKind,
 }
 
-/// What every target is built from: the run's flags, environment, file
-/// defaults and pipeline, and the run's values of the settings a
-/// `[[target]]` may override.
+/// What every target is built from: the run's layers (flags, environment,
+/// file defaults) and the pipeline.
 pub(super) struct TargetContext<'a> {
-    pub flags: &'a SettingFlags,
-    pub env: &'a Environment,
-    pub defaults: &'a FileTarget,
-    pub file_name: &'a str,
+    pub layers: Layers<'a>,
     pub pipeline: &'a Pipeline,
-    pub inherited: &'a Inherited,
 }
 
-/// The run's own values (flag, environment, `[defaults]`, built-in) of the
-/// settings a `[[target]]` may override.
-pub(super) struct Inherited {
-    pub direction: Direction,
-    pub previews: bool,
-    pub wait: bool,
-    pub wait_timeout: Duration,
-    pub start_timeout: Duration,
-    pub platform_authors: Vec<String>,
-}
-
-/// The settings a `[[target]]` may override, for one target: its own value,
-/// else the run's. `None` where its own value is bad.
-struct Overridden {
-    direction: Option<Direction>,
-    previews: bool,
-    wait: bool,
-    wait_timeout: Option<Duration>,
-    start_timeout: Option<Duration>,
-    platform_authors: Vec<String>,
-}
-
-/// One target being built: its own keys, where it was described, and the
-/// run it belongs to.
+/// One target being built: its kind, its own keys (`None` for the run's
+/// `gitbook` and `dot` targets, which the run's layers describe alone), and
+/// where it was described.
 struct TargetBuilder<'a> {
     context: &'a TargetContext<'a>,
-    raw: &'a FileTarget,
+    kind: &'static str,
+    own: Option<Own<'a>>,
     label: &'a str,
-    /// Set for the environment's shorthand targets (the flag or variable
-    /// that described it), whose every setting follows flag > environment >
-    /// file defaults; `None` for a `[[target]]`.
-    env_source: Option<&'a str>,
-    layers: Layers<'a>,
 }
 
 impl TargetContext<'_> {
     /// The targets the run's settings describe, `gitbook` and `dot`: a
     /// space or webhook URL given as a flag, a variable or in `[defaults]`
-    /// (first that is set) names a target, as it does nowhere else.
-    pub(super) fn env_targets(&self, problems: &mut Vec<BadInput>) -> Vec<Target> {
-        let (s, d, defaults) = (self.flags, &self.env.docsync, self.defaults);
-        let layers = Layers { file_name: self.file_name, target: None };
+    /// (first that is set) names a target, unless it fills a `[[target]]`
+    /// of that kind that names none (then it is that target's).
+    pub(super) fn env_targets(&self, tables: &[FileTable], problems: &mut Vec<BadInput>) -> Vec<Target> {
         let mut targets = Vec::new();
-        let space = layers.lookup(
-            None,
-            &s.gitbook_space,
-            &d.gitbook_space,
-            defaults.gitbook_space.clone(),
-            "DOCSYNC_GITBOOK_SPACE",
-            "gitbook_space",
-        );
-        if let Some((space, source)) = space {
-            let raw = FileTarget { kind: Some("gitbook".into()), gitbook_space: Some(space), ..FileTarget::default() };
-            if let Some(target) = self.build("gitbook", &source, &raw, Some(&source), problems) {
-                targets.push(target);
+        for (kind, setting) in [("gitbook", &GITBOOK_SPACE), ("dot", &DOT_WEBHOOK_URL)] {
+            let Some(found) = self.layers.lookup(setting, None) else { continue };
+            let fills_a_target = tables
+                .iter()
+                .any(|table| table.kind.as_ref().is_some_and(|(k, _)| k == kind) && table.get(setting).is_none());
+            if fills_a_target {
+                continue;
             }
-        }
-        let webhook = layers.lookup(
-            None,
-            &s.dot_webhook_url,
-            &d.dot_webhook_url,
-            defaults.dot_webhook_url.clone(),
-            "DOCSYNC_DOT_WEBHOOK_URL",
-            "dot_webhook_url",
-        );
-        if let Some((url, source)) = webhook {
-            let raw = FileTarget { kind: Some("dot".into()), dot_webhook_url: Some(url), ..FileTarget::default() };
-            if let Some(target) = self.build("dot", &source, &raw, Some(&source), problems) {
+            let label = found.source.to_string();
+            let builder = TargetBuilder { context: self, kind, own: None, label: &label };
+            if let Some(target) = builder.build(kind, problems) {
                 targets.push(target);
             }
         }
@@ -207,303 +172,216 @@ impl TargetContext<'_> {
 
     /// The targets the file's `[[target]]` tables describe, each once its
     /// keys pass the file's rules.
-    pub(super) fn file_targets(&self, tables: &[FileTarget], text: &str, problems: &mut Vec<BadInput>) -> Vec<Target> {
+    pub(super) fn file_targets(&self, tables: &[FileTable], problems: &mut Vec<BadInput>) -> Vec<Target> {
         let mut targets = Vec::new();
-        for (index, raw) in tables.iter().enumerate() {
-            if let Some((name, label)) = checked_target(self.file_name, index, raw, text, problems) {
-                if let Some(target) = self.build(&name, &label, raw, None, problems) {
-                    targets.push(target);
-                }
+        for (index, table) in tables.iter().enumerate() {
+            let Some((name, label)) = checked_target(self.layers.file_name, index, table, problems) else { continue };
+            let Some(kind) = target_kind(table, &label, problems) else { continue };
+            let own = Own { table, target: target_label(index, table) };
+            let builder = TargetBuilder { context: self, kind, own: Some(own), label: &label };
+            if let Some(target) = builder.build(&name, problems) {
+                targets.push(target);
             }
         }
         targets
     }
 
-    /// Builds one target from its own keys over the defaults. `env_source`
-    /// is set for the environment's shorthand targets, whose every setting
-    /// follows flag > environment > file defaults.
-    fn build(
-        &self,
-        name: &str,
-        label: &str,
-        raw: &FileTarget,
-        env_source: Option<&str>,
-        problems: &mut Vec<BadInput>,
-    ) -> Option<Target> {
-        let layers = Layers { file_name: self.file_name, target: env_source.is_none().then_some(label) };
-        let target = TargetBuilder { context: self, raw, label, env_source, layers };
-        let before = problems.len();
-        let kind = target.kind(problems)?;
-        let directory = target.directory(problems);
-        let globs = target.globs(kind);
-        let branch = target.branch();
-        let overridden = target.overridden(problems);
-        let kind = if kind == "gitbook" {
-            TargetKind::GitBook(target.gitbook(&overridden, problems)?)
-        } else {
-            TargetKind::Dot(target.dot(problems)?)
-        };
-        let ignore = target.ignore_filter(directory.as_deref(), problems);
-        let paths = target.path_filter(directory, globs, problems);
-        if problems.len() > before {
-            return None;
-        }
-        Some(Target {
-            name: name.to_owned(),
-            defined_at: label.to_owned(),
-            branch,
-            paths: paths?,
-            ignore,
-            direction: overridden.direction?,
-            previews: overridden.previews,
-            platform_authors: overridden.platform_authors,
-            kind,
-        })
+    /// The run's values of the settings every target reads, checked once
+    /// even while no target uses them: they would break the day one does.
+    pub(super) fn check_run_values(&self, problems: &mut Vec<BadInput>) {
+        let builder = TargetBuilder { context: self, kind: "gitbook", own: None, label: "" };
+        builder.direction(problems);
+        builder.flag(&PREVIEWS, true, problems);
+        builder.flag(&WAIT, true, problems);
+        builder.duration(&WAIT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, problems);
+        builder.duration(&START_TIMEOUT, DEFAULT_START_TIMEOUT, problems);
     }
+}
 
-    /// A target's secret, by the settings' precedence: the variable its own
-    /// `*_env` key names, else the `DOCSYNC_` variable, else the one
-    /// `[defaults]` names. A variable the file names must be set: a missing
-    /// secret is never replaced by another one, nor silently absent.
-    fn secret(
-        &self,
-        own: Option<(&String, String)>,
-        default: Option<&String>,
-        key: &str,
-        direct: &Option<Secret>,
-        direct_name: &str,
-        problems: &mut Vec<BadInput>,
-    ) -> (Option<Secret>, String) {
-        if let Some((name, source)) = own {
-            return (self.env.required_secret(name, &source, problems), name.clone());
+/// `gitbook` or `dot`, from the `kind` key.
+fn target_kind(table: &FileTable, label: &str, problems: &mut Vec<BadInput>) -> Option<&'static str> {
+    match table.kind.as_ref().map(|(kind, _)| kind.as_str()) {
+        Some("gitbook") => Some("gitbook"),
+        Some("dot") => Some("dot"),
+        Some(other) => {
+            problems.push(
+                BadInput::new(
+                    format!("{label}: key `kind`"),
+                    "unknown target kind",
+                    "use kind = \"gitbook\" or kind = \"dot\"",
+                )
+                .with_value(other),
+            );
+            None
         }
-        if let Some(secret) = direct.clone().filter(|s| !s.expose().is_empty()) {
-            return (Some(secret), direct_name.to_owned());
-        }
-        match default {
-            Some(name) => {
-                let source = format!("{}: [defaults] key `{key}`", self.file_name);
-                (self.env.required_secret(name, &source, problems), name.clone())
-            }
-            None => (None, direct_name.to_owned()),
+        None => {
+            problems.push(BadInput::new(
+                format!("{label}: key `kind`"),
+                "every target needs a kind",
+                "add kind = \"gitbook\" or kind = \"dot\"",
+            ));
+            None
         }
     }
 }
 
 impl TargetBuilder<'_> {
-    fn is_file_target(&self) -> bool {
-        self.env_source.is_none()
+    /// The setting through the one layered lookup: the target's own key
+    /// first, then the run's layers.
+    fn lookup(&self, setting: &Setting) -> Option<Found> {
+        self.context.layers.lookup(setting, self.own.as_ref())
     }
 
-    /// The name of one of the target's own keys, for messages.
-    fn own_key(&self, key: &str) -> String {
-        format!("{}: key `{key}`", self.label)
+    /// A key the target lacks, for messages.
+    fn missing_key(&self, setting: &Setting) -> Source {
+        match &self.own {
+            Some(_) => Source::Input(format!("{}: key `{}`", self.label, setting.key.unwrap_or(setting.name))),
+            None => Source::Input(self.label.to_owned()),
+        }
     }
 
-    /// `gitbook` or `dot`, from the `kind` key.
-    fn kind(&self, problems: &mut Vec<BadInput>) -> Option<&'static str> {
-        match self.raw.kind.as_deref() {
-            Some("gitbook") => Some("gitbook"),
-            Some("dot") => Some("dot"),
-            Some(other) => {
-                problems.push(
-                    BadInput::new(
-                        self.own_key("kind"),
-                        "unknown target kind",
-                        "use kind = \"gitbook\" or kind = \"dot\"",
-                    )
-                    .with_value(other),
-                );
-                None
-            }
-            None => {
-                problems.push(BadInput::new(
-                    self.own_key("kind"),
-                    "every target needs a kind",
-                    "add kind = \"gitbook\" or kind = \"dot\"",
-                ));
-                None
-            }
+    /// Builds the target; `None` when any of its settings is refused (the
+    /// problems say why).
+    fn build(&self, name: &str, problems: &mut Vec<BadInput>) -> Option<Target> {
+        let before = problems.len();
+        let directory = self.directory(problems);
+        let branch = self
+            .lookup(&BRANCH)
+            .map(|found| found.text())
+            .or_else(|| self.context.pipeline.ci.as_ref().and_then(|ci| ci.default_branch.clone()));
+        let platform_authors = match self.lookup(&PLATFORM_AUTHORS) {
+            Some(found) => found.list(),
+            None => DEFAULT_PLATFORM_AUTHORS.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        // A Dot target takes the run's direction and previews (its own
+        // keys for them are refused): the plan says what a Dot target
+        // does with them.
+        let direction = self.direction(problems);
+        let previews = self.flag(&PREVIEWS, true, problems);
+        let kind = if self.kind == "gitbook" {
+            TargetKind::GitBook(self.gitbook(problems)?)
+        } else {
+            TargetKind::Dot(self.dot(problems)?)
+        };
+        let ignore = self.ignore_filter(directory.as_deref(), problems);
+        let paths = self.path_filter(directory, problems);
+        if problems.len() > before {
+            return None;
+        }
+        Some(Target {
+            name: name.to_owned(),
+            defined_at: self.label.to_owned(),
+            branch,
+            paths: paths?,
+            ignore,
+            direction: direction?,
+            previews: previews?,
+            platform_authors,
+            kind,
+        })
+    }
+
+    fn direction(&self, problems: &mut Vec<BadInput>) -> Option<Direction> {
+        match self.lookup(&DIRECTION) {
+            Some(found) => parse_direction(&found.text(), &found.source, problems),
+            None => Some(Direction::Import),
+        }
+    }
+
+    fn flag(&self, setting: &Setting, default: bool, problems: &mut Vec<BadInput>) -> Option<bool> {
+        match self.lookup(setting) {
+            Some(found) => parse_bool(&found.text(), &found.source, problems),
+            None => Some(default),
+        }
+    }
+
+    /// A duration and where it came from (the variable that would change
+    /// it, for the built-in default).
+    fn duration(
+        &self,
+        setting: &Setting,
+        default: Duration,
+        problems: &mut Vec<BadInput>,
+    ) -> Option<(Duration, Source)> {
+        match self.lookup(setting) {
+            Some(found) => parse_duration_setting(&found.text(), &found.source, problems).map(|d| (d, found.source)),
+            None => Some((default, Source::Default { variable: setting.variable })),
         }
     }
 
     /// The docs root, normalised; `None` when it is refused.
     fn directory(&self, problems: &mut Vec<BadInput>) -> Option<String> {
-        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
-        self.layers
-            .lookup(
-                self.raw.project_directory.as_deref(),
-                &s.project_directory,
-                &d.project_directory,
-                defaults.project_directory.clone(),
-                "DOCSYNC_PROJECT_DIRECTORY",
-                "project_directory",
-            )
-            .map_or(Some(String::new()), |(value, source)| normalize_directory(&value, &source, problems))
-    }
-
-    /// The globs as written: a list in the file, a comma-separated list in a
-    /// flag or variable; Markdown and YAML for a Dot target by default.
-    fn globs(&self, kind: &str) -> Vec<String> {
-        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
-        if self.is_file_target() && self.raw.paths.is_some() {
-            self.raw.paths.clone().unwrap_or_default()
-        } else if let Some(list) = s.paths.as_deref().or(non_empty(&d.paths)) {
-            split_list(list)
-        } else if let Some(list) = &defaults.paths {
-            list.clone()
-        } else if kind == "dot" {
-            DOT_DEFAULT_PATHS.iter().map(|s| (*s).to_owned()).collect()
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// The `ignore` globs as written, like `paths`: the target's own list,
-    /// else the flag or variable, else `[defaults]`; none by default.
-    fn ignore_globs(&self) -> (Vec<String>, String) {
-        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
-        if self.is_file_target() && self.raw.ignore.is_some() {
-            (self.raw.ignore.clone().unwrap_or_default(), self.own_key("ignore"))
-        } else if let Some(list) = s.ignore.as_deref() {
-            (split_list(list), "--ignore".to_owned())
-        } else if let Some(list) = non_empty(&d.ignore) {
-            (split_list(list), "DOCSYNC_IGNORE".to_owned())
-        } else if let Some(list) = &defaults.ignore {
-            (list.clone(), format!("{}: [defaults] key `ignore`", self.context.file_name))
-        } else {
-            (Vec::new(), String::new())
+        match self.lookup(&PROJECT_DIRECTORY) {
+            Some(found) => normalize_directory(&found.text(), &found.source, problems),
+            None => Some(String::new()),
         }
     }
 
     /// The `ignore` globs as a filter over the target's directory; `None`
     /// when there are none, or they or the directory are refused.
     fn ignore_filter(&self, directory: Option<&str>, problems: &mut Vec<BadInput>) -> Option<PathFilter> {
-        let (globs, source) = self.ignore_globs();
+        let found = self.lookup(&IGNORE)?;
+        let globs = found.list();
         if globs.is_empty() {
             return None;
         }
-        PathFilter::checked(directory?.to_owned(), globs, source, ".github/** or drafts/*.md")
+        PathFilter::checked(directory?.to_owned(), globs, found.source, ".github/** or drafts/*.md")
             .map_err(|problem| problems.push(problem))
             .ok()
     }
 
-    /// The branch whose pushes sync the target, else the project's default.
-    fn branch(&self) -> Option<String> {
-        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
-        self.layers
-            .lookup(
-                self.raw.branch.as_ref().map(|b| b.get_ref().as_str()),
-                &s.branch,
-                &d.branch,
-                defaults.branch.as_ref().map(|b| b.get_ref().clone()),
-                "DOCSYNC_BRANCH",
-                "branch",
-            )
-            .map(|(value, _)| value)
-            .or_else(|| self.context.pipeline.ci.as_ref().and_then(|ci| ci.default_branch.clone()))
-    }
-
-    /// A [[target]]'s own key beats the run's value (flag, environment,
-    /// [defaults]); the environment's targets take the run's.
-    fn overridden(&self, problems: &mut Vec<BadInput>) -> Overridden {
-        let raw = self.raw;
-        let from_file = self.is_file_target();
-        let inherited = self.context.inherited;
-        Overridden {
-            direction: match raw.direction.as_ref().filter(|_| from_file) {
-                Some(value) => parse_direction(value.get_ref(), &self.own_key("direction"), problems),
-                None => Some(inherited.direction),
-            },
-            previews: raw.previews.filter(|_| from_file).unwrap_or(inherited.previews),
-            wait: raw.wait.filter(|_| from_file).unwrap_or(inherited.wait),
-            wait_timeout: match raw.wait_timeout.as_ref().filter(|_| from_file) {
-                Some(value) => parse_duration_setting(value, &self.own_key("wait_timeout"), problems),
-                None => Some(inherited.wait_timeout),
-            },
-            start_timeout: match raw.start_timeout.as_ref().filter(|_| from_file) {
-                Some(value) => parse_duration_setting(value, &self.own_key("start_timeout"), problems),
-                None => Some(inherited.start_timeout),
-            },
-            platform_authors: match raw.platform_authors.as_ref().filter(|_| from_file) {
-                Some(list) => list.clone(),
-                None => inherited.platform_authors.clone(),
-            },
+    /// The directory and the `paths` globs as one filter (Markdown and YAML
+    /// for a Dot target by default, every file for a GitBook target); an
+    /// empty list is refused: it would match no file, or read as "every
+    /// file". `None` when either is refused.
+    fn path_filter(&self, directory: Option<String>, problems: &mut Vec<BadInput>) -> Option<PathFilter> {
+        let (globs, source) = match self.lookup(&PATHS) {
+            Some(found) => (found.list(), found.source),
+            None if self.kind == "dot" => (
+                DOT_DEFAULT_PATHS.iter().map(|s| (*s).to_owned()).collect(),
+                Source::Default { variable: PATHS.variable },
+            ),
+            None => (Vec::new(), Source::Default { variable: PATHS.variable }),
+        };
+        if globs.is_empty() && !matches!(source, Source::Default { .. }) {
+            problems.push(BadInput::new(
+                source,
+                "an empty list of globs matches no file",
+                "list the globs of the docs files, like [\"*.md\"], or remove the setting to use the default",
+            ));
+            return None;
         }
+        PathFilter::checked(directory?, globs, source, "*.md or guides/**/*.md")
+            .map_err(|problem| problems.push(problem))
+            .ok()
     }
 
     /// A GitBook target's own settings; `None` when its space or API URL is
     /// unusable (the problems say why).
-    fn gitbook(&self, overridden: &Overridden, problems: &mut Vec<BadInput>) -> Option<GitBookTarget> {
-        let (raw, from_file) = (self.raw, self.is_file_target());
-        let (s, d, defaults) = (self.context.flags, &self.context.env.docsync, self.context.defaults);
+    fn gitbook(&self, problems: &mut Vec<BadInput>) -> Option<GitBookTarget> {
+        let own = self.own.as_ref();
+        let layers = &self.context.layers;
         let space = self.gitbook_space(problems);
-        let api_url = self
-            .layers
-            .lookup(
-                raw.gitbook_api_url.as_deref(),
-                &s.gitbook_api_url,
-                &d.gitbook_api_url,
-                defaults.gitbook_api_url.clone(),
-                "DOCSYNC_GITBOOK_API_URL",
-                "gitbook_api_url",
-            )
-            .map_or_else(
-                || Url::parse(DEFAULT_GITBOOK_API_URL).ok(),
-                |(value, source)| parse_url(&value, &source, problems),
-            );
-        let (token, token_source) = self.context.secret(
-            raw.gitbook_token_env.as_ref().filter(|_| from_file).map(|name| (name, self.own_key("gitbook_token_env"))),
-            defaults.gitbook_token_env.as_ref(),
-            "gitbook_token_env",
-            &d.gitbook_token,
-            "DOCSYNC_GITBOOK_TOKEN",
-            problems,
-        );
-        let (git_token, git_token_source) = self.context.secret(
-            raw.git_token_env.as_ref().filter(|_| from_file).map(|name| (name, self.own_key("git_token_env"))),
-            defaults.git_token_env.as_ref(),
-            "git_token_env",
-            &d.git_token,
-            "DOCSYNC_GIT_TOKEN",
-            problems,
-        );
+        let (api_url, api_url_source) = match self.lookup(&GITBOOK_API_URL) {
+            Some(found) => (parse_url(&found.text(), &found.source, problems), found.source),
+            None => (Url::parse(DEFAULT_GITBOOK_API_URL).ok(), Source::Default { variable: GITBOOK_API_URL.variable }),
+        };
+        let (token, token_source) = layers.secret(&GITBOOK_TOKEN, own, problems);
+        let (git_token, git_token_source) = layers.secret(&GIT_TOKEN, own, problems);
         if let (Some(url), Some(_)) = (&api_url, &token) {
-            refuse_plain_http(url, "DOCSYNC_GITBOOK_API_URL", &token_source, problems);
+            refuse_plain_http(url, &api_url_source.to_string(), &token_source, problems);
         }
-        let export_branch = self
-            .layers
-            .lookup(
-                raw.export_branch.as_deref(),
-                &s.export_branch,
-                &d.export_branch,
-                defaults.export_branch.clone(),
-                "DOCSYNC_EXPORT_BRANCH",
-                "export_branch",
-            )
-            .map(|(v, _)| v);
-        let export_mr = self
-            .layers
-            .lookup(
-                raw.export_mr.map(|b| b.to_string()).as_deref(),
-                &s.export_mr,
-                &d.export_mr,
-                defaults.export_mr.map(|b| b.to_string()),
-                "DOCSYNC_EXPORT_MR",
-                "export_mr",
-            )
-            .map_or(Some(false), |(value, source)| parse_bool(&value, &source, problems));
-        let gitbook_edits = self
-            .layers
-            .lookup(
-                raw.gitbook_edits.as_deref(),
-                &s.gitbook_edits,
-                &d.gitbook_edits,
-                defaults.gitbook_edits.clone(),
-                "DOCSYNC_GITBOOK_EDITS",
-                "gitbook_edits",
-            )
-            .map_or(Some(GitBookEdits::Refuse), |(value, source)| parse_gitbook_edits(&value, &source, problems));
+        let export_branch = self.lookup(&EXPORT_BRANCH).map(|found| found.text());
+        let export_mr = self.flag(&EXPORT_MR, false, problems);
+        let gitbook_edits = match self.lookup(&GITBOOK_EDITS) {
+            Some(found) => parse_gitbook_edits(&found.text(), &found.source, problems),
+            None => Some(GitBookEdits::Refuse),
+        };
+        let wait = self.flag(&WAIT, true, problems);
+        let wait_timeout = self.duration(&WAIT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, problems);
+        let start_timeout = self.duration(&START_TIMEOUT, DEFAULT_START_TIMEOUT, problems);
+        let (wait_timeout, wait_timeout_source) = wait_timeout?;
+        let (start_timeout, start_timeout_source) = start_timeout?;
         Some(GitBookTarget {
             space: space?,
             api_url: api_url?,
@@ -512,37 +390,35 @@ impl TargetBuilder<'_> {
             git_token,
             git_token_source,
             export_branch,
-            export_mr: export_mr.unwrap_or(false),
+            export_mr: export_mr?,
             gitbook_edits: gitbook_edits?,
-            wait: overridden.wait,
-            wait_timeout: overridden.wait_timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
-            start_timeout: overridden.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
+            wait: wait?,
+            wait_timeout,
+            wait_timeout_source,
+            start_timeout,
+            start_timeout_source,
         })
     }
 
-    /// The GitBook space id: the target's own (`[defaults]`' names the
-    /// run's `gitbook` target, see [`TargetContext::env_targets`]).
+    /// The GitBook space id: the target's own, else the run's (flag,
+    /// variable, `[defaults]`).
     fn gitbook_space(&self, problems: &mut Vec<BadInput>) -> Option<String> {
-        let space_key = match self.env_source {
-            None => self.own_key("gitbook_space"),
-            Some(source) => source.to_owned(),
-        };
-        match self.raw.gitbook_space.clone() {
-            Some(space) if valid_space(&space) => Some(space),
-            Some(space) => {
+        match self.lookup(&GITBOOK_SPACE) {
+            Some(found) if valid_space(&found.text()) => Some(found.text()),
+            Some(found) => {
                 problems.push(
                     BadInput::new(
-                        space_key,
+                        &found.source,
                         "not a GitBook space id",
                         "copy the id from the space's URL: app.gitbook.com/o/…/s/<space id>",
                     )
-                    .with_value(space),
+                    .with_value(found.text()),
                 );
                 None
             }
             None => {
                 problems.push(BadInput::new(
-                    space_key,
+                    self.missing_key(&GITBOOK_SPACE),
                     "a GitBook target needs a space",
                     "set gitbook_space = \"<space id>\"",
                 ));
@@ -553,54 +429,20 @@ impl TargetBuilder<'_> {
 
     /// A Dot target's own settings; `None` when it has no usable webhook URL.
     fn dot(&self, problems: &mut Vec<BadInput>) -> Option<DotTarget> {
-        let (raw, defaults) = (self.raw, self.context.defaults);
-        let url_key = match self.env_source {
-            None => self.own_key("dot_webhook_url"),
-            Some(source) => source.to_owned(),
+        let Some(found) = self.lookup(&DOT_WEBHOOK_URL) else {
+            problems.push(BadInput::new(
+                self.missing_key(&DOT_WEBHOOK_URL),
+                "a dot target needs a webhook URL",
+                "set dot_webhook_url = \"https://…\"",
+            ));
+            return None;
         };
-        let url = match raw.dot_webhook_url.clone() {
-            Some(url) => parse_url(&url, &url_key, problems),
-            None => {
-                problems.push(BadInput::new(
-                    url_key,
-                    "a dot target needs a webhook URL",
-                    "set dot_webhook_url = \"https://…\"",
-                ));
-                None
-            }
-        };
-        let (secret, secret_source) = self.context.secret(
-            raw.dot_webhook_secret_env
-                .as_ref()
-                .filter(|_| self.is_file_target())
-                .map(|name| (name, self.own_key("dot_webhook_secret_env"))),
-            defaults.dot_webhook_secret_env.as_ref(),
-            "dot_webhook_secret_env",
-            &self.context.env.docsync.dot_webhook_secret,
-            "DOCSYNC_DOT_WEBHOOK_SECRET",
-            problems,
-        );
+        let url = parse_url(&found.text(), &found.source, problems);
+        let (secret, secret_source) = self.context.layers.secret(&DOT_WEBHOOK_SECRET, self.own.as_ref(), problems);
         if let (Some(url), Some(_)) = (&url, &secret) {
-            refuse_plain_http(url, "DOCSYNC_DOT_WEBHOOK_URL", &secret_source, problems);
+            refuse_plain_http(url, &found.source.to_string(), &secret_source, problems);
         }
-        Some(DotTarget { webhook_url: url?, secret, secret_source })
-    }
-
-    /// The directory and globs as one filter; `None` when either is refused.
-    fn path_filter(
-        &self,
-        directory: Option<String>,
-        globs: Vec<String>,
-        problems: &mut Vec<BadInput>,
-    ) -> Option<PathFilter> {
-        let globs_source = if self.is_file_target() && self.raw.paths.is_some() {
-            self.own_key("paths")
-        } else {
-            "DOCSYNC_PATHS".to_owned()
-        };
-        PathFilter::checked(directory?, globs, globs_source, "*.md or guides/**/*.md")
-            .map_err(|problem| problems.push(problem))
-            .ok()
+        Some(DotTarget { webhook_url: url?, webhook_url_source: found.source, secret, secret_source })
     }
 }
 
@@ -610,7 +452,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
     let source = |target: &Target, key: &str| {
         if target.defined_at.starts_with("DOCSYNC_")
             || target.defined_at.starts_with("--")
-            || target.defined_at.contains(": key `")
+            || target.defined_at.contains(", key `")
         {
             target.defined_at.clone()
         } else {
@@ -619,6 +461,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
     };
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     let mut spaces: BTreeMap<(String, String), &str> = BTreeMap::new();
+    let mut webhooks: BTreeMap<String, &str> = BTreeMap::new();
     for target in targets {
         if let Some(first) = names.insert(target.name.as_str(), target.defined_at.as_str()) {
             problems.push(BadInput::new(
@@ -627,16 +470,32 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
                 "give every target its own name (the environment's targets are named `gitbook` and `dot`)",
             ));
         }
-        if let TargetKind::GitBook(gitbook) = &target.kind {
-            // `…/v1` and `…/v1/` are one API (the url crate already folds
-            // the host's case and a default port).
-            let key = (gitbook.api_url.as_str().trim_end_matches('/').to_owned(), gitbook.space.clone());
-            if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
-                problems.push(BadInput::new(
-                    source(target, "gitbook_space"),
-                    format!("GitBook space {} is also the space of {first}", gitbook.space),
-                    "a space syncs from one directory: remove one of the two targets",
-                ));
+        match &target.kind {
+            TargetKind::GitBook(gitbook) => {
+                // `…/v1` and `…/v1/` are one API (the url crate already folds
+                // the host's case and a default port).
+                let key = (gitbook.api_url.as_str().trim_end_matches('/').to_owned(), gitbook.space.clone());
+                if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
+                    problems.push(BadInput::new(
+                        source(target, "gitbook_space"),
+                        format!("GitBook space {} is also the space of {first}", gitbook.space),
+                        "a space syncs from one directory: remove one of the two targets",
+                    ));
+                }
+            }
+            TargetKind::Dot(dot) => {
+                // One receiver given one push twice would act on it twice.
+                let key = dot.webhook_url.as_str().trim_end_matches('/').to_owned();
+                if let Some(first) = webhooks.insert(key, target.defined_at.as_str()) {
+                    problems.push(
+                        BadInput::new(
+                            source(target, "dot_webhook_url"),
+                            format!("the webhook URL is also the URL of {first}"),
+                            "a receiver takes each push once: remove one of the two targets, or give it its own URL",
+                        )
+                        .with_value(crate::secret::redact_url(&dot.webhook_url)),
+                    );
+                }
             }
         }
     }
@@ -654,7 +513,6 @@ mod tests {
 
     use crate::secret::Secret;
     use crate::settings::GitBookEdits;
-    use crate::settings::file::FileTarget;
     use crate::settings::flags::GlobalFlags;
     use crate::settings::resolve::resolve;
     use crate::settings::target::DOT_DEFAULT_PATHS;
@@ -665,19 +523,14 @@ mod tests {
     /// refused with its line: nothing is accepted and then ignored.
     #[test]
     fn every_target_key_works_for_its_target_or_is_refused() {
-        // The keys serde accepts in a [[target]], from the struct itself.
-        let accepted = match toml::from_str::<FileTarget>("unknown_key_probe = 1") {
-            Err(error) => error.message().to_owned(),
-            Ok(_) => panic!("FileTarget accepts unknown keys"),
-        };
-        let keys: Vec<&str> = accepted
-            .split_once("expected one of ")
-            .map(|(_, list)| list)
-            .unwrap_or_default()
-            .split(", ")
-            .map(|key| key.trim().trim_matches('`'))
+        // The keys the file reader accepts in a [[target]]: the declared
+        // ones, a target's identity, and inline secrets (to refuse them).
+        let keys: Vec<&str> = crate::settings::declarations::ALL
+            .iter()
+            .filter_map(|setting| setting.key)
+            .chain(["name", "kind", "gitbook_token", "git_token", "dot_webhook_secret", "gitlab_token"])
             .collect();
-        assert!(keys.len() > 20, "{accepted}");
+        assert!(keys.len() > 20, "{keys:?}");
 
         let base = "name = \"t\"\nkind = \"gitbook\"\ngitbook_space = \"spcOwn\"\n";
         let vars = [
@@ -821,8 +674,8 @@ mod tests {
 
         // Unset named variables: exit 2 naming the key and the variable.
         let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
-        assert!(problems.contains("docsync.toml: line 5, target \"own\": key `gitbook_token_env` = \"OWN_GB\": the variable OWN_GB it names is not set"), "{problems}");
-        assert!(problems.contains("docsync.toml: [defaults] key `gitbook_token_env` = \"SHARED_GB\""), "{problems}");
+        assert!(problems.contains("docsync.toml: line 8, target \"own\", key `gitbook_token_env` = \"OWN_GB\": the variable OWN_GB it names is not set"), "{problems}");
+        assert!(problems.contains("docsync.toml: line 2, key `gitbook_token_env` = \"SHARED_GB\""), "{problems}");
         assert!(problems.contains("fix: set SHARED_GB as a masked CI/CD variable"), "{problems}");
     }
 
@@ -839,16 +692,28 @@ mod tests {
         assert_eq!(names, ["gitbook", "dot"]);
         assert_eq!(gitbook(&settings.targets[0]).space, "spcDefaults");
         assert_eq!(settings.targets[0].paths.directory, "docs");
-        assert_eq!(settings.targets[0].defined_at, "docsync.toml: key `gitbook_space`");
+        assert_eq!(settings.targets[0].defined_at, "docsync.toml: line 2, key `gitbook_space`");
 
         let settings =
             resolve(&GlobalFlags::default(), &env(&[("DOCSYNC_GITBOOK_SPACE", "spcEnv")]), Some(&file)).unwrap();
         assert_eq!(settings.targets.len(), 2, "one gitbook target, the variable's");
         assert_eq!(gitbook(&settings.targets[0]).space, "spcEnv");
 
+        // A GitBook [[target]] without a space takes the run's: it is that
+        // target's, and makes no `gitbook` target besides.
         let file = loaded(
             "[defaults]\ngitbook_space = \"spcDefaults\"\n\n[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\n",
         );
+        let settings = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap();
+        let spaces: Vec<(&str, &str)> =
+            settings.targets.iter().map(|t| (t.name.as_str(), gitbook(t).space.as_str())).collect();
+        assert_eq!(spaces, [("handbook", "spcDefaults")]);
+        let settings =
+            resolve(&GlobalFlags::default(), &env(&[("DOCSYNC_GITBOOK_SPACE", "spcEnv")]), Some(&file)).unwrap();
+        let spaces: Vec<(&str, &str)> =
+            settings.targets.iter().map(|t| (t.name.as_str(), gitbook(t).space.as_str())).collect();
+        assert_eq!(spaces, [("handbook", "spcEnv")]);
+        let file = loaded("[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\n");
         let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
         assert!(
             problems.contains("target \"handbook\": key `gitbook_space`: a GitBook target needs a space"),

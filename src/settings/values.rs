@@ -30,7 +30,11 @@ pub(super) fn split_list(list: &str) -> Vec<String> {
     items.into_iter().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-pub(super) fn parse_bool(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<bool> {
+pub(super) fn parse_bool(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
@@ -41,7 +45,11 @@ pub(super) fn parse_bool(value: &str, source: &str, problems: &mut Vec<BadInput>
     }
 }
 
-pub(super) fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Direction> {
+pub(super) fn parse_direction(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<Direction> {
     match value.trim().to_ascii_lowercase().as_str() {
         "import" => Some(Direction::Import),
         "export" => Some(Direction::Export),
@@ -59,7 +67,11 @@ pub(super) fn parse_direction(value: &str, source: &str, problems: &mut Vec<BadI
     }
 }
 
-pub(super) fn parse_gitbook_edits(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<GitBookEdits> {
+pub(super) fn parse_gitbook_edits(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<GitBookEdits> {
     match value.trim().to_ascii_lowercase().as_str() {
         "refuse" => Some(GitBookEdits::Refuse),
         "export" => Some(GitBookEdits::Export),
@@ -78,7 +90,11 @@ pub(super) fn parse_gitbook_edits(value: &str, source: &str, problems: &mut Vec<
     }
 }
 
-pub(super) fn parse_lint(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<LintMode> {
+pub(super) fn parse_lint(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<LintMode> {
     match value.trim().to_ascii_lowercase().as_str() {
         "error" => Some(LintMode::Error),
         "warn" | "warning" => Some(LintMode::Warn),
@@ -97,7 +113,11 @@ pub(super) fn parse_lint(value: &str, source: &str, problems: &mut Vec<BadInput>
     }
 }
 
-pub(super) fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<usize> {
+pub(super) fn parse_concurrency(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<usize> {
     match value.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Some(n),
         _ => {
@@ -115,7 +135,11 @@ pub(super) fn parse_concurrency(value: &str, source: &str, problems: &mut Vec<Ba
 }
 
 /// A retry count, from 0 to 20.
-pub(super) fn parse_retries(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<u32> {
+pub(super) fn parse_retries(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<u32> {
     match value.parse::<u32>() {
         Ok(n) if n <= 20 => Some(n),
         _ => {
@@ -128,7 +152,11 @@ pub(super) fn parse_retries(value: &str, source: &str, problems: &mut Vec<BadInp
     }
 }
 
-pub(super) fn parse_url(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<Url> {
+pub(super) fn parse_url(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<Url> {
     let shown = crate::secret::redact(value);
     match Url::parse(value.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
@@ -152,7 +180,11 @@ pub(super) fn parse_url(value: &str, source: &str, problems: &mut Vec<BadInput>)
     }
 }
 
-pub(super) fn normalize_directory(value: &str, source: &str, problems: &mut Vec<BadInput>) -> Option<String> {
+pub(super) fn normalize_directory(
+    value: &str,
+    source: impl Into<crate::error::Source>,
+    problems: &mut Vec<BadInput>,
+) -> Option<String> {
     let trimmed = value.trim().trim_start_matches("./").trim_matches('/');
     if trimmed == "." {
         return Some(String::new());

@@ -432,6 +432,31 @@ async fn import_still_running_when_the_wait_ends_fails_the_job() {
     assert_report(&job, "failed", "timed_out");
 }
 
+/// The wait's limit is named by the layer that set it: here the target's
+/// own `wait_timeout`, not `DOCSYNC_WAIT_TIMEOUT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_targets_own_wait_timeout_is_named_when_it_runs_out() {
+    let server = mock_server().await;
+    let timeline = Timeline::new(old_success(), vec![new_operation("running", "importing pages")]);
+    mount_timeline(&server, &timeline).await;
+    let mut job = push_job(&api(&server), &[]);
+    job.env.remove("DOCSYNC_GITBOOK_SPACE");
+    job.repo.write(
+        "docsync.toml",
+        &format!(
+            "[[target]]\nname = \"gitbook\"\nkind = \"gitbook\"\ngitbook_space = \"{SPACE}\"\nwait_timeout = \"1s\"\n"
+        ),
+    );
+    mount_live_before_import(&server, SPACE, &job.base).await;
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(1);
+    run.assert_says(&[
+        "still running after 1s (docsync.toml: line 5, target \"gitbook\", key `wait_timeout`)",
+        "fix: raise docsync.toml: line 5, target \"gitbook\", key `wait_timeout`",
+    ]);
+}
+
 /// GitBook keeps showing the operation that ended before the job: docsync
 /// must not take that old success for the result of its own import.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,3 +32,4 @@ mod redirects;
 mod review_discussions;
 mod review_note;
 mod secrets;
+mod settings_symptoms;

@@ -1073,13 +1073,13 @@ async fn assert_config_error(text: &str, lines: &[usize], key: &str, words: &[&s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_is_named_with_its_line() {
     let text = format!("{VALID_TARGETS}\n[[target]]\nname = \"api\"\nkind = \"gitbook\"\nspace = \"spcApi\"\n");
-    assert_config_error(&text, &[13], "space", &["unknown field"]).await;
+    assert_config_error(&text, &[13], "space", &["not a docsync.toml key"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_in_defaults_is_named_with_its_line() {
     let text = VALID_TARGETS.replace("gitbook_token_env", "gitbook_token_variable");
-    assert_config_error(&text, &[2], "gitbook_token_variable", &["unknown field"]).await;
+    assert_config_error(&text, &[2], "gitbook_token_variable", &["not a docsync.toml key"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

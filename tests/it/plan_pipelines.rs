@@ -1080,7 +1080,7 @@ fn running_outside_a_git_repository_is_refused() {
 fn unknown_key_in_the_config_file_is_refused_with_its_line() {
     let (repo, command) = plan_command(&[], &[]);
     repo.write("docsync.toml", "[[target]]\nname = \"handbook\"\nkind = \"gitbook\"\nspace = \"spcA\"\n");
-    assert_bad_input(command, &["docsync.toml line 4", "space"]);
+    assert_bad_input(command, &["docsync.toml: line 4, key `space`: not a docsync.toml key"]);
 }
 
 #[test]

@@ -26,10 +26,17 @@ struct Need {
     blocking: bool,
 }
 
+/// Whether the token checked under this label is the GitLab API token
+/// (labelled by the variable it came from, `DOCSYNC_GITLAB_TOKEN` or the one
+/// a `gitlab_token_env` key names), not a token GitBook clones with.
+fn is_api_token(settings: &Settings, variable: &str) -> bool {
+    settings.gitlab.token.is_some() && settings.gitlab.token_source == variable
+}
+
 /// What the configured sync needs of a token.
 fn needed_scopes(settings: &Settings, variable: &str) -> Vec<Need> {
     let mut needed = Vec::new();
-    if variable != "DOCSYNC_GITLAB_TOKEN" {
+    if !is_api_token(settings, variable) {
         needed.push(Need { scope: "read_repository", why: "GitBook clones the project with it", blocking: true });
         if exports(settings) {
             needed.push(Need { scope: "write_repository", why: "GitBook pushes exports with it", blocking: true });
@@ -67,7 +74,7 @@ pub(super) async fn check_gitlab_tokens(
 ) {
     let mut tokens: Vec<(String, Secret)> = Vec::new();
     if let Some(token) = &settings.gitlab.token {
-        tokens.push(("DOCSYNC_GITLAB_TOKEN".into(), token.clone()));
+        tokens.push((settings.gitlab.token_source.clone(), token.clone()));
     }
     for target in &settings.targets {
         if let TargetKind::GitBook(gitbook) = &target.kind {
@@ -141,7 +148,7 @@ async fn check_gitlab_token(
 ) {
     let auth = Auth::for_token(token);
     let client = GitLabClient { http, api: project.api.clone(), auth: auth.clone() };
-    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
+    let is_git_token = !is_api_token(settings, variable);
     let Some(user) = check_token_user(&client, project, variable, report).await else { return };
 
     let mut info = None;
@@ -219,7 +226,7 @@ async fn check_project_access(
     variable: &str,
     report: &mut Report,
 ) -> bool {
-    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
+    let is_git_token = !is_api_token(settings, variable);
     match client.project(&project.project).await {
         Ok(_) => {}
         Err(GitLabError::NotFound(_)) => {
@@ -270,7 +277,7 @@ async fn check_role(
     info: Option<&TokenInfo>,
     report: &mut Report,
 ) {
-    let is_git_token = variable != "DOCSYNC_GITLAB_TOKEN";
+    let is_git_token = !is_api_token(settings, variable);
     let user_id = user.map(|u| u.id).or_else(|| info.and_then(|i| i.user_id));
     let shown_user = user.map_or_else(|| "the token's user".to_owned(), |u| u.username.clone());
     match user_id {
