@@ -1,7 +1,8 @@
 //! The text people read, compared as a whole with approved snapshots
 //! (`tests/it/snapshots/it__outputs__*.snap`): `docsync plan`, `docsync
-//! check`, `docsync lint`, and what a merge request pipeline's sync prints
-//! and posts as its merge request note. A fragment assertion misses a line
+//! check`, `docsync lint`, what a merge request pipeline's sync prints and
+//! posts as its merge request note, and what an export's sync prints and
+//! writes into the merge request it opens. A fragment assertion misses a line
 //! that appears, vanishes or moves; a whole-output snapshot does not, so
 //! these are the guard that a restructure changes no output.
 //!
@@ -21,6 +22,8 @@
 
 use crate::common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -28,7 +31,10 @@ use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State};
-use common::{Env, Pipeline, Run, TestRepo, ci_env, mock_server, run_in_background, run_to_end, with};
+use common::{
+    Env, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_accepted, gitbook_state, mock_server,
+    run_in_background, run_to_end, with,
+};
 
 const GITBOOK_TOKEN: &str = "gb_api_OutputsTok3n-Qa7Xe";
 const GIT_TOKEN: &str = "glpat-fake.OutputsGitTok3n-Vb2M";
@@ -446,4 +452,68 @@ async fn sync_of_a_failed_merge_request_preview_posts_its_note() {
     let run = run_async(&history.repo, &env, &["sync"]).await;
 
     assert_output("sync_preview_failed", &report_and_note(&run, &stand_in), &history.commits());
+}
+
+/// A manual export pipeline: GitBook exports to `gitbook-sync`, then docsync
+/// opens the merge request into `main` (`DOCSYNC_EXPORT_MR=true`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_of_an_export_opens_its_merge_request() {
+    let (server, stand_in) = gitlab(gitlab_state()).await;
+    // GitBook's `git/info` shows an older export until docsync's export
+    // request arrives, then that export, finished: the one timeline a
+    // waited-for export needs, which Prism's fixed example cannot give.
+    let exported = Arc::new(AtomicBool::new(false));
+    let shown_exported = Arc::clone(&exported);
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v1/spaces/spcExport/git/info$"))
+        .respond_with(move |_: &wiremock::Request| {
+            let (started, ended) = if shown_exported.load(Ordering::SeqCst) {
+                (NEW_STARTED, "2026-11-22T15:00:20Z")
+            } else {
+                (OLD_STARTED, "2026-11-22T14:00:40Z")
+            };
+            ResponseTemplate::new(200).set_body_json(gitbook_state(Some(serde_json::json!({
+                "state": "success", "direction": "export", "stage": "done", "startedAt": started, "endedAt": ended,
+            }))))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v1/spaces/spcExport/git/export$"))
+        .respond_with(move |_: &wiremock::Request| {
+            exported.store(true, Ordering::SeqCst);
+            gitbook_accepted()
+        })
+        .mount(&server)
+        .await;
+    let history = docs_and_api();
+    let env = ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &history.c2 });
+    let env = with(
+        env,
+        &[
+            ("DOCSYNC_GITBOOK_SPACE", "spcExport"),
+            ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
+            ("DOCSYNC_DIRECTION", "export"),
+            ("DOCSYNC_EXPORT_BRANCH", "gitbook-sync"),
+            ("DOCSYNC_EXPORT_MR", "true"),
+            ("DOCSYNC_WAIT_TIMEOUT", "10s"),
+            ("DOCSYNC_POLL_INTERVAL", "50ms"),
+        ],
+    );
+    let env = project_env(env, &server, &format!("{}/v1", server.uri()));
+
+    let run = run_async(&history.repo, &env, &["sync"]).await;
+
+    let merge_requests = stand_in.with(|state| state.merge_requests.clone());
+    assert_eq!(merge_requests.len(), 1, "one merge request\n{}", run.context());
+    let text = format!(
+        "{}--- merge request !{}: {} → {}\n{}\n\n{}\n",
+        shown(&run),
+        merge_requests[0]["iid"],
+        merge_requests[0]["source_branch"].as_str().unwrap_or_default(),
+        merge_requests[0]["target_branch"].as_str().unwrap_or_default(),
+        merge_requests[0]["title"].as_str().unwrap_or_default(),
+        merge_requests[0]["description"].as_str().unwrap_or_default(),
+    );
+    assert_output("sync_export_merge_request", &text, &[("head", &history.c2)]);
 }
