@@ -1,8 +1,8 @@
-//! docsync's git fetches over HTTP(S) against a real smart-HTTP server:
-//! `git http-backend` behind Python's HTTP server, on 127.0.0.1, plain or
-//! with the test certificate of `tests/fixtures/tls`. The server logs every
-//! request (method, path, `Host`, `Authorization`), so a test can count what
-//! was sent and with which credentials.
+//! docsync's git fetches over HTTP(S) against a real smart-HTTP server
+//! (`common::git_server`): `git http-backend` behind Python's HTTP server,
+//! on 127.0.0.1, plain or with the test certificate of `tests/fixtures/tls`.
+//! The server logs every request (method, path, `Host`, `Authorization`), so
+//! a test can count what was sent and with which credentials.
 //!
 //! A host that is not loopback is reached through `HTTP_PROXY`: docsync
 //! sees `http://gitlab.example.com/…`, a plain-http host elsewhere, while
@@ -10,177 +10,14 @@
 //! proxy requests as it answers any other). Nothing in docsync knows it is
 //! under test.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
-
+use crate::common::git_server::{GitServer, Options, Seen, Tls};
 use crate::common::{self, Env, Pipeline, TestRepo, ci_env, manifest_dir, with};
 
 const JOB_TOKEN: &str = "jobtok-transport-0001";
-
-/// The smart-HTTP server. Arguments: the project root, the request log,
-/// `cert:key` or `-` (plain http), `user:password` the server requires or
-/// `-`, and `redirect` (git-upload-pack's POST answers 301 within the same
-/// origin, as a server that moved the repository does) or `-`.
-const GIT_SERVER: &str = r#"
-import base64, http.server, json, os, ssl, subprocess, sys, urllib.parse
-
-root, log, tls, auth, mode = sys.argv[1:6]
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def answer(self, status, headers, payload):
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def backend(self):
-        # A proxy request names the whole URL; its path is what counts.
-        url = urllib.parse.urlsplit(self.path)
-        body = b""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                body += self.rfile.read(size)
-                self.rfile.readline()
-        else:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        authorization = self.headers.get("Authorization")
-        with open(log, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": url.path, "host": self.headers.get("Host"),
-                                "authorization": authorization}) + "\n")
-        if auth != "-" and authorization != "Basic " + base64.b64encode(auth.encode()).decode():
-            return self.answer(401, [("WWW-Authenticate", 'Basic realm="git"')], b"HTTP Basic: Access denied\n")
-        if mode == "redirect" and self.command == "POST" and not url.path.startswith("/moved/"):
-            return self.answer(301, [("Location", "/moved" + url.path)], b"")
-        path = url.path[len("/moved"):] if url.path.startswith("/moved/") else url.path
-        env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1",
-                   REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=url.query,
-                   CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)),
-                   HTTP_GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
-        output = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = output.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode().split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.split()[0])
-            elif key:
-                headers.append((key, value.strip()))
-        self.answer(status, headers, payload)
-
-    do_GET = backend
-    do_POST = backend
-
-    def log_message(self, format, *args):
-        pass
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-if tls != "-":
-    certificate, key = tls.split(":")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
-/// How the server behaves.
-#[derive(Default)]
-pub(crate) struct Options {
-    tls: bool,
-    /// `user:password` the server requires.
-    auth: Option<&'static str>,
-    redirect: bool,
-}
-
-/// The server, stopped when dropped.
-pub(crate) struct GitServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    scheme: &'static str,
-}
-
-/// One request the server received.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    host: String,
-    authorization: Option<String>,
-}
-
-impl GitServer {
-    /// Serves the repositories under `root` (the test's temporary directory).
-    pub(crate) fn start(root: &Path, options: Options) -> GitServer {
-        let log = root.join(format!("git-server-{}.log", common::free_port()));
-        let tls = if options.tls {
-            let dir = manifest_dir().join("tests/fixtures/tls");
-            format!("{}:{}", dir.join("server.pem").display(), dir.join("server.key").display())
-        } else {
-            "-".to_owned()
-        };
-        let mut child = Command::new("python3")
-            .args(["-c", GIT_SERVER])
-            .arg(root)
-            .arg(&log)
-            .arg(tls)
-            .arg(options.auth.unwrap_or("-"))
-            .arg(if options.redirect { "redirect" } else { "-" })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3 for the git server: {e}"));
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("the server's stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("read the server's port");
-        let port = line.trim().parse().unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("the git server did not start (printed {line:?})")
-        });
-        GitServer { child, port, log, scheme: if options.tls { "https" } else { "http" } }
-    }
-
-    /// The URL of repository `name` on 127.0.0.1, with `userinfo` (`user:password@`).
-    pub(crate) fn url(&self, userinfo: &str, name: &str) -> String {
-        format!("{}://{userinfo}127.0.0.1:{}/{name}", self.scheme, self.port)
-    }
-
-    fn requests(&self) -> Vec<Seen> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines()
-            .map(|line| {
-                let json: Value = serde_json::from_str(line).expect("a JSON log line");
-                let text = |key: &str| json[key].as_str().map(str::to_owned);
-                Seen {
-                    method: text("method").unwrap_or_default(),
-                    path: text("path").unwrap_or_default(),
-                    host: text("host").unwrap_or_default(),
-                    authorization: text("authorization"),
-                }
-            })
-            .collect()
-    }
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An origin with 30 commits of docs; the base of the push is 5 commits back.
 fn origin_with_history() -> TestRepo {
@@ -326,7 +163,7 @@ fn a_redirect_of_git_upload_pack_is_named() {
 #[test]
 fn an_untrusted_certificate_on_a_git_fetch_is_bad_configuration() {
     let origin = origin_with_history();
-    let server = GitServer::start(origin.root(), Options { tls: true, ..Default::default() });
+    let server = GitServer::start(origin.root(), Options { tls: Some(Tls::fixture()), ..Default::default() });
     let shallow = shallow(&origin);
     let env = push_env(&origin, &server.url("", "repo"));
 

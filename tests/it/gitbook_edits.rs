@@ -214,8 +214,6 @@ fn job(api: &str, pipeline: &str, extra: &[(&str, &str)]) -> Job {
         }
         source => ci_env(Pipeline::Manual { source, branch: "main", sha: &head }),
     };
-    let artifacts = repo.outside_dir("artifacts");
-    let report = artifacts.join("docsync.env");
     for (key, value) in [
         ("DOCSYNC_GITBOOK_SPACE", SPACE),
         ("DOCSYNC_GITBOOK_TOKEN", TOKEN),
@@ -223,19 +221,14 @@ fn job(api: &str, pipeline: &str, extra: &[(&str, &str)]) -> Job {
         ("DOCSYNC_GITBOOK_API_URL", api),
         ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
         ("DOCSYNC_WAIT_TIMEOUT", "10s"),
-        ("DOCSYNC_POLL_INTERVAL", "50ms"),
-        ("DOCSYNC_RETRIES", "0"),
-        ("DOCSYNC_RETRY_DELAY", "50ms"),
-        ("DOCSYNC_HTTP_TIMEOUT", "5s"),
     ] {
         env.insert(key.to_owned(), value.to_owned());
     }
-    env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
-    env.insert("DOCSYNC_REPORT_JSON".to_owned(), artifacts.join("docsync.json").display().to_string());
+    let mut job = Job::new(repo, env, base, head);
     for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
+        job.set(key, value);
     }
-    Job { repo, env, report, base, head }
+    job
 }
 
 fn api(server: &MockServer) -> String {
@@ -725,7 +718,7 @@ async fn a_space_that_cannot_be_read_is_not_imported_on_a_guess() {
 /// ancestor, and imports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_commit_the_shallow_clone_lacks_is_fetched_over_http() {
-    use crate::git_transport::{GitServer, Options};
+    use crate::common::git_server::{GitServer, Options};
     let origin = TestRepo::new();
     origin.write("docs/README.md", "# Docs\n");
     let live = origin.commit("Docs");

@@ -51,8 +51,6 @@ fn push_job(api: &str, extra: &[(&str, &str)]) -> Job {
     repo.write("docs/new-page.md", "# New page\n");
     repo.write("src/main.rs", "fn main() { println!(\"hi\"); }\n");
     let head = repo.commit("Document the new feature");
-    let artifacts = repo.outside_dir("artifacts");
-    let report = artifacts.join("docsync.env");
     let mut env = ci_env(Pipeline::Push { branch: "main", before: &base, sha: &head });
     for (key, value) in [
         ("DOCSYNC_GITBOOK_SPACE", SPACE),
@@ -62,19 +60,14 @@ fn push_job(api: &str, extra: &[(&str, &str)]) -> Job {
         ("DOCSYNC_PROJECT_DIRECTORY", "docs"),
         ("DOCSYNC_WAIT", "true"),
         ("DOCSYNC_WAIT_TIMEOUT", "10s"),
-        ("DOCSYNC_POLL_INTERVAL", "50ms"),
-        ("DOCSYNC_RETRIES", "0"),
-        ("DOCSYNC_RETRY_DELAY", "50ms"),
-        ("DOCSYNC_HTTP_TIMEOUT", "5s"),
     ] {
         env.insert(key.to_owned(), value.to_owned());
     }
-    env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
-    env.insert("DOCSYNC_REPORT_JSON".to_owned(), artifacts.join("docsync.json").display().to_string());
+    let mut job = Job::new(repo, env, base, head);
     for (key, value) in extra {
-        env.insert((*key).to_owned(), (*value).to_owned());
+        job.set(key, value);
     }
-    Job { repo, env, report, base, head }
+    job
 }
 
 /// An assertion only this suite makes, kept here as an extension of the

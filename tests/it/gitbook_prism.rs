@@ -17,7 +17,6 @@ use crate::common;
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -34,13 +33,7 @@ const GIT_TOKEN: &str = "gittok-prism-conformance";
 /// One Prism on the published spec for the whole test binary. A failed start
 /// is not cached: every test that needs it reports the failure itself.
 fn prism() -> &'static Prism {
-    static PRISM: OnceLock<Prism> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    if let Some(prism) = PRISM.get() {
-        return prism;
-    }
-    let _guard = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    PRISM.get_or_init(|| Prism::start(&gitbook_spec()))
+    common::prism::shared()
 }
 
 // ---------------------------------------------------------------------------

@@ -10,11 +10,9 @@
 
 use crate::common;
 
-use std::sync::{Mutex, OnceLock};
-
 use serde_json::Value;
 
-use common::prism::{Prism, gitbook_spec};
+use common::prism::Prism;
 use common::{Env, Pipeline, Run, TestRepo, ci_env, findings, lint, run_to_end, with};
 
 const GITBOOK_YAML: &str =
@@ -583,13 +581,7 @@ fn a_bad_lint_mode_is_bad_input() {
 // `sync` against Prism
 
 fn prism() -> &'static Prism {
-    static PRISM: OnceLock<Prism> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    if let Some(prism) = PRISM.get() {
-        return prism;
-    }
-    let _guard = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    PRISM.get_or_init(|| Prism::start(&gitbook_spec()))
+    common::prism::shared()
 }
 
 /// A push whose commit adds a broken link, as a sync job sees it.

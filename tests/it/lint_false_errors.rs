@@ -8,12 +8,11 @@
 
 use crate::common;
 
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use common::prism::{Prism, gitbook_spec};
+use common::prism::Prism;
 use common::{Env, Pipeline, Run, TestRepo, ci_env, findings, run_to_end, with};
 
 const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n";
@@ -212,13 +211,7 @@ fn a_directory_name_that_is_not_utf8_is_a_warning_quoted_as_git_quotes_it() {
 }
 
 fn prism() -> &'static Prism {
-    static PRISM: OnceLock<Prism> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    if let Some(prism) = PRISM.get() {
-        return prism;
-    }
-    let _guard = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    PRISM.get_or_init(|| Prism::start(&gitbook_spec()))
+    common::prism::shared()
 }
 
 fn push_env(space: &str, before: &str, head: &str, prism: &Prism) -> Env {

@@ -25,6 +25,7 @@ mod lint_false_errors;
 mod lint_new_findings;
 mod lint_rules;
 mod monorepo;
+mod outputs;
 mod packaging;
 mod plan_pipelines;
 mod properties;

@@ -133,7 +133,6 @@ fn monorepo_push(config_text: &str, changed: &[&str]) -> Job {
         repo.write(file, &format!("# {file}\n\nRevised.\n"));
     }
     let head = repo.commit("Revise some documentation");
-    let report = repo.outside_dir("artifacts").join("docsync.env");
     let mut env = ci_env(Pipeline::Push { branch: "main", before: &base, sha: &head });
     for (key, value) in [
         ("GITBOOK_TOKEN", GITBOOK_TOKEN),
@@ -141,16 +140,10 @@ fn monorepo_push(config_text: &str, changed: &[&str]) -> Job {
         ("DOT_API_SECRET", DOT_API_SECRET),
         ("DOT_HANDBOOK_SECRET", DOT_HANDBOOK_SECRET),
         ("DOCSYNC_WAIT_TIMEOUT", "20s"),
-        ("DOCSYNC_POLL_INTERVAL", "50ms"),
-        ("DOCSYNC_RETRIES", "0"),
-        ("DOCSYNC_RETRY_DELAY", "50ms"),
-        ("DOCSYNC_HTTP_TIMEOUT", "5s"),
     ] {
         env.insert(key.to_owned(), value.to_owned());
     }
-    env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
-    env.insert("DOCSYNC_REPORT_JSON".to_owned(), report.with_file_name("docsync.json").display().to_string());
-    Job { repo, env, report, base, head }
+    Job::new(repo, env, base, head)
 }
 
 /// Runs the binary off the async runtime, so the mock servers keep serving.

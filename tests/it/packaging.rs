@@ -26,12 +26,13 @@ use crate::common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::git_server::{GitServer, Options, Tls};
 use common::{TestRepo, describe, manifest_dir, read_project_file};
 
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
@@ -328,97 +329,6 @@ fn static_binary_plans_as_another_user_than_the_checkout_owner() {
     assert_plan(&output, &repo);
 }
 
-/// A git smart-HTTP server over TLS on 127.0.0.1: `git http-backend` behind
-/// Python's HTTP server, answering HTTP/1.1 with a length (as libgit2's
-/// client expects). Argument: the project root, the certificate, the key.
-const HTTPS_GIT_SERVER: &str = r#"
-import http.server, os, ssl, subprocess, sys, urllib.parse
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def backend(self):
-        url = urllib.parse.urlsplit(self.path)
-        body = b""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                body += self.rfile.read(size)
-                self.rfile.readline()
-        else:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        env = dict(os.environ, GIT_PROJECT_ROOT=sys.argv[1], GIT_HTTP_EXPORT_ALL="1",
-                   REQUEST_METHOD=self.command, PATH_INFO=url.path, QUERY_STRING=url.query,
-                   CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)),
-                   HTTP_GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
-        output = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = output.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode().split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.split()[0])
-            elif key:
-                headers.append((key, value.strip()))
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = backend
-    do_POST = backend
-
-    def log_message(self, format, *args):
-        sys.stderr.write(format % args + "\n")
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(sys.argv[2], sys.argv[3])
-server.socket = context.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
-/// The server above, stopped when dropped.
-struct HttpsGitServer {
-    child: Child,
-    port: u16,
-}
-
-impl HttpsGitServer {
-    fn start(project_root: &Path, certificate: &Path, key: &Path) -> HttpsGitServer {
-        let mut child = Command::new("python3")
-            .args(["-c", HTTPS_GIT_SERVER])
-            .arg(project_root)
-            .arg(certificate)
-            .arg(key)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3 for the HTTPS git server: {e}"));
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("the server's stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("read the server's port");
-        let port = line.trim().parse().unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("the HTTPS git server did not start (printed {line:?})")
-        });
-        HttpsGitServer { child, port }
-    }
-}
-
-impl Drop for HttpsGitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A test CA and a server certificate for 127.0.0.1 that it signed:
 /// `(CA certificate, server certificate, server key)`. rustls, like browsers,
 /// refuses a CA certificate presented as a server's own.
@@ -524,7 +434,7 @@ struct ShallowOverHttps {
     head: String,
     url: String,
     ca: PathBuf,
-    _server: HttpsGitServer,
+    _server: GitServer,
 }
 
 impl ShallowOverHttps {
@@ -542,8 +452,8 @@ impl ShallowOverHttps {
             origin.clone_shallow(clone, 1);
         }
         let (ca, certificate, key) = test_certificates(&origin.outside_dir("tls"));
-        let server = HttpsGitServer::start(&served, &certificate, &key);
-        let url = format!("https://127.0.0.1:{}/project.git", server.port);
+        let server = GitServer::start(&served, Options { tls: Some(Tls { certificate, key }), ..Default::default() });
+        let url = server.url("", "project.git");
         ShallowOverHttps { origin, before, head, url, ca, _server: server }
     }
 

@@ -27,6 +27,7 @@ use std::process::Output;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+pub mod git_server;
 pub mod prism;
 
 use assert_cmd::Command;
@@ -423,7 +424,29 @@ pub struct Job {
     pub head: String,
 }
 
+/// Quick polls and retries, so a job that meets a fault ends within
+/// moments: the tests count requests and never wait on the clock.
+pub const QUICK_RETRIES: [(&str, &str); 4] = [
+    ("DOCSYNC_POLL_INTERVAL", "50ms"),
+    ("DOCSYNC_RETRIES", "0"),
+    ("DOCSYNC_RETRY_DELAY", "50ms"),
+    ("DOCSYNC_HTTP_TIMEOUT", "5s"),
+];
+
 impl Job {
+    /// The job over `base..head` of `repo`: the variables `env` plus
+    /// [`QUICK_RETRIES`], its dotenv and JSON reports (`DOCSYNC_REPORT`,
+    /// `DOCSYNC_REPORT_JSON`) in an `artifacts` folder beside the repository.
+    /// Set the test's own variables afterwards, to replace any of these.
+    pub fn new(repo: TestRepo, env: Env, base: String, head: String) -> Job {
+        let artifacts = repo.outside_dir("artifacts");
+        let report = artifacts.join("docsync.env");
+        let mut env = with(env, &QUICK_RETRIES);
+        env.insert("DOCSYNC_REPORT".to_owned(), report.display().to_string());
+        env.insert("DOCSYNC_REPORT_JSON".to_owned(), artifacts.join("docsync.json").display().to_string());
+        Job { repo, env, report, base, head }
+    }
+
     /// Sets one of the job's variables.
     pub fn set(&mut self, key: &str, value: &str) {
         self.env.insert(key.to_owned(), value.to_owned());

@@ -146,3 +146,16 @@ impl Drop for Prism {
         let _ = self.watchdog.wait();
     }
 }
+
+/// One Prism on [`gitbook_spec`] for the whole test binary, started by the
+/// first test that asks: each start costs seconds of CPU. A failed start is
+/// not cached, so every test that needs it reports the failure itself.
+pub fn shared() -> &'static Prism {
+    static PRISM: std::sync::OnceLock<Prism> = std::sync::OnceLock::new();
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Some(prism) = PRISM.get() {
+        return prism;
+    }
+    let _guard = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    PRISM.get_or_init(|| Prism::start(&gitbook_spec()))
+}
