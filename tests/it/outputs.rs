@@ -61,6 +61,9 @@ fn assert_output(name: &str, text: &str, commits: &[(&str, &str)]) {
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
     // The clock at a GitLab collapsible section's start and end, in the log.
     settings.add_filter(r"section_(start|end):\d+:", "section_$1:[TIME]:");
+    // How long a preview took, in the merge request note's table and
+    // headings: a tenth of a second more on a loaded machine.
+    settings.add_filter(r"(\| |in )\d+\.\d s\b", "$1[ELAPSED]");
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
@@ -400,6 +403,20 @@ fn preview_env(history: &History, server: &MockServer, gitbook_api: &str) -> Env
     project_env(env, server, gitbook_api)
 }
 
+/// The stand-in's GitLab with merge request !7 from the history's base to
+/// its head, as GitLab holds it for a merge request pipeline (the diff
+/// threads read its `diff_refs` and diff; no finding here needs a line).
+fn merge_request_state(history: &History) -> State {
+    let mut state = gitlab_state();
+    let author = gitlab_fixture("user_project_bot.json");
+    let changed = serde_json::json!({
+        "old_path": "docs/guide.md", "new_path": "docs/guide.md", "diff": "",
+        "new_file": false, "renamed_file": false, "deleted_file": false,
+    });
+    state.add_merge_request(7, &author, &history.c1, &history.c2, vec![changed]);
+    state
+}
+
 /// The bodies of the notes on !7, oldest first.
 fn notes(stand_in: &StandIn) -> Vec<String> {
     stand_in.with(|state| {
@@ -423,8 +440,8 @@ fn report_and_note(run: &Run, stand_in: &StandIn) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_of_a_merge_request_preview_posts_its_note() {
     let prism = common::prism::shared();
-    let (server, stand_in) = gitlab(gitlab_state()).await;
     let history = docs_and_api();
+    let (server, stand_in) = gitlab(merge_request_state(&history)).await;
     let env = preview_env(&history, &server, &prism.api_url());
 
     let run = run_async(&history.repo, &env, &["sync"]).await;
@@ -434,7 +451,8 @@ async fn sync_of_a_merge_request_preview_posts_its_note() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_of_a_failed_merge_request_preview_posts_its_note() {
-    let (server, stand_in) = gitlab(gitlab_state()).await;
+    let history = docs_and_api();
+    let (server, stand_in) = gitlab(merge_request_state(&history)).await;
     // GitBook refuses the import, as it does a space whose Git Sync is
     // not set up: a fault Prism cannot be made to answer.
     Mock::given(method("POST"))
@@ -444,7 +462,6 @@ async fn sync_of_a_failed_merge_request_preview_posts_its_note() {
         })))
         .mount(&server)
         .await;
-    let history = docs_and_api();
     // The space's live revision, read for the note, holds the base.
     common::mount_live_before_import(&server, "spcPreview", &history.c1).await;
     let env = preview_env(&history, &server, &format!("{}/v1", server.uri()));
