@@ -229,11 +229,18 @@ fn link_path(old: &str, dir: &str, page: &str) -> String {
     if old.starts_with("./") && !encoded.starts_with("../") { format!("./{encoded}") } else { encoded }
 }
 
-/// The line with each occurrence of the link's path that stands as a link
+/// The text with each occurrence of the link's path on the line that stands as a link
 /// destination (after `(`, `<`, a quote or `=`; before `)`, `>`, a quote,
 /// `#`, `?` or a space) replaced; `None` when there is none.
+/// A `{% content-ref %}` block's line stands for the block: the link
+/// GitBook writes inside it is the same reference, rewritten with it.
 fn rewrite_line(text: &str, line: usize, rewrite: &LinkRewrite) -> Option<String> {
-    let (start, end) = line_span(text, line)?;
+    let (start, mut end) = line_span(text, line)?;
+    if text[start..end].contains("{% content-ref")
+        && let Some(close) = text[end..].find("{% endcontent-ref")
+    {
+        end += close;
+    }
     let original = &text[start..end];
     let mut fixed = String::with_capacity(original.len());
     let mut rest = original;
@@ -610,6 +617,10 @@ mod tests {
                 ("docs/SUMMARY.md", "* [Home](README.md)\n* [Old](guides/old.md)\n"),
                 ("docs/guides/new one.md", "# New\n"),
                 ("docs/other/page.md", "<a href=\"../guides/old.md\">x</a>\n"),
+                (
+                    "docs/ref.md",
+                    "# Ref\n\n{% content-ref url=\"guides/old.md\" %}\n[old.md](guides/old.md)\n{% endcontent-ref %}\n\n[again](guides/old.md)\n",
+                ),
             ],
             &[("docs/guides/old.md", "docs/guides/new one.md")],
         );
@@ -618,10 +629,16 @@ mod tests {
             "# Home\n\nSee [old](guides/new%20one.md#part) and [again](./guides/new%20one.md), not guides/old.md.\n"
         );
         // The summary entry follows the page: no second entry for it.
-        // …and the page without a heading is listed by its file name.
+        // …a page beside the readme goes after it, and the page without a
+        // heading is listed by its file name.
         assert_eq!(
             after(&plan, "docs/SUMMARY.md"),
-            "* [Home](README.md)\n* [Old](guides/new%20one.md)\n* [page](other/page.md)\n"
+            "* [Home](README.md)\n* [Ref](ref.md)\n* [Old](guides/new%20one.md)\n* [page](other/page.md)\n"
+        );
+        // A content-ref block and the link inside it are one reference.
+        assert_eq!(
+            after(&plan, "docs/ref.md"),
+            "# Ref\n\n{% content-ref url=\"guides/new%20one.md\" %}\n[old.md](guides/new%20one.md)\n{% endcontent-ref %}\n\n[again](guides/new%20one.md)\n"
         );
         assert_eq!(after(&plan, "docs/other/page.md"), "<a href=\"../guides/new%20one.md\">x</a>\n");
     }
