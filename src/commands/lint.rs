@@ -153,6 +153,11 @@ fn fix(
         log::result(&crate::output::report::shown(&text, Format::Text)).context("while writing the result")?;
         return Ok((report, Exit::Ok));
     }
+    // Every file is checked before the first is written: a refusal leaves
+    // the tree as it was.
+    for path in fixes.files.keys() {
+        tree.checked(path)?;
+    }
     for (path, change) in &fixes.files {
         tree.write(path, &change.after).map_err(LocalFailure::wrap(format!("while writing the fix of {path}")))?;
     }

@@ -9,6 +9,8 @@
 use crate::common;
 use crate::lint::{CHILD, GITBOOK_YAML, GUIDE, SITE_FILE, SUMMARY, clean_space, gitbook_target};
 
+use std::os::unix::fs::PermissionsExt as _;
+
 use common::{Env, Run, TestRepo, findings, lint, run_to_end};
 
 /// `docsync lint --fix` (text) with the GitBook target and `extra`
@@ -76,6 +78,8 @@ fn a_renamed_page_gets_its_redirect_and_the_links_to_it_follow() {
     // Only the link targets change: the content-ref's text stays child.md.
     assert_eq!(read(&repo, "docs/guide.md"), GUIDE.replace("guide/child.md", "guide/kid.md"));
     assert_eq!(read(&repo, "docs/guide/kid.md"), CHILD);
+    // Written in place: no temporary file is left beside them.
+    assert_eq!(status(&repo), " M docs/.gitbook.yaml\n M docs/SUMMARY.md\n M docs/guide.md");
     for line in [
         "--- a/docs/.gitbook.yaml",
         "+++ b/docs/.gitbook.yaml",
@@ -108,9 +112,13 @@ fn pages_missing_from_the_summary_go_under_their_folder_s_entry_or_at_the_end() 
     repo.write("docs/guide/grandchild.md", "---\ndescription: Deeper\n---\n\n# Grandchild\n");
     repo.write("docs/extra/page.md", "# Extra page\n");
     repo.commit("Add two pages");
+    let summary = repo.path.join("docs/SUMMARY.md");
+    std::fs::set_permissions(&summary, std::fs::Permissions::from_mode(0o640)).expect("chmod");
 
     let run = lint_fix(&repo, &gitbook_target(), &[]);
     run.assert_code(0);
+    let mode = std::fs::metadata(&summary).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the rewritten file keeps its permissions");
     let expected = SUMMARY.replace(
         "  * [Child](guide/child.md \"Child page\")\n",
         "  * [Child](guide/child.md \"Child page\")\n  * [Grandchild](guide/grandchild.md)\n",
