@@ -84,6 +84,9 @@ pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &
             refuse_symlinks(&root, &target.paths.directory, &source)?;
         }
     }
+    if flags.fix && !flags.worktree {
+        refuse_another_checkout(&gathered.repo, &plan, "--fix")?;
+    }
     let report = lint_head(&gathered.repo, &plan, &targets, worktree)?;
     if flags.fix {
         let (report, exit) = fix(settings, &gathered.repo, &plan, &targets, report, flags)?;
@@ -287,19 +290,7 @@ pub(super) fn lint_head(
     // With --worktree, what is uncommitted or untracked is part of the
     // range: CI will see it once committed.
     let (snapshot, range) = if worktree {
-        let checked_out = repo.resolve_commit("HEAD")?;
-        if checked_out.as_deref() != Some(plan.range.head.as_str()) {
-            return Err(BadInput::new(
-                "--worktree",
-                format!(
-                    "the working tree is a checkout of {}, not of the range's head {}",
-                    checked_out.as_deref().map_or("nothing", range::short),
-                    range::short(&plan.range.head)
-                ),
-                "drop --to (or DOCSYNC_TO), or check out the range's head first",
-            )
-            .into());
-        }
+        refuse_another_checkout(repo, plan, "--worktree")?;
         let status = repo.worktree_status()?;
         let snapshot = lint::read_files(repo, lint::Source::Worktree(&status.ignored), &directories);
         let changes = worktree::carry_on(plan.changes.clone(), status.changes);
@@ -344,6 +335,25 @@ pub(super) fn lint_head(
         report.new_errors().count()
     );
     Ok(report)
+}
+
+/// The working tree is read as the range's head: a checkout of another
+/// commit is refused, naming the flag that asked for the working tree.
+fn refuse_another_checkout(repo: &Repo, plan: &SyncPlan, flag: &str) -> Result<()> {
+    let checked_out = repo.resolve_commit("HEAD")?;
+    if checked_out.as_deref() == Some(plan.range.head.as_str()) {
+        return Ok(());
+    }
+    Err(BadInput::new(
+        flag,
+        format!(
+            "the working tree is a checkout of {}, not of the range's head {}",
+            checked_out.as_deref().map_or("nothing", range::short),
+            range::short(&plan.range.head)
+        ),
+        "drop --to (or DOCSYNC_TO), or check out the range's head first",
+    )
+    .into())
 }
 
 /// The range's base, when its findings can be read: a range with a base

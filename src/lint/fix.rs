@@ -24,6 +24,7 @@ use super::pages::{Destination, classify};
 use super::snapshot;
 use super::summary;
 use super::{Finding, Rule};
+use crate::git::diff::quoted_path;
 
 /// The characters a rewritten link path percent-encodes: those that would
 /// end or change a Markdown link destination or an HTML attribute.
@@ -65,9 +66,11 @@ impl FixPlan {
         let mut out = String::new();
         for (path, change) in &self.files {
             let before = change.before.as_deref().unwrap_or("");
-            let old_header = if change.before.is_some() { format!("a/{path}") } else { "/dev/null".to_owned() };
+            // A control character in a name would start a line of its own.
+            let header = |side: &str| quoted_path(&format!("{side}/{path}")).into_owned();
+            let old_header = if change.before.is_some() { header("a") } else { "/dev/null".to_owned() };
             let diff = similar::TextDiff::from_lines(before, &change.after);
-            let _ = write!(out, "{}", diff.unified_diff().context_radius(3).header(&old_header, &format!("b/{path}")));
+            let _ = write!(out, "{}", diff.unified_diff().context_radius(3).header(&old_header, &header("b")));
         }
         out
     }
@@ -111,7 +114,9 @@ pub fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn
             }
             None => notes.push(format!(
                 "{}:{}: link `{}` not rewritten: it is not written so on that line",
-                finding.path, finding.line, rewrite.old
+                quoted_path(&finding.path),
+                finding.line,
+                rewrite.old.escape_debug()
             )),
         }
     }
@@ -129,7 +134,9 @@ pub fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn
             let (fixed, at_end) = add_summary_entry(&summary_path, &text, &page, &title, &destination);
             if at_end {
                 notes.push(format!(
-                    "{summary_path}: {page} added at the end: no entry of its folder or of a page beside it"
+                    "{}: {} added at the end: no entry of its folder or of a page beside it",
+                    quoted_path(&summary_path),
+                    quoted_path(&page)
                 ));
             }
             text = fixed;
@@ -139,6 +146,10 @@ pub fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn
     let mut redirects: BTreeMap<String, (RedirectsAt, Vec<String>)> = BTreeMap::new();
     for finding in findings.iter().filter(|f| f.rule == Rule::MovedWithoutRedirect && renames.contains_key(&f.path)) {
         let Some((config, at, entry)) = finding.fix.as_deref().and_then(redirect_suggested) else { continue };
+        // A page moved out of the space has no target inside it to name.
+        if entry.contains("<the page that replaces it>") {
+            continue;
+        }
         let (_, list) = redirects.entry(config).or_insert((at, Vec::new()));
         if !list.contains(&entry) {
             list.push(entry);
@@ -149,7 +160,8 @@ pub fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn
         match add_redirects(before.as_deref(), &at, &entries) {
             Some(after) => texts.set(&config, after),
             None => notes.push(format!(
-                "{config}: redirects not added: its `redirects:` value is not a mapping written on one line; add {} by hand",
+                "{}: redirects not added: its `redirects:` value is not a mapping written on one line; add {} by hand",
+                quoted_path(&config),
                 entries.join(", ")
             )),
         }
@@ -602,6 +614,9 @@ mod tests {
         assert_eq!(after(&inline, "docs/.gitbook.yaml"), "redirects: {a: b.md, old: new.md} # kept\n");
         let created =
             fixed(&[("docs/README.md", "# Home\n"), ("docs/new.md", "# New\n")], &[("docs/old.md", "docs/new.md")]);
+        let moved_out =
+            fixed(&[("docs/README.md", "# Home\n"), ("site/new.md", "# New\n")], &[("docs/old.md", "site/new.md")]);
+        assert!(moved_out.is_empty(), "a page moved out of the space has no redirect to write: {moved_out:?}");
         let change = &created.files["docs/.gitbook.yaml"];
         assert_eq!((change.before.as_deref(), change.after.as_str()), (None, "redirects:\n  old: new.md\n"));
     }

@@ -257,3 +257,18 @@ fn fix_refuses_the_json_format() {
     assert!(run.stderr.contains("--fix") && run.stderr.contains("unified diff"), "{}", run.context());
     assert_eq!(status(&repo), "");
 }
+
+#[test]
+fn fix_on_a_checkout_of_another_commit_names_fix() {
+    let repo = space_with_a_renamed_page();
+    let head = repo.head();
+    repo.checkout("HEAD~1");
+    let run = lint_fix(&repo, &gitbook_target(), &["--to", &head]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("--fix") && run.stderr.contains("the working tree is a checkout of"),
+        "the refusal names --fix, the flag given\n{}",
+        run.context()
+    );
+    assert_eq!(status(&repo), "");
+}
