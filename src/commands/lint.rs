@@ -89,8 +89,8 @@ pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &
     }
     let report = lint_head(&gathered.repo, &plan, &targets, worktree)?;
     if flags.fix {
-        let (report, exit) = fix(settings, &gathered.repo, &plan, &targets, report, flags)?;
-        return Ok(exit.worst(lint_exit(&report, flags)).worst(write_code_quality(settings, &report)));
+        let report = fix(settings, &gathered.repo, &plan, &targets, report, flags)?;
+        return Ok(lint_exit(&report, flags).worst(write_code_quality(settings, &report)));
     }
     let text = match settings.format {
         Format::Text => lint::report::text(&report),
@@ -109,7 +109,8 @@ fn lint_exit(report: &LintReport, flags: LintFlags) -> Exit {
 
 /// `--fix`: the fixes of `report`'s findings written into the working tree
 /// (printed only with `--dry-run`) as a unified diff, then the pre-flight
-/// of the fixed tree; returns that report, by which `lint` exits.
+/// of the fixed tree; returns that report (with `--dry-run`, `report`), by
+/// which `lint` exits.
 fn fix(
     settings: &Settings,
     repo: &Repo,
@@ -117,7 +118,7 @@ fn fix(
     targets: &[LintTarget<'_>],
     report: LintReport,
     flags: LintFlags,
-) -> Result<(LintReport, Exit)> {
+) -> Result<LintReport> {
     let root = repo.workdir().context("the repository has no working tree")?;
     let status = repo.worktree_status()?;
     let uncommitted: HashSet<String> =
@@ -154,7 +155,7 @@ fn fix(
     if settings.dry_run {
         tracing::info!("--dry-run: the fixes are printed, not written");
         log::result(&crate::output::report::shown(&text, Format::Text)).context("while writing the result")?;
-        return Ok((report, Exit::Ok));
+        return Ok(report);
     }
     // Every file is checked before the first is written: a refusal leaves
     // the tree as it was.
@@ -162,7 +163,8 @@ fn fix(
         tree.checked(path)?;
     }
     for (path, change) in &fixes.files {
-        tree.write(path, &change.after).map_err(LocalFailure::wrap(format!("while writing the fix of {path}")))?;
+        tree.write(path, &change.after)
+            .map_err(LocalFailure::wrap(format!("while writing the fix of {}", crate::git::diff::quoted_path(path))))?;
     }
     if !fixes.is_empty() {
         tracing::info!("--fix changed {} file(s); checking the fixed tree", fixes.files.len());
@@ -170,7 +172,7 @@ fn fix(
     let report = if fixes.is_empty() { report } else { lint_head(repo, plan, targets, true)? };
     text.push_str(&lint::report::text(&report));
     log::result(&crate::output::report::shown(&text, Format::Text)).context("while writing the result")?;
-    Ok((report, Exit::Ok))
+    Ok(report)
 }
 
 /// The files `--fix` reads and writes: inside a target's directory, never
