@@ -8,6 +8,7 @@
 //! finding is new when the base lacked it) → [`report`] (text, JSON, GitLab
 //! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
+pub mod fix;
 mod gitbook_config;
 pub mod outline;
 mod pages;

@@ -60,6 +60,13 @@ pub struct LintFlags {
     /// Exit 1 for any error, not only errors new in the range.
     #[arg(long)]
     pub strict: bool,
+    /// Write the mechanical fixes into the working tree and print them as a
+    /// unified diff (with --dry-run: print only); then lint the fixed tree.
+    #[arg(long)]
+    pub fix: bool,
+    /// Let --fix change files that have uncommitted changes.
+    #[arg(long, requires = "fix")]
+    pub allow_dirty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

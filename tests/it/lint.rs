@@ -15,14 +15,18 @@ use serde_json::Value;
 use common::prism::Prism;
 use common::{Env, Pipeline, Run, TestRepo, ci_env, findings, lint, run_to_end, with};
 
-const GITBOOK_YAML: &str =
+pub(crate) const GITBOOK_YAML: &str =
     "root: ./\nstructure:\n  readme: README.md\n  summary: SUMMARY.md\nredirects:\n  old-guide: guide.md\n";
-const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n\n## Guides <a href=\"#guides\" id=\"guides\"></a>\n\n* [Guide](guide.md)\n  * [Child](guide/child.md \"Child page\")\n* [GitBook](https://www.gitbook.com)\n* [Top](#guides)\n* [Guide tabs](guide.md#tabs)\n";
-const GUIDE: &str = "---\ndescription: A guide\nlayout:\n  width: wide\n  title:\n    visible: true\n---\n\n# Guide\n\n{% hint style=\"info\" %}\nSee [the child](guide/child.md) and ![diagram](.gitbook/assets/diagram.png).\n{% endhint %}\n\n{% tabs %}\n{% tab title=\"One\" %}\nOne.\n{% endtab %}\n{% endtabs %}\n\n<figure><img src=\".gitbook/assets/diagram.png\" alt=\"\"><figcaption></figcaption></figure>\n\n{% content-ref url=\"guide/child.md\" %}\n[child.md](guide/child.md)\n{% endcontent-ref %}\n";
-const CHILD: &str = "# Child\n\nBack to [the guide](../guide.md#top), or [GitBook](https://www.gitbook.com).\n";
+pub(crate) const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n\n## Guides <a href=\"#guides\" id=\"guides\"></a>\n\n* [Guide](guide.md)\n  * [Child](guide/child.md \"Child page\")\n* [GitBook](https://www.gitbook.com)\n* [Top](#guides)\n* [Guide tabs](guide.md#tabs)\n";
+pub(crate) const GUIDE: &str = "---\ndescription: A guide\nlayout:\n  width: wide\n  title:\n    visible: true\n---\n\n# Guide\n\n{% hint style=\"info\" %}\nSee [the child](guide/child.md) and ![diagram](.gitbook/assets/diagram.png).\n{% endhint %}\n\n{% tabs %}\n{% tab title=\"One\" %}\nOne.\n{% endtab %}\n{% endtabs %}\n\n<figure><img src=\".gitbook/assets/diagram.png\" alt=\"\"><figcaption></figcaption></figure>\n\n{% content-ref url=\"guide/child.md\" %}\n[child.md](guide/child.md)\n{% endcontent-ref %}\n";
+/// The shape of GitBook's own docs.yaml: sections holding spaces, one
+/// space per directory, spaces not synced from Git (directory null).
+pub(crate) const SITE_FILE: &str = "$schema: https://api.gitbook.com/openapi.yaml#/components/schemas/GitSyncSiteConfig\nsite:\n  title: Docs\n  structure:\n    - type: section\n      key: section-1\n      title: Documentation\n      path: documentation\n      default: true\n      children:\n        - type: space\n          key: space-1\n          title: English\n          path: docs\n          default: true\n          content:\n            directory: ./documentation\n            language: en\n        - type: space\n          key: space-2\n          title: French\n          path: fr\n          content:\n            directory: null\n            language: fr\n    - type: section\n      key: section-2\n      title: Developers\n      path: developers\n      children:\n        - type: space\n          key: space-3\n          title: Developers\n          path: developers\n          default: true\n          content:\n            directory: ./developers\n            language: en\n    - type: section-group\n      key: group-1\n      title: Resources\n      children:\n        - type: section\n          key: section-3\n          title: Changelog\n          path: changelog\n        - type: section\n          key: section-4\n          title: Policies\n          path: policies\n";
+pub(crate) const CHILD: &str =
+    "# Child\n\nBack to [the guide](../guide.md#top), or [GitBook](https://www.gitbook.com).\n";
 
 /// A repository whose first commit holds a clean space in `docs/`.
-fn clean_space() -> TestRepo {
+pub(crate) fn clean_space() -> TestRepo {
     let repo = TestRepo::new();
     repo.write("README.md", "# Project\n\n[Docs](docs/README.md)\n");
     repo.write("docs/.gitbook.yaml", GITBOOK_YAML);
@@ -37,7 +41,7 @@ fn clean_space() -> TestRepo {
 }
 
 /// The GitBook target's variables (no token: `lint` sends nothing).
-fn gitbook_target() -> Env {
+pub(crate) fn gitbook_target() -> Env {
     with(Env::new(), &[("DOCSYNC_GITBOOK_SPACE", "spcLint"), ("DOCSYNC_PROJECT_DIRECTORY", "docs")])
 }
 
@@ -446,13 +450,8 @@ fn the_head_commit_is_read_unless_worktree() {
 
 #[test]
 fn a_site_file_lists_the_spaces() {
-    // The shape of GitBook's own docs.yaml: sections holding spaces, one
-    // space per directory, spaces not synced from Git (directory null).
     let repo = TestRepo::new();
-    repo.write(
-        "docs.yaml",
-        "$schema: https://api.gitbook.com/openapi.yaml#/components/schemas/GitSyncSiteConfig\nsite:\n  title: Docs\n  structure:\n    - type: section\n      key: section-1\n      title: Documentation\n      path: documentation\n      default: true\n      children:\n        - type: space\n          key: space-1\n          title: English\n          path: docs\n          default: true\n          content:\n            directory: ./documentation\n            language: en\n        - type: space\n          key: space-2\n          title: French\n          path: fr\n          content:\n            directory: null\n            language: fr\n    - type: section\n      key: section-2\n      title: Developers\n      path: developers\n      children:\n        - type: space\n          key: space-3\n          title: Developers\n          path: developers\n          default: true\n          content:\n            directory: ./developers\n            language: en\n    - type: section-group\n      key: group-1\n      title: Resources\n      children:\n        - type: section\n          key: section-3\n          title: Changelog\n          path: changelog\n        - type: section\n          key: section-4\n          title: Policies\n          path: policies\n",
-    );
+    repo.write("docs.yaml", SITE_FILE);
     repo.write(".gitbook.yaml", "");
     repo.write("documentation/README.md", "# Docs\n");
     repo.write("documentation/SUMMARY.md", "* [Docs](README.md)\n");

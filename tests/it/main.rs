@@ -22,6 +22,7 @@ mod input_limits;
 mod layers;
 mod lint;
 mod lint_false_errors;
+mod lint_fix;
 mod lint_new_findings;
 mod lint_rules;
 mod monorepo;
