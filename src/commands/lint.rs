@@ -14,7 +14,7 @@ use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::output::report::{self, ReportKind};
-use crate::plan::{RangeView, SyncPlan};
+use crate::plan::{Plan, RangeView};
 use crate::settings::flags::{Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
 
@@ -110,12 +110,7 @@ fn refuse_symlinks(root: &Path, directory: &str, source: &str) -> Result<()> {
 }
 
 /// The pre-flight on the plan's head commit, or on the working tree.
-pub(super) fn lint_head(
-    repo: &Repo,
-    plan: &SyncPlan,
-    targets: &[LintTarget<'_>],
-    worktree: bool,
-) -> Result<LintReport> {
+pub(super) fn lint_head(repo: &Repo, plan: &Plan, targets: &[LintTarget<'_>], worktree: bool) -> Result<LintReport> {
     let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
     // With --worktree, what is uncommitted or untracked is part of the
     // range: CI will see it once committed.

@@ -20,6 +20,7 @@ use crate::settings::flags::SettingFlags;
 use crate::settings::lookup::Layers;
 use crate::settings::paths::PathFilter;
 use crate::settings::pipeline::{Pipeline, non_empty};
+use crate::settings::target_id::TargetId;
 use crate::settings::values::{
     normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url, split_list,
 };
@@ -99,6 +100,8 @@ impl TargetKind {
 /// One docs platform endpoint to keep in sync.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// What the plan, the run and the output join on.
+    pub id: TargetId,
     pub name: String,
     /// Where the target was described, for messages: a file and line, or
     /// the variable of the environment's shorthand.
@@ -184,7 +187,9 @@ impl TargetContext<'_> {
         );
         if let Some((space, source)) = space {
             let raw = FileTarget { kind: Some("gitbook".into()), gitbook_space: Some(space), ..FileTarget::default() };
-            if let Some(target) = self.build("gitbook", &source, &raw, Some(&source), problems) {
+            if let Some(target) =
+                self.build(TargetId::GitBookShorthand, "gitbook", &source, &raw, Some(&source), problems)
+            {
                 targets.push(target);
             }
         }
@@ -198,7 +203,7 @@ impl TargetContext<'_> {
         );
         if let Some((url, source)) = webhook {
             let raw = FileTarget { kind: Some("dot".into()), dot_webhook_url: Some(url), ..FileTarget::default() };
-            if let Some(target) = self.build("dot", &source, &raw, Some(&source), problems) {
+            if let Some(target) = self.build(TargetId::DotShorthand, "dot", &source, &raw, Some(&source), problems) {
                 targets.push(target);
             }
         }
@@ -211,7 +216,7 @@ impl TargetContext<'_> {
         let mut targets = Vec::new();
         for (index, raw) in tables.iter().enumerate() {
             if let Some((name, label)) = checked_target(self.file_name, index, raw, text, problems) {
-                if let Some(target) = self.build(&name, &label, raw, None, problems) {
+                if let Some(target) = self.build(TargetId::Table(index), &name, &label, raw, None, problems) {
                     targets.push(target);
                 }
             }
@@ -224,6 +229,7 @@ impl TargetContext<'_> {
     /// follows flag > environment > file defaults.
     fn build(
         &self,
+        id: TargetId,
         name: &str,
         label: &str,
         raw: &FileTarget,
@@ -249,6 +255,7 @@ impl TargetContext<'_> {
             return None;
         }
         Some(Target {
+            id,
             name: name.to_owned(),
             defined_at: label.to_owned(),
             branch,
