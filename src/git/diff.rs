@@ -25,6 +25,9 @@ pub enum ChangeStatus {
 }
 
 impl ChangeStatus {
+    pub const ALL: [ChangeStatus; 4] =
+        [ChangeStatus::Added, ChangeStatus::Modified, ChangeStatus::Deleted, ChangeStatus::Renamed];
+
     /// The `status` of the JSON contract.
     pub fn as_str(self) -> &'static str {
         match self {

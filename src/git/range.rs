@@ -39,6 +39,16 @@ pub enum RangeMode {
 }
 
 impl RangeMode {
+    pub const ALL: [RangeMode; 7] = [
+        RangeMode::Push,
+        RangeMode::ForcePush,
+        RangeMode::MergeRequest,
+        RangeMode::Watermark,
+        RangeMode::Explicit,
+        RangeMode::Full,
+        RangeMode::Local,
+    ];
+
     /// The `mode` of the JSON contract, also shown in text and logs.
     pub fn as_str(self) -> &'static str {
         match self {

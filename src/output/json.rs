@@ -204,3 +204,46 @@ impl OutcomeJson<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::git::diff::ChangeStatus;
+    use crate::git::range::RangeMode;
+    use crate::plan::outcome::OutcomeStatus;
+    use crate::plan::run::RunStatus;
+    use crate::plan::{Action, Platform};
+
+    /// Every `a|b|c` list of docs/json.md, as a set of names.
+    fn documented_lists() -> Vec<BTreeSet<String>> {
+        include_str!("../../docs/json.md")
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '|'))
+            .filter(|words| words.contains('|'))
+            .map(|words| words.split('|').map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Each contract enum's spellings, from its own `as_str`, are exactly
+    /// the values docs/json.md lists for its field: the JSON, the text and
+    /// the docs cannot drift apart.
+    #[test]
+    fn every_contract_enum_is_spelled_as_documented() {
+        fn names<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> {
+            let names: BTreeSet<String> = all.iter().map(|v| as_str(*v).to_owned()).collect();
+            assert_eq!(names.len(), all.len(), "two variants share a name: {names:?}");
+            names
+        }
+        let lists = documented_lists();
+        for (field, spelled) in [
+            ("range.mode", names(&RangeMode::ALL, RangeMode::as_str)),
+            ("changes[].status", names(&ChangeStatus::ALL, ChangeStatus::as_str)),
+            ("targets[].kind", names(&Platform::ALL, Platform::as_str)),
+            ("targets[].action", names(&Action::ALL, Action::as_str)),
+            ("status", names(&RunStatus::ALL, RunStatus::as_str)),
+            ("targets[].outcome.status", names(&OutcomeStatus::ALL, OutcomeStatus::as_str)),
+        ] {
+            assert!(lists.contains(&spelled), "docs/json.md lists no {field} as {spelled:?}; it lists {lists:?}");
+        }
+    }
+}
