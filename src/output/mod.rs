@@ -4,6 +4,7 @@
 pub mod json;
 pub mod merge_request_note;
 pub mod report;
+pub mod status;
 
 use url::Url;
 
