@@ -22,7 +22,7 @@ use crate::gitlab::instance::{ProjectApi, locate_project};
 use crate::http::HttpClient;
 use crate::log::{Section, Terminal};
 use crate::plan;
-use crate::plan::facts::{Facts, PushFacts};
+use crate::plan::facts::{Facts, PushFacts, RequestedBy};
 use crate::settings::Settings;
 use crate::settings::pipeline::is_sha;
 use crate::targets::dot::{self, PushHistory};
@@ -44,7 +44,7 @@ pub struct Gathered {
 pub fn gather(
     settings: &Settings,
     terminal: Terminal,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
 ) -> Result<Gathered> {

@@ -14,6 +14,7 @@ use crate::gitlab::instance::locate_project;
 use crate::http::HttpClient;
 use crate::log::{self, Terminal};
 use crate::output::report;
+use crate::plan::facts::RequestedBy;
 use crate::plan::{self, Plan};
 use crate::settings::environment::Environment;
 use crate::settings::file::LoadedFile;
@@ -79,7 +80,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             for target in &mut settings.targets {
                 target.direction = Direction::Export;
             }
-            sync::run(&settings, terminal, runtime, Some("docsync export"))
+            sync::run(&settings, terminal, runtime, Some(RequestedBy::Export))
         }
         Command::Check => {
             // A bad CA file is itself one of the checks' findings.
@@ -142,7 +143,7 @@ fn no_target(file: Option<&LoadedFile>) -> BadInput {
 fn gather_and_decide(
     settings: &Settings,
     terminal: Terminal,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
 ) -> Result<(facts::Gathered, Plan)> {

@@ -20,6 +20,7 @@ use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::merge_request_note as merge_requests;
 use crate::output::report::{self, ReportKind};
+use crate::plan::facts::RequestedBy;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::run::{Run, RunStatus, TargetRun};
 use crate::plan::{Action, Decision, Plan, PlannedRequest, RequestBody, SyncPlan};
@@ -43,7 +44,7 @@ pub fn run(
     settings: &Settings,
     terminal: Terminal,
     runtime: &Runtime,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
 ) -> Result<Exit> {
     // A report that cannot be written fails the job after the targets were
     // called; find out before calling any.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::facts::Facts;
+use super::facts::{Facts, RequestedBy};
 use super::{Action, Decision, SkipCause, decide};
 use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::git::range::{CommitRange, RangeMode};
@@ -221,7 +221,7 @@ fn every_action_and_reason() {
 #[test]
 fn docsync_export_is_a_request_whatever_the_pipeline() {
     let mut facts = a_page_changed();
-    facts.requested_by = Some("export");
+    facts.requested_by = Some(RequestedBy::Export);
     let mut settings = settings(&push_to("main"));
     for target in &mut settings.targets {
         target.direction = crate::settings::Direction::Export;

@@ -26,7 +26,7 @@ use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
 use crate::targets::dot::PushEvent;
 use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
 
-use facts::{Facts, PushFacts};
+use facts::{Facts, PushFacts, RequestedBy};
 
 /// The marker that skips a push: read in the head commit's message only,
 /// in any letter case.
@@ -170,6 +170,25 @@ pub enum SkipCause {
     Configuration,
 }
 
+/// What asks for a sync, as a manual pipeline does: the pipeline's source,
+/// or a command that is itself a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestSource {
+    /// `CI_PIPELINE_SOURCE` of a pipeline someone asked for (`web`, `api`,
+    /// `schedule`…), as GitLab spells it.
+    Pipeline(String),
+    Command(RequestedBy),
+}
+
+impl fmt::Display for RequestSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestSource::Pipeline(source) => f.write_str(source),
+            RequestSource::Command(command) => f.write_str(command.as_str()),
+        }
+    }
+}
+
 /// What started a push-like sync: a push to the sync branch, or a run
 /// outside CI, planned as one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +216,7 @@ pub enum Reason {
     /// A push (or a local run) with `--force`, whatever it holds.
     Forced { trigger: PushTrigger, changed: usize },
     /// A manual pipeline (or `docsync export`) asks for the action.
-    Requested { source: String, action: Action },
+    Requested { source: RequestSource, action: Action },
     /// A merge request pipeline with previews on.
     Preview { iid: u64 },
     /// Skip: no file of the target changed.
@@ -307,25 +326,25 @@ enum Event<'a> {
     MergeRequest {
         iid: u64,
     },
-    Manual(&'a str),
+    Manual(RequestSource),
     Other(&'a str),
 }
 
 /// Whether the pipeline (or command) is a request rather than a push:
 /// manual, scheduled, API and trigger pipelines, and `docsync export`.
-pub fn is_request(settings: &Settings, requested_by: Option<&'static str>) -> bool {
+pub fn is_request(settings: &Settings, requested_by: Option<RequestedBy>) -> bool {
     matches!(event(settings, requested_by), Event::Manual(_))
 }
 
-fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Event<'a> {
+fn event(settings: &Settings, requested_by: Option<RequestedBy>) -> Event<'_> {
     match (&settings.pipeline.ci, requested_by) {
-        (_, Some(command)) => Event::Manual(command),
+        (_, Some(command)) => Event::Manual(RequestSource::Command(command)),
         (None, None) => Event::Local,
         (Some(ci), None) => match (&ci.tag, &ci.source, &ci.merge_request) {
             (Some(tag), _, _) => Event::Tag(tag),
             (None, PipelineSource::MergeRequestEvent, Some(mr)) => Event::MergeRequest { iid: mr.iid },
             (None, PipelineSource::Push, _) => Event::Push { branch: ci.branch.as_deref() },
-            (None, PipelineSource::Manual(source), _) => Event::Manual(source),
+            (None, PipelineSource::Manual(source), _) => Event::Manual(RequestSource::Pipeline(source.clone())),
             (None, source, _) => Event::Other(source.as_str()),
         },
     }
@@ -380,7 +399,8 @@ fn decide_target(
     let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));
     let act = |action: Action, reason: Reason| (action, reason);
     let skip = |reason: Reason| (Action::Skip, reason);
-    let requested = |source: &str, action: Action| (action, Reason::Requested { source: source.to_owned(), action });
+    let requested =
+        |source: &RequestSource, action: Action| (action, Reason::Requested { source: source.clone(), action });
 
     let (action, reason) = match event {
         Event::Tag(tag) => skip(Reason::Tag((*tag).to_owned())),
@@ -482,12 +502,12 @@ fn push_action(
 /// own commit as the deployment: an import requested on another branch
 /// would mark that branch's commit as synced. An export in a job that
 /// deploys would mark the head as imported when nothing was.
-pub fn check_request(settings: &Settings, requested_by: Option<&str>) -> Result<(), BadInputs> {
+pub fn check_request(settings: &Settings, requested_by: Option<RequestedBy>) -> Result<(), BadInputs> {
     let Some(ci) = &settings.pipeline.ci else { return Ok(()) };
     let source = match (&ci.source, requested_by) {
-        (_, Some(command)) => command,
+        (_, Some(command)) => RequestSource::Command(command),
         _ if ci.tag.is_some() => return Ok(()),
-        (PipelineSource::Manual(source), None) => source.as_str(),
+        (PipelineSource::Manual(source), None) => RequestSource::Pipeline(source.clone()),
         _ => return Ok(()),
     };
     let deploys = deploys_to(settings);
