@@ -4,8 +4,8 @@
 //! git gives the range, its change set and commits. Deciding
 //! ([`crate::plan::decide`]) is then pure, and executing the decision is
 //! `sync`'s. The commits a push event lists ([`push_facts`]) are read only
-//! once the decision has a Dot target send one; building the events from
-//! them is pure again ([`crate::plan::attach_push_events`]).
+//! once [`crate::plan::sends_push_events`] says a Dot target sends one; the
+//! decision then builds the events from them, pure again.
 
 use std::collections::BTreeMap;
 

@@ -2,8 +2,9 @@
 //! (`gather_and_decide`), then doing what the plan decided — the
 //! docs pre-flight, one request per acting target, at most
 //! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`], and the
-//! reports to GitLab. One target's failure never stops the others; the
-//! run's exit code is the worst outcome.
+//! reports to GitLab. The plan is only read: what the run did is a [`Run`]
+//! beside it. One target's failure never stops the others; the run's exit
+//! code is the worst outcome.
 
 use std::collections::BTreeSet;
 
