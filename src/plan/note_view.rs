@@ -6,6 +6,7 @@
 //! Delete it once the note reads the plan and the run record.
 
 use crate::git::diff::Change;
+use crate::settings::target_id::TargetId;
 
 use super::outcome::Outcome;
 use super::run::TargetRun;
@@ -18,6 +19,8 @@ pub struct SyncPlan {
 
 /// One decision with what the run made of it.
 pub struct TargetPlan {
+    /// For the note to find its target by, rather than by name.
+    pub target: TargetId,
     pub name: String,
     pub kind: &'static str,
     pub action: Action,
@@ -66,6 +69,7 @@ impl TargetPlan {
     fn new(decision: &Decision, run: TargetRun) -> TargetPlan {
         let warnings: Vec<String> = decision.warnings.iter().chain(&run.warnings).cloned().collect();
         TargetPlan {
+            target: decision.target,
             name: decision.name.clone(),
             kind: decision.kind.as_str(),
             action: decision.action,
