@@ -211,9 +211,49 @@ mod tests {
 
     use crate::git::diff::ChangeStatus;
     use crate::git::range::RangeMode;
-    use crate::plan::outcome::OutcomeStatus;
-    use crate::plan::run::RunStatus;
-    use crate::plan::{Action, Platform};
+    use crate::plan::outcome::{Outcome, OutcomeStatus};
+    use crate::plan::run::{Run, RunStatus, TargetRun};
+    use crate::plan::{Action, Decision, Plan, Platform, RangeView, Reason};
+    use crate::settings::target_id::TargetId;
+
+    /// A plan prints no status and no outcome; a run adds both, and each
+    /// target lists the plan's warnings, then the run's.
+    #[test]
+    fn a_run_adds_its_status_outcomes_and_warnings_after_the_plans() {
+        let plan = Plan {
+            range: RangeView { base: None, head: "h".repeat(40), mode: RangeMode::Full, reason: "full".into() },
+            changes: Vec::new(),
+            targets: vec![Decision {
+                target: TargetId::GitBookShorthand,
+                name: "gitbook".into(),
+                kind: Platform::GitBook,
+                action: Action::Skip,
+                reason: Reason::PlatformCommits,
+                changed: 0,
+                request: None,
+                warnings: vec!["from the plan".into()],
+                files: Vec::new(),
+            }],
+        };
+        let planned: serde_json::Value = serde_json::from_str(&super::document(&plan, None).unwrap()).unwrap();
+        assert_eq!(planned.get("status"), None, "{planned:#}");
+        assert_eq!(planned["targets"][0].get("outcome"), None, "{planned:#}");
+        assert_eq!(planned["targets"][0]["warnings"], serde_json::json!(["from the plan"]));
+        assert_eq!(planned["targets"][0]["reason"], Reason::PlatformCommits.to_string());
+
+        let run = Run {
+            status: RunStatus::NothingToDo,
+            targets: vec![TargetRun {
+                target: TargetId::GitBookShorthand,
+                outcome: Outcome::new(OutcomeStatus::Skipped, "skipped"),
+                warnings: vec!["from the run".into()],
+            }],
+        };
+        let ran: serde_json::Value = serde_json::from_str(&super::document(&plan, Some(&run)).unwrap()).unwrap();
+        assert_eq!(ran["status"], "nothing_to_do");
+        assert_eq!(ran["targets"][0]["outcome"], serde_json::json!({"status": "skipped", "message": "skipped"}));
+        assert_eq!(ran["targets"][0]["warnings"], serde_json::json!(["from the plan", "from the run"]));
+    }
 
     /// Every `a|b|c` list of docs/json.md, as a set of names.
     fn documented_lists() -> Vec<BTreeSet<String>> {

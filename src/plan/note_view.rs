@@ -84,3 +84,60 @@ impl TargetPlan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::range::RangeMode;
+    use crate::plan::outcome::OutcomeStatus;
+    use crate::plan::{Platform, RangeView, Reason};
+
+    fn decision(index: usize, warnings: &[&str]) -> Decision {
+        Decision {
+            target: TargetId::Table(index),
+            name: format!("docs-{index}"),
+            kind: Platform::GitBook,
+            action: Action::Preview,
+            reason: Reason::Preview { iid: 7 },
+            changed: 1,
+            request: None,
+            warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
+            files: Vec::new(),
+        }
+    }
+
+    /// What the note writes goes back to the run, and only there: the
+    /// plan's own warnings are not copied into the run's.
+    #[test]
+    fn the_view_gives_the_run_what_the_note_wrote_and_nothing_of_the_plan() {
+        let plan = Plan {
+            range: RangeView { base: None, head: "h".repeat(40), mode: RangeMode::Full, reason: String::new() },
+            changes: Vec::new(),
+            targets: vec![decision(0, &["planned"]), decision(1, &[])],
+        };
+        // The run lists its targets in another order than the plan.
+        let runs = [1, 0]
+            .map(|index| TargetRun {
+                target: TargetId::Table(index),
+                outcome: Outcome::new(OutcomeStatus::Queued, "queued"),
+                warnings: Vec::new(),
+            })
+            .to_vec();
+        let mut view = SyncPlan::new(&plan, runs);
+        let first = view.targets.iter_mut().find(|t| t.target == TargetId::Table(0)).unwrap();
+        assert_eq!((first.name.as_str(), first.warnings.as_slice()), ("docs-0", ["planned".to_owned()].as_slice()));
+        first.warnings.push("note not posted".to_owned());
+        if let Some(outcome) = first.outcome.as_mut() {
+            outcome.status = OutcomeStatus::Failed;
+        }
+
+        let runs = view.into_runs();
+        let first = runs.iter().find(|r| r.target == TargetId::Table(0)).unwrap();
+        assert_eq!(first.warnings, ["note not posted"]);
+        assert_eq!(first.outcome.status, OutcomeStatus::Failed);
+        let second = runs.iter().find(|r| r.target == TargetId::Table(1)).unwrap();
+        assert!(second.warnings.is_empty(), "{:?}", second.warnings);
+        assert_eq!(second.outcome.status, OutcomeStatus::Queued);
+        assert_eq!(plan.targets[0].warnings, ["planned"], "the plan is left as it was");
+    }
+}
