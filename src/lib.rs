@@ -13,10 +13,11 @@
 //! A sync runs in three stages: `commands::facts` gathers every fact (all
 //! the I/O: range, change set, commits, watermark, compare) into a
 //! [`plan::facts::Facts`]; [`plan::decide`] turns facts and settings into a
-//! [`plan::SyncPlan`] without I/O (when a Dot target acts, the commits its
-//! push event lists are read next and [`plan::attach_push_events`] builds
-//! the event, pure again); `commands::sync` executes it and records
-//! each target's [`plan::outcome::Outcome`]. [`commands`] ties the stages
+//! [`plan::Plan`] without I/O (when [`plan::sends_push_events`], the commits
+//! a push event lists are read first and handed to it), which nothing
+//! writes to afterwards; `commands::sync` executes it and records what it
+//! did beside it, in a [`plan::run::Run`] of each target's
+//! [`plan::outcome::Outcome`]; [`output`] writes both. [`commands`] ties the stages
 //! together; `main` only parses flags and hands over the process
 //! environment. Modules are layered: one may use
 //! those listed above it, never one below —

@@ -4,8 +4,8 @@
 //! git gives the range, its change set and commits. Deciding
 //! ([`crate::plan::decide`]) is then pure, and executing the decision is
 //! `sync`'s. The commits a push event lists ([`push_facts`]) are read only
-//! once the decision has a Dot target send one; building the events from
-//! them is pure again ([`crate::plan::attach_push_events`]).
+//! once [`crate::plan::sends_push_events`] says a Dot target sends one; the
+//! decision then builds the events from them, pure again.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ use crate::gitlab::instance::{ProjectApi, locate_project};
 use crate::http::HttpClient;
 use crate::log::{Section, Terminal};
 use crate::plan;
-use crate::plan::facts::{Facts, PushFacts};
+use crate::plan::facts::{Facts, PushFacts, RequestedBy};
 use crate::settings::Settings;
 use crate::settings::pipeline::is_sha;
 use crate::targets::dot::{self, PushHistory};
@@ -44,7 +44,7 @@ pub struct Gathered {
 pub fn gather(
     settings: &Settings,
     terminal: Terminal,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
 ) -> Result<Gathered> {

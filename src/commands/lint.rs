@@ -19,7 +19,7 @@ use crate::http::HttpClient;
 use crate::lint::{self, LintKind, LintReport, LintTarget};
 use crate::log::{self, Terminal};
 use crate::output::report::{self, ReportKind};
-use crate::plan::{RangeView, SyncPlan};
+use crate::plan::{Plan, RangeView};
 use crate::settings::flags::{Format, LintFlags};
 use crate::settings::{PathFilter, Settings};
 
@@ -114,7 +114,7 @@ fn lint_exit(report: &LintReport, flags: LintFlags) -> Exit {
 fn fix(
     settings: &Settings,
     repo: &Repo,
-    plan: &SyncPlan,
+    plan: &Plan,
     targets: &[LintTarget<'_>],
     report: LintReport,
     flags: LintFlags,
@@ -282,12 +282,7 @@ fn refuse_symlinks(root: &Path, directory: &str, source: &str) -> Result<()> {
 }
 
 /// The pre-flight on the plan's head commit, or on the working tree.
-pub(super) fn lint_head(
-    repo: &Repo,
-    plan: &SyncPlan,
-    targets: &[LintTarget<'_>],
-    worktree: bool,
-) -> Result<LintReport> {
+pub(super) fn lint_head(repo: &Repo, plan: &Plan, targets: &[LintTarget<'_>], worktree: bool) -> Result<LintReport> {
     let directories: Vec<&str> = targets.iter().map(|t| t.paths.directory.as_str()).collect();
     // With --worktree, what is uncommitted or untracked is part of the
     // range: CI will see it once committed.
@@ -341,7 +336,7 @@ pub(super) fn lint_head(
 
 /// The working tree is read as the range's head: a checkout of another
 /// commit is refused, naming the flag that asked for the working tree.
-fn refuse_another_checkout(repo: &Repo, plan: &SyncPlan, flag: &str) -> Result<()> {
+fn refuse_another_checkout(repo: &Repo, plan: &Plan, flag: &str) -> Result<()> {
     let checked_out = repo.resolve_commit("HEAD")?;
     if checked_out.as_deref() == Some(plan.range.head.as_str()) {
         return Ok(());

@@ -14,7 +14,8 @@ use crate::gitlab::instance::locate_project;
 use crate::http::HttpClient;
 use crate::log::{self, Terminal};
 use crate::output::report;
-use crate::plan::{self, SyncPlan};
+use crate::plan::facts::RequestedBy;
+use crate::plan::{self, Plan};
 use crate::settings::environment::Environment;
 use crate::settings::file::LoadedFile;
 use crate::settings::flags::{Cli, Command};
@@ -60,7 +61,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                 None => None,
             };
             let (_, plan) = gather_and_decide(&settings, terminal, None, runtime, http.as_ref())?;
-            log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
+            log::result(&report::render(&plan, None, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
         }
         Command::Sync if settings.targets.is_empty() && settings.pipeline.ci.is_some() => {
@@ -80,7 +81,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             for target in &mut settings.targets {
                 target.direction = Direction::Export;
             }
-            sync::run(&settings, terminal, runtime, Some("docsync export"))
+            sync::run(&settings, terminal, runtime, Some(RequestedBy::Export))
         }
         Command::Check => {
             // A bad CA file is itself one of the checks' findings.
@@ -143,18 +144,18 @@ fn no_target(file: Option<&LoadedFile>) -> BadInput {
 fn gather_and_decide(
     settings: &Settings,
     terminal: Terminal,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
-) -> Result<(facts::Gathered, SyncPlan)> {
+) -> Result<(facts::Gathered, Plan)> {
     plan::check_request(settings, requested_by)?;
     let gathered = facts::gather(settings, terminal, requested_by, runtime, http)?;
-    let mut plan = plan::decide(&gathered.facts, settings);
     // A push event lists each commit with its own changes: read only when
     // the decision has a target send one.
-    if plan::sends_push_events(&plan) {
-        let push = facts::push_facts(&gathered.repo, &gathered.facts, settings)?;
-        plan::attach_push_events(&mut plan, &gathered.facts, &push, settings);
-    }
+    let push = match plan::sends_push_events(&gathered.facts, settings) {
+        true => Some(facts::push_facts(&gathered.repo, &gathered.facts, settings)?),
+        false => None,
+    };
+    let plan = plan::decide(&gathered.facts, settings, push.as_ref());
     Ok((gathered, plan))
 }

@@ -22,7 +22,7 @@ use crate::output::merge_request_note::{
     self as note, MAX_LISTED, NOTE_MARKER, NoteSection, PageChange, PageStatus, TargetChanges,
 };
 use crate::plan::outcome::{Outcome, OutcomeStatus};
-use crate::plan::{Action, SkipCause, SyncPlan, TargetPlan};
+use crate::plan::{Action, Decision, Plan, SkipCause, SyncPlan, TargetPlan};
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
@@ -62,7 +62,7 @@ fn note_merge_request(settings: &Settings) -> Option<u64> {
 /// be posted. A target whose facts cannot be read gets a note without
 /// them, and a warning.
 pub fn changes(
-    plan: &SyncPlan,
+    plan: &Plan,
     settings: &Settings,
     repo: &Repo,
     lint: Option<&LintReport>,
@@ -90,7 +90,7 @@ pub fn changes(
 }
 
 fn target_changes(
-    target_plan: &TargetPlan,
+    target_plan: &Decision,
     target: &Target,
     base: Option<&str>,
     head: &str,

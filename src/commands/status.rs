@@ -3,91 +3,14 @@
 //! its open change requests.
 
 use anyhow::Result;
-use serde::Serialize;
-use std::fmt::Write;
 
 use crate::error::{BadInput, Exit};
 use crate::http::HttpClient;
+use crate::output::status::{LiveRevision, SpaceStatus, render};
 use crate::settings::flags::Format;
 use crate::settings::{Settings, TargetKind};
-use crate::targets::gitbook::answers::{GitSyncState, state_name};
-use crate::targets::gitbook::change_requests::{ChangeRequestList, MAX_CHANGE_REQUESTS};
+use crate::targets::gitbook::change_requests::MAX_CHANGE_REQUESTS;
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
-
-#[derive(Debug, Serialize)]
-struct SpaceStatus {
-    name: String,
-    space: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<GitSyncState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live_revision: Option<LiveRevision>,
-    /// The space's open change requests, the most recently updated first.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    open_change_requests: Option<OpenChangeRequestList>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<String>,
-}
-
-/// The space's live revision, as the guard before an import reads it.
-#[derive(Debug, Serialize)]
-struct LiveRevision {
-    id: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
-    /// The commit it came from; `None`: made in GitBook.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<String>,
-    /// Whether that commit is in the checkout's history (`None`: unknown,
-    /// or no commit).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit_in_branch: Option<bool>,
-    url: String,
-}
-
-/// The open change requests, at most [`MAX_CHANGE_REQUESTS`].
-#[derive(Debug, Serialize)]
-struct OpenChangeRequestList {
-    items: Vec<OpenChangeRequest>,
-    /// More are open than are listed.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    more: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct OpenChangeRequest {
-    number: u64,
-    subject: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    updated_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-impl From<ChangeRequestList> for OpenChangeRequestList {
-    fn from(list: ChangeRequestList) -> OpenChangeRequestList {
-        let more = list.more();
-        let items = list
-            .items
-            .into_iter()
-            .take(MAX_CHANGE_REQUESTS)
-            .map(|cr| OpenChangeRequest {
-                number: cr.number as u64,
-                subject: cr.subject.unwrap_or_default(),
-                author: cr.created_by.map(|a| a.display_name).filter(|a| !a.is_empty()),
-                updated_at: cr.updated_at,
-                url: cr.urls.map(|urls| urls.app),
-            })
-            .collect();
-        OpenChangeRequestList { items, more }
-    }
-}
 
 /// Reads every GitBook target's state; returns the rendered result and the
 /// exit code (1 when a space could not be read, 3 when unreachable).
@@ -162,80 +85,5 @@ pub async fn collect(
         )
         .into());
     }
-    let text = match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&serde_json::json!({ "targets": spaces }))?),
-        Format::Text => render_text(&spaces),
-    };
-    Ok((text, exit))
-}
-
-fn render_text(spaces: &[SpaceStatus]) -> String {
-    let mut out = String::new();
-    for space in spaces {
-        let _ = writeln!(out, "{} (space {})", space.name, space.space);
-        if let Some(error) = &space.error {
-            let _ = writeln!(out, "  error: {error}");
-            if let Some(fix) = &space.fix {
-                let _ = writeln!(out, "  fix: {fix}");
-            }
-            continue;
-        }
-        let Some(state) = &space.state else { continue };
-        let field = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
-        let _ = writeln!(out, "  installation  {}", field(&state.installation_status));
-        let _ = writeln!(out, "  provider      {}", field(&state.installation_provider));
-        let _ = writeln!(out, "  repository    {}", field(&state.repo_name));
-        match &state.operation {
-            None => {
-                let _ = writeln!(out, "  last operation  none");
-            }
-            Some(op) => {
-                let _ = writeln!(
-                    out,
-                    "  last operation  {} {}{}",
-                    field(&op.direction),
-                    state_name(op.state),
-                    op.stage.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
-                );
-                let _ = writeln!(out, "    started     {}", field(&op.started_at));
-                let _ = writeln!(out, "    ended       {}", field(&op.ended_at));
-                if let Some(error) = &op.error {
-                    let _ = writeln!(out, "    error       {error}");
-                }
-                if let Some(action) = &op.error_action {
-                    let _ = writeln!(out, "    fix         {}: {}", action.label, action.url);
-                }
-            }
-        }
-        if let Some(live) = &space.live_revision {
-            let origin = match (&live.commit, live.commit_in_branch) {
-                (None, _) => "made in GitBook, from no commit".to_owned(),
-                (Some(commit), Some(true)) => format!("from commit {commit}, in this branch's history"),
-                (Some(commit), Some(false)) => format!("from commit {commit}, NOT in this branch's history"),
-                (Some(commit), None) => format!("from commit {commit}"),
-            };
-            let _ = writeln!(
-                out,
-                "  live revision {} ({}, {}): {origin}",
-                live.id,
-                field(&live.kind),
-                field(&live.created_at)
-            );
-            let _ = writeln!(out, "    url         {}", live.url);
-        }
-        if let Some(open) = &space.open_change_requests {
-            let more = if open.more {
-                format!(" (more are open: the {MAX_CHANGE_REQUESTS} most recently updated shown)")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  open change requests  {}{more}", open.items.len());
-            for cr in &open.items {
-                let by = cr.author.as_ref().map(|a| format!(" by {a:?}")).unwrap_or_default();
-                let url = cr.url.as_deref().map(|u| format!(" {}", u.escape_debug())).unwrap_or_default();
-                let _ = writeln!(out, "    #{} {:?}{by}{url}", cr.number, cr.subject);
-            }
-        }
-    }
-    out
+    Ok((render(&spaces, format)?, exit))
 }

@@ -2,8 +2,9 @@
 //! (`gather_and_decide`), then doing what the plan decided — the
 //! docs pre-flight, one request per acting target, at most
 //! `DOCSYNC_CONCURRENCY` at once, each ending in an [`Outcome`], and the
-//! reports to GitLab. One target's failure never stops the others; the
-//! run's exit code is the worst outcome.
+//! reports to GitLab. The plan is only read: what the run did is a [`Run`]
+//! beside it. One target's failure never stops the others; the run's exit
+//! code is the worst outcome.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +21,14 @@ use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::report::{self, ReportKind};
 use crate::output::review_discussions;
+use crate::plan::facts::RequestedBy;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
-use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
+use crate::plan::run::{Run, RunStatus, TargetRun};
+use crate::plan::{Action, Decision, Plan, PlannedRequest, RequestBody, SyncPlan};
 use crate::secret::Secret;
 use crate::settings::GitBookEdits;
 use crate::settings::duration::format_duration;
+use crate::settings::target_id::TargetId;
 use crate::settings::{DotTarget, GitBookTarget, LintMode, ReportPath, Settings, Target, TargetKind};
 use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
@@ -42,7 +46,7 @@ pub fn run(
     settings: &Settings,
     terminal: Terminal,
     runtime: &Runtime,
-    requested_by: Option<&'static str>,
+    requested_by: Option<RequestedBy>,
 ) -> Result<Exit> {
     // A report that cannot be written fails the job after the targets were
     // called; find out before calling any.
@@ -53,13 +57,13 @@ pub fn run(
         }
     }
     let http = HttpClient::new(&settings.http)?;
-    let (gathered, mut plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    let (gathered, plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
-    let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
+    let (lint_report, stopped) = lint_before_sending(&plan, settings, &gathered.repo, terminal)?;
     let review_comments = review_discussions::comments(&plan, settings, lint_report.as_ref(), &gathered.repo);
     let review_changes = review::changes(&plan, settings, &gathered.repo, lint_report.as_ref());
-    let exit = {
+    let (exit, targets) = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
         runtime.block_on(async {
             let guard = ImportGuard {
@@ -74,71 +78,66 @@ pub fn run(
                     .or_else(|| gathered.origin_url.clone()),
                 refspecs: super::facts::history_refspecs(settings),
             };
-            let exit = execute(&mut plan, settings, &http, &guard).await;
-            let located = match review::reports_to_gitlab(&plan, settings) {
+            let (exit, mut targets) = execute(&plan, stopped, settings, &http, &guard).await;
+            if let Some(report) = &lint_report {
+                attach_findings(&plan, &mut targets, report);
+            }
+            // The merge request note and threads still read each decision
+            // with its outcome side by side: a view of both, taken apart
+            // again after.
+            let mut view = SyncPlan::new(&plan, targets);
+            let located = match review::reports_to_gitlab(&view, settings) {
                 true => locate_project(settings, &http, gathered.origin_url.as_deref()).await,
                 false => Ok(None),
             };
-            if let Some(report) = &lint_report {
-                attach_findings(&mut plan, report);
-            }
             let project = located.as_ref().map(Option::as_ref);
-            review_discussions::post(&mut plan, settings, &http, project, review_comments.as_deref()).await;
-            exit.worst(review::report(&mut plan, settings, &http, project, &review_changes).await)
+            review_discussions::post(&mut view, settings, &http, project, review_comments.as_deref()).await;
+            let reported = review::report(&mut view, settings, &http, project, &review_changes).await;
+            (exit.worst(reported), view.into_runs())
         })
     };
-    plan.status = Some(match exit {
-        Exit::Ok if plan.targets.iter().all(sent_nothing) => "nothing_to_do",
-        Exit::Ok => "synced",
-        Exit::Unreachable => "unreachable",
-        Exit::TargetFailed | Exit::BadInput | Exit::LocalFailure => "failed",
-    });
+    let run = Run { status: RunStatus::of(exit, &plan, &targets), targets };
     // The result first: a report that fails to write must not hide it.
-    log::result(&report::render(&plan, settings.format)?).context("while writing the result")?;
-    Ok(exit.worst(write_reports(&plan, settings, lint_report.as_ref())))
+    log::result(&report::render(&plan, Some(&run), settings.format)?).context("while writing the result")?;
+    Ok(exit.worst(write_reports(&plan, &run, settings, lint_report.as_ref())))
 }
 
+/// The outcomes of the targets the docs pre-flight stopped before anything
+/// was sent.
+type Stopped = Vec<(TargetId, Outcome)>;
+
 /// The docs pre-flight of the targets [`linted_targets`] names, on head,
-/// before anything is sent; `None` when it is off or checks no target.
+/// before anything is sent: its report (`None` when it is off or checks no
+/// target), and the outcomes of the targets it stops.
 fn lint_before_sending(
-    plan: &mut SyncPlan,
+    plan: &Plan,
     settings: &Settings,
     repo: &Repo,
     terminal: Terminal,
-) -> Result<Option<LintReport>> {
+) -> Result<(Option<LintReport>, Stopped)> {
     match settings.lint {
-        LintMode::Off => Ok(None),
+        LintMode::Off => Ok((None, Vec::new())),
         LintMode::Error | LintMode::Warn => {
             let targets: Vec<LintTarget<'_>> = linted_targets(plan, settings).map(LintTarget::of).collect();
             if targets.is_empty() {
-                return Ok(None);
+                return Ok((None, Vec::new()));
             }
             let _section = Section::start(terminal, "docsync_lint", "Docs pre-flight");
             let report = lint_head(repo, plan, &targets, false)?;
-            apply_lint(plan, settings, &report);
-            Ok(Some(report))
+            let stopped = apply_lint(plan, settings, &report);
+            Ok((Some(report), stopped))
         }
     }
 }
 
-/// Whether a target sent nothing: skipped by the plan, or its space already
-/// held the head or newer.
-fn sent_nothing(target_plan: &TargetPlan) -> bool {
-    target_plan.action == Action::Skip
-        || target_plan
-            .outcome
-            .as_ref()
-            .is_some_and(|o| matches!(o.status, OutcomeStatus::AlreadyImported | OutcomeStatus::Superseded))
-}
-
 /// Writes the dotenv, JSON and Code Quality reports; exit 4 when one cannot
 /// be written.
-fn write_reports(plan: &SyncPlan, settings: &Settings, lint_report: Option<&LintReport>) -> Exit {
+fn write_reports(plan: &Plan, run: &Run, settings: &Settings, lint_report: Option<&LintReport>) -> Exit {
     let mut exit = Exit::Ok;
     for (report, kind) in reports(settings) {
         let written = match kind {
-            ReportKind::Dotenv => report::write_dotenv(plan, &report.path),
-            ReportKind::Json => report::write_json(plan, &report.path),
+            ReportKind::Dotenv => report::write_dotenv(plan, run, &report.path),
+            ReportKind::Json => report::write_json(plan, run, &report.path),
             ReportKind::CodeQuality => match lint_report {
                 Some(lint_report) => crate::lint::report::write_code_quality(lint_report, &report.path),
                 // The pre-flight checked no target: nothing to report.
@@ -163,13 +162,13 @@ fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind
 }
 
 /// Before calling anything: every acting target has the secrets it needs.
-pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
+pub fn preflight(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
     let mut problems = Vec::new();
-    for (target_plan, target) in acting(plan, settings) {
+    for (decision, target) in acting(plan, settings) {
         match &target.kind {
             TargetKind::GitBook(gitbook) if gitbook.token.is_none() => problems.push(BadInput::new(
                 gitbook.token_source.clone(),
-                format!("target {} needs a GitBook API token to {}", target.name, action_name(target_plan.action)),
+                format!("target {} needs a GitBook API token to {}", target.name, action_name(decision.action)),
                 format!(
                     "add {} as a masked CI/CD variable holding a GitBook API token (app.gitbook.com → Settings → Developer)",
                     gitbook.token_source
@@ -182,10 +181,10 @@ pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> 
             )),
             _ => {}
         }
-        if target_plan.request.is_none() {
+        if decision.request.is_none() {
             problems.push(BadInput::new(
                 format!("target {}", target.name),
-                format!("no request could be built: {}", target_plan.warnings.join("; ")),
+                format!("no request could be built: {}", decision.warnings.join("; ")),
                 "run docsync in the project's GitLab CI job, or set the missing values shown",
             ));
         }
@@ -193,10 +192,16 @@ pub fn preflight(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> 
     if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
 }
 
-fn acting<'a>(plan: &'a SyncPlan, settings: &'a Settings) -> impl Iterator<Item = (&'a TargetPlan, &'a Target)> {
-    plan.targets.iter().filter(|t| t.action != Action::Skip).filter_map(|target_plan| {
-        settings.targets.iter().find(|t| t.name == target_plan.name).map(|target| (target_plan, target))
-    })
+fn acting<'a>(plan: &'a Plan, settings: &'a Settings) -> impl Iterator<Item = (&'a Decision, &'a Target)> {
+    plan.targets
+        .iter()
+        .filter(|t| t.action != Action::Skip)
+        .filter_map(|decision| target_of(settings, decision).map(|target| (decision, target)))
+}
+
+/// The target a decision is about.
+fn target_of<'a>(settings: &'a Settings, decision: &Decision) -> Option<&'a Target> {
+    settings.targets.iter().find(|t| t.id == decision.target)
 }
 
 fn action_name(action: Action) -> &'static str {
@@ -211,7 +216,7 @@ fn action_name(action: Action) -> &'static str {
 
 /// The GitBook targets the docs pre-flight checks before `sync`: those that
 /// import (push, manual or preview).
-pub fn linted_targets<'a>(plan: &'a SyncPlan, settings: &'a Settings) -> impl Iterator<Item = &'a Target> {
+pub fn linted_targets<'a>(plan: &'a Plan, settings: &'a Settings) -> impl Iterator<Item = &'a Target> {
     acting(plan, settings)
         .filter(|(t, target)| {
             matches!(t.action, Action::Import | Action::Preview) && matches!(target.kind, TargetKind::GitBook(_))
@@ -221,15 +226,17 @@ pub fn linted_targets<'a>(plan: &'a SyncPlan, settings: &'a Settings) -> impl It
 
 /// Applies the pre-flight's findings: a target with a new error ends
 /// `failed` before anything is sent, unless `--force` or
-/// `DOCSYNC_LINT=warn`. Every target keeps its new findings for the report
-/// and the merge request note.
-pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport) {
-    for target_plan in &mut plan.targets {
-        let new: Vec<Finding> = report.for_target(&target_plan.name).filter(|f| f.new).cloned().collect();
+/// `DOCSYNC_LINT=warn`; those outcomes are returned. Every target keeps its
+/// new findings for the report and the merge request note
+/// ([`attach_findings`]).
+pub fn apply_lint(plan: &Plan, settings: &Settings, report: &LintReport) -> Stopped {
+    let mut stopped = Vec::new();
+    for decision in &plan.targets {
+        let new: Vec<Finding> = report.for_target(&decision.name).filter(|f| f.new).cloned().collect();
         for finding in &new {
             let line = format!(
                 "{}: {}:{}: {}[{}]: {}",
-                target_plan.name,
+                decision.name,
                 crate::git::diff::quoted_path(&finding.path),
                 finding.line,
                 finding.severity.as_str(),
@@ -255,7 +262,7 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
             };
             tracing::warn!(
                 "{}: the docs pre-flight found {errors} new error(s); importing anyway ({why})",
-                target_plan.name
+                decision.name
             );
             continue;
         }
@@ -274,42 +281,50 @@ pub fn apply_lint(plan: &mut SyncPlan, settings: &Settings, report: &LintReport)
         );
         outcome.findings = new;
         outcome.stopped_before_sending = true;
-        target_plan.outcome = Some(outcome);
+        stopped.push((decision.target, outcome));
     }
+    stopped
 }
 
 /// Gives each target's outcome its new pre-flight findings (a target the
 /// pre-flight stopped has them already).
-pub fn attach_findings(plan: &mut SyncPlan, report: &LintReport) {
-    for target_plan in &mut plan.targets {
-        let Some(outcome) = target_plan.outcome.as_mut() else { continue };
-        if outcome.findings.is_empty() {
-            outcome.findings = report.for_target(&target_plan.name).filter(|f| f.new).cloned().collect();
+pub fn attach_findings(plan: &Plan, runs: &mut [TargetRun], report: &LintReport) {
+    for decision in &plan.targets {
+        let Some(run) = runs.iter_mut().find(|run| run.target == decision.target) else { continue };
+        if run.outcome.findings.is_empty() {
+            run.outcome.findings = report.for_target(&decision.name).filter(|f| f.new).cloned().collect();
         }
     }
 }
 
-/// Carries out the plan; fills in every target's outcome and returns the
-/// run's exit code. A target whose outcome is already decided (stopped by
-/// the docs pre-flight) keeps it and sends nothing.
-pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient, guard: &ImportGuard<'_>) -> Exit {
+/// Carries out the plan: every target's record, in the plan's order, and
+/// the run's exit code. A target whose outcome is already decided
+/// (`stopped`: by the docs pre-flight) keeps it and sends nothing.
+pub async fn execute(
+    plan: &Plan,
+    stopped: Stopped,
+    settings: &Settings,
+    http: &HttpClient,
+    guard: &ImportGuard<'_>,
+) -> (Exit, Vec<TargetRun>) {
     let head = plan.range.head.as_str();
+    let stopped = &stopped;
     let jobs: Vec<_> = plan
         .targets
         .iter()
-        .map(|target_plan| {
-            let target = settings.targets.iter().find(|t| t.name == target_plan.name);
+        .map(|decision| {
+            let target = target_of(settings, decision);
             async move {
-                if let Some(decided) = &target_plan.outcome {
+                if let Some((_, decided)) = stopped.iter().find(|(id, _)| *id == decision.target) {
                     return decided.clone();
                 }
-                match (target_plan.action, target) {
-                    (Action::Skip, _) => Outcome::new(OutcomeStatus::Skipped, target_plan.reason.clone()),
+                match (decision.action, target) {
+                    (Action::Skip, _) => Outcome::new(OutcomeStatus::Skipped, decision.reason.to_string()),
                     (_, None) => Outcome::new(OutcomeStatus::Failed, "target vanished from the settings"),
                     (action, Some(_)) if settings.dry_run => {
                         Outcome::new(OutcomeStatus::Planned, format!("--dry-run: would {}", action_name(action)))
                     }
-                    (_, Some(target)) => run_target(target_plan, target, settings, http, head, guard).await,
+                    (_, Some(target)) => run_target(decision, target, settings, http, head, guard).await,
                 }
             }
         })
@@ -319,35 +334,36 @@ pub async fn execute(plan: &mut SyncPlan, settings: &Settings, http: &HttpClient
     let outcomes: Vec<Outcome> = futures_util::future::join_all(jobs).await;
 
     let mut exit = Exit::Ok;
-    for (target_plan, outcome) in plan.targets.iter_mut().zip(outcomes) {
+    let mut runs = Vec::with_capacity(outcomes.len());
+    for (decision, outcome) in plan.targets.iter().zip(outcomes) {
         exit = exit.worst(if outcome.bad_configuration { Exit::BadInput } else { outcome.status.exit() });
-        let line = format!("{}: {} — {}", target_plan.name, outcome.status.as_str(), outcome.message);
+        let line = format!("{}: {} — {}", decision.name, outcome.status.as_str(), outcome.message);
         match outcome.status.exit() {
             Exit::Ok => tracing::info!("{line}"),
             _ => tracing::error!("{line}"),
         }
         if let Some(fix) = &outcome.fix {
-            tracing::error!("{}: fix: {fix}", target_plan.name);
+            tracing::error!("{}: fix: {fix}", decision.name);
         }
-        target_plan.outcome = Some(outcome);
+        runs.push(TargetRun { target: decision.target, outcome, warnings: Vec::new() });
     }
-    exit
+    (exit, runs)
 }
 
 async fn run_target(
-    target_plan: &TargetPlan,
+    decision: &Decision,
     target: &Target,
     settings: &Settings,
     http: &HttpClient,
     head: &str,
     guard: &ImportGuard<'_>,
 ) -> Outcome {
-    for warning in &target_plan.warnings {
+    for warning in &decision.warnings {
         tracing::warn!("{}: {warning}", target.name);
     }
     match &target.kind {
         TargetKind::GitBook(gitbook) => {
-            let (Some(token), Some(request)) = (&gitbook.token, &target_plan.request) else {
+            let (Some(token), Some(request)) = (&gitbook.token, &decision.request) else {
                 // preflight() refuses this before any call.
                 return Outcome::new(OutcomeStatus::Failed, "missing token or request");
             };
@@ -358,28 +374,28 @@ async fn run_target(
                     "a GitBook target was planned with another kind of request",
                 );
             };
-            if target_plan.action == Action::Preview {
-                let before = guard.before_preview(&client, target_plan, target, head).await;
+            if decision.action == Action::Preview {
+                let before = guard.before_preview(&client, decision, target, head).await;
                 let started = std::time::Instant::now();
-                let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+                let mut outcome = run_gitbook(&client, decision, body, settings, head).await;
                 outcome.elapsed = Some(started.elapsed());
                 outcome.gitbook_edits = before.held;
                 outcome.change_requests = before.change_requests;
                 outcome.live_pages = before.live_pages;
                 return outcome;
             }
-            if target_plan.action != Action::Import {
-                return run_gitbook(&client, target_plan, body, settings, head).await;
+            if decision.action != Action::Import {
+                return run_gitbook(&client, decision, body, settings, head).await;
             }
-            let proceed = match guard.check(&client, target_plan, body, head).await {
+            let proceed = match guard.check(&client, decision, body, head).await {
                 Ok(proceed) => proceed,
                 Err(outcome) => return *outcome,
             };
             let change_requests = match &proceed.live {
-                Some(live) => open_change_requests(&client, target_plan, target, live).await,
+                Some(live) => open_change_requests(&client, decision, target, live).await,
                 None => None,
             };
-            let mut outcome = run_gitbook(&client, target_plan, body, settings, head).await;
+            let mut outcome = run_gitbook(&client, decision, body, settings, head).await;
             if let Some(found) = change_requests {
                 outcome.message = format!(
                     "{}; warning: open change requests in GitBook edit pages this sync changes: {}",
@@ -395,7 +411,7 @@ async fn run_target(
             outcome
         }
         TargetKind::Dot(dot) => {
-            let (Some(secret), Some(request)) = (&dot.secret, &target_plan.request) else {
+            let (Some(secret), Some(request)) = (&dot.secret, &decision.request) else {
                 // preflight() refuses this before any call.
                 return Outcome::new(OutcomeStatus::Failed, "missing webhook secret or push event");
             };
@@ -405,16 +421,16 @@ async fn run_target(
 }
 
 async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &PlannedRequest) -> Outcome {
-    let summary = match &request.body {
-        RequestBody::PushEvent(event) => {
-            let files: usize = event.commits.iter().map(|c| c.added.len() + c.modified.len() + c.removed.len()).sum();
-            format!("{} of {} commits listed, {files} file entries", event.commits.len(), event.total_commits_count)
-        }
+    let event = match &request.body {
+        RequestBody::PushEvent(event) => event,
         RequestBody::GitBook(_) => {
             return Outcome::new(OutcomeStatus::Failed, "a Dot target was planned with another kind of request");
         }
     };
-    match dot::deliver(http, &dot.webhook_url, &request.headers, &request.body, secret).await {
+    let files: usize = event.commits.iter().map(|c| c.added.len() + c.modified.len() + c.removed.len()).sum();
+    let summary =
+        format!("{} of {} commits listed, {files} file entries", event.commits.len(), event.total_commits_count);
+    match dot::deliver(http, &dot.webhook_url, &request.headers, event.as_ref(), secret).await {
         Ok(delivered) => Outcome::new(
             OutcomeStatus::Synced,
             format!("the receiver accepted the push event ({}; HTTP {})", summary, delivered.status),
@@ -432,17 +448,17 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
 
 async fn run_gitbook(
     client: &GitBookClient<'_>,
-    target_plan: &TargetPlan,
+    decision: &Decision,
     body: &GitRequestBody,
     settings: &Settings,
     head: &str,
 ) -> Outcome {
-    let name = &target_plan.name;
+    let name = &decision.name;
     let space = &client.target.space;
-    let operation = if target_plan.action == Action::Export { "export" } else { "import" };
+    let operation = if decision.action == Action::Export { "export" } else { "import" };
     // git/info shows no ref and no `standalone` flag: a preview's import
     // cannot be told from a branch import there, so none is its verdict.
-    let preview = target_plan.action == Action::Preview;
+    let preview = decision.action == Action::Preview;
 
     // Whether the token may read the result, before anything is queued.
     let mut watch = client.target.wait && !preview;
@@ -472,7 +488,7 @@ async fn run_gitbook(
         Ok(accepted) => accepted,
         Err(error) => return failure(error),
     };
-    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
+    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", decision.changed);
     if preview && client.target.wait {
         return Outcome::new(
             OutcomeStatus::Queued,
@@ -501,15 +517,15 @@ async fn run_gitbook(
     };
 
     let verdict = wait_for_verdict(client, accepted, operation, limits).await;
-    if let (Verdict::Replaced { ours, by }, Action::Import) = (&verdict, target_plan.action) {
-        let live = live_revision(client, target_plan).await;
+    if let (Verdict::Replaced { ours, by }, Action::Import) = (&verdict, decision.action) {
+        let live = live_revision(client, decision).await;
         return replaced_outcome(ours, by.as_deref(), client.target, operation, Some((live, head)));
     }
-    let outcome = verdict_outcome(verdict, target_plan, client.target);
-    match (target_plan.action, outcome) {
+    let outcome = verdict_outcome(verdict, decision, client.target);
+    match (decision.action, outcome) {
         // Only a `Success` verdict ends synced.
         (Action::Import, outcome) if outcome.status == OutcomeStatus::Synced => {
-            verify(client, outcome, target_plan, head).await
+            verify(client, outcome, decision, head).await
         }
         (_, outcome) => outcome,
     }
@@ -525,10 +541,10 @@ fn unknown(message: String, gitbook: &GitBookTarget, operation: &str) -> Outcome
 
 /// The outcome a verdict on a queued operation means; an import's success
 /// is verified against the space's live revision afterwards.
-fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBookTarget) -> Outcome {
-    let name = &target_plan.name;
+fn verdict_outcome(verdict: Verdict, decision: &Decision, gitbook: &GitBookTarget) -> Outcome {
+    let name = &decision.name;
     let space = &gitbook.space;
-    let operation = if target_plan.action == Action::Export { "export" } else { "import" };
+    let operation = if decision.action == Action::Export { "export" } else { "import" };
     let waited = format_duration;
     match verdict {
         Verdict::Success(op) => Outcome {
@@ -690,9 +706,9 @@ fn not_started_outcome(other: Option<Operation>, gitbook: &GitBookTarget, operat
 
 /// After a successful import of a branch: the commit GitBook's live
 /// revision holds, against the head the job imported, and the page to show.
-async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &TargetPlan, head: &str) -> Outcome {
-    let name = &target_plan.name;
-    let Some(revision) = live_revision(client, target_plan).await else { return outcome };
+async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, decision: &Decision, head: &str) -> Outcome {
+    let name = &decision.name;
+    let Some(revision) = live_revision(client, decision).await else { return outcome };
     outcome.docs_url = Some(revision.urls.app.clone());
     match revision.git.map(|git| git.oid) {
         Some(oid) if oid.eq_ignore_ascii_case(head) => {
@@ -718,14 +734,11 @@ async fn verify(client: &GitBookClient<'_>, mut outcome: Outcome, target_plan: &
 }
 
 /// The space's live revision, or a warning saying why it cannot be read.
-async fn live_revision(client: &GitBookClient<'_>, target_plan: &TargetPlan) -> Option<Revision> {
+async fn live_revision(client: &GitBookClient<'_>, decision: &Decision) -> Option<Revision> {
     match client.live_revision().await {
         Ok(revision) => Some(revision),
         Err(error) => {
-            tracing::warn!(
-                "{}: cannot read the space's live revision to verify the import ({error})",
-                target_plan.name
-            );
+            tracing::warn!("{}: cannot read the space's live revision to verify the import ({error})", decision.name);
             None
         }
     }
@@ -824,7 +837,7 @@ impl ImportGuard<'_> {
     async fn before_preview(
         &self,
         client: &GitBookClient<'_>,
-        target_plan: &TargetPlan,
+        decision: &Decision,
         target: &Target,
         head: &str,
     ) -> BeforePreview {
@@ -856,7 +869,7 @@ impl ImportGuard<'_> {
         };
         BeforePreview {
             held,
-            change_requests: open_change_requests(client, target_plan, target, &live).await,
+            change_requests: open_change_requests(client, decision, target, &live).await,
             live_pages: page_links(&live.pages, &target.paths.directory),
         }
     }
@@ -867,11 +880,11 @@ impl ImportGuard<'_> {
     async fn check(
         &self,
         client: &GitBookClient<'_>,
-        target_plan: &TargetPlan,
+        decision: &Decision,
         body: &GitRequestBody,
         head: &str,
     ) -> Result<Proceed, Box<Outcome>> {
-        let name = target_plan.name.as_str();
+        let name = decision.name.as_str();
         let mode = client.target.gitbook_edits;
         let space = &client.target.space;
         let live = match client.live_revision().await {
@@ -928,7 +941,7 @@ impl ImportGuard<'_> {
                 })
             }
             GitBookEdits::Export => {
-                Err(Box::new(export_edits(client, target_plan, body, self.settings, head, found, &live, held).await))
+                Err(Box::new(export_edits(client, decision, body, self.settings, head, found, &live, held).await))
             }
             GitBookEdits::Refuse => {
                 let mut outcome = Outcome::new(OutcomeStatus::Conflict, format!("{held}; nothing imported"))
@@ -948,11 +961,11 @@ impl ImportGuard<'_> {
 /// warning too: change requests never block an import.
 async fn open_change_requests(
     client: &GitBookClient<'_>,
-    target_plan: &TargetPlan,
+    decision: &Decision,
     target: &Target,
     live: &Revision,
 ) -> Option<OpenChangeRequests> {
-    let changed: BTreeSet<String> = target_plan
+    let changed: BTreeSet<String> = decision
         .files
         .iter()
         .flat_map(|change| std::iter::once(change.path.clone()).chain(change.old_path.clone()))
@@ -983,7 +996,7 @@ async fn open_change_requests(
 #[allow(clippy::too_many_arguments, reason = "the guard's facts, passed on")]
 async fn export_edits(
     client: &GitBookClient<'_>,
-    target_plan: &TargetPlan,
+    decision: &Decision,
     import: &GitRequestBody,
     settings: &Settings,
     head: &str,
@@ -1000,8 +1013,8 @@ async fn export_edits(
         short(head)
     );
     let body = import.export_to(&branch, message);
-    let plan = TargetPlan { action: Action::Export, ..target_plan.clone() };
-    tracing::warn!("{}: {held}; GitBook exports them to branch {branch} instead of the import", target_plan.name);
+    let plan = Decision { action: Action::Export, ..decision.clone() };
+    tracing::warn!("{}: {held}; GitBook exports them to branch {branch} instead of the import", decision.name);
     let exported = run_gitbook(client, &plan, &body, settings, head).await;
     if !matches!(exported.status, OutcomeStatus::Synced | OutcomeStatus::Queued) {
         return Outcome {

@@ -10,16 +10,13 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use anyhow::{Context, Result};
-use git2::{Oid, Repository};
-use serde::Serialize;
-
 use crate::git::renames;
 use crate::git::repo::Repo;
+use anyhow::{Context, Result};
+use git2::{Oid, Repository};
 
 /// What happened to one path between base and head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeStatus {
     Added,
     Modified,
@@ -28,6 +25,19 @@ pub enum ChangeStatus {
 }
 
 impl ChangeStatus {
+    pub const ALL: [ChangeStatus; 4] =
+        [ChangeStatus::Added, ChangeStatus::Modified, ChangeStatus::Deleted, ChangeStatus::Renamed];
+
+    /// The `status` of the JSON contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeStatus::Added => "added",
+            ChangeStatus::Modified => "modified",
+            ChangeStatus::Deleted => "deleted",
+            ChangeStatus::Renamed => "renamed",
+        }
+    }
+
     /// The letter `git diff --name-status` uses.
     pub fn letter(self) -> char {
         match self {
@@ -41,8 +51,7 @@ impl ChangeStatus {
 
 /// What a changed path is. Only files are docs; a submodule's pointer (a
 /// gitlink) moving under the docs directory changes no page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ChangeKind {
     #[default]
     File,
@@ -50,10 +59,6 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    fn is_file(&self) -> bool {
-        *self == ChangeKind::File
-    }
-
     fn of_mode(mode: u32) -> ChangeKind {
         if mode == u32::from(git2::FileMode::Commit) { ChangeKind::Submodule } else { ChangeKind::File }
     }
@@ -61,14 +66,12 @@ impl ChangeKind {
 
 /// One changed path, relative to the repository root. A path that is not
 /// UTF-8 is written the way git quotes it (see `path_of`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub status: ChangeStatus,
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_path: Option<String>,
-    /// Shown for submodules only (`"kind": "submodule"`).
-    #[serde(skip_serializing_if = "ChangeKind::is_file")]
+    /// Shown for submodules only (`"kind": "submodule"` in the JSON).
     pub kind: ChangeKind,
 }
 

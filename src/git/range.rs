@@ -11,7 +11,6 @@
 use std::fmt;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use crate::error::BadInput;
 use crate::git::diff::Change;
@@ -21,8 +20,7 @@ use crate::settings::Settings;
 use crate::settings::pipeline::PipelineSource;
 
 /// How the range was found; the `mode` of the JSON contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeMode {
     /// `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA` of a push.
     Push,
@@ -40,9 +38,20 @@ pub enum RangeMode {
     Local,
 }
 
-impl fmt::Display for RangeMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RangeMode {
+    pub const ALL: [RangeMode; 7] = [
+        RangeMode::Push,
+        RangeMode::ForcePush,
+        RangeMode::MergeRequest,
+        RangeMode::Watermark,
+        RangeMode::Explicit,
+        RangeMode::Full,
+        RangeMode::Local,
+    ];
+
+    /// The `mode` of the JSON contract, also shown in text and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
             RangeMode::Push => "push",
             RangeMode::ForcePush => "force_push",
             RangeMode::MergeRequest => "merge_request",
@@ -50,7 +59,13 @@ impl fmt::Display for RangeMode {
             RangeMode::Explicit => "explicit",
             RangeMode::Full => "full",
             RangeMode::Local => "local",
-        })
+        }
+    }
+}
+
+impl fmt::Display for RangeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

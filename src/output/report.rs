@@ -6,11 +6,13 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::error::Exit;
 use crate::git::diff::{ChangeStatus, quoted_path};
 use crate::git::range::short;
 use crate::log;
-use crate::output::web_link;
-use crate::plan::SyncPlan;
+use crate::output::{json, web_link};
+use crate::plan::Plan;
+use crate::plan::run::Run;
 use crate::secret::{Redacted, printable};
 use crate::settings::ReportPath;
 use crate::settings::flags::Format;
@@ -20,10 +22,11 @@ const TEXT_CHANGES_SHOWN: usize = 50;
 
 /// The result as it is printed and written: secrets masked, and nothing
 /// a server or a path supplied can break a line of it or reorder one.
-pub fn render(plan: &SyncPlan, format: Format) -> anyhow::Result<Redacted> {
+/// `run` is `None` for a plan.
+pub fn render(plan: &Plan, run: Option<&Run>, format: Format) -> anyhow::Result<Redacted> {
     let text = match format {
-        Format::Json => serde_json::to_string_pretty(plan)? + "\n",
-        Format::Text => render_text(plan),
+        Format::Json => json::document(plan, run)? + "\n",
+        Format::Text => render_text(plan, run),
     };
     Ok(shown(&text, format))
 }
@@ -37,10 +40,10 @@ pub fn shown(text: &str, format: Format) -> Redacted {
     }
 }
 
-fn render_text(plan: &SyncPlan) -> String {
+fn render_text(plan: &Plan, run: Option<&Run>) -> String {
     let mut out = String::new();
-    if let Some(status) = plan.status {
-        let _ = writeln!(out, "status   {status}");
+    if let Some(run) = run {
+        let _ = writeln!(out, "status   {}", run.status);
     }
     let range = &plan.range;
     let base = range.base.as_deref().map_or("(none)", short);
@@ -73,27 +76,28 @@ fn render_text(plan: &SyncPlan) -> String {
     let _ = writeln!(out, "targets  {}", plan.targets.len());
     let name_width = plan.targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for target in &plan.targets {
-        let action = target.action.as_str();
+        let target_run = run.and_then(|run| run.of(target));
         let _ = writeln!(
             out,
             "  {:name_width$}  {:7}  {:10}  {:>4} changed  {}",
             target.name,
-            target.kind,
-            action,
+            target.kind.as_str(),
+            target.action.as_str(),
             target.changed,
-            printable(&target.reason)
+            printable(&target.reason.to_string())
         );
-        if let Some(outcome) = &target.outcome {
+        if let Some(outcome) = target_run.map(|r| &r.outcome) {
             let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
                 let _ = writeln!(out, "  {:name_width$}  fix: {}", "", printable(fix));
             }
         }
-        let sent_nothing = target.outcome.as_ref().is_some_and(|o| o.stopped_before_sending);
+        let sent_nothing = target_run.is_some_and(|r| r.outcome.stopped_before_sending);
         if let Some(request) = target.request.as_ref().filter(|_| !sent_nothing) {
             let _ = writeln!(out, "  {:name_width$}  {} {}", "", request.method, printable(&request.url));
         }
-        for warning in &target.warnings {
+        let run_warnings = target_run.map(|r| r.warnings.as_slice()).unwrap_or_default();
+        for warning in target.warnings.iter().chain(run_warnings) {
             let _ = writeln!(out, "  {:name_width$}  warning: {}", "", printable(warning));
         }
     }
@@ -160,27 +164,27 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
 }
 
 /// Writes the dotenv report for `artifacts:reports:dotenv`.
-pub fn write_dotenv(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    log::write_report(path, &Redacted::lines(&dotenv(plan)))
+pub fn write_dotenv(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
+    log::write_report(path, &Redacted::lines(&dotenv(plan, run)))
 }
 
 /// Writes the JSON report: the same document as `sync --format json`.
-pub fn write_json(plan: &SyncPlan, path: &Path) -> std::io::Result<()> {
-    log::write_report(path, &render(plan, Format::Json).map_err(std::io::Error::other)?)
+pub fn write_json(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
+    log::write_report(path, &render(plan, Some(run), Format::Json).map_err(std::io::Error::other)?)
 }
 
 /// The run in a few variables of fixed names, within GitLab's limits
 /// whatever the number of targets: one `KEY=value` a line, values without
 /// spaces or quotes so that GitLab reads them verbatim. Each target's detail
 /// is in the JSON report.
-pub fn dotenv(plan: &SyncPlan) -> String {
+pub fn dotenv(plan: &Plan, run: &Run) -> String {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| {
         let value: String =
             value.chars().map(|c| if c.is_whitespace() || c == '"' || c == '\'' { '_' } else { c }).collect();
         let _ = writeln!(out, "{key}={value}");
     };
-    line("DOCSYNC_STATUS", plan.status.unwrap_or("planned"));
+    line("DOCSYNC_STATUS", run.status.as_str());
     line("DOCSYNC_RANGE_BASE", plan.range.base.as_deref().unwrap_or(""));
     line("DOCSYNC_RANGE_HEAD", &plan.range.head);
     line("DOCSYNC_RANGE_MODE", &plan.range.mode.to_string());
@@ -189,14 +193,14 @@ pub fn dotenv(plan: &SyncPlan) -> String {
     let failed = plan
         .targets
         .iter()
-        .filter(|t| t.outcome.as_ref().is_some_and(|o| o.status.exit() != crate::error::Exit::Ok))
+        .filter(|t| run.of(t).is_some_and(|r| r.outcome.status.exit() != Exit::Ok))
         .map(|t| t.name.as_str());
     line("DOCSYNC_FAILED", &name_list(failed));
     // The docs the job changed, for the environment's URL: the first
     // target that has a page to show. GitBook supplies it, and GitLab
     // expands variables in it where a later job uses it: only a printable
     // http(s) URL without `$` is handed on.
-    let url = plan.targets.iter().filter_map(|t| t.outcome.as_ref()?.docs_url.as_deref()).find_map(web_link);
+    let url = plan.targets.iter().filter_map(|t| run.of(t)?.outcome.docs_url.as_deref()).find_map(web_link);
     line("DOCSYNC_URL", url.as_ref().map(|u| u.as_str()).filter(|u| u.len() <= DOTENV_VALUE_BYTES).unwrap_or(""));
     out
 }
@@ -226,26 +230,27 @@ mod tests {
     use super::*;
     use crate::git::range::RangeMode;
     use crate::plan::outcome::{Outcome, OutcomeStatus};
-    use crate::plan::{Action, RangeView, TargetPlan};
+    use crate::plan::run::{RunStatus, TargetRun};
+    use crate::plan::{Action, Decision, Platform, PushTrigger, RangeView, Reason};
+    use crate::settings::target_id::TargetId;
 
-    fn target(name: String, status: OutcomeStatus) -> TargetPlan {
-        TargetPlan {
+    fn target(index: usize, name: String) -> Decision {
+        Decision {
+            target: TargetId::Table(index),
             name,
-            kind: "gitbook",
+            kind: Platform::GitBook,
             action: Action::Import,
-            reason: String::new(),
+            reason: Reason::Changed { trigger: PushTrigger::SyncBranch, changed: 1 },
             changed: 1,
             request: None,
             warnings: Vec::new(),
-            outcome: Some(Outcome::new(status, "done")),
             files: Vec::new(),
-            skip_cause: None,
         }
     }
 
-    fn plan(targets: Vec<TargetPlan>) -> SyncPlan {
-        SyncPlan {
-            status: Some("failed"),
+    /// A plan and a failed run of `targets`, each with its outcome.
+    fn run_of(targets: Vec<(String, OutcomeStatus)>) -> (Plan, Run) {
+        let plan = Plan {
             range: RangeView {
                 base: Some("a".repeat(40)),
                 head: "b".repeat(40),
@@ -253,8 +258,18 @@ mod tests {
                 reason: String::new(),
             },
             changes: Vec::new(),
-            targets,
-        }
+            targets: targets.iter().enumerate().map(|(index, (name, _))| target(index, name.clone())).collect(),
+        };
+        let targets = targets
+            .into_iter()
+            .enumerate()
+            .map(|(index, (_, status))| TargetRun {
+                target: TargetId::Table(index),
+                outcome: Outcome::new(status, "done"),
+                warnings: Vec::new(),
+            })
+            .collect();
+        (plan, Run { status: RunStatus::Failed, targets })
     }
 
     fn variables(text: &str) -> Vec<(&str, &str)> {
@@ -267,14 +282,12 @@ mod tests {
             let targets = (0..count)
                 .map(|i| {
                     let status = if i % 2 == 0 { OutcomeStatus::Failed } else { OutcomeStatus::Synced };
-                    target(format!("docs-{i:03}-{}", "x".repeat(60)), status)
+                    (format!("docs-{i:03}-{}", "x".repeat(60)), status)
                 })
                 .collect();
-            let mut plan = plan(targets);
-            if let Some(outcome) = plan.targets[0].outcome.as_mut() {
-                outcome.docs_url = Some(format!("https://app.gitbook.com/s/{}", "y".repeat(1_000)));
-            }
-            let text = dotenv(&plan);
+            let (plan, mut run) = run_of(targets);
+            run.targets[0].outcome.docs_url = Some(format!("https://app.gitbook.com/s/{}", "y".repeat(1_000)));
+            let text = dotenv(&plan, &run);
             let vars = variables(&text);
             assert!(vars.len() <= DOTENV_MAX_VARIABLES, "{count} targets: {} variables", vars.len());
             assert!(text.len() < DOTENV_MAX_BYTES, "{count} targets: {} bytes", text.len());
@@ -294,12 +307,12 @@ mod tests {
 
     #[test]
     fn dotenv_names_failed_targets_and_keeps_similar_names_apart() {
-        let plan = plan(vec![
-            target("docs-en".into(), OutcomeStatus::Failed),
-            target("docs_en".into(), OutcomeStatus::Verified),
-            target("api".into(), OutcomeStatus::Unreachable),
+        let (plan, run) = run_of(vec![
+            ("docs-en".into(), OutcomeStatus::Failed),
+            ("docs_en".into(), OutcomeStatus::Verified),
+            ("api".into(), OutcomeStatus::Unreachable),
         ]);
-        let text = dotenv(&plan);
+        let text = dotenv(&plan, &run);
         assert!(text.contains("DOCSYNC_TARGETS=docs-en,docs_en,api\n"), "{text}");
         assert!(text.contains("DOCSYNC_FAILED=docs-en,api\n"), "{text}");
         assert!(text.contains("DOCSYNC_URL=\n"), "{text}");
@@ -308,11 +321,9 @@ mod tests {
     #[test]
     fn dotenv_hands_on_only_a_printable_http_url() {
         let url_of = |docs_url: &str| {
-            let mut plan = plan(vec![target("docs".into(), OutcomeStatus::Verified)]);
-            if let Some(outcome) = plan.targets[0].outcome.as_mut() {
-                outcome.docs_url = Some(docs_url.to_owned());
-            }
-            let text = dotenv(&plan);
+            let (plan, mut run) = run_of(vec![("docs".into(), OutcomeStatus::Verified)]);
+            run.targets[0].outcome.docs_url = Some(docs_url.to_owned());
+            let text = dotenv(&plan, &run);
             variables(&text).into_iter().find(|(k, _)| *k == "DOCSYNC_URL").map(|(_, v)| v.to_owned())
         };
         assert_eq!(url_of("https://app.gitbook.com/s/spc1/").as_deref(), Some("https://app.gitbook.com/s/spc1/"));

@@ -16,7 +16,7 @@ use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::lint::suggestion::{Suggestion, suggest};
 use crate::lint::{Finding, LintReport};
-use crate::plan::{Action, SyncPlan};
+use crate::plan::{Action, Plan, SyncPlan};
 use crate::secret::{Redacted, printable, redact};
 use crate::settings::Settings;
 
@@ -29,7 +29,7 @@ const MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 /// `review_comments` off, or without a pre-flight: a run that did not
 /// look knows no finding gone.
 pub fn comments(
-    plan: &SyncPlan,
+    plan: &Plan,
     settings: &Settings,
     report: Option<&LintReport>,
     repo: &Repo,

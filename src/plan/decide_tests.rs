@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::facts::Facts;
-use super::{Action, SkipCause, TargetPlan, decide};
+use super::facts::{Facts, RequestedBy};
+use super::{Action, Decision, SkipCause, decide};
 use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::git::range::{CommitRange, RangeMode};
 use crate::git::remote::Project;
@@ -97,10 +97,11 @@ type Expected = (Action, &'static str, Option<SkipCause>);
 /// GitBook target and the Dot target are expected to get.
 type Case = (&'static str, Vec<(&'static str, &'static str)>, Facts, Expected, Expected);
 
-fn check(case: &str, plan: &TargetPlan, (action, reason, cause): Expected) {
-    assert_eq!(plan.action, action, "{case}: {} ({})", plan.name, plan.reason);
-    assert!(plan.reason.contains(reason), "{case}: {}'s reason {:?} lacks {reason:?}", plan.name, plan.reason);
-    assert_eq!(plan.skip_cause, cause, "{case}: {} ({})", plan.name, plan.reason);
+fn check(case: &str, plan: &Decision, (action, reason, cause): Expected) {
+    let words = plan.reason.to_string();
+    assert_eq!(plan.action, action, "{case}: {} ({words})", plan.name);
+    assert!(words.contains(reason), "{case}: {}'s reason {words:?} lacks {reason:?}", plan.name);
+    assert_eq!(plan.skip_cause(), cause, "{case}: {} ({words})", plan.name);
 }
 
 #[test]
@@ -205,7 +206,7 @@ fn every_action_and_reason() {
             (Skip, "exports are GitBook → GitLab only", Some(Configuration))),
     ];
     for (case, pipeline, facts, gitbook, dot) in cases {
-        let plan = decide(&facts, &settings(&pipeline));
+        let plan = decide(&facts, &settings(&pipeline), None);
         let [gitbook_plan, dot_plan] = &plan.targets[..] else { panic!("{case}: two targets, got {:?}", plan.targets) };
         check(case, gitbook_plan, gitbook);
         check(case, dot_plan, dot);
@@ -220,12 +221,12 @@ fn every_action_and_reason() {
 #[test]
 fn docsync_export_is_a_request_whatever_the_pipeline() {
     let mut facts = a_page_changed();
-    facts.requested_by = Some("export");
+    facts.requested_by = Some(RequestedBy::Export);
     let mut settings = settings(&push_to("main"));
     for target in &mut settings.targets {
         target.direction = crate::settings::Direction::Export;
     }
-    let plan = decide(&facts, &settings);
+    let plan = decide(&facts, &settings, None);
     check("docsync export", &plan.targets[0], (Action::Export, "export pipeline: export from GitBook requested", None));
 }
 
@@ -234,26 +235,26 @@ fn force_acts_where_a_content_rule_would_skip() {
     let mut settings = settings(&push_to("main"));
     settings.force = true;
     let nothing = facts(vec![], vec![commit(HEAD, "[skip docsync]")]);
-    let plan = decide(&nothing, &settings);
+    let plan = decide(&nothing, &settings, None);
     check("forced", &plan.targets[0], (Action::Import, "push to the sync branch, forced (--force): 0", None));
     check("forced", &plan.targets[1], (Action::PushEvent, "push to the sync branch, forced (--force): 0", None));
     // A configuration skip stays one: force does not sync another branch.
     let mut settings = self::settings(&push_to("feature"));
     settings.force = true;
-    let plan = decide(&nothing, &settings);
-    assert_eq!(plan.targets[0].skip_cause, Some(SkipCause::Configuration), "{}", plan.targets[0].reason);
+    let plan = decide(&nothing, &settings, None);
+    assert_eq!(plan.targets[0].skip_cause(), Some(SkipCause::Configuration), "{}", plan.targets[0].reason);
 }
 
 #[test]
 fn a_missing_project_directory_is_a_warning_with_the_nearest() {
     let mut facts = a_page_changed();
     facts.absent_directories.insert("docs".to_owned(), Some("Docs".to_owned()));
-    let plan = decide(&facts, &settings(&push_to("main")));
+    let plan = decide(&facts, &settings(&push_to("main")), None);
     assert_eq!(
         plan.targets[0].warnings[0],
         "the project directory docs does not exist at 22222222; did you mean Docs? (directories are case-sensitive)"
     );
-    let plan = decide(&a_page_changed(), &settings(&push_to("main")));
+    let plan = decide(&a_page_changed(), &settings(&push_to("main")), None);
     assert!(
         !plan.targets[0].warnings.iter().any(|w| w.contains("project directory")),
         "{:?}",
@@ -275,7 +276,7 @@ fn a_submodule_is_never_a_docs_change() {
         submodule(ChangeStatus::Renamed, "docs/theme", Some("docs/old-theme")),
     ] {
         let what = format!("{change:?}");
-        let plan = decide(&facts(vec![change], vec![commit(HEAD, "Move")]), &settings(&push_to("main")));
+        let plan = decide(&facts(vec![change], vec![commit(HEAD, "Move")]), &settings(&push_to("main")), None);
         for target in &plan.targets {
             assert_eq!((target.action, target.changed), (Action::Skip, 0), "{what}: {}", target.reason);
         }
@@ -283,6 +284,6 @@ fn a_submodule_is_never_a_docs_change() {
     // A file moved out of the docs is still one: it leaves the space.
     let moved_out =
         facts(vec![file(ChangeStatus::Renamed, "archive/a.md", Some("docs/a.md"))], vec![commit(HEAD, "x")]);
-    let plan = decide(&moved_out, &settings(&push_to("main")));
+    let plan = decide(&moved_out, &settings(&push_to("main")), None);
     assert_eq!((plan.targets[0].action, plan.targets[0].changed), (Action::Import, 1));
 }

@@ -32,7 +32,23 @@ pub struct Facts {
     pub checkout_branch: Option<String>,
     /// Set by `docsync export`: the command is itself a request, whatever
     /// the pipeline.
-    pub requested_by: Option<&'static str>,
+    pub requested_by: Option<RequestedBy>,
+}
+
+/// A command that is itself a request for a sync, whatever the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestedBy {
+    /// `docsync export`.
+    Export,
+}
+
+impl RequestedBy {
+    /// The command as reasons and refusals name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestedBy::Export => "docsync export",
+        }
+    }
 }
 
 /// What the push events of Dot targets need beyond the range: its commits,

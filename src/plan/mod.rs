@@ -6,12 +6,14 @@
 #[cfg(test)]
 mod decide_tests;
 pub mod facts;
+pub mod note_view;
 pub mod outcome;
 mod push_event;
+pub mod run;
 
-pub use push_event::attach_push_events;
+pub use note_view::{SyncPlan, TargetPlan};
 
-use serde::Serialize;
+use std::fmt;
 
 use crate::error::{BadInput, BadInputs};
 use crate::git::diff::{Change, ChangeKind};
@@ -19,18 +21,20 @@ use crate::git::range::{RangeMode, short};
 use crate::git::repo::CommitInfo;
 use crate::secret::Secret;
 use crate::settings::pipeline::PipelineSource;
+use crate::settings::target_id::TargetId;
 use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
 use crate::targets::dot::PushEvent;
 use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
 
-use facts::Facts;
+use facts::{Facts, PushFacts, RequestedBy};
 
 /// The marker that skips a push: read in the head commit's message only,
 /// in any letter case.
 pub const SKIP_MARKER: &str = "[skip docsync]";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// What a target is asked to do. Spelled in the JSON contract and the text
+/// plan by [`Action::as_str`] alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Import,
     Export,
@@ -40,7 +44,9 @@ pub enum Action {
 }
 
 impl Action {
-    /// The name in the JSON contract and the dotenv report.
+    pub const ALL: [Action; 5] = [Action::Import, Action::Export, Action::Preview, Action::PushEvent, Action::Skip];
+
+    /// The name in the JSON contract and the text plan.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Import => "import",
@@ -52,7 +58,46 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The platform a target syncs to, as the plan names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    GitBook,
+    Dot,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 2] = [Platform::GitBook, Platform::Dot];
+
+    fn of(kind: &TargetKind) -> Platform {
+        match kind {
+            TargetKind::GitBook(_) => Platform::GitBook,
+            TargetKind::Dot(_) => Platform::Dot,
+        }
+    }
+
+    /// The `kind` of the JSON contract and the text plan.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::GitBook => "gitbook",
+            Platform::Dot => "dot",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The commit range the plan was decided on.
+#[derive(Debug, Clone)]
 pub struct RangeView {
     pub base: Option<String>,
     pub head: String,
@@ -60,20 +105,19 @@ pub struct RangeView {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The request an acting target sends, as built before anything is sent.
+#[derive(Debug, Clone)]
 pub struct PlannedRequest {
     pub method: &'static str,
     pub url: String,
     /// Headers beyond the client's own, secrets masked; shown for push
     /// events, whose headers are part of what GitLab sends.
-    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "header_map")]
     pub headers: Vec<(String, String)>,
     pub body: RequestBody,
 }
 
 /// A request body: the JSON of the contract is the body itself.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum RequestBody {
     GitBook(Box<GitRequestBody>),
     PushEvent(Box<PushEvent>),
@@ -88,37 +132,29 @@ impl RequestBody {
     }
 }
 
-/// Headers as a JSON object, in the order they are sent.
-fn header_map<S: serde::Serializer>(headers: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = serializer.serialize_map(Some(headers.len()))?;
-    for (name, value) in headers {
-        map.serialize_entry(name, value)?;
-    }
-    map.end()
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TargetPlan {
+/// The decision for one target: what it does, why, and what it sends.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub target: TargetId,
     pub name: String,
-    pub kind: &'static str,
+    pub kind: Platform,
     pub action: Action,
-    pub reason: String,
+    pub reason: Reason,
     /// How many of the range's changes concern this target.
     pub changed: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<PlannedRequest>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// What the decision could not settle (a missing directory, token or
+    /// URL), for the report.
     pub warnings: Vec<String>,
-    /// How `sync` ended for this target; absent in plans.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<crate::plan::outcome::Outcome>,
     /// The changes that concern this target, for the senders.
-    #[serde(skip)]
     pub files: Vec<Change>,
+}
+
+impl Decision {
     /// Why a skipping target skips; `None` when it acts.
-    #[serde(skip)]
-    pub skip_cause: Option<SkipCause>,
+    pub fn skip_cause(&self) -> Option<SkipCause> {
+        self.reason.skip_cause()
+    }
 }
 
 /// Why a target skips, as far as a job that deploys is concerned.
@@ -134,15 +170,149 @@ pub enum SkipCause {
     Configuration,
 }
 
-/// Everything `sync` would do. Serialises to the documented JSON contract.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncPlan {
-    /// The run's overall result; `sync` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<&'static str>,
+/// What asks for a sync, as a manual pipeline does: the pipeline's source,
+/// or a command that is itself a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestSource {
+    /// `CI_PIPELINE_SOURCE` of a pipeline someone asked for (`web`, `api`,
+    /// `schedule`…), as GitLab spells it.
+    Pipeline(String),
+    Command(RequestedBy),
+}
+
+impl fmt::Display for RequestSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestSource::Pipeline(source) => f.write_str(source),
+            RequestSource::Command(command) => f.write_str(command.as_str()),
+        }
+    }
+}
+
+/// What started a push-like sync: a push to the sync branch, or a run
+/// outside CI, planned as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushTrigger {
+    SyncBranch,
+    Local,
+}
+
+impl fmt::Display for PushTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PushTrigger::SyncBranch => "push to the sync branch",
+            PushTrigger::Local => "outside CI, planned as a push",
+        })
+    }
+}
+
+/// Why a target does what it does. Its words ([`fmt::Display`]) are the
+/// `reason` of the plan; whether a skip is the range's or the
+/// configuration's follows from the variant ([`Reason::skip_cause`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A push (or a local run) with relevant changes.
+    Changed { trigger: PushTrigger, changed: usize },
+    /// A push (or a local run) with `--force`, whatever it holds.
+    Forced { trigger: PushTrigger, changed: usize },
+    /// A manual pipeline (or `docsync export`) asks for the action.
+    Requested { source: RequestSource, action: Action },
+    /// A merge request pipeline with previews on.
+    Preview { iid: u64 },
+    /// Skip: no file of the target changed.
+    NoChange { directory: String, globs: Vec<String> },
+    /// Skip: the head commit carries [`SKIP_MARKER`].
+    SkipMarker { head: String },
+    /// Skip: every commit of the range is the docs platform's own.
+    PlatformCommits,
+    /// Skip: a tag pipeline.
+    Tag(String),
+    /// Skip: a pipeline source that never syncs.
+    PipelineSource(String),
+    /// Skip: a push to another branch than the sync branch.
+    OtherBranch { pushed: String, sync: String },
+    /// Skip: no sync branch is known.
+    NoSyncBranch,
+    /// Skip: a push pipeline without a branch.
+    PushWithoutBranch,
+    /// Skip: merge request previews are off.
+    PreviewsOff,
+    /// Skip: a push-webhook receiver in a merge request pipeline.
+    PushesOnly,
+    /// Skip: an export asked of a push-webhook receiver.
+    ExportsGitBookOnly,
+}
+
+impl Reason {
+    /// `None` for a target that acts.
+    pub fn skip_cause(&self) -> Option<SkipCause> {
+        match self {
+            Reason::Changed { .. } | Reason::Forced { .. } | Reason::Requested { .. } | Reason::Preview { .. } => None,
+            Reason::NoChange { .. } | Reason::SkipMarker { .. } | Reason::PlatformCommits => Some(SkipCause::Content),
+            Reason::Tag(_)
+            | Reason::PipelineSource(_)
+            | Reason::OtherBranch { .. }
+            | Reason::NoSyncBranch
+            | Reason::PushWithoutBranch
+            | Reason::PreviewsOff
+            | Reason::PushesOnly
+            | Reason::ExportsGitBookOnly => Some(SkipCause::Configuration),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Changed { trigger, changed } => {
+                let files = if *changed == 1 { "file" } else { "files" };
+                write!(f, "{trigger}: {changed} relevant {files} changed")
+            }
+            Reason::Forced { trigger, changed } => write!(f, "{trigger}, forced (--force): {changed} relevant changes"),
+            Reason::Requested { source, action } => match action {
+                Action::Import => write!(f, "{source} pipeline: full import requested"),
+                Action::PushEvent => write!(f, "{source} pipeline: push event for every relevant file"),
+                Action::Export => write!(f, "{source} pipeline: export from GitBook requested"),
+                Action::Preview | Action::Skip => write!(f, "{source} pipeline: {action} requested"),
+            },
+            Reason::Preview { iid } => write!(f, "merge request !{iid}: standalone preview import"),
+            Reason::NoChange { directory, globs } => {
+                let place = if directory.is_empty() { "the repository".to_owned() } else { format!("{directory}/") };
+                match globs.is_empty() {
+                    true => write!(f, "no file under {place} changed"),
+                    false => write!(f, "no file under {place} matching {} changed", globs.join(", ")),
+                }
+            }
+            Reason::SkipMarker { head } => write!(f, "the head commit {} says {SKIP_MARKER}", short(head)),
+            Reason::PlatformCommits => {
+                f.write_str("every commit in the range was made by the docs platform itself (GitBook export commits)")
+            }
+            Reason::Tag(tag) => write!(f, "tag pipeline ({tag}): tags are not synced"),
+            Reason::PipelineSource(source) => write!(f, "pipeline source `{source}` does not sync"),
+            Reason::OtherBranch { pushed, sync } => write!(f, "push to {pushed}, not to the sync branch {sync}"),
+            Reason::NoSyncBranch => {
+                f.write_str("no sync branch is known: set DOCSYNC_BRANCH (GitLab did not set CI_DEFAULT_BRANCH)")
+            }
+            Reason::PushWithoutBranch => f.write_str("push pipeline without a branch: nothing to sync"),
+            Reason::PreviewsOff => {
+                f.write_str("merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)")
+            }
+            Reason::PushesOnly => {
+                f.write_str("push-webhook receivers get pushes only: merge request pipelines are planned, not sent")
+            }
+            Reason::ExportsGitBookOnly => f.write_str("exports are GitBook → GitLab only"),
+        }
+    }
+}
+
+/// Everything `sync` would do: decided once by [`decide`], then only read.
+/// What `sync` did is a [`run::Run`] beside it; the JSON contract is
+/// `output::json`'s.
+#[derive(Debug, Clone)]
+pub struct Plan {
     pub range: RangeView,
     pub changes: Vec<Change>,
-    pub targets: Vec<TargetPlan>,
+    pub targets: Vec<Decision>,
 }
 
 /// The event that started the pipeline, as far as syncing is concerned.
@@ -156,39 +326,39 @@ enum Event<'a> {
     MergeRequest {
         iid: u64,
     },
-    Manual(&'a str),
+    Manual(RequestSource),
     Other(&'a str),
 }
 
 /// Whether the pipeline (or command) is a request rather than a push:
 /// manual, scheduled, API and trigger pipelines, and `docsync export`.
-pub fn is_request(settings: &Settings, requested_by: Option<&'static str>) -> bool {
+pub fn is_request(settings: &Settings, requested_by: Option<RequestedBy>) -> bool {
     matches!(event(settings, requested_by), Event::Manual(_))
 }
 
-fn event<'a>(settings: &'a Settings, requested_by: Option<&'static str>) -> Event<'a> {
+fn event(settings: &Settings, requested_by: Option<RequestedBy>) -> Event<'_> {
     match (&settings.pipeline.ci, requested_by) {
-        (_, Some(command)) => Event::Manual(command),
+        (_, Some(command)) => Event::Manual(RequestSource::Command(command)),
         (None, None) => Event::Local,
         (Some(ci), None) => match (&ci.tag, &ci.source, &ci.merge_request) {
             (Some(tag), _, _) => Event::Tag(tag),
             (None, PipelineSource::MergeRequestEvent, Some(mr)) => Event::MergeRequest { iid: mr.iid },
             (None, PipelineSource::Push, _) => Event::Push { branch: ci.branch.as_deref() },
-            (None, PipelineSource::Manual(source), _) => Event::Manual(source),
+            (None, PipelineSource::Manual(source), _) => Event::Manual(RequestSource::Pipeline(source.clone())),
             (None, source, _) => Event::Other(source.as_str()),
         },
     }
 }
 
-/// The decision: for every target, the action, why, and, for GitBook, the
-/// request it sends. A function of the facts and the settings alone. The
-/// push events of the targets that send one are built afterwards from the
-/// commits they list ([`attach_push_events`]).
-pub fn decide(facts: &Facts, settings: &Settings) -> SyncPlan {
+/// The decision: for every target, the action, why, and the request it
+/// sends. A function of the facts and the settings alone. A push event
+/// lists the commits [`PushFacts`] holds, gathered only when
+/// [`sends_push_events`] says a target sends one: without them, a target
+/// that sends a push event has no request.
+pub fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts>) -> Plan {
     let event = event(settings, facts.requested_by);
-    let targets = settings.targets.iter().map(|target| plan_target(facts, settings, &event, target)).collect();
-    SyncPlan {
-        status: None,
+    let targets = settings.targets.iter().map(|target| decide_target(facts, settings, &event, target, push)).collect();
+    Plan {
         range: RangeView {
             base: facts.range.base.clone(),
             head: facts.range.head.clone(),
@@ -201,12 +371,18 @@ pub fn decide(facts: &Facts, settings: &Settings) -> SyncPlan {
 }
 
 /// Whether a target sends a push event, so that the commits it lists must
-/// be gathered ([`facts::PushFacts`]).
-pub fn sends_push_events(plan: &SyncPlan) -> bool {
-    plan.targets.iter().any(|t| t.action == Action::PushEvent)
+/// be gathered ([`PushFacts`]) before [`decide`].
+pub fn sends_push_events(facts: &Facts, settings: &Settings) -> bool {
+    decide(facts, settings, None).targets.iter().any(|t| t.action == Action::PushEvent)
 }
 
-fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &Target) -> TargetPlan {
+fn decide_target(
+    facts: &Facts,
+    settings: &Settings,
+    event: &Event<'_>,
+    target: &Target,
+    push: Option<&PushFacts>,
+) -> Decision {
     let files: Vec<Change> = facts
         .changes
         .iter()
@@ -219,63 +395,42 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
         })
         .cloned()
         .collect();
-    let mut plan = TargetPlan {
-        name: target.name.clone(),
-        kind: target.kind.name(),
-        action: Action::Skip,
-        reason: String::new(),
-        changed: files.len(),
-        request: None,
-        warnings: Vec::new(),
-        outcome: None,
-        files,
-        skip_cause: None,
-    };
+    let changed = files.len();
     let is_gitbook = matches!(target.kind, TargetKind::GitBook(_));
-    let act = |action: Action, reason: String| (action, reason, None);
-    let configured_away = |reason: String| (Action::Skip, reason, Some(SkipCause::Configuration));
+    let act = |action: Action, reason: Reason| (action, reason);
+    let skip = |reason: Reason| (Action::Skip, reason);
+    let requested =
+        |source: &RequestSource, action: Action| (action, Reason::Requested { source: source.clone(), action });
 
-    let (action, reason, skip_cause) = match event {
-        Event::Tag(tag) => configured_away(format!("tag pipeline ({tag}): tags are not synced")),
-        Event::Other(source) => configured_away(format!("pipeline source `{source}` does not sync")),
+    let (action, reason) = match event {
+        Event::Tag(tag) => skip(Reason::Tag((*tag).to_owned())),
+        Event::Other(source) => skip(Reason::PipelineSource((*source).to_owned())),
         Event::Push { branch } => match (branch, target.branch.as_deref()) {
             (Some(pushed), Some(sync)) if pushed == &sync => {
-                push_action(facts, settings, target, &plan, "push to the sync branch")
+                push_action(facts, settings, target, changed, PushTrigger::SyncBranch)
             }
-            (Some(pushed), Some(sync)) => configured_away(format!("push to {pushed}, not to the sync branch {sync}")),
-            (_, None) => configured_away(
-                "no sync branch is known: set DOCSYNC_BRANCH (GitLab did not set CI_DEFAULT_BRANCH)".to_owned(),
-            ),
-            (None, Some(_)) => configured_away("push pipeline without a branch: nothing to sync".to_owned()),
+            (Some(pushed), Some(sync)) => {
+                skip(Reason::OtherBranch { pushed: (*pushed).to_owned(), sync: sync.to_owned() })
+            }
+            (_, None) => skip(Reason::NoSyncBranch),
+            (None, Some(_)) => skip(Reason::PushWithoutBranch),
         },
-        Event::Local => push_action(facts, settings, target, &plan, "outside CI, planned as a push"),
-        Event::MergeRequest { .. } if !target.previews => {
-            configured_away("merge request previews are off (DOCSYNC_PREVIEWS, or previews in docsync.toml)".to_owned())
-        }
-        Event::MergeRequest { .. } if !is_gitbook => configured_away(
-            "push-webhook receivers get pushes only: merge request pipelines are planned, not sent".to_owned(),
-        ),
-        Event::MergeRequest { .. } if plan.changed == 0 && !settings.force => {
-            (Action::Skip, no_change_reason(target), Some(SkipCause::Content))
-        }
-        Event::MergeRequest { iid } => act(Action::Preview, format!("merge request !{iid}: standalone preview import")),
+        Event::Local => push_action(facts, settings, target, changed, PushTrigger::Local),
+        Event::MergeRequest { .. } if !target.previews => skip(Reason::PreviewsOff),
+        Event::MergeRequest { .. } if !is_gitbook => skip(Reason::PushesOnly),
+        Event::MergeRequest { .. } if changed == 0 && !settings.force => skip(no_change(target)),
+        Event::MergeRequest { iid } => act(Action::Preview, Reason::Preview { iid: *iid }),
         Event::Manual(source) => match target.direction {
-            Direction::Import if is_gitbook => act(Action::Import, format!("{source} pipeline: full import requested")),
-            Direction::Import => {
-                act(Action::PushEvent, format!("{source} pipeline: push event for every relevant file"))
-            }
-            Direction::Export if is_gitbook => {
-                act(Action::Export, format!("{source} pipeline: export from GitBook requested"))
-            }
-            Direction::Export => configured_away("exports are GitBook → GitLab only".to_owned()),
+            Direction::Import if is_gitbook => requested(source, Action::Import),
+            Direction::Import => requested(source, Action::PushEvent),
+            Direction::Export if is_gitbook => requested(source, Action::Export),
+            Direction::Export => skip(Reason::ExportsGitBookOnly),
         },
     };
-    plan.action = action;
-    plan.reason = reason;
-    plan.skip_cause = skip_cause;
+    let mut warnings = Vec::new();
     if let Some(nearest) = facts.absent_directories.get(&target.paths.directory) {
         let head = short(&facts.range.head);
-        plan.warnings.push(match nearest {
+        warnings.push(match nearest {
             Some(nearest) => format!(
                 "the project directory {} does not exist at {head}; did you mean {nearest}? (directories are case-sensitive)",
                 target.paths.directory
@@ -283,12 +438,26 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
             None => format!("the project directory {} does not exist at {head}", target.paths.directory),
         });
     }
-    if let TargetKind::GitBook(gitbook) = &target.kind {
-        if matches!(action, Action::Import | Action::Export | Action::Preview) {
-            plan.request = gitbook_request(facts, settings, event, target, gitbook, action, &mut plan.warnings);
+    let request = match (&target.kind, action) {
+        (TargetKind::GitBook(gitbook), Action::Import | Action::Export | Action::Preview) => {
+            gitbook_request(facts, settings, event, target, gitbook, action, &mut warnings)
         }
+        (TargetKind::Dot(dot), Action::PushEvent) => {
+            push.and_then(|push| push_event::request(facts, push, settings, target, dot, &files, &mut warnings))
+        }
+        _ => None,
+    };
+    Decision {
+        target: target.id,
+        name: target.name.clone(),
+        kind: Platform::of(&target.kind),
+        action,
+        reason,
+        changed,
+        request,
+        warnings,
+        files,
     }
-    plan
 }
 
 /// A push (or a local run): act unless a skip rule applies. Every skip rule
@@ -297,24 +466,23 @@ fn push_action(
     facts: &Facts,
     settings: &Settings,
     target: &Target,
-    plan: &TargetPlan,
-    why: &str,
-) -> (Action, String, Option<SkipCause>) {
+    changed: usize,
+    trigger: PushTrigger,
+) -> (Action, Reason) {
     let act = match target.kind {
         TargetKind::GitBook(_) => Action::Import,
         TargetKind::Dot(_) => Action::PushEvent,
     };
-    let skip = |reason: String| (Action::Skip, reason, Some(SkipCause::Content));
     if settings.force {
-        return (act, format!("{why}, forced (--force): {} relevant changes", plan.changed), None);
+        return (act, Reason::Forced { trigger, changed });
     }
-    if plan.changed == 0 {
-        return skip(no_change_reason(target));
+    if changed == 0 {
+        return (Action::Skip, no_change(target));
     }
     // Like GitLab's `[skip ci]`, the marker is read from the head commit:
     // an old commit carried in by a merge must not silence a whole push.
     if let Some(head) = facts.commits.first().filter(|c| c.message.to_ascii_lowercase().contains(SKIP_MARKER)) {
-        return skip(format!("the head commit {} says {SKIP_MARKER}", short(&head.id)));
+        return (Action::Skip, Reason::SkipMarker { head: head.id.clone() });
     }
     // Only a range whose every commit was read can be the platform's own: a
     // full sync (or changes from the compare API) read the head alone, and
@@ -324,12 +492,9 @@ fn push_action(
         && !facts.commits.is_empty()
         && facts.commits.iter().all(|c| is_platform_commit(c, &target.platform_authors))
     {
-        return skip(
-            "every commit in the range was made by the docs platform itself (GitBook export commits)".to_owned(),
-        );
+        return (Action::Skip, Reason::PlatformCommits);
     }
-    let files = if plan.changed == 1 { "file" } else { "files" };
-    (act, format!("{why}: {} relevant {files} changed", plan.changed), None)
+    (act, Reason::Changed { trigger, changed })
 }
 
 /// Refuses the manual requests that would make the sync watermark lie. The
@@ -337,12 +502,12 @@ fn push_action(
 /// own commit as the deployment: an import requested on another branch
 /// would mark that branch's commit as synced. An export in a job that
 /// deploys would mark the head as imported when nothing was.
-pub fn check_request(settings: &Settings, requested_by: Option<&str>) -> Result<(), BadInputs> {
+pub fn check_request(settings: &Settings, requested_by: Option<RequestedBy>) -> Result<(), BadInputs> {
     let Some(ci) = &settings.pipeline.ci else { return Ok(()) };
     let source = match (&ci.source, requested_by) {
-        (_, Some(command)) => command,
+        (_, Some(command)) => RequestSource::Command(command),
         _ if ci.tag.is_some() => return Ok(()),
-        (PipelineSource::Manual(source), None) => source.as_str(),
+        (PipelineSource::Manual(source), None) => RequestSource::Pipeline(source.clone()),
         _ => return Ok(()),
     };
     let deploys = deploys_to(settings);
@@ -402,7 +567,7 @@ pub fn deploys_to(settings: &Settings) -> Option<&str> {
 /// that skips for a configuration reason. A target with nothing to sync in
 /// the range ([`SkipCause::Content`]) is fine: the watermark may move past
 /// it.
-pub fn check_deployment(plan: &SyncPlan, settings: &Settings) -> Result<(), BadInputs> {
+pub fn check_deployment(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
     let Some(environment) = deploys_to(settings) else { return Ok(()) };
     let mut problems = Vec::new();
     if settings.dry_run {
@@ -414,7 +579,7 @@ pub fn check_deployment(plan: &SyncPlan, settings: &Settings) -> Result<(), BadI
             "give the component's dry_run input true (its sync job then prepares the environment and records no deployment), or run the dry run in a job whose environment has action: prepare",
         ));
     }
-    for target in plan.targets.iter().filter(|t| t.skip_cause == Some(SkipCause::Configuration)) {
+    for target in plan.targets.iter().filter(|t| t.skip_cause() == Some(SkipCause::Configuration)) {
         problems.push(
             BadInput::new(
                 "CI_ENVIRONMENT_NAME",
@@ -430,17 +595,8 @@ pub fn check_deployment(plan: &SyncPlan, settings: &Settings) -> Result<(), BadI
     if problems.is_empty() { Ok(()) } else { Err(BadInputs(problems)) }
 }
 
-fn no_change_reason(target: &Target) -> String {
-    let place = if target.paths.directory.is_empty() {
-        "the repository".to_owned()
-    } else {
-        format!("{}/", target.paths.directory)
-    };
-    if target.paths.globs.is_empty() {
-        format!("no file under {place} changed")
-    } else {
-        format!("no file under {place} matching {} changed", target.paths.globs.join(", "))
-    }
+fn no_change(target: &Target) -> Reason {
+    Reason::NoChange { directory: target.paths.directory.clone(), globs: target.paths.globs.clone() }
 }
 
 /// GitBook's export commits: `GITBOOK-<n>: …` subjects, "GitBook: No commit

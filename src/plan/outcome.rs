@@ -4,16 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::error::Exit;
 use crate::lint::Finding;
 use crate::targets::gitbook::answers::{ErrorAction, Operation};
 use crate::targets::gitbook::change_requests::OpenChangeRequests;
 use crate::targets::gitbook::space::GitBookEditsFound;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeStatus {
     /// The platform confirmed the sync.
     Synced,
@@ -58,6 +55,22 @@ impl OutcomeStatus {
         }
     }
 
+    pub const ALL: [OutcomeStatus; 12] = [
+        OutcomeStatus::Synced,
+        OutcomeStatus::Verified,
+        OutcomeStatus::Queued,
+        OutcomeStatus::Planned,
+        OutcomeStatus::Skipped,
+        OutcomeStatus::Failed,
+        OutcomeStatus::NotStarted,
+        OutcomeStatus::TimedOut,
+        OutcomeStatus::Unreachable,
+        OutcomeStatus::AlreadyImported,
+        OutcomeStatus::Superseded,
+        OutcomeStatus::Conflict,
+    ];
+
+    /// The name in the JSON contract, the reports and the merge request note.
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeStatus::Synced => "synced",
@@ -77,54 +90,41 @@ impl OutcomeStatus {
 }
 
 /// How one target's sync ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     pub status: OutcomeStatus,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
     /// GitBook's own fix-it link for a failed operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_action: Option<ErrorAction>,
     /// GitBook's last known operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
     /// The merge request opened (or found open) after an export.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_request: Option<String>,
     /// GitBook's page of the space's live revision (`urls.app`), after an
     /// import of the sync branch.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
     /// The commit GitBook's live revision holds (`git.oid`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_commit: Option<String>,
     /// The run's configuration, not the target, is at fault (an untrusted
     /// certificate): the run exits 2.
-    #[serde(skip)]
     pub bad_configuration: bool,
     /// What GitBook held that Git did not, read before the import: on a
     /// `conflict`, what was kept; after `gitbook_edits = "overwrite"`, what
     /// was replaced.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gitbook_edits: Option<GitBookEditsFound>,
     /// Open change requests in GitBook that edit a page the sync changes
     /// too (a warning), when any do or more were open than were read.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub change_requests: Option<OpenChangeRequests>,
     /// The docs pre-flight's findings new in the range.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
     /// The docs pre-flight stopped the target: its request was never sent.
-    #[serde(skip)]
     pub stopped_before_sending: bool,
     /// The pages of the space's live revision read before a preview: file
     /// in the repository → GitBook's page, for the merge request note.
-    #[serde(skip)]
     pub live_pages: BTreeMap<String, String>,
     /// How long the preview's import took, from its request to GitBook's
     /// answer (or the end of waiting).
-    #[serde(skip)]
     pub elapsed: Option<Duration>,
 }
 

@@ -36,6 +36,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod resolve;
 pub mod target;
+pub mod target_id;
 #[cfg(test)]
 mod test_inputs;
 mod values;

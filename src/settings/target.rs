@@ -23,6 +23,7 @@ use crate::settings::file::{FileTable, checked_target, target_label};
 use crate::settings::lookup::{Found, Layers, Own};
 use crate::settings::paths::PathFilter;
 use crate::settings::pipeline::Pipeline;
+use crate::settings::target_id::TargetId;
 use crate::settings::values::{normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url};
 
 pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
@@ -109,6 +110,8 @@ impl TargetKind {
 /// One docs platform endpoint to keep in sync.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// What the plan, the run and the output join on.
+    pub id: TargetId,
     pub name: String,
     /// Where the target was described, for messages: a file and line, or
     /// the variable of the environment's shorthand.
@@ -141,6 +144,7 @@ pub(super) struct TargetContext<'a> {
 /// where it was described.
 struct TargetBuilder<'a> {
     context: &'a TargetContext<'a>,
+    id: TargetId,
     kind: &'static str,
     own: Option<Own<'a>>,
     label: &'a str,
@@ -162,7 +166,8 @@ impl TargetContext<'_> {
                 continue;
             }
             let label = found.source.to_string();
-            let builder = TargetBuilder { context: self, kind, own: None, label: &label };
+            let id = if kind == "gitbook" { TargetId::GitBookShorthand } else { TargetId::DotShorthand };
+            let builder = TargetBuilder { context: self, id, kind, own: None, label: &label };
             if let Some(target) = builder.build(kind, problems) {
                 targets.push(target);
             }
@@ -178,7 +183,8 @@ impl TargetContext<'_> {
             let Some((name, label)) = checked_target(self.layers.file_name, index, table, problems) else { continue };
             let Some(kind) = target_kind(table, &label, problems) else { continue };
             let own = Own { table, target: target_label(index, table) };
-            let builder = TargetBuilder { context: self, kind, own: Some(own), label: &label };
+            let builder =
+                TargetBuilder { context: self, id: TargetId::Table(index), kind, own: Some(own), label: &label };
             if let Some(target) = builder.build(&name, problems) {
                 targets.push(target);
             }
@@ -189,7 +195,8 @@ impl TargetContext<'_> {
     /// The run's values of the settings every target reads, checked once
     /// even while no target uses them: they would break the day one does.
     pub(super) fn check_run_values(&self, problems: &mut Vec<BadInput>) {
-        let builder = TargetBuilder { context: self, kind: "gitbook", own: None, label: "" };
+        let builder =
+            TargetBuilder { context: self, id: TargetId::GitBookShorthand, kind: "gitbook", own: None, label: "" };
         builder.direction(problems);
         builder.flag(&PREVIEWS, true, problems);
         builder.flag(&WAIT, true, problems);
@@ -269,6 +276,7 @@ impl TargetBuilder<'_> {
             return None;
         }
         Some(Target {
+            id: self.id,
             name: name.to_owned(),
             defined_at: self.label.to_owned(),
             branch,
