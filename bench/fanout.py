@@ -113,7 +113,7 @@ def main() -> int:
     parser.add_argument("--no-check", action="store_true")
     args = parser.parse_args()
 
-    docsync = str(args.docsync or build())
+    docsync = str(args.docsync.resolve() if args.docsync else build())
     repo, before, head = generate()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
