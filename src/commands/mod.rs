@@ -1,9 +1,10 @@
 //! One run of docsync: settings, then the command, then the exit code.
 //!
-//! `plan`, `sync`, `export` and `lint` go through the same three stages:
-//! [`facts::gather`] does the I/O (git, GitLab), [`crate::plan::decide`]
+//! `plan`, `sync`, `export`, `pipeline` and `lint` go through the same three
+//! stages: [`facts::gather`] does the I/O (git, GitLab), [`crate::plan::decide`]
 //! decides from those facts alone, and [`sync::run`] carries the decision
-//! out (`plan` prints it instead; `lint` checks head's docs).
+//! out (`plan` prints it instead, `pipeline` writes it as a child pipeline;
+//! `lint` checks head's docs).
 
 use anyhow::{Context, Result};
 
@@ -24,6 +25,7 @@ use crate::settings::{self, Direction, Settings, TargetKind};
 pub mod check;
 pub mod facts;
 pub mod lint;
+pub mod pipeline;
 pub mod review;
 pub mod status;
 pub mod sync;
@@ -68,6 +70,11 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             Err(no_target(file.as_ref()).into())
         }
         Command::Sync => sync::run(&settings, terminal, runtime, None),
+        // A generator with no target would write a pipeline that passes
+        // having synced nothing, as a sync job would.
+        Command::Pipeline(_) if settings.targets.is_empty() && settings.pipeline.ci.is_some() => {
+            Err(no_target(file.as_ref()).into())
+        }
         Command::Export => {
             settings.targets.retain(|t| matches!(t.kind, TargetKind::GitBook(_)));
             if settings.targets.is_empty() {
@@ -103,6 +110,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             Ok(exit)
         }
         Command::Lint(flags) => lint::run(&settings, flags, terminal, runtime),
+        Command::Pipeline(ref flags) => pipeline::run(&settings, flags, terminal, runtime),
         Command::Status => {
             let http = HttpClient::new(&settings.http)?;
             // Whether a live revision's commit is in the checkout's history;

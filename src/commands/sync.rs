@@ -331,12 +331,25 @@ pub async fn execute(
         .collect();
     // Every target runs at once; the shared client bounds the requests in
     // flight to DOCSYNC_CONCURRENCY, so waiting targets hold no slot.
-    let outcomes: Vec<Outcome> = futures_util::future::join_all(jobs).await;
+    let counts = plan
+        .targets
+        .iter()
+        .map(|decision| decision.action != Action::Skip && !stopped.iter().any(|(id, _)| *id == decision.target));
+    let outcomes: Vec<Outcome> =
+        with_progress(counts.zip(jobs).collect(), PROGRESS_INTERVAL, |line| tracing::info!("{line}")).await;
 
     let mut exit = Exit::Ok;
     let mut runs = Vec::with_capacity(outcomes.len());
     for (decision, outcome) in plan.targets.iter().zip(outcomes) {
         exit = exit.worst(if outcome.bad_configuration { Exit::BadInput } else { outcome.status.exit() });
+        runs.push(TargetRun { target: decision.target, outcome, warnings: Vec::new() });
+    }
+    // The summary, failures first: in a long job log the reader looks for
+    // what went wrong, not for 300 lines of success.
+    let mut summary: Vec<(&Decision, &TargetRun)> = plan.targets.iter().zip(&runs).collect();
+    summary.sort_by_key(|(_, run)| run.outcome.status.exit() == Exit::Ok);
+    for (decision, run) in summary {
+        let outcome = &run.outcome;
         let line = format!("{}: {} — {}", decision.name, outcome.status.as_str(), outcome.message);
         match outcome.status.exit() {
             Exit::Ok => tracing::info!("{line}"),
@@ -345,9 +358,53 @@ pub async fn execute(
         if let Some(fix) = &outcome.fix {
             tracing::error!("{}: fix: {fix}", decision.name);
         }
-        runs.push(TargetRun { target: decision.target, outcome, warnings: Vec::new() });
     }
     (exit, runs)
+}
+
+/// How often, at most, a job that syncs several targets says how far it
+/// is while none finishes: GitLab shows a silent job as stuck, and a person
+/// reading the log wants to know that it moves.
+pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `jobs` together, saying `n of N targets done` each time one that
+/// counts (a target that calls a platform) finishes, and again whenever
+/// `interval` passes without a line. A single target needs no count.
+async fn with_progress<F: std::future::Future<Output = Outcome>>(
+    jobs: Vec<(bool, F)>,
+    interval: std::time::Duration,
+    say: impl Fn(String),
+) -> Vec<Outcome> {
+    use tokio::time::Instant;
+    let running = jobs.iter().filter(|(counts, _)| *counts).count();
+    let done = std::cell::Cell::new(0usize);
+    let last_line = std::cell::Cell::new(Instant::now());
+    let counted = jobs.into_iter().map(|(counts, job)| {
+        let (done, last_line, say) = (&done, &last_line, &say);
+        async move {
+            let outcome = job.await;
+            if counts && running > 1 {
+                done.set(done.get() + 1);
+                last_line.set(Instant::now());
+                say(format!("{} of {running} targets done", done.get()));
+            }
+            outcome
+        }
+    });
+    let all = futures_util::future::join_all(counted);
+    tokio::pin!(all);
+    loop {
+        tokio::select! {
+            outcomes = &mut all => return outcomes,
+            () = tokio::time::sleep_until(last_line.get() + interval), if running > 1 => {
+                // A target may have finished, and said so, while this slept.
+                if last_line.get().elapsed() >= interval {
+                    last_line.set(Instant::now());
+                    say(format!("{} of {running} targets done, waiting for the others", done.get()));
+                }
+            }
+        }
+    }
 }
 
 async fn run_target(
@@ -1093,4 +1150,59 @@ fn unread_space(
         ),
     };
     Err(Box::new(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Paused time: the clock jumps to the next timer, so minutes of
+    /// waiting take no wall time.
+    #[tokio::test(start_paused = true)]
+    async fn a_job_of_several_targets_says_how_far_it_is_at_least_every_interval() {
+        let started = tokio::time::Instant::now();
+        let lines = RefCell::new(Vec::new());
+        let target = |seconds: u64| async move {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            Outcome::new(OutcomeStatus::Synced, "synced")
+        };
+        // The third is a skip: it calls nothing and is not counted.
+        let jobs = vec![(true, target(10)), (true, target(100)), (false, target(0)), (true, target(45))];
+        let outcomes = with_progress(jobs, PROGRESS_INTERVAL, |line| {
+            lines.borrow_mut().push((started.elapsed().as_secs(), line));
+        })
+        .await;
+        assert_eq!(outcomes.len(), 4);
+        let lines = lines.into_inner();
+        let said = |at: u64, text: &str| (at, text.to_owned());
+        assert_eq!(
+            lines,
+            [
+                said(10, "1 of 3 targets done"),
+                said(40, "1 of 3 targets done, waiting for the others"),
+                said(45, "2 of 3 targets done"),
+                said(75, "2 of 3 targets done, waiting for the others"),
+                said(100, "3 of 3 targets done"),
+            ]
+        );
+        let mut last = 0;
+        for (at, _) in &lines {
+            assert!(at - last <= PROGRESS_INTERVAL.as_secs(), "{lines:?}");
+            last = *at;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_target_needs_no_count() {
+        let lines = RefCell::new(Vec::new());
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(95)).await;
+            Outcome::new(OutcomeStatus::Synced, "synced")
+        };
+        with_progress(vec![(true, slow)], PROGRESS_INTERVAL, |line| lines.borrow_mut().push(line)).await;
+        assert!(lines.borrow().is_empty(), "{:?}", lines.borrow());
+    }
 }

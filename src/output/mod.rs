@@ -1,6 +1,7 @@
 //! What a run leaves behind: the report on stdout and in files, and the
 //! text of the note, the diff threads and the merge requests it writes to GitLab.
 
+pub mod child_pipeline;
 pub mod json;
 pub mod merge_request_note;
 pub mod report;

@@ -8,6 +8,7 @@
 //! echoed into job logs.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, Args, Parser, Subcommand, ValueEnum};
 
@@ -35,7 +36,7 @@ pub struct Cli {
     pub global: GlobalFlags,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Sync every configured target whose files changed in the pipeline's range (the CI job).
     Sync,
@@ -49,6 +50,28 @@ pub enum Command {
     Export,
     /// Check each target's docs the way the platform reads them (the docs pre-flight).
     Lint(LintFlags),
+    /// Write a GitLab child pipeline with one `docsync sync --target NAME` job per target `sync` would call.
+    Pipeline(PipelineFlags),
+}
+
+/// The flags of `docsync pipeline`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct PipelineFlags {
+    /// Write the child pipeline to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The child jobs' image [default: registry.gitlab.com/docsync/docsync:<this docsync's version>].
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// The parent environment: each child job deploys to `<ENVIRONMENT>/<target>`.
+    #[arg(long, value_name = "NAME", default_value = "docs")]
+    pub environment: String,
+    /// `always`, or a number N: one job per target only when more than N targets act, else one job for all of them.
+    #[arg(long, value_name = "WHEN", default_value = "always")]
+    pub fan_out: String,
+    /// Let a child job pass, with a warning, when its target is unreachable after retries (exit code 3).
+    #[arg(long)]
+    pub allow_unreachable: bool,
 }
 
 /// The flags of `docsync lint`.

@@ -237,6 +237,50 @@ fn jobs_exist_for_sync_branch_pushes_manual_pipelines_and_merge_requests() {
     }
 }
 
+/// `fan_out` other than `never`: the sync job's pipelines get the generator
+/// and the trigger job instead (tests/it/fanout.rs runs them).
+#[test]
+fn fan_out_replaces_the_sync_job_by_a_generator_and_a_trigger() {
+    for fan_out in ["always", "10"] {
+        let project =
+            Project::new(&format!("{ONE_TARGET}      fan_out: \"{fan_out}\"\n      environment: docs/site\n"));
+        let fan = names(&["docsync-fan-out", "docsync-fan-out-trigger"]);
+        assert_eq!(project.jobs(Pipeline::Push("main")), fan, "push to the sync branch, fan_out {fan_out}");
+        assert_eq!(project.jobs(Pipeline::Push("feature")), BTreeSet::new(), "push to another branch");
+        assert_eq!(project.jobs(Pipeline::Manual("web")), fan, "web pipeline");
+        assert_eq!(project.jobs(Pipeline::MergeRequest), names(&["docsync-preview"]), "previews stay one job");
+        assert_eq!(project.jobs(Pipeline::ManualOn("web", "feature")), names(&["docsync-manual"]));
+
+        let pipeline = project.preview();
+        let generator = &pipeline["docsync-fan-out"];
+        let script = generator["script"][0].as_str().expect("the generator's script");
+        assert!(script.starts_with("docsync pipeline --output docsync-child-pipeline.yml"), "{script}");
+        assert!(
+            script.contains(&format!("--fan-out \"{fan_out}\"")) && script.contains("--environment \"docs/site\""),
+            "{script}"
+        );
+        assert_eq!(generator["environment"], serde_json::json!({"name": "docs/site", "action": "prepare"}));
+        assert_eq!(generator["artifacts"]["paths"], serde_json::json!(["docsync-child-pipeline.yml"]));
+        let trigger = &pipeline["docsync-fan-out-trigger"];
+        assert_eq!(
+            trigger["trigger"],
+            serde_json::json!({"include": [{"artifact": "docsync-child-pipeline.yml", "job": "docsync-fan-out"}], "strategy": "depend"})
+        );
+        // The watermark moves when every child job passed, as with one job.
+        assert_eq!(trigger["environment"], serde_json::json!({"name": "docs/site", "action": "start"}));
+        assert_eq!(trigger["resource_group"], "docsync/docs/site");
+        assert_eq!(trigger["variables"]["DOCSYNC_INPUT_GITBOOK_SPACE"], "spcCiLocal", "inputs reach the child jobs");
+        for keyword in ["script", "image", "artifacts", "before_script"] {
+            assert!(trigger.get(keyword).is_none(), "a trigger job has no {keyword}: {trigger:#}");
+        }
+
+        let rendered = project.repo.outside_dir("rendered").join("pipeline.yml");
+        std::fs::write(&rendered, project.preview_yaml()).expect("write the rendered pipeline");
+        let output = check_gitlab_ci_schema(&rendered);
+        assert!(output.status.success(), "the rendered fan-out does not validate: {}", describe(&output));
+    }
+}
+
 #[test]
 fn only_imports_of_the_sync_branch_deploy() {
     let export = Project::new(
@@ -394,6 +438,7 @@ fn rendered_jobs_keep_the_component_contract() {
         ("DOCSYNC_INPUT_WAIT_TIMEOUT", ""),
         ("DOCSYNC_INPUT_CONFIG", ""),
         ("DOCSYNC_INPUT_LINT", ""),
+        ("DOCSYNC_INPUT_ARGS", ""),
         ("DOCSYNC_REPORT", "docsync.env"),
         ("DOCSYNC_COMPONENT", "true"),
     ];
@@ -432,7 +477,13 @@ fn spec_inputs_are_typed_and_documented() {
             continue; // `DOCSYNC_INPUT_$name` in the loop itself
         }
         let flag = jobs.contains(&format!("${{DOCSYNC_INPUT_{name}:+--"));
-        assert!(exported.contains(name.as_str()) || flag, "DOCSYNC_INPUT_{name} is never used: {export_loop}");
+        // `args` reaches the fan-out's child jobs, whose script (written by
+        // `docsync pipeline`, checked in tests/it/fanout.rs) appends it.
+        let child_args = name == "ARGS";
+        assert!(
+            exported.contains(name.as_str()) || flag || child_args,
+            "DOCSYNC_INPUT_{name} is never used: {export_loop}"
+        );
     }
     assert_eq!(inputs["direction"]["options"], serde_json::json!(["import", "export"]));
     assert_eq!(

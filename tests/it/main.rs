@@ -12,6 +12,7 @@ mod common;
 mod ci_template;
 mod differential;
 mod dot_webhook;
+mod fanout;
 mod git_transport;
 mod gitbook_edits;
 mod gitbook_faults;

@@ -977,6 +977,27 @@ async fn the_default_limit_is_8() {
 }
 
 // ---------------------------------------------------------------------------
+// The log of a job of several targets
+
+/// Failures first in the log's summary, whatever the targets' order; a
+/// line saying how far the job is as each target finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_lists_failures_first_and_the_log_counts_targets_done() {
+    let (_fake, _gitbook, _hooks, job) = setup(&[("spcGuidesFr", Space::Refuses(403))], EVERY_DIRECTORY).await;
+
+    let run = run_docsync(&job, &["sync", "--format", "json"]).await;
+    run.assert_code(1);
+    let position = |text: &str| run.stderr.find(text).unwrap_or_else(|| panic!("no {text:?}\n{}", run.context()));
+    let failed = position("guides-fr: failed");
+    for synced in ["handbook: synced", "api: synced", "guides-en: synced", "api-context: synced"] {
+        assert!(failed < position(synced), "guides-fr's failure comes before {synced}\n{}", run.context());
+    }
+    for n in 1..=6 {
+        assert_eq!(run.stderr.matches(&format!(" {n} of 6 targets done")).count(), 1, "{}", run.context());
+    }
+}
+
+// ---------------------------------------------------------------------------
 // --target
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

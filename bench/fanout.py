@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Fan-out planning speed: `docsync plan` and `docsync pipeline` on a
+repository of 300 spaces (one directory and one GitBook target each) whose
+last push changes 12 of them, against `docsync plan` with one target on the
+same repository.
+
+It times the static (musl) release binary users run, built once
+(`cargo build --release --locked --target x86_64-unknown-linux-musl`), or
+the binary `--docsync` names. Nothing is sent anywhere: a push pipeline
+outside GitLab's API (no token, no environment), so the figures are the
+facts, the decision and the writing alone.
+
+    python3 bench/fanout.py              # build, generate bench/out/fanout, measure
+    python3 bench/fanout.py --runs 21    # more timed runs per command (default 11)
+    python3 bench/fanout.py --docsync PATH
+
+Requirement (issue: fan-out): `plan` and `pipeline` for 300 targets within
+1.5x of `plan` for one target. Exit 1 when it does not hold, unless
+--no-check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "fanout"
+MUSL_TARGET = "x86_64-unknown-linux-musl"
+SPACES = 300
+CHANGED = [0, 7, 42, 99, 100, 123, 150, 199, 200, 256, 298, 299]
+TOKEN = "gbtok-bench-fanout-1234"
+RATIO = 1.5
+
+
+def build() -> Path:
+    argv = ["cargo", "build", "--release", "--locked", "--quiet", "--target", MUSL_TARGET]
+    print(f"building docsync ({' '.join(argv)})…", file=sys.stderr, flush=True)
+    if subprocess.run(argv, cwd=ROOT).returncode != 0:
+        raise SystemExit("error: the release build failed; fix it, or pass --docsync PATH")
+    return ROOT / "target" / MUSL_TARGET / "release" / "docsync"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(OUT),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+        "GIT_AUTHOR_DATE": "2026-11-22T10:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-11-22T10:00:00Z",
+    }
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def config(names: list[str]) -> str:
+    text = '[defaults]\ngitbook_token_env = "GITBOOK_TOKEN"\n'
+    for name in names:
+        text += f'\n[[target]]\nname = "{name}"\nkind = "gitbook"\ngitbook_space = "spc{name[-3:]}"\nproject_directory = "{name}"\n'
+    return text
+
+
+def generate() -> tuple[Path, str, str]:
+    """The repository (made once): 300 spaces of 20 pages each, then a
+    push that changes 12. Returns it, `before` and `head`."""
+    repo = OUT / "repo"
+    names = [f"space-{i:03}" for i in range(SPACES)]
+    if not (repo / ".git").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        git(repo, "init", "-q", "-b", "main")
+        for name in names:
+            (repo / name).mkdir(exist_ok=True)
+            (repo / name / "README.md").write_text(f"# {name}\n")
+            for page in range(20):
+                (repo / name / f"page-{page:02}.md").write_text(f"# Page {page}\n\n" + "A sentence.\n" * 40)
+        (repo / "docsync.toml").write_text(config(names))
+        (repo / "one-target.toml").write_text(config(names[42:43]))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "300 spaces")
+        for i in CHANGED:
+            (repo / names[i] / "guide.md").write_text("# Guide\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "Change 12 spaces")
+    return repo, git(repo, "rev-parse", "HEAD~1"), git(repo, "rev-parse", "HEAD")
+
+
+def timed(argv: list[str], repo: Path, env: dict, runs: int) -> float:
+    """Median wall time of `runs` runs, after one warm-up."""
+    times = []
+    for run in range(runs + 1):
+        started = time.perf_counter()
+        result = subprocess.run(argv, cwd=repo, env=env, capture_output=True)
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise SystemExit(f"error: {' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode()}")
+        if run:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--docsync", type=Path)
+    parser.add_argument("--no-check", action="store_true")
+    args = parser.parse_args()
+
+    docsync = str(args.docsync.resolve() if args.docsync else build())
+    repo, before, head = generate()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(OUT),
+        "NO_COLOR": "1",
+        "GITLAB_CI": "true",
+        "CI": "true",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PROJECT_URL": "https://gitlab.example.com/group/project",
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_COMMIT_BRANCH": "main",
+        "CI_COMMIT_REF_NAME": "main",
+        "CI_COMMIT_SHA": head,
+        "CI_COMMIT_BEFORE_SHA": before,
+        "GITBOOK_TOKEN": TOKEN,
+    }
+    child = str(OUT / "child-pipeline.yml")
+    cases = [
+        ("plan, 1 target", [docsync, "plan", "--format", "json", "--config", "one-target.toml"]),
+        ("plan, 300 targets", [docsync, "plan", "--format", "json"]),
+        ("pipeline, 300 targets", [docsync, "pipeline", "--output", child]),
+    ]
+    results = {label: timed(argv, repo, env, args.runs) for label, argv in cases}
+    baseline = results["plan, 1 target"]
+    print(f"{'command':<24} {'median':>9} {'vs plan, 1 target':>18}")
+    for label, seconds in results.items():
+        print(f"{label:<24} {seconds * 1000:>7.1f}ms {seconds / baseline:>17.2f}x")
+    jobs = sum(1 for line in Path(child).read_text().splitlines() if line.startswith('  "sync '))
+    print(f"child pipeline: {jobs} jobs (expected {len(CHANGED)})")
+    worst = max(results["plan, 300 targets"], results["pipeline, 300 targets"]) / baseline
+    ok = worst <= RATIO and jobs == len(CHANGED)
+    if not ok and not args.no_check:
+        print(f"FAIL: {worst:.2f}x > {RATIO}x, or {jobs} jobs", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
