@@ -192,7 +192,10 @@ impl RangeChanges {
     /// The changes to files below the checked directories: the checks read
     /// no other file, so no other change can make a finding new.
     pub fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
-        let inside = |path: &str| directories.iter().any(|directory| snapshot::is_inside(path, directory));
+        let inside = |path: &str| {
+            let path = snapshot::placed(path);
+            directories.iter().any(|directory| snapshot::is_inside(&path, directory))
+        };
         let relevant: Vec<Change> = changes
             .iter()
             .filter(|change| inside(&change.path) || change.old_path.as_deref().is_some_and(inside))
@@ -666,7 +669,11 @@ fn check_sizes(space: &Space<'_>, pages: &[&str], has_summary: bool, range: &Ran
             .new_when(added),
         );
     }
-    for file in snapshot.files_under(&config.root).filter(|p| space.holds(p)) {
+    // A file whose name is not UTF-8 is listed quoted, outside every
+    // directory: placed by the path it stands for.
+    let named = snapshot.files_under(&config.root).filter(|p| !p.starts_with('"') && space.holds(p));
+    let quoted = snapshot.quoted_files().filter(|(_, path)| space.holds(path)).map(|(quoted, _)| quoted);
+    for file in named.chain(quoted) {
         if snapshot.size(file) > MAX_FILE_BYTES {
             found.push(
                 Found::new(

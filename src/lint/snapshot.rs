@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -206,11 +207,61 @@ impl Snapshot {
         self.files.get(path).map_or(0, |e| e.size)
     }
 
+    /// The files whose path is not UTF-8, listed quoted as git quotes them
+    /// (`"docs/caf\351.png"`, which [`Snapshot::files_under`] cannot place
+    /// below a directory): each quoted path with the path it stands for,
+    /// lossily as text.
+    pub fn quoted_files(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+        self.files
+            .range::<str, _>((Bound::Included("\""), Bound::Excluded("#")))
+            .map(|(path, _)| (path.as_str(), unquote(path)))
+    }
+
     /// Every file below `directory` (empty: all), in path order.
     pub fn files_under<'a>(&'a self, directory: &str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
         self.files.range(prefix.clone()..).map(|(p, _)| p.as_str()).take_while(move |p| p.starts_with(&prefix))
     }
+}
+
+/// Where a path lies: itself, or for one quoted as git quotes a path that
+/// is not UTF-8, the path it stands for (lossily as text).
+pub fn placed(path: &str) -> Cow<'_, str> {
+    if path.starts_with('"') { Cow::Owned(unquote(path)) } else { Cow::Borrowed(path) }
+}
+
+/// A path quoted C-style as git quotes it, read back (as text, with U+FFFD
+/// for bytes that are not UTF-8).
+fn unquote(quoted: &str) -> String {
+    let inner = quoted.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(quoted);
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut rest = inner.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        if byte != b'\\' {
+            bytes.push(byte);
+            continue;
+        }
+        let Some((&escaped, tail)) = rest.split_first() else { break };
+        rest = tail;
+        let octal =
+            |digits: &[u8]| digits.iter().try_fold(0u8, |n, d| (b'0'..=b'7').contains(d).then(|| n * 8 + (d - b'0')));
+        match escaped {
+            b'a' => bytes.push(0x07),
+            b'b' => bytes.push(0x08),
+            b't' => bytes.push(b'\t'),
+            b'n' => bytes.push(b'\n'),
+            b'v' => bytes.push(0x0b),
+            b'f' => bytes.push(0x0c),
+            b'r' => bytes.push(b'\r'),
+            b'0'..=b'3' if rest.len() >= 2 && octal(&rest[..2]).is_some() => {
+                bytes.push((escaped - b'0') * 64 + octal(&rest[..2]).unwrap_or_default());
+                rest = &rest[2..];
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `dir/name`, or `name` for the root.
@@ -308,5 +359,12 @@ mod tests {
         assert_eq!(snapshot.files_under("docs").collect::<Vec<_>>(), ["docs/a.md", "docs/x/c.md"]);
         assert!(snapshot.is_dir("docs/x"));
         assert!(!snapshot.is_dir("docs/a"));
+    }
+
+    #[test]
+    fn quoted_paths_read_back() {
+        let snapshot = Snapshot::from_files([(r#""docs/caf\351/a\"b\\c\t.png""#, ""), ("docs/a.md", "")]);
+        let quoted: Vec<(&str, String)> = snapshot.quoted_files().collect();
+        assert_eq!(quoted, [(r#""docs/caf\351/a\"b\\c\t.png""#, "docs/caf\u{fffd}/a\"b\\c\t.png".to_owned())]);
     }
 }
