@@ -4,18 +4,13 @@
 //! with `/` is a page from the space's root. External URLs and `#anchor`
 //! links are link entries, not files. Nothing inside code counts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 use super::pages::{Destination, Lines, classify, markdown_options, page_meant};
 use super::snapshot::{self, Snapshot};
 use super::{Found, Rule};
-
-#[derive(Debug)]
-pub struct Summary {
-    pub entries: Vec<Entry>,
-}
 
 #[derive(Debug)]
 pub struct Entry {
@@ -31,13 +26,14 @@ pub struct Entry {
     pub anchored: bool,
 }
 
-/// The summary at `path` of the space whose root is `root`: an entry
-/// starting with `/` (`* [Guide](/contents/guide.md)`) names a file from the
-/// space's root, as GitBook reads it.
-pub fn parse(path: &str, root: &str, text: &str) -> Summary {
+/// The entries of the summary at `path` of the space whose root is `root`,
+/// each given to `visit` as it is parsed (a summary of 100,000 entries is
+/// never held as a list): an entry starting with `/`
+/// (`* [Guide](/contents/guide.md)`) names a file from the space's root, as
+/// GitBook reads it.
+pub fn parse(path: &str, root: &str, text: &str, visit: &mut dyn FnMut(Entry)) {
     let lines = Lines::new(text);
     let dir = snapshot::parent(path);
-    let mut entries = Vec::new();
     // For each open list item: whether its page link was seen.
     let mut items: Vec<bool> = Vec::new();
     let mut in_heading = false;
@@ -61,96 +57,93 @@ pub fn parse(path: &str, root: &str, text: &str) -> Summary {
                     _ => None,
                 };
                 let anchored = page.is_some() && dest_url.contains('#');
-                entries.push(Entry { line: lines.line(range.start), link: dest_url.into_string(), page, anchored });
+                visit(Entry { line: lines.line(range.start), link: dest_url.into_string(), page, anchored });
             }
             _ => {}
         }
     }
-    Summary { entries }
 }
 
-/// `summary-missing-file` and `summary-duplicate`; returns the pages the
-/// summary lists (a folder entry stands for its `README.md`).
-pub fn check(
-    summary: &Summary,
-    path: &str,
-    root: &str,
-    snapshot: &Snapshot,
-    found: &mut Vec<Found>,
-) -> HashSet<String> {
-    let mut listed = HashSet::new();
-    let mut first_line: HashMap<String, usize> = HashMap::new();
-    for entry in &summary.entries {
-        let page = match &entry.page {
-            None => continue,
-            Some(Err(raw)) => {
-                found.push(
-                    Found::new(
-                        Rule::SummaryMissingFile,
-                        path,
-                        entry.line,
-                        format!("entry `{raw}` points outside the repository"),
-                    )
-                    .fix("link a page inside the space, relative to the summary")
-                    .key(raw.clone()),
-                );
-                continue;
-            }
-            Some(Ok(page)) => page,
-        };
-        let page = if !snapshot.exists(page) && snapshot.exists(&snapshot::join(page, "README.md")) {
-            snapshot::join(page, "README.md")
-        } else {
-            page.clone()
-        };
-        if !snapshot::is_inside(&page, root) {
+/// The pages a summary lists, each with the line that first lists it.
+pub type Listed = HashMap<String, usize>;
+
+/// The summary's entries checked (`summary-missing-file` and
+/// `summary-duplicate`) as they are parsed; returns the pages it lists (a
+/// folder entry stands for its `README.md`).
+pub fn check(path: &str, root: &str, text: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Listed {
+    let mut listed = Listed::new();
+    parse(path, root, text, &mut |entry| check_entry(entry, path, root, snapshot, &mut listed, found));
+    listed
+}
+
+fn check_entry(entry: Entry, path: &str, root: &str, snapshot: &Snapshot, listed: &mut Listed, found: &mut Vec<Found>) {
+    let page = match entry.page {
+        None => return,
+        Some(Err(raw)) => {
             found.push(
                 Found::new(
                     Rule::SummaryMissingFile,
                     path,
                     entry.line,
-                    format!("entry `{}` lies outside the space ({root})", entry.link),
+                    format!("entry `{raw}` points outside the repository"),
                 )
-                .fix("move the page into the space, or link it as an external URL")
-                .key(page.clone()),
+                .fix("link a page inside the space, relative to the summary")
+                .key(raw),
             );
-            continue;
+            return;
         }
-        if !snapshot.exists(&page) {
-            let message = if snapshot.is_dir(&page) {
-                format!("entry `{}` names the folder {page}, which has no README.md", entry.link)
-            } else if let Some(meant) = page_meant(&page, snapshot) {
-                format!("entry `{}` names {page}, which does not exist; the page is {meant}", entry.link)
-            } else {
-                format!("entry `{}` names {page}, which does not exist", entry.link)
-            };
-            found.push(
-                Found::new(Rule::SummaryMissingFile, path, entry.line, message)
-                    .fix("fix the link, restore the page, or remove the entry")
-                    .key(page.clone()),
-            );
-            continue;
-        }
-        if entry.anchored {
-            continue;
-        }
-        if let Some(first) = first_line.get(&page) {
-            found.push(
-                Found::new(
-                    Rule::SummaryDuplicate,
-                    path,
-                    entry.line,
-                    format!("{page} is listed twice (first on line {first}): GitBook takes each file once"),
-                )
-                .fix("remove one of the entries; link the page from the other place instead")
-                .key(page.clone()),
-            );
-            continue;
-        }
-        first_line.insert(page.clone(), entry.line);
-        listed.insert(page);
+        Some(Ok(page)) => page,
+    };
+    let page = if !snapshot.exists(&page) && snapshot.exists(&snapshot::join(&page, "README.md")) {
+        snapshot::join(&page, "README.md")
+    } else {
+        page
+    };
+    if !snapshot::is_inside(&page, root) {
+        found.push(
+            Found::new(
+                Rule::SummaryMissingFile,
+                path,
+                entry.line,
+                format!("entry `{}` lies outside the space ({root})", entry.link),
+            )
+            .fix("move the page into the space, or link it as an external URL")
+            .key(page),
+        );
+        return;
     }
-    listed
+    if !snapshot.exists(&page) {
+        let message = if snapshot.is_dir(&page) {
+            format!("entry `{}` names the folder {page}, which has no README.md", entry.link)
+        } else if let Some(meant) = page_meant(&page, snapshot) {
+            format!("entry `{}` names {page}, which does not exist; the page is {meant}", entry.link)
+        } else {
+            format!("entry `{}` names {page}, which does not exist", entry.link)
+        };
+        found.push(
+            Found::new(Rule::SummaryMissingFile, path, entry.line, message)
+                .fix("fix the link, restore the page, or remove the entry")
+                .key(page),
+        );
+        return;
+    }
+    if entry.anchored {
+        return;
+    }
+    if let Some(first) = listed.get(&page) {
+        found.push(
+            Found::new(
+                Rule::SummaryDuplicate,
+                path,
+                entry.line,
+                format!("{page} is listed twice (first on line {first}): GitBook takes each file once"),
+            )
+            .fix("remove one of the entries; link the page from the other place instead")
+            .key(page),
+        );
+        return;
+    }
+    listed.insert(page, entry.line);
 }
 
 #[cfg(test)]
@@ -161,9 +154,10 @@ mod tests {
 
     #[test]
     fn entries_with_lines_and_kinds() {
-        let summary = parse("docs/SUMMARY.md", "docs", SUMMARY);
+        let mut entries = Vec::new();
+        parse("docs/SUMMARY.md", "docs", SUMMARY, &mut |entry| entries.push(entry));
         let pages: Vec<(usize, Option<&str>)> =
-            summary.entries.iter().map(|e| (e.line, e.page.as_ref().and_then(|p| p.as_deref().ok()))).collect();
+            entries.iter().map(|e| (e.line, e.page.as_ref().and_then(|p| p.as_deref().ok()))).collect();
         assert_eq!(
             pages,
             [
@@ -176,6 +170,6 @@ mod tests {
                 (12, Some("docs/getting-started/quickstart.md")),
             ]
         );
-        assert!(summary.entries[6].anchored && !summary.entries[1].anchored);
+        assert!(entries[6].anchored && !entries[1].anchored);
     }
 }
