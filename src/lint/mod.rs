@@ -572,7 +572,12 @@ impl Space<'_> {
     /// (`.github/`, `.gitlab/`) below the space's root: files for the Git
     /// host, not for GitBook.
     fn in_dot_folder(&self, path: &str) -> bool {
-        let relative = snapshot::relative(path, &self.config.root);
+        let root = &self.config.root;
+        // `snapshot::relative`, borrowed: every page is asked.
+        let relative = match root.is_empty() {
+            true => path,
+            false => path.strip_prefix(root.as_str()).and_then(|rest| rest.strip_prefix('/')).unwrap_or(path),
+        };
         relative.rsplit_once('/').is_some_and(|(folders, _)| folders.split('/').any(|f| f.starts_with('.')))
     }
 }

@@ -227,7 +227,16 @@ impl Anchors {
 /// spaces and punctuation become hyphens is not documented, so only what
 /// every such rule keeps is compared.
 fn anchor_skeleton(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    let mut skeleton = String::with_capacity(text.len());
+    for c in text.chars() {
+        // ASCII without Unicode's tables: every heading is asked.
+        if c.is_ascii_alphanumeric() {
+            skeleton.push(c.to_ascii_lowercase());
+        } else if !c.is_ascii() && c.is_alphanumeric() {
+            skeleton.extend(c.to_lowercase());
+        }
+    }
+    skeleton
 }
 
 /// A link into a section of a page (`page.md#section`, `#section`).

@@ -54,8 +54,7 @@ pub fn wanted(path: &str, size: u64) -> bool {
 
 /// Markdown or YAML: a file whose text the rules read.
 fn is_text(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| lower.ends_with(ext))
+    super::is_page(path) || super::is_yaml(path)
 }
 
 /// Where the files come from.
