@@ -34,7 +34,7 @@ pub struct Entry {
 pub fn parse(path: &str, root: &str, text: &str, visit: &mut dyn FnMut(Entry)) {
     let lines = Lines::new(text);
     let dir = snapshot::parent(path);
-    // The parser holds a tree of the whole text it is given (some 40 MB
+    // The parser holds a tree of the whole text it is given (37 MB
     // for 100,000 entries): it is given one section at a time.
     for (start, section) in sections(text) {
         parse_section(section, start, &lines, dir, root, visit);
