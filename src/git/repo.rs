@@ -48,8 +48,6 @@ pub struct TreeFile {
     pub path: String,
     pub size: u64,
     pub content: Option<Vec<u8>>,
-    /// Its blob, to read its content later through a [`BlobReader`].
-    pub blob: BlobId,
 }
 
 /// A blob of the repository, to read later.
@@ -74,14 +72,12 @@ impl BlobReader {
     pub fn read(&self, blob: BlobId) -> Option<Vec<u8>> {
         self.repo.find_blob(blob.0).ok().map(|blob| blob.content().to_vec())
     }
-}
 
-/// The files of a directory at a commit.
-#[derive(Debug, Default)]
-pub struct TreeFiles {
-    pub files: Vec<TreeFile>,
-    /// Blobs the clone does not hold (partial clones).
-    pub missing: usize,
+    /// The blob's size, from its header alone; `None` when the clone lacks
+    /// it.
+    pub fn size(&self, blob: BlobId) -> Option<u64> {
+        self.repo.odb().ok()?.read_header(blob.0).ok().map(|(size, _)| size as u64)
+    }
 }
 
 /// Where one commit stands against another in the history.
@@ -116,10 +112,20 @@ pub struct Repo {
 ///   (identical subtrees are skipped, not re-read), so the cache only cost
 ///   memory, page faults and the time to free it at exit. Pack delta bases
 ///   keep their own cache.
+/// - libgit2 maps pack files in windows of 1 GiB, up to 8 GiB at once, and
+///   keeps every window it mapped: reading each blob of a large pack once
+///   (the pre-flight of 100,000 pages) left the whole 90 MB pack in the
+///   process's memory. Windows of [`PACK_WINDOW`], at most
+///   [`PACK_WINDOWS_MAPPED`] at once (the least recently used is unmapped
+///   first), bound that; the pages stay in the kernel's page cache, so a
+///   window mapped again costs a system call and page faults, no reads.
 ///
 /// libgit2 has no TLS of its own: HTTP(S) fetches go through
 /// [`crate::git::transport`].
-#[allow(unsafe_code, reason = "libgit2's owner validation is a process-wide setting only an unsafe function changes")]
+#[allow(
+    unsafe_code,
+    reason = "libgit2's owner validation and pack windows are process-wide settings only unsafe functions change"
+)]
 fn init_libgit2() {
     static READY: Once = Once::new();
     READY.call_once(|| {
@@ -130,8 +136,19 @@ fn init_libgit2() {
         }
         git2::opts::strict_hash_verification(false);
         git2::opts::enable_caching(false);
+        // SAFETY: as above.
+        if let Err(error) = unsafe { git2::opts::set_mwindow_size(PACK_WINDOW) }
+            .and_then(|()| unsafe { git2::opts::set_mwindow_mapped_limit(PACK_WINDOWS_MAPPED) })
+        {
+            tracing::debug!("could not bound libgit2's pack windows: {error}");
+        }
     });
 }
+
+/// The span of a pack file libgit2 maps at a time.
+const PACK_WINDOW: usize = 8 * 1024 * 1024;
+/// How much of the pack files libgit2 keeps mapped at once.
+const PACK_WINDOWS_MAPPED: usize = 32 * 1024 * 1024;
 
 /// A revision that exists but names no commit (a tree, a blob), or text git
 /// cannot parse as a revision. The caller names where it came from.
@@ -313,22 +330,20 @@ impl Repo {
     }
 
     /// The files of a commit's tree below `directory` (repository-relative,
-    /// empty for the root), each with its size, and its content when `read`
-    /// asks for it (given the path and size). Symlinks and submodules are
-    /// left out: they hold no page. A blob missing from the object database
-    /// (a partial clone) is listed without size or content, and counted.
-    pub fn files_at(&self, commit: &str, directory: &str, read: impl Fn(&str, u64) -> bool) -> Result<TreeFiles> {
+    /// empty for the root), each given to `visit` with its blob, unread: a
+    /// blob's header costs a read of its own (an open, stat and inflate for
+    /// a loose object), so its size is read only when asked for. Symlinks
+    /// and submodules are left out: they hold no page.
+    pub fn blobs_at(&self, commit: &str, directory: &str, visit: &mut dyn FnMut(String, BlobId)) -> Result<()> {
         let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
         let tree = match directory {
             "" => tree,
             dir => match tree.get_path(Path::new(dir)) {
                 Ok(entry) if entry.kind() == Some(ObjectType::Tree) => self.repo.find_tree(entry.id())?,
-                _ => return Ok(TreeFiles::default()),
+                _ => return Ok(()),
             },
         };
         let mut prefix = if directory.is_empty() { Vec::new() } else { format!("{directory}/").into_bytes() };
-        let odb = self.repo.odb()?;
-        let mut found = TreeFiles::default();
         walk_tree(&self.repo, &tree, &mut prefix, &mut |path, entry| {
             if entry.kind() == Some(ObjectType::Tree) {
                 warn_if_not_utf8(path);
@@ -337,23 +352,11 @@ impl Repo {
             let regular = entry.filemode() == i32::from(git2::FileMode::Blob)
                 || entry.filemode() == i32::from(git2::FileMode::BlobExecutable);
             if regular {
-                let path = file_path(path);
-                let (size, content) = match odb.read_header(entry.id()) {
-                    Ok((size, _)) if read(&path, size as u64) => {
-                        (size as u64, odb.read(entry.id()).ok().map(|object| object.data().to_vec()))
-                    }
-                    Ok((size, _)) => (size as u64, None),
-                    Err(_) => {
-                        found.missing += 1;
-                        (0, None)
-                    }
-                };
-                found.files.push(TreeFile { path, size, content, blob: BlobId(entry.id()) });
+                visit(file_path(path), BlobId(entry.id()));
             }
             false
         })
-        .with_context(|| format!("while listing the files of {directory:?} at {commit}"))?;
-        Ok(found)
+        .with_context(|| format!("while listing the files of {directory:?} at {commit}"))
     }
 
     /// One file of a commit's tree (a regular file, repository-relative):
@@ -368,7 +371,7 @@ impl Repo {
         let odb = self.repo.odb()?;
         let Ok((size, _)) = odb.read_header(entry.id()) else { return Ok(None) };
         let content = if read(path, size as u64) { Some(odb.read(entry.id())?.data().to_vec()) } else { None };
-        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content, blob: BlobId(entry.id()) }))
+        Ok(Some(TreeFile { path: path.to_owned(), size: size as u64, content }))
     }
 
     /// A reader of this repository's blobs, on a handle of its own.

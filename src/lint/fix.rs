@@ -219,13 +219,21 @@ fn broken_link(finding: &Finding, renames: &HashMap<String, String>) -> Option<L
 /// the page the entry names).
 fn summary_entry(finding: &Finding, text: &str, new_page: &str) -> Option<LinkRewrite> {
     let dir = snapshot::parent(&finding.path);
-    let parsed = summary::parse(&finding.path, dir, text);
-    let entry = parsed.entries.iter().find(|e| e.line == finding.line)?;
+    let entries = summary_entries(&finding.path, dir, text);
+    let entry = entries.iter().find(|e| e.line == finding.line)?;
     let old = entry.link.split(['#', '?']).next().unwrap_or(&entry.link).to_owned();
     if old.starts_with('/') {
         return None;
     }
     Some(LinkRewrite { new: link_path(&old, dir, new_page), old, new_page: new_page.to_owned() })
+}
+
+/// The entries of one summary, as a list: a fix edits one summary at a
+/// time, which the pre-flight's streaming parse need not hold.
+fn summary_entries(path: &str, root: &str, text: &str) -> Vec<summary::Entry> {
+    let mut entries = Vec::new();
+    summary::parse(path, root, text, &mut |entry| entries.push(entry));
+    entries
 }
 
 /// `page` as a link path from `dir`, percent-encoded where a link needs it,
@@ -301,22 +309,20 @@ fn summary_entry_suggested(fix: &str) -> Option<(String, String)> {
 fn add_summary_entry(summary_path: &str, text: &str, page: &str, title: &str, destination: &str) -> (String, bool) {
     let dir = snapshot::parent(summary_path);
     let folder = snapshot::parent(page);
-    let parsed = summary::parse(summary_path, dir, text);
+    let entries = summary_entries(summary_path, dir, text);
     let page_of = |entry: &summary::Entry| match &entry.page {
         Some(Ok(page)) if !entry.anchored => Some(page.clone()),
         _ => None,
     };
     let folder_page = |page: &str| page == snapshot::join(folder, "README.md") || page == format!("{folder}.md");
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let place = parsed
-        .entries
+    let place = entries
         .iter()
         .filter(|e| !folder.is_empty() && folder != dir && page_of(e).is_some_and(|p| folder_page(&p)))
         .map(|e| (e.line, true))
         .next_back()
         .or_else(|| {
-            parsed
-                .entries
+            entries
                 .iter()
                 .filter(|e| page_of(e).is_some_and(|p| snapshot::parent(&p) == folder))
                 .map(|e| (e.line, false))

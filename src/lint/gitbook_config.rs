@@ -203,7 +203,7 @@ fn read_text(
     }
     if let Some(structure) = map.get("structure") {
         let line = yaml::key_line(text, "structure", structure);
-        let explicit_summary = read_structure(line, &structure.value, directory, &mut config, found);
+        let explicit_summary = read_structure(text, line, &structure.value, directory, &mut config, found);
         if explicit_summary && !snapshot.exists(&config.summary) {
             found.push(config_problem(
                 &config_path,
@@ -368,21 +368,26 @@ fn read_root(
 }
 
 /// `structure:` (`readme`, `summary`), relative to root; whether it names
-/// the summary.
+/// the summary. A sub-key that is `readme` or `summary` but for invisible
+/// characters is ignored by GitBook as a top-level one is, and reported
+/// the same way ([`unknown_key`]).
 fn read_structure(
+    text: &str,
     line: usize,
     structure: &Value,
     directory: &str,
     config: &mut SpaceConfig,
     found: &mut Vec<Found>,
 ) -> bool {
+    let config_path = config.config_path.clone();
     let problem =
-        |message: String, fix: &str, key: String| config_problem(&config.config_path, line, key, message, fix);
+        |line: usize, message: String, fix: &str, key: String| config_problem(&config_path, line, key, message, fix);
     let entries = match structure {
         Value::Object(entries) => entries,
         Value::Null => return false,
         other => {
             found.push(problem(
+                line,
                 format!("structure must be a mapping, not {}", yaml::type_name(other)),
                 "write structure:\n  readme: README.md\n  summary: SUMMARY.md",
                 "structure".to_owned(),
@@ -392,13 +397,23 @@ fn read_structure(
     };
     let mut explicit_summary = false;
     let mut paths = Vec::new();
+    // Known sub-keys but for invisible characters: (key, visible key, value, line).
+    let mut invisible = Vec::new();
     for (key, value) in entries {
         if !matches!(key.as_str(), "readme" | "summary") {
-            found.push(problem(
-                format!("unknown key `structure.{}`", escape_invisible(key)),
-                "structure holds only readme and summary",
-                format!("key:structure.{key}"),
-            ));
+            let shown = escape_invisible(key);
+            let visible: String = key.chars().filter(|c| !is_invisible(*c)).collect();
+            let key_line = sub_key_line(text, line, key);
+            if visible != *key && matches!(visible.as_str(), "readme" | "summary") {
+                invisible.push((shown, visible, value, key_line));
+            } else {
+                found.push(problem(
+                    key_line,
+                    format!("unknown key `structure.{shown}`"),
+                    "structure holds only readme and summary",
+                    format!("key:structure.{shown}"),
+                ));
+            }
             continue;
         }
         explicit_summary |= key == "summary";
@@ -406,12 +421,14 @@ fn read_structure(
             Value::String(path) => match snapshot::resolve(&config.root, path) {
                 Some(resolved) if snapshot::is_inside(&resolved, directory) => paths.push((key, resolved)),
                 _ => found.push(problem(
+                    line,
                     format!("structure.{key} `{path}` lies outside the project directory"),
                     "give a path relative to root",
                     format!("structure.{key}"),
                 )),
             },
             other => found.push(problem(
+                line,
                 format!("structure.{key} must be a path, not {}", yaml::type_name(other)),
                 "write a file name such as README.md",
                 format!("structure.{key}"),
@@ -421,7 +438,51 @@ fn read_structure(
     for (key, resolved) in paths {
         if key == "summary" { config.summary = resolved } else { config.readme = resolved }
     }
+    for (shown, visible, value, key_line) in invisible {
+        let ignored = format!(
+            "key `structure.{shown}` is not `structure.{visible}`: it holds an invisible character, and GitBook ignores keys it does not know"
+        );
+        let plural = if shown.matches("\\u{").count() > 1 { "s" } else { "" };
+        let fix = format!("delete the invisible character{plural}: write `{visible}:`");
+        let finding = |message: String| problem(key_line, message, &fix, format!("key:structure.{shown}"));
+        let used = if visible == "summary" { &config.summary } else { &config.readme };
+        // What GitBook would read had the key no invisible character (nor
+        // its value: GitBook's sample carries one after `SUMMARY.md`).
+        let meant = match value {
+            Value::String(path) => {
+                let path: String = path.chars().filter(|c| !is_invisible(*c)).collect();
+                snapshot::resolve(&config.root, &path).filter(|resolved| snapshot::is_inside(resolved, directory))
+            }
+            _ => None,
+        };
+        found.push(if entries.contains_key(&visible) {
+            finding(format!("{ignored} (the file's `structure.{visible}` applies)")).severity(Severity::Warning)
+        } else if meant.as_ref() == Some(used) {
+            finding(format!("{ignored}; its value is GitBook's default, so nothing changes"))
+                .severity(Severity::Warning)
+        } else {
+            let meant = meant.map_or_else(|| "what the key names".to_owned(), |meant| escape_invisible(&meant));
+            finding(format!("{ignored}, so the space has {visible} {used}, not {meant}"))
+        });
+    }
     explicit_summary
+}
+
+/// The line of `key:` inside the mapping that starts on `line` (1-based):
+/// the first indented line after it that names the key; `line` when none
+/// does.
+fn sub_key_line(text: &str, line: usize, key: &str) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(line)
+        .take_while(|(_, l)| l.starts_with([' ', '\t']) || l.trim().is_empty())
+        .find(|(_, l)| {
+            let l = l.trim_start();
+            [key.to_owned(), format!("\"{key}\""), format!("'{key}'")]
+                .iter()
+                .any(|k| l.strip_prefix(k.as_str()).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        })
+        .map_or(line, |(index, _)| index + 1)
 }
 
 /// The `redirects:` entries, each with its own line.

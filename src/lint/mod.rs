@@ -195,7 +195,10 @@ impl RangeChanges {
     /// The changes to files below the checked directories: the checks read
     /// no other file, so no other change can make a finding new.
     pub fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
-        let inside = |path: &str| directories.iter().any(|directory| snapshot::is_inside(path, directory));
+        let inside = |path: &str| {
+            let path = snapshot::placed(path);
+            directories.iter().any(|directory| snapshot::is_inside(&path, directory))
+        };
         let relevant: Vec<Change> = changes
             .iter()
             .filter(|change| inside(&change.path) || change.old_path.as_deref().is_some_and(inside))
@@ -451,8 +454,10 @@ fn check_gitbook(
         // Another space nested inside this one is not this one's content.
         let nested: Vec<&str> =
             all.iter().copied().filter(|other| *other != space && snapshot::is_inside(other, space)).collect();
+        let config = gitbook_config::read(space, snapshot, &mut found);
         let space = Space {
-            config: gitbook_config::read(space, snapshot, &mut found),
+            assets: snapshot::join(&config.root, ".gitbook"),
+            config,
             nested: &nested,
             ignore: target.ignore,
             snapshot,
@@ -475,7 +480,6 @@ fn check_space(
     check_readme_variants(&space, found);
     let pages: Vec<&str> = snapshot.files_under(&config.root).filter(|p| space.is_page(p)).collect();
     let listed = check_summary_lists_pages(&space, &pages, found);
-    check_sizes(&space, &pages, listed.is_some(), range, found);
     // Links into other pages' sections, checked once every page is: a
     // page's anchors are kept only while it is checked.
     let mut into_other_pages = Vec::new();
@@ -485,7 +489,7 @@ fn check_space(
         }
         // Markdown under a dot-folder (`.github/`, `.gitlab/`) is a page
         // only when the summary lists it.
-        if space.in_dot_folder(page) && !listed.as_ref().is_some_and(|listed| listed.contains(*page)) {
+        if space.in_dot_folder(page) && !listed.as_ref().is_some_and(|listed| listed.contains_key(*page)) {
             continue;
         }
         if let Some(text) = snapshot.text(page) {
@@ -500,6 +504,9 @@ fn check_space(
         }
     }
     check_anchors(into_other_pages, snapshot, found);
+    // After the pages: a page read has its size, and needs no read of its
+    // blob's header.
+    check_sizes(&space, &pages, listed.is_some(), range, found);
     check_moved_pages(&space, range, found);
     space.config.summary
 }
@@ -542,6 +549,8 @@ struct Space<'a> {
     config: gitbook_config::SpaceConfig,
     /// The roots of the spaces nested inside this one.
     nested: &'a [&'a str],
+    /// `.gitbook/` below the root: the space's assets.
+    assets: String,
     /// The target's `ignore` globs: files never read.
     ignore: Option<&'a PathFilter>,
     snapshot: &'a Snapshot,
@@ -554,7 +563,7 @@ impl Space<'_> {
         let root = &self.config.root;
         snapshot::is_inside(path, root)
             && !self.nested.iter().any(|n| snapshot::is_inside(path, n))
-            && !snapshot::is_inside(path, &snapshot::join(root, ".gitbook"))
+            && !snapshot::is_inside(path, &self.assets)
     }
 
     /// A Markdown file of the space that the pre-flight reads: not ignored.
@@ -566,7 +575,12 @@ impl Space<'_> {
     /// (`.github/`, `.gitlab/`) below the space's root: files for the Git
     /// host, not for GitBook.
     fn in_dot_folder(&self, path: &str) -> bool {
-        let relative = snapshot::relative(path, &self.config.root);
+        let root = &self.config.root;
+        // `snapshot::relative`, borrowed: every page is asked.
+        let relative = match root.is_empty() {
+            true => path,
+            false => path.strip_prefix(root.as_str()).and_then(|rest| rest.strip_prefix('/')).unwrap_or(path),
+        };
         relative.rsplit_once('/').is_some_and(|(folders, _)| folders.split('/').any(|f| f.starts_with('.')))
     }
 }
@@ -618,17 +632,18 @@ fn check_readme_variants(space: &Space<'_>, found: &mut Vec<Found>) {
 
 /// The summary's own checks, and every page it leaves out; the pages it
 /// lists, `None` when the space has no summary.
-fn check_summary_lists_pages(space: &Space<'_>, pages: &[&str], found: &mut Vec<Found>) -> Option<HashSet<String>> {
+fn check_summary_lists_pages(space: &Space<'_>, pages: &[&str], found: &mut Vec<Found>) -> Option<summary::Listed> {
     let (config, snapshot) = (&space.config, space.snapshot);
     let text = snapshot.text(&config.summary)?;
-    let summary = summary::parse(&config.summary, &config.root, &text);
-    let listed = summary::check(&summary, &config.summary, &config.root, snapshot, found);
+    let listed = summary::check(&config.summary, &config.root, &text, snapshot, found);
+    drop(text);
     for page in pages {
         // The readme is the space's first page whether the summary lists
         // it or not ("readme: your documentation's first page", GitBook's
         // content configuration). Markdown under a dot-folder is for the
         // Git host.
-        if *page == config.summary || *page == config.readme || listed.contains(*page) || space.in_dot_folder(page) {
+        if *page == config.summary || *page == config.readme || listed.contains_key(*page) || space.in_dot_folder(page)
+        {
             continue;
         }
         found.push(
@@ -669,7 +684,11 @@ fn check_sizes(space: &Space<'_>, pages: &[&str], has_summary: bool, range: &Ran
             .new_when(added),
         );
     }
-    for file in snapshot.files_under(&config.root).filter(|p| space.holds(p)) {
+    // A file whose name is not UTF-8 is listed quoted, outside every
+    // directory: placed by the path it stands for.
+    let named = snapshot.files_under(&config.root).filter(|p| !p.starts_with('"') && space.holds(p));
+    let quoted = snapshot.quoted_files().filter(|(_, path)| space.holds(path)).map(|(quoted, _)| quoted);
+    for file in named.chain(quoted) {
         if snapshot.size(file) > MAX_FILE_BYTES {
             found.push(
                 Found::new(
@@ -766,13 +785,17 @@ fn check_dot(
 }
 
 fn is_page(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".md") || lower.ends_with(".markdown")
+    ends_with_ignoring_case(path, ".md") || ends_with_ignoring_case(path, ".markdown")
 }
 
 fn is_yaml(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".yaml") || lower.ends_with(".yml")
+    ends_with_ignoring_case(path, ".yaml") || ends_with_ignoring_case(path, ".yml")
+}
+
+/// `path.to_ascii_lowercase().ends_with(suffix)` for a lower-case ASCII
+/// suffix, without the copy (every file of a space is asked).
+fn ends_with_ignoring_case(path: &str, suffix: &str) -> bool {
+    path.len() >= suffix.len() && path.as_bytes()[path.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// The URL path a page had, as `redirects:` keys name it: the file's path

@@ -16,6 +16,22 @@ pub fn markdown_options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
 }
 
+/// Where `first` then `second` (ASCII) first stand in `text`: `str::find`
+/// of the two bytes, by a search for the first byte alone (memchr), which
+/// is several times faster than a search for the pair on every page.
+fn find_tag_mark(text: &str, first: u8, second: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(char::from(first)) {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&second) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Byte offset to line number.
 pub struct Lines {
     starts: Vec<usize>,
@@ -24,7 +40,9 @@ pub struct Lines {
 impl Lines {
     pub fn new(text: &str) -> Lines {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        // A byte loop: a search per line (`match_indices`) cost more than
+        // the lines are long, on every page.
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         Lines { starts }
     }
 
@@ -235,7 +253,16 @@ impl Anchors {
 /// spaces and punctuation become hyphens is not documented, so only what
 /// every such rule keeps is compared.
 fn anchor_skeleton(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    let mut skeleton = String::with_capacity(text.len());
+    for c in text.chars() {
+        // ASCII without Unicode's tables: every heading is asked.
+        if c.is_ascii_alphanumeric() {
+            skeleton.push(c.to_ascii_lowercase());
+        } else if !c.is_ascii() && c.is_alphanumeric() {
+            skeleton.extend(c.to_lowercase());
+        }
+    }
+    skeleton
 }
 
 /// A link into a section of a page (`page.md#section`, `#section`).
@@ -562,16 +589,16 @@ impl Page<'_> {
         let mut from = 0;
         // The first `%}` at or after `from`, found once for every `{%` before it.
         let mut next_close: Option<usize> = None;
-        while let Some(start) = body[from..].find("{%").map(|i| from + i) {
+        while let Some(start) = find_tag_mark(&body[from..], b'{', b'%').map(|i| from + i) {
             let close = match next_close.filter(|&close| close >= start + 2) {
                 Some(close) => close,
-                None => match body[start + 2..].find("%}") {
+                None => match find_tag_mark(&body[start + 2..], b'%', b'}') {
                     Some(i) => start + 2 + i,
                     None => break,
                 },
             };
             next_close = Some(close);
-            if let Some(i) = body[start + 2..close].find("{%") {
+            if let Some(i) = find_tag_mark(&body[start + 2..close], b'{', b'%') {
                 from = start + 2 + i;
                 continue;
             }
@@ -915,6 +942,14 @@ mod tests {
         assert_eq!(html_pieces("<img src=\"z\">\n", &mut in_comment), [(0, "<img src=\"z\">\n", true)]);
         assert_eq!(html_pieces("--> <i>\n", &mut in_comment), [(0, "-->", true), (3, " <i>\n", false)]);
         assert!(!in_comment);
+    }
+
+    #[test]
+    fn tag_marks_found_as_find_finds_them() {
+        for text in ["", "{", "{%", "a{b{%c", "%}{%", "{{%", "é{%", "{ %{%}"] {
+            assert_eq!(find_tag_mark(text, b'{', b'%'), text.find("{%"), "{text:?}");
+            assert_eq!(find_tag_mark(text, b'%', b'}'), text.find("%}"), "{text:?}");
+        }
     }
 
     #[test]

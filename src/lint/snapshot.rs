@@ -3,7 +3,9 @@
 //! Paths are repository-relative with `/` separators.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -13,20 +15,16 @@ use crate::git::repo::{self, BlobId, BlobReader, Repo};
 
 use super::MAX_FILE_BYTES;
 
+/// A file as the rules see it.
 #[derive(Debug)]
-struct Entry {
-    size: u64,
-    text: Text,
-}
-
-/// A file's text, as the rules get it.
-#[derive(Debug)]
-enum Text {
-    /// Not read: no Markdown or YAML, or over the size read.
-    None,
-    Held(String),
-    /// In a commit: read when a rule asks, and dropped after.
-    Blob(BlobId),
+enum Entry {
+    /// Read up front (the working tree, a base's version of a file): its
+    /// size, and its text when the rules read it.
+    Read { size: u64, text: Option<String> },
+    /// In a commit: its blob, read when a rule asks for its text (Markdown
+    /// and YAML, `text`) and dropped after. Its size is learnt then, or from
+    /// the blob's header when asked for first.
+    Blob { blob: BlobId, size: Cell<Option<u64>>, text: bool },
 }
 
 /// The files below some directories, with the text of those the rules
@@ -36,6 +34,9 @@ enum Text {
 pub struct Snapshot {
     files: BTreeMap<String, Entry>,
     blobs: Option<BlobReader>,
+    /// Whether a blob the clone lacks was reported (once: a partial clone
+    /// lacks them all).
+    told_missing: Cell<bool>,
 }
 
 /// Bytes as text: the bytes themselves when they are UTF-8 (no copy),
@@ -45,11 +46,15 @@ fn into_text(bytes: Vec<u8>) -> String {
 }
 
 /// Whether the rules read this file's text: Markdown and YAML up to the
-/// size GitBook takes. A larger file is listed, not read: `too-large`
+/// size GitBook takes. A larger file is listed, not kept: `too-large`
 /// reports it.
 pub fn wanted(path: &str, size: u64) -> bool {
-    let lower = path.to_ascii_lowercase();
-    size <= MAX_FILE_BYTES && [".md", ".markdown", ".yaml", ".yml"].iter().any(|ext| lower.ends_with(ext))
+    size <= MAX_FILE_BYTES && is_text(path)
+}
+
+/// Markdown or YAML: a file whose text the rules read.
+fn is_text(path: &str) -> bool {
+    super::is_page(path) || super::is_yaml(path)
 }
 
 /// Where the files come from.
@@ -79,18 +84,11 @@ pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Resu
                 if snapshot.blobs.is_none() {
                     snapshot.blobs = Some(repo.blob_reader()?);
                 }
-                // Sizes now, text when a rule reads it.
-                let found = repo.files_at(commit, directory, |_, _| false)?;
-                if found.missing > 0 {
-                    tracing::warn!(
-                        "{} file(s) under {directory:?} are not in the clone (a partial clone?): their sizes are unknown",
-                        found.missing
-                    );
-                }
-                for file in found.files {
-                    let text = if wanted(&file.path, file.size) { Text::Blob(file.blob) } else { Text::None };
-                    snapshot.files.insert(file.path, Entry { size: file.size, text });
-                }
+                // Blobs now, sizes and text when a rule asks.
+                repo.blobs_at(commit, directory, &mut |path, blob| {
+                    let text = is_text(&path);
+                    snapshot.files.insert(path, Entry::Blob { blob, size: Cell::new(None), text });
+                })?;
             }
             Source::Worktree(ignored) => {
                 let root = repo.workdir().context("the repository has no working tree")?;
@@ -134,18 +132,18 @@ fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapsh
                 let listed = entry.metadata().with_context(|| format!("while reading {path}"))?.len();
                 let (size, text) = if wanted(&path, listed) {
                     match bounded_file::read(&entry.path(), MAX_FILE_BYTES) {
-                        Ok(bytes) => (listed, Text::Held(into_text(bytes))),
+                        Ok(bytes) => (listed, Some(into_text(bytes))),
                         // It grew past GitBook's limit after it was listed:
                         // `too-large`, like a file listed that large.
-                        Err(Refused::TooLarge { .. }) => (MAX_FILE_BYTES + 1, Text::None),
+                        Err(Refused::TooLarge { .. }) => (MAX_FILE_BYTES + 1, None),
                         Err(refused) => {
                             return Err(anyhow::anyhow!("{refused}")).with_context(|| format!("while reading {path}"));
                         }
                     }
                 } else {
-                    (listed, Text::None)
+                    (listed, None)
                 };
-                snapshot.files.insert(path, Entry { size, text });
+                snapshot.files.insert(path, Entry::Read { size, text });
             }
         }
     }
@@ -157,9 +155,9 @@ impl Snapshot {
     pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Snapshot {
         let files = files
             .into_iter()
-            .map(|(path, text)| (path.to_owned(), Entry { size: text.len() as u64, text: Text::Held(text.to_owned()) }))
+            .map(|(path, text)| (path.to_owned(), Entry::Read { size: text.len() as u64, text: Some(text.to_owned()) }))
             .collect();
-        Snapshot { files, blobs: None }
+        Snapshot { files, ..Snapshot::default() }
     }
 
     /// Puts a commit's version of these files in place of the snapshot's
@@ -172,8 +170,8 @@ impl Snapshot {
     ) -> Result<()> {
         for path in paths {
             if let Some(file) = repo.file_at(commit, path, wanted)? {
-                let text = file.content.map_or(Text::None, |bytes| Text::Held(into_text(bytes)));
-                self.files.insert(file.path, Entry { size: file.size, text });
+                let text = file.content.map(into_text);
+                self.files.insert(file.path, Entry::Read { size: file.size, text });
             }
         }
         Ok(())
@@ -193,17 +191,59 @@ impl Snapshot {
     }
 
     /// The file's text, when the rules read it: borrowed when held, read
-    /// from the repository otherwise (`None` when the clone lacks it).
+    /// from the repository otherwise (`None` when the clone lacks it, or
+    /// when it is over the size GitBook takes: a blob is read whole once
+    /// to learn that, then dropped).
     pub fn text(&self, path: &str) -> Option<Cow<'_, str>> {
-        match &self.files.get(path)?.text {
-            Text::None => None,
-            Text::Held(text) => Some(Cow::Borrowed(text)),
-            Text::Blob(blob) => self.blobs.as_ref()?.read(*blob).map(|bytes| Cow::Owned(into_text(bytes))),
+        match self.files.get(path)? {
+            Entry::Read { text, .. } => text.as_deref().map(Cow::Borrowed),
+            Entry::Blob { text: false, .. } => None,
+            Entry::Blob { blob, size, text: true } => {
+                if size.get().is_some_and(|size| size > MAX_FILE_BYTES) {
+                    return None;
+                }
+                let Some(bytes) = self.blobs.as_ref()?.read(*blob) else {
+                    self.tell_missing(path);
+                    return None;
+                };
+                size.set(Some(bytes.len() as u64));
+                (bytes.len() as u64 <= MAX_FILE_BYTES).then(|| Cow::Owned(into_text(bytes)))
+            }
         }
     }
 
+    /// The file's size (0 when the clone lacks its blob).
     pub fn size(&self, path: &str) -> u64 {
-        self.files.get(path).map_or(0, |e| e.size)
+        match self.files.get(path) {
+            None => 0,
+            Some(Entry::Read { size, .. }) => *size,
+            Some(Entry::Blob { blob, size, .. }) => size.get().unwrap_or_else(|| {
+                let read = self.blobs.as_ref().and_then(|blobs| blobs.size(*blob));
+                if read.is_none() {
+                    self.tell_missing(path);
+                }
+                size.set(Some(read.unwrap_or(0)));
+                read.unwrap_or(0)
+            }),
+        }
+    }
+
+    fn tell_missing(&self, path: &str) {
+        if !self.told_missing.replace(true) {
+            tracing::warn!(
+                "{path} is not in the clone (a partial clone?): its size and text are unknown, and so may be others'"
+            );
+        }
+    }
+
+    /// The files whose path is not UTF-8, listed quoted as git quotes them
+    /// (`"docs/caf\351.png"`, which [`Snapshot::files_under`] cannot place
+    /// below a directory): each quoted path with the path it stands for,
+    /// lossily as text.
+    pub fn quoted_files(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+        self.files
+            .range::<str, _>((Bound::Included("\""), Bound::Excluded("#")))
+            .map(|(path, _)| (path.as_str(), unquote(path)))
     }
 
     /// Every file below `directory` (empty: all), in path order.
@@ -211,6 +251,46 @@ impl Snapshot {
         let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
         self.files.range(prefix.clone()..).map(|(p, _)| p.as_str()).take_while(move |p| p.starts_with(&prefix))
     }
+}
+
+/// Where a path lies: itself, or for one quoted as git quotes a path that
+/// is not UTF-8, the path it stands for (lossily as text).
+pub fn placed(path: &str) -> Cow<'_, str> {
+    if path.starts_with('"') { Cow::Owned(unquote(path)) } else { Cow::Borrowed(path) }
+}
+
+/// A path quoted C-style as git quotes it, read back (as text, with U+FFFD
+/// for bytes that are not UTF-8).
+fn unquote(quoted: &str) -> String {
+    let inner = quoted.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(quoted);
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut rest = inner.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        if byte != b'\\' {
+            bytes.push(byte);
+            continue;
+        }
+        let Some((&escaped, tail)) = rest.split_first() else { break };
+        rest = tail;
+        let octal =
+            |digits: &[u8]| digits.iter().try_fold(0u8, |n, d| (b'0'..=b'7').contains(d).then(|| n * 8 + (d - b'0')));
+        match escaped {
+            b'a' => bytes.push(0x07),
+            b'b' => bytes.push(0x08),
+            b't' => bytes.push(b'\t'),
+            b'n' => bytes.push(b'\n'),
+            b'v' => bytes.push(0x0b),
+            b'f' => bytes.push(0x0c),
+            b'r' => bytes.push(b'\r'),
+            b'0'..=b'3' if rest.len() >= 2 && octal(&rest[..2]).is_some() => {
+                bytes.push((escaped - b'0') * 64 + octal(&rest[..2]).unwrap_or_default());
+                rest = &rest[2..];
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `dir/name`, or `name` for the root.
@@ -308,5 +388,12 @@ mod tests {
         assert_eq!(snapshot.files_under("docs").collect::<Vec<_>>(), ["docs/a.md", "docs/x/c.md"]);
         assert!(snapshot.is_dir("docs/x"));
         assert!(!snapshot.is_dir("docs/a"));
+    }
+
+    #[test]
+    fn quoted_paths_read_back() {
+        let snapshot = Snapshot::from_files([(r#""docs/caf\351/a\"b\\c\t.png""#, ""), ("docs/a.md", "")]);
+        let quoted: Vec<(&str, String)> = snapshot.quoted_files().collect();
+        assert_eq!(quoted, [(r#""docs/caf\351/a\"b\\c\t.png""#, "docs/caf\u{fffd}/a\"b\\c\t.png".to_owned())]);
     }
 }

@@ -433,6 +433,7 @@ fn rendered_jobs_keep_the_component_contract() {
         ("DOCSYNC_INPUT_DOT_WEBHOOK_URL", ""),
         ("DOCSYNC_INPUT_PROJECT_DIRECTORY", "docs"),
         ("DOCSYNC_INPUT_PATHS", ""),
+        ("DOCSYNC_INPUT_IGNORE", ""),
         ("DOCSYNC_INPUT_BRANCH", ""),
         ("DOCSYNC_INPUT_EXPORT_BRANCH", ""),
         ("DOCSYNC_INPUT_WAIT_TIMEOUT", ""),
@@ -623,6 +624,30 @@ include:
 
     for secret in [GITBOOK_TOKEN, GIT_TOKEN] {
         assert!(!context.contains(secret), "a secret leaked into the job's output: {context}");
+    }
+}
+
+/// The `ignore` input reaches docsync as `DOCSYNC_IGNORE`: a draft with a
+/// broken link, new in the push, stops the import without it and not with it.
+#[test]
+fn the_ignore_input_keeps_drafts_out_of_the_pre_flight() {
+    let prism = Prism::start(&gitbook_spec());
+    let imports = || prism.log().matches("/spaces/spcIgnore/git/import").count();
+    for (ignore, imported) in [("", false), ("      ignore: \"drafts/**\"\n", true)] {
+        let project = Project::new(&format!(
+            "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcIgnore\n      gitbook_api_url: {api}\n      project_directory: docs\n      wait: false\n      args: --format json\n{ignore}",
+            api = prism.api_url()
+        ));
+        project.repo.write("docs/drafts/wip.md", "# Work in progress\n\nSee [the plan](plan.md).\n");
+        project.repo.commit("docs: a draft");
+        project.repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+        let before = imports();
+        let output = project.run_job("docsync-sync", &[("DOCSYNC_GITBOOK_EDITS", "overwrite")]);
+        let job_log = project.state_file("output/docsync-sync.log");
+        let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
+        assert_eq!(output.status.success(), imported, "ignore input {ignore:?}: {context}");
+        assert_eq!(imports() - before, usize::from(imported), "ignore input {ignore:?}: {context}");
+        assert_eq!(job_log.contains("\"rule\": \"broken-link\""), !imported, "ignore input {ignore:?}: {context}");
     }
 }
 

@@ -183,6 +183,38 @@ fn a_zero_width_space_in_a_key_that_matters_is_an_error() {
     run.assert_code(1);
 }
 
+#[test]
+fn a_zero_width_space_in_a_structure_key_is_shown_escaped_and_downgraded_like_a_top_level_key() {
+    let repo = clean_space();
+    // The value is GitBook's default: ignoring the key changes nothing.
+    repo.write("docs/.gitbook.yaml", "root: ./\nstructure:\n  readme: README.md\n  summary\u{200b}: SUMMARY.md\n");
+    repo.commit("GitBook's sample structure, pasted");
+    let run = lint(&repo);
+    let finding = only_finding(&run, "gitbook-config");
+    assert_eq!(finding["severity"], "warning", "{finding:#}");
+    assert_eq!(finding["line"], 4, "{finding:#}");
+    assert!(message(&finding).contains(r"`structure.summary\u{200b}`"), "escaped: {finding:#}");
+    assert!(!message(&finding).contains('\u{200b}'), "{finding:#}");
+    assert!(!fix(&finding).contains('\u{200b}'), "{finding:#}");
+    run.assert_code(0);
+
+    // Another summary: ignoring the key changes the space.
+    repo.write("docs/toc.md", SUMMARY);
+    repo.write("docs/.gitbook.yaml", "root: ./\nstructure:\n  summary\u{200b}: toc.md\n");
+    repo.commit("A summary GitBook will not read");
+    let run = lint(&repo);
+    let all = findings(&run);
+    let finding = all
+        .iter()
+        .find(|f| f["rule"] == "gitbook-config")
+        .unwrap_or_else(|| panic!("no gitbook-config finding:\n{}", run.context()));
+    assert_eq!(finding["severity"], "error", "{finding:#}");
+    assert!(message(finding).contains(r"`structure.summary\u{200b}`"), "escaped: {finding:#}");
+    assert!(!message(finding).contains('\u{200b}'), "{finding:#}");
+    assert!(message(finding).contains("SUMMARY.md"), "names what GitBook uses instead: {finding:#}");
+    run.assert_code(1);
+}
+
 // ---------------------------------------------------------------------------
 // directory names that are not UTF-8
 

@@ -83,6 +83,25 @@ fn a_dot_targets_file_over_100_mib_is_too_large_not_skipped() {
     run.assert_code(1);
 }
 
+/// A file whose name is not UTF-8 is listed quoted as git quotes it; GitBook
+/// still refuses it over 100 MB, so it is measured like any other.
+#[cfg(unix)]
+#[test]
+fn a_file_whose_name_is_not_utf8_gets_the_size_check() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n");
+    repo.write("docs/SUMMARY.md", "* [Home](README.md)\n");
+    repo.commit("A space");
+    // Sparse and untracked, as above.
+    let path = repo.path.join(std::ffi::OsStr::from_bytes(b"docs/caf\xe9.mp4"));
+    let big = std::fs::File::create(path).expect("create a file with a Latin-1 name");
+    big.set_len(100 * 1024 * 1024 + 1).expect("grow it");
+    let run = lint(&repo, &gitbook_target(), &["--worktree"]);
+    assert_eq!(of_rule(&run, "too-large"), [(r#""docs/caf\351.mp4""#.to_owned(), 1, true)], "{}", run.context());
+    run.assert_code(1);
+}
+
 // ---- 10. --force is more than a bypass of the pre-flight ------------------
 
 /// A push whose commit adds a broken link, as a sync job sees it; GitBook's
