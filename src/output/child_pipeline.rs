@@ -16,7 +16,7 @@ use url::Url;
 /// `DOCSYNC_INPUT_<NAME>` (forwarded to the child pipeline by the trigger
 /// job), exported as `DOCSYNC_<NAME>` when it is not empty. The same line
 /// as in `templates/docsync.yml`; tests/it/fanout.rs holds them equal.
-pub const INPUTS_AS_SETTINGS: &str = r#"for name in GITBOOK_SPACE GITBOOK_API_URL DOT_WEBHOOK_URL PROJECT_DIRECTORY PATHS BRANCH DIRECTION EXPORT_BRANCH EXPORT_MR PREVIEWS WAIT WAIT_TIMEOUT CONFIG LINT; do eval "value=\"\${DOCSYNC_INPUT_$name:-}\""; if [ -n "$value" ]; then export "DOCSYNC_$name=$value"; fi; done"#;
+pub const INPUTS_AS_SETTINGS: &str = r#"for name in GITBOOK_SPACE GITBOOK_API_URL DOT_WEBHOOK_URL PROJECT_DIRECTORY PATHS IGNORE BRANCH DIRECTION EXPORT_BRANCH EXPORT_MR PREVIEWS WAIT WAIT_TIMEOUT CONFIG LINT; do eval "value=\"\${DOCSYNC_INPUT_$name:-}\""; if [ -n "$value" ]; then export "DOCSYNC_$name=$value"; fi; done"#;
 
 /// Where the jobs write their dotenv report; the artifacts read it there.
 const DOTENV_REPORT: &str = "docsync.env";
