@@ -19,7 +19,6 @@ use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::report::{self, ReportKind};
-use crate::output::review_discussions;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, PlannedRequest, RequestBody, SyncPlan, TargetPlan};
 use crate::secret::Secret;
@@ -57,7 +56,7 @@ pub fn run(
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let lint_report = lint_before_sending(&mut plan, settings, &gathered.repo, terminal)?;
-    let review_comments = review_discussions::comments(&plan, settings, lint_report.as_ref(), &gathered.repo);
+    let review_comments = review::threads(&plan, settings, lint_report.as_ref(), &gathered.repo);
     let review_changes = review::changes(&plan, settings, &gathered.repo, lint_report.as_ref());
     let exit = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
@@ -83,7 +82,7 @@ pub fn run(
                 attach_findings(&mut plan, report);
             }
             let project = located.as_ref().map(Option::as_ref);
-            review_discussions::post(&mut plan, settings, &http, project, review_comments.as_deref()).await;
+            review::post_threads(&mut plan, settings, &http, project, review_comments.as_deref()).await;
             exit.worst(review::report(&mut plan, settings, &http, project, &review_changes).await)
         })
     };
