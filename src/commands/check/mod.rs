@@ -15,6 +15,7 @@ use crate::log::printable;
 use crate::settings::credentials::is_loopback;
 use crate::settings::flags::Format;
 use crate::settings::{Direction, Settings, Target, TargetKind};
+use crate::targets::gitbook::answers::GitSyncState;
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 mod gitlab_tokens;
@@ -178,15 +179,10 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
     };
     let client = GitBookClient { http, target: gitbook, token };
     match client.info().await {
-        Ok(state) => report.ok(
-            subject,
-            format!(
-                "space {} reachable; Git Sync {} via {}",
-                gitbook.space,
-                state.installation_status.as_deref().unwrap_or("status unknown"),
-                state.installation_provider.as_deref().unwrap_or("an unknown provider")
-            ),
-        ),
+        Ok(state) => {
+            let (level, message, fix) = git_sync_installation(&gitbook.space, &state);
+            report.push(level, subject, message, fix);
+        }
         Err(GitBookError::Unauthorized { source, .. }) => report.warn(
             subject,
             format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
@@ -208,6 +204,53 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
             format!("set {} to a project access token with read_repository (write_repository for exports)", gitbook.git_token_source),
         );
     }
+}
+
+/// What the space's Git Sync installation (`installationStatus`,
+/// `installationProvider` of `git/info`) means for this project. docsync's
+/// imports and exports carry their own repository URL, so another state
+/// does not block them: a warning, with the fix. But an installation that
+/// is not an active GitLab one syncs nothing of its own from this project,
+/// and a GitHub one commits the space's edits to another repository.
+fn git_sync_installation(space: &str, state: &GitSyncState) -> (Level, String, Option<String>) {
+    let status = state.installation_status.as_deref();
+    let provider = state.installation_provider.as_deref();
+    let reconnect = "in GitBook, open the space's Git Sync and connect it to this GitLab project (GitLab Sync, a personal access token with api, read_repository and write_repository)";
+    let said = |what: Option<&str>, none: &str| what.map_or_else(|| none.to_owned(), |what| format!("`{what}`"));
+    let (message, fix) = match (status, provider) {
+        (Some("active"), Some("gitlab")) => {
+            return (Level::Ok, format!("space {space} reachable; Git Sync active via GitLab"), None);
+        }
+        (Some("active"), Some(github @ ("github" | "github-legacy"))) => (
+            format!(
+                "space {space} reachable, but its Git Sync is connected via {github}, not GitLab: GitBook commits the space's edits to that repository, not this project"
+            ),
+            reconnect.to_owned(),
+        ),
+        (Some("unauthenticated"), _) => (
+            format!(
+                "space {space} reachable, but its Git Sync installation ({}) is unauthenticated: GitBook's own syncs need it reconnected (docsync's imports carry their own URL and token)",
+                said(provider, "no provider")
+            ),
+            reconnect.to_owned(),
+        ),
+        (Some("pending"), _) => (
+            format!(
+                "space {space} reachable, but its Git Sync setup ({}) is pending: its setup in GitBook is not finished",
+                said(provider, "no provider")
+            ),
+            "in GitBook, finish the space's Git Sync setup: pick this GitLab project and its sync branch".to_owned(),
+        ),
+        _ => (
+            format!(
+                "space {space} reachable, but GitBook gives its Git Sync installation status {} via {}, which docsync does not know",
+                said(status, "no status"),
+                said(provider, "no provider")
+            ),
+            format!("{reconnect}; if it is connected and active, tell docsync's maintainers GitBook's answer"),
+        ),
+    };
+    (Level::Warning, message, Some(fix))
 }
 
 fn check_dot(target: &Target, report: &mut Report) {
@@ -235,4 +278,46 @@ fn check_dot(target: &Target, report: &mut Report) {
 /// Today, for expiry warnings.
 pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installation(status: &str, provider: &str) -> (Level, String, Option<String>) {
+        let state = GitSyncState {
+            installation_status: Some(status.into()),
+            installation_provider: Some(provider.into()),
+            ..GitSyncState::default()
+        };
+        git_sync_installation("spc1", &state)
+    }
+
+    #[test]
+    fn only_an_active_gitlab_installation_is_ok() {
+        assert_eq!(
+            installation("active", "gitlab"),
+            (Level::Ok, "space spc1 reachable; Git Sync active via GitLab".into(), None)
+        );
+        for (status, provider, says, fix) in [
+            ("unauthenticated", "gitlab", "is unauthenticated", "connect it to this GitLab project"),
+            ("unauthenticated", "github", "(`github`) is unauthenticated", "connect it to this GitLab project"),
+            ("pending", "gitlab", "is pending", "finish the space's Git Sync setup"),
+            ("active", "github", "connected via github, not GitLab", "connect it to this GitLab project"),
+            ("active", "github-legacy", "connected via github-legacy", "connect it to this GitLab project"),
+            (
+                "paused",
+                "gitlab",
+                "status `paused` via `gitlab`, which docsync does not know",
+                "tell docsync's maintainers",
+            ),
+        ] {
+            let (level, message, found_fix) = installation(status, provider);
+            assert_eq!(level, Level::Warning, "{status} via {provider}");
+            assert!(message.contains(says), "{status} via {provider}: {message}");
+            assert!(found_fix.is_some_and(|f| f.contains(fix)), "{status} via {provider}");
+        }
+        let (level, message, _) = git_sync_installation("spc1", &GitSyncState::default());
+        assert_eq!((level, message.contains("status no status via no provider")), (Level::Warning, true));
+    }
 }
