@@ -12,7 +12,7 @@ use crate::error::Exit;
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::log::printable;
-use crate::settings::credentials::is_loopback;
+use crate::settings::credentials::{is_loopback, shown_webhook_url};
 use crate::settings::flags::Format;
 use crate::settings::{Direction, Settings, Target, TargetKind};
 use crate::targets::gitbook::answers::GitSyncState;
@@ -260,11 +260,11 @@ fn check_dot(target: &Target, report: &mut Report) {
     if url.scheme() != "https" && !is_loopback(url) {
         report.error(
             subject.clone(),
-            format!("{} is not HTTPS: the secret would travel in clear", crate::secret::redact_url(url)),
+            format!("{} is not HTTPS: the secret would travel in clear", shown_webhook_url(url)),
             "use the https:// URL the receiver gave you",
         );
     } else {
-        report.ok(subject.clone(), format!("webhook URL {} is well formed", crate::secret::redact_url(url)));
+        report.ok(subject.clone(), format!("webhook URL {} is well formed", shown_webhook_url(url)));
     }
     if dot.secret.is_none() {
         report.error(
