@@ -471,7 +471,11 @@ async fn run_gitbook(
         Ok(accepted) => accepted,
         Err(error) => return failure(error),
     };
-    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", target_plan.changed);
+    tracing::info!(
+        "{name}: GitBook queued the {operation} {} ({} changed files)",
+        way(target_plan, space),
+        target_plan.changed
+    );
     if preview && client.target.wait {
         return Outcome::new(
             OutcomeStatus::Queued,
@@ -514,6 +518,17 @@ async fn run_gitbook(
     }
 }
 
+/// Which way the content goes: an import into the space, an export from
+/// it into the branch its request names.
+fn way(target_plan: &TargetPlan, space: &str) -> String {
+    let branch = target_plan.request.as_ref().and_then(|r| r.body.gitbook()).and_then(|body| body.branch());
+    match (target_plan.action, branch) {
+        (Action::Export, Some(branch)) => format!("from space {space} into branch {branch}"),
+        (Action::Export, None) => format!("from space {space}"),
+        _ => format!("into space {space}"),
+    }
+}
+
 /// Queued, and what became of it cannot be known: exit 3.
 fn unknown(message: String, gitbook: &GitBookTarget, operation: &str) -> Outcome {
     let space = &gitbook.space;
@@ -532,7 +547,10 @@ fn verdict_outcome(verdict: Verdict, target_plan: &TargetPlan, gitbook: &GitBook
     match verdict {
         Verdict::Success(op) => Outcome {
             operation: Some(op),
-            ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
+            ..Outcome::new(
+                OutcomeStatus::Synced,
+                format!("GitBook finished the {operation} {}", way(target_plan, space)),
+            )
         },
         Verdict::Failed(op) => failed_outcome(op, operation),
         Verdict::StillRunning(Some(op)) => Outcome::new(
