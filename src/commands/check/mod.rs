@@ -188,10 +188,14 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
             format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
             "sync still queues imports, but cannot wait for their result: use a user token that can read the space",
         ),
-        Err(error @ GitBookError::SpaceNotFound { .. }) => {
-            let fix = error.fix();
-            report.error(subject, error.to_string(), fix);
-        }
+        // GitBook's API reference: `git/info` "returns 404 if no Git
+        // provider is configured". A sync that waits (the default) fails
+        // the target on it too, before queuing anything.
+        Err(GitBookError::SpaceNotFound { space, source }) => report.error(
+            subject,
+            format!("GitBook knows no Git Sync state of space {space}: no such space for this token, or no Git Sync set up on it ({source})"),
+            "check DOCSYNC_GITBOOK_SPACE (the id in the space's URL, app.gitbook.com/o/…/s/<space id>); if it is right, set up its Git Sync with GitLab in GitBook",
+        ),
         Err(error) => {
             let fix = error.fix();
             report.error(subject, error.to_string(), fix);
