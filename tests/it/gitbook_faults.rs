@@ -1367,32 +1367,3 @@ async fn twenty_five_targets_write_a_dotenv_gitlab_accepts_and_a_full_json_repor
         "{json:#}"
     );
 }
-
-/// GitBook answers `git/info` 404 for a space without Git Sync as for one
-/// that does not exist ("Get the Git Sync configuration and status for a
-/// space": "Returns 404 if no Git provider is configured"): `check` names
-/// both, so a right space id is not sent looking for a typo.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_names_both_meanings_of_a_git_info_404() {
-    let server = mock_server().await;
-    Mock::given(method("GET"))
-        .and(path(INFO_PATH))
-        .respond_with(gitbook_error(404, "Not found"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let job = push_job(&api(&server), &[]);
-
-    let run = run_docsync(&job, &["check", "--format", "json"]).await;
-
-    run.assert_code(1);
-    let checks = run.json()["checks"].as_array().cloned().unwrap_or_default();
-    let gitbook: Vec<&Value> =
-        checks.iter().filter(|c| c["subject"].as_str().is_some_and(|s| s.ends_with("(GitBook)"))).collect();
-    assert_eq!(gitbook.len(), 1, "one GitBook check: {gitbook:#?}\n{}", run.context());
-    let (message, fix) = (gitbook[0]["message"].as_str().unwrap_or(""), gitbook[0]["fix"].as_str().unwrap_or(""));
-    assert_eq!(gitbook[0]["level"], "error", "{}", run.context());
-    assert!(message.contains("no such space for this token, or no Git Sync set up on it"), "{message}");
-    assert!(message.contains("Not found"), "GitBook's own words stay: {message}");
-    assert!(fix.contains("DOCSYNC_GITBOOK_SPACE") && fix.contains("set up its Git Sync with GitLab"), "{fix}");
-}

@@ -223,7 +223,7 @@ fn git_sync_installation(space: &str, state: &GitSyncState) -> (Level, String, O
     let said = |what: Option<&str>, none: &str| what.map_or_else(|| none.to_owned(), |what| format!("`{what}`"));
     let (message, fix) = match (status, provider) {
         (Some("active"), Some("gitlab")) => {
-            return (Level::Ok, format!("space {space} reachable; Git Sync active via GitLab"), None);
+            return (Level::Ok, format!("space {space} reachable; Git Sync active via gitlab"), None);
         }
         (Some("active"), Some(github @ ("github" | "github-legacy"))) => (
             format!(
@@ -301,7 +301,7 @@ mod tests {
     fn only_an_active_gitlab_installation_is_ok() {
         assert_eq!(
             installation("active", "gitlab"),
-            (Level::Ok, "space spc1 reachable; Git Sync active via GitLab".into(), None)
+            (Level::Ok, "space spc1 reachable; Git Sync active via gitlab".into(), None)
         );
         for (status, provider, says, fix) in [
             ("unauthenticated", "gitlab", "is unauthenticated", "connect it to this GitLab project"),
