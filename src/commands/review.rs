@@ -1,10 +1,12 @@
 //! After the targets ran, what `sync` tells GitLab: the merge request's
-//! one note (what merging it changes in each previewed target), and the
-//! merge requests an export or GitBook's own edits call for. The facts the
-//! note needs from the repository are read here, before anything async
-//! runs; the text is the output stage's, the requests the GitLab stage's.
+//! one note (what merging it changes in each previewed target), the
+//! pre-flight's new findings as threads on its diff lines, and the merge
+//! requests an export or GitBook's own edits call for. The facts the
+//! note and the threads need from the repository are read here, before
+//! anything async runs; the text is the output stage's, the requests the
+//! GitLab stage's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Result;
 use url::Url;
@@ -12,7 +14,8 @@ use url::Url;
 use crate::error::Exit;
 use crate::git::diff::{ChangeKind, ChangeStatus};
 use crate::git::repo::Repo;
-use crate::gitlab::client::{Auth, GitLabClient};
+use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
+use crate::gitlab::discussions::{DiffComment, NotReviewed};
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::gitlab::merge_requests::{MergeRequest, note_fix};
 use crate::http::HttpClient;
@@ -21,8 +24,10 @@ use crate::lint::outline::{SpaceView, navigation_change, page_title};
 use crate::output::merge_request_note::{
     self as note, MAX_LISTED, NOTE_MARKER, NoteSection, PageChange, PageStatus, TargetChanges,
 };
+use crate::output::review_discussions;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::{Action, Decision, Plan, SkipCause, SyncPlan, TargetPlan};
+use crate::secret::printable;
 use crate::settings::pipeline::CiContext;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
@@ -149,6 +154,120 @@ fn target_changes(
         pages,
         old_findings: 0,
     })
+}
+
+/// The largest file whose lines a thread quotes: a page is far smaller.
+const MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The threads the run would open: one per new finding of a previewing
+/// target (one per identity when targets share a file), read at the
+/// plan's head. `None` outside a merge request pipeline, with
+/// `review_comments` off, or without a pre-flight: a run that did not
+/// look knows no finding gone.
+pub fn threads(plan: &Plan, settings: &Settings, report: Option<&LintReport>, repo: &Repo) -> Option<Vec<DiffComment>> {
+    let in_merge_request = settings.pipeline.ci.as_ref().is_some_and(|ci| ci.merge_request.is_some());
+    let report = report.filter(|_| in_merge_request && settings.gitlab.review_comments)?;
+    let moves: Vec<(String, String)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.status == ChangeStatus::Renamed)
+        .filter_map(|c| Some((c.old_path.clone()?, c.path.clone())))
+        .collect();
+    let mut pages: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    let mut comments = Vec::new();
+    let previewing = plan.targets.iter().filter(|t| t.action == Action::Preview);
+    for finding in previewing.flat_map(|t| report.for_target(&t.name)).filter(|f| f.new) {
+        if !seen.insert(review_discussions::identity(finding)) {
+            continue;
+        }
+        let page = pages.entry(finding.path.clone()).or_insert_with(|| {
+            let file = repo.file_at(&plan.range.head, &finding.path, |_, size| size <= MAX_PAGE_BYTES);
+            file.ok().flatten().and_then(|f| f.content).and_then(|bytes| String::from_utf8(bytes).ok())
+        });
+        comments.push(review_discussions::comment(finding, page.as_deref(), &moves));
+    }
+    Some(comments)
+}
+
+/// Opens, keeps and resolves docsync's threads on the merge request. A
+/// failure is a warning on every previewing target (the findings stay in
+/// the note and the Code Quality report), never a failed job.
+pub async fn post_threads(
+    plan: &mut SyncPlan,
+    settings: &Settings,
+    http: &HttpClient,
+    project: Result<Option<&ProjectApi>, &LocateProblem>,
+    comments: Option<&[DiffComment]>,
+) {
+    let ci = settings.pipeline.ci.as_ref();
+    let (Some(iid), Some(head)) =
+        (ci.and_then(|ci| ci.merge_request.as_ref()).map(|mr| mr.iid), settings.pipeline.head_sha())
+    else {
+        return;
+    };
+    let Some(comments) = comments else { return };
+    if !plan.targets.iter().any(|t| t.action == Action::Preview) {
+        return;
+    }
+    let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {
+        if !comments.is_empty() {
+            tracing::info!("no DOCSYNC_GITLAB_TOKEN or GitLab project, so the findings are not put on !{iid}'s diff");
+        }
+        return;
+    };
+    let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
+    let warning = match client.review(&project.project, iid, head, comments).await {
+        Ok(Ok(review)) => {
+            tracing::info!(
+                "review threads on !{iid}: {} opened, {} already open, {} resolved; {} finding(s) on lines the merge request does not add are in the note only",
+                review.opened,
+                review.kept,
+                review.resolved,
+                review.off_the_diff
+            );
+            return;
+        }
+        Ok(Err(NotReviewed::HeadMoved { head_sha })) => {
+            tracing::info!(
+                "!{iid} moved on to {} since this pipeline's commit: its own pipeline puts the findings on its diff",
+                printable(&head_sha)
+            );
+            return;
+        }
+        Ok(Err(NotReviewed::NoDiff)) => {
+            tracing::info!("!{iid} has no diff yet, so no finding is put on its lines");
+            return;
+        }
+        Err(error) => fallback_warning(&error, iid),
+    };
+    tracing::warn!("{warning}");
+    for target_plan in plan.targets.iter_mut().filter(|t| t.action == Action::Preview) {
+        target_plan.warnings.push(warning.clone());
+    }
+}
+
+/// Why the findings are in the note only, and what to do about it.
+fn fallback_warning(error: &GitLabError, iid: u64) -> String {
+    let why = match error {
+        GitLabError::InsufficientScope { .. } => {
+            "the token has no `api` scope, which threads need; give DOCSYNC_GITLAB_TOKEN the api scope, or set DOCSYNC_REVIEW_COMMENTS=false"
+        }
+        GitLabError::Rejected(http) if http.status().is_some_and(|s| s.as_u16() == 400) => {
+            "GitLab refused a thread's position on the diff; report it to docsync's maintainers with the job log"
+        }
+        GitLabError::Forbidden(_) => {
+            "the token's user may not comment on it (it needs at least the Reporter role), or set DOCSYNC_REVIEW_COMMENTS=false"
+        }
+        // "List merge request diffs" came with GitLab 15.7 (it replaced the
+        // deprecated `…/changes`).
+        GitLabError::NotFound(_) => {
+            "GitLab knows no such merge request for this token, or is older than 15.7, which lists no merge request diffs; or set DOCSYNC_REVIEW_COMMENTS=false"
+        }
+        _ if error.is_server_side() => "GitLab's own error: retry the job later",
+        _ => "set DOCSYNC_REVIEW_COMMENTS=false to stop trying",
+    };
+    format!("the findings could not be put on !{iid}'s diff lines ({error}), so they are in the note only: {why}")
 }
 
 /// Writes the merge request's note and opens the merge requests exports

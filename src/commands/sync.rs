@@ -20,7 +20,6 @@ use crate::http::HttpClient;
 use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::report::{self, ReportKind};
-use crate::output::review_discussions;
 use crate::plan::facts::RequestedBy;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::run::{Run, RunStatus, TargetRun};
@@ -61,7 +60,7 @@ pub fn run(
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let (lint_report, stopped) = lint_before_sending(&plan, settings, &gathered.repo, terminal)?;
-    let review_comments = review_discussions::comments(&plan, settings, lint_report.as_ref(), &gathered.repo);
+    let review_comments = review::threads(&plan, settings, lint_report.as_ref(), &gathered.repo);
     let review_changes = review::changes(&plan, settings, &gathered.repo, lint_report.as_ref());
     let (exit, targets) = {
         let _section = Section::start(terminal, "docsync_sync", "Syncing targets");
@@ -91,7 +90,7 @@ pub fn run(
                 false => Ok(None),
             };
             let project = located.as_ref().map(Option::as_ref);
-            review_discussions::post(&mut view, settings, &http, project, review_comments.as_deref()).await;
+            review::post_threads(&mut view, settings, &http, project, review_comments.as_deref()).await;
             let reported = review::report(&mut view, settings, &http, project, &review_changes).await;
             (exit.worst(reported), view.into_runs())
         })
@@ -545,7 +544,11 @@ async fn run_gitbook(
         Ok(accepted) => accepted,
         Err(error) => return failure(error),
     };
-    tracing::info!("{name}: GitBook queued the {operation} into space {space} ({} changed files)", decision.changed);
+    tracing::info!(
+        "{name}: GitBook queued the {operation} {} ({} changed files)",
+        way(decision, space),
+        decision.changed
+    );
     if preview && client.target.wait {
         return Outcome::new(
             OutcomeStatus::Queued,
@@ -588,6 +591,17 @@ async fn run_gitbook(
     }
 }
 
+/// Which way the content goes: an import into the space, an export from
+/// it into the branch its request names.
+fn way(decision: &Decision, space: &str) -> String {
+    let branch = decision.request.as_ref().and_then(|r| r.body.gitbook()).and_then(|body| body.branch());
+    match (decision.action, branch) {
+        (Action::Export, Some(branch)) => format!("from space {space} into branch {branch}"),
+        (Action::Export, None) => format!("from space {space}"),
+        _ => format!("into space {space}"),
+    }
+}
+
 /// Queued, and what became of it cannot be known: exit 3.
 fn unknown(message: String, gitbook: &GitBookTarget, operation: &str) -> Outcome {
     let space = &gitbook.space;
@@ -606,7 +620,7 @@ fn verdict_outcome(verdict: Verdict, decision: &Decision, gitbook: &GitBookTarge
     match verdict {
         Verdict::Success(op) => Outcome {
             operation: Some(op),
-            ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} into space {space}"))
+            ..Outcome::new(OutcomeStatus::Synced, format!("GitBook finished the {operation} {}", way(decision, space)))
         },
         Verdict::Failed(op) => failed_outcome(op, operation),
         Verdict::StillRunning(Some(op)) => Outcome::new(

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::lint::Finding;
 use crate::lint::outline::{NavChange, redirects_block};
-use crate::output::web_link;
+use crate::output::{fenced_as, longest_backtick_run, web_link};
 use crate::plan::TargetPlan;
 use crate::plan::outcome::Outcome;
 use crate::secret::{Redacted, printable};
@@ -483,17 +483,6 @@ fn code(text: &str) -> String {
 /// run of backticks in it: nothing inside is Markdown, and nothing closes it.
 fn fenced(text: &str) -> String {
     fenced_as("text", &printable(text))
-}
-
-/// `text`, lines kept, in a fenced code block of `language` whose fence is
-/// longer than any run of backticks in it.
-fn fenced_as(language: &str, text: &str) -> String {
-    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
-    format!("{fence}{language}\n{text}\n{fence}")
-}
-
-fn longest_backtick_run(text: &str) -> usize {
-    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// The export merge request's title and description.

@@ -26,3 +26,16 @@ pub fn web_link(raw: &str) -> Option<Url> {
     let plain = url.username().is_empty() && url.password().is_none();
     (matches!(url.scheme(), "http" | "https") && url.host().is_some() && plain).then_some(url)
 }
+
+/// `text`, lines kept, in a fenced code block of `info` (a language, or
+/// GitLab's `suggestion:-0+N`) whose fence is longer than any run of
+/// backticks inside: nothing in it is Markdown, and nothing closes it.
+/// GitLab reads a longer fence around a suggestion the same way.
+pub fn fenced_as(info: &str, text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+    format!("{fence}{info}\n{text}\n{fence}")
+}
+
+pub fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}

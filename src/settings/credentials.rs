@@ -150,7 +150,15 @@ fn refuse_userinfo(url: &Url, source: &str, problems: &mut Vec<BadInput>) {
 }
 
 /// Tokens never travel over plain `http://`, except to this machine.
-pub(super) fn refuse_plain_http(url: &Url, url_source: &str, secret_source: &str, problems: &mut Vec<BadInput>) {
+/// `shown` is the URL as its kind is shown (a webhook's path may be its
+/// secret: [`shown_webhook_url`]).
+pub(super) fn refuse_plain_http(
+    url: &Url,
+    shown: &str,
+    url_source: &str,
+    secret_source: &str,
+    problems: &mut Vec<BadInput>,
+) {
     if url.scheme() == "http" && !is_loopback(url) {
         problems.push(
             BadInput::new(
@@ -158,7 +166,7 @@ pub(super) fn refuse_plain_http(url: &Url, url_source: &str, secret_source: &str
                 format!("plain http would send {secret_source} unencrypted"),
                 "use an https:// URL",
             )
-            .with_value(crate::secret::redact_url(url)),
+            .with_value(shown),
         );
     }
 }

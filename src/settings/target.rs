@@ -12,7 +12,7 @@ use url::Url;
 use crate::error::{BadInput, Source};
 use crate::secret::Secret;
 use crate::settings::Direction;
-use crate::settings::credentials::refuse_plain_http;
+use crate::settings::credentials::{refuse_plain_http, shown_webhook_url};
 use crate::settings::declarations::{
     BRANCH, DIRECTION, DOT_WEBHOOK_SECRET, DOT_WEBHOOK_URL, EXPORT_BRANCH, EXPORT_MR, GIT_TOKEN, GITBOOK_API_URL,
     GITBOOK_EDITS, GITBOOK_SPACE, GITBOOK_TOKEN, IGNORE, PATHS, PLATFORM_AUTHORS, PREVIEWS, PROJECT_DIRECTORY,
@@ -377,7 +377,13 @@ impl TargetBuilder<'_> {
         let (token, token_source) = layers.secret(&GITBOOK_TOKEN, own, problems);
         let (git_token, git_token_source) = layers.secret(&GIT_TOKEN, own, problems);
         if let (Some(url), Some(_)) = (&api_url, &token) {
-            refuse_plain_http(url, &api_url_source.to_string(), &token_source, problems);
+            refuse_plain_http(
+                url,
+                &crate::secret::redact_url(url),
+                &api_url_source.to_string(),
+                &token_source,
+                problems,
+            );
         }
         let export_branch = self.lookup(&EXPORT_BRANCH).map(|found| found.text());
         let export_mr = self.flag(&EXPORT_MR, false, problems);
@@ -448,7 +454,7 @@ impl TargetBuilder<'_> {
         let url = parse_url(&found.text(), &found.source, problems);
         let (secret, secret_source) = self.context.layers.secret(&DOT_WEBHOOK_SECRET, self.own.as_ref(), problems);
         if let (Some(url), Some(_)) = (&url, &secret) {
-            refuse_plain_http(url, &found.source.to_string(), &secret_source, problems);
+            refuse_plain_http(url, &shown_webhook_url(url), &found.source.to_string(), &secret_source, problems);
         }
         Some(DotTarget { webhook_url: url?, webhook_url_source: found.source, secret, secret_source })
     }
@@ -501,7 +507,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
                             format!("the webhook URL is also the URL of {first}"),
                             "a receiver takes each push once: remove one of the two targets, or give it its own URL",
                         )
-                        .with_value(crate::secret::redact_url(&dot.webhook_url)),
+                        .with_value(shown_webhook_url(&dot.webhook_url)),
                     );
                 }
             }

@@ -852,7 +852,9 @@ async fn check_gitbook_space_reachable_and_unknown() {
     find_check(&run, "ok", "target gitbook (GitBook)", &format!("space {SPACE} reachable; Git Sync active via gitlab"));
     assert_no_level(&run, "error");
 
-    // Unknown: GitBook answers 404.
+    // Unknown: GitBook answers 404, for a space that does not exist and for
+    // one without Git Sync alike ("Get the Git Sync configuration and status
+    // for a space": "Returns 404 if no Git provider is configured").
     let gitlab = GitLab::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/spaces/{SPACE}/git/info")))
@@ -864,9 +866,14 @@ async fn check_gitbook_space_reachable_and_unknown() {
     let env = with_owned(check_env(&gitlab, &repo, &[]), &gitbook_target(&gitlab));
     let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
     run.assert_code(1);
-    let error = find_check(&run, "error", "target gitbook (GitBook)", &format!("GitBook does not know space {SPACE}"));
+    let error = find_check(
+        &run,
+        "error",
+        "target gitbook (GitBook)",
+        "no such space for this token, or no Git Sync set up on it",
+    );
     assert!(error["message"].as_str().unwrap_or_default().contains("Space not found"), "{error:#}");
-    assert_fix(&error, &["DOCSYNC_GITBOOK_SPACE"]);
+    assert_fix(&error, &["DOCSYNC_GITBOOK_SPACE", "set up its Git Sync with GitLab"]);
     let warning = find_check(&run, "warning", "target gitbook", "DOCSYNC_GIT_TOKEN is not set");
     assert_fix(&warning, &["DOCSYNC_GIT_TOKEN", "read_repository"]);
     assert_only_reads(&gitlab).await;

@@ -92,3 +92,23 @@ fn the_scan_sees_a_later_stage() {
     assert_eq!(crate_paths("use crate::plan::outcome::Outcome;\nuse crate::{git, http};"), ["plan", "{"]);
     assert!(rank("commands") > rank("plan"));
 }
+
+/// `output/` renders; it never talks to a server (CONTRIBUTING: "rendering
+/// only"). Sending what it wrote is the GitLab stage's and the command's.
+#[test]
+fn output_only_renders() {
+    let output = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/output");
+    let mut files = Vec::new();
+    sources(&output, &mut files);
+    assert!(files.len() > 2, "only {} files found: is the scan reading src/output?", files.len());
+    let mut doing = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for io in ["crate::http", "GitLabClient", "async fn", ".await"] {
+            if text.contains(io) {
+                doing.push(format!("{} holds `{io}`", file.display()));
+            }
+        }
+    }
+    assert!(doing.is_empty(), "output/ doing I/O:\n{}", doing.join("\n"));
+}

@@ -355,8 +355,8 @@ async fn run_async(repo: &TestRepo, env: &Env, args: &[&str]) -> Run {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_of_a_healthy_setup() {
     // GitBook is Prism on its spec: `git/info` answers the spec's example,
-    // an installation `unauthenticated` via `github`, which check reports
-    // as GitBook gives it.
+    // an installation `unauthenticated` via `github`, which check warns
+    // about with the fix (docs/gitbook.md, "docsync check").
     let prism = common::prism::shared();
     let (server, _stand_in) = gitlab(gitlab_state()).await;
     let history = two_targets(docs_and_api());

@@ -141,7 +141,7 @@ fn a_bad_value_is_named_by_the_layer_that_set_it() {
     refused(
         &output,
         &[
-            "docsync.toml: line 4, target \"site\", key `dot_webhook_url` = \"http://dot.example.com/hook\": plain http would send DOCSYNC_DOT_WEBHOOK_SECRET unencrypted",
+            "docsync.toml: line 4, target \"site\", key `dot_webhook_url` = \"http://dot.example.com/…\": plain http would send DOCSYNC_DOT_WEBHOOK_SECRET unencrypted",
         ],
     );
     assert!(!stderr(&output).contains("DOCSYNC_DOT_WEBHOOK_URL"), "{}", stderr(&output));
@@ -233,13 +233,16 @@ fn two_dot_targets_on_one_webhook_url_are_refused_naming_both() {
         "[[target]]\nname = \"a\"\nkind = \"dot\"\ndot_webhook_url = \"https://dot.example.com/hook\"\n\n\
          [[target]]\nname = \"b\"\nkind = \"dot\"\ndot_webhook_url = \"https://dot.example.com/hook/\"\n",
     );
+    let output = run(&repo, &["plan"], &[]);
     refused(
-        &run(&repo, &["plan"], &[]),
+        &output,
         &[
-            "docsync.toml: line 7, target \"b\", key `dot_webhook_url`",
+            "docsync.toml: line 7, target \"b\", key `dot_webhook_url` = \"https://dot.example.com/…\"",
             "is also the URL of docsync.toml: line 2, target \"a\"",
         ],
     );
+    // A webhook URL's path may be its secret: shown as everywhere, never whole.
+    assert!(!stderr(&output).contains("/hook"), "{}", stderr(&output));
 }
 
 #[test]

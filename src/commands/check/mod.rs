@@ -12,9 +12,10 @@ use crate::error::Exit;
 use crate::gitlab::instance::{LocateProblem, ProjectApi};
 use crate::http::HttpClient;
 use crate::log::printable;
-use crate::settings::credentials::is_loopback;
+use crate::settings::credentials::{is_loopback, shown_webhook_url};
 use crate::settings::flags::Format;
 use crate::settings::{Direction, Settings, Target, TargetKind};
+use crate::targets::gitbook::answers::GitSyncState;
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 mod gitlab_tokens;
@@ -178,24 +179,23 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
     };
     let client = GitBookClient { http, target: gitbook, token };
     match client.info().await {
-        Ok(state) => report.ok(
-            subject,
-            format!(
-                "space {} reachable; Git Sync {} via {}",
-                gitbook.space,
-                state.installation_status.as_deref().unwrap_or("status unknown"),
-                state.installation_provider.as_deref().unwrap_or("an unknown provider")
-            ),
-        ),
+        Ok(state) => {
+            let (level, message, fix) = git_sync_installation(&gitbook.space, &state);
+            report.push(level, subject, message, fix);
+        }
         Err(GitBookError::Unauthorized { source, .. }) => report.warn(
             subject,
             format!("the token may not read space {}'s Git Sync state ({source})", gitbook.space),
             "sync still queues imports, but cannot wait for their result: use a user token that can read the space",
         ),
-        Err(error @ GitBookError::SpaceNotFound { .. }) => {
-            let fix = error.fix();
-            report.error(subject, error.to_string(), fix);
-        }
+        // GitBook's API reference: `git/info` "returns 404 if no Git
+        // provider is configured". A sync that waits (the default) fails
+        // the target on it too, before queuing anything.
+        Err(GitBookError::SpaceNotFound { space, source }) => report.error(
+            subject,
+            format!("GitBook knows no Git Sync state of space {space}: no such space for this token, or no Git Sync set up on it ({source})"),
+            "check DOCSYNC_GITBOOK_SPACE (the id in the space's URL, app.gitbook.com/o/…/s/<space id>); if it is right, set up its Git Sync with GitLab in GitBook",
+        ),
         Err(error) => {
             let fix = error.fix();
             report.error(subject, error.to_string(), fix);
@@ -210,6 +210,53 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
     }
 }
 
+/// What the space's Git Sync installation (`installationStatus`,
+/// `installationProvider` of `git/info`) means for this project. docsync's
+/// imports and exports carry their own repository URL, so another state
+/// does not block them: a warning, with the fix. But an installation that
+/// is not an active GitLab one syncs nothing of its own from this project,
+/// and a GitHub one commits the space's edits to another repository.
+fn git_sync_installation(space: &str, state: &GitSyncState) -> (Level, String, Option<String>) {
+    let status = state.installation_status.as_deref();
+    let provider = state.installation_provider.as_deref();
+    let reconnect = "in GitBook, open the space's Git Sync and connect it to this GitLab project (GitLab Sync, a personal access token with api, read_repository and write_repository)";
+    let said = |what: Option<&str>, none: &str| what.map_or_else(|| none.to_owned(), |what| format!("`{what}`"));
+    let (message, fix) = match (status, provider) {
+        (Some("active"), Some("gitlab")) => {
+            return (Level::Ok, format!("space {space} reachable; Git Sync active via gitlab"), None);
+        }
+        (Some("active"), Some(github @ ("github" | "github-legacy"))) => (
+            format!(
+                "space {space} reachable, but its Git Sync is connected via {github}, not GitLab: GitBook commits the space's edits to that repository, not this project"
+            ),
+            reconnect.to_owned(),
+        ),
+        (Some("unauthenticated"), _) => (
+            format!(
+                "space {space} reachable, but its Git Sync installation ({}) is unauthenticated: GitBook's own syncs need it reconnected (docsync's imports carry their own URL and token)",
+                said(provider, "no provider")
+            ),
+            reconnect.to_owned(),
+        ),
+        (Some("pending"), _) => (
+            format!(
+                "space {space} reachable, but its Git Sync setup ({}) is pending: its setup in GitBook is not finished",
+                said(provider, "no provider")
+            ),
+            "in GitBook, finish the space's Git Sync setup: pick this GitLab project and its sync branch".to_owned(),
+        ),
+        _ => (
+            format!(
+                "space {space} reachable, but GitBook gives its Git Sync installation status {} via {}, which docsync does not know",
+                said(status, "no status"),
+                said(provider, "no provider")
+            ),
+            format!("{reconnect}; if it is connected and active, tell docsync's maintainers GitBook's answer"),
+        ),
+    };
+    (Level::Warning, message, Some(fix))
+}
+
 fn check_dot(target: &Target, report: &mut Report) {
     let TargetKind::Dot(dot) = &target.kind else { return };
     let subject = format!("target {} (webhook)", target.name);
@@ -217,11 +264,11 @@ fn check_dot(target: &Target, report: &mut Report) {
     if url.scheme() != "https" && !is_loopback(url) {
         report.error(
             subject.clone(),
-            format!("{} is not HTTPS: the secret would travel in clear", crate::secret::redact_url(url)),
+            format!("{} is not HTTPS: the secret would travel in clear", shown_webhook_url(url)),
             "use the https:// URL the receiver gave you",
         );
     } else {
-        report.ok(subject.clone(), format!("webhook URL {} is well formed", crate::secret::redact_url(url)));
+        report.ok(subject.clone(), format!("webhook URL {} is well formed", shown_webhook_url(url)));
     }
     if dot.secret.is_none() {
         report.error(
@@ -235,4 +282,46 @@ fn check_dot(target: &Target, report: &mut Report) {
 /// Today, for expiry warnings.
 pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installation(status: &str, provider: &str) -> (Level, String, Option<String>) {
+        let state = GitSyncState {
+            installation_status: Some(status.into()),
+            installation_provider: Some(provider.into()),
+            ..GitSyncState::default()
+        };
+        git_sync_installation("spc1", &state)
+    }
+
+    #[test]
+    fn only_an_active_gitlab_installation_is_ok() {
+        assert_eq!(
+            installation("active", "gitlab"),
+            (Level::Ok, "space spc1 reachable; Git Sync active via gitlab".into(), None)
+        );
+        for (status, provider, says, fix) in [
+            ("unauthenticated", "gitlab", "is unauthenticated", "connect it to this GitLab project"),
+            ("unauthenticated", "github", "(`github`) is unauthenticated", "connect it to this GitLab project"),
+            ("pending", "gitlab", "is pending", "finish the space's Git Sync setup"),
+            ("active", "github", "connected via github, not GitLab", "connect it to this GitLab project"),
+            ("active", "github-legacy", "connected via github-legacy", "connect it to this GitLab project"),
+            (
+                "paused",
+                "gitlab",
+                "status `paused` via `gitlab`, which docsync does not know",
+                "tell docsync's maintainers",
+            ),
+        ] {
+            let (level, message, found_fix) = installation(status, provider);
+            assert_eq!(level, Level::Warning, "{status} via {provider}");
+            assert!(message.contains(says), "{status} via {provider}: {message}");
+            assert!(found_fix.is_some_and(|f| f.contains(fix)), "{status} via {provider}");
+        }
+        let (level, message, _) = git_sync_installation("spc1", &GitSyncState::default());
+        assert_eq!((level, message.contains("status no status via no provider")), (Level::Warning, true));
+    }
 }
