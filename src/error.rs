@@ -9,8 +9,12 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// The exit codes of the product specification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The exit codes of the product specification, ordered by how bad the
+/// outcome is (one order, [`Exit::severity`]): a bad configuration outranks
+/// everything, then a local failure (docsync could not finish its own
+/// work), then unreachable, then failed. The numbers are the contract; the
+/// order is not theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
     TargetFailed = 1,
@@ -20,20 +24,32 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// The worse of two outcomes, for a run over several targets. A bad
-    /// configuration outranks everything, then a local failure (docsync
-    /// could not finish its own work), then unreachable, then failed.
-    pub fn worst(self, other: Exit) -> Exit {
-        fn rank(exit: Exit) -> u8 {
-            match exit {
-                Exit::Ok => 0,
-                Exit::TargetFailed => 1,
-                Exit::Unreachable => 2,
-                Exit::LocalFailure => 3,
-                Exit::BadInput => 4,
-            }
+    /// The one ranking of outcomes, worst last.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::TargetFailed => 1,
+            Exit::Unreachable => 2,
+            Exit::LocalFailure => 3,
+            Exit::BadInput => 4,
         }
-        if rank(other) > rank(self) { other } else { self }
+    }
+
+    /// The worse of two outcomes, for a run over several targets.
+    pub fn worst(self, other: Exit) -> Exit {
+        self.max(other)
+    }
+}
+
+impl Ord for Exit {
+    fn cmp(&self, other: &Exit) -> std::cmp::Ordering {
+        self.severity().cmp(&other.severity())
+    }
+}
+
+impl PartialOrd for Exit {
+    fn partial_cmp(&self, other: &Exit) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -240,6 +256,24 @@ mod tests {
         assert!(text.starts_with("DOCSYNC_BRANCH = \"a\\u{1b}[31mb\\nxxx"), "{text}");
         assert!(text.contains("… (508 characters)"), "{text}");
         assert!(text.len() < 250, "{text}");
+    }
+
+    const ALL: [Exit; 5] = [Exit::Ok, Exit::TargetFailed, Exit::BadInput, Exit::Unreachable, Exit::LocalFailure];
+
+    #[test]
+    fn one_order_over_all_pairs() {
+        let by_severity = [Exit::Ok, Exit::TargetFailed, Exit::Unreachable, Exit::LocalFailure, Exit::BadInput];
+        for (i, &a) in by_severity.iter().enumerate() {
+            for (j, &b) in by_severity.iter().enumerate() {
+                assert_eq!(a.cmp(&b), i.cmp(&j), "{a:?} against {b:?}");
+                assert_eq!(a.worst(b), by_severity[i.max(j)], "{a:?}.worst({b:?})");
+                assert_eq!(a.worst(b), a.max(b), "{a:?}.worst({b:?}) against max");
+            }
+        }
+        let mut sorted = ALL;
+        sorted.sort();
+        assert_eq!(sorted, by_severity);
+        assert_eq!(ALL.map(|exit| exit as u8), [0, 1, 2, 3, 4]);
     }
 
     #[test]

@@ -23,7 +23,9 @@ use crate::settings::flags::GlobalFlags;
 use crate::settings::lookup::{Found, Layers};
 use crate::settings::pipeline::{Pipeline, non_empty};
 use crate::settings::target::{Target, TargetContext, TargetKind, check_unique};
-use crate::settings::values::{normalize_directory, parse_bool, parse_concurrency, parse_lint, parse_retries, parse_url};
+use crate::settings::values::{
+    normalize_directory, parse_bool, parse_concurrency, parse_lint, parse_retries, parse_url,
+};
 use crate::settings::{GitLabSettings, LintMode, ProjectDirectory, ReportPath, Settings};
 
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
