@@ -218,8 +218,9 @@ impl LocalFailure {
 }
 
 /// The exit code for an error that ended the run: the first cause in the
-/// chain that says what kind of failure it is. A failure of nobody's kind is
-/// docsync's own (exit 4 for I/O), else a target's (exit 1).
+/// chain that says what kind of failure it is. A failure nobody classified
+/// is docsync's own (exit 4), never a target's: a target's failures are
+/// recorded in its outcome, with their exit code, before they get here.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.is::<BadInput>() || cause.is::<BadInputs>() {
@@ -231,7 +232,7 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
             return Exit::LocalFailure;
         }
     }
-    Exit::TargetFailed
+    Exit::LocalFailure
 }
 
 #[cfg(test)]
@@ -287,7 +288,13 @@ mod tests {
     fn bad_input_anywhere_in_the_chain_exits_2() {
         let error = anyhow::Error::new(BadInput::new("--from", "x", "y")).context("while resolving the range");
         assert_eq!(exit_for(&error), Exit::BadInput);
-        assert_eq!(exit_for(&anyhow::anyhow!("boom")), Exit::TargetFailed);
+    }
+
+    #[test]
+    fn an_error_nobody_classified_exits_4() {
+        assert_eq!(exit_for(&anyhow::anyhow!("a thread comparing trees panicked")), Exit::LocalFailure);
+        let wrapped = anyhow::anyhow!("boom").context("while rendering the report");
+        assert_eq!(exit_for(&wrapped), Exit::LocalFailure);
     }
 
     #[test]

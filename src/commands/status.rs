@@ -12,7 +12,7 @@ use crate::settings::flags::Format;
 use crate::settings::{Settings, TargetKind};
 use crate::targets::gitbook::answers::{GitSyncState, state_name};
 use crate::targets::gitbook::change_requests::{ChangeRequestList, MAX_CHANGE_REQUESTS};
-use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::client::GitBookClient;
 
 #[derive(Debug, Serialize)]
 struct SpaceStatus {
@@ -143,11 +143,7 @@ pub async fn collect(
                 });
             }
             Err(error) => {
-                exit = exit.worst(match error {
-                    _ if error.is_configuration() => Exit::BadInput,
-                    GitBookError::Unreachable(_) => Exit::Unreachable,
-                    _ => Exit::TargetFailed,
-                });
+                exit = exit.worst(error.exit());
                 status.fix = Some(error.fix());
                 status.error = Some(error.to_string());
             }

@@ -1773,6 +1773,26 @@ async fn an_export_merge_request_gitlab_refuses_fails_with_the_fix() {
     assert_eq!(gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(), 1, "no retry of a 403");
 }
 
+/// GitLab's own trouble when opening the merge request (503 to the end, a
+/// fault injected) is exit 3 and `unreachable`, with a fix about GitLab,
+/// not the token's scopes: the token was not at fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_merge_request_gitlab_cannot_answer_is_unreachable() {
+    let gitlab = GitLab::start().await;
+    mount_gitbook_export(&gitlab).await;
+    gitlab.mount("POST", merge_requests_route(&gitlab), ResponseTemplate::new(503)).await;
+    let history = docs_history();
+    let env = export_env(&gitlab, &history, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+
+    let run = run_docsync(&history.repo, &env, &["export"]).await;
+    run.assert_code(3);
+    let fix = "check that GitLab answers";
+    run.assert_stdout(&["unreachable", "the merge request could not be opened", "503", fix]);
+    run.assert_stderr(&["the merge request could not be opened", fix]);
+    assert!(!run.stdout.contains("api scope"), "the token was not at fault\n{}", run.context());
+    assert_eq!(gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(), 1, "DOCSYNC_RETRIES=0");
+}
+
 // ---------------------------------------------------------------------------
 // What docsync tells about GitLab is true
 

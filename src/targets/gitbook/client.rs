@@ -6,6 +6,7 @@ use reqwest::Method;
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::error::Exit;
 use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
@@ -36,6 +37,20 @@ impl GitBookError {
     /// The run's configuration is at fault (exit 2): an untrusted certificate.
     pub fn is_configuration(&self) -> bool {
         matches!(self, GitBookError::Unreachable(error) if error.is_configuration())
+    }
+
+    /// The exit code of a run this failure ends, the one place it is
+    /// decided: every variant is named, so a new one must be classified.
+    pub fn exit(&self) -> Exit {
+        match self {
+            GitBookError::Unreachable(error) if error.is_configuration() => Exit::BadInput,
+            GitBookError::Unreachable(_) => Exit::Unreachable,
+            GitBookError::Unauthorized { .. }
+            | GitBookError::SpaceNotFound { .. }
+            | GitBookError::Rejected { .. }
+            | GitBookError::Redirected(_)
+            | GitBookError::Decode { .. } => Exit::TargetFailed,
+        }
     }
 
     pub fn fix(&self) -> String {
