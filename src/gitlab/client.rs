@@ -143,6 +143,9 @@ impl GitLabError {
             GitLabError::Redirected(_) => Some(
                 "set CI_API_V4_URL (or DOCSYNC_GITLAB_URL outside CI) to the final URL the server redirects to: docsync sends no token to another address".to_owned(),
             ),
+            GitLabError::Unreachable(HttpError::UnsendableHeader { header, .. }) => Some(format!(
+                "set the token variable that {header} carries to the token alone: no line break, space or non-ASCII character"
+            )),
             GitLabError::Unreachable(error) if error.is_configuration() => Some(
                 "put the CA that signed GitLab's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned(),
             ),

@@ -462,6 +462,14 @@ impl DeliveryError {
     pub fn fix(&self, secret_source: &str) -> String {
         match self {
             DeliveryError::Redirected(_) => "set DOCSYNC_DOT_WEBHOOK_URL (or the target's dot_webhook_url) to the final URL the receiver redirects to: docsync sends the secret to no other address, and a redirect is no delivery".to_owned(),
+            DeliveryError::Unreachable(HttpError::UnsendableHeader { header, .. })
+                if header.eq_ignore_ascii_case("X-Gitlab-Instance") =>
+            {
+                "set CI_SERVER_URL to the instance's URL alone (it is sent as X-Gitlab-Instance): no line break, space or non-ASCII character".to_owned()
+            }
+            DeliveryError::Unreachable(HttpError::UnsendableHeader { header, .. }) => {
+                format!("set the variable that {header} comes from to a value without line breaks or non-ASCII characters")
+            }
             DeliveryError::Unreachable(error) if error.is_configuration() => {
                 "put the CA that signed the receiver's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned()
             }

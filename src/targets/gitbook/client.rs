@@ -69,6 +69,9 @@ impl GitBookError {
             GitBookError::Redirected(_) => {
                 "set DOCSYNC_GITBOOK_API_URL (or the target's gitbook_api_url) to the final URL the server redirects to: docsync sends no token to another address".into()
             }
+            GitBookError::Unreachable(HttpError::UnsendableHeader { header, .. }) => {
+                format!("set the token variable that {header} carries to the token alone: no line break, space or non-ASCII character")
+            }
             GitBookError::Unreachable(error) if error.is_configuration() => {
                 "put the CA that signed the API's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
                     .into()
