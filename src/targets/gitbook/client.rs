@@ -87,7 +87,16 @@ impl GitBookError {
 
 /// When GitBook answered, by its own clock (the answer's `Date`); or why
 /// that is not known.
-pub type AnsweredAt = Result<OffsetDateTime, String>;
+pub type AnsweredAt = Result<OffsetDateTime, UndatedAnswer>;
+
+/// Why an answer's time by GitBook's clock is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndatedAnswer {
+    #[error("GitBook's answer has no Date header")]
+    NoDate,
+    #[error("GitBook's answer has a Date header {0:?} that is not an HTTP date")]
+    NotHttpDate(String),
+}
 
 /// What became of one import or export sent.
 #[derive(Debug)]
@@ -225,12 +234,12 @@ fn decode_error(error: Undecodable) -> GitBookError {
 /// an operation is matched to our request by GitBook's alone.
 fn server_time(headers: &reqwest::header::HeaderMap) -> AnsweredAt {
     let Some(value) = headers.get(reqwest::header::DATE) else {
-        return Err("GitBook's answer has no Date header".to_owned());
+        return Err(UndatedAnswer::NoDate);
     };
     let text = String::from_utf8_lossy(value.as_bytes());
     httpdate::parse_http_date(text.trim())
         .map(OffsetDateTime::from)
-        .map_err(|_| format!("GitBook's answer has a Date header {text:?} that is not an HTTP date"))
+        .map_err(|_| UndatedAnswer::NotHttpDate(text.into_owned()))
 }
 
 #[cfg(test)]
@@ -260,8 +269,11 @@ mod tests {
     #[test]
     fn no_readable_date_is_said_never_replaced_by_the_runners_clock() {
         let none = server_time(&reqwest::header::HeaderMap::new()).unwrap_err();
-        assert!(none.contains("no Date header"), "{none}");
+        assert_eq!(none, UndatedAnswer::NoDate);
+        assert!(none.to_string().contains("no Date header"), "{none}");
         let numeric = server_time(&date("Sun, 22 Nov 2026 15:00:04 -0000")).unwrap_err();
-        assert!(numeric.contains("\"Sun, 22 Nov 2026 15:00:04 -0000\" that is not an HTTP date"), "{numeric}");
+        assert_eq!(numeric, UndatedAnswer::NotHttpDate("Sun, 22 Nov 2026 15:00:04 -0000".to_owned()));
+        let shown = numeric.to_string();
+        assert!(shown.contains("\"Sun, 22 Nov 2026 15:00:04 -0000\" that is not an HTTP date"), "{shown}");
     }
 }
