@@ -68,6 +68,10 @@ pub enum GitLabError {
     Unreachable(HttpError),
     #[error("unexpected answer from GitLab at {}: {}", printable(.field), printable(.detail))]
     Decode { field: String, detail: String },
+    /// docsync could not write the request's JSON body: its own failure
+    /// (exit 4), and nothing was sent.
+    #[error("docsync could not write the request body, so nothing was sent: {0}")]
+    Body(serde_json::Error),
 }
 
 fn needs(scope: &Option<String>) -> String {
@@ -134,12 +138,17 @@ impl GitLabError {
             | GitLabError::Rejected(_)
             | GitLabError::Redirected(_)
             | GitLabError::Decode { .. } => Exit::TargetFailed,
+            GitLabError::Body(_) => Exit::LocalFailure,
         }
     }
 
-    /// The fix for failures that are the configuration's, not the token's.
+    /// The fix for failures that are the configuration's, or docsync's
+    /// own, not the token's.
     pub fn fix(&self) -> Option<String> {
         match self {
+            GitLabError::Body(_) => {
+                Some("docsync's own failure: report it with the job's log (the request was never sent)".to_owned())
+            }
             GitLabError::Redirected(_) => Some(
                 "set CI_API_V4_URL (or DOCSYNC_GITLAB_URL outside CI) to the final URL the server redirects to: docsync sends no token to another address".to_owned(),
             ),
@@ -295,6 +304,8 @@ mod tests {
             detail: "self-signed".into(),
         };
         assert_eq!(GitLabError::from(untrusted).exit(), Exit::BadInput);
+        let unwritable = serde_json::from_str::<()>("x").unwrap_err();
+        assert_eq!(GitLabError::Body(unwritable).exit(), Exit::LocalFailure);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum GitBookError {
     Unreachable(HttpError),
     #[error("unexpected answer from GitBook at {field}: {detail}")]
     Decode { field: String, detail: String },
+    /// docsync could not write the request's JSON body: its own failure
+    /// (exit 4), and nothing was sent.
+    #[error("docsync could not write the request body, so nothing was sent: {0}")]
+    Body(serde_json::Error),
 }
 
 impl GitBookError {
@@ -50,6 +54,7 @@ impl GitBookError {
             | GitBookError::Rejected { .. }
             | GitBookError::Redirected(_)
             | GitBookError::Decode { .. } => Exit::TargetFailed,
+            GitBookError::Body(_) => Exit::LocalFailure,
         }
     }
 
@@ -81,6 +86,7 @@ impl GitBookError {
                     .into()
             }
             GitBookError::Decode { .. } => "check DOCSYNC_GITBOOK_API_URL points at a GitBook-style API".into(),
+            GitBookError::Body(_) => "docsync's own failure: report it with `docsync plan --format json`".into(),
         }
     }
 }
@@ -183,7 +189,7 @@ impl GitBookClient<'_> {
     /// caller's to decide, after looking.
     pub async fn send(&self, operation: &str, body: &GitRequestBody) -> Result<Sent, GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, operation);
-        let request = self.request(Method::POST, url).json(&body.wire_json());
+        let request = self.request(Method::POST, url).json(&body.wire_json().map_err(GitBookError::Body)?);
         match self.http.send(request).await {
             Ok(response) => Ok(Sent::Accepted(server_time(&response.headers))),
             Err(error @ HttpError::Ambiguous { .. }) => Ok(Sent::Ambiguous(error)),
@@ -264,6 +270,26 @@ mod tests {
         // RFC 9110's obsolete forms, which a recipient must accept.
         assert_eq!(server_time(&date("Sunday, 22-Nov-26 15:00:04 GMT")), Ok(at("2026-11-22T15:00:04Z")));
         assert_eq!(server_time(&date("Sun Nov 22 15:00:04 2026")), Ok(at("2026-11-22T15:00:04Z")));
+    }
+
+    #[test]
+    fn each_failure_has_its_exit_code() {
+        let answered = |status: u16| HttpError::Status {
+            method: Method::POST,
+            url: "https://api.gitbook.com/v1/spaces/s/git/import".into(),
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            message: String::new(),
+            body: String::new(),
+        };
+        assert_eq!(GitBookError::Rejected { source: answered(400) }.exit(), Exit::TargetFailed);
+        assert_eq!(GitBookError::Redirected(answered(302)).exit(), Exit::TargetFailed);
+        let gone = HttpError::Unreachable { method: Method::GET, url: "u".into(), attempts: 5, last: "503".into() };
+        assert_eq!(GitBookError::Unreachable(gone).exit(), Exit::Unreachable);
+        let header =
+            HttpError::UnsendableHeader { method: Method::GET, url: "u".into(), header: "authorization".into() };
+        assert_eq!(GitBookError::Unreachable(header).exit(), Exit::BadInput);
+        let unwritable = serde_json::from_str::<()>("x").unwrap_err();
+        assert_eq!(GitBookError::Body(unwritable).exit(), Exit::LocalFailure);
     }
 
     #[test]
