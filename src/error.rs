@@ -9,8 +9,12 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// The exit codes of the product specification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The exit codes of the product specification, ordered by how bad the
+/// outcome is (one order, [`Exit::severity`]): a bad configuration outranks
+/// everything, then a local failure (docsync could not finish its own
+/// work), then unreachable, then failed. The numbers are the contract; the
+/// order is not theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
     TargetFailed = 1,
@@ -20,20 +24,32 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// The worse of two outcomes, for a run over several targets. A bad
-    /// configuration outranks everything, then a local failure (docsync
-    /// could not finish its own work), then unreachable, then failed.
-    pub fn worst(self, other: Exit) -> Exit {
-        fn rank(exit: Exit) -> u8 {
-            match exit {
-                Exit::Ok => 0,
-                Exit::TargetFailed => 1,
-                Exit::Unreachable => 2,
-                Exit::LocalFailure => 3,
-                Exit::BadInput => 4,
-            }
+    /// The one ranking of outcomes, worst last.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::TargetFailed => 1,
+            Exit::Unreachable => 2,
+            Exit::LocalFailure => 3,
+            Exit::BadInput => 4,
         }
-        if rank(other) > rank(self) { other } else { self }
+    }
+
+    /// The worse of two outcomes, for a run over several targets.
+    pub fn worst(self, other: Exit) -> Exit {
+        self.max(other)
+    }
+}
+
+impl Ord for Exit {
+    fn cmp(&self, other: &Exit) -> std::cmp::Ordering {
+        self.severity().cmp(&other.severity())
+    }
+}
+
+impl PartialOrd for Exit {
+    fn partial_cmp(&self, other: &Exit) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -202,8 +218,9 @@ impl LocalFailure {
 }
 
 /// The exit code for an error that ended the run: the first cause in the
-/// chain that says what kind of failure it is. A failure of nobody's kind is
-/// docsync's own (exit 4 for I/O), else a target's (exit 1).
+/// chain that says what kind of failure it is. A failure nobody classified
+/// is docsync's own (exit 4), never a target's: a target's failures are
+/// recorded in its outcome, with their exit code, before they get here.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.is::<BadInput>() || cause.is::<BadInputs>() {
@@ -215,7 +232,7 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
             return Exit::LocalFailure;
         }
     }
-    Exit::TargetFailed
+    Exit::LocalFailure
 }
 
 #[cfg(test)]
@@ -242,6 +259,24 @@ mod tests {
         assert!(text.len() < 250, "{text}");
     }
 
+    const ALL: [Exit; 5] = [Exit::Ok, Exit::TargetFailed, Exit::BadInput, Exit::Unreachable, Exit::LocalFailure];
+
+    #[test]
+    fn one_order_over_all_pairs() {
+        let by_severity = [Exit::Ok, Exit::TargetFailed, Exit::Unreachable, Exit::LocalFailure, Exit::BadInput];
+        for (i, &a) in by_severity.iter().enumerate() {
+            for (j, &b) in by_severity.iter().enumerate() {
+                assert_eq!(a.cmp(&b), i.cmp(&j), "{a:?} against {b:?}");
+                assert_eq!(a.worst(b), by_severity[i.max(j)], "{a:?}.worst({b:?})");
+                assert_eq!(a.worst(b), a.max(b), "{a:?}.worst({b:?}) against max");
+            }
+        }
+        let mut sorted = ALL;
+        sorted.sort();
+        assert_eq!(sorted, by_severity);
+        assert_eq!(ALL.map(|exit| exit as u8), [0, 1, 2, 3, 4]);
+    }
+
     #[test]
     fn worst_outcome_wins() {
         assert_eq!(Exit::Ok.worst(Exit::TargetFailed), Exit::TargetFailed);
@@ -253,7 +288,13 @@ mod tests {
     fn bad_input_anywhere_in_the_chain_exits_2() {
         let error = anyhow::Error::new(BadInput::new("--from", "x", "y")).context("while resolving the range");
         assert_eq!(exit_for(&error), Exit::BadInput);
-        assert_eq!(exit_for(&anyhow::anyhow!("boom")), Exit::TargetFailed);
+    }
+
+    #[test]
+    fn an_error_nobody_classified_exits_4() {
+        assert_eq!(exit_for(&anyhow::anyhow!("a thread comparing trees panicked")), Exit::LocalFailure);
+        let wrapped = anyhow::anyhow!("boom").context("while rendering the report");
+        assert_eq!(exit_for(&wrapped), Exit::LocalFailure);
     }
 
     #[test]

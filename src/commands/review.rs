@@ -481,14 +481,35 @@ fn project_url(ci: Option<&CiContext>) -> Option<Url> {
 
 /// Fails the target with `message` and `fix`; returns the exit code it adds.
 fn fail(target_plan: &mut TargetPlan, message: &str, fix: &str) -> Exit {
+    fail_as(target_plan, Exit::TargetFailed, message, fix)
+}
+
+/// Ends the target with the exit code a failed GitLab call maps to, and
+/// the fix that goes with it.
+fn fail_gitlab(target_plan: &mut TargetPlan, error: &GitLabError, message: &str, fix: &str) -> Exit {
+    let exit = error.exit();
+    let fix = match (error.fix(), exit) {
+        (Some(fix), _) => fix,
+        (None, Exit::Unreachable) => {
+            "check that GitLab answers (its status page, the proxy HTTPS_PROXY), then retry the job".to_owned()
+        }
+        (None, _) => fix.to_owned(),
+    };
+    fail_as(target_plan, exit, message, &fix)
+}
+
+/// Fails the target, as unreachable for exit 3, as a bad configuration for
+/// exit 2; returns `exit`.
+fn fail_as(target_plan: &mut TargetPlan, exit: Exit, message: &str, fix: &str) -> Exit {
     tracing::error!("{}: failed — {message}", target_plan.name);
     tracing::error!("{}: fix: {fix}", target_plan.name);
     if let Some(outcome) = target_plan.outcome.as_mut() {
-        outcome.status = OutcomeStatus::Failed;
+        outcome.status = if exit == Exit::Unreachable { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
+        outcome.bad_configuration |= exit == Exit::BadInput;
         outcome.message.push_str(&format!("; {message}"));
         outcome.fix = Some(fix.into());
     }
-    Exit::TargetFailed
+    exit
 }
 
 /// Opens (or finds open) the merge request from the export branch into
@@ -538,7 +559,11 @@ async fn open_export_merge_request(
     let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
     let (default_branch, project_url) = match default_branch_and_url(&client, project, ci, &target.name).await {
         Ok(found) => found,
-        Err((message, fix)) => return fail(target_plan, &message, fix),
+        Err(error) => {
+            let message = format!("the project's default branch (the merge request's target) cannot be read: {error}");
+            let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
+            return fail_gitlab(target_plan, &error, &message, fix);
+        }
     };
     let Some(destination) = default_branch else {
         return fail(
@@ -561,24 +586,21 @@ async fn open_export_merge_request(
         }
         Err(error) => {
             let message = format!("the merge request could not be opened: {error}");
-            fail(
-                target_plan,
-                &message,
-                "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job",
-            )
+            let fix = "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job";
+            fail_gitlab(target_plan, &error, &message, fix)
         }
     }
 }
 
 /// The project's default branch (the merge request's target) and web URL:
-/// from CI variables, else from the API. `Err` holds the failure and its
-/// fix when the default branch cannot be had; a missing URL is only logged.
+/// from CI variables, else from the API. `Err` is GitLab's failure when the
+/// default branch cannot be had; a missing URL is only logged.
 async fn default_branch_and_url(
     client: &GitLabClient<'_>,
     project: &ProjectApi,
     ci: Option<&CiContext>,
     name: &str,
-) -> Result<(Option<String>, Option<Url>), (String, &'static str)> {
+) -> Result<(Option<String>, Option<Url>), GitLabError> {
     let mut project_url = project_url(ci);
     let mut default_branch = ci.and_then(|ci| ci.default_branch.clone());
     if default_branch.is_none() || project_url.is_none() {
@@ -587,12 +609,7 @@ async fn default_branch_and_url(
                 default_branch = default_branch.or(info.default_branch);
                 project_url = project_url.or_else(|| Url::parse(&info.web_url).ok());
             }
-            Err(error) if default_branch.is_none() => {
-                let message =
-                    format!("the project's default branch (the merge request's target) cannot be read: {error}");
-                let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
-                return Err((message, fix));
-            }
+            Err(error) if default_branch.is_none() => return Err(error),
             Err(error) => tracing::info!("{name}: the project's URL cannot be read: {error}"),
         }
     }

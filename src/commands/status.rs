@@ -10,7 +10,7 @@ use crate::output::status::{LiveRevision, SpaceStatus, render};
 use crate::settings::flags::Format;
 use crate::settings::{Settings, TargetKind};
 use crate::targets::gitbook::change_requests::MAX_CHANGE_REQUESTS;
-use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::client::GitBookClient;
 
 /// Reads every GitBook target's state; returns the rendered result and the
 /// exit code (1 when a space could not be read, 3 when unreachable).
@@ -66,11 +66,7 @@ pub async fn collect(
                 });
             }
             Err(error) => {
-                exit = exit.worst(match error {
-                    _ if error.is_configuration() => Exit::BadInput,
-                    GitBookError::Unreachable(_) => Exit::Unreachable,
-                    _ => Exit::TargetFailed,
-                });
+                exit = exit.worst(error.exit());
                 status.fix = Some(error.fix());
                 status.error = Some(error.to_string());
             }

@@ -17,13 +17,21 @@ use crate::git::renames;
 use crate::git::repo::Repo;
 
 /// Why a fetch failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The run's configuration is at fault, not the server: a certificate
     /// no trusted CA signed (exit 2, as for every other request).
+    #[error("{0}")]
     Configuration(BadInput),
-    /// Anything else; the range falls back as its rules say.
+    /// libgit2's message, redacted; the range falls back as its rules say.
+    #[error("{0}")]
     Failed(String),
+    /// Blobs were missing, yet the clone names no promisor remote to ask.
+    #[error("not a partial clone (no promisor remote)")]
+    NoPromisor,
+    /// The promisor remote is configured without a URL.
+    #[error("the promisor remote {0} has no URL")]
+    PromisorWithoutUrl(String),
 }
 
 impl FetchError {
@@ -35,15 +43,6 @@ impl FetchError {
                 "add its CA to CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)",
             )),
             None => FetchError::Failed(crate::secret::redact(error.message())),
-        }
-    }
-}
-
-impl std::fmt::Display for FetchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FetchError::Configuration(bad) => write!(f, "{bad}"),
-            FetchError::Failed(message) => f.write_str(message),
         }
     }
 }
@@ -125,7 +124,7 @@ impl Repo {
     /// clone's own commits are not offered as "haves" (the server would
     /// leave out every blob they reach); the blobs are then copied into the
     /// clone's object database.
-    fn fetch_blobs(&self, ids: &[Oid]) -> Result<usize, String> {
+    fn fetch_blobs(&self, ids: &[Oid]) -> Result<usize, FetchError> {
         let url = match self.fetch_url.get() {
             Some(url) => url.clone(),
             None => self.promisor_url()?,
@@ -152,23 +151,26 @@ impl Repo {
             Ok(copied)
         })();
         let _ = std::fs::remove_dir_all(&scratch);
-        fetched.map_err(|error| FetchError::of(&error).to_string())
+        fetched.map_err(|error| FetchError::of(&error))
     }
 
     /// The URL of the partial clone's promisor remote.
-    fn promisor_url(&self) -> Result<String, String> {
+    fn promisor_url(&self) -> Result<String, FetchError> {
         // The promisor remote: `extensions.partialclone` (older git) or the
         // remote marked `promisor = true`.
-        let config = self.repo.config().map_err(|e| e.message().to_owned())?;
-        let names = self.repo.remotes().map_err(|e| e.message().to_owned())?;
+        let config = self.repo.config().map_err(|e| FetchError::of(&e))?;
+        let names = self.repo.remotes().map_err(|e| FetchError::of(&e))?;
         let marked = |name: &&str| config.get_bool(&format!("remote.{name}.promisor")).unwrap_or(false);
         let promisor = config
             .get_string("extensions.partialclone")
             .ok()
             .or_else(|| names.iter().filter_map(|name| name.ok().flatten()).find(marked).map(str::to_owned));
-        let promisor = promisor.ok_or("not a partial clone (no promisor remote)")?;
-        let remote = self.repo.find_remote(&promisor).map_err(|e| e.message().to_owned())?;
-        Ok(remote.url().map_err(|_| "the promisor remote has no URL".to_owned())?.to_owned())
+        let promisor = promisor.ok_or(FetchError::NoPromisor)?;
+        let remote = self.repo.find_remote(&promisor).map_err(|e| FetchError::of(&e))?;
+        match remote.url() {
+            Ok(url) => Ok(url.to_owned()),
+            Err(_) => Err(FetchError::PromisorWithoutUrl(promisor)),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::error::Exit;
 use crate::http::{HttpClient, HttpError, Request};
 use crate::log::printable;
 use crate::secret::Secret;
@@ -67,6 +68,10 @@ pub enum GitLabError {
     Unreachable(HttpError),
     #[error("unexpected answer from GitLab at {}: {}", printable(.field), printable(.detail))]
     Decode { field: String, detail: String },
+    /// docsync could not write the request's JSON body: its own failure
+    /// (exit 4), and nothing was sent.
+    #[error("docsync could not write the request body, so nothing was sent: {0}")]
+    Body(serde_json::Error),
 }
 
 fn needs(scope: &Option<String>) -> String {
@@ -117,12 +122,39 @@ fn insufficient_scope(error: &HttpError) -> Option<Option<String>> {
 }
 
 impl GitLabError {
-    /// The fix for failures that are the configuration's, not the token's.
+    /// The exit code of a failed GitLab call that fails a target, the one
+    /// place it is decided: every variant is named, so a new one must be
+    /// classified. GitLab's own trouble (no answer, a 5xx) is exit 3, as a
+    /// push-webhook receiver's is.
+    pub fn exit(&self) -> Exit {
+        match self {
+            GitLabError::Unreachable(error) if error.is_configuration() => Exit::BadInput,
+            GitLabError::Unreachable(_) => Exit::Unreachable,
+            GitLabError::Rejected(error) if error.status().is_some_and(|s| s.is_server_error()) => Exit::Unreachable,
+            GitLabError::Unauthorized(_)
+            | GitLabError::InsufficientScope { .. }
+            | GitLabError::Forbidden(_)
+            | GitLabError::NotFound(_)
+            | GitLabError::Rejected(_)
+            | GitLabError::Redirected(_)
+            | GitLabError::Decode { .. } => Exit::TargetFailed,
+            GitLabError::Body(_) => Exit::LocalFailure,
+        }
+    }
+
+    /// The fix for failures that are the configuration's, or docsync's
+    /// own, not the token's.
     pub fn fix(&self) -> Option<String> {
         match self {
+            GitLabError::Body(_) => {
+                Some("docsync's own failure: report it with the job's log (the request was never sent)".to_owned())
+            }
             GitLabError::Redirected(_) => Some(
                 "set CI_API_V4_URL (or DOCSYNC_GITLAB_URL outside CI) to the final URL the server redirects to: docsync sends no token to another address".to_owned(),
             ),
+            GitLabError::Unreachable(HttpError::UnsendableHeader { header, .. }) => Some(format!(
+                "set the token variable that {header} carries to the token alone: no line break, space or non-ASCII character"
+            )),
             GitLabError::Unreachable(error) if error.is_configuration() => Some(
                 "put the CA that signed GitLab's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned(),
             ),
@@ -248,6 +280,33 @@ fn next_page(headers: &reqwest::header::HeaderMap) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answered(status: u16) -> HttpError {
+        HttpError::Status {
+            method: Method::POST,
+            url: "https://gitlab.example.com/api/v4/projects/1/merge_requests".into(),
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            message: String::new(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn gitlabs_own_trouble_is_exit_3_and_a_refusal_exit_1() {
+        assert_eq!(GitLabError::from(answered(503)).exit(), Exit::Unreachable);
+        assert_eq!(GitLabError::from(answered(500)).exit(), Exit::Unreachable);
+        for refusal in [401, 403, 404, 409, 422, 302] {
+            assert_eq!(GitLabError::from(answered(refusal)).exit(), Exit::TargetFailed, "{refusal}");
+        }
+        let untrusted = HttpError::UntrustedCertificate {
+            method: Method::GET,
+            url: "https://gitlab.example.com".into(),
+            detail: "self-signed".into(),
+        };
+        assert_eq!(GitLabError::from(untrusted).exit(), Exit::BadInput);
+        let unwritable = serde_json::from_str::<()>("x").unwrap_err();
+        assert_eq!(GitLabError::Body(unwritable).exit(), Exit::LocalFailure);
+    }
 
     #[test]
     fn project_ids_and_paths_are_single_segments() {

@@ -101,6 +101,22 @@ pub struct LocateProblem {
     pub fix: String,
 }
 
+/// `text`, set in `variable`, as an http(s) URL with a host.
+fn web_url(variable: &str, text: &str, example: &str) -> Result<Url, LocateProblem> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(LocateProblem {
+            subject: variable.to_owned(),
+            // Masked: a mistyped URL may still hold credentials.
+            message: format!(
+                "{variable} = {:?} is not an http(s) URL",
+                crate::secret::redact(text).chars().take(crate::error::MAX_SHOWN_VALUE).collect::<String>()
+            ),
+            fix: format!("set {variable} to a URL like {example}, or unset it to use the runner's"),
+        }),
+    }
+}
+
 /// Finds the project's API: in CI from `CI_API_V4_URL` and `CI_PROJECT_ID`
 /// as given (instances under a sub-path included); outside CI from
 /// `DOCSYNC_GITLAB_URL`, resolved to its instance, and the project's path in
@@ -112,11 +128,13 @@ pub async fn locate_project(
 ) -> Result<Option<ProjectApi>, LocateProblem> {
     let pipeline = &settings.pipeline;
     if let Some(ci) = &pipeline.ci {
-        let api = pipeline
-            .api_v4_url
-            .as_deref()
-            .and_then(|url| Url::parse(url).ok())
-            .or_else(|| pipeline.server_url.as_deref().and_then(|url| Url::parse(url).ok()).map(|u| api_url(&u)));
+        // A variable that is set must be a URL: never passed over for the
+        // next one, nor for no project at all.
+        let api = match (pipeline.api_v4_url.as_deref(), pipeline.server_url.as_deref()) {
+            (Some(api), _) => Some(web_url("CI_API_V4_URL", api, "https://gitlab.example.com/api/v4")?),
+            (None, Some(server)) => Some(api_url(&web_url("CI_SERVER_URL", server, "https://gitlab.example.com")?)),
+            (None, None) => None,
+        };
         let project = ci.project_id.map(|id| id.to_string()).or_else(|| ci.project_path.clone());
         return Ok(api.zip(project).map(|(api, project)| ProjectApi { api, project }));
     }

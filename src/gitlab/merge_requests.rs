@@ -94,7 +94,7 @@ impl GitLabClient<'_> {
             description,
             remove_source_branch: false,
         };
-        let payload = serde_json::to_value(&body).unwrap_or_default();
+        let payload = serde_json::to_value(&body).map_err(GitLabError::Body)?;
         let create =
             || Request::new(Method::POST, self.url(&["projects", project, "merge_requests"], &[])).json(&payload);
         let mut result = self.call::<MergeRequest>(create()).await;
@@ -254,7 +254,7 @@ pub fn note_fix(error: &GitLabError, iid: u64, project: &str) -> String {
         GitLabError::Decode { .. } => {
             "something other than GitLab's API answered: check CI_API_V4_URL (or DOCSYNC_GITLAB_URL)".into()
         }
-        GitLabError::Redirected(_) => error.fix().unwrap_or_default(),
+        GitLabError::Redirected(_) | GitLabError::Body(_) => error.fix().unwrap_or_default(),
         error if error.is_server_side() => "that is GitLab's own error: retry the job later".into(),
         GitLabError::Rejected(_) | GitLabError::Unreachable(_) => {
             "check GitLab's answer above, then retry the job".into()

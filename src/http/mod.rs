@@ -121,15 +121,24 @@ pub enum HttpError {
         "{method} {url}: the server's TLS certificate is not trusted ({detail}); add its CA to CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
     )]
     UntrustedCertificate { method: Method, url: String, detail: String },
+    /// A header whose value HTTP cannot carry (a line break, a control
+    /// character, a character outside visible ASCII): nothing is sent,
+    /// rather than the request without it. The value is not shown: it may
+    /// be a secret.
+    #[error(
+        "{method} {url}: the value of the header {header} holds a line break, a control character or a character outside visible ASCII, which HTTP cannot carry; nothing was sent"
+    )]
+    UnsendableHeader { method: Method, url: String, header: String },
 }
 
 impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             HttpError::Status { status, .. } | HttpError::Redirect { status, .. } => Some(*status),
-            HttpError::Unreachable { .. } | HttpError::Ambiguous { .. } | HttpError::UntrustedCertificate { .. } => {
-                None
-            }
+            HttpError::Unreachable { .. }
+            | HttpError::Ambiguous { .. }
+            | HttpError::UntrustedCertificate { .. }
+            | HttpError::UnsendableHeader { .. } => None,
         }
     }
 
@@ -142,9 +151,10 @@ impl HttpError {
     }
 
     /// Whether this is the run's configuration at fault (exit 2), not the
-    /// target: an untrusted certificate.
+    /// target: an untrusted certificate, or a header value from a setting
+    /// that HTTP cannot carry.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, HttpError::UntrustedCertificate { .. })
+        matches!(self, HttpError::UntrustedCertificate { .. } | HttpError::UnsendableHeader { .. })
     }
 }
 
@@ -202,8 +212,10 @@ impl Request {
         self
     }
 
+    /// A JSON body. A `Value` always serializes (its keys are strings), so
+    /// there is no failure to drop: `to_string` cannot fail.
     pub fn json(mut self, body: &serde_json::Value) -> Request {
-        self.body = serde_json::to_vec(body).ok();
+        self.body = Some(body.to_string().into_bytes());
         self.headers.push((reqwest::header::CONTENT_TYPE, "application/json".into(), false));
         self
     }
@@ -286,10 +298,11 @@ impl HttpClient {
         let started = Instant::now();
         let shown_url = request.shown_url.clone().unwrap_or_else(|| redact_url(&request.url));
         let host = rate_limit_key(&request.url);
+        let headers = sendable_headers(&request, &shown_url)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = self.attempt_in_turn(&request, &host).await;
+            let outcome = self.attempt_in_turn(&request, &headers, &host).await;
             let judged = match outcome {
                 Ok(response) => self.judge_response(response, &request, &shown_url, &host, attempt),
                 Err(error) => judge_failure(&error, &request, &shown_url, attempt),
@@ -318,7 +331,12 @@ impl HttpClient {
     }
 
     /// One attempt, once the host's rate limit and a slot in flight allow it.
-    async fn attempt_in_turn(&self, request: &Request, host: &str) -> Result<Response, reqwest::Error> {
+    async fn attempt_in_turn(
+        &self,
+        request: &Request,
+        headers: &HeaderMap,
+        host: &str,
+    ) -> Result<Response, reqwest::Error> {
         loop {
             self.wait_for_host(host).await;
             // Never closed, so acquiring cannot fail.
@@ -329,7 +347,7 @@ impl HttpClient {
                 drop(permit);
                 continue;
             }
-            break self.attempt(request).await;
+            break self.attempt(request, headers).await;
         }
     }
 
@@ -386,14 +404,8 @@ impl HttpClient {
         Attempted::Retry { retry_after: delay, last: format!("{} {message}", response.status) }
     }
 
-    async fn attempt(&self, request: &Request) -> Result<Response, reqwest::Error> {
-        let mut builder = self.client.request(request.method.clone(), request.url.clone());
-        for (name, value, sensitive) in &request.headers {
-            if let Ok(mut value) = HeaderValue::from_str(value) {
-                value.set_sensitive(*sensitive);
-                builder = builder.header(name.clone(), value);
-            }
-        }
+    async fn attempt(&self, request: &Request, headers: &HeaderMap) -> Result<Response, reqwest::Error> {
+        let mut builder = self.client.request(request.method.clone(), request.url.clone()).headers(headers.clone());
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
@@ -452,6 +464,24 @@ enum Attempted {
     /// Worth another attempt: the wait the server asked for, and what went
     /// wrong.
     Retry { retry_after: Option<Duration>, last: String },
+}
+
+/// The request's headers as sent, sensitive ones marked; an error naming
+/// the first header HTTP cannot carry, rather than a request without it.
+fn sendable_headers(request: &Request, shown_url: &str) -> Result<HeaderMap, HttpError> {
+    let mut headers = HeaderMap::new();
+    for (name, value, sensitive) in &request.headers {
+        let Ok(mut value) = HeaderValue::from_str(value) else {
+            return Err(HttpError::UnsendableHeader {
+                method: request.method.clone(),
+                url: shown_url.to_owned(),
+                header: name.to_string(),
+            });
+        };
+        value.set_sensitive(*sensitive);
+        headers.append(name.clone(), value);
+    }
+    Ok(headers)
 }
 
 /// Rate limits belong to a service: one host and port.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::snapshot::{self, Snapshot};
-use super::yaml::{self, Spanned};
+use super::yaml::{self, Spanned, YamlError};
 use super::{Found, Rule, Severity};
 
 pub const CONFIG_FILE: &str = ".gitbook.yaml";
@@ -181,7 +181,7 @@ fn read_text(
     let mut config = defaults(directory, config_path.clone());
     let map = match yaml::mapping(text) {
         Ok(map) => map,
-        Err((line, message)) => {
+        Err(YamlError { line, problem: message }) => {
             found.push(config_problem(
                 &config_path,
                 line,
@@ -596,15 +596,15 @@ struct Node {
 
 /// The nodes of `site.structure`, or why the file does not have the
 /// schema's shape.
-fn site_structure(text: &str) -> Result<Vec<Node>, (usize, String)> {
+fn site_structure(text: &str) -> Result<Vec<Node>, YamlError> {
     let Some(document) = yaml::document(text)? else { return Ok(Vec::new()) };
     let site = match document.get("site") {
         Some(site) if !site.value().is_null() => site,
         _ if document.entries().is_some() || document.value().is_null() => return Ok(Vec::new()),
-        _ => return Err((document.line, "the site file is not a mapping".to_owned())),
+        _ => return Err(YamlError::at(document.line, "the site file is not a mapping")),
     };
     if site.entries().is_none() {
-        return Err((site.line, "`site` must be a mapping".to_owned()));
+        return Err(YamlError::at(site.line, "`site` must be a mapping"));
     }
     match site.get("structure") {
         Some(structure) if !structure.value().is_null() => site_nodes(structure, "site.structure"),
@@ -612,33 +612,35 @@ fn site_structure(text: &str) -> Result<Vec<Node>, (usize, String)> {
     }
 }
 
-fn site_nodes(list: &yaml::Node, name: &str) -> Result<Vec<Node>, (usize, String)> {
-    let items = list.items().ok_or_else(|| (list.line, format!("`{name}` must be a list")))?;
+fn site_nodes(list: &yaml::Node, name: &str) -> Result<Vec<Node>, YamlError> {
+    let items = list.items().ok_or_else(|| YamlError::at(list.line, format!("`{name}` must be a list")))?;
     items.iter().map(site_node).collect()
 }
 
-fn site_node(node: &yaml::Node) -> Result<Node, (usize, String)> {
+fn site_node(node: &yaml::Node) -> Result<Node, YamlError> {
     if node.entries().is_none() {
-        return Err((node.line, "an entry of the structure must be a mapping".to_owned()));
+        return Err(YamlError::at(node.line, "an entry of the structure must be a mapping"));
     }
-    let text = |parent: &yaml::Node, key: &str| -> Result<Option<String>, (usize, String)> {
+    let text = |parent: &yaml::Node, key: &str| -> Result<Option<String>, YamlError> {
         let Some(value) = parent.get(key) else { return Ok(None) };
         match (&value.content, value.value()) {
             (_, Value::Null) => Ok(None),
             (yaml::Content::Scalar { text, .. }, _) => Ok(Some(text.clone())),
-            (_, other) => Err((value.line, format!("`{key}` must be a string, not {}", yaml::type_name(&other)))),
+            (_, other) => {
+                Err(YamlError::at(value.line, format!("`{key}` must be a string, not {}", yaml::type_name(&other))))
+            }
         }
     };
     let default = match node.get("default").map(|d| (d.line, d.value())) {
         None | Some((_, Value::Null)) => None,
         Some((_, Value::Bool(default))) => Some(default),
         Some((line, other)) => {
-            return Err((line, format!("`default` must be a boolean, not {}", yaml::type_name(&other))));
+            return Err(YamlError::at(line, format!("`default` must be a boolean, not {}", yaml::type_name(&other))));
         }
     };
     let content = node.get("content").filter(|c| !c.value().is_null());
     if let Some(content) = content.filter(|c| c.entries().is_none()) {
-        return Err((content.line, "`content` must be a mapping".to_owned()));
+        return Err(YamlError::at(content.line, "`content` must be a mapping"));
     }
     let children = match node.get("children").filter(|c| !c.value().is_null()) {
         Some(children) => Some(site_nodes(children, "children")?),
@@ -663,7 +665,7 @@ pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut 
     let Some(text) = snapshot.text(path) else { return site };
     let nodes = match site_structure(&text) {
         Ok(nodes) => nodes,
-        Err((line, message)) => {
+        Err(YamlError { line, problem: message }) => {
             found.push(
                 Found::new(Rule::GitBookConfig, path, line, format!("site file does not parse: {message}"))
                     .fix("fix it against GitBook's GitSyncSiteConfig schema")

@@ -766,14 +766,14 @@ fn check_dot(
             continue;
         };
         if is_yaml(file) {
-            if let Err((line, message)) = pages::parse_yaml_documents(&text) {
+            if let Err(yaml::YamlError { line, problem: message }) = pages::parse_yaml_documents(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("YAML does not parse: {message}"))
                         .fix("fix the YAML syntax (quote values holding `: `, `#` or leading special characters)"),
                 );
             }
         } else if is_page(file) {
-            if let Some((line, message)) = pages::front_matter_syntax(&text) {
+            if let Some(yaml::YamlError { line, problem: message }) = pages::front_matter_syntax(&text) {
                 found.push(
                     Found::new(Rule::DotYaml, file, line, format!("front matter does not parse: {message}"))
                         .fix("fix the YAML between the `---` lines (quote values holding `: ` or `#`)"),

@@ -9,6 +9,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 
 use super::snapshot::{self, Snapshot};
+use super::yaml::YamlError;
 use super::{Found, Rule, yaml};
 
 /// The Markdown GitBook writes: tables, footnotes, task lists, strikethrough.
@@ -181,18 +182,18 @@ pub fn without_front_matter(text: &str) -> &str {
 }
 
 /// The front matter's YAML syntax problem, if any (the `dot-yaml` rule).
-pub fn front_matter_syntax(text: &str) -> Option<(usize, String)> {
+pub fn front_matter_syntax(text: &str) -> Option<YamlError> {
     match front_matter(text) {
         Ok(Some(front)) => {
-            yaml::mapping(front.yaml).err().map(|(line, message)| (front.first_line + line - 1, message))
+            yaml::mapping(front.yaml).err().map(|error| YamlError { line: front.first_line + error.line - 1, ..error })
         }
         Ok(None) => None,
-        Err(line) => Some((line, "the opening `---` is never closed".to_owned())),
+        Err(line) => Some(YamlError::at(line, "the opening `---` is never closed")),
     }
 }
 
 /// Every document of a YAML file parses (the `dot-yaml` rule).
-pub fn parse_yaml_documents(text: &str) -> Result<(), (usize, String)> {
+pub fn parse_yaml_documents(text: &str) -> Result<(), YamlError> {
     yaml::documents(text)
 }
 
@@ -801,7 +802,7 @@ fn check_front_matter(path: &str, front: &FrontMatter<'_>, found: &mut Vec<Found
     let at = |line: usize| front.first_line + line - 1;
     let map = match yaml::mapping(front.yaml) {
         Ok(map) => map,
-        Err((line, message)) => {
+        Err(YamlError { line, problem: message }) => {
             found.push(
                 Found::new(Rule::FrontMatter, path, at(line), format!("front matter is not valid YAML: {message}"))
                     .fix("quote values holding `: `, `#` or leading special characters, e.g. description: \"A: B\"")

@@ -30,9 +30,21 @@ pub struct Spanned<T> {
 /// A mapping's keys, each with its value and the value's line.
 pub type Mapping = BTreeMap<String, Spanned<Value>>;
 
-/// Why YAML does not parse: the line (1-based, in the parsed text) and a
-/// message without the source excerpt.
-pub type YamlError = (usize, String);
+/// Why YAML does not parse, or does not have the shape a file needs: the
+/// line (1-based, in the parsed text) and the problem, without the source
+/// excerpt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct YamlError {
+    pub line: usize,
+    pub problem: String,
+}
+
+impl YamlError {
+    pub fn at(line: usize, problem: impl Into<String>) -> YamlError {
+        YamlError { line, problem: problem.into() }
+    }
+}
 
 /// One value of a document, as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,13 +278,14 @@ impl Builder {
                 self.close(Built::Scalar { line, text: text.into_owned(), plain }, anchor)?;
             }
             Event::Alias(anchor) => {
-                let node = self.anchors.get(&anchor).cloned().ok_or((line, "an alias to no anchor".to_owned()))?;
+                let node =
+                    self.anchors.get(&anchor).cloned().ok_or_else(|| YamlError::at(line, "an alias to no anchor"))?;
                 self.count_alias(node.values(), line)?;
                 self.close(Built::Shared { line, node }, 0)?;
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
                 if self.open.len() >= MAX_DEPTH {
-                    return Err((line, format!("lists and mappings nest more than {MAX_DEPTH} deep")));
+                    return Err(YamlError::at(line, format!("lists and mappings nest more than {MAX_DEPTH} deep")));
                 }
                 self.open.push(if matches!(event, Event::SequenceStart(..)) {
                     Open::List { line, anchor, items: Vec::new() }
@@ -300,7 +313,7 @@ impl Builder {
     fn count_alias(&mut self, values: usize, line: usize) -> Result<(), YamlError> {
         self.alias_values = self.alias_values.saturating_add(values);
         if self.alias_values > MAX_ALIAS_VALUES {
-            return Err((line, format!("aliases expand to more than {MAX_ALIAS_VALUES} values")));
+            return Err(YamlError::at(line, format!("aliases expand to more than {MAX_ALIAS_VALUES} values")));
         }
         Ok(())
     }
@@ -332,7 +345,7 @@ impl Builder {
                         },
                     };
                     if !keys.insert(text.clone()) {
-                        return Err((line, format!("duplicate mapping key `{text}`")));
+                        return Err(YamlError::at(line, format!("duplicate mapping key `{text}`")));
                     }
                     *key = Some((text, line));
                 }
@@ -351,7 +364,7 @@ impl Builder {
 }
 
 fn scan_error(error: &ScanError) -> YamlError {
-    (error.marker().line().max(1), error.info())
+    YamlError::at(error.marker().line().max(1), error.info())
 }
 
 /// Every document of a stream.
@@ -378,7 +391,7 @@ pub fn mapping(text: &str) -> Result<Mapping, YamlError> {
     match &node.content {
         Content::Map(entries) => Ok(entries.iter().map(|(key, value)| (key.clone(), value.spanned())).collect()),
         Content::Scalar { .. } if node.value().is_null() => Ok(Mapping::new()),
-        _ => Err((1, "not a mapping of keys to values".to_owned())),
+        _ => Err(YamlError::at(1, "not a mapping of keys to values")),
     }
 }
 
@@ -430,15 +443,15 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_lines() {
-        let (line, message) = mapping("a: 1\ndescription: Foo: bar\n").expect_err("bad");
+        let YamlError { line, problem: message } = mapping("a: 1\ndescription: Foo: bar\n").expect_err("bad");
         assert_eq!(line, 2, "{message}");
-        let (line, _) = documents("a: 1\n---\nb: [\n").expect_err("bad");
+        let YamlError { line, .. } = documents("a: 1\n---\nb: [\n").expect_err("bad");
         assert!(line >= 3);
     }
 
     #[test]
     fn a_list_is_not_a_mapping() {
-        assert_eq!(mapping("- a\n- b\n").expect_err("list").1, "not a mapping of keys to values");
+        assert_eq!(mapping("- a\n- b\n").expect_err("list").problem, "not a mapping of keys to values");
         assert!(mapping("").expect("empty").is_empty());
         assert!(mapping("~\n").expect("null").is_empty());
     }
@@ -471,7 +484,7 @@ mod tests {
         for (name, previous) in ["b", "c", "d", "e", "f", "g"].iter().zip(["a", "b", "c", "d", "e", "f"]) {
             laughs.push_str(&format!("{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"));
         }
-        assert!(mapping(&laughs).expect_err("too big").1.contains("aliases"));
+        assert!(mapping(&laughs).expect_err("too big").problem.contains("aliases"));
     }
 
     #[test]
@@ -483,7 +496,8 @@ mod tests {
         // second one does not.
         let items = "  - x\n".repeat(99_999);
         assert!(mapping(&format!("a: &a\n{items}b: *a\n")).is_ok());
-        let (line, message) = mapping(&format!("a: &a\n{items}b: *a\nc: *a\n")).expect_err("too big");
+        let YamlError { line, problem: message } =
+            mapping(&format!("a: &a\n{items}b: *a\nc: *a\n")).expect_err("too big");
         assert_eq!((line, message.as_str()), (100_002, "aliases expand to more than 100000 values"));
     }
 
@@ -506,7 +520,7 @@ mod tests {
         let bound = format!("a: &x [{}]\nb: [{}]\n", "x, ".repeat(999), "*x, ".repeat(100));
         assert!(mapping(&bound).is_ok(), "100 aliases of 1,000 values");
         let over = format!("a: &x [{}]\nb: [{}]\n", "x, ".repeat(999), "*x, ".repeat(101));
-        assert_eq!(mapping(&over).expect_err("over").1, "aliases expand to more than 100000 values");
+        assert_eq!(mapping(&over).expect_err("over").problem, "aliases expand to more than 100000 values");
     }
 
     #[test]
@@ -522,7 +536,7 @@ mod tests {
         let started = std::time::Instant::now();
         let refused = events.into_iter().try_for_each(|(event, span)| builder.event(event, span.start.line()));
         let elapsed = started.elapsed();
-        assert_eq!(refused, Err((40_001, "duplicate mapping key `key-00000`".to_owned())));
+        assert_eq!(refused, Err(YamlError::at(40_001, "duplicate mapping key `key-00000`")));
         assert!(elapsed < std::time::Duration::from_secs(2), "building 40,000 keys took {elapsed:?}");
     }
 
@@ -535,7 +549,7 @@ mod tests {
 
     #[test]
     fn duplicate_keys_and_deep_nesting_are_refused() {
-        assert_eq!(mapping("a: 1\na: 2\n").expect_err("dup"), (2, "duplicate mapping key `a`".to_owned()));
+        assert_eq!(mapping("a: 1\na: 2\n").expect_err("dup"), YamlError::at(2, "duplicate mapping key `a`"));
         assert!(documents(&"[".repeat(1000)).is_err());
         assert!(documents(&format!("{}x{}", "[".repeat(200), "]".repeat(200))).is_err());
     }

@@ -455,6 +455,10 @@ pub enum DeliveryError {
     /// Connection errors, timeouts, 408/429/502/503/504 after every retry.
     #[error("{0}")]
     Unreachable(HttpError),
+    /// docsync could not write the event as JSON: nothing was sent, rather
+    /// than an empty body.
+    #[error("docsync could not write the push event, so nothing was sent: {0}")]
+    Body(serde_json::Error),
 }
 
 impl DeliveryError {
@@ -462,6 +466,14 @@ impl DeliveryError {
     pub fn fix(&self, secret_source: &str) -> String {
         match self {
             DeliveryError::Redirected(_) => "set DOCSYNC_DOT_WEBHOOK_URL (or the target's dot_webhook_url) to the final URL the receiver redirects to: docsync sends the secret to no other address, and a redirect is no delivery".to_owned(),
+            DeliveryError::Unreachable(HttpError::UnsendableHeader { header, .. })
+                if header.eq_ignore_ascii_case("X-Gitlab-Instance") =>
+            {
+                "set CI_SERVER_URL to the instance's URL alone (it is sent as X-Gitlab-Instance): no line break, space or non-ASCII character".to_owned()
+            }
+            DeliveryError::Unreachable(HttpError::UnsendableHeader { header, .. }) => {
+                format!("set the variable that {header} comes from to a value without line breaks or non-ASCII characters")
+            }
             DeliveryError::Unreachable(error) if error.is_configuration() => {
                 "put the CA that signed the receiver's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)".to_owned()
             }
@@ -473,6 +485,9 @@ impl DeliveryError {
             }
             DeliveryError::Rejected(_) => {
                 "read the receiver's answer above; `docsync plan --format json` shows the exact event sent".to_owned()
+            }
+            DeliveryError::Body(_) => {
+                "docsync's own failure: report it with `docsync plan --format json`, which shows the event".to_owned()
             }
             DeliveryError::ServerError(_) | DeliveryError::Unreachable(_) => {
                 "check the webhook URL, the proxy (HTTPS_PROXY) and the receiver's status, then retry the job (it sends the same Idempotency-Key)".to_owned()
@@ -522,9 +537,7 @@ pub async fn deliver(
             request.headers.push((header, value.clone(), false));
         }
     }
-    // Serialising our own types cannot fail; an empty body would be refused
-    // by the receiver and reported.
-    request.body = Some(serde_json::to_vec(body).unwrap_or_default());
+    request.body = Some(serde_json::to_vec(body).map_err(DeliveryError::Body)?);
     match http.send(request).await {
         Ok(response) => Ok(Delivered { status: response.status.as_u16(), attempts: response.attempts }),
         Err(error) => Err(match error.status().map(|s| s.as_u16()) {
@@ -541,6 +554,37 @@ pub async fn deliver(
 mod tests {
     use super::*;
     use crate::settings::pipeline::CiEnv;
+
+    /// An event whose JSON cannot be written.
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("a map key that is not a string"))
+        }
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_written_is_an_error_and_nothing_is_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = Url::parse(&format!("http://{}/hooks/dot", listener.local_addr().unwrap())).unwrap();
+        let settings = crate::http::HttpSettings {
+            timeout: std::time::Duration::from_millis(300),
+            retry: crate::http::RetryPolicy { retries: 0, ..Default::default() },
+            ..Default::default()
+        };
+        let http = HttpClient::new(&settings).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let secret = Secret::new("a-webhook-secret-long-enough");
+        let sent = runtime.block_on(deliver(&http, &url, &[], &Unwritable, &secret));
+        assert!(matches!(sent, Err(DeliveryError::Body(_))), "{sent:?}");
+        let connected = listener.accept();
+        assert!(
+            matches!(&connected, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "nothing may reach the receiver: {connected:?}"
+        );
+    }
 
     const BEFORE: &str = "1111111111111111111111111111111111111111";
     const HEAD: &str = "2222222222222222222222222222222222222222";

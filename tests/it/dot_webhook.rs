@@ -739,6 +739,29 @@ fn a_wrong_secret_fails_the_job_naming_the_variable() {
     assert!(!shown.contains(SECRET), "{shown}");
 }
 
+/// `CI_SERVER_URL` is sent as `X-Gitlab-Instance`; with a line break
+/// inside (the ends are trimmed) HTTP cannot carry it. The event is not sent without the header: exit 2, naming the
+/// variable, and the receiver gets nothing.
+#[test]
+fn a_server_url_http_cannot_carry_is_exit_2_not_a_dropped_header() {
+    let (repo, before) = repo_with_docs();
+    repo.write("docs/guide.md", "# Guide\n\nChanged.\n");
+    let head = repo.commit("Edit the guide");
+    let receiver = Receiver::start(&repo.outside_dir("receiver"), SECRET);
+    let mut env = push_env(&before, &head, &receiver.url);
+    env.insert("CI_SERVER_URL".to_owned(), format!("{SERVER_URL}\nhttps://gitlab.example.org"));
+
+    let sync = run(&repo, "sync", &env);
+
+    sync.expect(2);
+    assert!(receiver.deliveries().is_empty(), "nothing is sent without the header; webhook log:\n{}", receiver.log());
+    let shown = sync.everything();
+    assert!(shown.contains("x-gitlab-instance"), "{shown}");
+    assert!(shown.contains("set CI_SERVER_URL to the instance's URL alone"), "{shown}");
+    assert_eq!(dot_target(&sync.json())["outcome"]["status"], "failed");
+    assert!(!shown.contains(SECRET), "{shown}");
+}
+
 #[test]
 fn merge_request_pipelines_and_exports_send_nothing() {
     let (repo, base) = repo_with_docs();

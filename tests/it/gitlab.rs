@@ -572,6 +572,24 @@ async fn check_text_output_shows_one_line_per_check_and_the_fix() {
     }
 }
 
+/// A `CI_API_V4_URL` that is no URL (its scheme forgotten) is said, naming
+/// the variable: never passed over for `CI_SERVER_URL`, which would send the
+/// token to an API the user did not name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_a_ci_api_v4_url_that_is_no_url() {
+    let gitlab = GitLab::start().await;
+    gitlab.mount_identity(&Identity::new(GITLAB_TOKEN, "user_person.json")).await;
+    let repo = one_commit_repo();
+    let env = check_env(&gitlab, &repo, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+    let server = gitlab.api().trim_end_matches("/api/v4").to_owned();
+    let env = with_owned(env, &[("CI_API_V4_URL", "gitlab.example.com/api/v4".to_owned()), ("CI_SERVER_URL", server)]);
+
+    let run = run_docsync(&repo, &env, &["check", "--format", "json"]).await;
+    run.assert_code(1);
+    find_check(&run, "error", "CI_API_V4_URL", "\"gitlab.example.com/api/v4\" is not an http(s) URL");
+    assert!(gitlab.routes().await.is_empty(), "no token went to CI_SERVER_URL's API: {:?}", gitlab.routes().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_recognises_a_project_access_token() {
     let gitlab = GitLab::start().await;
@@ -1778,6 +1796,26 @@ async fn an_export_merge_request_gitlab_refuses_fails_with_the_fix() {
     run.assert_stdout(&["failed", "the merge request could not be opened", "403 Forbidden", fix]);
     run.assert_stderr(&["the merge request could not be opened", "403 Forbidden", fix]);
     assert_eq!(gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(), 1, "no retry of a 403");
+}
+
+/// GitLab's own trouble when opening the merge request (503 to the end, a
+/// fault injected) is exit 3 and `unreachable`, with a fix about GitLab,
+/// not the token's scopes: the token was not at fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_merge_request_gitlab_cannot_answer_is_unreachable() {
+    let gitlab = GitLab::start().await;
+    mount_gitbook_export(&gitlab).await;
+    gitlab.mount("POST", merge_requests_route(&gitlab), ResponseTemplate::new(503)).await;
+    let history = docs_history();
+    let env = export_env(&gitlab, &history, &[("DOCSYNC_GITLAB_TOKEN", GITLAB_TOKEN)]);
+
+    let run = run_docsync(&history.repo, &env, &["export"]).await;
+    run.assert_code(3);
+    let fix = "check that GitLab answers";
+    run.assert_stdout(&["unreachable", "the merge request could not be opened", "503", fix]);
+    run.assert_stderr(&["the merge request could not be opened", fix]);
+    assert!(!run.stdout.contains("api scope"), "the token was not at fault\n{}", run.context());
+    assert_eq!(gitlab.requests_to("POST", &merge_requests_route(&gitlab)).await.len(), 1, "DOCSYNC_RETRIES=0");
 }
 
 // ---------------------------------------------------------------------------

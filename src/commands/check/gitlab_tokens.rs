@@ -126,7 +126,7 @@ fn explain(error: &GitLabError, variable: &str, what: &str, api: &url::Url) -> (
             format!("{what}: {error}"),
             format!("check that {api} is GitLab's REST API (CI_API_V4_URL or DOCSYNC_GITLAB_URL): something else answered"),
         ),
-        GitLabError::Redirected(_) => (format!("{what}: {error}"), error.fix().unwrap_or_default()),
+        GitLabError::Redirected(_) | GitLabError::Body(_) => (format!("{what}: {error}"), error.fix().unwrap_or_default()),
         GitLabError::Unreachable(_) if error.fix().is_some() => {
             (format!("{what}: {error}"), error.fix().unwrap_or_default())
         }

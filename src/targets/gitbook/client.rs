@@ -6,6 +6,7 @@ use reqwest::Method;
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::error::Exit;
 use crate::http::{HttpClient, HttpError, Request, Undecodable};
 use crate::secret::Secret;
 use crate::settings::GitBookTarget;
@@ -30,12 +31,31 @@ pub enum GitBookError {
     Unreachable(HttpError),
     #[error("unexpected answer from GitBook at {field}: {detail}")]
     Decode { field: String, detail: String },
+    /// docsync could not write the request's JSON body: its own failure
+    /// (exit 4), and nothing was sent.
+    #[error("docsync could not write the request body, so nothing was sent: {0}")]
+    Body(serde_json::Error),
 }
 
 impl GitBookError {
     /// The run's configuration is at fault (exit 2): an untrusted certificate.
     pub fn is_configuration(&self) -> bool {
         matches!(self, GitBookError::Unreachable(error) if error.is_configuration())
+    }
+
+    /// The exit code of a run this failure ends, the one place it is
+    /// decided: every variant is named, so a new one must be classified.
+    pub fn exit(&self) -> Exit {
+        match self {
+            GitBookError::Unreachable(error) if error.is_configuration() => Exit::BadInput,
+            GitBookError::Unreachable(_) => Exit::Unreachable,
+            GitBookError::Unauthorized { .. }
+            | GitBookError::SpaceNotFound { .. }
+            | GitBookError::Rejected { .. }
+            | GitBookError::Redirected(_)
+            | GitBookError::Decode { .. } => Exit::TargetFailed,
+            GitBookError::Body(_) => Exit::LocalFailure,
+        }
     }
 
     pub fn fix(&self) -> String {
@@ -54,6 +74,9 @@ impl GitBookError {
             GitBookError::Redirected(_) => {
                 "set DOCSYNC_GITBOOK_API_URL (or the target's gitbook_api_url) to the final URL the server redirects to: docsync sends no token to another address".into()
             }
+            GitBookError::Unreachable(HttpError::UnsendableHeader { header, .. }) => {
+                format!("set the token variable that {header} carries to the token alone: no line break, space or non-ASCII character")
+            }
             GitBookError::Unreachable(error) if error.is_configuration() => {
                 "put the CA that signed the API's certificate in CI_SERVER_TLS_CA_FILE or SSL_CERT_FILE (a PEM bundle)"
                     .into()
@@ -63,13 +86,23 @@ impl GitBookError {
                     .into()
             }
             GitBookError::Decode { .. } => "check DOCSYNC_GITBOOK_API_URL points at a GitBook-style API".into(),
+            GitBookError::Body(_) => "docsync's own failure: report it with `docsync plan --format json`".into(),
         }
     }
 }
 
 /// When GitBook answered, by its own clock (the answer's `Date`); or why
 /// that is not known.
-pub type AnsweredAt = Result<OffsetDateTime, String>;
+pub type AnsweredAt = Result<OffsetDateTime, UndatedAnswer>;
+
+/// Why an answer's time by GitBook's clock is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndatedAnswer {
+    #[error("GitBook's answer has no Date header")]
+    NoDate,
+    #[error("GitBook's answer has a Date header {0:?} that is not an HTTP date")]
+    NotHttpDate(String),
+}
 
 /// What became of one import or export sent.
 #[derive(Debug)]
@@ -156,7 +189,7 @@ impl GitBookClient<'_> {
     /// caller's to decide, after looking.
     pub async fn send(&self, operation: &str, body: &GitRequestBody) -> Result<Sent, GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, operation);
-        let request = self.request(Method::POST, url).json(&body.wire_json());
+        let request = self.request(Method::POST, url).json(&body.wire_json().map_err(GitBookError::Body)?);
         match self.http.send(request).await {
             Ok(response) => Ok(Sent::Accepted(server_time(&response.headers))),
             Err(error @ HttpError::Ambiguous { .. }) => Ok(Sent::Ambiguous(error)),
@@ -207,12 +240,12 @@ fn decode_error(error: Undecodable) -> GitBookError {
 /// an operation is matched to our request by GitBook's alone.
 fn server_time(headers: &reqwest::header::HeaderMap) -> AnsweredAt {
     let Some(value) = headers.get(reqwest::header::DATE) else {
-        return Err("GitBook's answer has no Date header".to_owned());
+        return Err(UndatedAnswer::NoDate);
     };
     let text = String::from_utf8_lossy(value.as_bytes());
     httpdate::parse_http_date(text.trim())
         .map(OffsetDateTime::from)
-        .map_err(|_| format!("GitBook's answer has a Date header {text:?} that is not an HTTP date"))
+        .map_err(|_| UndatedAnswer::NotHttpDate(text.into_owned()))
 }
 
 #[cfg(test)]
@@ -240,10 +273,33 @@ mod tests {
     }
 
     #[test]
+    fn each_failure_has_its_exit_code() {
+        let answered = |status: u16| HttpError::Status {
+            method: Method::POST,
+            url: "https://api.gitbook.com/v1/spaces/s/git/import".into(),
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            message: String::new(),
+            body: String::new(),
+        };
+        assert_eq!(GitBookError::Rejected { source: answered(400) }.exit(), Exit::TargetFailed);
+        assert_eq!(GitBookError::Redirected(answered(302)).exit(), Exit::TargetFailed);
+        let gone = HttpError::Unreachable { method: Method::GET, url: "u".into(), attempts: 5, last: "503".into() };
+        assert_eq!(GitBookError::Unreachable(gone).exit(), Exit::Unreachable);
+        let header =
+            HttpError::UnsendableHeader { method: Method::GET, url: "u".into(), header: "authorization".into() };
+        assert_eq!(GitBookError::Unreachable(header).exit(), Exit::BadInput);
+        let unwritable = serde_json::from_str::<()>("x").unwrap_err();
+        assert_eq!(GitBookError::Body(unwritable).exit(), Exit::LocalFailure);
+    }
+
+    #[test]
     fn no_readable_date_is_said_never_replaced_by_the_runners_clock() {
         let none = server_time(&reqwest::header::HeaderMap::new()).unwrap_err();
-        assert!(none.contains("no Date header"), "{none}");
+        assert_eq!(none, UndatedAnswer::NoDate);
+        assert!(none.to_string().contains("no Date header"), "{none}");
         let numeric = server_time(&date("Sun, 22 Nov 2026 15:00:04 -0000")).unwrap_err();
-        assert!(numeric.contains("\"Sun, 22 Nov 2026 15:00:04 -0000\" that is not an HTTP date"), "{numeric}");
+        assert_eq!(numeric, UndatedAnswer::NotHttpDate("Sun, 22 Nov 2026 15:00:04 -0000".to_owned()));
+        let shown = numeric.to_string();
+        assert!(shown.contains("\"Sun, 22 Nov 2026 15:00:04 -0000\" that is not an HTTP date"), "{shown}");
     }
 }

@@ -135,10 +135,12 @@ fn space_url(api: &Url, space: &str, rest: &[&str]) -> Url {
 
 impl GitRequestBody {
     /// The body as sent: the clone URL with its real credentials.
-    pub fn wire_json(&self) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).unwrap_or_default();
+    /// An error, never a body without its fields, should the body not
+    /// serialize.
+    pub fn wire_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let mut json = serde_json::to_value(self)?;
         json["url"] = serde_json::Value::String(self.url.exposed());
-        json
+        Ok(json)
     }
 }
 

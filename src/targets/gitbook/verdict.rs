@@ -188,7 +188,7 @@ async fn look_for_ours(
         let since = match (since, answered) {
             (Some(since), _) => since,
             (None, Ok(at)) => *since.insert(at - time::Duration::try_from(sent.elapsed()).unwrap_or_default()),
-            (None, Err(why)) => return Look::Unknown(why),
+            (None, Err(why)) => return Look::Unknown(why.to_string()),
         };
         match state.operation.as_ref().map(|op| whose(since, op, direction)) {
             Some(Whose::Ours) => return Look::Started(since),
