@@ -83,6 +83,9 @@ fn render_text(plan: &SyncPlan) -> String {
             target.changed,
             printable(&target.reason)
         );
+        if let Some(origin) = &target.origin {
+            let _ = writeln!(out, "  {:name_width$}  {}", "", printable(origin));
+        }
         if let Some(outcome) = &target.outcome {
             let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
@@ -232,6 +235,7 @@ mod tests {
         TargetPlan {
             name,
             kind: "gitbook",
+            origin: None,
             action: Action::Import,
             reason: String::new(),
             changed: 1,

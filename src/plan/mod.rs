@@ -102,6 +102,10 @@ fn header_map<S: serde::Serializer>(headers: &[(String, String)], serializer: S)
 pub struct TargetPlan {
     pub name: String,
     pub kind: &'static str,
+    /// Where a target found in a GitBook site came from; absent for a
+    /// configured one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub action: Action,
     pub reason: String,
     /// How many of the range's changes concern this target.
@@ -222,6 +226,7 @@ fn plan_target(facts: &Facts, settings: &Settings, event: &Event<'_>, target: &T
     let mut plan = TargetPlan {
         name: target.name.clone(),
         kind: target.kind.name(),
+        origin: target.discovered_in.clone(),
         action: Action::Skip,
         reason: String::new(),
         changed: files.len(),

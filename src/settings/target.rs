@@ -127,6 +127,9 @@ pub struct Target {
     /// Authors whose commits are the platform's own (the skip rules).
     pub platform_authors: Vec<String>,
     pub kind: TargetKind,
+    /// Where a target found in a GitBook site came from (`site …, space
+    /// …, directory …`); `None` for a configured one.
+    pub discovered_in: Option<String>,
 }
 
 /// What every target is built from: the run's layers (flags, environment,
@@ -289,6 +292,7 @@ impl TargetBuilder<'_> {
             previews: previews?,
             platform_authors,
             kind,
+            discovered_in: None,
         })
     }
 

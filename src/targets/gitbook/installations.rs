@@ -31,6 +31,16 @@ pub struct Installation {
     pub status: String,
 }
 
+/// The site's installations: its spaces', and where the site's own
+/// installation keeps its site file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub spaces: Vec<Installation>,
+    /// The `projectDirectory` of the site's own installation (normalised
+    /// like a space's), when the answer lists it.
+    pub site_directory: Option<String>,
+}
+
 /// Why the site's installations could not be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationsError {
@@ -80,7 +90,7 @@ pub async fn list(
     token_source: &str,
     organization: &str,
     site: &str,
-) -> Result<Vec<Installation>, InstallationsError> {
+) -> Result<Listing, InstallationsError> {
     let url = installations_url(api_url, organization, site);
     let request = Request::new(Method::GET, url).secret_header("authorization", "Bearer ", token);
     let response = http.send(request).await.map_err(|error| match error.status().map(|s| s.as_u16()) {
@@ -94,7 +104,27 @@ pub async fn list(
     })?;
     let answer: Answer =
         response.json().map_err(|error| InstallationsError::Decode { field: error.field, detail: error.detail })?;
-    Ok(answer.items.into_iter().filter_map(WireInstallation::into_installation).collect())
+    Ok(listing(answer))
+}
+
+fn listing(answer: Answer) -> Listing {
+    let mut listing = Listing::default();
+    for item in answer.items {
+        if item.target.kind == "site" {
+            listing.site_directory = Some(normalized_directory(item.project_directory.as_deref()));
+        } else if let Some(installation) = item.into_installation() {
+            listing.spaces.push(installation);
+        }
+    }
+    listing
+}
+
+/// A `projectDirectory` as the repository's tree names it: no `./`, no
+/// leading or trailing slash; empty for the root.
+fn normalized_directory(directory: Option<&str>) -> String {
+    let directory = directory.unwrap_or_default().trim();
+    let directory = directory.strip_prefix("./").unwrap_or(directory);
+    directory.trim_matches('/').to_owned()
 }
 
 /// `{api}/orgs/{organization}/sites/{site}/spaces/git/installations`.
@@ -173,7 +203,7 @@ impl WireInstallation {
         });
         Some(Installation {
             space,
-            directory: self.project_directory.unwrap_or_default().trim_matches('/').trim_start_matches("./").to_owned(),
+            directory: normalized_directory(self.project_directory.as_deref()),
             provider: self.provider.unwrap_or_default(),
             project_id,
             repository_url: self.repository_connection.and_then(|c| c.repository_url),
