@@ -53,8 +53,8 @@ pub enum DiscoveryFailed {
     Settings(anyhow::Error),
     /// GitBook could not be asked, or its answer not read (exit 3): which
     /// targets the site holds is unknown.
-    #[error("cannot list the spaces of GitBook site {site}: {source}\n  fix: {fix}")]
-    Unknown { site: String, fix: String, source: Box<InstallationsError> },
+    #[error("cannot list the spaces of GitBook site {site}: {cause}\n  fix: {fix}")]
+    Unknown { site: String, fix: String, cause: Box<InstallationsError> },
 }
 
 impl DiscoveryFailed {
@@ -143,7 +143,7 @@ pub fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Cou
             return Err(DiscoveryFailed::Unknown {
                 site: discovery.site.clone(),
                 fix: error.fix(),
-                source: Box::new(error),
+                cause: Box::new(error),
             });
         }
     };
