@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result};
 use tokio::runtime::Runtime;
 
-use crate::error::{BadInput, Exit};
+use crate::error::BadInput;
 use crate::git::remote::Project;
 use crate::git::repo::Repo;
 use crate::http::HttpClient;
@@ -48,22 +48,14 @@ pub struct Discovered {
 /// Why discovery found nothing to go on.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryFailed {
-    /// The settings are at fault (exit 2).
+    /// The settings, the repository or docsync itself are at fault: the
+    /// error's own exit code (2 for a bad input).
     #[error(transparent)]
     Settings(anyhow::Error),
     /// GitBook could not be asked, or its answer not read (exit 3): which
     /// targets the site holds is unknown.
     #[error("cannot list the spaces of GitBook site {site}: {cause}\n  fix: {fix}")]
     Unknown { site: String, fix: String, cause: Box<InstallationsError> },
-}
-
-impl DiscoveryFailed {
-    pub fn exit(&self) -> Exit {
-        match self {
-            DiscoveryFailed::Settings(_) => Exit::BadInput,
-            DiscoveryFailed::Unknown { .. } => Exit::Unreachable,
-        }
-    }
 }
 
 /// This GitLab project, as an installation names it.
