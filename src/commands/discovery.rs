@@ -263,3 +263,86 @@ pub fn kept_targets(
     }
     discovered
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::environment::Environment;
+    use crate::settings::flags::GlobalFlags;
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        let base = [("DOCSYNC_GITBOOK_SITE", "site1"), ("DOCSYNC_GITBOOK_ORGANIZATION", "org1")];
+        let env =
+            Environment::from_vars(base.iter().chain(vars).map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))).unwrap();
+        crate::settings::resolve::resolve(&GlobalFlags::default(), &env, None).unwrap()
+    }
+
+    fn installation(space: &str, directory: &str, project_id: Option<u64>, url: Option<&str>) -> Installation {
+        Installation {
+            space: space.into(),
+            directory: directory.into(),
+            provider: "gitlab".into(),
+            project_id,
+            repository_url: url.map(str::to_owned),
+            branch: Some("main".into()),
+            status: "active".into(),
+        }
+    }
+
+    fn names(discovered: &Discovered) -> Vec<&str> {
+        discovered.targets.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn this_project_is_known_by_its_id_or_its_repository_url() {
+        let settings = settings(&[("DOCSYNC_BRANCH", "main")]);
+        let discovery = settings.discovery.as_ref().unwrap();
+        let this = ThisProject { id: Some(7), web_url: Some(comparable("https://gitlab.example.com/group/project")) };
+        let listing = Listing {
+            spaces: vec![
+                installation("spcId", "by-id", Some(7), None),
+                installation("spcUrl", "by-url", None, Some("https://oauth2:x@GitLab.example.com/Group/Project.git")),
+                installation("spcOther", "other", Some(8), Some("https://gitlab.example.com/group/other")),
+                Installation { provider: "github".into(), ..installation("spcHub", "hub", Some(7), None) },
+                Installation { branch: Some("next".into()), ..installation("spcNext", "next", Some(7), None) },
+                Installation { branch: None, ..installation("spcNone", "none", Some(7), None) },
+            ],
+            site_directory: None,
+        };
+        let found = kept_targets(&listing, discovery, &[], &this, &[], &|_| true);
+        assert_eq!(names(&found), ["by-id", "by-url"]);
+        assert_eq!(found.counts, Counts { found: 6, kept: 2, ignored: 4, configured: 0, missing: 0 });
+        assert!(found.targets.iter().all(|t| t.branch.as_deref() == Some("main")));
+    }
+
+    #[test]
+    fn names_come_from_the_site_file_else_the_directory_and_never_repeat() {
+        let settings = settings(&[("DOCSYNC_BRANCH", "main"), ("DOCSYNC_IGNORE", "drafts/**")]);
+        let discovery = settings.discovery.as_ref().unwrap();
+        let this = ThisProject { id: Some(7), web_url: None };
+        let listing = Listing {
+            spaces: vec![
+                installation("spcA", "docs/en", Some(7), None),
+                installation("spcB", "docs/fr", Some(7), None),
+                installation("spcRoot", "", Some(7), None),
+                Installation { status: "pending".into(), ..installation("spcC", "docs/de", Some(7), None) },
+            ],
+            site_directory: None,
+        };
+        let site = [("english".to_owned(), "docs/en".to_owned())];
+        let mut configured = settings.clone();
+        configured.targets = vec![discovery.template.clone()];
+        configured.targets[0].name = "docs/fr".into();
+        if let TargetKind::GitBook(gitbook) = &mut configured.targets[0].kind {
+            gitbook.space = "spcElsewhere".into();
+        }
+        let found = kept_targets(&listing, discovery, &configured.targets, &this, &site, &|_| true);
+        assert_eq!(names(&found), ["english", "docs/fr-spcB", "spcRoot", "docs/de"]);
+        let english = &found.targets[0];
+        assert_eq!(english.paths.directory, "docs/en");
+        assert_eq!(english.ignore.as_ref().map(|i| i.directory.as_str()), Some("docs/en"));
+        assert_eq!(english.discovered_in.as_deref(), Some("discovered in site site1: space spcA, directory docs/en"));
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains("space spcC of GitBook site site1: its Git Sync installation is pending"));
+    }
+}
