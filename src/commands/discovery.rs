@@ -162,6 +162,27 @@ pub fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Cou
     Ok(Some(found.counts))
 }
 
+/// A sync job whose site holds no space of this project and branch, and
+/// that has no other target, would pass having synced nothing: in CI that
+/// is a configuration to fix (the counts are in the log line before).
+pub fn no_space_of_ours(discovery: &Discovery, settings: &Settings) -> BadInput {
+    let branch = discovery.template.branch.as_deref().unwrap_or("any branch");
+    let project = settings
+        .pipeline
+        .ci
+        .as_ref()
+        .and_then(|ci| ci.project_id)
+        .map_or_else(|| "this project".to_owned(), |id| format!("project {id}"));
+    BadInput::new(
+        "DOCSYNC_GITBOOK_SITE",
+        format!(
+            "GitBook site {} syncs no space from {project} on branch {branch}, and no other target is configured, so the job would pass without syncing anything",
+            discovery.site
+        ),
+        "set up Git Sync for the site's spaces from this project and branch in GitBook, or check DOCSYNC_GITBOOK_SITE and DOCSYNC_BRANCH",
+    )
+}
+
 /// The commit the run reads the repository at: `--to`, else the checkout's.
 fn head_commit(settings: &Settings, repo: &Repo) -> Result<String> {
     let revision = settings.to.as_deref().unwrap_or("HEAD");

@@ -77,7 +77,10 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             Ok(Exit::Ok)
         }
         Command::Sync if settings.targets.is_empty() && settings.pipeline.ci.is_some() => {
-            Err(no_target(file.as_ref()).into())
+            Err(match &settings.discovery {
+                Some(site) => discovery::no_space_of_ours(site, &settings).into(),
+                None => no_target(file.as_ref()).into(),
+            })
         }
         Command::Sync => sync::run(&settings, terminal, runtime, None),
         Command::Export => {

@@ -205,6 +205,26 @@ async fn a_discovered_space_without_its_directory_is_a_warning_naming_it() {
     assert_eq!(targets, 199, "{}", plan.context());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_on_a_site_with_no_space_of_ours_is_exit_2_naming_the_site() {
+    let server = stand_in_site().await;
+    let (repo, _) = repository();
+    repo.remove("docsync.toml");
+    let head = repo.commit("No configured target");
+    let mut env = site_env(&head, &format!("{}/v1", server.uri()), SITE);
+    env.insert("CI_PROJECT_ID".into(), "1".into());
+    let sync = run(&repo, &env, &["sync"]).await;
+    sync.assert_code(2);
+    assert!(
+        sync.stderr
+            .contains("DOCSYNC_GITBOOK_SITE: GitBook site site_many syncs no space from project 1 on branch main"),
+        "{}",
+        sync.context()
+    );
+    let received = server.received_requests().await.expect("wiremock records requests");
+    assert_eq!(installation_requests(&received), received.len(), "only the listing is sent");
+}
+
 #[test]
 fn a_site_without_its_organization_is_exit_2_naming_the_missing_one() {
     let repo = TestRepo::new();
