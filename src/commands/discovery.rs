@@ -127,7 +127,9 @@ pub fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Cou
             let fix = error.fix();
             let source = match &error {
                 InstallationsError::Unauthorized { variable, .. } => variable.clone(),
-                _ => "DOCSYNC_GITBOOK_SITE".to_owned(),
+                InstallationsError::SiteNotFound { .. } => "DOCSYNC_GITBOOK_SITE".to_owned(),
+                // An untrusted certificate: the API's address is where to look.
+                _ => "DOCSYNC_GITBOOK_API_URL".to_owned(),
             };
             return Err(DiscoveryFailed::Settings(BadInput::new(source, error.to_string(), fix).into()));
         }

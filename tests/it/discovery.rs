@@ -225,6 +225,37 @@ async fn a_sync_on_a_site_with_no_space_of_ours_is_exit_2_naming_the_site() {
     assert_eq!(installation_requests(&received), received.len(), "only the listing is sent");
 }
 
+/// GitBook's refusals are the settings' fault (exit 2, naming what to
+/// fix); a server error leaves the site's targets unknown (exit 3). Each
+/// is one request: nothing else is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_exit_2_naming_the_setting_and_a_server_error_exit_3() {
+    let server = common::mock_server().await;
+    for (site, status) in [("site_gone", 404), ("site_locked", 401), ("site_down", 500)] {
+        let listing = format!("/v1/orgs/org1/sites/{site}/spaces/git/installations");
+        Mock::given(method("GET"))
+            .and(path(listing.as_str()))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_json(json!({"error": {"code": status, "message": "no"}})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let (repo, head) = repository();
+    let api = format!("{}/v1", server.uri());
+    for (site, code, says) in [
+        ("site_gone", 2, "DOCSYNC_GITBOOK_SITE: GitBook does not know site site_gone of organization org1"),
+        ("site_locked", 2, "DOCSYNC_GITBOOK_TOKEN: GitBook refused the token of DOCSYNC_GITBOOK_TOKEN"),
+        ("site_down", 3, "cannot list the spaces of GitBook site site_down"),
+    ] {
+        let plan = run(&repo, &site_env(&head, &api, site), &["plan"]).await;
+        plan.assert_code(code);
+        assert!(plan.stderr.contains(says), "{}", plan.context());
+    }
+    let received = server.received_requests().await.expect("wiremock records requests");
+    assert_eq!(received.len(), 3, "{:?}", received.iter().map(|r| r.url.path()).collect::<Vec<_>>());
+}
+
 #[test]
 fn a_site_without_its_organization_is_exit_2_naming_the_missing_one() {
     let repo = TestRepo::new();
