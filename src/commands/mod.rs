@@ -23,6 +23,7 @@ use crate::settings::flags::{Cli, Command};
 use crate::settings::{self, Direction, Settings, TargetKind};
 
 pub mod check;
+pub mod discovery;
 pub mod facts;
 pub mod lint;
 pub mod pipeline;
@@ -54,6 +55,21 @@ pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: 
 fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     let file = settings::file::load_file(&cli.global, env)?;
     let mut settings = settings::resolve::resolve(&cli.global, env, file.as_ref())?;
+    // Targets found in a GitBook site join the configured ones before any
+    // command reads them; `check` reports a failure among its findings.
+    let discovered = discovery::discover(&mut settings, runtime);
+    let discovered = match (&cli.command, discovered) {
+        (Command::Check, discovered) => Some(discovered),
+        (_, Ok(_)) => None,
+        (_, Err(discovery::DiscoveryFailed::Settings(error))) => return Err(error),
+        (_, Err(failed)) => {
+            log::error(&anyhow::Error::new(failed));
+            return Ok(Exit::Unreachable);
+        }
+    };
+    if settings.discovery.is_some() {
+        settings::resolve::select_discovered(&mut settings, &cli.global.targets)?;
+    }
     match cli.command {
         Command::Plan => {
             // Outside CI a plan reads nothing from GitLab: no client, and so
@@ -67,7 +83,10 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
             Ok(Exit::Ok)
         }
         Command::Sync if settings.targets.is_empty() && settings.pipeline.ci.is_some() => {
-            Err(no_target(file.as_ref()).into())
+            Err(match &settings.discovery {
+                Some(site) => discovery::no_space_of_ours(site, &settings).into(),
+                None => no_target(file.as_ref()).into(),
+            })
         }
         Command::Sync => sync::run(&settings, terminal, runtime, None),
         // A generator with no target would write a pipeline that passes
@@ -103,7 +122,7 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                     Ok(project) => (project, None),
                     Err(problem) => (None, Some(problem)),
                 };
-                let context = check::CheckContext { project, project_problem, today: check::today() };
+                let context = check::CheckContext { project, project_problem, today: check::today(), discovered };
                 check::run(&settings, http.as_ref(), &context, settings.format).await
             })?;
             log::result(&report::shown(&text, settings.format)).context("while writing the result")?;

@@ -12,7 +12,7 @@ use super::yaml::{self, Spanned, YamlError};
 use super::{Found, Rule, Severity};
 
 pub const CONFIG_FILE: &str = ".gitbook.yaml";
-const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
+pub const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
 /// GitBook's limit of a site path's length.
 const MAX_SITE_PATH: usize = 100;
 
@@ -658,6 +658,31 @@ fn site_node(node: &yaml::Node) -> Result<Node, YamlError> {
     })
 }
 
+/// The spaces a site file (its text, in the project `directory`) syncs
+/// from the repository: each space's key and its directory, resolved as
+/// GitBook resolves it. Empty when the file does not parse: the docs
+/// pre-flight says why.
+pub fn site_spaces(text: &str, directory: &str) -> Vec<(String, String)> {
+    fn walk(nodes: &[Node], directory: &str, spaces: &mut Vec<(String, String)>) {
+        for node in nodes {
+            if node.kind.as_deref() == Some("space") {
+                let resolved = node.directory.as_deref().and_then(|dir| snapshot::resolve(directory, dir));
+                if let (Some(key), Some(resolved)) = (&node.key, resolved) {
+                    spaces.push((key.clone(), resolved));
+                }
+            }
+            if let Some(children) = &node.children {
+                walk(children, directory, spaces);
+            }
+        }
+    }
+    let mut spaces = Vec::new();
+    if let Ok(nodes) = site_structure(text) {
+        walk(&nodes, directory, &mut spaces);
+    }
+    spaces
+}
+
 /// Checks the site file against the rules GitBook applies on import ("a
 /// violation fails the sync").
 pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
@@ -808,6 +833,16 @@ impl SiteWalk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_spaces_are_keyed_and_resolved_from_the_project_directory() {
+        let text = "site:\n  title: S\n  structure:\n    - type: section\n      key: sec\n      children:\n        - type: space\n          key: space-en\n          content:\n            directory: ./en\n        - type: space\n          key: space-api\n          content:\n            directory: /api\n        - type: space\n          key: space-outside\n          content:\n            directory: null\n";
+        assert_eq!(
+            site_spaces(text, "docs"),
+            [("space-en".to_owned(), "docs/en".to_owned()), ("space-api".to_owned(), "api".to_owned())]
+        );
+        assert!(site_spaces("site: [", "").is_empty());
+    }
 
     #[test]
     fn redirect_keys_match_with_or_without_md() {

@@ -9,7 +9,7 @@
 //! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
 pub mod fix;
-mod gitbook_config;
+pub(crate) mod gitbook_config;
 pub mod outline;
 mod pages;
 pub mod report;

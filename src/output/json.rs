@@ -88,6 +88,9 @@ impl ChangeJson<'_> {
 struct TargetJson<'a> {
     name: &'a str,
     kind: &'static str,
+    /// Where a target found in a GitBook site came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
     action: &'static str,
     reason: String,
     /// How many of the range's changes concern this target.
@@ -108,6 +111,7 @@ impl<'a> TargetJson<'a> {
         TargetJson {
             name: &decision.name,
             kind: decision.kind.as_str(),
+            origin: decision.origin.as_deref(),
             action: decision.action.as_str(),
             reason: decision.reason.to_string(),
             changed: decision.changed,
@@ -227,6 +231,7 @@ mod tests {
                 target: TargetId::GitBookShorthand,
                 name: "gitbook".into(),
                 kind: Platform::GitBook,
+                origin: None,
                 action: Action::Skip,
                 reason: Reason::PlatformCommits,
                 changed: 0,

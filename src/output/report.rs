@@ -86,6 +86,9 @@ fn render_text(plan: &Plan, run: Option<&Run>) -> String {
             target.changed,
             printable(&target.reason.to_string())
         );
+        if let Some(origin) = &target.origin {
+            let _ = writeln!(out, "  {:name_width$}  {}", "", printable(origin));
+        }
         if let Some(outcome) = target_run.map(|r| &r.outcome) {
             let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
@@ -239,6 +242,7 @@ mod tests {
             target: TargetId::Table(index),
             name,
             kind: Platform::GitBook,
+            origin: None,
             action: Action::Import,
             reason: Reason::Changed { trigger: PushTrigger::SyncBranch, changed: 1 },
             changed: 1,

@@ -138,6 +138,9 @@ pub struct Decision {
     pub target: TargetId,
     pub name: String,
     pub kind: Platform,
+    /// Where a target found in a GitBook site came from; absent for a
+    /// configured one.
+    pub origin: Option<String>,
     pub action: Action,
     pub reason: Reason,
     /// How many of the range's changes concern this target.
@@ -451,6 +454,7 @@ fn decide_target(
         target: target.id,
         name: target.name.clone(),
         kind: Platform::of(&target.kind),
+        origin: target.discovered_in.clone(),
         action,
         reason,
         changed,

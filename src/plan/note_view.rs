@@ -100,6 +100,7 @@ mod tests {
             target: TargetId::Table(index),
             name: format!("docs-{index}"),
             kind: Platform::GitBook,
+            origin: None,
             action: Action::Preview,
             reason: Reason::Preview { iid: 7 },
             changed: 1,

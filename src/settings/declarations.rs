@@ -93,6 +93,12 @@ settings! {
     GITBOOK_SPACE: "gitbook_space", Some("gitbook-space"), Some("gitbook_space"), "ID", GitBook, Text, "—",
         "GitBook space id; turns the GitBook target on",
         "GitBook space id; turns the GitBook target on, or fills the space of a GitBook `[[target]]` that names none";
+    GITBOOK_SITE: "gitbook_site", Some("gitbook-site"), Some("gitbook_site"), "ID", Run, Text, "—",
+        "GitBook site id; with --gitbook-organization, the site's Git Sync spaces of this project become targets",
+        "GitBook site id; with `gitbook_organization`, every space the site syncs from this project and branch becomes a GitBook target (see [gitbook.md](gitbook.md#spaces-found-in-a-site)); one without the other is refused";
+    GITBOOK_ORGANIZATION: "gitbook_organization", Some("gitbook-organization"), Some("gitbook_organization"), "ID", Run, Text, "—",
+        "GitBook organization id of --gitbook-site",
+        "GitBook organization id of the `gitbook_site`";
     GITBOOK_TOKEN: "gitbook_token", None, Some("gitbook_token_env"), "", GitBook, Secret, "—",
         "",
         "GitBook API token";

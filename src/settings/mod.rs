@@ -90,6 +90,19 @@ pub struct GitLabSettings {
     pub review_comments: bool,
 }
 
+/// Spaces found in a GitBook site (`gitbook_site` with
+/// `gitbook_organization`): each Git Sync installation of this project and
+/// branch becomes a GitBook target, found while gathering facts.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub organization: String,
+    pub site: String,
+    /// What every discovered target is built from: the run's GitBook
+    /// settings (API URL, token, waits, globs), its name, space, directory
+    /// and branch filled from the installation.
+    pub template: Target,
+}
+
 /// Where a report goes, and what set it: `DOCSYNC_REPORT`, `--report`, a
 /// file's key. Named when the file cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +148,8 @@ pub struct Settings {
     pub http: HttpSettings,
     pub gitlab: GitLabSettings,
     pub targets: Vec<Target>,
+    /// The GitBook site whose spaces become targets, when one is set.
+    pub discovery: Option<Discovery>,
     pub project_directory: ProjectDirectory,
     /// Where the repository is: `GIT_DIR` and `GIT_WORK_TREE` (relative to
     /// the working directory), else found from the working directory.

@@ -13,8 +13,9 @@ use crate::error::{BadInput, BadInputs, Source};
 use crate::http::{HttpSettings, RetryPolicy};
 use crate::settings::credentials;
 use crate::settings::declarations::{
-    CODEQUALITY, CONCURRENCY, FETCH_TIMEOUT, FROM, GITBOOK_API_URL, GITLAB_TOKEN, GITLAB_URL, HTTP_TIMEOUT, IGNORE,
-    LINT, POLL_INTERVAL, PROJECT_DIRECTORY, REPORT, REPORT_JSON, RETRIES, RETRY_DELAY, REVIEW_COMMENTS, Setting, TO,
+    CODEQUALITY, CONCURRENCY, FETCH_TIMEOUT, FROM, GITBOOK_API_URL, GITBOOK_ORGANIZATION, GITBOOK_SITE, GITLAB_TOKEN,
+    GITLAB_URL, HTTP_TIMEOUT, IGNORE, LINT, POLL_INTERVAL, PROJECT_DIRECTORY, REPORT, REPORT_JSON, RETRIES,
+    RETRY_DELAY, REVIEW_COMMENTS, Setting, TO,
 };
 use crate::settings::duration::parse_duration_setting;
 use crate::settings::environment::Environment;
@@ -22,11 +23,11 @@ use crate::settings::file::{FileConfig, LoadedFile, check_defaults_table, refuse
 use crate::settings::flags::GlobalFlags;
 use crate::settings::lookup::{Found, Layers};
 use crate::settings::pipeline::{Pipeline, non_empty};
-use crate::settings::target::{Target, TargetContext, TargetKind, check_unique};
+use crate::settings::target::{Target, TargetContext, TargetKind, check_unique, valid_space};
 use crate::settings::values::{
     normalize_directory, parse_bool, parse_concurrency, parse_lint, parse_retries, parse_url,
 };
-use crate::settings::{GitLabSettings, LintMode, ProjectDirectory, ReportPath, Settings};
+use crate::settings::{Discovery, GitLabSettings, LintMode, ProjectDirectory, ReportPath, Settings};
 
 pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
 pub const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
@@ -62,7 +63,13 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
     let gitlab = run.gitlab(&pipeline, &mut problems);
     let (from, to) = run.revisions(&mut problems);
     let targets = run.targets(&context, file_config, &mut problems);
-    let targets = select_targets(&flags.targets, targets, &mut problems);
+    let discovery = run.discovery(&context, &mut problems);
+    // With a GitBook site, `--target` may name a target found there: it is
+    // applied once discovery has added them (`select_discovered`).
+    let targets = match discovery {
+        Some(_) => targets,
+        None => select_targets(&flags.targets, targets, &mut problems),
+    };
     for warning in env.unknown_variable_warnings().into_iter().chain(run.gitlab_url_in_ci(&pipeline)) {
         tracing::warn!("{warning}");
     }
@@ -82,6 +89,7 @@ pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>
         report_json: outputs.report_json,
         gitlab,
         targets,
+        discovery,
         project_directory,
         git_dir: env.git_dir.as_ref().map(PathBuf::from),
         git_work_tree: env.git_work_tree.as_ref().map(PathBuf::from),
@@ -303,6 +311,70 @@ impl RunLayers<'_> {
     }
 }
 
+impl RunLayers<'_> {
+    /// The GitBook site whose spaces become targets: its id and its
+    /// organization's, both or neither.
+    fn discovery(&self, context: &TargetContext<'_>, problems: &mut Vec<BadInput>) -> Option<Discovery> {
+        let id = |setting: &Setting, problems: &mut Vec<BadInput>| {
+            let found = self.layered(setting)?;
+            let text = found.text();
+            if valid_space(&text) {
+                return Some((text, found.source));
+            }
+            problems.push(
+                BadInput::new(
+                    &found.source,
+                    format!("not a GitBook {} id", setting.name.trim_start_matches("gitbook_")),
+                    "copy the id from the site's URL in GitBook: app.gitbook.com/o/<organization id>/sites/<site id>",
+                )
+                .with_value(text),
+            );
+            None
+        };
+        let site = id(&GITBOOK_SITE, problems);
+        let organization = id(&GITBOOK_ORGANIZATION, problems);
+        let ((site, source), (organization, _)) = match (site, organization) {
+            (Some(site), Some(organization)) => (site, organization),
+            (None, None) => return None,
+            (given, missing) => {
+                // A refused value already said so; only a missing one is new.
+                let (given_source, wanted) = match (&given, &missing) {
+                    (Some((_, source)), None) => (source, &GITBOOK_ORGANIZATION),
+                    (None, Some((_, source))) => (source, &GITBOOK_SITE),
+                    _ => return None,
+                };
+                if self.layered(wanted).is_none() {
+                    problems.push(BadInput::new(
+                        wanted.variable,
+                        format!("{given_source} is set but {} is not: discovery needs both", wanted.variable),
+                        format!(
+                            "set {} (or --{}, or `{}` in [defaults]) too, or unset {given_source}",
+                            wanted.variable,
+                            wanted.flag.unwrap_or_default(),
+                            wanted.key.unwrap_or_default()
+                        ),
+                    ));
+                }
+                return None;
+            }
+        };
+        let label = format!("discovered in site {site} ({source})");
+        let template = context.discovery_template(&label, problems)?;
+        Some(Discovery { organization, site, template })
+    }
+}
+
+/// `--target` over the configured and the discovered targets, once the
+/// site's targets are known.
+pub fn select_discovered(settings: &mut Settings, wanted: &[String]) -> Result<(), BadInputs> {
+    let mut problems = Vec::new();
+    settings.targets = select_targets(wanted, std::mem::take(&mut settings.targets), &mut problems);
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(BadInputs(problems)),
+    }
+}
+
 /// The targets `--target` names (all when it names none); a name no target
 /// has is a problem listing the known ones.
 fn select_targets(wanted: &[String], mut targets: Vec<Target>, problems: &mut Vec<BadInput>) -> Vec<Target> {
@@ -378,6 +450,31 @@ mod tests {
         );
         let problems = resolve_env(&[("DOCSYNC_START_TIMEOUT", "soon")]).unwrap_err().to_string();
         assert!(problems.contains("DOCSYNC_START_TIMEOUT = \"soon\": not a duration"), "{problems}");
+    }
+
+    #[test]
+    fn a_site_is_discovered_with_its_organization_or_refused_naming_the_missing_one() {
+        assert!(resolve_env(&[]).unwrap().discovery.is_none());
+        let settings =
+            resolve_env(&[("DOCSYNC_GITBOOK_SITE", "site_1"), ("DOCSYNC_GITBOOK_ORGANIZATION", "org1")]).unwrap();
+        let discovery = settings.discovery.unwrap();
+        assert_eq!((discovery.site.as_str(), discovery.organization.as_str()), ("site_1", "org1"));
+        assert!(settings.targets.is_empty(), "found while gathering facts, not from the settings");
+        let problems = resolve_env(&[("DOCSYNC_GITBOOK_SITE", "site_1")]).unwrap_err().to_string();
+        assert!(
+            problems.contains(
+                "DOCSYNC_GITBOOK_ORGANIZATION: DOCSYNC_GITBOOK_SITE is set but DOCSYNC_GITBOOK_ORGANIZATION is not"
+            ),
+            "{problems}"
+        );
+        let file = loaded("[defaults]\ngitbook_organization = \"org1\"\n");
+        let problems = resolve(&GlobalFlags::default(), &env(&[]), Some(&file)).unwrap_err().to_string();
+        assert!(problems.contains("but DOCSYNC_GITBOOK_SITE is not"), "{problems}");
+        assert!(problems.contains("docsync.toml"), "names the key that is set: {problems}");
+        let problems = resolve_env(&[("DOCSYNC_GITBOOK_SITE", "a/b"), ("DOCSYNC_GITBOOK_ORGANIZATION", "org1")])
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("DOCSYNC_GITBOOK_SITE = \"a/b\": not a GitBook site id"), "{problems}");
     }
 
     #[test]

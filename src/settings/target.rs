@@ -130,6 +130,9 @@ pub struct Target {
     /// Authors whose commits are the platform's own (the skip rules).
     pub platform_authors: Vec<String>,
     pub kind: TargetKind,
+    /// Where a target found in a GitBook site came from (`site …, space
+    /// …, directory …`); `None` for a configured one.
+    pub discovered_in: Option<String>,
 }
 
 /// What every target is built from: the run's layers (flags, environment,
@@ -148,6 +151,9 @@ struct TargetBuilder<'a> {
     kind: &'static str,
     own: Option<Own<'a>>,
     label: &'a str,
+    /// The template of a site's discovered targets: the space comes from
+    /// each installation, not from the settings.
+    space_from_site: bool,
 }
 
 impl TargetContext<'_> {
@@ -167,7 +173,7 @@ impl TargetContext<'_> {
             }
             let label = found.source.to_string();
             let id = if kind == "gitbook" { TargetId::GitBookShorthand } else { TargetId::DotShorthand };
-            let builder = TargetBuilder { context: self, id, kind, own: None, label: &label };
+            let builder = TargetBuilder { context: self, id, kind, own: None, label: &label, space_from_site: false };
             if let Some(target) = builder.build(kind, problems) {
                 targets.push(target);
             }
@@ -183,8 +189,14 @@ impl TargetContext<'_> {
             let Some((name, label)) = checked_target(self.layers.file_name, index, table, problems) else { continue };
             let Some(kind) = target_kind(table, &label, problems) else { continue };
             let own = Own { table, target: target_label(index, table) };
-            let builder =
-                TargetBuilder { context: self, id: TargetId::Table(index), kind, own: Some(own), label: &label };
+            let builder = TargetBuilder {
+                context: self,
+                id: TargetId::Table(index),
+                kind,
+                own: Some(own),
+                label: &label,
+                space_from_site: false,
+            };
             if let Some(target) = builder.build(&name, problems) {
                 targets.push(target);
             }
@@ -192,11 +204,27 @@ impl TargetContext<'_> {
         targets
     }
 
+    /// What a site's discovered GitBook targets are built from: the run's
+    /// layers alone (a `[[target]]` for a discovered space replaces it
+    /// whole), with the space left empty. `None` when a setting is refused.
+    pub(super) fn discovery_template(&self, label: &str, problems: &mut Vec<BadInput>) -> Option<Target> {
+        // Each discovered target gets its own id when it is made from this.
+        let id = TargetId::Discovered(0);
+        let builder = TargetBuilder { context: self, id, kind: "gitbook", own: None, label, space_from_site: true };
+        builder.build("", problems)
+    }
+
     /// The run's values of the settings every target reads, checked once
     /// even while no target uses them: they would break the day one does.
     pub(super) fn check_run_values(&self, problems: &mut Vec<BadInput>) {
-        let builder =
-            TargetBuilder { context: self, id: TargetId::GitBookShorthand, kind: "gitbook", own: None, label: "" };
+        let builder = TargetBuilder {
+            context: self,
+            id: TargetId::GitBookShorthand,
+            kind: "gitbook",
+            own: None,
+            label: "",
+            space_from_site: false,
+        };
         builder.direction(problems);
         builder.flag(&PREVIEWS, true, problems);
         builder.flag(&WAIT, true, problems);
@@ -286,6 +314,7 @@ impl TargetBuilder<'_> {
             previews: previews?,
             platform_authors,
             kind,
+            discovered_in: None,
         })
     }
 
@@ -369,7 +398,7 @@ impl TargetBuilder<'_> {
     fn gitbook(&self, problems: &mut Vec<BadInput>) -> Option<GitBookTarget> {
         let own = self.own.as_ref();
         let layers = &self.context.layers;
-        let space = self.gitbook_space(problems);
+        let space = if self.space_from_site { Some(String::new()) } else { self.gitbook_space(problems) };
         let (api_url, api_url_source) = match self.lookup(&GITBOOK_API_URL) {
             Some(found) => (parse_url(&found.text(), &found.source, problems), found.source),
             None => (Url::parse(DEFAULT_GITBOOK_API_URL).ok(), Source::Default { variable: GITBOOK_API_URL.variable }),
@@ -515,7 +544,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
     }
 }
 
-fn valid_space(space: &str) -> bool {
+pub(super) fn valid_space(space: &str) -> bool {
     !space.is_empty()
         && space.len() <= 128
         && space.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
@@ -565,6 +594,8 @@ mod tests {
                     Box::new(|t| assert!(t.unwrap_err().contains("line 5, key"), "{key}")),
                 ),
                 "concurrency" => ("= 2", Box::new(|t| refused(t, "concurrency"))),
+                "gitbook_site" => ("= \"site1\"", Box::new(|t| refused(t, "gitbook_site"))),
+                "gitbook_organization" => ("= \"org1\"", Box::new(|t| refused(t, "gitbook_organization"))),
                 "report" => ("= \"x.env\"", Box::new(|t| refused(t, "report"))),
                 "report_json" => ("= \"x.json\"", Box::new(|t| refused(t, "report_json"))),
                 "lint" => ("= \"warn\"", Box::new(|t| refused(t, "lint"))),

@@ -14,4 +14,7 @@ pub enum TargetId {
     GitBookShorthand,
     /// `DOCSYNC_DOT_WEBHOOK_URL` (flag, variable or `[defaults]`).
     DotShorthand,
+    /// A space installation found in the GitBook site
+    /// (`DOCSYNC_GITBOOK_SITE`), by its place among the discovered targets.
+    Discovered(usize),
 }

@@ -11,6 +11,7 @@ mod common;
 
 mod ci_template;
 mod differential;
+mod discovery;
 mod dot_webhook;
 mod fanout;
 mod git_transport;

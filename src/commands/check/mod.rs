@@ -72,6 +72,10 @@ pub struct CheckContext {
     /// Why it could not, otherwise.
     pub project_problem: Option<LocateProblem>,
     pub today: Date,
+    /// What discovery in a GitBook site found, or why it could not;
+    /// `None` when no site is set.
+    pub discovered:
+        Option<Result<Option<crate::commands::discovery::Counts>, crate::commands::discovery::DiscoveryFailed>>,
 }
 
 /// Runs every check that applies; returns the rendered result and the exit
@@ -94,6 +98,7 @@ pub async fn run(
             "set DOCSYNC_GITBOOK_SPACE and/or DOCSYNC_DOT_WEBHOOK_URL, or write a docsync.toml",
         );
     }
+    check_discovery(settings, context, &mut report);
     match (&context.project, &context.project_problem) {
         (Some(project), _) => report.ok("GitLab project", format!("{} at {}", project.project, project.api)),
         (None, Some(problem)) => report.error(problem.subject.clone(), problem.message.clone(), problem.fix.clone()),
@@ -125,6 +130,27 @@ pub async fn run(
         Format::Text => render_text(&report.checks),
     };
     Ok((text, exit))
+}
+
+/// How many installations the site has, and how many became targets.
+fn check_discovery(settings: &Settings, context: &CheckContext, report: &mut Report) {
+    let (Some(discovery), Some(discovered)) = (&settings.discovery, &context.discovered) else { return };
+    let subject = format!("GitBook site {}", discovery.site);
+    match discovered {
+        Ok(Some(counts)) => report.ok(
+            subject,
+            format!(
+                "{} space installations found, {} kept (this project and branch; {} configured by a [[target]], {} without their directory), {} ignored (other projects or branches)",
+                counts.found, counts.kept, counts.configured, counts.missing, counts.ignored
+            ),
+        ),
+        Ok(None) => {}
+        Err(failed) => {
+            let text = format!("{failed:#}");
+            let (message, fix) = text.split_once("\n  fix: ").unwrap_or((&text, ""));
+            report.error(subject, message.to_owned(), fix.to_owned());
+        }
+    }
 }
 
 fn gitlab_url_fix() -> String {

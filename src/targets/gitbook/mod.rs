@@ -7,6 +7,7 @@
 pub mod answers;
 pub mod change_requests;
 pub mod client;
+pub mod installations;
 pub mod space;
 pub mod verdict;
 
