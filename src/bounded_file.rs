@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// Why a file was not read.
 #[derive(Debug)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// A directory, device, FIFO or socket: what it is.
     NotAFile(&'static str),
     /// Larger than the limit; `size` is `None` when the file grew past the
@@ -39,14 +39,14 @@ impl fmt::Display for Refused {
 
 impl Refused {
     /// Whether the file does not exist (an optional file may be absent).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, Refused::Io(error) if error.kind() == std::io::ErrorKind::NotFound)
     }
 }
 
 /// The bytes of the regular file at `path` (symbolic links followed), if it
 /// holds at most `limit` bytes.
-pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, Refused> {
+pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>, Refused> {
     // Before opening: opening a FIFO blocks until someone writes to it.
     let metadata = std::fs::metadata(path).map_err(Refused::Io)?;
     if !metadata.is_file() {

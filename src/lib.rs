@@ -31,17 +31,17 @@
 // other build of it.
 #![cfg_attr(test, allow(clippy::disallowed_methods, reason = "unit tests write their own fixtures"))]
 
-pub mod bounded_file;
+pub(crate) mod bounded_file;
 pub mod commands;
 pub mod error;
-pub mod git;
+pub(crate) mod git;
 pub mod gitlab;
 pub mod http;
-pub mod lint;
-pub mod log;
-pub mod output;
-pub mod plan;
+pub(crate) mod lint;
+pub(crate) mod log;
+pub(crate) mod output;
+pub(crate) mod plan;
 pub mod secret;
 pub mod settings;
-pub mod targets;
-pub mod tls;
+pub(crate) mod targets;
+pub(crate) mod tls;

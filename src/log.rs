@@ -13,11 +13,11 @@ use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::secret::Redacted;
-pub use crate::secret::printable;
+pub(crate) use crate::secret::printable;
 
 /// What decides whether logs are coloured and sectioned.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     pub gitlab_ci: bool,
     pub no_color: bool,
     pub stderr_is_tty: bool,
@@ -26,18 +26,18 @@ pub struct Terminal {
 impl Terminal {
     /// GitLab's job log renders ANSI although its shell says `TERM=dumb`;
     /// elsewhere colour needs a terminal. `NO_COLOR` always wins.
-    pub fn colour(self) -> bool {
+    pub(crate) fn colour(self) -> bool {
         !self.no_color && (self.gitlab_ci || self.stderr_is_tty)
     }
 
     #[allow(clippy::disallowed_methods, reason = "asks whether stderr is a terminal; writes nothing")]
-    pub fn detect(gitlab_ci: bool, no_color: bool) -> Terminal {
+    pub(crate) fn detect(gitlab_ci: bool, no_color: bool) -> Terminal {
         Terminal { gitlab_ci, no_color, stderr_is_tty: io::stderr().is_terminal() }
     }
 }
 
 /// Log level from `-v`/`-q` counts.
-pub fn level(verbose: u8, quiet: u8) -> Level {
+pub(crate) fn level(verbose: u8, quiet: u8) -> Level {
     match (verbose, quiet) {
         (0, 0) => Level::INFO,
         (1, _) => Level::DEBUG,
@@ -47,7 +47,7 @@ pub fn level(verbose: u8, quiet: u8) -> Level {
     }
 }
 
-pub fn init(level: Level, terminal: Terminal) {
+pub(crate) fn init(level: Level, terminal: Terminal) {
     // Each field of an event is masked and escaped on its own, before the
     // formatter adds its colours: a server's text inside a message cannot
     // forge a line, reorder one, or colour one.
@@ -72,7 +72,7 @@ pub fn init(level: Level, terminal: Terminal) {
 /// Writes each log event to stderr in one piece, secrets masked.
 struct RedactingStderr;
 
-pub struct EventBuffer(Vec<u8>);
+pub(crate) struct EventBuffer(Vec<u8>);
 
 impl<'a> MakeWriter<'a> for RedactingStderr {
     type Writer = EventBuffer;
@@ -107,13 +107,13 @@ fn to_stderr(text: &Redacted) {
 /// Prints an error that ended the run, with its whole chain, once. Its
 /// lines (the problem, then its fix) are docsync's; anything else that
 /// could break or reorder a line is escaped.
-pub fn error(error: &anyhow::Error) {
+pub(crate) fn error(error: &anyhow::Error) {
     to_stderr(&Redacted::lines(&format!("error: {error:#}\n")));
 }
 
 /// Writes the result to stdout.
 #[allow(clippy::disallowed_methods, reason = "the one writer of stdout, and it takes redacted text")]
-pub fn result(text: &Redacted) -> io::Result<()> {
+pub(crate) fn result(text: &Redacted) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_str().as_bytes())?;
     out.flush()
@@ -121,19 +121,19 @@ pub fn result(text: &Redacted) -> io::Result<()> {
 
 /// Writes a report file (dotenv, JSON, Code Quality).
 #[allow(clippy::disallowed_methods, reason = "the one writer of report files, and it takes redacted text")]
-pub fn write_report(path: &Path, text: &Redacted) -> io::Result<()> {
+pub(crate) fn write_report(path: &Path, text: &Redacted) -> io::Result<()> {
     std::fs::write(path, text.as_str())
 }
 
 /// A GitLab collapsible section in the job log; closed when dropped.
 /// Outside GitLab CI it is a plain log line.
-pub struct Section {
+pub(crate) struct Section {
     name: String,
     gitlab: bool,
 }
 
 impl Section {
-    pub fn start(terminal: Terminal, name: &str, header: &str) -> Section {
+    pub(crate) fn start(terminal: Terminal, name: &str, header: &str) -> Section {
         if terminal.gitlab_ci {
             let header = Redacted::line(header);
             to_stderr(&Redacted::new(&format!(

@@ -25,7 +25,7 @@ const MAX_SITE_FILE: u64 = 1024 * 1024;
 
 /// What discovery found, as `docsync check` reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// The site's space installations.
     pub found: usize,
     /// Those of this project and branch.
@@ -40,7 +40,7 @@ pub struct Counts {
 
 /// The targets found, and what was said about the others.
 #[derive(Debug, Default)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     pub targets: Vec<Target>,
     pub counts: Counts,
     pub warnings: Vec<String>,
@@ -48,7 +48,7 @@ pub struct Discovered {
 
 /// Why discovery found nothing to go on.
 #[derive(Debug, thiserror::Error)]
-pub enum DiscoveryFailed {
+pub(crate) enum DiscoveryFailed {
     /// The settings, the repository or docsync itself are at fault: the
     /// error's own exit code (2 for a bad input).
     #[error(transparent)]
@@ -61,7 +61,7 @@ pub enum DiscoveryFailed {
 
 /// This GitLab project, as an installation names it.
 #[derive(Debug, Default)]
-pub struct ThisProject {
+pub(crate) struct ThisProject {
     /// `CI_PROJECT_ID`.
     pub id: Option<u64>,
     /// The project's web URL (`CI_PROJECT_URL`, else the origin remote's).
@@ -100,7 +100,7 @@ fn comparable(url: &str) -> String {
 
 /// Adds the site's targets to the settings when discovery is on; `None`
 /// when it is off. Logs what was found and each warning.
-pub fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Counts>, DiscoveryFailed> {
+pub(crate) fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Counts>, DiscoveryFailed> {
     let Some(discovery) = settings.discovery.clone() else { return Ok(None) };
     let TargetKind::GitBook(template) = &discovery.template.kind else { return Ok(None) };
     let Some(token) = template.token.clone() else {
@@ -168,7 +168,7 @@ pub fn discover(settings: &mut Settings, runtime: &Runtime) -> Result<Option<Cou
 /// A sync job whose site holds no space of this project and branch, and
 /// that has no other target, would pass having synced nothing: in CI that
 /// is a configuration to fix (the counts are in the log line before).
-pub fn no_space_of_ours(discovery: &Discovery, settings: &Settings) -> BadInput {
+pub(crate) fn no_space_of_ours(discovery: &Discovery, settings: &Settings) -> BadInput {
     let branch = discovery.template.branch.as_deref().unwrap_or("any branch");
     let project = settings
         .pipeline
@@ -212,7 +212,7 @@ fn site_names(repo: &Repo, head: &str, listing: &Listing) -> Result<Vec<(String,
 /// configured target already syncs (it wins, keys and all) and those whose
 /// directory is not in the repository (a warning naming it). `names` maps
 /// the site file's keys to their directories.
-pub fn kept_targets(
+pub(crate) fn kept_targets(
     listing: &Listing,
     discovery: &Discovery,
     configured: &[Target],

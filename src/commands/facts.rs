@@ -33,7 +33,7 @@ const COMMITS_READ: usize = 10_000;
 /// The facts, with what later stages read from the checkout too: the
 /// repository (the docs pre-flight reads head's files) and its origin
 /// remote (where the project is, for merge request reports).
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub facts: Facts,
     pub repo: Repo,
     pub origin_url: Option<String>,
@@ -41,7 +41,7 @@ pub struct Gathered {
 
 /// Everything the decision needs. GitLab is only read (the sync watermark,
 /// the compare fallback); no target is called.
-pub fn gather(
+pub(crate) fn gather(
     settings: &Settings,
     terminal: Terminal,
     requested_by: Option<RequestedBy>,
@@ -135,7 +135,7 @@ fn range_and_changes(
 
 /// The commits the push events list, and for a manual pipeline head's
 /// whole tree; says in a log line when the head stands for the range.
-pub fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<PushFacts> {
+pub(crate) fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<PushFacts> {
     let range = &facts.range;
     let requested = plan::is_request(settings, facts.requested_by);
     let history =
@@ -158,7 +158,7 @@ pub fn push_facts(repo: &Repo, facts: &Facts, settings: &Settings) -> Result<Pus
 
 /// The repository docsync runs in: the working directory, or
 /// `DOCSYNC_GIT_DIR` / `DOCSYNC_GIT_WORK_TREE`.
-pub fn open_repo(settings: &Settings) -> Result<Repo> {
+pub(crate) fn open_repo(settings: &Settings) -> Result<Repo> {
     let cwd = std::env::current_dir().context("while reading the working directory")?;
     Repo::open(&cwd, settings.git_dir.as_deref(), settings.git_work_tree.as_deref())
 }

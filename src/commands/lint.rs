@@ -26,7 +26,7 @@ use crate::settings::{PathFilter, Settings};
 /// `docsync lint`: the docs pre-flight of every target, on the range's head
 /// commit (or the working tree). Without a configured target, the project
 /// directory is checked as a GitBook space.
-pub fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
+pub(crate) fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     // A report that cannot be written would fail the job after the work;
     // find out first, as `sync` does.
     if let Some(path) = &settings.codequality

@@ -22,14 +22,14 @@ use crate::settings::file::LoadedFile;
 use crate::settings::flags::{Cli, Command};
 use crate::settings::{self, Direction, Settings, TargetKind};
 
-pub mod check;
-pub mod discovery;
-pub mod facts;
-pub mod lint;
-pub mod pipeline;
-pub mod review;
-pub mod status;
-pub mod sync;
+pub(crate) mod check;
+pub(crate) mod discovery;
+pub(crate) mod facts;
+pub(crate) mod lint;
+pub(crate) mod pipeline;
+pub(crate) mod review;
+pub(crate) mod status;
+pub(crate) mod sync;
 
 pub fn run(cli: Cli, vars: impl IntoIterator<Item = (String, String)>, runtime: &Runtime) -> Exit {
     let env = match Environment::from_vars(vars) {

@@ -18,7 +18,7 @@ use crate::settings::{Settings, TargetKind};
 /// unless `--image` names another.
 const RELEASED_IMAGE: &str = "registry.gitlab.com/docsync/docsync";
 
-pub fn run(settings: &Settings, flags: &PipelineFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
+pub(crate) fn run(settings: &Settings, flags: &PipelineFlags, terminal: Terminal, runtime: &Runtime) -> Result<Exit> {
     let options = options(flags, settings)?;
     // As `plan`: outside CI nothing is read from GitLab.
     let http = match settings.pipeline.ci {

@@ -33,7 +33,7 @@ use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
 
 /// Whether a target of the plan reports to GitLab, so the project must be
 /// located (outside CI too, for an export's merge request).
-pub fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
+pub(crate) fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
     plan.targets.iter().any(|target_plan| {
         let wants_mr = settings
             .targets
@@ -66,7 +66,7 @@ fn note_merge_request(settings: &Settings) -> Option<u64> {
 /// from the repository at the range's base and head: only when a note will
 /// be posted. A target whose facts cannot be read gets a note without
 /// them, and a warning.
-pub fn changes(
+pub(crate) fn changes(
     plan: &Plan,
     settings: &Settings,
     repo: &Repo,
@@ -164,7 +164,12 @@ const MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 /// plan's head. `None` outside a merge request pipeline, with
 /// `review_comments` off, or without a pre-flight: a run that did not
 /// look knows no finding gone.
-pub fn threads(plan: &Plan, settings: &Settings, report: Option<&LintReport>, repo: &Repo) -> Option<Vec<DiffComment>> {
+pub(crate) fn threads(
+    plan: &Plan,
+    settings: &Settings,
+    report: Option<&LintReport>,
+    repo: &Repo,
+) -> Option<Vec<DiffComment>> {
     let in_merge_request = settings.pipeline.ci.as_ref().is_some_and(|ci| ci.merge_request.is_some());
     let report = report.filter(|_| in_merge_request && settings.gitlab.review_comments)?;
     let moves: Vec<(String, String)> = plan
@@ -193,7 +198,7 @@ pub fn threads(plan: &Plan, settings: &Settings, report: Option<&LintReport>, re
 /// Opens, keeps and resolves docsync's threads on the merge request. A
 /// failure is a warning on every previewing target (the findings stay in
 /// the note and the Code Quality report), never a failed job.
-pub async fn post_threads(
+pub(crate) async fn post_threads(
     plan: &mut SyncPlan,
     settings: &Settings,
     http: &HttpClient,
@@ -275,7 +280,7 @@ fn fallback_warning(error: &GitLabError, iid: u64) -> String {
 /// that could not be opened fails the job, a note that could not be
 /// written only warns). `project` is where the project was found, or why it
 /// was not.
-pub async fn report(
+pub(crate) async fn report(
     plan: &mut SyncPlan,
     settings: &Settings,
     http: &HttpClient,

@@ -14,7 +14,7 @@ use crate::targets::gitbook::client::GitBookClient;
 
 /// Reads every GitBook target's state; returns the rendered result and the
 /// exit code (1 when a space could not be read, 3 when unreachable).
-pub async fn collect(
+pub(crate) async fn collect(
     settings: &Settings,
     http: &HttpClient,
     format: Format,

@@ -41,7 +41,7 @@ use super::lint::lint_head;
 use super::review;
 
 /// Runs `sync`: the exit code of the worst target, report or GitLab step.
-pub fn run(
+pub(crate) fn run(
     settings: &Settings,
     terminal: Terminal,
     runtime: &Runtime,
@@ -161,7 +161,7 @@ fn reports(settings: &Settings) -> impl Iterator<Item = (&ReportPath, ReportKind
 }
 
 /// Before calling anything: every acting target has the secrets it needs.
-pub fn preflight(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
+pub(crate) fn preflight(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
     let mut problems = Vec::new();
     for (decision, target) in acting(plan, settings) {
         match &target.kind {
@@ -215,7 +215,7 @@ fn action_name(action: Action) -> &'static str {
 
 /// The GitBook targets the docs pre-flight checks before `sync`: those that
 /// import (push, manual or preview).
-pub fn linted_targets<'a>(plan: &'a Plan, settings: &'a Settings) -> impl Iterator<Item = &'a Target> {
+pub(crate) fn linted_targets<'a>(plan: &'a Plan, settings: &'a Settings) -> impl Iterator<Item = &'a Target> {
     acting(plan, settings)
         .filter(|(t, target)| {
             matches!(t.action, Action::Import | Action::Preview) && matches!(target.kind, TargetKind::GitBook(_))
@@ -228,7 +228,7 @@ pub fn linted_targets<'a>(plan: &'a Plan, settings: &'a Settings) -> impl Iterat
 /// `DOCSYNC_LINT=warn`; those outcomes are returned. Every target keeps its
 /// new findings for the report and the merge request note
 /// ([`attach_findings`]).
-pub fn apply_lint(plan: &Plan, settings: &Settings, report: &LintReport) -> Stopped {
+pub(crate) fn apply_lint(plan: &Plan, settings: &Settings, report: &LintReport) -> Stopped {
     let mut stopped = Vec::new();
     for decision in &plan.targets {
         let new: Vec<Finding> = report.for_target(&decision.name).filter(|f| f.new).cloned().collect();
@@ -287,7 +287,7 @@ pub fn apply_lint(plan: &Plan, settings: &Settings, report: &LintReport) -> Stop
 
 /// Gives each target's outcome its new pre-flight findings (a target the
 /// pre-flight stopped has them already).
-pub fn attach_findings(plan: &Plan, runs: &mut [TargetRun], report: &LintReport) {
+pub(crate) fn attach_findings(plan: &Plan, runs: &mut [TargetRun], report: &LintReport) {
     for decision in &plan.targets {
         let Some(run) = runs.iter_mut().find(|run| run.target == decision.target) else { continue };
         if run.outcome.findings.is_empty() {
@@ -299,7 +299,7 @@ pub fn attach_findings(plan: &Plan, runs: &mut [TargetRun], report: &LintReport)
 /// Carries out the plan: every target's record, in the plan's order, and
 /// the run's exit code. A target whose outcome is already decided
 /// (`stopped`: by the docs pre-flight) keeps it and sends nothing.
-pub async fn execute(
+pub(crate) async fn execute(
     plan: &Plan,
     stopped: Stopped,
     settings: &Settings,
@@ -364,7 +364,7 @@ pub async fn execute(
 /// How often, at most, a job that syncs several targets says how far it
 /// is while none finishes: GitLab shows a silent job as stuck, and a person
 /// reading the log wants to know that it moves.
-pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs `jobs` together, saying `n of N targets done` each time one that
 /// counts (a target that calls a platform) finishes, and again whenever
@@ -831,7 +831,7 @@ const LIVE_COMMIT_DEPTH: i32 = 1000;
 /// What the guard before a branch import needs from the run: the clone,
 /// whether the run was asked for (a manual pipeline or `--force`, which
 /// import head again), and where to fetch a commit the clone lacks.
-pub struct ImportGuard<'a> {
+pub(crate) struct ImportGuard<'a> {
     pub repo: &'a Repo,
     pub settings: &'a Settings,
     pub requested: bool,

@@ -78,7 +78,7 @@ pub struct Change {
 impl Repo {
     /// Every change between two commits, renames detected as
     /// `git diff --name-status -M` does.
-    pub fn diff(&self, base: &str, head: &str) -> Result<Vec<Change>> {
+    pub(crate) fn diff(&self, base: &str, head: &str) -> Result<Vec<Change>> {
         let base_tree = self.repo.find_commit(Oid::from_str(base)?)?.tree()?;
         let head_tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
         self.diff_trees(Some(&base_tree), &head_tree)
@@ -88,7 +88,7 @@ impl Repo {
     /// branch it was merged into, as GitLab lists them), with the same rename
     /// detection as [`Repo::diff`]. A root commit, or one whose parent lies
     /// beyond a shallow clone's boundary, adds every file it holds.
-    pub fn commit_changes(&self, sha: &str) -> Result<Vec<Change>> {
+    pub(crate) fn commit_changes(&self, sha: &str) -> Result<Vec<Change>> {
         let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
         let parent_tree = match commit.parent_id(0) {
             Ok(parent) => match self.repo.find_commit(parent) {
@@ -121,7 +121,7 @@ impl Repo {
 
     /// Every file of a commit's tree, as if added: the change set of a full
     /// sync, in git's order.
-    pub fn all_files(&self, head: &str) -> Result<Vec<Change>> {
+    pub(crate) fn all_files(&self, head: &str) -> Result<Vec<Change>> {
         let tree = self.repo.find_commit(Oid::from_str(head)?)?.tree()?;
         let raw = self.tree_changes(None, &tree).context("while listing the files of the head commit")?;
         Ok(raw
@@ -468,7 +468,7 @@ pub(super) fn path_of_quietly(bytes: &[u8]) -> String {
 
 /// A path (UTF-8 already) as git prints it: C-quoted when it holds a
 /// control character, so that printing it starts no new line.
-pub fn quoted_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn quoted_path(path: &str) -> std::borrow::Cow<'_, str> {
     match path.chars().any(char::is_control).then(|| quote_path(path.as_bytes(), false)).flatten() {
         Some(quoted) => std::borrow::Cow::Owned(quoted),
         None => std::borrow::Cow::Borrowed(path),

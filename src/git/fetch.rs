@@ -18,7 +18,7 @@ use crate::git::repo::Repo;
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// The run's configuration is at fault, not the server: a certificate
     /// no trusted CA signed (exit 2, as for every other request).
     #[error("{0}")]
@@ -59,7 +59,7 @@ impl Repo {
     /// clone (`None`: the whole history). A full clone stays full: the
     /// depth applies to shallow clones only. HTTP(S) goes through docsync's
     /// own client ([`crate::git::transport`]), with its timeouts.
-    pub fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), FetchError> {
+    pub(crate) fn deepen(&self, url: &str, refspecs: &[String], depth: Option<i32>) -> Result<(), FetchError> {
         crate::git::transport::register_transports();
         // A certificate refused by an earlier fetch is not this fetch's.
         let _ = crate::git::transport::take_untrusted_certificate();

@@ -4,11 +4,11 @@
 //! fetches through when a shallow clone is deepened, and the working tree's
 //! status.
 
-pub mod diff;
-pub mod fetch;
-pub mod range;
-pub mod remote;
-pub mod renames;
-pub mod repo;
-pub mod transport;
-pub mod worktree;
+pub(crate) mod diff;
+pub(crate) mod fetch;
+pub(crate) mod range;
+pub(crate) mod remote;
+pub(crate) mod renames;
+pub(crate) mod repo;
+pub(crate) mod transport;
+pub(crate) mod worktree;

@@ -21,7 +21,7 @@ use crate::settings::pipeline::PipelineSource;
 
 /// How the range was found; the `mode` of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeMode {
+pub(crate) enum RangeMode {
     /// `CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA` of a push.
     Push,
     /// A push whose before commit is not an ancestor of head.
@@ -39,7 +39,8 @@ pub enum RangeMode {
 }
 
 impl RangeMode {
-    pub const ALL: [RangeMode; 7] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [RangeMode; 7] = [
         RangeMode::Push,
         RangeMode::ForcePush,
         RangeMode::MergeRequest,
@@ -50,7 +51,7 @@ impl RangeMode {
     ];
 
     /// The `mode` of the JSON contract, also shown in text and logs.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RangeMode::Push => "push",
             RangeMode::ForcePush => "force_push",
@@ -71,7 +72,7 @@ impl fmt::Display for RangeMode {
 
 /// Where the head commit comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadSource {
+pub(crate) enum HeadSource {
     /// `--to`/`DOCSYNC_TO`: any revision.
     Revision(String),
     /// The pipeline's commit (the source branch head in merged results).
@@ -82,7 +83,7 @@ pub enum HeadSource {
 
 /// Where the base commit comes from, in order of preference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BaseSource {
+pub(crate) enum BaseSource {
     Explicit(String),
     MergeRequest(String),
     /// The last successfully synced commit (GitLab deployment of the job's
@@ -100,14 +101,14 @@ pub enum BaseSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RangeChoice {
+pub(crate) struct RangeChoice {
     pub head: HeadSource,
     pub base: BaseSource,
 }
 
 /// Decides where head and base come from. `watermark` is the last synced
 /// commit when the caller could read it.
-pub fn choose(settings: &Settings, watermark: Option<String>) -> RangeChoice {
+pub(crate) fn choose(settings: &Settings, watermark: Option<String>) -> RangeChoice {
     let pipeline = &settings.pipeline;
     let head = match (&settings.to, pipeline.head_sha()) {
         (Some(to), _) => HeadSource::Revision(to.clone()),
@@ -149,7 +150,7 @@ pub fn choose(settings: &Settings, watermark: Option<String>) -> RangeChoice {
 
 /// The resolved range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitRange {
+pub(crate) struct CommitRange {
     pub base: Option<String>,
     pub head: String,
     pub mode: RangeMode,
@@ -169,10 +170,10 @@ impl CommitRange {
 
 /// The change set of a range whose base is not in the clone, from GitLab's
 /// compare API; `Err` says why it cannot be had (no token, cut short…).
-pub type CompareFallback<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<Change>, String>;
+pub(crate) type CompareFallback<'a> = &'a dyn Fn(&str, &str) -> Result<Vec<Change>, String>;
 
 /// How to get history a shallow clone lacks.
-pub struct HistorySource<'a> {
+pub(crate) struct HistorySource<'a> {
     /// `CI_REPOSITORY_URL` or the `origin` remote; may hold credentials.
     pub url: Option<String>,
     /// Refs to deepen, such as `+refs/heads/main:refs/remotes/origin/main`.
@@ -186,7 +187,7 @@ pub struct HistorySource<'a> {
 const DEEPEN_STEPS: &[Option<i32>] = &[Some(100), Some(1000), None];
 
 /// Finds the chosen commits in the repository and classifies the range.
-pub fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource<'_>) -> Result<CommitRange> {
+pub(crate) fn resolve(repo: &Repo, choice: &RangeChoice, history: &HistorySource<'_>) -> Result<CommitRange> {
     let head = resolve_head(repo, &choice.head, history)?;
     resolve_base(repo, &choice.base, head, history)
 }
@@ -527,12 +528,12 @@ fn find_or_fetch(repo: &Repo, revision: &str, history: &HistorySource<'_>) -> Re
     Ok(None)
 }
 
-pub fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     if crate::settings::pipeline::is_sha(sha) { &sha[..8] } else { sha }
 }
 
 /// The change set of a range: a diff, or every file for a full sync.
-pub fn changes(repo: &Repo, range: &CommitRange) -> Result<Vec<Change>> {
+pub(crate) fn changes(repo: &Repo, range: &CommitRange) -> Result<Vec<Change>> {
     if let Some(changes) = &range.remote_changes {
         return Ok(changes.clone());
     }

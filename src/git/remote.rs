@@ -8,7 +8,7 @@ use crate::secret::{MASK, Secret};
 
 /// The project on GitLab, as platforms address it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Project {
+pub(crate) struct Project {
     /// `https://gitlab.example.com/group/project`, no trailing slash, no credentials.
     pub web_url: Url,
 }
@@ -16,7 +16,7 @@ pub struct Project {
 impl Project {
     /// From `CI_PROJECT_URL`, or from a remote URL (HTTPS or scp-like SSH)
     /// outside CI.
-    pub fn from_url(raw: &str) -> Option<Project> {
+    pub(crate) fn from_url(raw: &str) -> Option<Project> {
         let raw = raw.trim();
         // The web URL of an SSH remote: the same host and path over HTTPS.
         let over_https = |host: &str, path: &str| -> Option<Url> {
@@ -49,7 +49,7 @@ impl Project {
 
     /// A page of the project: `segments` appended to its path, each one
     /// percent-encoded, so a branch name can never alter the URL's shape.
-    pub fn at<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+    pub(crate) fn at<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
         let mut url = self.web_url.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -68,13 +68,13 @@ fn encode_userinfo(text: &str) -> String {
 
 /// The HTTPS clone URL GitBook fetches from, with its credentials.
 #[derive(Debug, Clone)]
-pub struct CloneUrl {
+pub(crate) struct CloneUrl {
     url: Url,
     credentials: Option<(String, Secret)>,
 }
 
 impl CloneUrl {
-    pub fn new(project: &Project, credentials: Option<(String, Secret)>) -> CloneUrl {
+    pub(crate) fn new(project: &Project, credentials: Option<(String, Secret)>) -> CloneUrl {
         let mut url = project.web_url.clone();
         let path = url.path().trim_end_matches('/').to_owned() + ".git";
         url.set_path(&path);
@@ -87,7 +87,7 @@ impl CloneUrl {
     }
 
     /// The URL as shown: credentials masked.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match &self.credentials {
             None => self.url.to_string(),
             // `Url` percent-encodes the brackets of the mask; show them as written.
@@ -96,7 +96,7 @@ impl CloneUrl {
     }
 
     /// The URL as sent to GitBook.
-    pub fn exposed(&self) -> String {
+    pub(crate) fn exposed(&self) -> String {
         match &self.credentials {
             None => self.url.to_string(),
             Some((user, secret)) => self.with_credentials(user, secret.expose()).to_string(),

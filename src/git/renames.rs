@@ -27,7 +27,7 @@ const MINIMUM_SCORE: u64 = MAX_SCORE / 2;
 /// Basename matches need half-way between the minimum and a perfect score.
 const MIN_BASENAME_SCORE: u64 = MINIMUM_SCORE + MAX_SCORE / 4;
 /// git's default `diff.renameLimit`.
-pub const RENAME_LIMIT: usize = 1000;
+pub(crate) const RENAME_LIMIT: usize = 1000;
 const NUM_CANDIDATE_PER_DST: usize = 4;
 /// Exact-match alternatives looked at per destination.
 const EXACT_ALTERNATIVES: usize = 100;
@@ -35,7 +35,7 @@ const EXACT_ALTERNATIVES: usize = 100;
 /// One side of a candidate: a deleted file (source) or an added file
 /// (destination).
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub path: String,
     /// The blob id, as bytes (any length; compared for equality only).
     pub id: Vec<u8>,
@@ -43,12 +43,12 @@ pub struct Candidate {
     pub mode: u32,
 }
 
-pub fn is_regular(mode: u32) -> bool {
+pub(crate) fn is_regular(mode: u32) -> bool {
     mode & 0o170000 == 0o100000
 }
 
 /// Blob sizes and contents, from the repository.
-pub trait Blobs {
+pub(crate) trait Blobs {
     fn size(&mut self, id: &[u8]) -> Option<u64>;
     /// Lends a blob's content to `read`, without copying it; false when the
     /// blob cannot be read.
@@ -58,14 +58,14 @@ pub trait Blobs {
 /// What detection found: `(source index, destination index)` pairs, and
 /// whether inexact detection was skipped for exceeding the limit.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Renames {
+pub(crate) struct Renames {
     pub pairs: Vec<(usize, usize)>,
     pub skipped_inexact: Option<(usize, usize)>,
 }
 
 /// Pairs deleted files (`sources`) with added files (`destinations`), both
 /// in git's queue order (path order).
-pub fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn Blobs) -> Renames {
+pub(crate) fn detect(sources: &[Candidate], destinations: &[Candidate], blobs: &mut dyn Blobs) -> Renames {
     if sources.is_empty() || destinations.is_empty() {
         return Renames::default();
     }

@@ -19,7 +19,7 @@ use crate::git::diff::{Change, path_of, path_of_quietly};
 
 /// A commit as the skip rules and the push event need it.
 #[derive(Debug, Clone)]
-pub struct CommitInfo {
+pub(crate) struct CommitInfo {
     pub id: String,
     pub message: String,
     pub author_name: String,
@@ -30,20 +30,20 @@ pub struct CommitInfo {
 
 /// A commit and its own changes (against its first parent).
 #[derive(Debug, Clone)]
-pub struct CommitChanges {
+pub(crate) struct CommitChanges {
     pub commit: CommitInfo,
     pub changes: Vec<Change>,
 }
 
 impl CommitInfo {
-    pub fn subject(&self) -> &str {
+    pub(crate) fn subject(&self) -> &str {
         self.message.lines().next().unwrap_or("")
     }
 }
 
 /// A file of a commit's tree, for the docs pre-flight.
 #[derive(Debug, Clone)]
-pub struct TreeFile {
+pub(crate) struct TreeFile {
     /// Relative to the repository root.
     pub path: String,
     pub size: u64,
@@ -52,12 +52,12 @@ pub struct TreeFile {
 
 /// A blob of the repository, to read later.
 #[derive(Debug, Clone, Copy)]
-pub struct BlobId(Oid);
+pub(crate) struct BlobId(Oid);
 
 /// Reads blobs one at a time, through its own handle on the repository:
 /// the pre-flight reads each page when it checks it and drops it after,
 /// rather than holding every page at once.
-pub struct BlobReader {
+pub(crate) struct BlobReader {
     repo: Repository,
 }
 
@@ -69,20 +69,20 @@ impl std::fmt::Debug for BlobReader {
 
 impl BlobReader {
     /// The blob's bytes; `None` when the clone lacks it.
-    pub fn read(&self, blob: BlobId) -> Option<Vec<u8>> {
+    pub(crate) fn read(&self, blob: BlobId) -> Option<Vec<u8>> {
         self.repo.find_blob(blob.0).ok().map(|blob| blob.content().to_vec())
     }
 
     /// The blob's size, from its header alone; `None` when the clone lacks
     /// it.
-    pub fn size(&self, blob: BlobId) -> Option<u64> {
+    pub(crate) fn size(&self, blob: BlobId) -> Option<u64> {
         self.repo.odb().ok()?.read_header(blob.0).ok().map(|(size, _)| size as u64)
     }
 }
 
 /// Where one commit stands against another in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ancestry {
+pub(crate) enum Ancestry {
     Same,
     /// An ancestor of the other.
     Older,
@@ -92,7 +92,7 @@ pub enum Ancestry {
     Unrelated,
 }
 
-pub struct Repo {
+pub(crate) struct Repo {
     pub(super) repo: Repository,
     /// Where fetches go for what the clone lacks, with its credentials
     /// (`CI_REPOSITORY_URL`): set by [`Repo::fetch_from`].
@@ -154,7 +154,7 @@ const PACK_WINDOWS_MAPPED: usize = 32 * 1024 * 1024;
 /// cannot parse as a revision. The caller names where it came from.
 #[derive(Debug, thiserror::Error)]
 #[error("{problem}")]
-pub struct BadRevision {
+pub(crate) struct BadRevision {
     pub problem: String,
 }
 
@@ -162,7 +162,7 @@ impl Repo {
     /// Opens the repository: the one `git_dir` names (`GIT_DIR`, with
     /// `GIT_WORK_TREE` as its working tree when given), else the one that
     /// contains `path`, as git does.
-    pub fn open(path: &Path, git_dir: Option<&Path>, work_tree: Option<&Path>) -> Result<Repo> {
+    pub(crate) fn open(path: &Path, git_dir: Option<&Path>, work_tree: Option<&Path>) -> Result<Repo> {
         init_libgit2();
         let opened = match git_dir {
             Some(git_dir) => Repository::open(path.join(git_dir)).map_err(|error| {
@@ -217,7 +217,7 @@ impl Repo {
         Ok(Repo { repo, fetch_url: std::sync::OnceLock::new() })
     }
 
-    pub fn is_shallow(&self) -> bool {
+    pub(crate) fn is_shallow(&self) -> bool {
         self.repo.is_shallow()
     }
 
@@ -225,7 +225,7 @@ impl Repo {
     /// `None` when the repository does not know it.
     /// A revision that names something other than a commit, or that git
     /// cannot parse, is a [`BadRevision`].
-    pub fn resolve_commit(&self, revision: &str) -> Result<Option<String>> {
+    pub(crate) fn resolve_commit(&self, revision: &str) -> Result<Option<String>> {
         match self.repo.revparse_single(revision) {
             Ok(object) => {
                 let commit = object.peel_to_commit().map_err(|_| BadRevision {
@@ -245,13 +245,13 @@ impl Repo {
     }
 
     /// Whether the object database holds this commit.
-    pub fn has_commit(&self, sha: &str) -> bool {
+    pub(crate) fn has_commit(&self, sha: &str) -> bool {
         Oid::from_str(sha).is_ok_and(|oid| self.repo.find_commit(oid).is_ok())
     }
 
     /// The first parent of a commit; `None` for a root commit, or when the
     /// parent lies beyond a shallow clone's boundary.
-    pub fn first_parent(&self, sha: &str) -> Result<Option<String>> {
+    pub(crate) fn first_parent(&self, sha: &str) -> Result<Option<String>> {
         let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
         if commit.parent_count() == 0 {
             return Ok(None);
@@ -261,14 +261,14 @@ impl Repo {
     }
 
     /// Whether `ancestor` is `descendant` itself or one of its ancestors.
-    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
+    pub(crate) fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
         let (ancestor, descendant) = (Oid::from_str(ancestor)?, Oid::from_str(descendant)?);
         Ok(ancestor == descendant || self.repo.graph_descendant_of(descendant, ancestor)?)
     }
 
     /// Where `commit` stands against `head` in the clone's history; `None`
     /// when the clone does not hold `commit` (or it is no commit id).
-    pub fn ancestry(&self, commit: &str, head: &str) -> Result<Option<Ancestry>> {
+    pub(crate) fn ancestry(&self, commit: &str, head: &str) -> Result<Option<Ancestry>> {
         if !self.has_commit(commit) {
             return Ok(None);
         }
@@ -284,13 +284,13 @@ impl Repo {
         }))
     }
 
-    pub fn commit_time(&self, sha: &str) -> Result<OffsetDateTime> {
+    pub(crate) fn commit_time(&self, sha: &str) -> Result<OffsetDateTime> {
         let commit = self.repo.find_commit(Oid::from_str(sha)?)?;
         Ok(git_time(commit.committer().when()))
     }
 
     /// Whether a commit's tree holds this directory.
-    pub fn has_directory(&self, sha: &str, directory: &str) -> Result<bool> {
+    pub(crate) fn has_directory(&self, sha: &str, directory: &str) -> Result<bool> {
         let tree = self.repo.find_commit(Oid::from_str(sha)?)?.tree()?;
         match tree.get_path(Path::new(directory)) {
             Ok(entry) => Ok(entry.kind() == Some(ObjectType::Tree)),
@@ -302,7 +302,7 @@ impl Repo {
     /// The directory of a commit's tree nearest to `directory` (one that
     /// differs only in case first, else the fewest edits, at most a third
     /// of the name); `None` when none is close.
-    pub fn nearest_directory(&self, sha: &str, directory: &str) -> Result<Option<String>> {
+    pub(crate) fn nearest_directory(&self, sha: &str, directory: &str) -> Result<Option<String>> {
         let tree = self.repo.find_commit(Oid::from_str(sha)?)?.tree()?;
         let wanted = directory.to_lowercase();
         let depth = directory.matches('/').count();
@@ -325,7 +325,7 @@ impl Repo {
     }
 
     /// The checkout's root directory (the repository is never bare here).
-    pub fn workdir(&self) -> Option<PathBuf> {
+    pub(crate) fn workdir(&self) -> Option<PathBuf> {
         self.repo.workdir().map(Path::to_path_buf)
     }
 
@@ -334,7 +334,7 @@ impl Repo {
     /// blob's header costs a read of its own (an open, stat and inflate for
     /// a loose object), so its size is read only when asked for. Symlinks
     /// and submodules are left out: they hold no page.
-    pub fn blobs_at(&self, commit: &str, directory: &str, visit: &mut dyn FnMut(String, BlobId)) -> Result<()> {
+    pub(crate) fn blobs_at(&self, commit: &str, directory: &str, visit: &mut dyn FnMut(String, BlobId)) -> Result<()> {
         let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
         let tree = match directory {
             "" => tree,
@@ -362,7 +362,12 @@ impl Repo {
     /// One file of a commit's tree (a regular file, repository-relative):
     /// its size, and its content when `read` asks for it; `None` when the
     /// tree has no such file or the clone lacks its blob.
-    pub fn file_at(&self, commit: &str, path: &str, read: impl Fn(&str, u64) -> bool) -> Result<Option<TreeFile>> {
+    pub(crate) fn file_at(
+        &self,
+        commit: &str,
+        path: &str,
+        read: impl Fn(&str, u64) -> bool,
+    ) -> Result<Option<TreeFile>> {
         let tree = self.repo.find_commit(Oid::from_str(commit)?)?.tree()?;
         let entry = match tree.get_path(Path::new(path)) {
             Ok(entry) if entry.kind() == Some(ObjectType::Blob) => entry,
@@ -375,14 +380,14 @@ impl Repo {
     }
 
     /// A reader of this repository's blobs, on a handle of its own.
-    pub fn blob_reader(&self) -> Result<BlobReader> {
+    pub(crate) fn blob_reader(&self) -> Result<BlobReader> {
         let repo = Repository::open(self.repo.path()).context("while opening the repository to read its files")?;
         Ok(BlobReader { repo })
     }
 
     /// The commits reachable from `head` but not from `base` (all of them
     /// when `base` is `None`, up to `limit`), newest first.
-    pub fn commits(&self, base: Option<&str>, head: &str, limit: usize) -> Result<Vec<CommitInfo>> {
+    pub(crate) fn commits(&self, base: Option<&str>, head: &str, limit: usize) -> Result<Vec<CommitInfo>> {
         let mut walk = self.repo.revwalk()?;
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
         walk.push(Oid::from_str(head)?)?;
@@ -399,7 +404,7 @@ impl Repo {
     /// The range's commits, newest first by commit time, up to and including
     /// the first for which `stop` is true (or `limit`). Streams: unlike a
     /// topological walk it reads no more of the history than it returns.
-    pub fn commits_until(
+    pub(crate) fn commits_until(
         &self,
         base: &str,
         head: &str,
@@ -435,7 +440,7 @@ impl Repo {
 
     /// How many commits are reachable from `head` but not from `base`,
     /// without reading them.
-    pub fn count_commits(&self, base: &str, head: &str) -> Result<usize> {
+    pub(crate) fn count_commits(&self, base: &str, head: &str) -> Result<usize> {
         let mut walk = self.repo.revwalk()?;
         walk.push(Oid::from_str(head)?)?;
         walk.hide(Oid::from_str(base)?)?;
@@ -448,7 +453,7 @@ impl Repo {
     }
 
     /// The branch HEAD names when it has no commit yet (an unborn branch).
-    pub fn unborn_branch(&self) -> Option<String> {
+    pub(crate) fn unborn_branch(&self) -> Option<String> {
         match self.repo.head() {
             Err(error) if error.code() == git2::ErrorCode::UnbornBranch => {
                 let head = self.repo.find_reference("HEAD").ok()?;
@@ -460,12 +465,12 @@ impl Repo {
     }
 
     /// Whether any branch, tag or remote-tracking ref names a commit.
-    pub fn has_commits(&self) -> bool {
+    pub(crate) fn has_commits(&self) -> bool {
         self.repo.references().is_ok_and(|mut refs| refs.any(|r| r.is_ok_and(|r| r.peel_to_commit().is_ok())))
     }
 
     /// The checked-out branch; `None` on a detached head (as in CI).
-    pub fn current_branch(&self) -> Option<String> {
+    pub(crate) fn current_branch(&self) -> Option<String> {
         let head = self.repo.head().ok()?;
         if !head.is_branch() {
             return None;
@@ -477,11 +482,11 @@ impl Repo {
     /// Fetches of what the clone lacks (a partial clone's file contents)
     /// go to `url`, with its credentials, as deepening does; the first call
     /// wins. Without it they go to the clone's promisor remote.
-    pub fn fetch_from(&self, url: &str) {
+    pub(crate) fn fetch_from(&self, url: &str) {
         let _ = self.fetch_url.set(url.to_owned());
     }
 
-    pub fn origin_url(&self) -> Option<String> {
+    pub(crate) fn origin_url(&self) -> Option<String> {
         self.repo.find_remote("origin").ok()?.url().ok().map(str::to_owned)
     }
 }
@@ -545,7 +550,7 @@ fn walk_tree(
 
 /// Warns, once per directory, about a directory whose own name is not
 /// UTF-8 (its files are then quoted without a warning each).
-pub fn warn_if_not_utf8(directory: &[u8]) {
+pub(crate) fn warn_if_not_utf8(directory: &[u8]) {
     let parent = directory.iter().rposition(|&b| b == b'/').map_or(&directory[..0], |i| &directory[..i]);
     if std::str::from_utf8(directory).is_err() && std::str::from_utf8(parent).is_ok() {
         tracing::warn!(
@@ -557,7 +562,7 @@ pub fn warn_if_not_utf8(directory: &[u8]) {
 
 /// A file's path as text: as `path_of` has it, without a second warning
 /// when the directory already had one.
-pub fn file_path(path: &[u8]) -> String {
+pub(crate) fn file_path(path: &[u8]) -> String {
     let parent = path.iter().rposition(|&b| b == b'/').map_or(&path[..0], |i| &path[..i]);
     if std::str::from_utf8(parent).is_ok() { path_of(path) } else { path_of_quietly(path) }
 }

@@ -48,7 +48,7 @@ static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 /// Makes libgit2 fetch `http://` and `https://` URLs through docsync's HTTP
 /// stack, configured by `settings` (the first call's settings win). Cheap:
 /// nothing is built until a fetch needs it.
-pub fn register(settings: &HttpSettings) {
+pub(crate) fn register(settings: &HttpSettings) {
     let _ = SETTINGS.set(settings.clone());
     register_transports();
 }
@@ -60,7 +60,7 @@ static UNTRUSTED_CERTIFICATE: Mutex<Option<String>> = Mutex::new(None);
 /// Why the last fetch failed, when it was a certificate no trusted CA
 /// signed: bad configuration (exit 2), where libgit2 only says the fetch
 /// failed.
-pub fn take_untrusted_certificate() -> Option<String> {
+pub(crate) fn take_untrusted_certificate() -> Option<String> {
     UNTRUSTED_CERTIFICATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
 }
 

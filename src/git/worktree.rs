@@ -13,7 +13,7 @@ use crate::git::repo::Repo;
 
 /// The working tree against HEAD.
 #[derive(Debug, Default)]
-pub struct WorktreeStatus {
+pub(crate) struct WorktreeStatus {
     /// What a commit of everything (`git add -A`) would change.
     pub changes: Vec<Change>,
     /// Paths git ignores; a directory ends with `/` (its content is not
@@ -25,7 +25,7 @@ impl Repo {
     /// The working tree's changes against HEAD, index included, with
     /// untracked files as added and renames paired (libgit2's similarity,
     /// as `git status` shows them); and the paths git ignores.
-    pub fn worktree_status(&self) -> Result<WorktreeStatus> {
+    pub(crate) fn worktree_status(&self) -> Result<WorktreeStatus> {
         let mut options = StatusOptions::new();
         options
             .include_untracked(true)
@@ -78,7 +78,7 @@ impl Repo {
 /// (HEAD → working tree): what the range would change once everything is
 /// committed. A file the range added and the working tree deletes is no
 /// change; a rename followed by a rename is one rename.
-pub fn carry_on(range: Vec<Change>, worktree: Vec<Change>) -> Vec<Change> {
+pub(crate) fn carry_on(range: Vec<Change>, worktree: Vec<Change>) -> Vec<Change> {
     // By path at HEAD, and the range's deletions by path at the base.
     let mut at_head: BTreeMap<String, Change> = BTreeMap::new();
     let mut deleted: BTreeMap<String, Change> = BTreeMap::new();

@@ -22,14 +22,14 @@ const MARKER_START: &str = "<!-- docsync:finding:";
 /// The hidden line that finds a finding's thread again: its identity
 /// (rule, path and subject, never the line, which moves with every edit)
 /// percent-encoded, so no text of the page can end the comment early.
-pub fn marker(identity: &str) -> String {
+pub(crate) fn marker(identity: &str) -> String {
     let encoded: String = url::form_urlencoded::byte_serialize(identity.as_bytes()).collect();
     format!("{MARKER_START}{encoded} -->")
 }
 
 /// The SHAs a diff position is given in: the merge request's latest diff.
 #[derive(Debug, Clone, Deserialize)]
-pub struct DiffRefs {
+pub(crate) struct DiffRefs {
     pub base_sha: String,
     pub start_sha: String,
     pub head_sha: String,
@@ -56,7 +56,7 @@ struct FileDiff {
 /// The lines a merge request adds, per file (its path at the head): the
 /// file's path at the base, and each added line's number and text.
 #[derive(Debug, Default)]
-pub struct AddedLines {
+pub(crate) struct AddedLines {
     files: HashMap<String, (String, BTreeMap<usize, String>)>,
 }
 

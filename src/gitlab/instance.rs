@@ -11,7 +11,7 @@ use crate::secret::redact_url;
 
 /// Why a pasted URL did not lead to a GitLab instance.
 #[derive(Debug, thiserror::Error)]
-pub enum InstanceError {
+pub(crate) enum InstanceError {
     #[error("{url} responded {status} for /api/v4/version: set the instance URL, not a page")]
     NotGitLab { url: String, status: String },
     #[error("cannot reach {host}: check the address, proxy and firewall ({detail})")]
@@ -22,7 +22,11 @@ pub enum InstanceError {
 /// with or without trailing slashes. Asks `…/api/v4/version` at the given
 /// path and each parent, longest first; an instance answers 200, or 401
 /// when it wants a token for it — either proves it is GitLab.
-pub async fn resolve_instance(http: &HttpClient, pasted: &Url, token: Option<&Auth>) -> Result<Url, InstanceError> {
+pub(crate) async fn resolve_instance(
+    http: &HttpClient,
+    pasted: &Url,
+    token: Option<&Auth>,
+) -> Result<Url, InstanceError> {
     let mut segments: Vec<String> =
         pasted.path_segments().map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect()).unwrap_or_default();
     // `/-/` starts a page inside a project: the instance lies above it.
@@ -87,7 +91,7 @@ fn trim_slash(mut url: Url) -> Url {
 
 /// Where the project lives on GitLab: its REST API and its id (or path).
 #[derive(Debug, Clone)]
-pub struct ProjectApi {
+pub(crate) struct ProjectApi {
     pub api: Url,
     /// `CI_PROJECT_ID`, or the project's path (`group/project`).
     pub project: String,
@@ -95,7 +99,7 @@ pub struct ProjectApi {
 
 /// Why the project could not be located.
 #[derive(Debug, Clone)]
-pub struct LocateProblem {
+pub(crate) struct LocateProblem {
     pub subject: String,
     pub message: String,
     pub fix: String,
@@ -121,7 +125,7 @@ fn web_url(variable: &str, text: &str, example: &str) -> Result<Url, LocateProbl
 /// as given (instances under a sub-path included); outside CI from
 /// `DOCSYNC_GITLAB_URL`, resolved to its instance, and the project's path in
 /// that URL or in the `origin` remote.
-pub async fn locate_project(
+pub(crate) async fn locate_project(
     settings: &crate::settings::Settings,
     http: &HttpClient,
     origin: Option<&str>,
@@ -175,7 +179,7 @@ pub async fn locate_project(
 }
 
 /// `…/api/v4` of an instance URL.
-pub fn api_url(instance: &Url) -> Url {
+pub(crate) fn api_url(instance: &Url) -> Url {
     let mut api = instance.clone();
     if let Ok(mut path) = api.path_segments_mut() {
         path.pop_if_empty().extend(["api", "v4"]);

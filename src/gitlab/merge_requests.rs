@@ -225,7 +225,7 @@ impl GitLabClient<'_> {
 
 /// How many times a job writes its part of the note while other jobs'
 /// writes keep dropping it.
-pub const NOTE_WRITES: u32 = 3;
+pub(crate) const NOTE_WRITES: u32 = 3;
 
 /// docsync's note, written.
 #[derive(Debug)]
@@ -239,7 +239,7 @@ pub struct WrittenNote {
 }
 
 /// The fix for a note GitLab did not take, fitting its answer.
-pub fn note_fix(error: &GitLabError, iid: u64, project: &str) -> String {
+pub(crate) fn note_fix(error: &GitLabError, iid: u64, project: &str) -> String {
     match error {
         GitLabError::Unauthorized(_) => {
             "DOCSYNC_GITLAB_TOKEN is revoked, expired or mistyped: store a valid project access token in it".into()

@@ -6,9 +6,9 @@
 //! module.
 
 pub mod client;
-pub mod compare;
-pub mod discussions;
-pub mod instance;
-pub mod merge_requests;
-pub mod token;
-pub mod watermark;
+pub(crate) mod compare;
+pub(crate) mod discussions;
+pub(crate) mod instance;
+pub(crate) mod merge_requests;
+pub(crate) mod token;
+pub(crate) mod watermark;

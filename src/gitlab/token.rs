@@ -97,7 +97,7 @@ pub struct Member {
     pub access_level: u32,
 }
 
-pub fn role_name(access_level: u32) -> &'static str {
+pub(crate) fn role_name(access_level: u32) -> &'static str {
     match access_level {
         0..=9 => "no access",
         10..=14 => "Guest",

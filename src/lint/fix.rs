@@ -45,24 +45,24 @@ const LINK_PATH: &AsciiSet = &CONTROLS
 /// file is created) and after, by path; and what the diff alone does not
 /// say (an entry placed at the end, a fix left undone).
 #[derive(Debug, Default)]
-pub struct FixPlan {
+pub(crate) struct FixPlan {
     pub files: BTreeMap<String, FileChange>,
     pub notes: Vec<String>,
 }
 
 #[derive(Debug)]
-pub struct FileChange {
+pub(crate) struct FileChange {
     pub before: Option<String>,
     pub after: String,
 }
 
 impl FixPlan {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
     /// The changes as one unified diff, `a/`/`b/` paths as git writes them.
-    pub fn unified_diff(&self) -> String {
+    pub(crate) fn unified_diff(&self) -> String {
         let mut out = String::new();
         for (path, change) in &self.files {
             let before = change.before.as_deref().unwrap_or("");
@@ -78,13 +78,13 @@ impl FixPlan {
 
 /// Reads a file of the working tree: `None` when it does not exist; an
 /// error when it may not be read (a symbolic link, outside the project).
-pub trait FileReader {
+pub(crate) trait FileReader {
     fn read(&self, path: &str) -> Result<Option<String>>;
 }
 
 /// The fixes for `findings`; `renames` maps each path the range renamed
 /// (old) to its new path.
-pub fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn FileReader) -> Result<FixPlan> {
+pub(crate) fn plan(findings: &[Finding], renames: &HashMap<String, String>, files: &dyn FileReader) -> Result<FixPlan> {
     let mut texts = Texts { files, texts: BTreeMap::new() };
     let mut notes = Vec::new();
     // Links first: a summary entry rewritten to a renamed page lists it,

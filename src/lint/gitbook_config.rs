@@ -11,14 +11,14 @@ use super::snapshot::{self, Snapshot};
 use super::yaml::{self, Spanned, YamlError};
 use super::{Found, Rule, Severity};
 
-pub const CONFIG_FILE: &str = ".gitbook.yaml";
-pub const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
+pub(crate) const CONFIG_FILE: &str = ".gitbook.yaml";
+pub(crate) const SITE_FILES: [&str; 2] = ["docs.yaml", "gitbook-docs.yaml"];
 /// GitBook's limit of a site path's length.
 const MAX_SITE_PATH: usize = 100;
 
 /// A space's layout, every path repository-relative.
 #[derive(Debug)]
-pub struct SpaceConfig {
+pub(crate) struct SpaceConfig {
     pub config_path: String,
     pub root: String,
     pub readme: String,
@@ -70,7 +70,7 @@ impl SpaceConfig {
     /// What to add to `.gitbook.yaml` for a redirect from `slug` to
     /// `target`: merged into the `redirects:` key the file has (a second
     /// one would make the YAML invalid), indented like its entries.
-    pub fn redirect_fix(&self, slug: &str, target: &str) -> String {
+    pub(crate) fn redirect_fix(&self, slug: &str, target: &str) -> String {
         let entry = format!("{}: {}", yaml_scalar(slug), yaml_scalar(target));
         let path = &self.config_path;
         match &self.redirects_key {
@@ -116,7 +116,7 @@ fn redirects_indent(text: &str, line: usize) -> Option<String> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Redirect {
+pub(crate) struct Redirect {
     key: String,
 }
 
@@ -129,7 +129,7 @@ impl Redirect {
 
     /// Whether this redirect covers a page's old URL path (written with or
     /// without `.md`, a leading `/` or `./`).
-    pub fn matches(&self, slug: &str) -> bool {
+    pub(crate) fn matches(&self, slug: &str) -> bool {
         let key = self.path();
         key == slug || key.strip_suffix(".md") == Some(slug)
     }
@@ -151,7 +151,7 @@ impl Redirect {
 
 /// Reads the space's `.gitbook.yaml` (defaults when absent); every problem
 /// becomes a `gitbook-config` finding and the default is used instead.
-pub fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> SpaceConfig {
+pub(crate) fn read(directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> SpaceConfig {
     let config_path = snapshot::join(directory, CONFIG_FILE);
     match snapshot.text(&config_path) {
         Some(text) => read_text(directory, config_path, &text, snapshot, found),
@@ -311,7 +311,7 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// `text` with each invisible character written as `\u{200b}`.
-pub fn escape_invisible(text: &str) -> String {
+pub(crate) fn escape_invisible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_invisible(c) {
@@ -572,12 +572,12 @@ fn read_redirects(
 }
 
 /// The site file of a project directory, when it has one.
-pub fn site_file(directory: &str, snapshot: &Snapshot) -> Option<String> {
+pub(crate) fn site_file(directory: &str, snapshot: &Snapshot) -> Option<String> {
     SITE_FILES.iter().map(|name| snapshot::join(directory, name)).find(|path| snapshot.exists(path))
 }
 
 /// What the site file says: the directories of its Git-synced spaces.
-pub struct Site {
+pub(crate) struct Site {
     pub directories: Vec<String>,
 }
 
@@ -662,7 +662,7 @@ fn site_node(node: &yaml::Node) -> Result<Node, YamlError> {
 /// from the repository: each space's key and its directory, resolved as
 /// GitBook resolves it. Empty when the file does not parse: the docs
 /// pre-flight says why.
-pub fn site_spaces(text: &str, directory: &str) -> Vec<(String, String)> {
+pub(crate) fn site_spaces(text: &str, directory: &str) -> Vec<(String, String)> {
     fn walk(nodes: &[Node], directory: &str, spaces: &mut Vec<(String, String)>) {
         for node in nodes {
             if node.kind.as_deref() == Some("space") {
@@ -685,7 +685,7 @@ pub fn site_spaces(text: &str, directory: &str) -> Vec<(String, String)> {
 
 /// Checks the site file against the rules GitBook applies on import ("a
 /// violation fails the sync").
-pub fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
+pub(crate) fn check_site(path: &str, directory: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Site {
     let mut site = Site { directories: Vec::new() };
     let Some(text) = snapshot.text(path) else { return site };
     let nodes = match site_structure(&text) {

@@ -8,13 +8,13 @@
 //! finding is new when the base lacked it) → [`report`] (text, JSON, GitLab
 //! Code Quality). Checking is pure: it reads nothing but the snapshot.
 
-pub mod fix;
+pub(crate) mod fix;
 pub(crate) mod gitbook_config;
-pub mod outline;
+pub(crate) mod outline;
 mod pages;
-pub mod report;
+pub(crate) mod report;
 mod snapshot;
-pub mod suggestion;
+pub(crate) mod suggestion;
 mod summary;
 mod yaml;
 
@@ -25,22 +25,22 @@ use serde::Serialize;
 use crate::git::diff::{Change, ChangeStatus};
 use crate::settings::{PathFilter, Target, TargetKind};
 
-pub use snapshot::{Snapshot, Source, read_files};
+pub(crate) use snapshot::{Snapshot, Source, read_files};
 
 /// GitBook's limit of Markdown pages per Git Sync space.
-pub const MAX_PAGES: usize = 5_000;
+pub(crate) const MAX_PAGES: usize = 5_000;
 /// GitBook's limit of one file's size.
-pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -50,7 +50,7 @@ impl Severity {
 
 /// The rules, with the ids of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rule {
+pub(crate) enum Rule {
     GitBookConfig,
     ReadmeMissing,
     ReadmeDuplicate,
@@ -68,7 +68,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Rule::GitBookConfig => "gitbook-config",
             Rule::ReadmeMissing => "readme-missing",
@@ -105,7 +105,7 @@ impl Serialize for Rule {
 
 /// One problem found. Serialises to the JSON contract's finding.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub rule: Rule,
     pub severity: Severity,
     /// Whether the range introduced it: absent at the range's base (only new
@@ -175,7 +175,7 @@ impl Found {
 
 /// The range's changes, as the "new" rule reads them.
 #[derive(Debug, Default)]
-pub struct RangeChanges {
+pub(crate) struct RangeChanges {
     /// Added, modified or renamed (new path).
     touched: HashSet<String>,
     /// Added, or renamed to.
@@ -194,7 +194,7 @@ pub struct RangeChanges {
 impl RangeChanges {
     /// The changes to files below the checked directories: the checks read
     /// no other file, so no other change can make a finding new.
-    pub fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
+    pub(crate) fn within(changes: &[Change], directories: &[&str]) -> RangeChanges {
         let inside = |path: &str| {
             let path = snapshot::placed(path);
             directories.iter().any(|directory| snapshot::is_inside(&path, directory))
@@ -207,7 +207,7 @@ impl RangeChanges {
         RangeChanges::new(&relevant)
     }
 
-    pub fn new(changes: &[Change]) -> RangeChanges {
+    pub(crate) fn new(changes: &[Change]) -> RangeChanges {
         let mut range = RangeChanges::default();
         for change in changes {
             match change.status {
@@ -243,7 +243,7 @@ impl RangeChanges {
 
 /// The pre-flight's result for one run: every target's findings.
 #[derive(Debug, Default, Clone, Serialize)]
-pub struct LintReport {
+pub(crate) struct LintReport {
     pub findings: Vec<Finding>,
     pub errors: usize,
     pub warnings: usize,
@@ -272,7 +272,7 @@ impl LintReport {
     /// range changed what other files' findings depend on (a file added,
     /// deleted or renamed; a configuration file; a summary). Otherwise
     /// every finding was there at the base, and the base need not be read.
-    pub fn needs_base(&self, range: &RangeChanges) -> bool {
+    pub(crate) fn needs_base(&self, range: &RangeChanges) -> bool {
         !self.findings.is_empty()
             && (range.structural
                 || self.summaries.iter().any(|summary| range.touched.contains(summary))
@@ -283,7 +283,7 @@ impl LintReport {
     /// edited pages (no summary, no configuration, nothing added, deleted
     /// or renamed): those pages. Every other file's findings are then the
     /// same at the base. `None` when the range changed more.
-    pub fn edited_pages<'a>(&self, range: &'a RangeChanges) -> Option<&'a HashSet<String>> {
+    pub(crate) fn edited_pages<'a>(&self, range: &'a RangeChanges) -> Option<&'a HashSet<String>> {
         let summary_touched = self.summaries.iter().any(|summary| range.touched.contains(summary));
         (!range.structural && !summary_touched).then_some(&range.touched)
     }
@@ -293,7 +293,7 @@ impl LintReport {
     /// has more findings of one identity than the base, the later ones in
     /// the file are the new ones. A page left out of the summary is an
     /// error when new, a warning when it was left out before.
-    pub fn compared_with_base(self, base: &LintReport, range: &RangeChanges) -> LintReport {
+    pub(crate) fn compared_with_base(self, base: &LintReport, range: &RangeChanges) -> LintReport {
         let mut at_base: HashMap<Identity<'_>, usize> = HashMap::new();
         for finding in &base.findings {
             *at_base.entry((finding.rule, &finding.target, &finding.path, &finding.key)).or_default() += 1;
@@ -331,17 +331,17 @@ impl LintReport {
         LintReport::from_findings(findings, self.summaries)
     }
 
-    pub fn new_errors(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn new_errors(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.new && f.severity == Severity::Error)
     }
 
-    pub fn for_target<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+    pub(crate) fn for_target<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
         self.findings.iter().filter(move |f| f.target == name)
     }
 }
 
 /// What to check: a target's name, kind and files.
-pub struct LintTarget<'a> {
+pub(crate) struct LintTarget<'a> {
     pub name: &'a str,
     pub kind: LintKind,
     pub paths: &'a PathFilter,
@@ -350,13 +350,13 @@ pub struct LintTarget<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LintKind {
+pub(crate) enum LintKind {
     GitBook,
     Dot,
 }
 
 impl<'a> LintTarget<'a> {
-    pub fn of(target: &'a Target) -> LintTarget<'a> {
+    pub(crate) fn of(target: &'a Target) -> LintTarget<'a> {
         let kind = match target.kind {
             TargetKind::GitBook(_) => LintKind::GitBook,
             TargetKind::Dot(_) => LintKind::Dot,
@@ -368,14 +368,14 @@ impl<'a> LintTarget<'a> {
 /// Checks every target against the snapshot, "new" by the file rule
 /// ([`decide_new`]); [`LintReport::compared_with_base`] then corrects it
 /// when the base can be read. Pure.
-pub fn check(targets: &[LintTarget<'_>], snapshot: &Snapshot, range: &RangeChanges) -> LintReport {
+pub(crate) fn check(targets: &[LintTarget<'_>], snapshot: &Snapshot, range: &RangeChanges) -> LintReport {
     check_in(targets, snapshot, range, None)
 }
 
 /// The findings in these files only, for the base of a range that only
 /// edited them (see [`LintReport::edited_pages`]): the other pages are not
 /// parsed. Pure.
-pub fn check_files(targets: &[LintTarget<'_>], snapshot: &Snapshot, files: &HashSet<String>) -> LintReport {
+pub(crate) fn check_files(targets: &[LintTarget<'_>], snapshot: &Snapshot, files: &HashSet<String>) -> LintReport {
     let mut report = check_in(targets, snapshot, &RangeChanges::default(), Some(files));
     report.findings.retain(|finding| files.contains(&finding.path));
     LintReport::from_findings(report.findings, report.summaries)

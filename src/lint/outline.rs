@@ -16,7 +16,7 @@ use crate::git::repo::Repo;
 
 /// One entry of the navigation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NavEntry {
+pub(crate) struct NavEntry {
     /// The link's text.
     pub title: String,
     /// The page it names, repository-relative; `None` for an external or
@@ -42,7 +42,7 @@ impl NavEntry {
 
 /// A space at one commit.
 #[derive(Debug)]
-pub struct SpaceView {
+pub(crate) struct SpaceView {
     config: SpaceConfig,
     /// The summary's entries in reading order; empty without a summary.
     pub navigation: Vec<NavEntry>,
@@ -52,7 +52,7 @@ impl SpaceView {
     /// The space whose project directory is `directory`, at `commit`:
     /// `.gitbook.yaml` (defaults when absent or unreadable, as GitBook
     /// falls back) and the summary it names.
-    pub fn at(repo: &Repo, commit: &str, directory: &str) -> Result<SpaceView> {
+    pub(crate) fn at(repo: &Repo, commit: &str, directory: &str) -> Result<SpaceView> {
         let config_path = snapshot::join(directory, ".gitbook.yaml");
         let config_text = read_text(repo, commit, &config_path)?;
         let files = config_text.as_deref().map(|text| (config_path.as_str(), text));
@@ -65,17 +65,17 @@ impl SpaceView {
     }
 
     /// The summary the space reads (it may not exist).
-    pub fn summary_path(&self) -> &str {
+    pub(crate) fn summary_path(&self) -> &str {
         &self.config.summary
     }
 
     /// The `.gitbook.yaml` the space reads (it may not exist yet).
-    pub fn config_path(&self) -> &str {
+    pub(crate) fn config_path(&self) -> &str {
         &self.config.config_path
     }
 
     /// The title the summary gives `page`.
-    pub fn summary_title(&self, page: &str) -> Option<&str> {
+    pub(crate) fn summary_title(&self, page: &str) -> Option<&str> {
         self.navigation.iter().find(|entry| entry.page.as_deref() == Some(page)).map(|entry| entry.title.as_str())
     }
 
@@ -83,7 +83,7 @@ impl SpaceView {
     /// need: one per moved page whose old URL path no redirect covers yet,
     /// as `redirects:` names them (the old URL path → the new file, both
     /// from the space's root).
-    pub fn redirects_needed(&self, moves: &[(&str, &str)]) -> Vec<(String, String)> {
+    pub(crate) fn redirects_needed(&self, moves: &[(&str, &str)]) -> Vec<(String, String)> {
         let root = &self.config.root;
         moves
             .iter()
@@ -99,7 +99,7 @@ impl SpaceView {
 
 /// `redirects:` entries as a `.gitbook.yaml` block, each key and value a
 /// YAML scalar that reads back as written.
-pub fn redirects_block(redirects: &[(String, String)]) -> String {
+pub(crate) fn redirects_block(redirects: &[(String, String)]) -> String {
     let mut block = "redirects:".to_owned();
     for (slug, page) in redirects {
         block.push_str(&format!("\n  {}: {}", yaml_scalar(slug), yaml_scalar(page)));
@@ -114,7 +114,7 @@ fn read_text(repo: &Repo, commit: &str, path: &str) -> Result<Option<String>> {
 
 /// The page's title: its first heading, the front matter skipped; `None`
 /// when it has none or cannot be read.
-pub fn page_title(repo: &Repo, commit: &str, page: &str) -> Result<Option<String>> {
+pub(crate) fn page_title(repo: &Repo, commit: &str, page: &str) -> Result<Option<String>> {
     Ok(read_text(repo, commit, page)?.and_then(|text| first_heading(&text)))
 }
 
@@ -191,7 +191,7 @@ fn navigation(path: &str, root: &str, text: &str) -> Vec<NavEntry> {
 
 /// How an entry of the navigation changed between the base and the head.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NavChange {
+pub(crate) enum NavChange {
     Added {
         title: String,
         place: Vec<String>,
@@ -213,7 +213,7 @@ pub enum NavChange {
 /// counts at its new path) or, without a page, the same link and title.
 /// Moved means under another group or parent; a change of order among
 /// siblings is not shown.
-pub fn navigation_change(before: &[NavEntry], after: &[NavEntry], moves: &[(&str, &str)]) -> Vec<NavChange> {
+pub(crate) fn navigation_change(before: &[NavEntry], after: &[NavEntry], moves: &[(&str, &str)]) -> Vec<NavChange> {
     let moved: HashMap<&str, &str> = moves.iter().copied().collect();
     let none = HashMap::new();
     let old: BTreeMap<String, &NavEntry> = before.iter().map(|e| (e.identity(&moved), e)).collect();

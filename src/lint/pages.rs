@@ -13,7 +13,7 @@ use super::yaml::YamlError;
 use super::{Found, Rule, yaml};
 
 /// The Markdown GitBook writes: tables, footnotes, task lists, strikethrough.
-pub fn markdown_options() -> Options {
+pub(super) fn markdown_options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
 }
 
@@ -34,12 +34,12 @@ fn find_tag_mark(text: &str, first: u8, second: u8) -> Option<usize> {
 }
 
 /// Byte offset to line number.
-pub struct Lines {
+pub(super) struct Lines {
     starts: Vec<usize>,
 }
 
 impl Lines {
-    pub fn new(text: &str) -> Lines {
+    pub(super) fn new(text: &str) -> Lines {
         let mut starts = vec![0];
         // A byte loop: a search per line (`match_indices`) cost more than
         // the lines are long, on every page.
@@ -48,14 +48,14 @@ impl Lines {
     }
 
     /// 1-based line of a byte offset.
-    pub fn line(&self, offset: usize) -> usize {
+    pub(super) fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset)
     }
 }
 
 /// What a link points at.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Destination {
+pub(super) enum Destination {
     /// A URL with a scheme, or `//host/…`.
     External,
     /// `#anchor` on the same page, or nothing.
@@ -70,7 +70,7 @@ pub enum Destination {
     File(String),
 }
 
-pub fn classify(destination: &str) -> Destination {
+pub(super) fn classify(destination: &str) -> Destination {
     let destination = destination.trim();
     if destination.is_empty() || destination.starts_with('#') {
         return Destination::Anchor;
@@ -105,7 +105,7 @@ fn decode(path: &str) -> String {
 /// `path` as a CommonMark link destination that names it exactly when
 /// pasted: as it is when it can be, else in `<…>` (GitBook's own exports
 /// write paths with spaces so), with `<`, `>` and `\` escaped.
-pub fn link_destination(path: &str) -> String {
+pub(super) fn link_destination(path: &str) -> String {
     let mut depth = 0usize;
     let balanced = path.chars().all(|c| {
         match c {
@@ -174,7 +174,7 @@ fn front_matter(text: &str) -> Result<Option<FrontMatter<'_>>, usize> {
 }
 
 /// The page's Markdown after its front matter (all of it without one).
-pub fn without_front_matter(text: &str) -> &str {
+pub(super) fn without_front_matter(text: &str) -> &str {
     match front_matter(text) {
         Ok(Some(front)) => &text[front.body.min(text.len())..],
         _ => text,
@@ -182,7 +182,7 @@ pub fn without_front_matter(text: &str) -> &str {
 }
 
 /// The front matter's YAML syntax problem, if any (the `dot-yaml` rule).
-pub fn front_matter_syntax(text: &str) -> Option<YamlError> {
+pub(super) fn front_matter_syntax(text: &str) -> Option<YamlError> {
     match front_matter(text) {
         Ok(Some(front)) => {
             yaml::mapping(front.yaml).err().map(|error| YamlError { line: front.first_line + error.line - 1, ..error })
@@ -193,13 +193,13 @@ pub fn front_matter_syntax(text: &str) -> Option<YamlError> {
 }
 
 /// Every document of a YAML file parses (the `dot-yaml` rule).
-pub fn parse_yaml_documents(text: &str) -> Result<(), YamlError> {
+pub(super) fn parse_yaml_documents(text: &str) -> Result<(), YamlError> {
     yaml::documents(text)
 }
 
 /// The page a link to a missing `path` means, when it lacks `.md` or has a
 /// built site's `.html` for it (`guide`, `guide.html` for `guide.md`).
-pub fn page_meant(path: &str, snapshot: &Snapshot) -> Option<String> {
+pub(super) fn page_meant(path: &str, snapshot: &Snapshot) -> Option<String> {
     let stem = path.strip_suffix(".html").or_else(|| path.strip_suffix(".htm")).unwrap_or(path);
     Some(format!("{stem}.md")).filter(|page| snapshot.exists(page))
 }
@@ -225,7 +225,7 @@ const HINT_STYLES: &[&str] = &["info", "success", "warning", "danger"];
 /// writes an anchor set with "Edit anchor" as `## Title <a href="#x"
 /// id="x"></a>`), each kept as its skeleton (see [`anchor_skeleton`]).
 #[derive(Debug, Default)]
-pub struct Anchors(HashSet<String>);
+pub(super) struct Anchors(HashSet<String>);
 
 impl Anchors {
     fn add(&mut self, text: &str) {
@@ -234,7 +234,7 @@ impl Anchors {
 
     /// Whether a link's fragment (`#Section-2`, percent-encoded or not)
     /// names one of them; a `-N` suffix is the N-th heading of that text.
-    pub fn has(&self, fragment: &str) -> bool {
+    pub(super) fn has(&self, fragment: &str) -> bool {
         let skeleton = anchor_skeleton(&decode(fragment));
         // `#top` is the top of any page (HTML's "indicated part of the
         // document" rule, ASCII case-insensitive).
@@ -268,7 +268,7 @@ fn anchor_skeleton(text: &str) -> String {
 
 /// A link into a section of a page (`page.md#section`, `#section`).
 #[derive(Debug)]
-pub struct AnchorLink {
+pub(super) struct AnchorLink {
     pub line: usize,
     pub destination: String,
     /// The page linked, repository-relative (the linking page for `#x`).
@@ -278,7 +278,7 @@ pub struct AnchorLink {
 
 /// What the space's checks need of a page beyond its own findings.
 #[derive(Debug, Default)]
-pub struct PageFacts {
+pub(super) struct PageFacts {
     pub anchors: Anchors,
     pub anchor_links: Vec<AnchorLink>,
 }
@@ -334,7 +334,7 @@ fn html_ids(html: &str) -> impl Iterator<Item = &str> {
 
 /// The anchors of a page that is not checked itself (another page links
 /// into it): its headings and HTML ids, outside code and comments.
-pub fn anchors(text: &str) -> Anchors {
+pub(super) fn anchors(text: &str) -> Anchors {
     let body = match front_matter(text) {
         Ok(Some(front)) => &text[front.body..],
         Ok(None) => text,
@@ -360,7 +360,7 @@ pub fn anchors(text: &str) -> Anchors {
 
 /// The checks of one page: front matter, links, blocks; returns what the
 /// space's checks need of it (its anchors and its links into anchors).
-pub fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> PageFacts {
+pub(super) fn check(path: &str, text: &str, root: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> PageFacts {
     let lines = Lines::new(text);
     let body_start = match front_matter(text) {
         Ok(Some(front)) => {

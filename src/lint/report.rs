@@ -15,7 +15,7 @@ use crate::git::diff::quoted_path;
 /// One finding starts one line whatever its file is named: a path holding
 /// a control character (a newline) is quoted as git quotes it, and control
 /// characters in messages are escaped.
-pub fn text(report: &LintReport) -> String {
+pub(crate) fn text(report: &LintReport) -> String {
     let mut out = String::new();
     let several = report.findings.iter().any(|f| f.target != report.findings[0].target);
     for finding in &report.findings {
@@ -69,7 +69,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The JSON contract: `{"findings": [...], "errors": N, "warnings": N}`.
-pub fn json(report: &LintReport) -> serde_json::Result<String> {
+pub(crate) fn json(report: &LintReport) -> serde_json::Result<String> {
     serde_json::to_string_pretty(report).map(|mut s| {
         s.push('\n');
         s
@@ -78,7 +78,7 @@ pub fn json(report: &LintReport) -> serde_json::Result<String> {
 
 /// One issue of GitLab's Code Quality report.
 #[derive(Debug, Serialize)]
-pub struct CodeQualityIssue {
+pub(crate) struct CodeQualityIssue {
     pub description: String,
     pub check_name: &'static str,
     pub fingerprint: String,
@@ -87,20 +87,20 @@ pub struct CodeQualityIssue {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Location {
+pub(crate) struct Location {
     pub path: String,
     pub lines: Lines,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Lines {
+pub(crate) struct Lines {
     pub begin: usize,
 }
 
 /// The findings as GitLab's Code Quality issues. A fingerprint names the
 /// rule, target, file and what the finding is about, and the how-many-th of
 /// its kind it is in the file, never its line: moving text keeps it.
-pub fn code_quality(report: &LintReport) -> Vec<CodeQualityIssue> {
+pub(crate) fn code_quality(report: &LintReport) -> Vec<CodeQualityIssue> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     report
         .findings
@@ -133,7 +133,7 @@ fn identity(finding: &Finding) -> String {
 }
 
 /// Writes the Code Quality report (`DOCSYNC_CODEQUALITY`).
-pub fn write_code_quality(report: &LintReport, path: &Path) -> std::io::Result<()> {
+pub(crate) fn write_code_quality(report: &LintReport, path: &Path) -> std::io::Result<()> {
     let issues = code_quality(report);
     let mut text = serde_json::to_string_pretty(&issues).map_err(std::io::Error::other)?;
     text.push('\n');

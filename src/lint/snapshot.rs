@@ -31,7 +31,7 @@ enum Entry {
 /// parse: held for the working tree, read from the repository one file at
 /// a time for a commit (a space of 100,000 pages is never held at once).
 #[derive(Debug, Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     files: BTreeMap<String, Entry>,
     blobs: Option<BlobReader>,
     /// Whether a blob the clone lacks was reported (once: a partial clone
@@ -48,7 +48,7 @@ fn into_text(bytes: Vec<u8>) -> String {
 /// Whether the rules read this file's text: Markdown and YAML up to the
 /// size GitBook takes. A larger file is listed, not kept: `too-large`
 /// reports it.
-pub fn wanted(path: &str, size: u64) -> bool {
+pub(super) fn wanted(path: &str, size: u64) -> bool {
     size <= MAX_FILE_BYTES && is_text(path)
 }
 
@@ -58,7 +58,7 @@ fn is_text(path: &str) -> bool {
 }
 
 /// Where the files come from.
-pub enum Source<'a> {
+pub(crate) enum Source<'a> {
     Commit(&'a str),
     /// The working tree, without the paths git ignores (GitBook never sees
     /// them); a directory among them ends with `/`.
@@ -67,7 +67,7 @@ pub enum Source<'a> {
 
 /// Reads the files below each directory (repository-relative, empty for the
 /// root) from the commit or the working tree.
-pub fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Result<Snapshot> {
+pub(crate) fn read_files(repo: &Repo, source: Source<'_>, directories: &[&str]) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
     let mut directories: Vec<&str> = directories.to_vec();
     directories.sort_unstable();
@@ -152,7 +152,7 @@ fn read_worktree(root: &Path, directory: &str, ignored: &HashSet<String>, snapsh
 
 impl Snapshot {
     /// A snapshot of the given files (for tests): path and content.
-    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Snapshot {
+    pub(crate) fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Snapshot {
         let files = files
             .into_iter()
             .map(|(path, text)| (path.to_owned(), Entry::Read { size: text.len() as u64, text: Some(text.to_owned()) }))
@@ -162,7 +162,7 @@ impl Snapshot {
 
     /// Puts a commit's version of these files in place of the snapshot's
     /// (text and size): the base, where only they differ.
-    pub fn take_from_commit<'a>(
+    pub(crate) fn take_from_commit<'a>(
         &mut self,
         repo: &Repo,
         commit: &str,
@@ -177,12 +177,12 @@ impl Snapshot {
         Ok(())
     }
 
-    pub fn exists(&self, path: &str) -> bool {
+    pub(crate) fn exists(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }
 
     /// Whether some file lies below `path`.
-    pub fn is_dir(&self, path: &str) -> bool {
+    pub(crate) fn is_dir(&self, path: &str) -> bool {
         if path.is_empty() {
             return !self.files.is_empty();
         }
@@ -194,7 +194,7 @@ impl Snapshot {
     /// from the repository otherwise (`None` when the clone lacks it, or
     /// when it is over the size GitBook takes: a blob is read whole once
     /// to learn that, then dropped).
-    pub fn text(&self, path: &str) -> Option<Cow<'_, str>> {
+    pub(crate) fn text(&self, path: &str) -> Option<Cow<'_, str>> {
         match self.files.get(path)? {
             Entry::Read { text, .. } => text.as_deref().map(Cow::Borrowed),
             Entry::Blob { text: false, .. } => None,
@@ -213,7 +213,7 @@ impl Snapshot {
     }
 
     /// The file's size (0 when the clone lacks its blob).
-    pub fn size(&self, path: &str) -> u64 {
+    pub(crate) fn size(&self, path: &str) -> u64 {
         match self.files.get(path) {
             None => 0,
             Some(Entry::Read { size, .. }) => *size,
@@ -240,14 +240,14 @@ impl Snapshot {
     /// (`"docs/caf\351.png"`, which [`Snapshot::files_under`] cannot place
     /// below a directory): each quoted path with the path it stands for,
     /// lossily as text.
-    pub fn quoted_files(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+    pub(crate) fn quoted_files(&self) -> impl Iterator<Item = (&str, String)> + '_ {
         self.files
             .range::<str, _>((Bound::Included("\""), Bound::Excluded("#")))
             .map(|(path, _)| (path.as_str(), unquote(path)))
     }
 
     /// Every file below `directory` (empty: all), in path order.
-    pub fn files_under<'a>(&'a self, directory: &str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn files_under<'a>(&'a self, directory: &str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = if directory.is_empty() { String::new() } else { format!("{directory}/") };
         self.files.range(prefix.clone()..).map(|(p, _)| p.as_str()).take_while(move |p| p.starts_with(&prefix))
     }
@@ -255,7 +255,7 @@ impl Snapshot {
 
 /// Where a path lies: itself, or for one quoted as git quotes a path that
 /// is not UTF-8, the path it stands for (lossily as text).
-pub fn placed(path: &str) -> Cow<'_, str> {
+pub(super) fn placed(path: &str) -> Cow<'_, str> {
     if path.starts_with('"') { Cow::Owned(unquote(path)) } else { Cow::Borrowed(path) }
 }
 
@@ -294,22 +294,22 @@ fn unquote(quoted: &str) -> String {
 }
 
 /// `dir/name`, or `name` for the root.
-pub fn join(dir: &str, name: &str) -> String {
+pub(super) fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
 }
 
 /// The directory of a path (empty for the root).
-pub fn parent(path: &str) -> &str {
+pub(super) fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// Whether `path` is `dir` or lies below it.
-pub fn is_inside(path: &str, dir: &str) -> bool {
+pub(super) fn is_inside(path: &str, dir: &str) -> bool {
     dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `path` relative to `dir`, which holds it.
-pub fn relative(path: &str, dir: &str) -> String {
+pub(super) fn relative(path: &str, dir: &str) -> String {
     if dir.is_empty() {
         return path.to_owned();
     }
@@ -318,7 +318,7 @@ pub fn relative(path: &str, dir: &str) -> String {
 
 /// `relative` resolved against `dir`: `.` and `..` applied, empty segments
 /// dropped; `None` when it climbs above the repository root.
-pub fn resolve(dir: &str, relative: &str) -> Option<String> {
+pub(super) fn resolve(dir: &str, relative: &str) -> Option<String> {
     let mut parts: Vec<&str> = if relative.starts_with('/') { Vec::new() } else { dir.split('/').collect() };
     parts.retain(|p| !p.is_empty());
     for part in relative.split('/') {
@@ -337,7 +337,7 @@ pub fn resolve(dir: &str, relative: &str) -> Option<String> {
 /// URL whose root is the space's `root`: `..` above the root stays there
 /// (links GitBook exported rely on it); and whether it climbed above the
 /// root so.
-pub fn resolve_within(root: &str, dir: &str, relative: &str) -> (String, bool) {
+pub(super) fn resolve_within(root: &str, dir: &str, relative: &str) -> (String, bool) {
     let inside = self::relative(dir, root);
     let mut parts: Vec<&str> =
         if relative.starts_with('/') || dir == root { Vec::new() } else { inside.split('/').collect() };

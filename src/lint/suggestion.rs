@@ -12,7 +12,7 @@ use super::{Finding, Rule};
 /// Lines that replace the finding's line and the `lines_below` lines after
 /// it (GitLab's `suggestion:-0+N`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suggestion {
+pub(crate) struct Suggestion {
     pub lines_below: usize,
     /// The replacing lines, joined by `\n`, without a final line break.
     pub replacement: String,
@@ -20,7 +20,7 @@ pub struct Suggestion {
 
 /// The suggestion for `finding`, read from `page` (the file's text at the
 /// head); `moves` are the range's renames, (old path, new path).
-pub fn suggest(finding: &Finding, page: &str, moves: &[(String, String)]) -> Option<Suggestion> {
+pub(crate) fn suggest(finding: &Finding, page: &str, moves: &[(String, String)]) -> Option<Suggestion> {
     let lines: Vec<&str> = page.lines().collect();
     let line = *lines.get(finding.line.checked_sub(1)?)?;
     match finding.rule {

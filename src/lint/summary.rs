@@ -13,7 +13,7 @@ use super::snapshot::{self, Snapshot};
 use super::{Found, Rule};
 
 #[derive(Debug)]
-pub struct Entry {
+pub(super) struct Entry {
     pub line: usize,
     /// The link as written.
     pub link: String,
@@ -31,7 +31,7 @@ pub struct Entry {
 /// never held as a list): an entry starting with `/`
 /// (`* [Guide](/contents/guide.md)`) names a file from the space's root, as
 /// GitBook reads it.
-pub fn parse(path: &str, root: &str, text: &str, visit: &mut dyn FnMut(Entry)) {
+pub(super) fn parse(path: &str, root: &str, text: &str, visit: &mut dyn FnMut(Entry)) {
     let lines = Lines::new(text);
     let dir = snapshot::parent(path);
     // The parser holds a tree of the whole text it is given (37 MB
@@ -125,12 +125,12 @@ fn sections(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// The pages a summary lists, each with the line that first lists it.
-pub type Listed = HashMap<String, usize>;
+pub(super) type Listed = HashMap<String, usize>;
 
 /// The summary's entries checked (`summary-missing-file` and
 /// `summary-duplicate`) as they are parsed; returns the pages it lists (a
 /// folder entry stands for its `README.md`).
-pub fn check(path: &str, root: &str, text: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Listed {
+pub(super) fn check(path: &str, root: &str, text: &str, snapshot: &Snapshot, found: &mut Vec<Found>) -> Listed {
     let mut listed = Listed::new();
     parse(path, root, text, &mut |entry| check_entry(entry, path, root, snapshot, &mut listed, found));
     listed

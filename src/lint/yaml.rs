@@ -22,39 +22,39 @@ const MAX_DEPTH: usize = 128;
 
 /// A value and the line (1-based) where it starts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
+pub(super) struct Spanned<T> {
     pub value: T,
     pub line: usize,
 }
 
 /// A mapping's keys, each with its value and the value's line.
-pub type Mapping = BTreeMap<String, Spanned<Value>>;
+pub(super) type Mapping = BTreeMap<String, Spanned<Value>>;
 
 /// Why YAML does not parse, or does not have the shape a file needs: the
 /// line (1-based, in the parsed text) and the problem, without the source
 /// excerpt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {problem}")]
-pub struct YamlError {
+pub(super) struct YamlError {
     pub line: usize,
     pub problem: String,
 }
 
 impl YamlError {
-    pub fn at(line: usize, problem: impl Into<String>) -> YamlError {
+    pub(super) fn at(line: usize, problem: impl Into<String>) -> YamlError {
         YamlError { line, problem: problem.into() }
     }
 }
 
 /// One value of a document, as written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(super) struct Node {
     pub line: usize,
     pub content: Content,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Content {
+pub(super) enum Content {
     /// A scalar's text; `plain` when unquoted (only then is `yes` a boolean
     /// or `12` a number).
     Scalar {
@@ -68,18 +68,18 @@ pub enum Content {
 
 impl Node {
     /// The value under a key of a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(super) fn get(&self, key: &str) -> Option<&Node> {
         self.entries()?.iter().find(|(k, _)| k == key).map(|(_, node)| node)
     }
 
-    pub fn entries(&self) -> Option<&[(String, Node)]> {
+    pub(super) fn entries(&self) -> Option<&[(String, Node)]> {
         match &self.content {
             Content::Map(entries) => Some(entries),
             _ => None,
         }
     }
 
-    pub fn items(&self) -> Option<&[Node]> {
+    pub(super) fn items(&self) -> Option<&[Node]> {
         match &self.content {
             Content::List(items) => Some(items),
             _ => None,
@@ -88,7 +88,7 @@ impl Node {
 
     /// The value as JSON: plain scalars resolved to null, booleans and
     /// numbers; everything else a string.
-    pub fn value(&self) -> Value {
+    pub(super) fn value(&self) -> Value {
         match &self.content {
             Content::Scalar { text, plain: true } => resolve_plain(text),
             Content::Scalar { text, plain: false } => Value::String(text.clone()),
@@ -97,7 +97,7 @@ impl Node {
         }
     }
 
-    pub fn spanned(&self) -> Spanned<Value> {
+    pub(super) fn spanned(&self) -> Spanned<Value> {
         Spanned { value: self.value(), line: self.line }
     }
 }
@@ -368,7 +368,7 @@ fn scan_error(error: &ScanError) -> YamlError {
 }
 
 /// Every document of a stream.
-pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
+pub(super) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| scan_error(&e))?;
@@ -378,12 +378,12 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
 }
 
 /// The first document of a stream, if any.
-pub fn document(text: &str) -> Result<Option<Node>, YamlError> {
+pub(super) fn document(text: &str) -> Result<Option<Node>, YamlError> {
     Ok(parse(text)?.into_iter().next())
 }
 
 /// A document that must be a mapping (or empty).
-pub fn mapping(text: &str) -> Result<Mapping, YamlError> {
+pub(super) fn mapping(text: &str) -> Result<Mapping, YamlError> {
     if text.trim().is_empty() {
         return Ok(Mapping::new());
     }
@@ -396,18 +396,18 @@ pub fn mapping(text: &str) -> Result<Mapping, YamlError> {
 }
 
 /// Every document of a YAML stream parses.
-pub fn documents(text: &str) -> Result<(), YamlError> {
+pub(super) fn documents(text: &str) -> Result<(), YamlError> {
     parse(text).map(|_| ())
 }
 
 /// The line of a value (1-based).
-pub fn line(value: &Spanned<Value>) -> usize {
+pub(super) fn line(value: &Spanned<Value>) -> usize {
     value.line.max(1)
 }
 
 /// The line of a top-level `key:` in the text (a value's own line is where
 /// its content starts, a line below the key for a mapping).
-pub fn key_line(text: &str, key: &str, value: &Spanned<Value>) -> usize {
+pub(super) fn key_line(text: &str, key: &str, value: &Spanned<Value>) -> usize {
     text.lines()
         .position(|l| {
             l.strip_prefix(key)
@@ -419,7 +419,7 @@ pub fn key_line(text: &str, key: &str, value: &Spanned<Value>) -> usize {
 }
 
 /// The name of a JSON value's type, for messages.
-pub fn type_name(value: &Value) -> &'static str {
+pub(super) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",

@@ -16,7 +16,7 @@ use url::Url;
 /// `DOCSYNC_INPUT_<NAME>` (forwarded to the child pipeline by the trigger
 /// job), exported as `DOCSYNC_<NAME>` when it is not empty. The same line
 /// as in `templates/docsync.yml`; tests/it/fanout.rs holds them equal.
-pub const INPUTS_AS_SETTINGS: &str = r#"for name in GITBOOK_SPACE GITBOOK_API_URL DOT_WEBHOOK_URL PROJECT_DIRECTORY PATHS IGNORE BRANCH DIRECTION EXPORT_BRANCH EXPORT_MR PREVIEWS WAIT WAIT_TIMEOUT CONFIG LINT; do eval "value=\"\${DOCSYNC_INPUT_$name:-}\""; if [ -n "$value" ]; then export "DOCSYNC_$name=$value"; fi; done"#;
+pub(crate) const INPUTS_AS_SETTINGS: &str = r#"for name in GITBOOK_SPACE GITBOOK_API_URL DOT_WEBHOOK_URL PROJECT_DIRECTORY PATHS IGNORE BRANCH DIRECTION EXPORT_BRANCH EXPORT_MR PREVIEWS WAIT WAIT_TIMEOUT CONFIG LINT; do eval "value=\"\${DOCSYNC_INPUT_$name:-}\""; if [ -n "$value" ]; then export "DOCSYNC_$name=$value"; fi; done"#;
 
 /// Where the jobs write their dotenv report; the artifacts read it there.
 const DOTENV_REPORT: &str = "docsync.env";
@@ -27,7 +27,7 @@ const RETRIED_FAILURES: [&str; 3] = ["runner_system_failure", "stuck_or_timeout_
 
 /// One target `sync` would call, as far as its job is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActingTarget {
+pub(crate) struct ActingTarget {
     pub name: String,
     /// What the target changes: one job at a time per resource.
     pub resource: Resource,
@@ -37,7 +37,7 @@ pub struct ActingTarget {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     GitBookSpace(String),
     /// A push-webhook receiver.
     Receiver(Url),
@@ -48,7 +48,7 @@ impl Resource {
     /// `docsync/<host>-<hash of the URL>`. A receiver URL's path or query
     /// may hold a token (and its userinfo always is one), so only the host
     /// is shown; the hash tells two receivers on one host apart.
-    pub fn group(&self) -> String {
+    pub(crate) fn group(&self) -> String {
         let name = match self {
             Resource::GitBookSpace(space) => space.clone(),
             Resource::Receiver(url) => {
@@ -69,7 +69,7 @@ impl Resource {
 
 /// When a pipeline gets one job per target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FanOut {
+pub(crate) enum FanOut {
     Always,
     /// Only when more targets act than this; one job for all below.
     Above(usize),
@@ -78,7 +78,7 @@ pub enum FanOut {
 impl FanOut {
     /// `always` or a number, as `--fan-out` and the component's `fan_out`
     /// input take it.
-    pub fn parse(value: &str) -> Option<FanOut> {
+    pub(crate) fn parse(value: &str) -> Option<FanOut> {
         match value.trim() {
             "always" => Some(FanOut::Always),
             number => number.parse().ok().map(FanOut::Above),
@@ -88,7 +88,7 @@ impl FanOut {
 
 /// What every job of the child pipeline shares.
 #[derive(Debug, Clone)]
-pub struct ChildOptions {
+pub(crate) struct ChildOptions {
     pub image: String,
     /// The parent's environment; each target deploys to `<it>/<target>`.
     pub environment: String,
@@ -100,7 +100,7 @@ pub struct ChildOptions {
 
 /// The child pipeline: job names and jobs, in the order of the targets.
 #[derive(Debug)]
-pub struct ChildPipeline {
+pub(crate) struct ChildPipeline {
     pub jobs: Vec<(String, Job)>,
 }
 
@@ -115,7 +115,7 @@ impl Serialize for ChildPipeline {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Job {
+pub(crate) struct Job {
     image: Image,
     variables: Variables,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -179,7 +179,7 @@ struct Reports {
 }
 
 /// The child pipeline for `targets`, the targets `sync` would call.
-pub fn child_pipeline(targets: &[ActingTarget], options: &ChildOptions) -> ChildPipeline {
+pub(crate) fn child_pipeline(targets: &[ActingTarget], options: &ChildOptions) -> ChildPipeline {
     let jobs = match (targets, options.fan_out) {
         ([], _) => vec![nothing_to_do(options)],
         (_, FanOut::Above(limit)) if targets.len() <= limit => vec![one_job_for_all(targets, options)],
@@ -189,7 +189,7 @@ pub fn child_pipeline(targets: &[ActingTarget], options: &ChildOptions) -> Child
 }
 
 /// The pipeline as it is written: JSON, which GitLab reads as YAML.
-pub fn render(pipeline: &ChildPipeline) -> serde_json::Result<String> {
+pub(crate) fn render(pipeline: &ChildPipeline) -> serde_json::Result<String> {
     Ok(serde_json::to_string_pretty(pipeline)? + "\n")
 }
 

@@ -21,7 +21,7 @@ use crate::targets::gitbook::space::GitBookEditsFound;
 
 /// The document `plan --format json` prints (`run` is `None`) and
 /// `sync --format json` prints and writes to `DOCSYNC_REPORT_JSON`.
-pub fn document(plan: &Plan, run: Option<&Run>) -> serde_json::Result<String> {
+pub(crate) fn document(plan: &Plan, run: Option<&Run>) -> serde_json::Result<String> {
     let report = Report {
         status: run.map(|run| run.status.as_str()),
         range: RangeJson::of(&plan.range),

@@ -20,7 +20,7 @@ use crate::targets::gitbook::space::GitBookEditsFound;
 
 /// The edits merge request's title and description: the revision and the
 /// pages GitBook changed, its strings in code spans.
-pub fn edits_merge_request_text(
+pub(crate) fn edits_merge_request_text(
     gitbook: &GitBookTarget,
     target_plan: &TargetPlan,
     source: &str,
@@ -61,7 +61,7 @@ fn edited_pages(found: &GitBookEditsFound) -> String {
 }
 
 /// Where docsync finds its one note on a merge request again.
-pub const NOTE_MARKER: &str = "<!-- docsync:preview -->";
+pub(crate) const NOTE_MARKER: &str = "<!-- docsync:preview -->";
 
 /// GitLab's limit of a note's length, in characters: the `body` is
 /// "Limited to 1,000,000 characters" (GitLab API docs, Notes API, "Create
@@ -69,17 +69,17 @@ pub const NOTE_MARKER: &str = "<!-- docsync:preview -->";
 /// <https://docs.gitlab.com/ee/api/notes.html#create-new-merge-request-note>);
 /// beyond it GitLab refuses the whole note: `400 Bad request - Note
 /// {:note=>["is too long (maximum is 1000000 characters)"]}`.
-pub const MAX_NOTE_CHARS: usize = 1_000_000;
+pub(crate) const MAX_NOTE_CHARS: usize = 1_000_000;
 
 /// How many pages, and how many new findings, a target's section lists;
 /// the rest is a count.
-pub const MAX_LISTED: usize = 50;
+pub(crate) const MAX_LISTED: usize = 50;
 
 /// What a merge request changes in one target, read from the plan and from
 /// the repository at the range's base and head: the note's facts besides
 /// the outcome.
 #[derive(Debug, Clone, Default)]
-pub struct TargetChanges {
+pub(crate) struct TargetChanges {
     /// Every page the range adds, changes, moves or deletes in the target
     /// (Markdown files but the summary), added first, then changed, moved
     /// and deleted, each by path; titles only for the first
@@ -97,7 +97,7 @@ pub struct TargetChanges {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PageStatus {
+pub(crate) enum PageStatus {
     Added,
     Changed,
     Moved { from: String },
@@ -105,7 +105,7 @@ pub enum PageStatus {
 }
 
 #[derive(Debug, Clone)]
-pub struct PageChange {
+pub(crate) struct PageChange {
     pub status: PageStatus,
     /// Repository-relative; for a deleted page, where it was.
     pub path: String,
@@ -128,7 +128,7 @@ impl PageChange {
 /// section, both redacted. The note keeps the other targets' parts as they
 /// are (in fan-out, other jobs write them).
 #[derive(Debug, Clone)]
-pub struct NoteSection {
+pub(crate) struct NoteSection {
     pub name: String,
     row: Redacted,
     body: Redacted,
@@ -192,7 +192,7 @@ impl NoteSection {
 /// error, its fix-it label, page titles) and from the repository is fenced
 /// or in code, so a mention (`@all`), a link or HTML in it does nothing; a
 /// link is kept only to an http(s) address ([`web_link`]).
-pub fn section(
+pub(crate) fn section(
     target: &Target,
     gitbook: &GitBookTarget,
     outcome: &Outcome,
@@ -375,7 +375,7 @@ fn findings_text(new: &[Finding], old: usize) -> String {
 /// jobs that each sync some targets share one note. Cut at
 /// [`MAX_NOTE_CHARS`], with a line saying so. `None` when there is no note
 /// and nothing to put in one.
-pub fn compose(
+pub(crate) fn compose(
     existing: Option<&str>,
     ours: &[NoteSection],
     retired: &[String],
@@ -412,7 +412,7 @@ pub fn compose(
 
 /// Whether `note` holds `ours` as written, and no section of `retired`:
 /// another job's write in between did not undo this one's.
-pub fn holds(note: &str, ours: &[NoteSection], retired: &[String]) -> bool {
+pub(crate) fn holds(note: &str, ours: &[NoteSection], retired: &[String]) -> bool {
     ours.iter().all(|section| note.contains(&section.text()))
         && retired.iter().all(|name| !note.contains(&NoteSection::start(name)))
 }
@@ -465,7 +465,7 @@ fn fix_link(label: &str, url: &str) -> String {
     }
 }
 
-pub fn pipeline_url(settings: &Settings) -> Option<Url> {
+pub(crate) fn pipeline_url(settings: &Settings) -> Option<Url> {
     settings.pipeline.ci.as_ref().and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link)
 }
 
@@ -486,7 +486,11 @@ fn fenced(text: &str) -> String {
 }
 
 /// The export merge request's title and description.
-pub fn merge_request_text(gitbook: &GitBookTarget, source: &str, ci: Option<&CiContext>) -> (Redacted, Redacted) {
+pub(crate) fn merge_request_text(
+    gitbook: &GitBookTarget,
+    source: &str,
+    ci: Option<&CiContext>,
+) -> (Redacted, Redacted) {
     let title = format!("GitBook: content of space {}", printable(&gitbook.space));
     let pipeline = ci.and_then(|ci| ci.pipeline_url.as_deref()).and_then(web_link);
     let description = format!(

@@ -23,7 +23,7 @@ const TEXT_CHANGES_SHOWN: usize = 50;
 /// The result as it is printed and written: secrets masked, and nothing
 /// a server or a path supplied can break a line of it or reorder one.
 /// `run` is `None` for a plan.
-pub fn render(plan: &Plan, run: Option<&Run>, format: Format) -> anyhow::Result<Redacted> {
+pub(crate) fn render(plan: &Plan, run: Option<&Run>, format: Format) -> anyhow::Result<Redacted> {
     let text = match format {
         Format::Json => json::document(plan, run)? + "\n",
         Format::Text => render_text(plan, run),
@@ -33,7 +33,7 @@ pub fn render(plan: &Plan, run: Option<&Run>, format: Format) -> anyhow::Result<
 
 /// A result in `format` as it may be shown: JSON through
 /// [`Redacted::json`], text through [`Redacted::lines`].
-pub fn shown(text: &str, format: Format) -> Redacted {
+pub(crate) fn shown(text: &str, format: Format) -> Redacted {
     match format {
         Format::Json => Redacted::json(text),
         Format::Text => Redacted::lines(text),
@@ -112,8 +112,10 @@ fn render_text(plan: &Plan, run: Option<&Run>) -> String {
 /// variables): GitLab accepts a report strictly smaller than
 /// `DOTENV_MAX_BYTES` with at most `DOTENV_MAX_VARIABLES` variables, and
 /// rejects the artifact, failing the job, beyond.
-pub const DOTENV_MAX_VARIABLES: usize = 20;
-pub const DOTENV_MAX_BYTES: usize = 5_120;
+#[cfg(test)]
+pub(crate) const DOTENV_MAX_VARIABLES: usize = 20;
+#[cfg(test)]
+pub(crate) const DOTENV_MAX_BYTES: usize = 5_120;
 /// A list of target names is cut to this many bytes, the URL dropped beyond
 /// it, so that the whole report stays under [`DOTENV_MAX_BYTES`] whatever
 /// the number of targets: eight short values plus three of these.
@@ -121,7 +123,7 @@ const DOTENV_VALUE_BYTES: usize = 1_500;
 
 /// The files a run writes for GitLab, each at a [`ReportPath`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportKind {
+pub(crate) enum ReportKind {
     Dotenv,
     Json,
     CodeQuality,
@@ -139,7 +141,7 @@ impl ReportKind {
 
 /// Exit 4's message for a report that cannot be written: docsync's own
 /// failure, naming where the path came from and what to do.
-pub fn unwritable(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> anyhow::Error {
+pub(crate) fn unwritable(report: &ReportPath, kind: ReportKind, error: &std::io::Error) -> anyhow::Error {
     anyhow::anyhow!(
         "docsync could not finish locally: cannot write the {} {} = {:?}: {error}\n  fix: point {} at a file in a writable directory, or set it to none",
         kind.name(),
@@ -152,7 +154,7 @@ pub fn unwritable(report: &ReportPath, kind: ReportKind, error: &std::io::Error)
 /// Whether a report can be written at `path`, leaving what is there as it
 /// is: an existing file is opened for writing, else one is created and
 /// removed again.
-pub fn check_writable(path: &Path) -> std::io::Result<()> {
+pub(crate) fn check_writable(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"));
     }
@@ -167,12 +169,12 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
 }
 
 /// Writes the dotenv report for `artifacts:reports:dotenv`.
-pub fn write_dotenv(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
+pub(crate) fn write_dotenv(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
     log::write_report(path, &Redacted::lines(&dotenv(plan, run)))
 }
 
 /// Writes the JSON report: the same document as `sync --format json`.
-pub fn write_json(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
+pub(crate) fn write_json(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
     log::write_report(path, &render(plan, Some(run), Format::Json).map_err(std::io::Error::other)?)
 }
 
@@ -180,7 +182,7 @@ pub fn write_json(plan: &Plan, run: &Run, path: &Path) -> std::io::Result<()> {
 /// whatever the number of targets: one `KEY=value` a line, values without
 /// spaces or quotes so that GitLab reads them verbatim. Each target's detail
 /// is in the JSON report.
-pub fn dotenv(plan: &Plan, run: &Run) -> String {
+pub(crate) fn dotenv(plan: &Plan, run: &Run) -> String {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| {
         let value: String =

@@ -14,7 +14,7 @@ use crate::secret::{Redacted, printable, redact};
 /// pipeline's head, `None` when the head has no such text file), with a
 /// suggestion where the fix is mechanical. `moves` are the pages the
 /// merge request renames, old path first.
-pub fn comment(finding: &Finding, page: Option<&str>, moves: &[(String, String)]) -> DiffComment {
+pub(crate) fn comment(finding: &Finding, page: Option<&str>, moves: &[(String, String)]) -> DiffComment {
     let identity = identity(finding);
     // A file the head does not have (a page moved without a redirect)
     // has no line to open a thread on; its finding is still present.
@@ -31,7 +31,7 @@ pub fn comment(finding: &Finding, page: Option<&str>, moves: &[(String, String)]
 
 /// What makes a finding the same one from push to push: its rule, file
 /// and subject (a link's destination, a tag's name), never its line.
-pub fn identity(finding: &Finding) -> String {
+pub(crate) fn identity(finding: &Finding) -> String {
     let subject = if finding.key.is_empty() { &finding.message } else { &finding.key };
     format!("{} {} {subject}", finding.rule.id(), finding.path)
 }

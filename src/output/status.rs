@@ -11,7 +11,7 @@ use crate::targets::gitbook::answers::{GitSyncState, state_name};
 use crate::targets::gitbook::change_requests::{ChangeRequestList, MAX_CHANGE_REQUESTS};
 
 /// The result in `format`: JSON `{"targets": [...]}`, or text.
-pub fn render(spaces: &[SpaceStatus], format: Format) -> serde_json::Result<String> {
+pub(crate) fn render(spaces: &[SpaceStatus], format: Format) -> serde_json::Result<String> {
     Ok(match format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&serde_json::json!({ "targets": spaces }))?),
         Format::Text => render_text(spaces),
@@ -19,7 +19,7 @@ pub fn render(spaces: &[SpaceStatus], format: Format) -> serde_json::Result<Stri
 }
 
 #[derive(Debug, Serialize)]
-pub struct SpaceStatus {
+pub(crate) struct SpaceStatus {
     pub name: String,
     pub space: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,7 +37,7 @@ pub struct SpaceStatus {
 
 /// The space's live revision, as the guard before an import reads it.
 #[derive(Debug, Serialize)]
-pub struct LiveRevision {
+pub(crate) struct LiveRevision {
     pub id: String,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -55,7 +55,7 @@ pub struct LiveRevision {
 
 /// The open change requests, at most [`MAX_CHANGE_REQUESTS`].
 #[derive(Debug, Serialize)]
-pub struct OpenChangeRequestList {
+pub(crate) struct OpenChangeRequestList {
     pub items: Vec<OpenChangeRequest>,
     /// More are open than are listed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -63,7 +63,7 @@ pub struct OpenChangeRequestList {
 }
 
 #[derive(Debug, Serialize)]
-pub struct OpenChangeRequest {
+pub(crate) struct OpenChangeRequest {
     pub number: u64,
     pub subject: String,
     #[serde(skip_serializing_if = "Option::is_none")]

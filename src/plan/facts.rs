@@ -13,7 +13,7 @@ use crate::git::repo::CommitInfo;
 use crate::targets::dot::PushHistory;
 
 /// Everything the decision reads beyond the settings.
-pub struct Facts {
+pub(crate) struct Facts {
     /// The commit range, with GitLab's compare answer when the base is not
     /// in the clone; the sync watermark chose its base.
     pub range: CommitRange,
@@ -37,14 +37,14 @@ pub struct Facts {
 
 /// A command that is itself a request for a sync, whatever the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestedBy {
+pub(crate) enum RequestedBy {
     /// `docsync export`.
     Export,
 }
 
 impl RequestedBy {
     /// The command as reasons and refusals name it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestedBy::Export => "docsync export",
         }
@@ -54,7 +54,7 @@ impl RequestedBy {
 /// What the push events of Dot targets need beyond the range: its commits,
 /// each with its own changes. Gathered only when the decision has a target
 /// send one ([`super::sends_push_events`]), as a diff per commit is not free.
-pub struct PushFacts {
+pub(crate) struct PushFacts {
     pub history: PushHistory,
     /// Every file of head's tree, for a manual pipeline: a request acts on
     /// every target, so its event lists every relevant file (a full sync),

@@ -5,13 +5,13 @@
 
 #[cfg(test)]
 mod decide_tests;
-pub mod facts;
-pub mod note_view;
-pub mod outcome;
+pub(crate) mod facts;
+pub(crate) mod note_view;
+pub(crate) mod outcome;
 mod push_event;
-pub mod run;
+pub(crate) mod run;
 
-pub use note_view::{SyncPlan, TargetPlan};
+pub(crate) use note_view::{SyncPlan, TargetPlan};
 
 use std::fmt;
 
@@ -30,12 +30,12 @@ use facts::{Facts, PushFacts, RequestedBy};
 
 /// The marker that skips a push: read in the head commit's message only,
 /// in any letter case.
-pub const SKIP_MARKER: &str = "[skip docsync]";
+pub(crate) const SKIP_MARKER: &str = "[skip docsync]";
 
 /// What a target is asked to do. Spelled in the JSON contract and the text
 /// plan by [`Action::as_str`] alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Import,
     Export,
     Preview,
@@ -44,10 +44,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [Action::Import, Action::Export, Action::Preview, Action::PushEvent, Action::Skip];
+    #[cfg(test)]
+    pub(crate) const ALL: [Action; 5] =
+        [Action::Import, Action::Export, Action::Preview, Action::PushEvent, Action::Skip];
 
     /// The name in the JSON contract and the text plan.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Import => "import",
             Action::Export => "export",
@@ -66,13 +68,14 @@ impl fmt::Display for Action {
 
 /// The platform a target syncs to, as the plan names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     GitBook,
     Dot,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 2] = [Platform::GitBook, Platform::Dot];
+    #[cfg(test)]
+    pub(crate) const ALL: [Platform; 2] = [Platform::GitBook, Platform::Dot];
 
     fn of(kind: &TargetKind) -> Platform {
         match kind {
@@ -82,7 +85,7 @@ impl Platform {
     }
 
     /// The `kind` of the JSON contract and the text plan.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Platform::GitBook => "gitbook",
             Platform::Dot => "dot",
@@ -98,7 +101,7 @@ impl fmt::Display for Platform {
 
 /// The commit range the plan was decided on.
 #[derive(Debug, Clone)]
-pub struct RangeView {
+pub(crate) struct RangeView {
     pub base: Option<String>,
     pub head: String,
     pub mode: RangeMode,
@@ -107,7 +110,7 @@ pub struct RangeView {
 
 /// The request an acting target sends, as built before anything is sent.
 #[derive(Debug, Clone)]
-pub struct PlannedRequest {
+pub(crate) struct PlannedRequest {
     pub method: &'static str,
     pub url: String,
     /// Headers beyond the client's own, secrets masked; shown for push
@@ -118,13 +121,13 @@ pub struct PlannedRequest {
 
 /// A request body: the JSON of the contract is the body itself.
 #[derive(Debug, Clone)]
-pub enum RequestBody {
+pub(crate) enum RequestBody {
     GitBook(Box<GitRequestBody>),
     PushEvent(Box<PushEvent>),
 }
 
 impl RequestBody {
-    pub fn gitbook(&self) -> Option<&GitRequestBody> {
+    pub(crate) fn gitbook(&self) -> Option<&GitRequestBody> {
         match self {
             RequestBody::GitBook(body) => Some(body),
             RequestBody::PushEvent(_) => None,
@@ -134,7 +137,7 @@ impl RequestBody {
 
 /// The decision for one target: what it does, why, and what it sends.
 #[derive(Debug, Clone)]
-pub struct Decision {
+pub(crate) struct Decision {
     pub target: TargetId,
     pub name: String,
     pub kind: Platform,
@@ -155,14 +158,14 @@ pub struct Decision {
 
 impl Decision {
     /// Why a skipping target skips; `None` when it acts.
-    pub fn skip_cause(&self) -> Option<SkipCause> {
+    pub(crate) fn skip_cause(&self) -> Option<SkipCause> {
         self.reason.skip_cause()
     }
 }
 
 /// Why a target skips, as far as a job that deploys is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipCause {
+pub(crate) enum SkipCause {
     /// The range holds nothing for the target to sync (no relevant change,
     /// `[skip docsync]`, the platform's own commits): its head is as synced
     /// as the target needs, and a deployment may record it.
@@ -176,7 +179,7 @@ pub enum SkipCause {
 /// What asks for a sync, as a manual pipeline does: the pipeline's source,
 /// or a command that is itself a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestSource {
+pub(crate) enum RequestSource {
     /// `CI_PIPELINE_SOURCE` of a pipeline someone asked for (`web`, `api`,
     /// `schedule`…), as GitLab spells it.
     Pipeline(String),
@@ -195,7 +198,7 @@ impl fmt::Display for RequestSource {
 /// What started a push-like sync: a push to the sync branch, or a run
 /// outside CI, planned as one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushTrigger {
+pub(crate) enum PushTrigger {
     SyncBranch,
     Local,
 }
@@ -213,7 +216,7 @@ impl fmt::Display for PushTrigger {
 /// `reason` of the plan; whether a skip is the range's or the
 /// configuration's follows from the variant ([`Reason::skip_cause`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// A push (or a local run) with relevant changes.
     Changed { trigger: PushTrigger, changed: usize },
     /// A push (or a local run) with `--force`, whatever it holds.
@@ -248,7 +251,7 @@ pub enum Reason {
 
 impl Reason {
     /// `None` for a target that acts.
-    pub fn skip_cause(&self) -> Option<SkipCause> {
+    pub(crate) fn skip_cause(&self) -> Option<SkipCause> {
         match self {
             Reason::Changed { .. } | Reason::Forced { .. } | Reason::Requested { .. } | Reason::Preview { .. } => None,
             Reason::NoChange { .. } | Reason::SkipMarker { .. } | Reason::PlatformCommits => Some(SkipCause::Content),
@@ -312,7 +315,7 @@ impl fmt::Display for Reason {
 /// What `sync` did is a [`run::Run`] beside it; the JSON contract is
 /// `output::json`'s.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub range: RangeView,
     pub changes: Vec<Change>,
     pub targets: Vec<Decision>,
@@ -335,7 +338,7 @@ enum Event<'a> {
 
 /// Whether the pipeline (or command) is a request rather than a push:
 /// manual, scheduled, API and trigger pipelines, and `docsync export`.
-pub fn is_request(settings: &Settings, requested_by: Option<RequestedBy>) -> bool {
+pub(crate) fn is_request(settings: &Settings, requested_by: Option<RequestedBy>) -> bool {
     matches!(event(settings, requested_by), Event::Manual(_))
 }
 
@@ -358,7 +361,7 @@ fn event(settings: &Settings, requested_by: Option<RequestedBy>) -> Event<'_> {
 /// lists the commits [`PushFacts`] holds, gathered only when
 /// [`sends_push_events`] says a target sends one: without them, a target
 /// that sends a push event has no request.
-pub fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts>) -> Plan {
+pub(crate) fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts>) -> Plan {
     let event = event(settings, facts.requested_by);
     let targets = settings.targets.iter().map(|target| decide_target(facts, settings, &event, target, push)).collect();
     Plan {
@@ -375,7 +378,7 @@ pub fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts>) -> P
 
 /// Whether a target sends a push event, so that the commits it lists must
 /// be gathered ([`PushFacts`]) before [`decide`].
-pub fn sends_push_events(facts: &Facts, settings: &Settings) -> bool {
+pub(crate) fn sends_push_events(facts: &Facts, settings: &Settings) -> bool {
     decide(facts, settings, None).targets.iter().any(|t| t.action == Action::PushEvent)
 }
 
@@ -506,7 +509,7 @@ fn push_action(
 /// own commit as the deployment: an import requested on another branch
 /// would mark that branch's commit as synced. An export in a job that
 /// deploys would mark the head as imported when nothing was.
-pub fn check_request(settings: &Settings, requested_by: Option<RequestedBy>) -> Result<(), BadInputs> {
+pub(crate) fn check_request(settings: &Settings, requested_by: Option<RequestedBy>) -> Result<(), BadInputs> {
     let Some(ci) = &settings.pipeline.ci else { return Ok(()) };
     let source = match (&ci.source, requested_by) {
         (_, Some(command)) => RequestSource::Command(command),
@@ -561,7 +564,7 @@ pub fn check_request(settings: &Settings, requested_by: Option<RequestedBy>) -> 
 /// unset: older GitLab releases do not set `CI_ENVIRONMENT_ACTION`).
 /// `prepare`, `verify` and `access` record no deployment. When the job
 /// passes, GitLab records its commit there: the sync watermark.
-pub fn deploys_to(settings: &Settings) -> Option<&str> {
+pub(crate) fn deploys_to(settings: &Settings) -> Option<&str> {
     let ci = settings.pipeline.ci.as_ref()?;
     ci.environment_name.as_deref().filter(|_| ci.environment_action.as_deref().is_none_or(|a| a == "start"))
 }
@@ -571,7 +574,7 @@ pub fn deploys_to(settings: &Settings) -> Option<&str> {
 /// that skips for a configuration reason. A target with nothing to sync in
 /// the range ([`SkipCause::Content`]) is fine: the watermark may move past
 /// it.
-pub fn check_deployment(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
+pub(crate) fn check_deployment(plan: &Plan, settings: &Settings) -> Result<(), BadInputs> {
     let Some(environment) = deploys_to(settings) else { return Ok(()) };
     let mut problems = Vec::new();
     if settings.dry_run {
@@ -605,7 +608,7 @@ fn no_change(target: &Target) -> Reason {
 
 /// GitBook's export commits: `GITBOOK-<n>: …` subjects, "GitBook: No commit
 /// message", or an author in the configured platform authors.
-pub fn is_platform_commit(commit: &CommitInfo, platform_authors: &[String]) -> bool {
+pub(crate) fn is_platform_commit(commit: &CommitInfo, platform_authors: &[String]) -> bool {
     let subject = commit.subject().trim();
     let numbered = subject
         .strip_prefix("GITBOOK-")

@@ -5,34 +5,25 @@
 //! ([`SyncPlan::into_runs`]), so that the plan itself is never written to.
 //! Delete it once the note reads the plan and the run record.
 
-use crate::git::diff::Change;
-use crate::settings::target_id::TargetId;
-
 use super::outcome::Outcome;
 use super::run::TargetRun;
 use super::{Action, Decision, Plan, PlannedRequest, SkipCause};
 
 /// A plan's decisions, each with its outcome.
-pub struct SyncPlan {
+pub(crate) struct SyncPlan {
     pub targets: Vec<TargetPlan>,
 }
 
 /// One decision with what the run made of it.
-pub struct TargetPlan {
-    /// For the note to find its target by, rather than by name.
-    pub target: TargetId,
+pub(crate) struct TargetPlan {
     pub name: String,
-    pub kind: &'static str,
     pub action: Action,
-    pub reason: String,
     /// Why a skipping target skips; `None` when it acts.
     pub skip_cause: Option<SkipCause>,
-    pub changed: usize,
     pub request: Option<PlannedRequest>,
     /// The plan's warnings, then the run's.
     pub warnings: Vec<String>,
     pub outcome: Option<Outcome>,
-    pub files: Vec<Change>,
     /// How many of `warnings` are the plan's own.
     planned_warnings: usize,
     run: TargetRun,
@@ -40,7 +31,7 @@ pub struct TargetPlan {
 
 impl SyncPlan {
     /// The view of `plan`'s decisions, each with its run record.
-    pub fn new(plan: &Plan, runs: Vec<TargetRun>) -> SyncPlan {
+    pub(crate) fn new(plan: &Plan, runs: Vec<TargetRun>) -> SyncPlan {
         let targets = runs
             .into_iter()
             .filter_map(|run| {
@@ -52,7 +43,7 @@ impl SyncPlan {
     }
 
     /// The run records, with the outcomes and warnings the note wrote.
-    pub fn into_runs(self) -> Vec<TargetRun> {
+    pub(crate) fn into_runs(self) -> Vec<TargetRun> {
         self.targets
             .into_iter()
             .map(|view| {
@@ -71,18 +62,13 @@ impl TargetPlan {
     fn new(decision: &Decision, run: TargetRun) -> TargetPlan {
         let warnings: Vec<String> = decision.warnings.iter().chain(&run.warnings).cloned().collect();
         TargetPlan {
-            target: decision.target,
             name: decision.name.clone(),
-            kind: decision.kind.as_str(),
             action: decision.action,
-            reason: decision.reason.to_string(),
             skip_cause: decision.skip_cause(),
-            changed: decision.changed,
             request: decision.request.clone(),
             planned_warnings: decision.warnings.len(),
             warnings,
             outcome: Some(run.outcome.clone()),
-            files: decision.files.clone(),
             run,
         }
     }
@@ -94,6 +80,7 @@ mod tests {
     use crate::git::range::RangeMode;
     use crate::plan::outcome::OutcomeStatus;
     use crate::plan::{Platform, RangeView, Reason};
+    use crate::settings::target_id::TargetId;
 
     fn decision(index: usize, warnings: &[&str]) -> Decision {
         Decision {
@@ -128,7 +115,7 @@ mod tests {
             })
             .to_vec();
         let mut view = SyncPlan::new(&plan, runs);
-        let first = view.targets.iter_mut().find(|t| t.target == TargetId::Table(0)).unwrap();
+        let first = view.targets.iter_mut().find(|t| t.name == "docs-0").unwrap();
         assert_eq!((first.name.as_str(), first.warnings.as_slice()), ("docs-0", ["planned".to_owned()].as_slice()));
         first.warnings.push("note not posted".to_owned());
         if let Some(outcome) = first.outcome.as_mut() {

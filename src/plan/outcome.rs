@@ -11,7 +11,7 @@ use crate::targets::gitbook::change_requests::OpenChangeRequests;
 use crate::targets::gitbook::space::GitBookEditsFound;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutcomeStatus {
+pub(crate) enum OutcomeStatus {
     /// The platform confirmed the sync.
     Synced,
     /// GitBook confirmed the import, and its live revision is the head commit.
@@ -39,7 +39,7 @@ pub enum OutcomeStatus {
 }
 
 impl OutcomeStatus {
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             OutcomeStatus::Synced
             | OutcomeStatus::Verified
@@ -55,7 +55,8 @@ impl OutcomeStatus {
         }
     }
 
-    pub const ALL: [OutcomeStatus; 12] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [OutcomeStatus; 12] = [
         OutcomeStatus::Synced,
         OutcomeStatus::Verified,
         OutcomeStatus::Queued,
@@ -71,7 +72,7 @@ impl OutcomeStatus {
     ];
 
     /// The name in the JSON contract, the reports and the merge request note.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OutcomeStatus::Synced => "synced",
             OutcomeStatus::Verified => "verified",
@@ -91,7 +92,7 @@ impl OutcomeStatus {
 
 /// How one target's sync ended.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: OutcomeStatus,
     pub message: String,
     pub fix: Option<String>,
@@ -129,7 +130,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
+    pub(crate) fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
         Outcome {
             status,
             message: message.into(),
@@ -149,12 +150,12 @@ impl Outcome {
         }
     }
 
-    pub fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
+    pub(crate) fn with_fix(mut self, fix: impl Into<String>) -> Outcome {
         self.fix = Some(fix.into());
         self
     }
 
-    pub fn with_operation(mut self, operation: Operation) -> Outcome {
+    pub(crate) fn with_operation(mut self, operation: Operation) -> Outcome {
         self.operation = Some(operation);
         self
     }

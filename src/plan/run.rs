@@ -14,7 +14,7 @@ use super::{Action, Decision, Plan};
 /// The run's overall result: the top-level `status` of the JSON contract
 /// and `DOCSYNC_STATUS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Synced,
     /// Every target sent nothing: skipped by the plan, or its space already
     /// held the head or newer.
@@ -24,11 +24,12 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 4] =
+    #[cfg(test)]
+    pub(crate) const ALL: [RunStatus; 4] =
         [RunStatus::Synced, RunStatus::NothingToDo, RunStatus::Failed, RunStatus::Unreachable];
 
     /// The status of a run that ended with `exit`.
-    pub fn of(exit: Exit, plan: &Plan, targets: &[TargetRun]) -> RunStatus {
+    pub(crate) fn of(exit: Exit, plan: &Plan, targets: &[TargetRun]) -> RunStatus {
         match exit {
             Exit::Ok if plan.targets.iter().all(|decision| sent_nothing(decision, targets)) => RunStatus::NothingToDo,
             Exit::Ok => RunStatus::Synced,
@@ -38,7 +39,7 @@ impl RunStatus {
     }
 
     /// The name in the JSON contract, the text report and the dotenv report.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Synced => "synced",
             RunStatus::NothingToDo => "nothing_to_do",
@@ -66,7 +67,7 @@ fn sent_nothing(decision: &Decision, runs: &[TargetRun]) -> bool {
 
 /// How one target's part of the run ended.
 #[derive(Debug, Clone)]
-pub struct TargetRun {
+pub(crate) struct TargetRun {
     pub target: TargetId,
     pub outcome: Outcome,
     /// What went wrong after the target's request (a merge request note
@@ -77,14 +78,14 @@ pub struct TargetRun {
 /// The record of a `sync`: one [`TargetRun`] for each of the plan's
 /// decisions, in the plan's order.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub(crate) struct Run {
     pub status: RunStatus,
     pub targets: Vec<TargetRun>,
 }
 
 impl Run {
     /// The record of the decision's target, when the run reached it.
-    pub fn of(&self, decision: &Decision) -> Option<&TargetRun> {
+    pub(crate) fn of(&self, decision: &Decision) -> Option<&TargetRun> {
         self.targets.iter().find(|run| run.target == decision.target)
     }
 }

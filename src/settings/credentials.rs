@@ -20,7 +20,7 @@ use crate::settings::{Settings, TargetKind};
 
 /// Every problem of the settings' credentials; may also turn GitLab calls
 /// off (see the module docs), which is logged.
-pub fn check(settings: &mut Settings) -> Vec<BadInput> {
+pub(crate) fn check(settings: &mut Settings) -> Vec<BadInput> {
     let mut problems = Vec::new();
     check_secret_values(settings, &mut problems);
     check_gitlab(settings, &mut problems);
@@ -171,7 +171,7 @@ pub(super) fn refuse_plain_http(
     }
 }
 
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -181,7 +181,7 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// `scheme://host[:port]`, nothing that can carry a secret.
-pub fn shown_origin(url: &Url) -> String {
+pub(crate) fn shown_origin(url: &Url) -> String {
     match url.host_str() {
         Some(host) => match url.port() {
             Some(port) => format!("{}://{host}:{port}", url.scheme()),
@@ -193,7 +193,7 @@ pub fn shown_origin(url: &Url) -> String {
 
 /// A webhook URL as shown anywhere: `scheme://host/…`. Receivers often carry
 /// their secret in the path or query; user info is never shown either.
-pub fn shown_webhook_url(url: &Url) -> String {
+pub(crate) fn shown_webhook_url(url: &Url) -> String {
     format!("{}/…", shown_origin(url))
 }
 

@@ -8,7 +8,7 @@ use crate::error::BadInput;
 
 /// The longest duration any setting accepts: longer than any CI job runs,
 /// and short enough that adding it to a clock never overflows.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// A setting's duration, above zero and at most [`MAX_DURATION`]; else a
 /// problem naming `source` and the value.
@@ -48,7 +48,7 @@ pub(super) fn parse_duration_setting(
 }
 
 /// `90s`, `10m`, `1h30m`, `500ms`: numbers each followed by a unit.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -77,7 +77,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// A duration as `parse_duration` reads it: `1h30m`, `10m`, `90s`, `250ms`.
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let mut out = String::new();
     let mut seconds = duration.as_secs();
     for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {

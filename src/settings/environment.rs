@@ -14,7 +14,7 @@ use crate::settings::pipeline::CiEnv;
 /// declaration in `declarations::ALL` names). Empty values count as
 /// unset. Secrets are kept as [`Secret`]s, so that no debug print shows them.
 #[derive(Debug, Default)]
-pub struct DocsyncEnv {
+pub(crate) struct DocsyncEnv {
     values: BTreeMap<&'static str, String>,
     secrets: BTreeMap<&'static str, Secret>,
     /// Set by the CI/CD component's jobs, which GitLab chose by rules that
@@ -61,7 +61,7 @@ fn is_docsync_variable(name: &str) -> bool {
 /// Everything the process environment holds that docsync reads: read once in
 /// `main`, replaced by explicit values in tests.
 #[derive(Default)]
-pub struct Environment {
+pub(crate) struct Environment {
     pub docsync: DocsyncEnv,
     pub ci: CiEnv,
     /// Variables a config file may name as the holder of a secret
@@ -78,7 +78,7 @@ pub struct Environment {
 
 impl Environment {
     /// Reads the given variables (the process environment, in `main`).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Environment, BadInputs> {
+    pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Environment, BadInputs> {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let docsync = DocsyncEnv::from_vars(&vars);
         let ci = envy::from_iter(vars.iter().cloned()).map_err(|error| {
@@ -105,7 +105,7 @@ impl Environment {
     /// A warning for each `DOCSYNC_` variable that is no setting, naming
     /// the nearest one: unlike an unknown file key (exit 2), a variable may
     /// be set for a newer docsync or by a group the project inherits.
-    pub fn unknown_variable_warnings(&self) -> Vec<String> {
+    pub(crate) fn unknown_variable_warnings(&self) -> Vec<String> {
         self.unknown_variables
             .iter()
             .map(|name| {

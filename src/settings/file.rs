@@ -17,14 +17,14 @@ use crate::settings::declarations::{self, CONFIG, Scope, Setting, ValueType};
 use crate::settings::environment::Environment;
 use crate::settings::flags::GlobalFlags;
 
-pub const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
+pub(crate) const DEFAULT_CONFIG_FILE: &str = "docsync.toml";
 /// The largest `docsync.toml` read: hundreds of targets fit in a few dozen
 /// KiB; anything near this is a wrong path, not a configuration.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// `docsync.toml`, as read.
 #[derive(Debug, Default)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     pub defaults: FileTable,
     pub target: Vec<FileTable>,
 }
@@ -32,7 +32,7 @@ pub struct FileConfig {
 /// One `[[target]]` or the `[defaults]` table: its settings by name, each
 /// with its line.
 #[derive(Debug, Default, Clone)]
-pub struct FileTable {
+pub(crate) struct FileTable {
     /// The target's name and its line.
     pub name: Option<(String, usize)>,
     pub kind: Option<(String, usize)>,
@@ -44,7 +44,7 @@ pub struct FileTable {
 
 /// One key's value as the file writes it, and its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileValue {
+pub(crate) struct FileValue {
     pub value: RawValue,
     pub line: usize,
 }
@@ -52,7 +52,7 @@ pub struct FileValue {
 /// A setting's value before its parser: text (a boolean or number as
 /// written), or a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawValue {
+pub(crate) enum RawValue {
     Text(String),
     List(Vec<String>),
 }
@@ -65,15 +65,14 @@ impl FileTable {
 
 /// A config file read from disk, with its path for messages.
 #[derive(Debug)]
-pub struct LoadedFile {
+pub(crate) struct LoadedFile {
     pub path: PathBuf,
-    pub text: String,
     pub config: FileConfig,
 }
 
 /// Reads the config file: the one named by `--config`/`DOCSYNC_CONFIG` (which
 /// must exist), else `docsync.toml` in the working directory when present.
-pub fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<LoadedFile>, BadInputs> {
+pub(crate) fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<LoadedFile>, BadInputs> {
     let (path, explicit, source) = match (flags.settings.get(&CONFIG), env.docsync.get(&CONFIG)) {
         (Some(path), _) => (PathBuf::from(path), true, "--config"),
         (None, Some(path)) => (PathBuf::from(path), true, "DOCSYNC_CONFIG"),
@@ -98,7 +97,7 @@ pub fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option<Loaded
         cannot_read(format!("it is not UTF-8 text (invalid bytes at offset {})", error.utf8_error().valid_up_to()))
     })?;
     let config = parse_file(&path, &text)?;
-    Ok(Some(LoadedFile { path, text, config }))
+    Ok(Some(LoadedFile { path, config }))
 }
 
 /// The file's tables, or every key refused.

@@ -37,7 +37,7 @@ impl std::error::Error for GlobError {}
 
 /// Globs matched together: a path matches when any one does.
 #[derive(Debug, Clone)]
-pub struct GlobSet {
+pub(crate) struct GlobSet {
     globs: Vec<Automaton>,
 }
 
@@ -45,7 +45,7 @@ impl GlobSet {
     /// Globs as written in `paths`: relative to the target's directory; a
     /// leading `./` or `/` is dropped; one without `/` matches a file name
     /// at any depth (`*.md`), one with `/` is anchored (`guides/**/*.md`).
-    pub fn new(globs: &[String]) -> Result<GlobSet, GlobError> {
+    pub(crate) fn new(globs: &[String]) -> Result<GlobSet, GlobError> {
         let globs = globs
             .iter()
             .map(|glob| {
@@ -61,7 +61,7 @@ impl GlobSet {
 
     /// Whether the path (relative to the target's directory, `/`-separated)
     /// matches one of the globs.
-    pub fn is_match(&self, path: &str) -> bool {
+    pub(crate) fn is_match(&self, path: &str) -> bool {
         // One set of buffers for every glob: a plan or a lint matches
         // thousands of paths.
         let mut run = Run::default();

@@ -39,7 +39,7 @@ pub(super) struct Found {
 
 impl Found {
     /// The value as text: a list is written back comma-separated.
-    pub fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         match &self.value {
             RawValue::Text(text) => text.clone(),
             RawValue::List(items) => items.join(","),
@@ -47,7 +47,7 @@ impl Found {
     }
 
     /// The value as a list: text is split at commas outside `{…}`.
-    pub fn list(&self) -> Vec<String> {
+    pub(super) fn list(&self) -> Vec<String> {
         match &self.value {
             RawValue::Text(text) => split_list(text),
             RawValue::List(items) => items.clone(),
@@ -58,7 +58,7 @@ impl Found {
 impl Layers<'_> {
     /// The first layer that sets the value, most specific first. `None`
     /// leaves the built-in default to the caller, which knows its type.
-    pub fn lookup(&self, setting: &Setting, own: Option<&Own<'_>>) -> Option<Found> {
+    pub(super) fn lookup(&self, setting: &Setting, own: Option<&Own<'_>>) -> Option<Found> {
         if let Some(own) = own {
             if let Some(found) = own.table.get(setting) {
                 return Some(Found {
@@ -94,7 +94,7 @@ impl Layers<'_> {
     /// that holds it, which must then be set (a missing secret is never
     /// replaced by another one, nor silently absent). With the name of the
     /// variable it is (or would be) in, for messages.
-    pub fn secret(
+    pub(super) fn secret(
         &self,
         setting: &Setting,
         own: Option<&Own<'_>>,

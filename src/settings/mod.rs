@@ -24,19 +24,19 @@
 //! (`values`, [`duration`], [`paths`]) and the rules on where credentials
 //! may go ([`credentials`]).
 
-pub mod credentials;
+pub(crate) mod credentials;
 pub(crate) mod declarations;
-pub mod duration;
-pub mod environment;
-pub mod file;
+pub(crate) mod duration;
+pub(crate) mod environment;
+pub(crate) mod file;
 pub mod flags;
-pub mod glob;
+pub(crate) mod glob;
 mod lookup;
-pub mod paths;
-pub mod pipeline;
-pub mod resolve;
-pub mod target;
-pub mod target_id;
+pub(crate) mod paths;
+pub(crate) mod pipeline;
+pub(crate) mod resolve;
+pub(crate) mod target;
+pub(crate) mod target_id;
 #[cfg(test)]
 mod test_inputs;
 mod values;

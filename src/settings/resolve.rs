@@ -29,15 +29,19 @@ use crate::settings::values::{
 };
 use crate::settings::{Discovery, GitLabSettings, LintMode, ProjectDirectory, ReportPath, Settings};
 
-pub const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
-pub const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
-pub const DEFAULT_CODEQUALITY_IN_CI: &str = "gl-code-quality-report.json";
+pub(crate) const DEFAULT_REPORT_IN_CI: &str = "docsync.env";
+pub(crate) const DEFAULT_REPORT_JSON_IN_CI: &str = "docsync.json";
+pub(crate) const DEFAULT_CODEQUALITY_IN_CI: &str = "gl-code-quality-report.json";
 const DEFAULT_CONCURRENCY: usize = 8;
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Turns every input into validated settings, or every problem found.
 /// Pure: the file is already read, the environment already captured.
-pub fn resolve(flags: &GlobalFlags, env: &Environment, file: Option<&LoadedFile>) -> Result<Settings, BadInputs> {
+pub(crate) fn resolve(
+    flags: &GlobalFlags,
+    env: &Environment,
+    file: Option<&LoadedFile>,
+) -> Result<Settings, BadInputs> {
     let mut problems = Vec::new();
     let pipeline = Pipeline::from_env(&env.ci).unwrap_or_else(|found| {
         problems.extend(found);
@@ -366,7 +370,7 @@ impl RunLayers<'_> {
 
 /// `--target` over the configured and the discovered targets, once the
 /// site's targets are known.
-pub fn select_discovered(settings: &mut Settings, wanted: &[String]) -> Result<(), BadInputs> {
+pub(crate) fn select_discovered(settings: &mut Settings, wanted: &[String]) -> Result<(), BadInputs> {
     let mut problems = Vec::new();
     settings.targets = select_targets(wanted, std::mem::take(&mut settings.targets), &mut problems);
     match problems.is_empty() {

@@ -26,9 +26,9 @@ use crate::settings::pipeline::Pipeline;
 use crate::settings::target_id::TargetId;
 use crate::settings::values::{normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url};
 
-pub const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
+pub(crate) const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
 /// Files the Dot target looks at by default: Markdown and YAML.
-pub const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
+pub(crate) const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 pub(super) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(super) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
 /// Author names or e-mails of commits the platform made itself (GitBook's

@@ -22,7 +22,7 @@ pub(super) fn resolve_env(vars: &[(&str, &str)]) -> Result<Settings, BadInputs> 
 pub(super) fn loaded(text: &str) -> LoadedFile {
     let path = PathBuf::from("docsync.toml");
     match parse_file(&path, text) {
-        Ok(config) => LoadedFile { path, text: text.to_owned(), config },
+        Ok(config) => LoadedFile { path, config },
         Err(error) => panic!("{error}"),
     }
 }

@@ -92,13 +92,13 @@ use crate::settings::PathFilter;
 use crate::settings::pipeline::Pipeline;
 
 /// GitLab lists at most this many commits in a push event (the newest).
-pub const COMMITS_LISTED: usize = 20;
+pub(crate) const COMMITS_LISTED: usize = 20;
 /// `before` when there is no previous commit.
-pub const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+pub(crate) const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 /// The header carrying the webhook's secret.
-pub const TOKEN_HEADER: &str = "X-Gitlab-Token";
+pub(crate) const TOKEN_HEADER: &str = "X-Gitlab-Token";
 /// The value of `X-Gitlab-Event`.
-pub const EVENT_NAME: &str = "Push Hook";
+pub(crate) const EVENT_NAME: &str = "Push Hook";
 /// What GitLab calls a commit with an empty message.
 const NO_COMMIT_MESSAGE: &str = "No commit message";
 /// GitLab's default `CI_CONFIG_PATH`, stored as `null` in the project.
@@ -106,7 +106,7 @@ const DEFAULT_CI_CONFIG_PATH: &str = ".gitlab-ci.yml";
 
 /// GitLab's `Push Hook` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PushEvent {
+pub(crate) struct PushEvent {
     pub object_kind: &'static str,
     pub event_name: &'static str,
     pub before: String,
@@ -133,7 +133,7 @@ pub struct PushEvent {
 
 /// GitLab's `Project#hook_attrs`, with the backward-compatible keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProjectAttributes {
+pub(crate) struct ProjectAttributes {
     pub id: Option<u64>,
     pub name: String,
     pub description: String,
@@ -153,7 +153,7 @@ pub struct ProjectAttributes {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RepositoryAttributes {
+pub(crate) struct RepositoryAttributes {
     pub name: String,
     pub url: String,
     pub description: String,
@@ -165,7 +165,7 @@ pub struct RepositoryAttributes {
 
 /// GitLab's `Commit#hook_attrs(with_changed_files: true)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommitAttributes {
+pub(crate) struct CommitAttributes {
     pub id: String,
     pub message: String,
     pub title: String,
@@ -178,14 +178,14 @@ pub struct CommitAttributes {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommitAuthor {
+pub(crate) struct CommitAuthor {
     pub name: String,
     pub email: String,
 }
 
 /// The commits an event describes, gathered from git by the caller.
 #[derive(Debug, Clone)]
-pub enum PushHistory {
+pub(crate) enum PushHistory {
     /// A range: its newest [`COMMITS_LISTED`] commits, oldest first, each
     /// with its own changes, and how many commits the range holds.
     Range { commits: Vec<CommitChanges>, total: usize },
@@ -197,13 +197,13 @@ pub enum PushHistory {
 }
 
 impl PushHistory {
-    pub fn is_squashed(&self) -> bool {
+    pub(crate) fn is_squashed(&self) -> bool {
         matches!(self, PushHistory::Squashed { .. })
     }
 }
 
 /// What one target's event is built from.
-pub struct EventInput<'a> {
+pub(crate) struct EventInput<'a> {
     pub pipeline: &'a Pipeline,
     /// The project's web address (`CI_PROJECT_URL`, or the origin remote).
     pub project: &'a Project,
@@ -219,7 +219,7 @@ pub struct EventInput<'a> {
 }
 
 /// The event GitLab would send for this push, listing only the target's files.
-pub fn push_event(input: &EventInput<'_>) -> PushEvent {
+pub(crate) fn push_event(input: &EventInput<'_>) -> PushEvent {
     let ci = input.pipeline.ci.as_ref();
     let project = project_attributes(input.pipeline, input.project);
     let commit_url = |sha: &str| input.project.at(["-", "commit", sha]).to_string();
@@ -356,7 +356,7 @@ fn commit_attributes(commit: &CommitInfo, url: String, changes: &[Change], filte
 /// GitLab's `Commit#title`: the first line; from 100 characters on, cut to
 /// 81 with `...`, at the last space that leaves room for it (Rails'
 /// `truncate(81, separator: ' ', omission: '...')`).
-pub fn commit_title(message: &str) -> String {
+pub(crate) fn commit_title(message: &str) -> String {
     let full = if message.trim().is_empty() {
         NO_COMMIT_MESSAGE
     } else {
@@ -375,7 +375,7 @@ pub fn commit_title(message: &str) -> String {
 
 /// Ruby's `Time#xmlschema` for a time with an offset: RFC 3339, whole
 /// seconds, the offset always numeric (`+00:00`, never `Z`).
-pub fn xmlschema(at: OffsetDateTime) -> String {
+pub(crate) fn xmlschema(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
     );
@@ -384,7 +384,7 @@ pub fn xmlschema(at: OffsetDateTime) -> String {
 
 /// The identifiers of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeliveryIds {
+pub(crate) struct DeliveryIds {
     /// `X-Gitlab-Webhook-UUID`: the webhook, i.e. project + target.
     pub webhook: Uuid,
     /// `X-Gitlab-Event-UUID`: the push, i.e. project + range + pipeline.
@@ -397,7 +397,12 @@ pub struct DeliveryIds {
 /// sends the same identifiers, and `docsync plan` shows the ones `sync`
 /// sends. `pipeline_id` is `CI_PIPELINE_ID`; without it (a local run) the
 /// range alone names the push.
-pub fn delivery_ids(event: &PushEvent, pipeline_id: Option<u64>, target_name: &str, webhook_url: &Url) -> DeliveryIds {
+pub(crate) fn delivery_ids(
+    event: &PushEvent,
+    pipeline_id: Option<u64>,
+    target_name: &str,
+    webhook_url: &Url,
+) -> DeliveryIds {
     let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://gitlab.com/docsync/docsync#push-event");
     let project = match event.project_id {
         Some(id) => format!("id:{id}"),
@@ -416,7 +421,7 @@ pub fn delivery_ids(event: &PushEvent, pipeline_id: Option<u64>, target_name: &s
 
 /// The headers GitLab sends with a push event, in the order it sends them.
 /// The secret is shown masked; [`deliver`] puts the real one in.
-pub fn headers(ids: &DeliveryIds, instance: &str) -> Vec<(String, String)> {
+pub(crate) fn headers(ids: &DeliveryIds, instance: &str) -> Vec<(String, String)> {
     [
         ("Content-Type", "application/json".to_owned()),
         ("X-Gitlab-Event", EVENT_NAME.to_owned()),
@@ -432,13 +437,13 @@ pub fn headers(ids: &DeliveryIds, instance: &str) -> Vec<(String, String)> {
 }
 
 /// `X-Gitlab-Instance`: `CI_SERVER_URL`, else the project's own origin.
-pub fn instance(pipeline: &Pipeline, project: &Project) -> String {
+pub(crate) fn instance(pipeline: &Pipeline, project: &Project) -> String {
     pipeline.server_url.clone().unwrap_or_else(|| project.web_url.origin().ascii_serialization())
 }
 
 /// Why a push event was not delivered, in the terms the user must act on.
 #[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
+pub(crate) enum DeliveryError {
     /// A 3xx: never followed, never a delivery; the secret would go with it.
     #[error("the receiver redirected the push event: {0}")]
     Redirected(HttpError),
@@ -463,7 +468,7 @@ pub enum DeliveryError {
 
 impl DeliveryError {
     /// What to do next. `secret_source` is the variable the secret came from.
-    pub fn fix(&self, secret_source: &str) -> String {
+    pub(crate) fn fix(&self, secret_source: &str) -> String {
         match self {
             DeliveryError::Redirected(_) => "set DOCSYNC_DOT_WEBHOOK_URL (or the target's dot_webhook_url) to the final URL the receiver redirects to: docsync sends the secret to no other address, and a redirect is no delivery".to_owned(),
             DeliveryError::Unreachable(HttpError::UnsendableHeader { header, .. })
@@ -497,26 +502,25 @@ impl DeliveryError {
 
     /// Whether the receiver could not be reached or failed on its side
     /// (exit 3), rather than refusing the event (exit 1).
-    pub fn is_unreachable(&self) -> bool {
+    pub(crate) fn is_unreachable(&self) -> bool {
         !self.is_configuration() && matches!(self, DeliveryError::ServerError(_) | DeliveryError::Unreachable(_))
     }
 
     /// The run's configuration is at fault (exit 2): an untrusted certificate.
-    pub fn is_configuration(&self) -> bool {
+    pub(crate) fn is_configuration(&self) -> bool {
         matches!(self, DeliveryError::Unreachable(error) if error.is_configuration())
     }
 }
 
 /// A delivered event.
 #[derive(Debug, Clone, Copy)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     pub status: u16,
-    pub attempts: u32,
 }
 
 /// POSTs the event with the planned headers, the real secret in
 /// `X-Gitlab-Token`. Any 2xx is a delivery.
-pub async fn deliver(
+pub(crate) async fn deliver(
     http: &HttpClient,
     url: &Url,
     headers: &[(String, String)],
@@ -539,7 +543,7 @@ pub async fn deliver(
     }
     request.body = Some(serde_json::to_vec(body).map_err(DeliveryError::Body)?);
     match http.send(request).await {
-        Ok(response) => Ok(Delivered { status: response.status.as_u16(), attempts: response.attempts }),
+        Ok(response) => Ok(Delivered { status: response.status.as_u16() }),
         Err(error) => Err(match error.status().map(|s| s.as_u16()) {
             Some(300..=399) => DeliveryError::Redirected(error),
             Some(401 | 403) => DeliveryError::SecretRefused(error),

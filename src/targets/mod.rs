@@ -1,5 +1,5 @@
 //! The platforms docsync syncs: each one's requests, its client, and how its
 //! answer is read.
 
-pub mod dot;
-pub mod gitbook;
+pub(crate) mod dot;
+pub(crate) mod gitbook;

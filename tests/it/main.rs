@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "a test unwraps what it built itself; a panic is its failure")]
 #![allow(clippy::print_stdout, reason = "the test harness captures stdout; a test may print a summary there")]
 #![allow(clippy::disallowed_methods, reason = "tests write their fixtures and read what docsync printed")]
+#![allow(unreachable_pub, reason = "one test binary: its modules share helpers, it has no API")]
 
 mod common;
 

@@ -22,14 +22,14 @@ mod gitlab_tokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub(crate) enum Level {
     Ok,
     Warning,
     Error,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub level: Level,
     /// What was checked: a variable, a target, a file.
     pub subject: String,
@@ -66,7 +66,7 @@ impl Report {
 }
 
 /// What `check` knows beyond the settings.
-pub struct CheckContext {
+pub(crate) struct CheckContext {
     /// The project on GitLab, when it could be determined.
     pub project: Option<ProjectApi>,
     /// Why it could not, otherwise.
@@ -83,7 +83,7 @@ pub struct CheckContext {
 ///
 /// `http` is `None` when the HTTP client could not be set up (a bad CA
 /// file): the checks that need the network are then reported as not run.
-pub async fn run(
+pub(crate) async fn run(
     settings: &Settings,
     http: Option<&HttpClient>,
     context: &CheckContext,
@@ -306,7 +306,7 @@ fn check_dot(target: &Target, report: &mut Report) {
 }
 
 /// Today, for expiry warnings.
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
 

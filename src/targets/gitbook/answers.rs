@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 /// GitBook's `GitSyncState` (`GET git/info`), narrowed to what docsync reads.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GitSyncState {
+pub(crate) struct GitSyncState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,7 +27,7 @@ pub struct GitSyncState {
 /// The latest operation of the space's Git Sync.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Operation {
+pub(crate) struct Operation {
     pub state: OperationState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
@@ -56,12 +56,12 @@ impl Operation {
 
     /// Whether this is `pinned`, an operation seen before: the same
     /// direction, started at the same moment.
-    pub fn is(&self, pinned: &Operation) -> bool {
+    pub(crate) fn is(&self, pinned: &Operation) -> bool {
         self.direction == pinned.direction && self.started().is_some() && self.started() == pinned.started()
     }
 
     /// `import running (content_process), 3/10 tasks`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut text = format!("{} {}", self.direction.as_deref().unwrap_or("operation"), state_name(self.state));
         if let Some(stage) = &self.stage {
             text.push_str(&format!(" ({stage})"));
@@ -77,7 +77,7 @@ impl Operation {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum OperationState {
+pub(crate) enum OperationState {
     Running,
     Success,
     Failure,
@@ -88,7 +88,7 @@ pub enum OperationState {
 
 /// GitBook's fix-it link for a failed operation.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ErrorAction {
+pub(crate) struct ErrorAction {
     #[serde(default)]
     pub label: String,
     #[serde(default)]
@@ -100,7 +100,7 @@ pub struct ErrorAction {
 /// pages and where to see it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Revision {
+pub(crate) struct Revision {
     #[serde(default)]
     pub id: String,
     /// `edits`, `merge`, `rollback`, `update`, `computed`.
@@ -127,7 +127,7 @@ fn pages_read<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<R
 
 /// A page of a revision, and the pages under it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct RevisionPage {
+pub(crate) struct RevisionPage {
     #[serde(default)]
     pub id: String,
     /// The file in the repository the page came from or goes to.
@@ -140,13 +140,13 @@ pub struct RevisionPage {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct PageFile {
+pub(crate) struct PageFile {
     pub path: String,
 }
 
 /// `GET revisions/{revisionId}/changes`: what a revision changed, by page.
 #[derive(Debug, Clone, Deserialize)]
-pub struct RevisionChanges {
+pub(crate) struct RevisionChanges {
     #[serde(default)]
     pub changes: Vec<SemanticChange>,
     /// How many changes GitBook left out of the answer.
@@ -156,7 +156,7 @@ pub struct RevisionChanges {
 
 /// One change; those not of a page (files, variables…) have no `page`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct SemanticChange {
+pub(crate) struct SemanticChange {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -164,23 +164,20 @@ pub struct SemanticChange {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ChangedPage {
+pub(crate) struct ChangedPage {
     #[serde(default)]
     pub id: String,
     #[serde(default)]
     pub title: String,
-    /// The page's path in GitBook (not in the repository).
-    #[serde(default)]
-    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RevisionCommit {
+pub(crate) struct RevisionCommit {
     pub oid: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RevisionUrls {
+pub(crate) struct RevisionUrls {
     pub app: String,
 }
 
@@ -190,7 +187,7 @@ const CLOCK_ROUNDING: time::Duration = time::Duration::seconds(1);
 
 /// Whose an operation GitBook shows is, measured against our request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Whose {
+pub(crate) enum Whose {
     /// Of our direction, started no earlier than GitBook accepted our
     /// request.
     Ours,
@@ -206,7 +203,7 @@ pub enum Whose {
 /// (`accepted`, by GitBook's clock, give or take `CLOCK_ROUNDING`). An
 /// older one, one of the other direction or one without a direction (the
 /// spec requires it) is someone else's.
-pub fn whose(accepted: OffsetDateTime, current: &Operation, direction: &str) -> Whose {
+pub(crate) fn whose(accepted: OffsetDateTime, current: &Operation, direction: &str) -> Whose {
     if !current.direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(direction)) {
         return Whose::Someone;
     }
@@ -224,7 +221,7 @@ pub fn whose(accepted: OffsetDateTime, current: &Operation, direction: &str) -> 
     }
 }
 
-pub fn state_name(state: OperationState) -> &'static str {
+pub(crate) fn state_name(state: OperationState) -> &'static str {
     match state {
         OperationState::Running => "running",
         OperationState::Success => "success",

@@ -12,11 +12,11 @@ use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 /// At most this many open change requests are read, the most recently
 /// updated first.
-pub const MAX_CHANGE_REQUESTS: usize = 100;
+pub(crate) const MAX_CHANGE_REQUESTS: usize = 100;
 
 /// `GET change-requests`: one page of the list.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ChangeRequestList {
+pub(crate) struct ChangeRequestList {
     #[serde(default)]
     pub items: Vec<ChangeRequest>,
     /// Present when another page follows.
@@ -29,14 +29,14 @@ pub struct ChangeRequestList {
 
 impl ChangeRequestList {
     /// Whether GitBook holds more than the items listed.
-    pub fn more(&self) -> bool {
+    pub(crate) fn more(&self) -> bool {
         self.next.is_some() || self.count.is_some_and(|count| count > self.items.len() as f64)
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ChangeRequest {
+pub(crate) struct ChangeRequest {
     pub id: String,
     #[serde(default)]
     pub number: f64,
@@ -52,14 +52,14 @@ pub struct ChangeRequest {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Author {
+pub(crate) struct Author {
     #[serde(default)]
     pub display_name: String,
 }
 
 /// An open change request that edits a page the sync changes too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChangeRequestClash {
+pub(crate) struct ChangeRequestClash {
     pub number: u64,
     pub subject: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ pub struct ChangeRequestClash {
 
 /// What the open change requests hold against the sync's pages.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct OpenChangeRequests {
+pub(crate) struct OpenChangeRequests {
     pub clashes: Vec<ChangeRequestClash>,
     /// Open change requests read.
     pub read: usize,
@@ -84,7 +84,7 @@ pub struct OpenChangeRequests {
 impl OpenChangeRequests {
     /// One line per clash: `#12 "Subject" by Ada: guide.md <url>`, GitBook's
     /// strings escaped; and whether more were open than were read.
-    pub fn describe(&self) -> Vec<String> {
+    pub(crate) fn describe(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .clashes
             .iter()
@@ -109,7 +109,7 @@ impl OpenChangeRequests {
     }
 
     /// Whether there is anything to say.
-    pub fn worth_telling(&self) -> bool {
+    pub(crate) fn worth_telling(&self) -> bool {
         !self.clashes.is_empty() || self.more
     }
 }
@@ -119,7 +119,7 @@ impl OpenChangeRequests {
 /// repository paths the sync changes. No request when no live page's file
 /// is among them (no change request can clash); else one for the list, and
 /// one for the changes of each open change request listed.
-pub async fn clashing(
+pub(crate) async fn clashing(
     client: &GitBookClient<'_>,
     pages: &[RevisionPage],
     directory: &str,
@@ -172,7 +172,7 @@ fn changed_pages(
 /// Every page of the tree that has a file and a page in GitBook: its file
 /// in the repository → GitBook's page (`urls.app`), for the merge request
 /// note's links.
-pub fn page_links(pages: &[RevisionPage], directory: &str) -> BTreeMap<String, String> {
+pub(crate) fn page_links(pages: &[RevisionPage], directory: &str) -> BTreeMap<String, String> {
     let mut links = BTreeMap::new();
     let mut stack: Vec<&RevisionPage> = pages.iter().collect();
     while let Some(page) = stack.pop() {

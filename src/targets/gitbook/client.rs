@@ -16,7 +16,7 @@ use crate::targets::gitbook::{GitRequestBody, endpoint, space_url};
 
 /// Why a GitBook call failed, in the terms the user must act on.
 #[derive(Debug, thiserror::Error)]
-pub enum GitBookError {
+pub(crate) enum GitBookError {
     #[error("GitBook refused {variable}: {source}")]
     Unauthorized { variable: String, fix: String, source: HttpError },
     #[error("GitBook does not know space {space}: {source}")]
@@ -39,13 +39,13 @@ pub enum GitBookError {
 
 impl GitBookError {
     /// The run's configuration is at fault (exit 2): an untrusted certificate.
-    pub fn is_configuration(&self) -> bool {
+    pub(crate) fn is_configuration(&self) -> bool {
         matches!(self, GitBookError::Unreachable(error) if error.is_configuration())
     }
 
     /// The exit code of a run this failure ends, the one place it is
     /// decided: every variant is named, so a new one must be classified.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             GitBookError::Unreachable(error) if error.is_configuration() => Exit::BadInput,
             GitBookError::Unreachable(_) => Exit::Unreachable,
@@ -58,7 +58,7 @@ impl GitBookError {
         }
     }
 
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             GitBookError::Unauthorized { fix, .. } => fix.clone(),
             GitBookError::SpaceNotFound { .. } => {
@@ -93,11 +93,11 @@ impl GitBookError {
 
 /// When GitBook answered, by its own clock (the answer's `Date`); or why
 /// that is not known.
-pub type AnsweredAt = Result<OffsetDateTime, UndatedAnswer>;
+pub(crate) type AnsweredAt = Result<OffsetDateTime, UndatedAnswer>;
 
 /// Why an answer's time by GitBook's clock is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UndatedAnswer {
+pub(crate) enum UndatedAnswer {
     #[error("GitBook's answer has no Date header")]
     NoDate,
     #[error("GitBook's answer has a Date header {0:?} that is not an HTTP date")]
@@ -106,7 +106,7 @@ pub enum UndatedAnswer {
 
 /// What became of one import or export sent.
 #[derive(Debug)]
-pub enum Sent {
+pub(crate) enum Sent {
     /// GitBook queued it (204).
     Accepted(AnsweredAt),
     /// A timeout, a dropped connection, 502 or 504: GitBook may have queued
@@ -114,7 +114,7 @@ pub enum Sent {
     Ambiguous(HttpError),
 }
 
-pub struct GitBookClient<'a> {
+pub(crate) struct GitBookClient<'a> {
     pub http: &'a HttpClient,
     pub target: &'a GitBookTarget,
     pub token: &'a Secret,
@@ -126,19 +126,19 @@ impl GitBookClient<'_> {
     }
 
     /// `GET git/info`.
-    pub async fn info(&self) -> Result<GitSyncState, GitBookError> {
+    pub(crate) async fn info(&self) -> Result<GitSyncState, GitBookError> {
         self.info_at().await.map(|(state, _)| state)
     }
 
     /// `GET git/info`, with the time GitBook answered by its own clock.
-    pub async fn info_at(&self) -> Result<(GitSyncState, AnsweredAt), GitBookError> {
+    pub(crate) async fn info_at(&self) -> Result<(GitSyncState, AnsweredAt), GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, "info");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
         Ok((response.json().map_err(decode_error)?, server_time(&response.headers)))
     }
 
     /// `GET content`: the space's live revision.
-    pub async fn live_revision(&self) -> Result<Revision, GitBookError> {
+    pub(crate) async fn live_revision(&self) -> Result<Revision, GitBookError> {
         let mut url = space_url(&self.target.api_url, &self.target.space, &["content"]);
         // The page tree is not needed, only the revision's git metadata.
         url.query_pairs_mut().append_pair("computed", "false");
@@ -147,7 +147,7 @@ impl GitBookClient<'_> {
     }
 
     /// `GET revisions/{revisionId}`: an earlier revision of the space.
-    pub async fn revision(&self, id: &str) -> Result<Revision, GitBookError> {
+    pub(crate) async fn revision(&self, id: &str) -> Result<Revision, GitBookError> {
         let mut url = space_url(&self.target.api_url, &self.target.space, &["revisions", id]);
         url.query_pairs_mut().append_pair("computed", "false");
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
@@ -155,7 +155,7 @@ impl GitBookClient<'_> {
     }
 
     /// `GET revisions/{revisionId}/changes`: what a revision changed.
-    pub async fn revision_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
+    pub(crate) async fn revision_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
         let url = space_url(&self.target.api_url, &self.target.space, &["revisions", id, "changes"]);
         let response = self.http.send(self.request(Method::GET, url)).await.map_err(|e| self.classify(e, false))?;
         response.json().map_err(decode_error)
@@ -163,7 +163,7 @@ impl GitBookClient<'_> {
 
     /// `GET change-requests?status=open`: the `limit` most recently updated
     /// open change requests.
-    pub async fn open_change_requests(&self, limit: usize) -> Result<ChangeRequestList, GitBookError> {
+    pub(crate) async fn open_change_requests(&self, limit: usize) -> Result<ChangeRequestList, GitBookError> {
         let mut url = space_url(&self.target.api_url, &self.target.space, &["change-requests"]);
         url.query_pairs_mut()
             .append_pair("status", "open")
@@ -175,7 +175,7 @@ impl GitBookClient<'_> {
 
     /// `GET change-requests/{changeRequestId}/changes`: the pages a change
     /// request changes against the revision it started from.
-    pub async fn change_request_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
+    pub(crate) async fn change_request_changes(&self, id: &str) -> Result<RevisionChanges, GitBookError> {
         let mut url = space_url(&self.target.api_url, &self.target.space, &["change-requests", id, "changes"]);
         // GitBook's default is 10 changes.
         url.query_pairs_mut().append_pair("limit", "100");
@@ -187,7 +187,7 @@ impl GitBookClient<'_> {
     /// only when it cannot have been processed): GitBook queues the work
     /// (204). Whether to send it again after an ambiguous answer is the
     /// caller's to decide, after looking.
-    pub async fn send(&self, operation: &str, body: &GitRequestBody) -> Result<Sent, GitBookError> {
+    pub(crate) async fn send(&self, operation: &str, body: &GitRequestBody) -> Result<Sent, GitBookError> {
         let url = endpoint(&self.target.api_url, &self.target.space, operation);
         let request = self.request(Method::POST, url).json(&body.wire_json().map_err(GitBookError::Body)?);
         match self.http.send(request).await {

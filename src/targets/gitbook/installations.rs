@@ -14,7 +14,7 @@ use crate::secret::Secret;
 
 /// One space installation of the site, as far as docsync reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Installation {
+pub(crate) struct Installation {
     pub space: String,
     /// The installation's `projectDirectory`: relative to the repository
     /// root, without leading or trailing slash; empty for the root.
@@ -34,7 +34,7 @@ pub struct Installation {
 /// The site's installations: its spaces', and where the site's own
 /// installation keeps its site file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub spaces: Vec<Installation>,
     /// The `projectDirectory` of the site's own installation (normalised
     /// like a space's), when the answer lists it.
@@ -43,7 +43,7 @@ pub struct Listing {
 
 /// Why the site's installations could not be listed.
 #[derive(Debug, thiserror::Error)]
-pub enum InstallationsError {
+pub(crate) enum InstallationsError {
     #[error("GitBook refused the token of {variable}: {source}")]
     Unauthorized { variable: String, source: HttpError },
     #[error("GitBook does not know site {site} of organization {organization}: {source}")]
@@ -56,7 +56,7 @@ pub enum InstallationsError {
 
 impl InstallationsError {
     /// The settings are at fault (exit 2), not GitBook's reach.
-    pub fn is_configuration(&self) -> bool {
+    pub(crate) fn is_configuration(&self) -> bool {
         match self {
             InstallationsError::Unauthorized { .. } | InstallationsError::SiteNotFound { .. } => true,
             InstallationsError::Failed(error) => error.is_configuration(),
@@ -64,7 +64,7 @@ impl InstallationsError {
         }
     }
 
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             InstallationsError::Unauthorized { variable, .. } => format!(
                 "set {variable} to a GitBook API token of a member of the organization who can see the site (app.gitbook.com → Settings → Developer)"
@@ -83,7 +83,7 @@ impl InstallationsError {
 
 /// The site's installations. The pinned description gives the answer as
 /// one list (`items`, no `next`): there is no page to follow.
-pub async fn list(
+pub(crate) async fn list(
     http: &HttpClient,
     api_url: &Url,
     token: &Secret,

@@ -4,12 +4,12 @@
 //! and the URLs they go to. The client that sends them, what GitBook
 //! answers, and the wait for its verdict are each a module below.
 
-pub mod answers;
-pub mod change_requests;
-pub mod client;
-pub mod installations;
-pub mod space;
-pub mod verdict;
+pub(crate) mod answers;
+pub(crate) mod change_requests;
+pub(crate) mod client;
+pub(crate) mod installations;
+pub(crate) mod space;
+pub(crate) mod verdict;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -23,7 +23,7 @@ use crate::secret::Secret;
 /// `commitMessage` is the export's own.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GitRequestBody {
+pub(crate) struct GitRequestBody {
     pub url: CloneUrl,
     #[serde(rename = "ref")]
     pub git_ref: String,
@@ -44,7 +44,7 @@ pub struct GitRequestBody {
 }
 
 /// What every body needs.
-pub struct BodyInput<'a> {
+pub(crate) struct BodyInput<'a> {
     pub project: &'a Project,
     pub credentials: Option<(String, Secret)>,
     /// The full ref GitBook reads or writes: `refs/heads/main`,
@@ -74,23 +74,23 @@ impl GitRequestBody {
         }
     }
 
-    pub fn import(input: BodyInput<'_>) -> GitRequestBody {
+    pub(crate) fn import(input: BodyInput<'_>) -> GitRequestBody {
         GitRequestBody::new(input)
     }
 
     /// A merge request preview: a standalone revision, no ordering timestamp
     /// (it never replaces the space's content).
-    pub fn preview(input: BodyInput<'_>) -> GitRequestBody {
+    pub(crate) fn preview(input: BodyInput<'_>) -> GitRequestBody {
         GitRequestBody { standalone: true, timestamp: None, ..GitRequestBody::new(input) }
     }
 
-    pub fn export(input: BodyInput<'_>, commit_message: String) -> GitRequestBody {
+    pub(crate) fn export(input: BodyInput<'_>, commit_message: String) -> GitRequestBody {
         GitRequestBody { commit_message: Some(commit_message), ..GitRequestBody::new(input) }
     }
 
     /// An export of the space this import was for, to `branch` of the same
     /// repository and directory instead (`gitbook_edits = "export"`).
-    pub fn export_to(&self, branch: &str, commit_message: String) -> GitRequestBody {
+    pub(crate) fn export_to(&self, branch: &str, commit_message: String) -> GitRequestBody {
         let mut tree = Url::parse(&self.repo_commit_url).ok();
         if let Some(segments) = tree.as_mut().and_then(|url| url.path_segments_mut().ok()).as_mut() {
             // `<project>/-/commit` → `<project>/-/blob/<branch>`.
@@ -106,14 +106,14 @@ impl GitRequestBody {
     }
 
     /// The branch a `refs/heads/…` body reads or writes.
-    pub fn branch(&self) -> Option<&str> {
+    pub(crate) fn branch(&self) -> Option<&str> {
         self.git_ref.strip_prefix("refs/heads/")
     }
 }
 
 /// RFC 3339 in UTC, whole seconds: `2026-11-22T15:00:00Z`; `None` for a
 /// time RFC 3339 cannot write (outside the years 0 to 9999 in UTC).
-pub fn rfc3339_utc(at: OffsetDateTime) -> Option<String> {
+pub(crate) fn rfc3339_utc(at: OffsetDateTime) -> Option<String> {
     let utc = at.checked_to_offset(time::UtcOffset::UTC)?;
     let utc = utc.replace_nanosecond(0).unwrap_or(utc);
     utc.format(&Rfc3339).ok()
@@ -121,7 +121,7 @@ pub fn rfc3339_utc(at: OffsetDateTime) -> Option<String> {
 
 /// `{api}/spaces/{space}/git/{operation}`, built segment by segment so a
 /// space id can never alter the path.
-pub fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
+pub(crate) fn endpoint(api: &Url, space: &str, operation: &str) -> Url {
     space_url(api, space, &["git", operation])
 }
 
@@ -138,7 +138,7 @@ impl GitRequestBody {
     /// The body as sent: the clone URL with its real credentials.
     /// An error, never a body without its fields, should the body not
     /// serialize.
-    pub fn wire_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+    pub(crate) fn wire_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         let mut json = serde_json::to_value(self)?;
         json["url"] = serde_json::Value::String(self.url.exposed());
         Ok(json)

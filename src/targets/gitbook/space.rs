@@ -12,11 +12,11 @@ use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 /// At most this many revisions are read back from the live one to find
 /// the last that came from Git.
-pub const MAX_REVISIONS_WALKED: usize = 50;
+pub(crate) const MAX_REVISIONS_WALKED: usize = 50;
 
 /// What the live revision means for an import of head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Guard {
+pub(crate) enum Guard {
     /// Nothing of GitBook's own is replaced: import.
     Import,
     /// The live revision holds head already, and nobody asked for it again.
@@ -31,7 +31,7 @@ pub enum Guard {
 /// against head (`None`: the revision came from no commit); `has_pages`
 /// whether the space holds any page; `requested` a manual pipeline or
 /// `--force`, which imports head again (how people repair a space).
-pub fn classify(live: Option<Ancestry>, has_pages: bool, requested: bool) -> Guard {
+pub(crate) fn classify(live: Option<Ancestry>, has_pages: bool, requested: bool) -> Guard {
     match live {
         Some(Ancestry::Same) if requested => Guard::Import,
         Some(Ancestry::Same) => Guard::AlreadyImported,
@@ -46,7 +46,7 @@ pub fn classify(live: Option<Ancestry>, has_pages: bool, requested: bool) -> Gua
 
 /// What GitBook held that Git did not, for the report.
 #[derive(Debug, Clone, Serialize)]
-pub struct GitBookEditsFound {
+pub(crate) struct GitBookEditsFound {
     /// The live revision: its id, type and time.
     pub revision: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,7 +74,7 @@ pub struct GitBookEditsFound {
 /// what a branch name may hold is kept, so the same revision always gets
 /// the same branch (a retried job exports to it again, and finds its merge
 /// request open).
-pub fn edits_branch(revision: &str) -> String {
+pub(crate) fn edits_branch(revision: &str) -> String {
     let short: String =
         revision.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(12).collect();
     let short = if short.is_empty() { "unnamed".to_owned() } else { short };
@@ -83,7 +83,7 @@ pub fn edits_branch(revision: &str) -> String {
 
 /// One page changed in GitBook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EditedPage {
+pub(crate) struct EditedPage {
     /// `page_created`, `page_edited`, `page_moved`, `page_deleted`.
     pub change: String,
     pub title: String,
@@ -97,7 +97,7 @@ pub struct EditedPage {
 
 impl GitBookEditsFound {
     /// `revision rev-2 (edits, 2026-11-22T15:00:30Z)`.
-    pub fn describe_revision(&self) -> String {
+    pub(crate) fn describe_revision(&self) -> String {
         let mut details: Vec<&str> = Vec::new();
         details.extend(self.revision_type.as_deref());
         details.extend(self.created_at.as_deref());
@@ -113,7 +113,7 @@ impl GitBookEditsFound {
 
     /// The pages on one line: `page_edited docs/guide.md "Guide" <url>; …`,
     /// GitBook's strings escaped.
-    pub fn describe_pages(&self) -> String {
+    pub(crate) fn describe_pages(&self) -> String {
         let mut parts: Vec<String> = self
             .pages
             .iter()
@@ -139,7 +139,7 @@ impl GitBookEditsFound {
 /// Reads back from the live revision, through its first parents, the pages
 /// changed in each revision until one whose commit `in_branch` holds (the
 /// last that came from Git), at most [`MAX_REVISIONS_WALKED`] revisions.
-pub async fn read_edits(
+pub(crate) async fn read_edits(
     client: &GitBookClient<'_>,
     live: &Revision,
     in_branch: impl Fn(&str) -> bool,

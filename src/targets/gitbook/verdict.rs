@@ -14,7 +14,7 @@ use crate::targets::gitbook::client::{AnsweredAt, GitBookClient, GitBookError, S
 
 /// The end of one target's GitBook operation.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Success(Operation),
     Failed(Operation),
     /// Ours was still running, or had not started, when the wait ran out.
@@ -42,7 +42,7 @@ pub enum Verdict {
 
 /// How the wait is bounded and paced.
 #[derive(Debug, Clone, Copy)]
-pub struct WaitLimits {
+pub(crate) struct WaitLimits {
     /// The whole wait, a hanging read included (`DOCSYNC_WAIT_TIMEOUT`).
     pub total: Duration,
     /// Until an operation of ours must have started (`DOCSYNC_START_TIMEOUT`).
@@ -54,18 +54,18 @@ pub struct WaitLimits {
 }
 
 /// A progress line at least this often while waiting.
-pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// Decides when a progress line is due: when what GitBook shows changes, or
 /// [`PROGRESS_EVERY`] after the last line.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     last_line: Option<(Duration, String)>,
 }
 
 impl Progress {
     /// The line to log now, `waited` into the wait, if one is due.
-    pub fn line(&mut self, waited: Duration, status: String) -> Option<String> {
+    pub(crate) fn line(&mut self, waited: Duration, status: String) -> Option<String> {
         let due = match &self.last_line {
             None => true,
             Some((at, last)) => *last != status || waited.saturating_sub(*at) >= PROGRESS_EVERY,
@@ -97,7 +97,7 @@ const AMBIGUOUS_RESENDS: u32 = 2;
 /// sent again, at most [`AMBIGUOUS_RESENDS`] times. Without `look` (a
 /// preview, which `git/info` cannot tell from a branch import) it is never
 /// sent again.
-pub async fn queue(
+pub(crate) async fn queue(
     client: &GitBookClient<'_>,
     direction: &str,
     body: &GitRequestBody,
@@ -200,7 +200,7 @@ async fn look_for_ours(
 
 /// Polls `git/info` until our operation ends or the wait runs out, logging
 /// progress. Every read is bounded by what is left of the wait.
-pub async fn wait_for_verdict(
+pub(crate) async fn wait_for_verdict(
     client: &GitBookClient<'_>,
     accepted: OffsetDateTime,
     direction: &str,
