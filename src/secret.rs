@@ -35,6 +35,9 @@ pub const MASK: &str = "[MASKED]";
 pub const MIN_SECRET_LEN: usize = 8;
 
 static KNOWN_SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// The values registered so far, as given: every target reads the same
+/// token again, and its forms need working out once.
+static REGISTERED: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// A secret value: never printed, never in `Debug`.
 #[derive(Clone)]
@@ -101,6 +104,11 @@ fn register(value: &str) {
     if value.chars().count() < MIN_SECRET_LEN {
         return;
     }
+    let mut registered = REGISTERED.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if registered.iter().any(|known| known == value) {
+        return;
+    }
+    registered.push(value.to_owned());
     let mut known = KNOWN_SECRETS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
     for form in echoed_forms(value) {
         if !known.contains(&form) {

@@ -168,10 +168,13 @@ pub(crate) fn open_repo(settings: &Settings) -> Result<Repo> {
 /// does. Such a target would be skipped forever, saying only that nothing
 /// changed.
 fn absent_directories(repo: &Repo, settings: &Settings, head: &str) -> Result<BTreeMap<String, Option<String>>> {
+    let directories: Vec<&str> =
+        settings.targets.iter().map(|target| target.paths.directory.as_str()).filter(|d| !d.is_empty()).collect();
+    let missing = repo.missing_directories(head, &directories)?;
     let mut absent = BTreeMap::new();
     for target in &settings.targets {
         let directory = &target.paths.directory;
-        if directory.is_empty() || absent.contains_key(directory) || repo.has_directory(head, directory)? {
+        if !missing.contains(&directory.as_str()) || absent.contains_key(directory) {
             continue;
         }
         let nearest = repo.nearest_directory(head, directory)?;

@@ -291,12 +291,27 @@ impl Repo {
 
     /// Whether a commit's tree holds this directory.
     pub(crate) fn has_directory(&self, sha: &str, directory: &str) -> Result<bool> {
+        Ok(self.missing_directories(sha, &[directory])?.is_empty())
+    }
+
+    /// Which of these directories a commit's tree lacks, in the order
+    /// given. The tree is read once for them all: a root tree of hundreds
+    /// of entries is too large for libgit2's object cache, and reading it
+    /// per directory made planning hundreds of targets slow.
+    pub(crate) fn missing_directories<'a>(&self, sha: &str, directories: &[&'a str]) -> Result<Vec<&'a str>> {
         let tree = self.repo.find_commit(Oid::from_str(sha)?)?.tree()?;
-        match tree.get_path(Path::new(directory)) {
-            Ok(entry) => Ok(entry.kind() == Some(ObjectType::Tree)),
-            Err(error) if error.code() == git2::ErrorCode::NotFound => Ok(false),
-            Err(error) => Err(error).with_context(|| format!("while looking for {directory}")),
+        let mut missing = Vec::new();
+        for &directory in directories {
+            let present = match tree.get_path(Path::new(directory)) {
+                Ok(entry) => entry.kind() == Some(ObjectType::Tree),
+                Err(error) if error.code() == git2::ErrorCode::NotFound => false,
+                Err(error) => return Err(error).with_context(|| format!("while looking for {directory}")),
+            };
+            if !present {
+                missing.push(directory);
+            }
         }
+        Ok(missing)
     }
 
     /// The directory of a commit's tree nearest to `directory` (one that

@@ -104,11 +104,11 @@ pub(crate) fn load_file(flags: &GlobalFlags, env: &Environment) -> Result<Option
 pub(super) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, BadInputs> {
     let file = path.display().to_string();
     let document = DeTable::parse(text).map_err(|error| BadInputs(vec![syntax_error(&file, text, &error)]))?;
-    let reader = Reader { file: &file, text };
+    let reader = Reader { file: &file, text, lines: LineIndex::new(text) };
     let mut problems = Vec::new();
     let mut config = FileConfig::default();
     for (key, value) in document.get_ref().iter() {
-        let line = line_of(text, key.span().start);
+        let line = reader.lines.line_of(key.span().start);
         match (key.get_ref().as_ref(), value.get_ref()) {
             ("defaults", DeValue::Table(table)) => config.defaults = reader.table(table, &mut problems),
             ("target", DeValue::Array(items)) => {
@@ -163,6 +163,25 @@ fn syntax_error(file: &str, text: &str, error: &toml::de::Error) -> BadInput {
 struct Reader<'a> {
     file: &'a str,
     text: &'a str,
+    lines: LineIndex,
+}
+
+/// Where the file's lines start, so that naming a key's line is a binary
+/// search: counting the line breaks before each key made reading a file of
+/// hundreds of targets quadratic in its length.
+struct LineIndex {
+    breaks: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        LineIndex { breaks: text.match_indices('\n').map(|(at, _)| at).collect() }
+    }
+
+    /// The 1-based line of a byte offset, as [`line_of`] counts it.
+    fn line_of(&self, offset: usize) -> usize {
+        self.breaks.partition_point(|&at| at < offset) + 1
+    }
 }
 
 impl Reader<'_> {
@@ -178,7 +197,7 @@ impl Reader<'_> {
     fn table(&self, table: &DeTable<'_>, problems: &mut Vec<BadInput>) -> FileTable {
         let mut read = FileTable::default();
         for (key, value) in table.iter() {
-            let (key, line) = (key.get_ref().as_ref(), line_of(self.text, key.span().start));
+            let (key, line) = (key.get_ref().as_ref(), self.lines.line_of(key.span().start));
             let source = format!("{}: line {line}, key `{key}`", self.file);
             let text_of = |value: &DeValue<'_>| match value {
                 DeValue::String(text) => Some(text.to_string()),
@@ -418,6 +437,20 @@ fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use crate::settings::file::{LineIndex, line_of};
+
+    /// The index names the line the count of line breaks names, at a line
+    /// break, just after one, at the end and past it.
+    #[test]
+    fn the_line_index_agrees_with_counting_line_breaks() {
+        for text in ["", "a", "\n", "a\nb", "[defaults]\nx = 1\n\n[[target]]\nname = \"a\"\n", "\n\nz"] {
+            let lines = LineIndex::new(text);
+            for offset in 0..=text.len() + 2 {
+                assert_eq!(lines.line_of(offset), line_of(text, offset), "{text:?} at {offset}");
+            }
+        }
+    }
 
     use crate::settings::file::parse_file;
     use crate::settings::flags::GlobalFlags;

@@ -5,6 +5,7 @@
 //! the run's settings first and hands them down here.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use url::Url;
@@ -27,6 +28,8 @@ use crate::settings::target_id::TargetId;
 use crate::settings::values::{normalize_directory, parse_bool, parse_direction, parse_gitbook_edits, parse_url};
 
 pub(crate) const DEFAULT_GITBOOK_API_URL: &str = "https://api.gitbook.com/v1";
+/// [`DEFAULT_GITBOOK_API_URL`] parsed once: hundreds of targets use it.
+static DEFAULT_GITBOOK_API: LazyLock<Option<Url>> = LazyLock::new(|| Url::parse(DEFAULT_GITBOOK_API_URL).ok());
 /// Files the Dot target looks at by default: Markdown and YAML.
 pub(crate) const DOT_DEFAULT_PATHS: &[&str] = &["*.md", "*.markdown", "*.yaml", "*.yml"];
 pub(super) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -401,7 +404,7 @@ impl TargetBuilder<'_> {
         let space = if self.space_from_site { Some(String::new()) } else { self.gitbook_space(problems) };
         let (api_url, api_url_source) = match self.lookup(&GITBOOK_API_URL) {
             Some(found) => (parse_url(&found.text(), &found.source, problems), found.source),
-            None => (Url::parse(DEFAULT_GITBOOK_API_URL).ok(), Source::Default { variable: GITBOOK_API_URL.variable }),
+            None => (DEFAULT_GITBOOK_API.clone(), Source::Default { variable: GITBOOK_API_URL.variable }),
         };
         let (token, token_source) = layers.secret(&GITBOOK_TOKEN, own, problems);
         let (git_token, git_token_source) = layers.secret(&GIT_TOKEN, own, problems);

@@ -792,6 +792,45 @@ fn project_directory_absent_at_head_is_a_warning_naming_the_nearest() {
     assert!(logs.contains("did you mean docs?"), "{logs}");
 }
 
+/// The head tree is read once for all targets' directories: each target
+/// still learns whether its own exists (a file of that name is no
+/// directory), and the same missing directory is said once per target.
+#[test]
+fn every_target_whose_directory_is_absent_is_warned_and_no_other() {
+    let repo = repo_with_docs();
+    repo.write("handbook/a.md", "# A\n");
+    repo.write("manual", "a file, not a folder\n");
+    let before = repo.commit("Handbook and manual");
+    repo.write("docs/guide.md", "# Guide, again\n");
+    let head = repo.commit("Edit the guide");
+    let targets = [
+        ("docs", "docs"),
+        ("handbook", "handbook"),
+        ("manual", "manual"),
+        ("typo", "Handbook"),
+        ("typo-again", "Handbook"),
+    ];
+    let config: String = targets
+        .iter()
+        .map(|(name, dir)| format!("[[target]]\nname = \"{name}\"\nkind = \"gitbook\"\ngitbook_space = \"spc{name}\"\nproject_directory = \"{dir}\"\n"))
+        .collect();
+    repo.write("docsync.toml", &config);
+    let env = with(push(&before, &head), &[("GITBOOK_TOKEN", "gbtok-absent-dirs-1234")]);
+
+    let (plan, _) = plan_with_logs(&repo, &env, &[]);
+
+    let warned = |name: &str| target(&plan, name)["warnings"].to_string();
+    assert_eq!(target(&plan, "docs")["action"], "import", "{plan:#}");
+    assert!(!warned("docs").contains("does not exist") && !warned("handbook").contains("does not exist"), "{plan:#}");
+    assert!(warned("manual").contains("manual does not exist"), "{plan:#}");
+    for typo in ["typo", "typo-again"] {
+        assert!(
+            warned(typo).contains("Handbook does not exist") && warned(typo).contains("did you mean handbook?"),
+            "{plan:#}"
+        );
+    }
+}
+
 #[test]
 fn docsync_paths_with_braces_is_one_glob() {
     let (repo, before, head) = mixed_change();
