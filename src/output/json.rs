@@ -95,6 +95,9 @@ struct TargetJson<'a> {
     reason: String,
     /// How many of the range's changes concern this target.
     changed: usize,
+    /// Where a GitBook target's change set starts, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<BaseJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request: Option<RequestJson<'a>>,
     /// The plan's warnings, then the run's.
@@ -115,11 +118,24 @@ impl<'a> TargetJson<'a> {
             action: decision.action.as_str(),
             reason: decision.reason.to_string(),
             changed: decision.changed,
+            base: decision.base.as_ref().map(|base| BaseJson {
+                commit: base.commit.as_deref(),
+                source: base.source.as_str(),
+                reason: &base.reason,
+            }),
             request: decision.request.as_ref().map(RequestJson::of),
             warnings: decision.warnings.iter().chain(run_warnings).map(String::as_str).collect(),
             outcome: run.map(|run| OutcomeJson::of(&run.outcome)),
         }
     }
+}
+
+#[derive(Serialize)]
+struct BaseJson<'a> {
+    commit: Option<&'a str>,
+    /// `live_revision` or `range`.
+    source: &'static str,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -238,6 +254,7 @@ mod tests {
                 request: None,
                 warnings: vec!["from the plan".into()],
                 files: Vec::new(),
+                base: None,
             }],
         };
         let planned: serde_json::Value = serde_json::from_str(&super::document(&plan, None).unwrap()).unwrap();

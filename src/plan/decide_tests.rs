@@ -82,6 +82,7 @@ fn facts(changes: Vec<Change>, commits: Vec<CommitInfo>) -> Facts {
         project: Project::from_url("https://gitlab.example.com/group/project"),
         checkout_branch: Some("main".to_owned()),
         requested_by: None,
+        live: BTreeMap::new(),
     }
 }
 
