@@ -23,8 +23,8 @@ use crate::gitlab::instance::{ProjectApi, locate_project};
 use crate::http::HttpClient;
 use crate::log::{Section, Terminal};
 use crate::plan;
+use crate::plan::Action;
 use crate::plan::facts::{Facts, LiveBase, PushFacts, RequestedBy};
-use crate::plan::{Action, Reason};
 use crate::settings::pipeline::is_sha;
 use crate::settings::target_id::TargetId;
 use crate::settings::{Settings, TargetKind};
@@ -50,6 +50,17 @@ pub struct Gathered {
     pub live_reads: BTreeMap<TargetId, LiveRead>,
 }
 
+/// Whether the GitBook spaces' live revisions are read before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spaces {
+    /// `sync`, in CI: each importing target's base is the commit its space
+    /// shows, and the guard before its import uses the same read.
+    Read,
+    /// `plan` and `pipeline`: nothing is read from GitBook; every target
+    /// counts its changes on the job's range.
+    Unread,
+}
+
 /// Everything the decision needs. GitLab is only read (the sync watermark,
 /// the compare fallback); no target is called.
 pub fn gather(
@@ -58,6 +69,7 @@ pub fn gather(
     requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
+    spaces: Spaces,
 ) -> Result<Gathered> {
     let repo = open_repo(settings)?;
     transport::register(&settings.http);
@@ -101,10 +113,9 @@ pub fn gather(
         requested_by,
         live: BTreeMap::new(),
     };
-    let live_reads = match (ci, http) {
-        (Some(_), Some(http)) => {
-            let _section = Section::start(terminal, "docsync_live", "Reading what each GitBook space shows");
-            let reads = runtime.block_on(read_live_revisions(settings, http, &facts));
+    let live_reads = match (ci, http, spaces) {
+        (Some(_), Some(http), Spaces::Read) => {
+            let reads = runtime.block_on(read_live_revisions(settings, http, &facts, terminal));
             facts.live = live_bases(settings, &repo, origin_url.as_deref(), &facts.range.head, &reads);
             reads
         }
@@ -117,15 +128,22 @@ pub fn gather(
 /// its import (which must not read it again).
 pub type LiveRead = Result<Revision, GitBookError>;
 
-/// The live revision of every GitBook space that may import in this
-/// pipeline (its decision without a base of its own imports, or skips
-/// only for want of changes), read concurrently through the shared client
-/// (which bounds the requests in flight), once each.
-async fn read_live_revisions(settings: &Settings, http: &HttpClient, facts: &Facts) -> BTreeMap<TargetId, LiveRead> {
+/// The live revision of every GitBook space that imports in this pipeline
+/// (its decision on the job's range), read concurrently through the shared
+/// client (which bounds the requests in flight), once each. A target that
+/// skips is not read: a push that changes no docs calls nothing, as
+/// before. Nor is anything read for `--dry-run`, which calls nothing.
+async fn read_live_revisions(
+    settings: &Settings,
+    http: &HttpClient,
+    facts: &Facts,
+    terminal: Terminal,
+) -> BTreeMap<TargetId, LiveRead> {
+    if settings.dry_run {
+        return BTreeMap::new();
+    }
     let preliminary = plan::decide(facts, settings, None);
-    let may_import = |decision: &plan::Decision| {
-        decision.action == Action::Import || matches!(decision.reason, Reason::NoChange { .. })
-    };
+    let may_import = |decision: &plan::Decision| decision.action == Action::Import;
     let reads = preliminary.targets.iter().filter(|decision| may_import(decision)).filter_map(|decision| {
         let target = settings.targets.iter().find(|target| target.id == decision.target)?;
         let TargetKind::GitBook(gitbook) = &target.kind else { return None };
@@ -135,6 +153,11 @@ async fn read_live_revisions(settings: &Settings, http: &HttpClient, facts: &Fac
             (target.id, client.live_revision().await)
         })
     });
+    let reads: Vec<_> = reads.collect();
+    if reads.is_empty() {
+        return BTreeMap::new();
+    }
+    let _section = Section::start(terminal, "docsync_live", "Reading what each GitBook space shows");
     futures_util::future::join_all(reads).await.into_iter().collect()
 }
 

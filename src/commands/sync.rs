@@ -57,7 +57,8 @@ pub fn run(
         }
     }
     let http = HttpClient::new(&settings.http)?;
-    let (mut gathered, plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    let (mut gathered, plan) =
+        super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http), super::facts::Spaces::Read)?;
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let (lint_report, stopped) = lint_before_sending(&plan, settings, &gathered.repo, terminal)?;

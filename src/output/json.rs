@@ -233,7 +233,7 @@ mod tests {
     use crate::git::range::RangeMode;
     use crate::plan::outcome::{Outcome, OutcomeStatus};
     use crate::plan::run::{Run, RunStatus, TargetRun};
-    use crate::plan::{Action, Decision, Plan, Platform, RangeView, Reason};
+    use crate::plan::{Action, BaseSource, Decision, Plan, Platform, RangeView, Reason};
     use crate::settings::target_id::TargetId;
 
     /// A plan prints no status and no outcome; a run adds both, and each
@@ -302,6 +302,7 @@ mod tests {
             ("changes[].status", names(&ChangeStatus::ALL, ChangeStatus::as_str)),
             ("targets[].kind", names(&Platform::ALL, Platform::as_str)),
             ("targets[].action", names(&Action::ALL, Action::as_str)),
+            ("targets[].base.source", names(&BaseSource::ALL, BaseSource::as_str)),
             ("status", names(&RunStatus::ALL, RunStatus::as_str)),
             ("targets[].outcome.status", names(&OutcomeStatus::ALL, OutcomeStatus::as_str)),
         ] {

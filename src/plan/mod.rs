@@ -178,6 +178,8 @@ pub enum BaseSource {
 }
 
 impl BaseSource {
+    pub const ALL: [BaseSource; 2] = [BaseSource::LiveRevision, BaseSource::Range];
+
     /// The name in the JSON contract.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -543,8 +545,8 @@ fn target_base<'a>(facts: &'a Facts, target: &Target) -> (Option<TargetBase>, &'
         Some(LiveBase::Unread(why)) => {
             (Some(range(format!("the space's live revision could not be read ({why})"))), &facts.changes)
         }
-        // Not read (outside CI, without a token, or a target that cannot
-        // import in this pipeline): the range, as for every target before.
+        // Not read (`plan`, `pipeline`, outside CI, without a token, or a
+        // target that does not import): the range, as before.
         None => (None, &facts.changes),
     }
 }

@@ -71,9 +71,8 @@ impl Respond for Spaces {
 
 /// Three spaces, `old` (dir a/), `fresh` (b/) and `stray` (c/). History:
 /// `first` made all three; `failed` changed a/one.md (the import `old`
-/// never took: the job failed, so the next one's range starts after it);
-/// head changes b/ and c/ only. The job's range is `failed..head`, with
-/// nothing for a/.
+/// never took: the job's range starts after it); head changes a/two.md,
+/// b/ and c/. The job's range is `failed..head`.
 async fn three_spaces() -> (Job, Spaces, MockServer, String) {
     let repo = TestRepo::new();
     for dir in ["a", "b", "c"] {
@@ -83,7 +82,7 @@ async fn three_spaces() -> (Job, Spaces, MockServer, String) {
     let first = repo.commit("Docs");
     repo.write("a/one.md", "# One\n\nEdited.\n");
     let failed = repo.commit("Edit a/one");
-    for file in ["b/one.md", "c/one.md"] {
+    for file in ["a/two.md", "b/one.md", "c/one.md"] {
         repo.write(file, "# Edited\n");
     }
     let head = repo.commit("Edit all three");
@@ -149,13 +148,13 @@ async fn each_space_is_imported_from_the_commit_it_shows() {
     run.assert_code(0);
     let json = run.json();
 
-    // The space whose import failed is imported again, with all its
-    // changes since the commit it shows, though the range has none of them.
+    // The space whose import failed is imported with all its changes since
+    // the commit it shows: two, where the job's range has one.
     let old = target(&run, &json, "old");
     assert_eq!(old["action"], "import", "{}", run.context());
     assert_eq!(old["base"]["commit"], first.as_str(), "{}", run.context());
     assert_eq!(old["base"]["source"], "live_revision", "{}", run.context());
-    assert_eq!(old["changed"], 1, "{}", run.context());
+    assert_eq!(old["changed"], 2, "{}", run.context());
     assert_eq!(spaces.count("spcOld", "POST", "git/import"), 1);
 
     // The space up to date is not called.
@@ -181,14 +180,16 @@ async fn each_space_is_imported_from_the_commit_it_shows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plan_in_ci_shows_each_base_and_imports_nothing() {
-    let (job, spaces, _server, first) = three_spaces().await;
+async fn a_plan_reads_no_space_and_counts_on_the_jobs_range() {
+    let (job, spaces, _server, _first) = three_spaces().await;
     let run = run(&job, "plan").await;
     run.assert_code(0);
     let json = run.json();
-    assert_eq!(target(&run, &json, "old")["base"]["commit"], first.as_str(), "{}", run.context());
+    let old = target(&run, &json, "old");
+    assert!(old.get("base").is_none(), "{}", run.context());
+    assert_eq!(old["changed"], 1, "{}", run.context());
     for space in ["spcOld", "spcFresh", "spcStray"] {
-        assert_eq!(spaces.count(space, "GET", "content"), 1, "{space}: {}", run.context());
+        assert_eq!(spaces.count(space, "GET", "content"), 0, "{space}: {}", run.context());
         assert_eq!(spaces.count(space, "POST", "git/import"), 0, "{space}");
     }
 }
