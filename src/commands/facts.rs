@@ -15,6 +15,7 @@ use tokio::runtime::Runtime;
 use crate::git::diff::Change;
 use crate::git::range::{self, CommitRange, HistorySource, RangeMode};
 use crate::git::remote::Project;
+use crate::git::repo::Ancestry;
 use crate::git::repo::{CommitChanges, CommitInfo, Repo};
 use crate::git::transport;
 use crate::gitlab::client::{Auth, GitLabClient, GitLabError};
@@ -22,10 +23,17 @@ use crate::gitlab::instance::{ProjectApi, locate_project};
 use crate::http::HttpClient;
 use crate::log::{Section, Terminal};
 use crate::plan;
-use crate::plan::facts::{Facts, PushFacts, RequestedBy};
-use crate::settings::Settings;
+use crate::plan::Action;
+use crate::plan::facts::{Facts, LiveBase, PushFacts, RequestedBy};
 use crate::settings::pipeline::is_sha;
+use crate::settings::target_id::TargetId;
+use crate::settings::{Settings, TargetKind};
 use crate::targets::dot::{self, PushHistory};
+use crate::targets::gitbook::answers::Revision;
+use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+
+/// How deep a shallow clone is fetched to find a space's live commit.
+pub const LIVE_COMMIT_DEPTH: i32 = 1000;
 
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
@@ -37,6 +45,20 @@ pub(crate) struct Gathered {
     pub facts: Facts,
     pub repo: Repo,
     pub origin_url: Option<String>,
+    /// The live revisions read before deciding, by target: the guard
+    /// before an import takes its target's instead of reading again.
+    pub live_reads: BTreeMap<TargetId, LiveRead>,
+}
+
+/// Whether the GitBook spaces' live revisions are read before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spaces {
+    /// `sync`, in CI: each importing target's base is the commit its space
+    /// shows, and the guard before its import uses the same read.
+    Read,
+    /// `plan` and `pipeline`: nothing is read from GitBook; every target
+    /// counts its changes on the job's range.
+    Unread,
 }
 
 /// Everything the decision needs. GitLab is only read (the sync watermark,
@@ -47,6 +69,7 @@ pub(crate) fn gather(
     requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
+    spaces: Spaces,
 ) -> Result<Gathered> {
     let repo = open_repo(settings)?;
     transport::register(&settings.http);
@@ -79,9 +102,109 @@ pub(crate) fn gather(
     let checkout_branch = repo.current_branch();
     let absent_directories = absent_directories(&repo, settings, &range.head)?;
 
-    let facts =
-        Facts { range, changes, commits, absent_directories, head_time, project, checkout_branch, requested_by };
-    Ok(Gathered { facts, repo, origin_url })
+    let mut facts = Facts {
+        range,
+        changes,
+        commits,
+        absent_directories,
+        head_time,
+        project,
+        checkout_branch,
+        requested_by,
+        live: BTreeMap::new(),
+    };
+    let live_reads = match (ci, http, spaces) {
+        (Some(_), Some(http), Spaces::Read) => {
+            let reads = runtime.block_on(read_live_revisions(settings, http, &facts, terminal));
+            facts.live = live_bases(settings, &repo, origin_url.as_deref(), &facts.range.head, &reads);
+            reads
+        }
+        _ => BTreeMap::new(),
+    };
+    Ok(Gathered { facts, repo, origin_url, live_reads })
+}
+
+/// A space's live revision as read before deciding, for the guard before
+/// its import (which must not read it again).
+pub type LiveRead = Result<Revision, GitBookError>;
+
+/// The live revision of every GitBook space that imports in this pipeline
+/// (its decision on the job's range), read concurrently through the shared
+/// client (which bounds the requests in flight), once each. A target that
+/// skips is not read: a push that changes no docs calls nothing, as
+/// before. Nor is anything read for `--dry-run`, which calls nothing.
+async fn read_live_revisions(
+    settings: &Settings,
+    http: &HttpClient,
+    facts: &Facts,
+    terminal: Terminal,
+) -> BTreeMap<TargetId, LiveRead> {
+    if settings.dry_run {
+        return BTreeMap::new();
+    }
+    let preliminary = plan::decide(facts, settings, None);
+    let may_import = |decision: &plan::Decision| decision.action == Action::Import;
+    let reads = preliminary.targets.iter().filter(|decision| may_import(decision)).filter_map(|decision| {
+        let target = settings.targets.iter().find(|target| target.id == decision.target)?;
+        let TargetKind::GitBook(gitbook) = &target.kind else { return None };
+        let token = gitbook.token.as_ref()?;
+        Some(async move {
+            let client = GitBookClient { http, target: gitbook, token };
+            (target.id, client.live_revision().await)
+        })
+    });
+    let reads: Vec<_> = reads.collect();
+    if reads.is_empty() {
+        return BTreeMap::new();
+    }
+    let _section = Section::start(terminal, "docsync_live", "Reading what each GitBook space shows");
+    futures_util::future::join_all(reads).await.into_iter().collect()
+}
+
+/// Where each live commit stands against head, and for an ancestor the
+/// changes since it. A commit the clone lacks is fetched once for all
+/// targets (the branch, at most [`LIVE_COMMIT_DEPTH`] commits deep), as
+/// the guard before an import does.
+fn live_bases(
+    settings: &Settings,
+    repo: &Repo,
+    origin_url: Option<&str>,
+    head: &str,
+    reads: &BTreeMap<TargetId, LiveRead>,
+) -> BTreeMap<TargetId, LiveBase> {
+    let commit_of = |read: &LiveRead| read.as_ref().ok().and_then(|live| live.git.as_ref()).map(|git| git.oid.clone());
+    let missing = reads.values().filter_map(commit_of).any(|commit| is_sha(&commit) && !repo.has_commit(&commit));
+    let fetch_url = settings
+        .pipeline
+        .repository_url
+        .as_ref()
+        .map(|url| url.expose().to_owned())
+        .or_else(|| origin_url.map(str::to_owned));
+    if let (true, Some(url)) = (missing, fetch_url) {
+        if let Err(error) = repo.deepen(&url, &history_refspecs(settings), Some(LIVE_COMMIT_DEPTH)) {
+            tracing::warn!("cannot fetch the branch to find the commits GitBook's spaces show: {error}");
+        }
+    }
+    let mut bases = BTreeMap::new();
+    for (id, read) in reads {
+        let base = match read {
+            Err(error) => LiveBase::Unread(error.to_string()),
+            Ok(live) => match live.git.as_ref().map(|git| git.oid.to_ascii_lowercase()) {
+                None => LiveBase::NoCommit,
+                Some(commit) => match repo.ancestry(&commit, head) {
+                    Ok(Some(Ancestry::Same)) => LiveBase::Head { commit },
+                    Ok(Some(Ancestry::Older)) => match repo.diff(&commit, head) {
+                        Ok(changes) => LiveBase::Ancestor { commit, changes },
+                        Err(error) => LiveBase::Unread(format!("the changes since its commit: {error:#}")),
+                    },
+                    Ok(Some(ancestry)) => LiveBase::NotAncestor { commit, ancestry },
+                    Ok(None) | Err(_) => LiveBase::NotAncestor { commit, ancestry: Ancestry::Unrelated },
+                },
+            },
+        };
+        bases.insert(*id, base);
+    }
+    bases
 }
 
 /// The commit range (from the watermark, deepening a shallow clone or

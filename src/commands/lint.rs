@@ -49,7 +49,8 @@ pub(crate) fn run(settings: &Settings, flags: LintFlags, terminal: Terminal, run
         Some(_) => Some(HttpClient::new(&settings.http)?),
         None => None,
     };
-    let (gathered, plan) = super::gather_and_decide(settings, terminal, None, runtime, http.as_ref())?;
+    let (gathered, plan) =
+        super::gather_and_decide(settings, terminal, None, runtime, http.as_ref(), super::facts::Spaces::Unread)?;
     let (fallback, fallback_ignore);
     let mut targets: Vec<LintTarget<'_>> = settings.targets.iter().map(LintTarget::of).collect();
     if targets.is_empty() {

@@ -78,7 +78,8 @@ fn execute(cli: &Cli, env: &Environment, terminal: Terminal, runtime: &Runtime) 
                 Some(_) => Some(HttpClient::new(&settings.http)?),
                 None => None,
             };
-            let (_, plan) = gather_and_decide(&settings, terminal, None, runtime, http.as_ref())?;
+            let (_, plan) =
+                gather_and_decide(&settings, terminal, None, runtime, http.as_ref(), facts::Spaces::Unread)?;
             log::result(&report::render(&plan, None, settings.format)?).context("while writing the result")?;
             Ok(Exit::Ok)
         }
@@ -174,9 +175,10 @@ fn gather_and_decide(
     requested_by: Option<RequestedBy>,
     runtime: &Runtime,
     http: Option<&HttpClient>,
+    spaces: facts::Spaces,
 ) -> Result<(facts::Gathered, Plan)> {
     plan::check_request(settings, requested_by)?;
-    let gathered = facts::gather(settings, terminal, requested_by, runtime, http)?;
+    let gathered = facts::gather(settings, terminal, requested_by, runtime, http, spaces)?;
     // A push event lists each commit with its own changes: read only when
     // the decision has a target send one.
     let push = match plan::sends_push_events(&gathered.facts, settings) {

@@ -25,7 +25,8 @@ pub(crate) fn run(settings: &Settings, flags: &PipelineFlags, terminal: Terminal
         Some(_) => Some(HttpClient::new(&settings.http)?),
         None => None,
     };
-    let (_, plan) = super::gather_and_decide(settings, terminal, None, runtime, http.as_ref())?;
+    let (_, plan) =
+        super::gather_and_decide(settings, terminal, None, runtime, http.as_ref(), super::facts::Spaces::Unread)?;
     let targets = acting_targets(&plan, settings);
     tracing::info!("{} of {} targets act in this pipeline", targets.len(), settings.targets.len());
     let text = child_pipeline::render(&child_pipeline::child_pipeline(&targets, &options))

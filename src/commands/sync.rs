@@ -37,6 +37,7 @@ use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
+use super::facts::{LIVE_COMMIT_DEPTH, LiveRead};
 use super::lint::lint_head;
 use super::review;
 
@@ -56,7 +57,8 @@ pub(crate) fn run(
         }
     }
     let http = HttpClient::new(&settings.http)?;
-    let (gathered, plan) = super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http))?;
+    let (mut gathered, plan) =
+        super::gather_and_decide(settings, terminal, requested_by, runtime, Some(&http), super::facts::Spaces::Read)?;
     crate::plan::check_deployment(&plan, settings)?;
     preflight(&plan, settings)?;
     let (lint_report, stopped) = lint_before_sending(&plan, settings, &gathered.repo, terminal)?;
@@ -76,6 +78,7 @@ pub(crate) fn run(
                     .map(|url| url.expose().to_owned())
                     .or_else(|| gathered.origin_url.clone()),
                 refspecs: super::facts::history_refspecs(settings),
+                live: std::sync::Mutex::new(std::mem::take(&mut gathered.live_reads)),
             };
             let (exit, mut targets) = execute(&plan, stopped, settings, &http, &guard).await;
             if let Some(report) = &lint_report {
@@ -825,9 +828,6 @@ fn failure(error: GitBookError) -> Outcome {
     Outcome { bad_configuration: error.is_configuration(), ..Outcome::new(status, error.to_string()).with_fix(fix) }
 }
 
-/// How deep a shallow clone is fetched to find the live revision's commit.
-const LIVE_COMMIT_DEPTH: i32 = 1000;
-
 /// What the guard before a branch import needs from the run: the clone,
 /// whether the run was asked for (a manual pipeline or `--force`, which
 /// import head again), and where to fetch a commit the clone lacks.
@@ -837,6 +837,9 @@ pub(crate) struct ImportGuard<'a> {
     pub requested: bool,
     pub fetch_url: Option<String>,
     pub refspecs: Vec<String>,
+    /// The live revisions read before deciding, by target; each is taken
+    /// once, by its target's guard, and never read again.
+    pub live: std::sync::Mutex<BTreeMap<TargetId, LiveRead>>,
 }
 
 /// The guard let the import go ahead: what it says about it.
@@ -958,7 +961,14 @@ impl ImportGuard<'_> {
         let name = decision.name.as_str();
         let mode = client.target.gitbook_edits;
         let space = &client.target.space;
-        let live = match client.live_revision().await {
+        // Read before deciding, where it chose the target's base; read here
+        // only when it was not (a run without one).
+        let read = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&decision.target);
+        let read = match read {
+            Some(read) => read,
+            None => client.live_revision().await,
+        };
+        let live = match read {
             Ok(live) => live,
             Err(error) => return unread_space(error, mode, client.target, name),
         };

@@ -95,6 +95,9 @@ struct TargetJson<'a> {
     reason: String,
     /// How many of the range's changes concern this target.
     changed: usize,
+    /// Where a GitBook target's change set starts, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<BaseJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request: Option<RequestJson<'a>>,
     /// The plan's warnings, then the run's.
@@ -115,11 +118,24 @@ impl<'a> TargetJson<'a> {
             action: decision.action.as_str(),
             reason: decision.reason.to_string(),
             changed: decision.changed,
+            base: decision.base.as_ref().map(|base| BaseJson {
+                commit: base.commit.as_deref(),
+                source: base.source.as_str(),
+                reason: &base.reason,
+            }),
             request: decision.request.as_ref().map(RequestJson::of),
             warnings: decision.warnings.iter().chain(run_warnings).map(String::as_str).collect(),
             outcome: run.map(|run| OutcomeJson::of(&run.outcome)),
         }
     }
+}
+
+#[derive(Serialize)]
+struct BaseJson<'a> {
+    commit: Option<&'a str>,
+    /// `live_revision` or `range`.
+    source: &'static str,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -217,7 +233,7 @@ mod tests {
     use crate::git::range::RangeMode;
     use crate::plan::outcome::{Outcome, OutcomeStatus};
     use crate::plan::run::{Run, RunStatus, TargetRun};
-    use crate::plan::{Action, Decision, Plan, Platform, RangeView, Reason};
+    use crate::plan::{Action, BaseSource, Decision, Plan, Platform, RangeView, Reason};
     use crate::settings::target_id::TargetId;
 
     /// A plan prints no status and no outcome; a run adds both, and each
@@ -238,6 +254,7 @@ mod tests {
                 request: None,
                 warnings: vec!["from the plan".into()],
                 files: Vec::new(),
+                base: None,
             }],
         };
         let planned: serde_json::Value = serde_json::from_str(&super::document(&plan, None).unwrap()).unwrap();
@@ -285,6 +302,7 @@ mod tests {
             ("changes[].status", names(&ChangeStatus::ALL, ChangeStatus::as_str)),
             ("targets[].kind", names(&Platform::ALL, Platform::as_str)),
             ("targets[].action", names(&Action::ALL, Action::as_str)),
+            ("targets[].base.source", names(&BaseSource::ALL, BaseSource::as_str)),
             ("status", names(&RunStatus::ALL, RunStatus::as_str)),
             ("targets[].outcome.status", names(&OutcomeStatus::ALL, OutcomeStatus::as_str)),
         ] {

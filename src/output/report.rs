@@ -89,6 +89,10 @@ fn render_text(plan: &Plan, run: Option<&Run>) -> String {
         if let Some(origin) = &target.origin {
             let _ = writeln!(out, "  {:name_width$}  {}", "", printable(origin));
         }
+        if let Some(base) = &target.base {
+            let commit = base.commit.as_deref().map_or("(none)", short);
+            let _ = writeln!(out, "  {:name_width$}  base {commit}: {}", "", printable(&base.reason));
+        }
         if let Some(outcome) = target_run.map(|r| &r.outcome) {
             let _ = writeln!(out, "  {:name_width$}  {}: {}", "", outcome.status.as_str(), printable(&outcome.message));
             if let Some(fix) = &outcome.fix {
@@ -251,6 +255,7 @@ mod tests {
             request: None,
             warnings: Vec::new(),
             files: Vec::new(),
+            base: None,
         }
     }
 

@@ -82,6 +82,7 @@ fn facts(changes: Vec<Change>, commits: Vec<CommitInfo>) -> Facts {
         project: Project::from_url("https://gitlab.example.com/group/project"),
         checkout_branch: Some("main".to_owned()),
         requested_by: None,
+        live: BTreeMap::new(),
     }
 }
 
@@ -286,4 +287,36 @@ fn a_submodule_is_never_a_docs_change() {
         facts(vec![file(ChangeStatus::Renamed, "archive/a.md", Some("docs/a.md"))], vec![commit(HEAD, "x")]);
     let plan = decide(&moved_out, &settings(&push_to("main")), None);
     assert_eq!((plan.targets[0].action, plan.targets[0].changed), (Action::Import, 1));
+}
+
+/// A GitBook target counts its changes from the commit its space shows
+/// when that is an ancestor of head; otherwise, and always for a Dot
+/// target, from the job's range; the decision says which and why.
+#[test]
+fn a_gitbook_target_counts_from_its_spaces_commit() {
+    use super::BaseSource;
+    use super::facts::LiveBase;
+    use crate::git::repo::Ancestry;
+
+    let settings = settings(&push_to("main"));
+    let gitbook = settings.targets[0].id;
+    let since_older = vec![
+        file(ChangeStatus::Modified, "docs/page.md", None),
+        file(ChangeStatus::Added, "docs/failed-before.md", None),
+    ];
+    let mut facts = a_page_changed();
+    facts.live.insert(gitbook, LiveBase::Ancestor { commit: OLDER.to_owned(), changes: since_older });
+    let plan = decide(&facts, &settings, None);
+    let base = plan.targets[0].base.as_ref().expect("a base");
+    assert_eq!((base.commit.as_deref(), base.source), (Some(OLDER), BaseSource::LiveRevision));
+    assert_eq!(plan.targets[0].changed, 2);
+    assert!(plan.targets[1].base.is_none(), "a Dot target keeps the range");
+    assert_eq!(plan.targets[1].changed, 1);
+
+    facts.live.insert(gitbook, LiveBase::NotAncestor { commit: OLDER.to_owned(), ancestry: Ancestry::Unrelated });
+    let plan = decide(&facts, &settings, None);
+    let base = plan.targets[0].base.as_ref().expect("a base");
+    assert_eq!((base.commit.as_deref(), base.source), (Some(BASE), BaseSource::Range));
+    assert!(base.reason.contains("not in the branch's history"), "{}", base.reason);
+    assert_eq!(plan.targets[0].changed, 1);
 }

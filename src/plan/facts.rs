@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use crate::git::diff::Change;
 use crate::git::range::CommitRange;
 use crate::git::remote::Project;
-use crate::git::repo::CommitInfo;
+use crate::git::repo::{Ancestry, CommitInfo};
+use crate::settings::target_id::TargetId;
 use crate::targets::dot::PushHistory;
 
 /// Everything the decision reads beyond the settings.
@@ -33,6 +34,29 @@ pub(crate) struct Facts {
     /// Set by `docsync export`: the command is itself a request, whatever
     /// the pipeline.
     pub requested_by: Option<RequestedBy>,
+    /// What each GitBook space shows now, by target: read once per target
+    /// that could import, in CI with a GitBook token; empty otherwise.
+    pub live: BTreeMap<TargetId, LiveBase>,
+}
+
+/// A GitBook space's live revision, as far as the base of its change set
+/// is concerned.
+#[derive(Debug, Clone)]
+pub enum LiveBase {
+    /// The live commit is an ancestor of head: the space's change set is
+    /// the changes since it.
+    Ancestor { commit: String, changes: Vec<Change> },
+    /// The live commit is head: nothing to import (the guard says
+    /// `already_imported` unless the run was asked for).
+    Head { commit: String },
+    /// The live commit is not an ancestor of head (newer, another history,
+    /// or not in the branch's fetched history).
+    NotAncestor { commit: String, ancestry: Ancestry },
+    /// The live revision names no commit (a space never imported, or
+    /// edited in GitBook since).
+    NoCommit,
+    /// The live revision could not be read; why.
+    Unread(String),
 }
 
 /// A command that is itself a request for a sync, whatever the pipeline.

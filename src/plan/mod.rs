@@ -18,6 +18,7 @@ use std::fmt;
 use crate::error::{BadInput, BadInputs};
 use crate::git::diff::{Change, ChangeKind};
 use crate::git::range::{RangeMode, short};
+use crate::git::repo::Ancestry;
 use crate::git::repo::CommitInfo;
 use crate::secret::Secret;
 use crate::settings::pipeline::PipelineSource;
@@ -26,7 +27,7 @@ use crate::settings::{Direction, GitBookTarget, Settings, Target, TargetKind};
 use crate::targets::dot::PushEvent;
 use crate::targets::gitbook::{BodyInput, GitRequestBody, endpoint};
 
-use facts::{Facts, PushFacts, RequestedBy};
+use facts::{Facts, LiveBase, PushFacts, RequestedBy};
 
 /// The marker that skips a push: read in the head commit's message only,
 /// in any letter case.
@@ -154,6 +155,41 @@ pub(crate) struct Decision {
     pub warnings: Vec<String>,
     /// The changes that concern this target, for the senders.
     pub files: Vec<Change>,
+    /// Where a GitBook target's change set starts, and why, once its
+    /// space's live revision was read; absent otherwise (and always for a
+    /// push-webhook receiver), when the job's range applies.
+    pub base: Option<TargetBase>,
+}
+
+/// The base of a GitBook target's change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetBase {
+    /// The commit; `None` for a full sync.
+    pub commit: Option<String>,
+    pub source: BaseSource,
+    /// Why this base, in words.
+    pub reason: String,
+}
+
+/// Where a target's base comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseSource {
+    /// The commit the space's live revision shows.
+    LiveRevision,
+    /// The job's range (the sync watermark, or its fallbacks).
+    Range,
+}
+
+impl BaseSource {
+    pub const ALL: [BaseSource; 2] = [BaseSource::LiveRevision, BaseSource::Range];
+
+    /// The name in the JSON contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaseSource::LiveRevision => "live_revision",
+            BaseSource::Range => "range",
+        }
+    }
 }
 
 impl Decision {
@@ -389,8 +425,8 @@ fn decide_target(
     target: &Target,
     push: Option<&PushFacts>,
 ) -> Decision {
-    let files: Vec<Change> = facts
-        .changes
+    let (base, changes) = target_base(facts, target);
+    let files: Vec<Change> = changes
         .iter()
         .filter(|change| {
             // A submodule is no docs file: neither its pointer moving nor
@@ -464,6 +500,57 @@ fn decide_target(
         request,
         warnings,
         files,
+        base,
+    }
+}
+
+/// A GitBook target's base: the commit its space shows now when that is an
+/// ancestor of head (so a space whose import failed gets all its changes
+/// again, and one that is up to date nothing), else the job's range. With
+/// the changes from that base. A push-webhook receiver keeps the range.
+fn target_base<'a>(facts: &'a Facts, target: &Target) -> (Option<TargetBase>, &'a [Change]) {
+    if !matches!(target.kind, TargetKind::GitBook(_)) {
+        return (None, &facts.changes);
+    }
+    let range = |why: String| TargetBase {
+        commit: facts.range.base.clone(),
+        source: BaseSource::Range,
+        reason: format!("{why}: the job's range"),
+    };
+    let live = |commit: &str, why: String| TargetBase {
+        commit: Some(commit.to_owned()),
+        source: BaseSource::LiveRevision,
+        reason: why,
+    };
+    match facts.live.get(&target.id) {
+        Some(LiveBase::Ancestor { commit, changes }) => (
+            Some(live(
+                commit,
+                format!("the space shows commit {}, an ancestor of head: the changes since", short(commit)),
+            )),
+            changes,
+        ),
+        // Nothing since; the range decides whether the target acts, and
+        // the guard says the head is already imported, without a call.
+        Some(LiveBase::Head { commit }) => {
+            (Some(live(commit, "the space already shows head".to_owned())), &facts.changes)
+        }
+        Some(LiveBase::NotAncestor { commit, ancestry }) => {
+            let stands = match ancestry {
+                Ancestry::Newer => "newer than head",
+                _ => "not in the branch's history",
+            };
+            (Some(range(format!("the space shows commit {}, {stands}", short(commit)))), &facts.changes)
+        }
+        Some(LiveBase::NoCommit) => {
+            (Some(range("the space's live revision names no commit".to_owned())), &facts.changes)
+        }
+        Some(LiveBase::Unread(why)) => {
+            (Some(range(format!("the space's live revision could not be read ({why})"))), &facts.changes)
+        }
+        // Not read (`plan`, `pipeline`, outside CI, without a token, or a
+        // target that does not import): the range, as before.
+        None => (None, &facts.changes),
     }
 }
 

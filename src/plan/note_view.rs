@@ -94,6 +94,7 @@ mod tests {
             request: None,
             warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
             files: Vec::new(),
+            base: None,
         }
     }
 

@@ -38,3 +38,4 @@ mod review_discussions;
 mod review_note;
 mod secrets;
 mod settings_symptoms;
+mod space_base;
