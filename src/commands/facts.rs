@@ -33,7 +33,7 @@ use crate::targets::gitbook::answers::Revision;
 use crate::targets::gitbook::client::{GitBookClient, GitBookError};
 
 /// How deep a shallow clone is fetched to find a space's live commit.
-pub const LIVE_COMMIT_DEPTH: i32 = 1000;
+pub(crate) const LIVE_COMMIT_DEPTH: i32 = 1000;
 
 /// How many commits of a range the skip rules read at most.
 const COMMITS_READ: usize = 10_000;
@@ -52,7 +52,7 @@ pub(crate) struct Gathered {
 
 /// Whether the GitBook spaces' live revisions are read before deciding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spaces {
+pub(crate) enum Spaces {
     /// `sync`, in CI: each importing target's base is the commit its space
     /// shows, and the guard before its import uses the same read.
     Read,
@@ -126,7 +126,7 @@ pub(crate) fn gather(
 
 /// A space's live revision as read before deciding, for the guard before
 /// its import (which must not read it again).
-pub type LiveRead = Result<Revision, GitBookError>;
+pub(crate) type LiveRead = Result<Revision, GitBookError>;
 
 /// The live revision of every GitBook space that imports in this pipeline
 /// (its decision on the job's range), read concurrently through the shared

@@ -42,7 +42,7 @@ pub(crate) struct Facts {
 /// A GitBook space's live revision, as far as the base of its change set
 /// is concerned.
 #[derive(Debug, Clone)]
-pub enum LiveBase {
+pub(crate) enum LiveBase {
     /// The live commit is an ancestor of head: the space's change set is
     /// the changes since it.
     Ancestor { commit: String, changes: Vec<Change> },

@@ -163,7 +163,7 @@ pub(crate) struct Decision {
 
 /// The base of a GitBook target's change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetBase {
+pub(crate) struct TargetBase {
     /// The commit; `None` for a full sync.
     pub commit: Option<String>,
     pub source: BaseSource,
@@ -173,7 +173,7 @@ pub struct TargetBase {
 
 /// Where a target's base comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BaseSource {
+pub(crate) enum BaseSource {
     /// The commit the space's live revision shows.
     LiveRevision,
     /// The job's range (the sync watermark, or its fallbacks).
@@ -181,10 +181,11 @@ pub enum BaseSource {
 }
 
 impl BaseSource {
-    pub const ALL: [BaseSource; 2] = [BaseSource::LiveRevision, BaseSource::Range];
+    #[cfg(test)]
+    pub(crate) const ALL: [BaseSource; 2] = [BaseSource::LiveRevision, BaseSource::Range];
 
     /// The name in the JSON contract.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BaseSource::LiveRevision => "live_revision",
             BaseSource::Range => "range",
