@@ -221,17 +221,13 @@ impl GitLabClient<'_> {
     ) -> Result<Option<T>, GitLabError> {
         let mut page = 1;
         loop {
-            let number = page.to_string();
-            let mut paged = query.to_vec();
-            paged.extend([("per_page", "100"), ("page", number.as_str())]);
-            let (entries, next): (Vec<T>, _) =
-                self.call_with_next_page(Request::new(Method::GET, self.url(segments, &paged))).await?;
+            let (entries, next) = self.list_page::<T>(segments, query, page).await?;
             if let Some(found) = entries.into_iter().find(|entry| wanted(entry)) {
                 return Ok(Some(found));
             }
             match next {
-                Some(next) if next > page && next <= MAX_PAGES => page = next,
-                _ => return Ok(None),
+                Some(next) => page = next,
+                None => return Ok(None),
             }
         }
     }
@@ -248,17 +244,29 @@ impl GitLabClient<'_> {
         let mut all = Vec::new();
         let mut page = 1;
         loop {
-            let number = page.to_string();
-            let mut paged = query.to_vec();
-            paged.extend([("per_page", "100"), ("page", number.as_str())]);
-            let (entries, next): (Vec<T>, _) =
-                self.call_with_next_page(Request::new(Method::GET, self.url(segments, &paged))).await?;
+            let (entries, next) = self.list_page::<T>(segments, query, page).await?;
             all.extend(entries);
             match next {
-                Some(next) if next > page && next <= MAX_PAGES => page = next,
-                _ => return Ok(all),
+                Some(next) => page = next,
+                None => return Ok(all),
             }
         }
+    }
+
+    /// Page `page` of a paginated list (100 entries), and the page after it
+    /// when GitLab announces one that moves forward within [`MAX_PAGES`].
+    async fn list_page<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        page: u32,
+    ) -> Result<(Vec<T>, Option<u32>), GitLabError> {
+        let number = page.to_string();
+        let mut paged = query.to_vec();
+        paged.extend([("per_page", "100"), ("page", number.as_str())]);
+        let (entries, next): (Vec<T>, _) =
+            self.call_with_next_page(Request::new(Method::GET, self.url(segments, &paged))).await?;
+        Ok((entries, next.filter(|&next| next > page && next <= MAX_PAGES)))
     }
 }
 
