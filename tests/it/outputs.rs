@@ -30,10 +30,10 @@ use serde_json::Value;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State};
+use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State, serve};
 use common::{
-    Env, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_accepted, gitbook_state, mock_server,
-    run_in_background, run_to_end, with,
+    Env, NEW_STARTED, OLD_STARTED, Pipeline, Run, TestRepo, ci_env, gitbook_accepted, gitbook_state, run_in_background,
+    run_to_end, with,
 };
 
 const GITBOOK_TOKEN: &str = "gb_api_OutputsTok3n-Qa7Xe";
@@ -312,20 +312,6 @@ fn gitlab_state() -> State {
     state
 }
 
-/// A server whose `/api/v4/` is the GitLab stand-in; other routes are the
-/// caller's (the catch-all names any it did not mount).
-async fn gitlab(state: State) -> (MockServer, StandIn) {
-    let server = mock_server().await;
-    let stand_in = StandIn::new(state);
-    Mock::given(path_regex(r"^/api/v4/"))
-        .respond_with(stand_in.clone())
-        .with_priority(100)
-        .named("the GitLab stand-in")
-        .mount(&server)
-        .await;
-    (server, stand_in)
-}
-
 /// The job's variables for the project on `server`, with every secret set.
 fn project_env(env: Env, server: &MockServer, gitbook_api: &str) -> Env {
     let api = format!("{}/api/v4", server.uri());
@@ -358,7 +344,7 @@ async fn check_of_a_healthy_setup() {
     // an installation `unauthenticated` via `github`, which check warns
     // about with the fix (docs/gitbook.md, "docsync check").
     let prism = common::prism::shared();
-    let (server, _stand_in) = gitlab(gitlab_state()).await;
+    let (server, _stand_in) = serve(gitlab_state()).await;
     let history = two_targets(docs_and_api());
     let env = ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &history.c2 });
     let env = project_env(env, &server, &prism.api_url());
@@ -374,7 +360,7 @@ async fn check_of_a_token_gitlab_rejects() {
     let mut state = gitlab_state();
     // GitLab no longer knows the API token (revoked and deleted): 401.
     state.tokens.retain(|token| token.value != GITLAB_TOKEN);
-    let (server, _stand_in) = gitlab(state).await;
+    let (server, _stand_in) = serve(state).await;
     let history = two_targets(docs_and_api());
     let env = ci_env(Pipeline::Manual { source: "web", branch: "main", sha: &history.c2 });
     let env = project_env(env, &server, &prism.api_url());
@@ -441,7 +427,7 @@ fn report_and_note(run: &Run, stand_in: &StandIn) -> String {
 async fn sync_of_a_merge_request_preview_posts_its_note() {
     let prism = common::prism::shared();
     let history = docs_and_api();
-    let (server, stand_in) = gitlab(merge_request_state(&history)).await;
+    let (server, stand_in) = serve(merge_request_state(&history)).await;
     let env = preview_env(&history, &server, &prism.api_url());
 
     let run = run_async(&history.repo, &env, &["sync"]).await;
@@ -452,7 +438,7 @@ async fn sync_of_a_merge_request_preview_posts_its_note() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_of_a_failed_merge_request_preview_posts_its_note() {
     let history = docs_and_api();
-    let (server, stand_in) = gitlab(merge_request_state(&history)).await;
+    let (server, stand_in) = serve(merge_request_state(&history)).await;
     // GitBook refuses the import, as it does a space whose Git Sync is
     // not set up: a fault Prism cannot be made to answer.
     Mock::given(method("POST"))
@@ -475,7 +461,7 @@ async fn sync_of_a_failed_merge_request_preview_posts_its_note() {
 /// opens the merge request into `main` (`DOCSYNC_EXPORT_MR=true`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_of_an_export_opens_its_merge_request() {
-    let (server, stand_in) = gitlab(gitlab_state()).await;
+    let (server, stand_in) = serve(gitlab_state()).await;
     // GitBook's `git/info` shows an older export until docsync's export
     // request arrives, then that export, finished: the one timeline a
     // waited-for export needs, which Prism's fixed example cannot give.

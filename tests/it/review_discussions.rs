@@ -13,11 +13,11 @@ use docsync::secret::Secret;
 use reqwest::Method;
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{self, Env, Pipeline, Run, TestRepo, ci_env, with};
-use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State};
+use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State, serve};
 
 const GITLAB_TOKEN: &str = "glpat-fake.ReviewTok3n-Qx81";
 const GITBOOK_TOKEN: &str = "gb_api_ReviewTok3n-Lm27";
@@ -105,18 +105,6 @@ fn gitlab_state(mr: &MergeRequest, scopes: &[&str]) -> State {
     state
 }
 
-async fn start(state: State) -> (MockServer, StandIn) {
-    let server = common::mock_server().await;
-    let stand_in = StandIn::new(state);
-    Mock::given(path_regex("^/api/v4/"))
-        .respond_with(stand_in.clone())
-        .with_priority(100)
-        .named("the GitLab stand-in")
-        .mount(&server)
-        .await;
-    (server, stand_in)
-}
-
 fn job_env(server: &MockServer, mr: &MergeRequest, head: &str) -> Env {
     let env =
         ci_env(Pipeline::MergeRequest { iid: IID as u32, diff_base: &mr.base, sha: head, source_branch_sha: None });
@@ -179,7 +167,7 @@ fn thread_on<'a>(threads: &'a [Value], path: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_on_added_lines_become_threads_once_and_are_resolved_when_fixed() {
     let mr = merge_request();
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
     let env = job_env(&server, &mr, &mr.head);
 
     // The pre-flight's new errors fail the job (exit 1): the threads say where.
@@ -245,7 +233,7 @@ async fn findings_on_added_lines_become_threads_once_and_are_resolved_when_fixed
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stand_in_refuses_a_position_on_a_line_the_diff_does_not_add() {
     let mr = merge_request();
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
     let client = HttpClient::new(&HttpSettings::default()).unwrap();
     let url =
         Url::parse(&format!("{}/api/v4/projects/{PROJECT_ID}/merge_requests/{IID}/discussions", server.uri())).unwrap();
@@ -284,7 +272,7 @@ async fn threads_gitlab_refuses_leave_the_note_alone_with_a_warning() {
     }));
     for (answer, why) in [(scope, "api scope"), (position, "GitLab refused a thread's position")] {
         let mr = merge_request();
-        let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+        let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
         let route = format!("/api/v4/projects/{PROJECT_ID}/merge_requests/{IID}/discussions");
         Mock::given(method("POST")).and(path(route)).respond_with(answer).mount(&server).await;
 
@@ -303,7 +291,7 @@ async fn threads_gitlab_refuses_leave_the_note_alone_with_a_warning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_comments_off_opens_no_thread() {
     let mr = merge_request();
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
     let env = with(job_env(&server, &mr, &mr.head), &[("DOCSYNC_REVIEW_COMMENTS", "false")]);
 
     let run = sync(&mr.repo, &env).await;
@@ -325,7 +313,7 @@ async fn no_thread_carries_a_secret_the_page_holds() {
     );
     let head = mr.repo.commit("Link with a key");
     let mr = MergeRequest { head, ..mr };
-    let (server, _stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, _stand_in) = serve(gitlab_state(&mr, &["api"])).await;
 
     let run = sync(&mr.repo, &job_env(&server, &mr, &mr.head)).await;
     run.assert_code(1);
@@ -358,7 +346,7 @@ async fn a_finding_on_a_line_the_merge_request_does_not_add_stays_in_the_note() 
     );
     let head = repo.commit("Move the FAQ");
     let mr = MergeRequest { repo, base, head };
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
 
     let run = sync(&mr.repo, &job_env(&server, &mr, &mr.head)).await;
     run.assert_code(1);
@@ -376,7 +364,7 @@ async fn a_thread_whose_answer_was_lost_is_looked_up_not_opened_twice() {
     let mr = merge_request();
     let mut state = gitlab_state(&mr, &["api"]);
     state.lose_answer_of.push("POST /discussions");
-    let (server, stand_in) = start(state).await;
+    let (server, stand_in) = serve(state).await;
     let env = with(job_env(&server, &mr, &mr.head), &[("DOCSYNC_RETRIES", "2")]);
 
     let run = sync(&mr.repo, &env).await;
@@ -390,7 +378,7 @@ async fn a_thread_whose_answer_was_lost_is_looked_up_not_opened_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_without_the_preflight_resolves_no_thread() {
     let mr = merge_request();
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
     Mock::given(method("POST"))
         .and(path("/v1/spaces/spcReview/git/import"))
         .respond_with(ResponseTemplate::new(204))
@@ -423,7 +411,7 @@ async fn front_matter_quotes_and_closing_tags_are_suggested() {
     );
     let head = repo.commit("Add the setup page");
     let mr = MergeRequest { repo, base, head };
-    let (server, stand_in) = start(gitlab_state(&mr, &["api"])).await;
+    let (server, stand_in) = serve(gitlab_state(&mr, &["api"])).await;
 
     let run = sync(&mr.repo, &job_env(&server, &mr, &mr.head)).await;
     run.assert_code(1);

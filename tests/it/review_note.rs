@@ -7,13 +7,12 @@
 //! it; secrets planted in titles and echoed by the peers appear nowhere.
 
 use crate::common;
-use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State};
+use crate::gitlab::stand_in::{PROJECT_ID, StandIn, State, serve};
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use wiremock::matchers::path_regex;
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 use common::prism::{Prism, gitbook_spec};
 use common::{Env, Pipeline, Run, TestRepo, ci_env, run_to_end, with};
@@ -128,18 +127,10 @@ fn prism_with_live_revision(base: &str) -> (Prism, tempfile::TempDir) {
 /// GitLab with merge request !7 and the project's bot, whose token is
 /// `DOCSYNC_GITLAB_TOKEN`.
 async fn gitlab() -> (MockServer, StandIn) {
-    let server = common::mock_server().await;
     let mut state = State::new();
     state.add_token(GITLAB_TOKEN, fixture("user_project_bot.json"), &["api"], Some(30));
     state.notes.insert(7, Vec::new());
-    let stand_in = StandIn::new(state);
-    Mock::given(path_regex(r"/api/v4/"))
-        .respond_with(stand_in.clone())
-        .with_priority(100)
-        .named("the GitLab stand-in")
-        .mount(&server)
-        .await;
-    (server, stand_in)
+    serve(state).await
 }
 
 fn env(base: &str, head: &str, gitlab: &MockServer, gitbook_api: &str) -> Env {

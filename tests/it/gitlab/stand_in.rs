@@ -31,7 +31,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
+use wiremock::matchers::path_regex;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const PROJECT_ID: u64 = 42;
 pub const PROJECT_PATH: &str = "group/project";
@@ -574,4 +575,18 @@ fn diff_lines(diff: &str) -> Vec<DiffLine> {
         }
     }
     lines
+}
+
+/// A server whose `/api/v4/` is a stand-in holding `state`; other routes
+/// are the caller's to mount (wiremock's catch-all names any it did not).
+pub async fn serve(state: State) -> (MockServer, StandIn) {
+    let server = crate::common::mock_server().await;
+    let stand_in = StandIn::new(state);
+    Mock::given(path_regex("^/api/v4/"))
+        .respond_with(stand_in.clone())
+        .with_priority(100)
+        .named("the GitLab stand-in")
+        .mount(&server)
+        .await;
+    (server, stand_in)
 }
