@@ -26,33 +26,65 @@ use crate::output::merge_request_note::{
 };
 use crate::output::review_discussions;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
-use crate::plan::{Action, Decision, Plan, SkipCause, SyncPlan, TargetPlan};
+use crate::plan::run::TargetRun;
+use crate::plan::{Action, Decision, Plan, SkipCause};
 use crate::secret::printable;
 use crate::settings::pipeline::CiContext;
+use crate::settings::target_id::TargetId;
 use crate::settings::{GitBookTarget, Settings, Target, TargetKind};
+
+/// A decision of the plan beside its target and the run record that the
+/// review adds its warnings and merge requests to; the plan itself is
+/// never written to.
+pub(crate) struct Reviewed<'a> {
+    decision: &'a Decision,
+    target: &'a Target,
+    run: &'a mut TargetRun,
+}
+
+/// Each run record beside its decision and target, joined on the target's id.
+pub(crate) fn reviewed<'a>(plan: &'a Plan, settings: &'a Settings, runs: &'a mut [TargetRun]) -> Vec<Reviewed<'a>> {
+    runs.iter_mut()
+        .filter_map(|run| {
+            let decision = plan.targets.iter().find(|d| d.target == run.target)?;
+            let target = settings.targets.iter().find(|t| t.id == run.target)?;
+            Some(Reviewed { decision, target, run })
+        })
+        .collect()
+}
+
+impl<'a> Reviewed<'a> {
+    fn gitbook(&self) -> Option<&'a GitBookTarget> {
+        match &self.target.kind {
+            TargetKind::GitBook(gitbook) => Some(gitbook),
+            _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.target.name
+    }
+}
 
 /// Whether a target of the plan reports to GitLab, so the project must be
 /// located (outside CI too, for an export's merge request).
-pub(crate) fn reports_to_gitlab(plan: &SyncPlan, settings: &Settings) -> bool {
-    plan.targets.iter().any(|target_plan| {
-        let wants_mr = settings
-            .targets
-            .iter()
-            .any(|t| t.name == target_plan.name && matches!(&t.kind, TargetKind::GitBook(g) if g.export_mr));
-        target_plan.action == Action::Preview
-            || (target_plan.action == Action::Export && wants_mr)
-            || edits_export(target_plan).is_some()
-            || (note_merge_request(settings).is_some() && retires(target_plan, settings))
+pub(crate) fn reports_to_gitlab(reviewed: &[Reviewed<'_>], settings: &Settings) -> bool {
+    reviewed.iter().any(|one| {
+        let action = one.decision.action;
+        action == Action::Preview
+            || (action == Action::Export && one.gitbook().is_some_and(|g| g.export_mr))
+            || edits_export(one).is_some()
+            || (note_merge_request(settings).is_some() && retires(one))
     })
 }
 
 /// Whether a target's part of the note is to go: a GitBook target the
 /// merge request no longer changes (from an earlier push, its part would
 /// tell reviewers of changes that are gone).
-fn retires(target_plan: &TargetPlan, settings: &Settings) -> bool {
-    target_plan.action == Action::Skip
-        && target_plan.skip_cause == Some(SkipCause::Content)
-        && settings.targets.iter().any(|t| t.name == target_plan.name && matches!(t.kind, TargetKind::GitBook(_)))
+fn retires(one: &Reviewed<'_>) -> bool {
+    one.decision.action == Action::Skip
+        && one.decision.skip_cause() == Some(SkipCause::Content)
+        && one.gitbook().is_some()
 }
 
 /// The merge request the note goes on: the pipeline's, when a token can
@@ -71,20 +103,20 @@ pub(crate) fn changes(
     settings: &Settings,
     repo: &Repo,
     lint: Option<&LintReport>,
-) -> BTreeMap<String, TargetChanges> {
+) -> BTreeMap<TargetId, TargetChanges> {
     let mut all = BTreeMap::new();
     if note_merge_request(settings).is_none() {
         return all;
     }
-    for target_plan in plan.targets.iter().filter(|t| t.action == Action::Preview) {
-        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
+    for decision in plan.targets.iter().filter(|t| t.action == Action::Preview) {
+        let Some(target) = settings.targets.iter().find(|t| t.id == decision.target) else { continue };
         if !matches!(target.kind, TargetKind::GitBook(_)) {
             continue;
         }
         let old_findings = lint.map_or(0, |lint| lint.for_target(&target.name).filter(|f| !f.new).count());
-        match target_changes(target_plan, target, plan.range.base.as_deref(), &plan.range.head, repo) {
+        match target_changes(decision, target, plan.range.base.as_deref(), &plan.range.head, repo) {
             Ok(changes) => {
-                all.insert(target.name.clone(), TargetChanges { old_findings, ..changes });
+                all.insert(target.id, TargetChanges { old_findings, ..changes });
             }
             Err(error) => {
                 tracing::warn!("{}: cannot read what the merge request changes for its note: {error:#}", target.name)
@@ -95,7 +127,7 @@ pub(crate) fn changes(
 }
 
 fn target_changes(
-    target_plan: &Decision,
+    decision: &Decision,
     target: &Target,
     base: Option<&str>,
     head: &str,
@@ -108,7 +140,7 @@ fn target_changes(
         let lower = path.to_ascii_lowercase();
         (lower.ends_with(".md") || lower.ends_with(".markdown")) && path != after.summary_path()
     };
-    let mut pages: Vec<PageChange> = target_plan
+    let mut pages: Vec<PageChange> = decision
         .files
         .iter()
         .filter(|change| change.kind == ChangeKind::File && is_page(&change.path))
@@ -199,7 +231,7 @@ pub(crate) fn threads(
 /// failure is a warning on every previewing target (the findings stay in
 /// the note and the Code Quality report), never a failed job.
 pub(crate) async fn post_threads(
-    plan: &mut SyncPlan,
+    reviewed: &mut [Reviewed<'_>],
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
@@ -212,7 +244,7 @@ pub(crate) async fn post_threads(
         return;
     };
     let Some(comments) = comments else { return };
-    if !plan.targets.iter().any(|t| t.action == Action::Preview) {
+    if !reviewed.iter().any(|one| one.decision.action == Action::Preview) {
         return;
     }
     let (Some(token), Ok(Some(project))) = (&settings.gitlab.token, project) else {
@@ -247,8 +279,8 @@ pub(crate) async fn post_threads(
         Err(error) => fallback_warning(&error, iid),
     };
     tracing::warn!("{warning}");
-    for target_plan in plan.targets.iter_mut().filter(|t| t.action == Action::Preview) {
-        target_plan.warnings.push(warning.clone());
+    for one in reviewed.iter_mut().filter(|one| one.decision.action == Action::Preview) {
+        one.run.warnings.push(warning.clone());
     }
 }
 
@@ -281,33 +313,24 @@ fn fallback_warning(error: &GitLabError, iid: u64) -> String {
 /// written only warns). `project` is where the project was found, or why it
 /// was not.
 pub(crate) async fn report(
-    plan: &mut SyncPlan,
+    reviewed: &mut [Reviewed<'_>],
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
-    changes: &BTreeMap<String, TargetChanges>,
+    changes: &BTreeMap<TargetId, TargetChanges>,
 ) -> Exit {
-    write_note(plan, settings, http, project, changes).await;
+    write_note(reviewed, settings, http, project, changes).await;
     let mut exit = Exit::Ok;
-    for target_plan in &mut plan.targets {
-        let Some(target) = settings.targets.iter().find(|t| t.name == target_plan.name) else { continue };
-        let TargetKind::GitBook(gitbook) = &target.kind else { continue };
-        if target_plan.outcome.is_none() {
-            continue;
-        }
-        match target_plan.action {
+    for one in reviewed {
+        let Some(gitbook) = one.gitbook() else { continue };
+        match one.decision.action {
             Action::Import => {
-                if let Some((source, into)) = edits_export(target_plan) {
-                    open_edits_merge_request(target_plan, target, gitbook, settings, http, project, &source, &into)
-                        .await;
+                if let Some((source, into)) = edits_export(one) {
+                    open_edits_merge_request(one, settings, http, project, &source, &into).await;
                 }
             }
-            Action::Export
-                if gitbook.export_mr
-                    && target_plan.outcome.as_ref().is_some_and(|o| o.status == OutcomeStatus::Synced) =>
-            {
-                exit =
-                    exit.worst(open_export_merge_request(target_plan, target, gitbook, settings, http, project).await);
+            Action::Export if gitbook.export_mr && one.run.outcome.status == OutcomeStatus::Synced => {
+                exit = exit.worst(open_export_merge_request(one, settings, http, project).await);
             }
             _ => {}
         }
@@ -319,28 +342,25 @@ pub(crate) async fn report(
 /// previewed GitBook target; a note that cannot be written is a warning
 /// on each of them.
 async fn write_note(
-    plan: &mut SyncPlan,
+    reviewed: &mut [Reviewed<'_>],
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
-    changes: &BTreeMap<String, TargetChanges>,
+    changes: &BTreeMap<TargetId, TargetChanges>,
 ) {
     let ci = settings.pipeline.ci.as_ref();
     let Some(iid) = ci.and_then(|ci| ci.merge_request.as_ref()).map(|mr| mr.iid) else { return };
-    let sections: Vec<NoteSection> = plan
-        .targets
+    let sections: Vec<NoteSection> = reviewed
         .iter()
-        .filter(|target_plan| target_plan.action == Action::Preview)
-        .filter_map(|target_plan| {
-            let target = settings.targets.iter().find(|t| t.name == target_plan.name)?;
-            let TargetKind::GitBook(gitbook) = &target.kind else { return None };
-            let outcome = target_plan.outcome.as_ref()?;
-            Some(note::section(target, gitbook, outcome, changes.get(&target.name)))
+        .filter(|one| one.decision.action == Action::Preview)
+        .filter_map(|one| {
+            let gitbook = one.gitbook()?;
+            Some(note::section(one.target, gitbook, &one.run.outcome, changes.get(&one.target.id)))
         })
         .collect();
     // Without a token there is no note to take parts out of: say nothing.
     let retired: Vec<String> = match note_merge_request(settings) {
-        Some(_) => plan.targets.iter().filter(|t| retires(t, settings)).map(|t| t.name.clone()).collect(),
+        Some(_) => reviewed.iter().filter(|one| retires(one)).map(|one| one.name().to_owned()).collect(),
         None => Vec::new(),
     };
     if sections.is_empty() && retired.is_empty() {
@@ -399,17 +419,17 @@ async fn write_note(
             format!("the preview result could not be posted on !{iid}: {error}; fix: {fix}")
         }
     };
-    for target_plan in plan.targets.iter_mut().filter(|t| names.contains(&t.name.as_str())) {
-        target_plan.warnings.push(warning.clone());
+    for one in reviewed.iter_mut().filter(|one| names.contains(&one.target.name.as_str())) {
+        one.run.warnings.push(warning.clone());
     }
 }
 
 /// The branch GitBook exported its edits to instead of an import
 /// (`gitbook_edits = "export"`), and the sync branch it is to be merged into.
-fn edits_export(target_plan: &TargetPlan) -> Option<(String, String)> {
-    let outcome = target_plan.outcome.as_ref().filter(|o| o.status == OutcomeStatus::Conflict)?;
+fn edits_export(one: &Reviewed<'_>) -> Option<(String, String)> {
+    let outcome = Some(&one.run.outcome).filter(|o| o.status == OutcomeStatus::Conflict)?;
     let source = outcome.gitbook_edits.as_ref()?.exported_to.clone()?;
-    let into = target_plan.request.as_ref()?.body.gitbook()?.branch()?.to_owned();
+    let into = one.decision.request.as_ref()?.body.gitbook()?.branch()?.to_owned();
     Some((source, into))
 }
 
@@ -417,18 +437,16 @@ fn edits_export(target_plan: &TargetPlan) -> Option<(String, String)> {
 /// exported its edits to into the sync branch. The target is a `conflict`
 /// already (exit 1): a merge request that cannot be opened is a warning,
 /// and the outcome says to open it by hand.
-#[allow(clippy::too_many_arguments, reason = "the report's context, passed on")]
 async fn open_edits_merge_request(
-    target_plan: &mut TargetPlan,
-    target: &Target,
-    gitbook: &GitBookTarget,
+    one: &mut Reviewed<'_>,
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
     source: &str,
     into: &str,
 ) {
-    let name = &target.name;
+    let Some(gitbook) = one.gitbook() else { return };
+    let (name, outcome) = (&one.target.name, &mut one.run.outcome);
     let by_hand = format!("open a merge request from {source} into {into}");
     let client_and_project = match (&settings.gitlab.token, project) {
         (Some(token), Ok(Some(project))) => {
@@ -443,7 +461,7 @@ async fn open_edits_merge_request(
     let opened = match client_and_project {
         Ok((client, project)) => {
             let ci = settings.pipeline.ci.as_ref();
-            let (title, description) = note::edits_merge_request_text(gitbook, target_plan, source, ci);
+            let (title, description) = note::edits_merge_request_text(gitbook, outcome, source, ci);
             client
                 .find_or_open_merge_request(&project.project, source, into, &title, &description)
                 .await
@@ -452,7 +470,6 @@ async fn open_edits_merge_request(
         }
         Err(why) => Err(why),
     };
-    let Some(outcome) = target_plan.outcome.as_mut() else { return };
     match opened {
         Ok((merge_request, created, project_url)) => {
             record_merge_request(outcome, name, &merge_request, created, project_url.as_ref());
@@ -485,13 +502,13 @@ fn project_url(ci: Option<&CiContext>) -> Option<Url> {
 }
 
 /// Fails the target with `message` and `fix`; returns the exit code it adds.
-fn fail(target_plan: &mut TargetPlan, message: &str, fix: &str) -> Exit {
-    fail_as(target_plan, Exit::TargetFailed, message, fix)
+fn fail(one: &mut Reviewed<'_>, message: &str, fix: &str) -> Exit {
+    fail_as(one, Exit::TargetFailed, message, fix)
 }
 
 /// Ends the target with the exit code a failed GitLab call maps to, and
 /// the fix that goes with it.
-fn fail_gitlab(target_plan: &mut TargetPlan, error: &GitLabError, message: &str, fix: &str) -> Exit {
+fn fail_gitlab(one: &mut Reviewed<'_>, error: &GitLabError, message: &str, fix: &str) -> Exit {
     let exit = error.exit();
     let fix = match (error.fix(), exit) {
         (Some(fix), _) => fix,
@@ -500,20 +517,19 @@ fn fail_gitlab(target_plan: &mut TargetPlan, error: &GitLabError, message: &str,
         }
         (None, _) => fix.to_owned(),
     };
-    fail_as(target_plan, exit, message, &fix)
+    fail_as(one, exit, message, &fix)
 }
 
 /// Fails the target, as unreachable for exit 3, as a bad configuration for
 /// exit 2; returns `exit`.
-fn fail_as(target_plan: &mut TargetPlan, exit: Exit, message: &str, fix: &str) -> Exit {
-    tracing::error!("{}: failed — {message}", target_plan.name);
-    tracing::error!("{}: fix: {fix}", target_plan.name);
-    if let Some(outcome) = target_plan.outcome.as_mut() {
-        outcome.status = if exit == Exit::Unreachable { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
-        outcome.bad_configuration |= exit == Exit::BadInput;
-        outcome.message.push_str(&format!("; {message}"));
-        outcome.fix = Some(fix.into());
-    }
+fn fail_as(one: &mut Reviewed<'_>, exit: Exit, message: &str, fix: &str) -> Exit {
+    tracing::error!("{}: failed — {message}", one.name());
+    tracing::error!("{}: fix: {fix}", one.name());
+    let outcome = &mut one.run.outcome;
+    outcome.status = if exit == Exit::Unreachable { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
+    outcome.bad_configuration |= exit == Exit::BadInput;
+    outcome.message.push_str(&format!("; {message}"));
+    outcome.fix = Some(fix.into());
     exit
 }
 
@@ -521,17 +537,17 @@ fn fail_as(target_plan: &mut TargetPlan, exit: Exit, message: &str, fix: &str) -
 /// the default branch. The project and its default branch come from CI
 /// variables, else from the API (outside CI, or without `CI_DEFAULT_BRANCH`).
 async fn open_export_merge_request(
-    target_plan: &mut TargetPlan,
-    target: &Target,
-    gitbook: &GitBookTarget,
+    one: &mut Reviewed<'_>,
     settings: &Settings,
     http: &HttpClient,
     project: Result<Option<&ProjectApi>, &LocateProblem>,
 ) -> Exit {
     let ci = settings.pipeline.ci.as_ref();
+    let target = one.target;
+    let Some(gitbook) = one.gitbook() else { return Exit::Ok };
     let Some(source) = gitbook.export_branch.as_deref().or(target.branch.as_deref()) else {
         return fail(
-            target_plan,
+            one,
             "DOCSYNC_EXPORT_MR=true but the export branch is unknown",
             "set DOCSYNC_EXPORT_BRANCH (or DOCSYNC_BRANCH)",
         );
@@ -542,7 +558,7 @@ async fn open_export_merge_request(
     }
     let Some(token) = &settings.gitlab.token else {
         return fail(
-            target_plan,
+            one,
             "DOCSYNC_EXPORT_MR=true but no DOCSYNC_GITLAB_TOKEN to open the merge request",
             "set DOCSYNC_GITLAB_TOKEN to a project access token with the api scope",
         );
@@ -551,14 +567,14 @@ async fn open_export_merge_request(
         Ok(Some(project)) => project,
         Ok(None) => {
             return fail(
-                target_plan,
+                one,
                 "DOCSYNC_EXPORT_MR=true but the GitLab project is unknown",
                 "run the export in the project's CI job, or set DOCSYNC_GITLAB_URL to the project's URL",
             );
         }
         Err(problem) => {
             let message = format!("DOCSYNC_EXPORT_MR=true but the GitLab project is unknown: {}", problem.message);
-            return fail(target_plan, &message, &problem.fix);
+            return fail(one, &message, &problem.fix);
         }
     };
     let client = GitLabClient { http, api: project.api.clone(), auth: Auth::for_token(token) };
@@ -567,12 +583,12 @@ async fn open_export_merge_request(
         Err(error) => {
             let message = format!("the project's default branch (the merge request's target) cannot be read: {error}");
             let fix = "give DOCSYNC_GITLAB_TOKEN the api scope, or set CI_DEFAULT_BRANCH";
-            return fail_gitlab(target_plan, &error, &message, fix);
+            return fail_gitlab(one, &error, &message, fix);
         }
     };
     let Some(destination) = default_branch else {
         return fail(
-            target_plan,
+            one,
             "GitLab says the project has no default branch to open the merge request into",
             "push a default branch to the project, then retry the job",
         );
@@ -584,15 +600,13 @@ async fn open_export_merge_request(
     let (title, description) = note::merge_request_text(gitbook, source, ci);
     match client.open_merge_request(&project.project, source, &destination, &title, &description).await {
         Ok((merge_request, created)) => {
-            if let Some(outcome) = target_plan.outcome.as_mut() {
-                record_merge_request(outcome, &target.name, &merge_request, created, project_url.as_ref());
-            }
+            record_merge_request(&mut one.run.outcome, &target.name, &merge_request, created, project_url.as_ref());
             Exit::Ok
         }
         Err(error) => {
             let message = format!("the merge request could not be opened: {error}");
             let fix = "give DOCSYNC_GITLAB_TOKEN the api scope and the Developer role, then retry the job";
-            fail_gitlab(target_plan, &error, &message, fix)
+            fail_gitlab(one, &error, &message, fix)
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::output::report::{self, ReportKind};
 use crate::plan::facts::RequestedBy;
 use crate::plan::outcome::{Outcome, OutcomeStatus};
 use crate::plan::run::{Run, RunStatus, TargetRun};
-use crate::plan::{Action, Decision, Plan, PlannedRequest, RequestBody, SyncPlan};
+use crate::plan::{Action, Decision, Plan, PlannedRequest, RequestBody};
 use crate::secret::Secret;
 use crate::settings::GitBookEdits;
 use crate::settings::duration::format_duration;
@@ -84,18 +84,15 @@ pub(crate) fn run(
             if let Some(report) = &lint_report {
                 attach_findings(&plan, &mut targets, report);
             }
-            // The merge request note and threads still read each decision
-            // with its outcome side by side: a view of both, taken apart
-            // again after.
-            let mut view = SyncPlan::new(&plan, targets);
-            let located = match review::reports_to_gitlab(&view, settings) {
+            let mut reviewed = review::reviewed(&plan, settings, &mut targets);
+            let located = match review::reports_to_gitlab(&reviewed, settings) {
                 true => locate_project(settings, &http, gathered.origin_url.as_deref()).await,
                 false => Ok(None),
             };
             let project = located.as_ref().map(Option::as_ref);
-            review::post_threads(&mut view, settings, &http, project, review_comments.as_deref()).await;
-            let reported = review::report(&mut view, settings, &http, project, &review_changes).await;
-            (exit.worst(reported), view.into_runs())
+            review::post_threads(&mut reviewed, settings, &http, project, review_comments.as_deref()).await;
+            let reported = review::report(&mut reviewed, settings, &http, project, &review_changes).await;
+            (exit.worst(reported), targets)
         })
     };
     let run = Run { status: RunStatus::of(exit, &plan, &targets), targets };

@@ -10,7 +10,6 @@ use url::Url;
 use crate::lint::Finding;
 use crate::lint::outline::{NavChange, redirects_block};
 use crate::output::{fenced_as, longest_backtick_run, web_link};
-use crate::plan::TargetPlan;
 use crate::plan::outcome::Outcome;
 use crate::secret::{Redacted, printable};
 use crate::settings::pipeline::CiContext;
@@ -22,7 +21,7 @@ use crate::targets::gitbook::space::GitBookEditsFound;
 /// pages GitBook changed, its strings in code spans.
 pub(crate) fn edits_merge_request_text(
     gitbook: &GitBookTarget,
-    target_plan: &TargetPlan,
+    outcome: &Outcome,
     source: &str,
     ci: Option<&CiContext>,
 ) -> (Redacted, Redacted) {
@@ -32,7 +31,7 @@ pub(crate) fn edits_merge_request_text(
         code(&gitbook.space),
         code(source)
     );
-    if let Some(found) = target_plan.outcome.as_ref().and_then(|o| o.gitbook_edits.as_ref()) {
+    if let Some(found) = &outcome.gitbook_edits {
         description.push_str(&format!("\n\nLive {}\n", code(&found.describe_revision())));
         description.push_str(&edited_pages(found));
     }

@@ -6,12 +6,9 @@
 #[cfg(test)]
 mod decide_tests;
 pub(crate) mod facts;
-pub(crate) mod note_view;
 pub(crate) mod outcome;
 mod push_event;
 pub(crate) mod run;
-
-pub(crate) use note_view::{SyncPlan, TargetPlan};
 
 use std::fmt;
 
