@@ -3,8 +3,8 @@
 answers every request in 100 ms (issue 23): wall time against the ideal,
 requests ÷ concurrency × 100 ms.
 
-A repository of 300 spaces (one directory and one GitBook target each),
-whose last push changes a page in every space, is synced by the static
+A repository of 300 spaces (one directory of 22 pages and one GitBook
+target each), whose last push changes a page in every space, is synced by the static
 binary in a GitLab push pipeline's environment (the variables the
 integration tests set, `tests/it/common::ci_env`). The stand-in is a timing
 stand-in, not a conformance peer (the tests use Prism on GitBook's pinned
@@ -33,7 +33,7 @@ stand-in to CPU 1, when there are two.
 
     python3 bench/sync.py                  # build the static binary, generate bench/out/sync, measure
     python3 bench/sync.py --runs 5 --docsync PATH --no-check
-    python3 bench/sync.py --spaces 50      # fewer spaces (the repository is generated again)
+    python3 bench/sync.py --spaces 50 --pages 5   # another size (generated once per size)
 
 Python 3.11, standard library only (`--check-shapes` runs `.cache/venv`'s
 `python`, which has `jsonschema` through check-jsonschema).
@@ -94,11 +94,12 @@ def space_id(index: int) -> str:
     return f"spcSync{index:03}"
 
 
-def generate(spaces: int) -> tuple[Path, str, str]:
+def generate(spaces: int, pages: int) -> tuple[Path, str, str]:
     """The repository (made once per size): `spaces` directories of a
-    README and a guide each, then a push that changes every guide.
-    Returns it, `before` and `head`."""
-    repo = OUT / f"repo-{spaces}"
+    README, a guide and `pages` more pages each, packed as a CI job's clone
+    holds them; then a push that changes every guide. Returns it, `before`
+    and `head`."""
+    repo = OUT / f"repo-{spaces}x{pages}"
     if not (repo / ".git").exists():
         shutil.rmtree(repo, ignore_errors=True)
         repo.mkdir(parents=True)
@@ -109,15 +110,22 @@ def generate(spaces: int) -> tuple[Path, str, str]:
             name = f"space-{i:03}"
             config += f'\n[[target]]\nname = "{name}"\nkind = "gitbook"\ngitbook_space = "{space_id(i)}"\nproject_directory = "{name}"\n'
             (repo / name).mkdir()
-            (repo / name / "README.md").write_text(f"# {name}\n\nThe space's first page.\n")
-            (repo / name / "guide.md").write_text("# Guide\n\nHow to use it.\n")
+            for file, title in space_files(pages):
+                (repo / name / file).write_text(f"# {title}\n\n" + "A sentence about it.\n" * 20)
         (repo / "docsync.toml").write_text(config)
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"{spaces} spaces")
         for i in range(spaces):
             (repo / f"space-{i:03}" / "guide.md").write_text("# Guide\n\nHow to use it, revised.\n")
         git(repo, "commit", "-q", "-a", "-m", "Revise every guide")
+        git(repo, "repack", "-adq")
     return repo, git(repo, "rev-parse", "HEAD~1"), git(repo, "rev-parse", "HEAD")
+
+
+def space_files(pages: int) -> list[tuple[str, str]]:
+    """Each space's files and their titles: the README, the guide (which
+    the push changes) and `pages` more."""
+    return [("README.md", "Home"), ("guide.md", "Guide")] + [(f"page-{n:02}.md", f"Page {n}") for n in range(pages)]
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +144,7 @@ class Exchange:
 class StandIn:
     before: str = ""
     head: str = ""
+    pages: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     imported: dict[str, str] = field(default_factory=dict)  # space -> startedAt of our import
     imports: dict[str, int] = field(default_factory=dict)  # space -> POSTs
@@ -172,15 +181,15 @@ def revision(space: str, oid: str) -> dict:
     """`Revision` (`RevisionTypeUpdate`): the space's live revision, from
     commit `oid`, with one page per file of its directory."""
     app = f"https://app.gitbook.com/o/org/s/{space}"
-    page = lambda pid, title, path, file: {  # noqa: E731
-        "id": pid, "title": title, "kind": "sheet", "type": "document", "path": path, "slug": path,
-        "pages": [], "layout": LAYOUT, "tags": [], "urls": {"app": f"{app}/{path}"},
+    page = lambda file, title: {  # noqa: E731
+        "id": f"p-{file[:-3]}", "title": title, "kind": "sheet", "type": "document", "path": file[:-3],
+        "slug": file[:-3], "pages": [], "layout": LAYOUT, "tags": [], "urls": {"app": f"{app}/{file[:-3]}"},
         "git": {"oid": "0" * 40, "path": file},
-        "documentId": f"doc-{pid}", "document": {"object": "document", "data": {}, "nodes": []},
+        "documentId": f"doc-{file[:-3]}", "document": {"object": "document", "data": {}, "nodes": []},
     }
     return {
         "object": "revision", "id": f"rev-{space}-{oid[:7]}", "type": "update", "parents": [f"rev-{space}-0"],
-        "pages": [page("p-readme", "Home", "readme", "README.md"), page("p-guide", "Guide", "guide", "guide.md")],
+        "pages": [page(file, title) for file, title in space_files(STAND_IN.pages)],
         "files": [], "reusableContents": [], "tags": [],
         "createdAt": "2026-11-22T10:00:00.000Z",
         "git": {"oid": oid, "message": "docs", "createdByGitBook": False},
@@ -413,6 +422,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="timed runs after one warm-up (default 3)")
     parser.add_argument("--spaces", type=int, default=300, help="spaces, one target each (default 300)")
+    parser.add_argument("--pages", type=int, default=20, help="pages per space besides its README and guide (default 20)")
     parser.add_argument("--docsync", type=Path, help="time this binary instead of building the static one")
     parser.add_argument("--concurrency", type=int, help="set DOCSYNC_CONCURRENCY (default: docsync's, 8)")
     parser.add_argument("--check-shapes", action="store_true", help="validate the stand-in's answers against the spec")
@@ -421,11 +431,11 @@ def main() -> int:
                         help="where each run's time went (docsync's log, timed: bench/out/sync/last-run.log)")
     args = parser.parse_args()
 
+    docsync = str(args.docsync.resolve()) if args.docsync else build()
+    repo, before, head = generate(args.spaces, args.pages)
+    STAND_IN.before, STAND_IN.head, STAND_IN.pages = before, head, args.pages
     if args.check_shapes:
         check_shapes()
-    docsync = str(args.docsync.resolve()) if args.docsync else build()
-    repo, before, head = generate(args.spaces)
-    STAND_IN.before, STAND_IN.head = before, head
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
     if pin:
         os.sched_setaffinity(0, {1})
