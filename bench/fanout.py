@@ -23,42 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out" / "fanout"
-MUSL_TARGET = "x86_64-unknown-linux-musl"
+from harness import OUT as BENCH_OUT, git, median_seconds, static_binary
+
+OUT = BENCH_OUT / "fanout"
 SPACES = 300
 CHANGED = [0, 7, 42, 99, 100, 123, 150, 199, 200, 256, 298, 299]
 TOKEN = "gbtok-bench-fanout-1234"
 RATIO = 1.5
-
-
-def build() -> Path:
-    argv = ["cargo", "build", "--release", "--locked", "--quiet", "--target", MUSL_TARGET]
-    print(f"building docsync ({' '.join(argv)})…", file=sys.stderr, flush=True)
-    if subprocess.run(argv, cwd=ROOT).returncode != 0:
-        raise SystemExit("error: the release build failed; fix it, or pass --docsync PATH")
-    return ROOT / "target" / MUSL_TARGET / "release" / "docsync"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(OUT),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_AUTHOR_DATE": "2026-11-22T10:00:00Z",
-        "GIT_COMMITTER_DATE": "2026-11-22T10:00:00Z",
-    }
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def config(names: list[str]) -> str:
@@ -92,20 +66,6 @@ def generate() -> tuple[Path, str, str]:
     return repo, git(repo, "rev-parse", "HEAD~1"), git(repo, "rev-parse", "HEAD")
 
 
-def timed(argv: list[str], repo: Path, env: dict, runs: int) -> float:
-    """Median wall time of `runs` runs, after one warm-up."""
-    times = []
-    for run in range(runs + 1):
-        started = time.perf_counter()
-        result = subprocess.run(argv, cwd=repo, env=env, capture_output=True)
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            raise SystemExit(f"error: {' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode()}")
-        if run:
-            times.append(elapsed)
-    return statistics.median(times)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=11)
@@ -113,7 +73,7 @@ def main() -> int:
     parser.add_argument("--no-check", action="store_true")
     args = parser.parse_args()
 
-    docsync = str(args.docsync.resolve() if args.docsync else build())
+    docsync = str(static_binary(args.docsync).resolve())
     repo, before, head = generate()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -136,7 +96,7 @@ def main() -> int:
         ("plan, 300 targets", [docsync, "plan", "--format", "json"]),
         ("pipeline, 300 targets", [docsync, "pipeline", "--output", child]),
     ]
-    results = {label: timed(argv, repo, env, args.runs) for label, argv in cases}
+    results = {label: median_seconds(argv, repo, env, args.runs) for label, argv in cases}
     baseline = results["plan, 1 target"]
     print(f"{'command':<24} {'median':>9} {'vs plan, 1 target':>18}")
     for label, seconds in results.items():

@@ -21,14 +21,14 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
+import harness
+
+OUT = harness.OUT
 SIZES = (5_000, 40_000)
 SEED = 20_261_129
 GENERATOR_VERSION = 3
@@ -86,18 +86,7 @@ def page(rng: random.Random, index: int, pages: int) -> str:
 
 
 def git(repo: Path, *args: str) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(OUT),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_AUTHOR_DATE": "2026-11-29T12:00:00Z",
-        "GIT_COMMITTER_DATE": "2026-11-29T12:00:00Z",
-    }
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    harness.git(repo, *args, date="2026-11-29T12:00:00Z")
 
 
 def generate(pages: int, regenerate: bool) -> Path:
@@ -159,24 +148,13 @@ def with_old_error(repo: Path, pages: int) -> Path:
     return derived
 
 
-def build() -> Path:
-    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
-    return ROOT / "target" / "release" / "docsync"
-
-
 def time_lint(binary: Path, repo: Path, runs: int, codes: tuple[int, ...] = (0,)) -> tuple[float, dict]:
     command = [str(binary), "lint", "--format", "json"]
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(OUT)}
     warm = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
     if warm.returncode not in codes:
         sys.exit(f"docsync lint failed in {repo} ({warm.returncode}):\n{warm.stdout[-2000:]}\n{warm.stderr[-2000:]}")
-    result = json.loads(warm.stdout)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+    return harness.median_seconds(command, repo, env, runs, codes), json.loads(warm.stdout)
 
 
 def main() -> int:
@@ -193,7 +171,7 @@ def main() -> int:
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
-    binary = args.docsync.resolve() if args.docsync else build()
+    binary = harness.static_binary(args.docsync).resolve()
     print(f"binary: {binary}  cpus: {os.cpu_count()}  runs: {args.runs}")
     print(f"{'pages':>8} {'median s':>10} {'ms / 1,000 pages':>17} {'findings':>9}")
     medians = {}

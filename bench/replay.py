@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness import static_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PLATFORM_AUTHORS = ("gitbook-bot", "ghost@gitbook.com")
@@ -43,11 +45,6 @@ PLATFORM_AUTHORS = ("gitbook-bot", "ghost@gitbook.com")
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def build() -> Path:
-    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
-    return ROOT / "target" / "release" / "docsync"
 
 
 def lint(docsync: Path, repo: Path, base: str, head: str, directory: str) -> tuple[int, list[dict], float]:
@@ -97,7 +94,7 @@ def main() -> int:
     parser.add_argument("--no-check", action="store_true", help="report, but exit 0 even with false blocks")
     args = parser.parse_args()
 
-    docsync = args.docsync.resolve() if args.docsync else build()
+    docsync = static_binary(args.docsync).resolve()
     name = args.repo.resolve().name if args.repo.resolve().name not in ("repo", ".git") else args.repo.resolve().parent.name
     work = OUT / f"replay-{name}"
     if not work.exists():

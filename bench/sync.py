@@ -47,19 +47,19 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out" / "sync"
-MUSL_TARGET = "x86_64-unknown-linux-musl"
+import gitbook_answers
+from harness import OUT as BENCH_OUT, ROOT, SlowApiHandler, git, static_binary
+
+OUT = BENCH_OUT / "sync"
 ANSWER_DELAY = 0.100
 CONCURRENCY = 8  # docsync's default (src/settings/declarations.rs)
 RATIO = 1.2
@@ -73,21 +73,6 @@ OLD_ENDED = "2026-11-01T10:00:30.000Z"
 
 # ---------------------------------------------------------------------------
 # The repository
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(OUT),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_AUTHOR_DATE": "2026-11-22T10:00:00Z",
-        "GIT_COMMITTER_DATE": "2026-11-22T10:00:00Z",
-    }
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def space_id(index: int) -> str:
@@ -166,43 +151,12 @@ class StandIn:
 STAND_IN = StandIn()
 
 
-def rfc3339(at: float) -> str:
-    moment = datetime.datetime.fromtimestamp(at, tz=datetime.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# A page's `layout` (`RevisionPageLayoutOptions`): every key is required.
-LAYOUT = {"width": "default", "cover": False, "coverSize": "hero", "coverMask": "none", "title": True,
-          "description": True, "tableOfContents": True, "outline": True, "pagination": True, "metadata": True,
-          "tags": True, "actions": True, "anchors": True}
-
-
 def revision(space: str, oid: str) -> dict:
-    """`Revision` (`RevisionTypeUpdate`): the space's live revision, from
-    commit `oid`, with one page per file of its directory."""
-    app = f"https://app.gitbook.com/o/org/s/{space}"
-    page = lambda file, title: {  # noqa: E731
-        "id": f"p-{file[:-3]}", "title": title, "kind": "sheet", "type": "document", "path": file[:-3],
-        "slug": file[:-3], "pages": [], "layout": LAYOUT, "tags": [], "urls": {"app": f"{app}/{file[:-3]}"},
-        "git": {"oid": "0" * 40, "path": file},
-        "documentId": f"doc-{file[:-3]}", "document": {"object": "document", "data": {}, "nodes": []},
-    }
-    return {
-        "object": "revision", "id": f"rev-{space}-{oid[:7]}", "type": "update", "parents": [f"rev-{space}-0"],
-        "pages": [page(file, title) for file, title in space_files(STAND_IN.pages)],
-        "files": [], "reusableContents": [], "tags": [],
-        "createdAt": "2026-11-22T10:00:00.000Z",
-        "git": {"oid": oid, "message": "docs", "createdByGitBook": False},
-        "urls": {"app": app},
-    }
+    return gitbook_answers.revision(space, oid, space_files(STAND_IN.pages))
 
 
 def git_sync_state(operation: dict) -> dict:
-    """`GitSyncState` with its latest `operation`."""
-    return {
-        "installationId": "inst-bench", "installationProvider": "gitlab", "installationStatus": "active",
-        "repoName": "group/project", "url": f"{PROJECT_URL}/-/tree/main", "operation": operation,
-    }
+    return gitbook_answers.git_sync_state(operation, "group/project", f"{PROJECT_URL}/-/tree/main")
 
 
 def answer(method: str, route: str, space: str) -> tuple[int, dict | None]:
@@ -212,7 +166,7 @@ def answer(method: str, route: str, space: str) -> tuple[int, dict | None]:
     if method == "GET" and route == "content":
         return 200, revision(space, STAND_IN.head if ours else STAND_IN.before)
     if method == "GET" and route == "change-requests":
-        return 200, {"items": [], "count": 0}
+        return 200, gitbook_answers.NO_CHANGE_REQUESTS
     if method == "GET" and route == "git/info":
         if ours:
             operation = {"state": "success", "direction": "import", "startedAt": ours, "endedAt": ours}
@@ -222,28 +176,12 @@ def answer(method: str, route: str, space: str) -> tuple[int, dict | None]:
     if method == "POST" and route == "git/import":
         with STAND_IN.lock:
             STAND_IN.imports[space] = STAND_IN.imports.get(space, 0) + 1
-            STAND_IN.imported[space] = rfc3339(time.time())
+            STAND_IN.imported[space] = gitbook_answers.rfc3339(time.time())
         return 204, None
     return 404, {"error": {"code": 404, "message": f"the stand-in does not answer {method} {route}"}}
 
 
-class Handler(BaseHTTPRequestHandler):
-    # Keep-alive, as GitBook's API: docsync's client reuses its connections.
-    protocol_version = "HTTP/1.1"
-    # The headers and the body go out in two writes: with Nagle's algorithm
-    # the body would wait for the client's delayed ACK of the headers, 40 ms
-    # on Linux, which no real API adds to an answer.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.exchange()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.exchange()
-
+class Handler(SlowApiHandler):
     def exchange(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -410,14 +348,6 @@ def busy_slots_by_second(run: RunResult) -> str:
     return " ".join(f"{b:.1f}" for b in busy)
 
 
-def build() -> str:
-    argv = ["cargo", "build", "--release", "--locked", "--quiet", "--target", MUSL_TARGET]
-    print(f"building docsync ({' '.join(argv)})…", file=sys.stderr, flush=True)
-    if subprocess.run(argv, cwd=ROOT).returncode != 0:
-        raise SystemExit("error: the release build failed; fix it, or pass --docsync PATH")
-    return str(ROOT / "target" / MUSL_TARGET / "release" / "docsync")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="timed runs after one warm-up (default 3)")
@@ -431,7 +361,7 @@ def main() -> int:
                         help="where each run's time went (docsync's log, timed: bench/out/sync/last-run.log)")
     args = parser.parse_args()
 
-    docsync = str(args.docsync.resolve()) if args.docsync else build()
+    docsync = str(static_binary(args.docsync).resolve())
     repo, before, head = generate(args.spaces, args.pages)
     STAND_IN.before, STAND_IN.head, STAND_IN.pages = before, head, args.pages
     if args.check_shapes:
