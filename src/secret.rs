@@ -15,7 +15,7 @@
 //! whitespace or control characters inside, so that masking never has to
 //! rewrite ordinary output and a header is never silently dropped.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::RwLock;
 
 use base64::Engine;
@@ -199,9 +199,7 @@ impl Redacted {
     /// secrets masked, every control and bidirectional character but the
     /// line break escaped.
     pub fn lines(text: &str) -> Redacted {
-        let masked = redact(text);
-        let lines: Vec<String> = masked.split('\n').map(printable).collect();
-        Redacted(lines.join("\n"))
+        Redacted(escaped(&redact(text), |c| c != '\n'))
     }
 
     /// A JSON document: secrets masked, and bidirectional overrides written
@@ -209,14 +207,19 @@ impl Redacted {
     /// can only stand inside strings, and control characters there are
     /// escaped already), so they reorder nothing where it is shown.
     pub fn json(text: &str) -> Redacted {
-        let mut out = String::with_capacity(text.len());
-        for c in redact(text).chars() {
-            if is_bidi_control(c) {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            } else {
-                out.push(c);
+        let masked = redact(text);
+        // The text between the (rare) bidirectional characters is copied
+        // whole: a plan of hundreds of targets is tens of KB.
+        let mut out = String::with_capacity(masked.len());
+        let mut copied = 0;
+        for (at, control) in masked.match_indices(is_bidi_control) {
+            out.push_str(&masked[copied..at]);
+            for c in control.chars() {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
+            copied = at + control.len();
         }
+        out.push_str(&masked[copied..]);
         Redacted(out)
     }
 
@@ -242,14 +245,21 @@ impl serde::Serialize for Redacted {
 /// name, a path or a server's message cannot forge lines or reorder what a
 /// reader sees.
 pub fn printable(text: &str) -> String {
+    escaped(text, |_| true)
+}
+
+/// `text` with the control and bidirectional characters that `escape`
+/// picks written escaped; the text between them is copied whole (a plan of
+/// hundreds of targets is tens of KB).
+fn escaped(text: &str, escape: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || is_bidi_control(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let mut copied = 0;
+    for (at, control) in text.match_indices(|c: char| (c.is_control() || is_bidi_control(c)) && escape(c)) {
+        out.push_str(&text[copied..at]);
+        out.extend(control.chars().flat_map(char::escape_default));
+        copied = at + control.len();
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -398,6 +408,16 @@ mod tests {
         assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
     }
 
+    /// Lines keep their breaks and escape the rest, wherever it stands:
+    /// each line as [`printable`] shows it.
+    #[test]
+    fn lines_escape_what_printable_escapes_but_the_line_break() {
+        for text in ["", "\n", "\n\n", "a\r\nb\n", "\u{202e}x\n\ty\u{7f}", "— café\n\u{1b}[0m\u{2069}"] {
+            let each_line: Vec<String> = text.split('\n').map(printable).collect();
+            assert_eq!(Redacted::lines(text).as_str(), each_line.join("\n"), "{text:?}");
+        }
+    }
+
     #[test]
     fn redacted_text_is_masked_and_log_lines_are_escaped() {
         Secret::new("glpat-redacted-type-value");
@@ -410,6 +430,9 @@ mod tests {
         assert_eq!(shown.as_str(), r#"{"m":"bad [MASKED]\nok  forged\u202e\u001b[31m"}"#);
         let read: serde_json::Value = serde_json::from_str(shown.as_str()).unwrap();
         assert_eq!(read["m"], "bad [MASKED]\nok  forged\u{202e}\x1b[31m", "the same string to a JSON reader");
+        // Each control escaped where it stands: at either end, side by
+        // side, and between other non-ASCII text, which stays as it is.
+        assert_eq!(Redacted::json("\u{2066}café\u{200f}\u{202a}—\u{061c}").as_str(), r"\u2066café\u200f\u202a—\u061c");
     }
 
     #[test]
