@@ -416,7 +416,14 @@ pub(crate) fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts
 /// Whether a target sends a push event, so that the commits it lists must
 /// be gathered ([`PushFacts`]) before [`decide`].
 pub(crate) fn sends_push_events(facts: &Facts, settings: &Settings) -> bool {
-    decide(facts, settings, None).targets.iter().any(|t| t.action == Action::PushEvent)
+    // Only a Dot target sends one: hundreds of GitBook targets are not
+    // decided twice.
+    let event = event(settings, facts.requested_by);
+    settings
+        .targets
+        .iter()
+        .filter(|target| matches!(target.kind, TargetKind::Dot(_)))
+        .any(|target| decide_target(facts, settings, &event, target, None).action == Action::PushEvent)
 }
 
 fn decide_target(
