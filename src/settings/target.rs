@@ -409,13 +409,7 @@ impl TargetBuilder<'_> {
         let (token, token_source) = layers.secret(&GITBOOK_TOKEN, own, problems);
         let (git_token, git_token_source) = layers.secret(&GIT_TOKEN, own, problems);
         if let (Some(url), Some(_)) = (&api_url, &token) {
-            refuse_plain_http(
-                url,
-                &crate::secret::redact_url(url),
-                &api_url_source.to_string(),
-                &token_source,
-                problems,
-            );
+            refuse_plain_http(url, crate::secret::redact_url, &api_url_source, &token_source, problems);
         }
         let export_branch = self.lookup(&EXPORT_BRANCH).map(|found| found.text());
         let export_mr = self.flag(&EXPORT_MR, false, problems);
@@ -486,7 +480,7 @@ impl TargetBuilder<'_> {
         let url = parse_url(&found.text(), &found.source, problems);
         let (secret, secret_source) = self.context.layers.secret(&DOT_WEBHOOK_SECRET, self.own.as_ref(), problems);
         if let (Some(url), Some(_)) = (&url, &secret) {
-            refuse_plain_http(url, &shown_webhook_url(url), &found.source.to_string(), &secret_source, problems);
+            refuse_plain_http(url, shown_webhook_url, &found.source, &secret_source, problems);
         }
         Some(DotTarget { webhook_url: url?, webhook_url_source: found.source, secret, secret_source })
     }
