@@ -208,16 +208,20 @@ impl Redacted {
     /// escaped already), so they reorder nothing where it is shown.
     pub fn json(text: &str) -> Redacted {
         let masked = redact(text);
-        // The text between the (rare) bidirectional characters is copied
-        // whole: a plan of hundreds of targets is tens of KB.
         let mut out = String::with_capacity(masked.len());
         let mut copied = 0;
-        for (at, control) in masked.match_indices(is_bidi_control) {
-            out.push_str(&masked[copied..at]);
-            for c in control.chars() {
+        // A plan of hundreds of targets is tens of KB: memchr finds the
+        // bytes a bidirectional control starts with in UTF-8
+        // ([`BIDI_CONTROL_FIRST_BYTES`]), not reading the text char by
+        // char. Both are lead bytes, so each match starts a character.
+        let [first, second] = BIDI_CONTROL_FIRST_BYTES;
+        for at in memchr::memchr2_iter(first, second, masked.as_bytes()) {
+            let Some(c) = masked.get(at..).and_then(|rest| rest.chars().next()) else { continue };
+            if is_bidi_control(c) {
+                out.push_str(&masked[copied..at]);
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
+                copied = at + c.len_utf8();
             }
-            copied = at + control.len();
         }
         out.push_str(&masked[copied..]);
         Redacted(out)
@@ -262,6 +266,10 @@ fn escaped(text: &str, escape: impl Fn(char) -> bool) -> String {
     out.push_str(&text[copied..]);
     out
 }
+
+/// The first byte of every [`is_bidi_control`] character in UTF-8: 0xD8
+/// for U+061C, 0xE2 for U+200E to U+2069.
+const BIDI_CONTROL_FIRST_BYTES: [u8; 2] = [0xD8, 0xE2];
 
 /// The characters that change the order text is displayed in (Unicode's
 /// `Bidi_Control`).
@@ -406,6 +414,21 @@ mod tests {
         assert_eq!(printable("\x1b[32mok\x1b[0m"), "\\u{1b}[32mok\\u{1b}[0m");
         assert_eq!(printable("evil\u{202e}dm.txt"), "evil\\u{202e}dm.txt");
         assert_eq!(printable("Ada Writer — café"), "Ada Writer — café");
+    }
+
+    /// `Redacted::json` looks for bidirectional controls by their first
+    /// byte: every one of them starts with one of those bytes.
+    #[test]
+    fn every_bidi_control_starts_with_a_byte_json_looks_for() {
+        let controls: Vec<char> =
+            (0..=u32::from(char::MAX)).filter_map(char::from_u32).filter(|c| is_bidi_control(*c)).collect();
+        assert_eq!(controls.len(), 12, "{controls:?}");
+        for c in controls {
+            let first = c.encode_utf8(&mut [0; 4]).as_bytes()[0];
+            assert!(BIDI_CONTROL_FIRST_BYTES.contains(&first), "U+{:04X} starts with {first:#x}", u32::from(c));
+            let shown = Redacted::json(&format!("a{c}b"));
+            assert_eq!(shown.as_str(), format!("a\\u{:04x}b", u32::from(c)));
+        }
     }
 
     /// Lines keep their breaks and escape the rest, wherever it stands:
