@@ -319,12 +319,16 @@ impl fmt::Display for Reason {
                 Action::Preview | Action::Skip => write!(f, "{source} pipeline: {action} requested"),
             },
             Reason::Preview { iid } => write!(f, "merge request !{iid}: standalone preview import"),
+            // Written piece by piece: most of hundreds of targets skip so.
             Reason::NoChange { directory, globs } => {
-                let place = if directory.is_empty() { "the repository".to_owned() } else { format!("{directory}/") };
-                match globs.is_empty() {
-                    true => write!(f, "no file under {place} changed"),
-                    false => write!(f, "no file under {place} matching {} changed", globs.join(", ")),
+                match directory.is_empty() {
+                    true => f.write_str("no file under the repository")?,
+                    false => write!(f, "no file under {directory}/")?,
                 }
+                if !globs.is_empty() {
+                    write!(f, " matching {}", globs.join(", "))?;
+                }
+                f.write_str(" changed")
             }
             Reason::SkipMarker { head } => write!(f, "the head commit {} says {SKIP_MARKER}", short(head)),
             Reason::PlatformCommits => {

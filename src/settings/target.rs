@@ -187,7 +187,8 @@ impl TargetContext<'_> {
     /// The targets the file's `[[target]]` tables describe, each once its
     /// keys pass the file's rules.
     pub(super) fn file_targets(&self, tables: &[FileTable], problems: &mut Vec<BadInput>) -> Vec<Target> {
-        let mut targets = Vec::new();
+        // A target is large: growing the list would copy hundreds of them.
+        let mut targets = Vec::with_capacity(tables.len());
         for (index, table) in tables.iter().enumerate() {
             let Some((name, label)) = checked_target(self.layers.file_name, index, table, problems) else { continue };
             let Some(kind) = target_kind(table, &label, problems) else { continue };
