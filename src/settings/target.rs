@@ -501,8 +501,10 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
         }
     };
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut spaces: BTreeMap<(String, String), &str> = BTreeMap::new();
-    let mut webhooks: BTreeMap<String, &str> = BTreeMap::new();
+    // Keys borrowed from the targets, the space first (it tells hundreds
+    // of targets on one API apart at once).
+    let mut spaces: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    let mut webhooks: BTreeMap<&str, &str> = BTreeMap::new();
     for target in targets {
         if let Some(first) = names.insert(target.name.as_str(), target.defined_at.as_str()) {
             problems.push(BadInput::new(
@@ -515,7 +517,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             TargetKind::GitBook(gitbook) => {
                 // `…/v1` and `…/v1/` are one API (the url crate already folds
                 // the host's case and a default port).
-                let key = (gitbook.api_url.as_str().trim_end_matches('/').to_owned(), gitbook.space.clone());
+                let key = (gitbook.space.as_str(), gitbook.api_url.as_str().trim_end_matches('/'));
                 if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
                     problems.push(BadInput::new(
                         source(target, "gitbook_space"),
@@ -526,7 +528,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             }
             TargetKind::Dot(dot) => {
                 // One receiver given one push twice would act on it twice.
-                let key = dot.webhook_url.as_str().trim_end_matches('/').to_owned();
+                let key = dot.webhook_url.as_str().trim_end_matches('/');
                 if let Some(first) = webhooks.insert(key, target.defined_at.as_str()) {
                     problems.push(
                         BadInput::new(
