@@ -88,9 +88,14 @@ pub(crate) fn gather(
     // platform's own, so the walk stops at the first commit that is no
     // target's platform's own.
     let range_base = range.base.as_deref().filter(|base| range.mode != RangeMode::Full && repo.has_commit(base));
+    // Targets mostly share one list of platform authors: each list is
+    // asked once per commit, not once per target.
+    let mut author_lists: Vec<&[String]> = settings.targets.iter().map(|t| t.platform_authors.as_slice()).collect();
+    author_lists.sort_unstable();
+    author_lists.dedup();
     let commits = match range_base {
         Some(base) => repo.commits_until(base, &range.head, COMMITS_READ, |commit| {
-            settings.targets.iter().all(|target| !plan::is_platform_commit(commit, &target.platform_authors))
+            author_lists.iter().all(|authors| !plan::is_platform_commit(commit, authors))
         })?,
         None => repo.commits(None, &range.head, 1)?,
     };

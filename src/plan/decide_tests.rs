@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::facts::{Facts, RequestedBy};
-use super::{Action, Decision, SkipCause, decide};
+use super::{Action, Decision, SkipCause, decide, sends_push_events};
 use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::git::range::{CommitRange, RangeMode};
 use crate::git::remote::Project;
@@ -207,10 +207,12 @@ fn every_action_and_reason() {
             (Skip, "exports are GitBook → GitLab only", Some(Configuration))),
     ];
     for (case, pipeline, facts, gitbook, dot) in cases {
-        let plan = decide(&facts, &settings(&pipeline), None);
+        let settings = settings(&pipeline);
+        let plan = decide(&facts, &settings, None);
         let [gitbook_plan, dot_plan] = &plan.targets[..] else { panic!("{case}: two targets, got {:?}", plan.targets) };
         check(case, gitbook_plan, gitbook);
         check(case, dot_plan, dot);
+        assert_eq!(sends_push_events(&facts, &settings), dot.0 == PushEvent, "{case}: whether a push event is sent");
         assert_eq!(
             gitbook_plan.request.is_some(),
             matches!(gitbook_plan.action, Import | Export | Preview),

@@ -316,12 +316,16 @@ impl fmt::Display for Reason {
                 Action::Preview | Action::Skip => write!(f, "{source} pipeline: {action} requested"),
             },
             Reason::Preview { iid } => write!(f, "merge request !{iid}: standalone preview import"),
+            // Written piece by piece: most of hundreds of targets skip so.
             Reason::NoChange { directory, globs } => {
-                let place = if directory.is_empty() { "the repository".to_owned() } else { format!("{directory}/") };
-                match globs.is_empty() {
-                    true => write!(f, "no file under {place} changed"),
-                    false => write!(f, "no file under {place} matching {} changed", globs.join(", ")),
+                match directory.is_empty() {
+                    true => f.write_str("no file under the repository")?,
+                    false => write!(f, "no file under {directory}/")?,
                 }
+                if !globs.is_empty() {
+                    write!(f, " matching {}", globs.join(", "))?;
+                }
+                f.write_str(" changed")
             }
             Reason::SkipMarker { head } => write!(f, "the head commit {} says {SKIP_MARKER}", short(head)),
             Reason::PlatformCommits => {
@@ -413,7 +417,14 @@ pub(crate) fn decide(facts: &Facts, settings: &Settings, push: Option<&PushFacts
 /// Whether a target sends a push event, so that the commits it lists must
 /// be gathered ([`PushFacts`]) before [`decide`].
 pub(crate) fn sends_push_events(facts: &Facts, settings: &Settings) -> bool {
-    decide(facts, settings, None).targets.iter().any(|t| t.action == Action::PushEvent)
+    // Only a Dot target sends one: hundreds of GitBook targets are not
+    // decided twice.
+    let event = event(settings, facts.requested_by);
+    settings
+        .targets
+        .iter()
+        .filter(|target| matches!(target.kind, TargetKind::Dot(_)))
+        .any(|target| decide_target(facts, settings, &event, target, None).action == Action::PushEvent)
 }
 
 fn decide_target(

@@ -14,7 +14,7 @@
 
 use url::Url;
 
-use crate::error::BadInput;
+use crate::error::{BadInput, Source};
 use crate::secret::{MASK, Secret, check_value};
 use crate::settings::{Settings, TargetKind};
 
@@ -150,23 +150,24 @@ fn refuse_userinfo(url: &Url, source: &str, problems: &mut Vec<BadInput>) {
 }
 
 /// Tokens never travel over plain `http://`, except to this machine.
-/// `shown` is the URL as its kind is shown (a webhook's path may be its
-/// secret: [`shown_webhook_url`]).
+/// `shown` writes the URL as its kind is shown (a webhook's path may be its
+/// secret: [`shown_webhook_url`]); it and the source are written out only
+/// for a refused URL, as every target is checked.
 pub(super) fn refuse_plain_http(
     url: &Url,
-    shown: &str,
-    url_source: &str,
+    shown: fn(&Url) -> String,
+    url_source: &Source,
     secret_source: &str,
     problems: &mut Vec<BadInput>,
 ) {
     if url.scheme() == "http" && !is_loopback(url) {
         problems.push(
             BadInput::new(
-                url_source,
+                url_source.to_string(),
                 format!("plain http would send {secret_source} unencrypted"),
                 "use an https:// URL",
             )
-            .with_value(shown),
+            .with_value(shown(url)),
         );
     }
 }

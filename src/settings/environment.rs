@@ -123,14 +123,14 @@ impl Environment {
     pub(super) fn required_secret(
         &self,
         name: &str,
-        source: crate::error::Source,
+        source: impl FnOnce() -> crate::error::Source,
         problems: &mut Vec<BadInput>,
     ) -> Option<Secret> {
         let found = self.named.get(name).filter(|v| !v.trim().is_empty()).map(|v| Secret::new(v.clone()));
         if found.is_none() {
             problems.push(
                 BadInput::new(
-                    source,
+                    source(),
                     format!("the variable {name} it names is not set"),
                     format!("set {name} as a masked CI/CD variable, or remove the key to use the DOCSYNC_ variable"),
                 )

@@ -198,7 +198,8 @@ impl Reader<'_> {
         let mut read = FileTable::default();
         for (key, value) in table.iter() {
             let (key, line) = (key.get_ref().as_ref(), self.lines.line_of(key.span().start));
-            let source = format!("{}: line {line}, key `{key}`", self.file);
+            // Only a refused key is named: hundreds of targets' keys are read.
+            let source = || format!("{}: line {line}, key `{key}`", self.file);
             let text_of = |value: &DeValue<'_>| match value {
                 DeValue::String(text) => Some(text.to_string()),
                 _ => None,
@@ -208,7 +209,7 @@ impl Reader<'_> {
                     Some(text) if key == "name" => read.name = Some((text, line)),
                     Some(text) => read.kind = Some((text, line)),
                     None => problems.push(BadInput::new(
-                        source,
+                        source(),
                         "not a string",
                         format!("write the value in quotes, like {key} = \"…\""),
                     )),
@@ -223,7 +224,7 @@ impl Reader<'_> {
                             read.values.insert(setting.name, FileValue { value, line });
                         }
                         None => problems.push(BadInput::new(
-                            source,
+                            source(),
                             format!("not {}", type_name(setting.value)),
                             type_fix(key, setting.value),
                         )),
@@ -234,7 +235,7 @@ impl Reader<'_> {
                             Some(near) => format!("did you mean `{near}`? (docs/settings.md lists the keys)"),
                             None => "keys are the settings' names in lower case without DOCSYNC_ (docs/settings.md lists them)".to_owned(),
                         };
-                        problems.push(BadInput::new(source, "not a docsync.toml key", fix));
+                        problems.push(BadInput::new(source(), "not a docsync.toml key", fix));
                     }
                 },
             }

@@ -109,7 +109,7 @@ impl Layers<'_> {
         };
         if let Some(own) = own {
             if let Some((name, line)) = named(own.table) {
-                let source = self.target_source(setting, own, line);
+                let source = || self.target_source(setting, own, line);
                 return (self.env.required_secret(&name, source, problems), name);
             }
         }
@@ -118,7 +118,9 @@ impl Layers<'_> {
         }
         match named(self.defaults) {
             Some((name, line)) => {
-                let source = Source::FileDefaults {
+                // Named in a message only when the variable is not set: every
+                // target reads the same `[defaults]` key.
+                let source = || Source::FileDefaults {
                     file: self.file_name.to_owned(),
                     key: setting.key.unwrap_or(setting.name).to_owned(),
                     line,

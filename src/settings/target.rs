@@ -187,7 +187,8 @@ impl TargetContext<'_> {
     /// The targets the file's `[[target]]` tables describe, each once its
     /// keys pass the file's rules.
     pub(super) fn file_targets(&self, tables: &[FileTable], problems: &mut Vec<BadInput>) -> Vec<Target> {
-        let mut targets = Vec::new();
+        // A target is large: growing the list would copy hundreds of them.
+        let mut targets = Vec::with_capacity(tables.len());
         for (index, table) in tables.iter().enumerate() {
             let Some((name, label)) = checked_target(self.layers.file_name, index, table, problems) else { continue };
             let Some(kind) = target_kind(table, &label, problems) else { continue };
@@ -409,13 +410,7 @@ impl TargetBuilder<'_> {
         let (token, token_source) = layers.secret(&GITBOOK_TOKEN, own, problems);
         let (git_token, git_token_source) = layers.secret(&GIT_TOKEN, own, problems);
         if let (Some(url), Some(_)) = (&api_url, &token) {
-            refuse_plain_http(
-                url,
-                &crate::secret::redact_url(url),
-                &api_url_source.to_string(),
-                &token_source,
-                problems,
-            );
+            refuse_plain_http(url, crate::secret::redact_url, &api_url_source, &token_source, problems);
         }
         let export_branch = self.lookup(&EXPORT_BRANCH).map(|found| found.text());
         let export_mr = self.flag(&EXPORT_MR, false, problems);
@@ -486,7 +481,7 @@ impl TargetBuilder<'_> {
         let url = parse_url(&found.text(), &found.source, problems);
         let (secret, secret_source) = self.context.layers.secret(&DOT_WEBHOOK_SECRET, self.own.as_ref(), problems);
         if let (Some(url), Some(_)) = (&url, &secret) {
-            refuse_plain_http(url, &shown_webhook_url(url), &found.source.to_string(), &secret_source, problems);
+            refuse_plain_http(url, shown_webhook_url, &found.source, &secret_source, problems);
         }
         Some(DotTarget { webhook_url: url?, webhook_url_source: found.source, secret, secret_source })
     }
@@ -506,8 +501,10 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
         }
     };
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut spaces: BTreeMap<(String, String), &str> = BTreeMap::new();
-    let mut webhooks: BTreeMap<String, &str> = BTreeMap::new();
+    // Keys borrowed from the targets, the space first (it tells hundreds
+    // of targets on one API apart at once).
+    let mut spaces: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    let mut webhooks: BTreeMap<&str, &str> = BTreeMap::new();
     for target in targets {
         if let Some(first) = names.insert(target.name.as_str(), target.defined_at.as_str()) {
             problems.push(BadInput::new(
@@ -520,7 +517,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             TargetKind::GitBook(gitbook) => {
                 // `…/v1` and `…/v1/` are one API (the url crate already folds
                 // the host's case and a default port).
-                let key = (gitbook.api_url.as_str().trim_end_matches('/').to_owned(), gitbook.space.clone());
+                let key = (gitbook.space.as_str(), gitbook.api_url.as_str().trim_end_matches('/'));
                 if let Some(first) = spaces.insert(key, target.defined_at.as_str()) {
                     problems.push(BadInput::new(
                         source(target, "gitbook_space"),
@@ -531,7 +528,7 @@ pub(super) fn check_unique(targets: &[Target], problems: &mut Vec<BadInput>) {
             }
             TargetKind::Dot(dot) => {
                 // One receiver given one push twice would act on it twice.
-                let key = dot.webhook_url.as_str().trim_end_matches('/').to_owned();
+                let key = dot.webhook_url.as_str().trim_end_matches('/');
                 if let Some(first) = webhooks.insert(key, target.defined_at.as_str()) {
                     problems.push(
                         BadInput::new(
