@@ -25,7 +25,7 @@ use crate::output::merge_request_note::{
     self as note, MAX_LISTED, NOTE_MARKER, NoteSection, PageChange, PageStatus, TargetChanges,
 };
 use crate::output::review_discussions;
-use crate::plan::outcome::{Outcome, OutcomeStatus};
+use crate::plan::outcome::{Fault, Outcome, OutcomeStatus};
 use crate::plan::run::TargetRun;
 use crate::plan::{Action, Decision, Plan, SkipCause};
 use crate::secret::printable;
@@ -527,7 +527,9 @@ fn fail_as(one: &mut Reviewed<'_>, exit: Exit, message: &str, fix: &str) -> Exit
     tracing::error!("{}: fix: {fix}", one.name());
     let outcome = &mut one.run.outcome;
     outcome.status = if exit == Exit::Unreachable { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
-    outcome.bad_configuration |= exit == Exit::BadInput;
+    if exit == Exit::BadInput {
+        outcome.fault = Fault::Configuration;
+    }
     outcome.message.push_str(&format!("; {message}"));
     outcome.fix = Some(fix.into());
     exit

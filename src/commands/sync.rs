@@ -21,7 +21,7 @@ use crate::lint::{Finding, LintReport, LintTarget, Severity};
 use crate::log::{self, Section, Terminal};
 use crate::output::report::{self, ReportKind};
 use crate::plan::facts::RequestedBy;
-use crate::plan::outcome::{Outcome, OutcomeStatus};
+use crate::plan::outcome::{Fault, Outcome, OutcomeStatus};
 use crate::plan::run::{Run, RunStatus, TargetRun};
 use crate::plan::{Action, Decision, Plan, PlannedRequest, RequestBody};
 use crate::secret::Secret;
@@ -340,13 +340,13 @@ pub(crate) async fn execute(
     let mut exit = Exit::Ok;
     let mut runs = Vec::with_capacity(outcomes.len());
     for (decision, outcome) in plan.targets.iter().zip(outcomes) {
-        exit = exit.worst(if outcome.bad_configuration { Exit::BadInput } else { outcome.status.exit() });
+        exit = exit.worst(outcome.exit());
         runs.push(TargetRun { target: decision.target, outcome, warnings: Vec::new() });
     }
     // The summary, failures first: in a long job log the reader looks for
     // what went wrong, not for 300 lines of success.
     let mut summary: Vec<(&Decision, &TargetRun)> = plan.targets.iter().zip(&runs).collect();
-    summary.sort_by_key(|(_, run)| run.outcome.status.exit() == Exit::Ok);
+    summary.sort_by_key(|(_, run)| run.outcome.exit() == Exit::Ok);
     for (decision, run) in summary {
         let outcome = &run.outcome;
         let line = format!("{}: {} — {}", decision.name, outcome.status.as_str(), outcome.message);
@@ -491,15 +491,14 @@ async fn run_dot(http: &HttpClient, dot: &DotTarget, secret: &Secret, request: &
             OutcomeStatus::Synced,
             format!("the receiver accepted the push event ({}; HTTP {})", summary, delivered.status),
         ),
-        Err(error) => {
-            let status = if error.is_unreachable() { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
-            let fix = error.fix(&dot.secret_source);
-            Outcome {
-                bad_configuration: error.is_configuration(),
-                ..Outcome::new(status, error.to_string()).with_fix(fix)
-            }
-        }
+        Err(error) => delivery_failure(&error, &dot.secret_source),
     }
+}
+
+fn delivery_failure(error: &dot::DeliveryError, secret_source: &str) -> Outcome {
+    let status = if error.is_unreachable() { OutcomeStatus::Unreachable } else { OutcomeStatus::Failed };
+    let fix = error.fix(secret_source);
+    Outcome { fault: Fault::of(error.exit()), ..Outcome::new(status, error.to_string()).with_fix(fix) }
 }
 
 async fn run_gitbook(
@@ -822,7 +821,7 @@ fn failure(error: GitBookError) -> Outcome {
         _ => OutcomeStatus::Failed,
     };
     let fix = error.fix();
-    Outcome { bad_configuration: error.is_configuration(), ..Outcome::new(status, error.to_string()).with_fix(fix) }
+    Outcome { fault: Fault::of(error.exit()), ..Outcome::new(status, error.to_string()).with_fix(fix) }
 }
 
 /// What the guard before a branch import needs from the run: the clone,
@@ -1179,6 +1178,26 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// A request body docsync could not write is docsync's own failure
+    /// (exit 4), whichever platform it was for; nothing was sent, so it is
+    /// neither the target's failure (1) nor GitBook's reach (3).
+    #[test]
+    fn a_body_docsync_could_not_write_ends_the_run_with_exit_4() {
+        let unwritable = || serde_json::from_str::<u8>("not json").unwrap_err();
+        assert_eq!(failure(GitBookError::Body(unwritable())).exit(), Exit::LocalFailure);
+        let body = delivery_failure(&dot::DeliveryError::Body(unwritable()), "DOCSYNC_DOT_WEBHOOK_SECRET");
+        assert_eq!(body.exit(), Exit::LocalFailure);
+        // The target's own failures keep the status's exit code.
+        let refused = dot::DeliveryError::SecretRefused(crate::http::HttpError::Status {
+            method: reqwest::Method::POST,
+            url: "http://127.0.0.1/hooks/dot".into(),
+            status: reqwest::StatusCode::UNAUTHORIZED,
+            message: String::new(),
+            body: String::new(),
+        });
+        assert_eq!(delivery_failure(&refused, "DOCSYNC_DOT_WEBHOOK_SECRET").exit(), Exit::TargetFailed);
+    }
 
     /// Paused time: the clock jumps to the next timer, so minutes of
     /// waiting take no wall time.

@@ -107,9 +107,8 @@ pub(crate) struct Outcome {
     pub docs_url: Option<String>,
     /// The commit GitBook's live revision holds (`git.oid`).
     pub live_commit: Option<String>,
-    /// The run's configuration, not the target, is at fault (an untrusted
-    /// certificate): the run exits 2.
-    pub bad_configuration: bool,
+    /// Who is at fault when the status alone does not say the exit code.
+    pub fault: Fault,
     /// What GitBook held that Git did not, read before the import: on a
     /// `conflict`, what was kept; after `gitbook_edits = "overwrite"`, what
     /// was replaced.
@@ -129,7 +128,39 @@ pub(crate) struct Outcome {
     pub elapsed: Option<Duration>,
 }
 
+/// Who a target's failure blames, beyond what its status says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The target or its platform: the status says the exit code.
+    Target,
+    /// The run's configuration (an untrusted certificate, a header value
+    /// HTTP cannot carry): exit 2.
+    Configuration,
+    /// docsync itself (a request body it could not write): exit 4.
+    Docsync,
+}
+
+impl Fault {
+    /// The fault behind a failure that ends the run with `exit`.
+    pub(crate) fn of(exit: Exit) -> Fault {
+        match exit {
+            Exit::BadInput => Fault::Configuration,
+            Exit::LocalFailure => Fault::Docsync,
+            _ => Fault::Target,
+        }
+    }
+}
+
 impl Outcome {
+    /// The exit code this outcome ends the run with.
+    pub(crate) fn exit(&self) -> Exit {
+        match self.fault {
+            Fault::Target => self.status.exit(),
+            Fault::Configuration => Exit::BadInput,
+            Fault::Docsync => Exit::LocalFailure,
+        }
+    }
+
     pub(crate) fn new(status: OutcomeStatus, message: impl Into<String>) -> Outcome {
         Outcome {
             status,
@@ -140,7 +171,7 @@ impl Outcome {
             merge_request: None,
             docs_url: None,
             live_commit: None,
-            bad_configuration: false,
+            fault: Fault::Target,
             gitbook_edits: None,
             change_requests: None,
             findings: Vec::new(),

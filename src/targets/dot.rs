@@ -83,6 +83,7 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
+use crate::error::Exit;
 use crate::git::diff::{Change, ChangeKind, ChangeStatus};
 use crate::git::remote::{CloneUrl, Project};
 use crate::git::repo::{CommitChanges, CommitInfo};
@@ -497,6 +498,19 @@ impl DeliveryError {
             DeliveryError::ServerError(_) | DeliveryError::Unreachable(_) => {
                 "check the webhook URL, the proxy (HTTPS_PROXY) and the receiver's status, then retry the job (it sends the same Idempotency-Key)".to_owned()
             }
+        }
+    }
+
+    /// The exit code of a run this failure ends, the one place it is
+    /// decided: every variant is named, so a new one must be classified.
+    pub(crate) fn exit(&self) -> Exit {
+        match self {
+            DeliveryError::Unreachable(error) if error.is_configuration() => Exit::BadInput,
+            DeliveryError::Unreachable(_) | DeliveryError::ServerError(_) => Exit::Unreachable,
+            DeliveryError::Redirected(_) | DeliveryError::SecretRefused(_) | DeliveryError::Rejected(_) => {
+                Exit::TargetFailed
+            }
+            DeliveryError::Body(_) => Exit::LocalFailure,
         }
     }
 
