@@ -240,12 +240,22 @@ fn range_and_changes(
     repo: &Repo,
     origin_url: Option<&str>,
 ) -> Result<(CommitRange, Vec<Change>)> {
-    let project_api = settings
-        .pipeline
-        .ci
-        .as_ref()
-        .zip(http)
-        .and_then(|(_, http)| runtime.block_on(locate_project(settings, http, None)).ok().flatten());
+    let located =
+        settings.pipeline.ci.as_ref().zip(http).map(|(_, http)| runtime.block_on(locate_project(settings, http, None)));
+    // Without the project there is no watermark; the range falls back as
+    // without one, and the log says why (`docsync check` names it too).
+    let project_api = match located {
+        Some(Ok(project)) => project,
+        Some(Err(problem)) => {
+            tracing::warn!(
+                "the GitLab project is unknown ({}): no sync watermark; fix: {}",
+                problem.message,
+                problem.fix
+            );
+            None
+        }
+        None => None,
+    };
     let watermark = match project_api.as_ref().zip(http) {
         Some((api, http)) => runtime.block_on(read_watermark(settings, http, api))?,
         None => None,

@@ -1299,6 +1299,27 @@ async fn unreadable_deployments_fall_back_to_the_push_range() {
     assert_eq!(gitlab.requests().await.len(), 1, "no retry of a 403: {:?}", gitlab.routes().await);
 }
 
+/// A `CI_API_V4_URL` that is no URL leaves the job without a watermark,
+/// and the log says so, naming the variable: before, the watermark was
+/// passed over in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ci_api_v4_url_that_is_no_url_is_named_when_the_watermark_cannot_be_read() {
+    let gitlab = GitLab::start().await;
+    let history = docs_history();
+    mount_deployments(&gitlab, deployed(&history.c1)).await;
+    let env = environment_env(
+        &gitlab,
+        Pipeline::Push { branch: "main", before: &history.c3, sha: &history.head },
+        &[("CI_JOB_TOKEN", JOB_TOKEN)],
+    );
+    let env = with_owned(env, &[("CI_API_V4_URL", "gitlab.example.com/api/v4".to_owned())]);
+    let run = run_docsync(&history.repo, &env, &["plan", "--format", "json"]).await;
+    run.assert_code(0);
+    assert_range(&run.json(), "push", Some(&history.c3), &history.head);
+    run.assert_stderr(&["CI_API_V4_URL", "is not an http(s) URL", "no sync watermark", "fix:"]);
+    assert!(gitlab.requests().await.is_empty(), "nothing was read: {:?}", gitlab.routes().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_pipeline_with_a_watermark_syncs_exactly_the_missing_changes() {
     let gitlab = GitLab::start().await;
