@@ -33,7 +33,7 @@ use crate::targets::dot;
 use crate::targets::gitbook::GitRequestBody;
 use crate::targets::gitbook::answers::{Operation, Revision, state_name};
 use crate::targets::gitbook::change_requests::{OpenChangeRequests, clashing, page_links};
-use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError, no_git_sync};
 use crate::targets::gitbook::space::{GitBookEditsFound, Guard, classify, edits_branch, read_edits};
 use crate::targets::gitbook::verdict::{Verdict, WaitLimits, queue, wait_for_verdict};
 
@@ -527,7 +527,10 @@ async fn run_gitbook(
                 watch = false;
             }
             Err(error @ GitBookError::Unreachable(_)) => return failure(error),
-            Err(error @ GitBookError::SpaceNotFound { .. }) => return failure(error),
+            Err(GitBookError::SpaceNotFound { space, source }) => {
+                let (message, fix) = no_git_sync(&space, &source);
+                return Outcome::new(OutcomeStatus::Failed, message).with_fix(fix);
+            }
             // Read again while waiting; it ends unreadable if it stays so.
             Err(error) => tracing::warn!("{name}: cannot read the Git Sync state yet ({error})"),
         }

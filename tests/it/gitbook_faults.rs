@@ -679,6 +679,25 @@ async fn unknown_space_names_the_space_id() {
     run.assert_says(&["Space not found", SPACE, "DOCSYNC_GITBOOK_SPACE", "fix:"]);
 }
 
+/// `git/info` answers 404 when the space has no Git Sync (GitBook's API
+/// reference: "returns 404 if no Git provider is configured"): the target
+/// fails before anything is queued, saying both causes and both fixes, as
+/// `docsync check` does; before, it said only that the space was unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_without_git_sync_fails_before_the_import_and_says_how_to_set_it_up() {
+    let server = mock_server().await;
+    mount_import(&server, ResponseTemplate::new(204)).await;
+    mount_info(&server, gitbook_error(404, "Not found")).await;
+    let job = push_job(&api(&server), &[]);
+    mount_live_before_import(&server, SPACE, &job.base).await;
+
+    let run = run_docsync(&job, &["sync"]).await;
+    run.assert_code(1);
+    run.assert_says(&["no Git Sync set up on it", SPACE, "DOCSYNC_GITBOOK_SPACE", "set up its Git Sync with GitLab"]);
+    let requests = received(&server).await;
+    assert_eq!(count(&requests, "POST", IMPORT_PATH), 0, "nothing queued: {:?}", routes(&requests));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_request_quotes_gitbooks_message() {
     let (run, _) = refused_import(gitbook_error(400, "Invalid ref: refs/heads/main does not exist")).await;

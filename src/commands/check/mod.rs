@@ -16,7 +16,7 @@ use crate::settings::credentials::{is_loopback, shown_webhook_url};
 use crate::settings::flags::Format;
 use crate::settings::{Direction, Settings, Target, TargetKind};
 use crate::targets::gitbook::answers::GitSyncState;
-use crate::targets::gitbook::client::{GitBookClient, GitBookError};
+use crate::targets::gitbook::client::{GitBookClient, GitBookError, no_git_sync};
 
 mod gitlab_tokens;
 
@@ -217,11 +217,10 @@ async fn check_gitbook(target: &Target, http: &HttpClient, report: &mut Report) 
         // GitBook's API reference: `git/info` "returns 404 if no Git
         // provider is configured". A sync that waits (the default) fails
         // the target on it too, before queuing anything.
-        Err(GitBookError::SpaceNotFound { space, source }) => report.error(
-            subject,
-            format!("GitBook knows no Git Sync state of space {space}: no such space for this token, or no Git Sync set up on it ({source})"),
-            "check DOCSYNC_GITBOOK_SPACE (the id in the space's URL, app.gitbook.com/o/…/s/<space id>); if it is right, set up its Git Sync with GitLab in GitBook",
-        ),
+        Err(GitBookError::SpaceNotFound { space, source }) => {
+            let (message, fix) = no_git_sync(&space, &source);
+            report.error(subject, message, fix)
+        }
         Err(error) => {
             let fix = error.fix();
             report.error(subject, error.to_string(), fix);

@@ -37,6 +37,18 @@ pub(crate) enum GitBookError {
     Body(serde_json::Error),
 }
 
+/// What a 404 on `GET git/info` means. GitBook's API reference: it
+/// "returns 404 if no Git provider is configured"; the same answer comes
+/// for a space the token cannot see.
+pub(crate) fn no_git_sync(space: &str, source: &HttpError) -> (String, &'static str) {
+    (
+        format!(
+            "GitBook knows no Git Sync state of space {space}: no such space for this token, or no Git Sync set up on it ({source})"
+        ),
+        "check DOCSYNC_GITBOOK_SPACE (the id in the space's URL, app.gitbook.com/o/…/s/<space id>); if it is right, set up its Git Sync with GitLab in GitBook",
+    )
+}
+
 impl GitBookError {
     /// The run's configuration is at fault (exit 2): an untrusted certificate.
     pub(crate) fn is_configuration(&self) -> bool {
