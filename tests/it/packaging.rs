@@ -73,7 +73,10 @@ fn build_static_binary() -> Result<PathBuf, String> {
         // build; none of them may leak into the inner one.
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // Users build on a stable toolchain; `RUSTC_BOOTSTRAP=1` (for
+        // libtest's `--report-time`) would also rebuild every crate.
+        .env_remove("RUSTC_BOOTSTRAP");
     // Nor those that describe the test's package: ring's build script
     // reruns when CARGO_MANIFEST_DIR differs from the last build's, and
     // scripts/test builds this binary beforehand from a shell, where it is
