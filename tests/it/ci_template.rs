@@ -22,6 +22,7 @@
 
 use crate::common;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -31,7 +32,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::prism::{Prism, gitbook_spec};
+use common::prism;
 use common::{Env, TestRepo, describe, free_port, manifest_dir, peer, read_dotenv, read_project_file};
 
 /// The project's `origin`: gitlab-ci-local derives `CI_SERVER_*`,
@@ -120,6 +121,9 @@ struct Project {
     repo: TestRepo,
     /// The commit before the docs change (`CI_COMMIT_BEFORE_SHA` of a push).
     before: String,
+    /// The pipeline files gitlab-ci-local last validated against GitLab's
+    /// CI schema and found valid (see `gitlab_ci_local`).
+    schema_valid: RefCell<Option<String>>,
 }
 
 impl Project {
@@ -141,16 +145,35 @@ impl Project {
         repo.git(&["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"]);
         std::fs::write(repo.path.join(".git/info/exclude"), ".gitlab-ci-local/\ndocsync.env\n")
             .expect("ignore gitlab-ci-local's state");
-        Project { repo, before }
+        Project { repo, before, schema_valid: RefCell::new(None) }
     }
 
+    /// Runs gitlab-ci-local in the project. Its check of the pipeline
+    /// against GitLab's CI schema takes most of a second of each run, and
+    /// its verdict depends only on the pipeline files: it runs on the first
+    /// call, and again whenever they changed since the last valid check.
     fn gitlab_ci_local(&self, args: &[&str]) -> Output {
-        self.repo
+        let files = self.pipeline_files();
+        let checked = self.schema_valid.borrow().as_ref() == Some(&files);
+        let output = self
+            .repo
             .command(gitlab_ci_local())
             .args(["--no-color", "--max-job-name-padding", "0", "--ignore-predefined-vars", OVERRIDDEN])
+            .arg(format!("--json-schema-validation={}", !checked))
             .args(args)
             .output()
-            .expect("run gitlab-ci-local")
+            .expect("run gitlab-ci-local");
+        if !checked && output.status.success() {
+            *self.schema_valid.borrow_mut() = Some(files);
+        }
+        output
+    }
+
+    /// `.gitlab-ci.yml` and the component it includes, as they are now.
+    fn pipeline_files(&self) -> String {
+        [".gitlab-ci.yml", "templates/docsync.yml"]
+            .map(|file| std::fs::read_to_string(self.repo.path.join(file)).unwrap_or_default())
+            .join("\n---\n")
     }
 
     fn pipeline_args(pipeline: Pipeline<'_>) -> Vec<String> {
@@ -575,7 +598,7 @@ impl Project {
 
 #[test]
 fn sync_job_runs_docsync_with_the_inputs_against_the_gitbook_stand_in() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let project = Project::new(&format!(
         r#"
 include:
@@ -631,7 +654,7 @@ include:
 /// broken link, new in the push, stops the import without it and not with it.
 #[test]
 fn the_ignore_input_keeps_drafts_out_of_the_pre_flight() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let imports = || prism.log().matches("/spaces/spcIgnore/git/import").count();
     for (ignore, imported) in [("", false), ("      ignore: \"drafts/**\"\n", true)] {
         let project = Project::new(&format!(
@@ -656,9 +679,9 @@ fn the_ignore_input_keeps_drafts_out_of_the_pre_flight() {
 /// what the job does.
 #[test]
 fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let project = Project::new(
-        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcCiLocal\n      args: --format json\n",
+        "include:\n  - local: templates/docsync.yml\n    inputs:\n      gitbook_space: spcTomlDefaults\n      args: --format json\n",
     );
     project.repo.write(
         "docsync.toml",
@@ -673,7 +696,7 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
     let job_log = project.state_file("output/docsync-sync.log");
     let context = format!("{}\n--- job log\n{job_log}\n--- prism\n{}", describe(&output), prism.log());
     assert!(output.status.success(), "the sync job failed: {context}");
-    assert!(prism.log().contains("/spaces/spcCiLocal/git/import"), "gitbook_api_url from the file: {context}");
+    assert!(prism.log().contains("/spaces/spcTomlDefaults/git/import"), "gitbook_api_url from the file: {context}");
     assert!(job_log.contains("\"repoProjectDirectory\": \"docs\""), "{context}");
     assert!(job_log.contains("\"status\": \"queued\""), "wait = false from the file: {context}");
 
@@ -696,7 +719,7 @@ fn docsync_toml_defaults_beat_component_inputs_left_at_their_default() {
 /// that is given beats them.
 #[test]
 fn top_level_variables_reach_docsync_unless_an_input_is_given() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let top_level = format!(
         "variables:\n  DOCSYNC_GITBOOK_SPACE: spcTopLevel\n  DOCSYNC_GITBOOK_API_URL: {api}\n  DOCSYNC_PROJECT_DIRECTORY: docs\n  DOCSYNC_WAIT: \"false\"\n  DOCSYNC_GITBOOK_EDITS: overwrite\n",
         api = prism.api_url()
@@ -727,7 +750,7 @@ fn top_level_variables_reach_docsync_unless_an_input_is_given() {
 /// target as `DOCSYNC_GITBOOK_SPACE` does.
 #[test]
 fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     // Exit code 2, and only it, as a warning: the job's outcome shows the code.
     let project = Project::new(
         "include:\n  - local: templates/docsync.yml\n    inputs:\n      args: --format json\n\ndocsync-sync:\n  allow_failure:\n    exit_codes: [2]\n",
@@ -763,7 +786,7 @@ fn a_sync_job_without_a_target_fails_and_a_defaults_space_is_a_target() {
 /// dry run, must not pass there. Skipping because no docs changed passes.
 #[test]
 fn the_deploying_job_passes_only_when_it_synced_what_was_configured() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let api = prism.api_url();
     // Exit code 2, and only it, shows as a warning.
     let exit_2_warns = "docsync-sync:\n  allow_failure:\n    exit_codes: [2]\n";

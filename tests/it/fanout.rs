@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::prism::{Prism, gitbook_spec};
+use common::prism;
 use common::{Pipeline, TestRepo, ci_env, describe, peer, read_project_file, run_to_end, with};
 
 const SPACES: usize = 300;
@@ -217,7 +217,7 @@ const REMOTE_URL: &str = "https://gitlab.example.com/group/project.git";
 /// `PATH` gitlab-ci-local runs with.
 #[test]
 fn the_component_fans_out_one_child_job_per_changed_target_against_prism() {
-    let prism = Prism::start(&gitbook_spec());
+    let prism = prism::shared();
     let repo = TestRepo::new();
     let mut config = String::from(
         "[defaults]\ngitbook_token_env = \"GITBOOK_TOKEN\"\n# Prism's example live revision is a commit no branch holds.\ngitbook_edits = \"overwrite\"\nwait = false\n",

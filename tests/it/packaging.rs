@@ -64,7 +64,8 @@ fn build_static_binary() -> Result<PathBuf, String> {
     let target_dir = manifest_dir().join("target/musl-test");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .current_dir(manifest_dir())
         .args(["build", "--release", "--locked", "--target", MUSL_TARGET])
         .env("CARGO_TARGET_DIR", &target_dir)
@@ -73,8 +74,25 @@ fn build_static_binary() -> Result<PathBuf, String> {
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .map_err(|e| format!("cannot run cargo ({}): {e}", PathBuf::from(&cargo).display()))?;
+        // Users build on a stable toolchain; `RUSTC_BOOTSTRAP=1` (for
+        // libtest's `--report-time`) would also rebuild every crate.
+        .env_remove("RUSTC_BOOTSTRAP");
+    // Nor those that describe the test's package: ring's build script
+    // reruns when CARGO_MANIFEST_DIR differs from the last build's, and
+    // scripts/test builds this binary beforehand from a shell, where it is
+    // unset; the build here must find that one current.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+            || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"].contains(&&*name)
+        {
+            command.env_remove(&*name);
+        }
+    }
+    let output =
+        command.output().map_err(|e| format!("cannot run cargo ({}): {e}", PathBuf::from(&cargo).display()))?;
     if !output.status.success() {
         return Err(format!(
             "the static build failed; it needs the musl target and musl-tools \

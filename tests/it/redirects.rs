@@ -59,7 +59,7 @@ impl TlsServer {
             .collect::<Result<_, _>>()
             .expect("parse the server certificate");
         let key = PrivateKeyDer::from_pem_file(tls_file("server.key")).expect("read the server key");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
