@@ -26,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import OUT as BENCH_OUT, git, median_seconds, static_binary
+from harness import OUT as BENCH_OUT, git, interleaved_medians, static_binary
 
 OUT = BENCH_OUT / "fanout"
 SPACES = 300
@@ -96,7 +96,7 @@ def main() -> int:
         ("plan, 300 targets", [docsync, "plan", "--format", "json"]),
         ("pipeline, 300 targets", [docsync, "pipeline", "--output", child]),
     ]
-    results = {label: median_seconds(argv, repo, env, args.runs) for label, argv in cases}
+    results = interleaved_medians(dict(cases), repo, env, args.runs)
     baseline = results["plan, 1 target"]
     print(f"{'command':<24} {'median':>9} {'vs plan, 1 target':>18}")
     for label, seconds in results.items():

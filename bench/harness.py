@@ -58,20 +58,36 @@ def git(repo: Path, *args: str, home: Path = OUT, date: str = "2026-11-22T10:00:
     return result.stdout.strip()
 
 
+def seconds_of(argv: list[str], cwd: Path, env: dict, codes: tuple[int, ...] = (0,)) -> float:
+    """The wall time of one run of `argv`; a run that exits with a code not
+    in `codes` stops the benchmark with its log."""
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode not in codes:
+        raise SystemExit(f"error: {' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode()}")
+    return elapsed
+
+
 def median_seconds(argv: list[str], cwd: Path, env: dict, runs: int, codes: tuple[int, ...] = (0,)) -> float:
     """The median wall time of `runs` runs of `argv`, after one warm-up run
-    that is not counted; a run that exits with a code not in `codes` stops
-    the benchmark with its log."""
-    times = []
-    for run in range(runs + 1):
-        started = time.perf_counter()
-        result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True)
-        elapsed = time.perf_counter() - started
-        if result.returncode not in codes:
-            raise SystemExit(f"error: {' '.join(argv)} exited {result.returncode}:\n{result.stderr.decode()}")
-        if run:
-            times.append(elapsed)
-    return statistics.median(times)
+    that is not counted."""
+    seconds_of(argv, cwd, env, codes)
+    return statistics.median(seconds_of(argv, cwd, env, codes) for _ in range(runs))
+
+
+def interleaved_medians(cases: dict[str, list[str]], cwd: Path, env: dict, runs: int) -> dict[str, float]:
+    """The median wall time of each case's command, the cases run in turn
+    (one of each per round, after a warm-up round), so that a machine
+    slowing down or speeding up weighs on every case alike: the ratios
+    between them are what the benchmarks compare."""
+    for argv in cases.values():
+        seconds_of(argv, cwd, env)
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    for _ in range(runs):
+        for label, argv in cases.items():
+            times[label].append(seconds_of(argv, cwd, env))
+    return {label: statistics.median(found) for label, found in times.items()}
 
 
 class SlowApiHandler(BaseHTTPRequestHandler):
