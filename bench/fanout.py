@@ -22,11 +22,10 @@ Requirement (issue: fan-out): `plan` and `pipeline` for 300 targets within
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from harness import OUT as BENCH_OUT, git, interleaved_medians, static_binary
+from harness import OUT as BENCH_OUT, git, interleaved_medians, push_pipeline_env, static_binary
 
 OUT = BENCH_OUT / "fanout"
 SPACES = 300
@@ -75,21 +74,7 @@ def main() -> int:
 
     docsync = str(static_binary(args.docsync).resolve())
     repo, before, head = generate()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(OUT),
-        "NO_COLOR": "1",
-        "GITLAB_CI": "true",
-        "CI": "true",
-        "CI_DEFAULT_BRANCH": "main",
-        "CI_PROJECT_URL": "https://gitlab.example.com/group/project",
-        "CI_PIPELINE_SOURCE": "push",
-        "CI_COMMIT_BRANCH": "main",
-        "CI_COMMIT_REF_NAME": "main",
-        "CI_COMMIT_SHA": head,
-        "CI_COMMIT_BEFORE_SHA": before,
-        "GITBOOK_TOKEN": TOKEN,
-    }
+    env = {**push_pipeline_env(before, head, OUT, "https://gitlab.example.com/group/project"), "GITBOOK_TOKEN": TOKEN}
     child = str(OUT / "child-pipeline.yml")
     cases = [
         ("plan, 1 target", [docsync, "plan", "--format", "json", "--config", "one-target.toml"]),

@@ -8,12 +8,14 @@ folder (`python3 bench/NAME.py` puts bench/ first on the module path).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,3 +114,43 @@ class SlowApiHandler(BaseHTTPRequestHandler):
 
     def exchange(self) -> None:
         raise NotImplementedError
+
+    def answer(self, status: int, body: dict | None) -> None:
+        """Sends `status` (with the Date header docsync matches GitBook's
+        operations by) and `body` as JSON, or no body."""
+        self.send_response(status)
+        if body is None:
+            self.end_headers()
+            return
+        data = json.dumps(body).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(handler: type[SlowApiHandler]) -> ThreadingHTTPServer:
+    """A stand-in on 127.0.0.1 at a free port, a thread per request."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def push_pipeline_env(before: str, head: str, home: Path, project_url: str) -> dict[str, str]:
+    """The CI variables of a push pipeline to the default branch `main`,
+    from `before` to `head`, as tests/it/common::ci_env sets them."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "NO_COLOR": "1",
+        "GITLAB_CI": "true",
+        "CI": "true",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PROJECT_URL": project_url,
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_COMMIT_BRANCH": "main",
+        "CI_COMMIT_REF_NAME": "main",
+        "CI_COMMIT_SHA": head,
+        "CI_COMMIT_BEFORE_SHA": before,
+    }

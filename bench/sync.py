@@ -52,12 +52,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import gitbook_answers
-from harness import OUT as BENCH_OUT, ROOT, SlowApiHandler, git, static_binary
+from harness import OUT as BENCH_OUT, ROOT, SlowApiHandler, git, push_pipeline_env, serve, static_binary
 
 OUT = BENCH_OUT / "sync"
 ANSWER_DELAY = 0.100
@@ -204,23 +203,7 @@ class Handler(SlowApiHandler):
             STAND_IN.exchanges.append(Exchange(f"{self.command} {route}", space, start, end))
             if status == 404:
                 STAND_IN.unexpected.append(f"{self.command} {self.path}")
-        # send_response adds the Date header docsync matches operations by.
-        self.send_response(status)
-        if body is None:
-            self.end_headers()
-            return
-        data = json.dumps(body).encode()
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def start_stand_in() -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+        self.answer(status, body)
 
 
 CHECKS = """
@@ -369,22 +352,10 @@ def main() -> int:
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
     if pin:
         os.sched_setaffinity(0, {1})
-    server = start_stand_in()
+    server = serve(Handler)
     concurrency = args.concurrency or CONCURRENCY
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(OUT),
-        "NO_COLOR": "1",
-        # A push pipeline to the default branch, as tests/it/common::ci_env sets it.
-        "GITLAB_CI": "true",
-        "CI": "true",
-        "CI_DEFAULT_BRANCH": "main",
-        "CI_PROJECT_URL": PROJECT_URL,
-        "CI_PIPELINE_SOURCE": "push",
-        "CI_COMMIT_BRANCH": "main",
-        "CI_COMMIT_REF_NAME": "main",
-        "CI_COMMIT_SHA": head,
-        "CI_COMMIT_BEFORE_SHA": before,
+        **push_pipeline_env(before, head, OUT, PROJECT_URL),
         "BENCH_GITBOOK_TOKEN": TOKEN,
         "BENCH_GIT_TOKEN": GIT_TOKEN,
         "DOCSYNC_GITBOOK_API_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",

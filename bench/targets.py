@@ -55,12 +55,11 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import gitbook_answers
-from harness import SlowApiHandler, git, static_binary
+from harness import SlowApiHandler, git, serve, static_binary
 
 TARGETS = 50
 ANSWER_DELAY = 0.100  # every answer, seconds
@@ -176,22 +175,7 @@ class GitBookHandler(SlowApiHandler):
         with STATE.lock:
             STATE.in_flight -= 1
             STATE.exchanges.append(Exchange(phase, space, start, end, shown))
-        self.send_response(status)
-        if body is None:
-            self.end_headers()
-        else:
-            data = json.dumps(body).encode()
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-
-def start_server() -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GitBookHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+        self.answer(status, body)
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +322,7 @@ def main() -> int:
     args = parser.parse_args()
 
     docsync = static_binary(args.docsync).resolve()
-    server = start_server()
+    server = serve(GitBookHandler)
     api = f"http://127.0.0.1:{server.server_address[1]}/v1"
     extra: dict[str, str] = {}
     if args.concurrency:
