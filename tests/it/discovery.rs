@@ -2,9 +2,11 @@
 //! against Prism on GitBook's pinned spec (conformance of the request), and
 //! against a stand-in site of 300 space installations. The stand-in is
 //! wiremock answering one fixed, spec-shaped body (`GitSyncInstallation`
-//! items, `listSiteGitSyncInstallations`): Prism only answers the spec's
-//! example, one installation of no project of ours, so it cannot hold a
-//! site of 300 spaces of two projects.
+//! items, `listSiteGitSyncInstallations`): Prism answers the spec's
+//! example (which fails the spec) or, generating from its schemas
+//! (`--dynamic`), installations of random projects, so it cannot hold a
+//! site of 300 spaces of two projects; its generated answers are read in
+//! their own test.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -330,4 +332,49 @@ async fn target_names_a_discovered_target() {
     unknown.assert_code(2);
     assert!(unknown.stderr.contains("--target"), "{}", unknown.context());
     assert!(unknown.stderr.contains("space-one") && unknown.stderr.contains("handpicked"), "{}", unknown.context());
+}
+
+/// Prism serving the installations endpoint from the pinned spec itself:
+/// answers generated from GitBook's schemas (`--dynamic`, a fixed seed, so
+/// the same answer every time), each installation with its access token.
+/// docsync reads them all, keeps none (none is of this project), counts
+/// only the space installations, and prints no access token.
+#[test]
+fn installations_generated_from_the_spec_are_read_and_their_tokens_never_printed() {
+    let prism = common::prism::Prism::start_generating(&common::prism::gitbook_spec(), "2");
+    let listing = {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", prism.port)).expect("connect to Prism");
+        let request = format!(
+            "GET /orgs/{ORGANIZATION}/sites/site_generated/spaces/git/installations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+        );
+        std::io::Write::write_all(&mut stream, request.as_bytes()).expect("ask Prism");
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).expect("read Prism's answer");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "Prism's answer:\n{answer}");
+        serde_json::from_str::<Value>(body).unwrap_or_else(|e| panic!("not JSON ({e}):\n{answer}"))
+    };
+    let items = listing["items"].as_array().expect("items is a list");
+    let spaces = items.iter().filter(|item| item["target"]["type"] == "space").count();
+    let tokens: Vec<&str> =
+        items.iter().filter_map(|item| item["providerConfiguration"]["accessToken"].as_str()).collect();
+    assert!(spaces > 0 && !tokens.is_empty(), "the seed gives space installations with tokens: {listing:#}");
+    assert!(
+        items.iter().all(|item| item["providerConfiguration"]["projectId"] != json!(PROJECT_ID)),
+        "no installation of this project: {listing:#}"
+    );
+
+    let (repo, head) = repository();
+    let env = site_env(&head, &prism.api_url(), "site_generated");
+    let mut command = repo.docsync(&["check"]);
+    command.envs(&env);
+    let check = run_to_end(command);
+    check.assert_code(0);
+    let counted = format!("GitBook site site_generated  {spaces} space installations found, 0 kept");
+    assert!(check.stdout.contains(&counted), "expected {counted:?}\n{}", check.context());
+    for token in tokens {
+        for output in [&check.stdout, &check.stderr] {
+            assert!(!output.contains(token), "the access token {token:?} was printed\n{}", check.context());
+        }
+    }
 }

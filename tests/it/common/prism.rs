@@ -50,6 +50,16 @@ exit "$status"
 
 impl Prism {
     pub fn start(spec: &Path) -> Prism {
+        Prism::start_with(spec, &[])
+    }
+
+    /// Prism answering from the spec's schemas, not its examples
+    /// (`--dynamic`), the same answers on every run for one `seed`.
+    pub fn start_generating(spec: &Path, seed: &str) -> Prism {
+        Prism::start_with(spec, &["--dynamic", "--seed", seed])
+    }
+
+    fn start_with(spec: &Path, extra: &[&str]) -> Prism {
         let prism = peer("npm/node_modules/.bin/prism");
         let dir = tempfile::tempdir().expect("create a temporary directory for Prism's log");
         let log = std::fs::File::create(dir.path().join("prism.log")).expect("create Prism's log");
@@ -60,6 +70,7 @@ impl Prism {
             .arg("prism-watchdog")
             .arg(&prism)
             .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string(), "--errors"])
+            .args(extra)
             .arg(spec)
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("share Prism's log"))
