@@ -50,6 +50,12 @@ fn only_finding(run: &Run, rule: &str) -> Value {
     all[0].clone()
 }
 
+/// The first finding of `rule`, among others.
+fn first_finding(run: &Run, rule: &str) -> Value {
+    let all = findings(run);
+    all.iter().find(|f| f["rule"] == rule).cloned().unwrap_or_else(|| panic!("no {rule} finding:\n{}", run.context()))
+}
+
 fn message(finding: &Value) -> &str {
     finding["message"].as_str().unwrap_or_default()
 }
@@ -172,11 +178,7 @@ fn a_zero_width_space_in_a_key_that_matters_is_an_error() {
     repo.write("docs/.gitbook.yaml", "root: ./\n\u{200b}structure:\n  summary: toc.md\n");
     repo.commit("A summary GitBook will not read");
     let run = lint(&repo);
-    let all = findings(&run);
-    let finding = all
-        .iter()
-        .find(|f| f["rule"] == "gitbook-config")
-        .unwrap_or_else(|| panic!("no gitbook-config finding:\n{}", run.context()));
+    let finding = &first_finding(&run, "gitbook-config");
     assert_eq!(finding["severity"], "error", "{finding:#}");
     assert!(message(finding).contains(r"\u{200b}structure"), "{finding:#}");
     assert!(message(finding).contains("SUMMARY.md"), "names what GitBook uses instead: {finding:#}");
@@ -203,11 +205,7 @@ fn a_zero_width_space_in_a_structure_key_is_shown_escaped_and_downgraded_like_a_
     repo.write("docs/.gitbook.yaml", "root: ./\nstructure:\n  summary\u{200b}: toc.md\n");
     repo.commit("A summary GitBook will not read");
     let run = lint(&repo);
-    let all = findings(&run);
-    let finding = all
-        .iter()
-        .find(|f| f["rule"] == "gitbook-config")
-        .unwrap_or_else(|| panic!("no gitbook-config finding:\n{}", run.context()));
+    let finding = &first_finding(&run, "gitbook-config");
     assert_eq!(finding["severity"], "error", "{finding:#}");
     assert!(message(finding).contains(r"`structure.summary\u{200b}`"), "escaped: {finding:#}");
     assert!(!message(finding).contains('\u{200b}'), "{finding:#}");
