@@ -15,20 +15,14 @@ use serde_json::Value;
 
 use common::{Env, Run, TestRepo, findings, lint, run_to_end, with};
 
-const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n* [Table](table.md)\n";
+const SUMMARY: &str = common::SPACE_SUMMARY;
 const TABLE: &str =
     "# Table\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [setup](setup.md), [install](install.md) and [run](run.md).\n";
 
 /// A space in `docs/` whose `table.md` holds three broken links: the
 /// repository's old errors.
 fn space_with_old_errors() -> TestRepo {
-    let repo = TestRepo::new();
-    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md).\n");
-    repo.write("docs/SUMMARY.md", SUMMARY);
-    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md).\n");
-    repo.write("docs/table.md", TABLE);
-    repo.commit("A space with three broken links");
-    repo
+    common::space_with_old_errors(TABLE, "A space with three broken links")
 }
 
 fn gitbook_target() -> Env {

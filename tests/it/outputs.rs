@@ -231,19 +231,12 @@ fn plan_of_a_bad_setting() {
 // ---------------------------------------------------------------------------
 // docsync lint
 
-const SUMMARY: &str = "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n* [Table](table.md)\n";
 const TABLE: &str = "# Table\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nSee [setup](setup.md) and [install](install.md).\n";
 
 /// A GitBook space in `docs/` whose table holds two broken links: the
 /// repository's old errors.
 fn space_with_old_errors() -> TestRepo {
-    let repo = TestRepo::new();
-    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md).\n");
-    repo.write("docs/SUMMARY.md", SUMMARY);
-    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md).\n");
-    repo.write("docs/table.md", TABLE);
-    repo.commit("A space with two broken links");
-    repo
+    common::space_with_old_errors(TABLE, "A space with two broken links")
 }
 
 fn lint_target() -> Env {

@@ -528,6 +528,22 @@ pub async fn run_in_background(mut command: Command, timeout: Duration) -> Run {
 
 /// The `KEY=value` lines of a dotenv report; panics naming the file when it
 /// was not written, and naming the line when one is not `KEY=value`.
+/// The summary of [`space_with_old_errors`]: home, guide and table.
+pub const SPACE_SUMMARY: &str =
+    "# Table of contents\n\n* [Home](README.md)\n* [Guide](guide.md)\n* [Table](table.md)\n";
+
+/// A GitBook space in `docs/` whose `table.md` (`table`, holding the
+/// broken links) is the repository's old errors, committed as `message`.
+pub fn space_with_old_errors(table: &str, message: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("docs/README.md", "# Home\n\nStart with the [guide](guide.md).\n");
+    repo.write("docs/SUMMARY.md", SPACE_SUMMARY);
+    repo.write("docs/guide.md", "# Guide\n\nSee the [table](table.md).\n");
+    repo.write("docs/table.md", table);
+    repo.commit(message);
+    repo
+}
+
 pub fn read_dotenv(path: &Path) -> Env {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("the report {} was not written: {e}", path.display()));
