@@ -343,13 +343,7 @@ async fn target_names_a_discovered_target() {
 fn installations_generated_from_the_spec_are_read_and_their_tokens_never_printed() {
     let prism = common::prism::Prism::start_generating(&common::prism::gitbook_spec(), "2");
     let listing = {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", prism.port)).expect("connect to Prism");
-        let request = format!(
-            "GET /orgs/{ORGANIZATION}/sites/site_generated/spaces/git/installations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
-        );
-        std::io::Write::write_all(&mut stream, request.as_bytes()).expect("ask Prism");
-        let mut answer = String::new();
-        std::io::Read::read_to_string(&mut stream, &mut answer).expect("read Prism's answer");
+        let answer = prism.get(&format!("/orgs/{ORGANIZATION}/sites/site_generated/spaces/git/installations"), TOKEN);
         let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
         assert!(head.starts_with("HTTP/1.1 200"), "Prism's answer:\n{answer}");
         serde_json::from_str::<Value>(body).unwrap_or_else(|e| panic!("not JSON ({e}):\n{answer}"))

@@ -15,10 +15,6 @@
 
 use crate::common;
 
-use std::io::Read;
-use std::net::TcpStream;
-use std::time::Duration;
-
 use serde_json::Value;
 
 use common::prism::{Prism, gitbook_spec};
@@ -116,17 +112,7 @@ fn only_target(result: &Value) -> &Value {
 #[test]
 fn prism_serves_the_spec_paths_at_its_root() {
     let prism = prism();
-    let get = |path: &str| {
-        let mut stream = TcpStream::connect(("127.0.0.1", prism.port)).expect("connect to Prism");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
-        );
-        std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send to Prism");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        answer
-    };
+    let get = |path: &str| prism.get(path, TOKEN);
     let root = get("/spaces/spcRoot/git/info");
     assert!(root.starts_with("HTTP/1.1 200"), "GET /spaces/…/git/info:\n{root}");
     let with_v1 = get("/v1/spaces/spcRoot/git/info");

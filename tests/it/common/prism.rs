@@ -104,6 +104,20 @@ impl Prism {
         }
     }
 
+    /// Prism's whole HTTP answer to `GET path` with `token`, read by the
+    /// test itself rather than docsync (what Prism serves).
+    pub fn get(&self, path: &str, token: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to Prism");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send to Prism");
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+        answer
+    }
+
     /// What `DOCSYNC_GITBOOK_API_URL` must be (see the module docs).
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
